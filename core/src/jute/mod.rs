@@ -8,6 +8,7 @@
 //! packet yields a [`JuteError`], never a panic or a huge allocation.
 
 pub mod proto;
+pub mod request;
 
 use thiserror::Error;
 
@@ -99,6 +100,11 @@ impl<'a> Reader<'a> {
         let out = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(out)
+    }
+
+    /// Skips `n` bytes.
+    pub fn skip(&mut self, n: usize, field: &'static str) -> Result<(), JuteError> {
+        self.take(n, field).map(|_| ())
     }
 
     /// A boolean (one byte, non-zero is true).
