@@ -220,7 +220,7 @@ fn net_settings(i: &mut &str) -> PResult<NetSettings> {
         }
     }
     if net.is_empty() {
-        return cut_err(fail.context(desc("network settings: latency, loss or duplicate"))).parse_next(i);
+        return fail.context(desc("network settings: latency, loss or duplicate")).parse_next(i);
     }
     Ok(net)
 }
