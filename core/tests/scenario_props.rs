@@ -205,8 +205,7 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
     let mut options: Vec<BoxedStrategy<Action>> = vec![
         server_ref(t).prop_map(Action::Kill).boxed(),
         server_ref(t).prop_map(Action::Restart).boxed(),
-        server_ref(t).prop_map(Action::Pause).boxed(),
-        server_ref(t).prop_map(Action::Resume).boxed(),
+        (server_ref(t), millis()).prop_map(|(s, d)| Action::Pause(s, d)).boxed(),
         server_ref(t).prop_map(Action::Isolate).boxed(),
         proptest::option::of(server_ref(t)).prop_map(Action::Heal).boxed(),
         proptest::collection::vec(refs.clone(), 2..4).prop_map(Action::Partition).boxed(),
@@ -304,6 +303,8 @@ const VOCAB: &[&str] = &[
     "/x",
     "\"v w\"",
     "kill",
+    "pause",
+    "for",
     "a2",
     "restart",
     "partition",

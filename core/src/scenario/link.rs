@@ -185,7 +185,7 @@ mod tests {
     const GOLDEN_V1: &[(&str, &str, u64)] = &[
         ("z1.ASEA3v8Ac2VlZCAwCmNsdXN0ZXIgYSB3aXRoIDMgc2VydmVycwq-iLMN", "seed 0\ncluster a with 3 servers\n", 0),
         (
-            "z1.ZVPLjtswDLzrKwgXuRRO_NjkErQFCnQPBYptgeyhh1wUmRsLkSlXkvMA-vGl5dibpAZsWRxyxCGpj14hSactJHhEdwFlyQfXqZCCJYWJ8IgVLEtBGE7WHcDIgKQuUDR-sVg1Hoz1HvLFagZV1xqtGIdiJpTpfEAHEk461PAEHh2f4EFSBQXY3bBPIWh1eNUNB-V541PQpMMP3ejAhhT8hdSwW02Uu4GyuFIKo-nA53yaf2FozG-Zj7nFZDRSAFX0-ghV8BAsyCKVZSqfJri8g3dCqGINymEvae5hjpAZqw4ZzSHhagAXpPKJUOUa9hhgfoLsLA7aGGDSuBqUFWds30AKhz5IF3qslZ1HkGVv65r41zKkg7bEafEe_rJf_1neI6yRQabQ3vZS706oUfLRRVyFqiXtER77VjZ-hO7r1pdqlc-E64hXrl78K4elo6CZGmrJDbye-R9Adsym748mbqAX3LE2fqDMheSmRu41DGUqBJ5bLngvVvsYrmnPMwDYWlVDOeI3Mm8cp-hlbxxm6tZcxLyyM3yGpEZjbDJBY8bZ5cE7yeJ0-Vby-PeByYODsg3PY-BrkZ95ZuMz5ckj5jul-NJg9W77UMCb1IZDIvfLz2_Pz7-_b143k0t5dXg3cAxrapFuhTK9w9A5YqpkHMZ8fIopVU1HvtWSeJJraybW4FhUP-RBamKpm5evv2Cb_Oksy9kmW5oIyA6vjFlU9kS3yF1hj4n4B4hiH1M",
+            "z1.ZVPLrtowEN37K0ap2FRAHsAGtZUq9S4qVbeVuIsu2BhnIBbOOLUdHlI_vhOH5AKNlDieM3M8Z2b80Ssk6bSFBE_orqAs-eBaFaZgSWEiPGIJy0IQhrN1RzAyIKkr5LWfz1e1B2O9h2y-mkDZNkYrxiGfCGVaH9CBhLMOFSzAo-MTPEgqIQe76_dTCFod33TNQVlW-ylo0uGHrnVgwxT8lVS_W42Uu54yv1EKo-nI53yafWFoyG-ZDbnFZDRSAJV3-ghV8BAsyHwqi6lcjHDxAO-EUPkalMNO0szDDCE1Vh1TmkHC1QAuSOkToYo1HDDA7AzpRRy1McCkcTUoS87Y7kEKhz5IFzqska1HkAXsrYOF570LOmhLnFNn_stO3Wf5iLBABjlee9vpfKCvUPK5eVyFqiQdEJ6bVtR-gB6L1tVplU2Ea4lXLl38K_qlpaCZGirJ3bud-R9Adsima44m7p4X3K4mfqDIhOSORu419DXKBV4arnYnVvsYrunAAwDYWFVBMeB3Mu8cx-hlZ-wH6t6cx7zSC3yGpEJjbDJCQ8bp9ck7SeNo-Uby7HeByZODsjUPY-A7kV14YOMz5snz5Vul-MZg-W77kMNeasMhkfv157eXl9_fN2-b0aW4ObwbOIY1NUj3QpneYWgdMVUyTGI2PPmYqqYTX2lJPMaVNSNrcCyqm_AgNbHUzevXX7BN_rSW5WyTLY0EZPtXxixKe6Z75KGwp0T8AxHAEnE",
             EVERYTHING_V1,
             42,
         ),
@@ -198,7 +198,7 @@ cluster a with 3 servers and 1 observer, tickTime 100ms, initLimit 10, syncLimit
 cluster b with 1 server\nlink a <-> b latency 40ms loss 1%\n\
 client c1 connects to a1,a2,a3\nclient c2 connects to b\n\n\
 c1: create -s -e /lock/n- \"two words\"\nc2: get -w /x\nkill a3\nkill leader of a\nrestart a3\n\
-pause a2\nresume a2\npartition a1 a2 | a3 | a4\npartition a1 -> a2 a3\nisolate leader of a\n\
+pause a2 for 3s\npartition a1 a2 | a3 | a4\npartition a1 -> a2 a3\nisolate leader of a\n\
 heal a1\nheal\nchange network latency 2ms\nchange link a <-> b loss 50%\nrun 500ms\nrun 2s\n\
 run until a has a leader\nrun until a has no leader within 10s\nstep\nstep 20\nat 1500ms: kill a1\n\
 expect a3 is leading in epoch 2\nexpect leader of a is leading\nexpect a4 is observing\n\

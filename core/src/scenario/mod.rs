@@ -195,10 +195,9 @@ pub enum Action {
     Kill(ServerRef),
     /// `restart a3`: a crashed server recovers from its disk.
     Restart(ServerRef),
-    /// `pause a3`: stops processing (a long GC pause); messages to it wait.
-    Pause(ServerRef),
-    /// `resume a3`.
-    Resume(ServerRef),
+    /// `pause a3 for 5s`: stops processing for a while (a long GC pause); whatever
+    /// reaches it waits, in order, until the pause ends.
+    Pause(ServerRef, Millis),
     /// `partition a1 a2 | a3`: messages between servers of different groups are lost.
     Partition(Vec<Vec<ServerRef>>),
     /// `partition a1 -> a2 a3`: messages from the left to the right are lost (one way).

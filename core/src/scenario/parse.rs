@@ -457,7 +457,7 @@ enum Stmt {
 }
 
 const STATEMENTS: &str = "a statement: scenario, seed, network, cluster, link, client, NAME: command, \
-kill, restart, pause, resume, partition, isolate, heal, change, run, step, at, expect";
+kill, restart, pause, partition, isolate, heal, change, run, step, at, expect";
 
 fn action(i: &mut &str) -> PResult<Action> {
     ws.parse_next(i)?;
@@ -470,8 +470,11 @@ fn action(i: &mut &str) -> PResult<Action> {
         "kill" => Action::Kill(one(i, "kill")?),
         "crash" => Action::Kill(one(i, "crash")?),
         "restart" => Action::Restart(one(i, "restart")?),
-        "pause" => Action::Pause(one(i, "pause")?),
-        "resume" => Action::Resume(one(i, "resume")?),
+        "pause" => {
+            let s = one(i, "pause")?;
+            cut_err(kw("for")).parse_next(i)?;
+            Action::Pause(s, cut_err(millis).parse_next(i)?)
+        }
         "isolate" => Action::Isolate(one(i, "isolate")?),
         "heal" => {
             kw("heal").parse_next(i)?;
@@ -912,9 +915,7 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
             }
             Ok(())
         }
-        Action::Kill(r) | Action::Restart(r) | Action::Pause(r) | Action::Resume(r) | Action::Isolate(r) => {
-            check_ref(sc, r)
-        }
+        Action::Kill(r) | Action::Restart(r) | Action::Pause(r, _) | Action::Isolate(r) => check_ref(sc, r),
         Action::Heal(r) => r.as_ref().map_or(Ok(()), |r| check_ref(sc, r)),
         Action::Partition(groups) => {
             if groups.len() < 2 || groups.iter().any(Vec::is_empty) {

@@ -178,8 +178,7 @@ impl Display for Action {
             Action::Client { client, command } => write!(f, "{client}: {command}"),
             Action::Kill(s) => write!(f, "kill {s}"),
             Action::Restart(s) => write!(f, "restart {s}"),
-            Action::Pause(s) => write!(f, "pause {s}"),
-            Action::Resume(s) => write!(f, "resume {s}"),
+            Action::Pause(s, d) => write!(f, "pause {s} for {d}"),
             Action::Partition(groups) => {
                 f.write_str("partition ")?;
                 for (i, g) in groups.iter().enumerate() {
