@@ -29,11 +29,19 @@ pub struct FuzzOptions {
     pub settle_ms: u64,
     /// Bound on events for the whole run.
     pub max_steps: u64,
+    /// Trace records kept (the tail shown on failure).
+    pub trace_capacity: usize,
 }
 
 impl Default for FuzzOptions {
     fn default() -> Self {
-        FuzzOptions { bugs: Bugs::default(), fault_ms: 20_000, settle_ms: 30_000, max_steps: 5_000_000 }
+        FuzzOptions {
+            bugs: Bugs::default(),
+            fault_ms: 20_000,
+            settle_ms: 30_000,
+            max_steps: 5_000_000,
+            trace_capacity: 64,
+        }
     }
 }
 
@@ -86,7 +94,7 @@ fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
 }
 
 /// The world a seed builds, before any fault.
-pub fn world_for(seed: u64, bugs: Bugs) -> World<Registers> {
+pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Registers> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f022);
     let participants = 3 + pick(&mut rng, 5);
     let observers = pick(&mut rng, 3);
@@ -109,7 +117,7 @@ pub fn world_for(seed: u64, bugs: Bugs) -> World<Registers> {
         clusters: vec![ClusterSpec { participants, observers }],
         server,
         net,
-        trace_capacity: 64,
+        trace_capacity,
         ..WorldConfig::default()
     };
     World::new(cfg, seed)
@@ -125,7 +133,13 @@ fn fail(w: &World<Registers>, what: String) -> FuzzFailure {
 
 /// Runs one seed.
 pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
-    let mut w = world_for(seed, opts.bugs);
+    let mut w = world_for(seed, opts.bugs, opts.trace_capacity);
+    drive(&mut w, seed, opts)
+}
+
+/// Runs one seed on a world made by [`world_for`], leaving it for inspection.
+pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
+    let w = &mut *w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17_5eed);
     let spec = w.config().clusters[0];
     let n = spec.participants + spec.observers;
@@ -184,7 +198,7 @@ pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
         let until = w.now() + 20 + pick(&mut rng, 400);
         budget = budget.saturating_sub(w.run_until(until, budget));
         if w.violation().is_some() || budget == 0 {
-            return Err(fail(&w, "step budget exhausted during faults".into()));
+            return Err(fail(w, "step budget exhausted during faults".into()));
         }
     }
     // Faults stop.
@@ -198,7 +212,7 @@ pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
     while w.now() < deadline {
         budget = budget.saturating_sub(w.run_for(200, budget));
         if w.violation().is_some() || budget == 0 {
-            return Err(fail(&w, "step budget exhausted while settling".into()));
+            return Err(fail(w, "step budget exhausted while settling".into()));
         }
         let Some(leader) = w.leader(0) else { continue };
         match final_write.and_then(|r| w.write_status(r)) {
@@ -227,7 +241,7 @@ pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
         .map(|v| format!("s{} {} applied={} digest={:x}", v.id, v.role, v.applied_zxid, v.digest))
         .collect();
     Err(fail(
-        &w,
+        w,
         format!("no convergence {} ms after the faults stopped: {}", opts.settle_ms, views.join("; ")),
     ))
 }

@@ -64,6 +64,9 @@ pub enum Refusal {
     NotServing,
     /// Too many outstanding proposals.
     Overloaded,
+    /// The server stopped serving while the request was in flight: ZooKeeper's
+    /// ConnectionLoss. The write may or may not be committed later.
+    ConnectionLoss,
 }
 
 /// What a server asks its driver to do, and what it reports.
@@ -266,6 +269,8 @@ pub struct Server<R: Replicated> {
     tick: u64,
     next_conn: u32,
     now: u64,
+    /// Client requests accepted here and not answered yet.
+    clients: BTreeSet<u64>,
 }
 
 /// What a driver may show of a server's internals.
@@ -328,6 +333,7 @@ impl<R: Replicated> Server<R> {
             tick: 0,
             next_conn: 0,
             now,
+            clients: BTreeSet::new(),
         };
         out.push(Output::Recovered { committed });
         out.push(Output::Applied { zxid: s.applied, digest: s.state.digest() });
@@ -473,7 +479,9 @@ impl<R: Replicated> Server<R> {
                 self.applied = zxid;
                 out.push(Output::Applied { zxid, digest: self.state.digest() });
                 if let Some(o) = origin.filter(|o| o.server == self.id) {
-                    out.push(Output::Reply { request_id: o.request_id, zxid, reply });
+                    if self.clients.remove(&o.request_id) {
+                        out.push(Output::Reply { request_id: o.request_id, zxid, reply });
+                    }
                 }
                 self.since_snapshot += 1;
             }
@@ -559,6 +567,9 @@ impl<R: Replicated> Server<R> {
     fn look(&mut self, out: &mut Vec<Output<R>>) {
         let was_looking = matches!(self.phase, Phase::Looking(_)) && self.logical_clock > 0;
         self.deferred.clear();
+        for request_id in std::mem::take(&mut self.clients) {
+            out.push(Output::Refused { request_id, why: Refusal::ConnectionLoss });
+        }
         if !was_looking {
             self.reload(out);
         }
@@ -1130,13 +1141,13 @@ impl<R: Replicated> Server<R> {
         let now = self.now;
         let max_outstanding = self.cfg.max_outstanding;
         let Phase::Leading(l) = &mut self.phase else {
-            return Self::refuse(origin, self.id, Refusal::NotServing, out);
+            return self.refuse(origin, Refusal::NotServing, out);
         };
         if !l.established {
-            return Self::refuse(origin, self.id, Refusal::NotServing, out);
+            return self.refuse(origin, Refusal::NotServing, out);
         }
         if l.outstanding.len() >= max_outstanding || l.next_counter == u32::MAX {
-            return Self::refuse(origin, self.id, Refusal::Overloaded, out);
+            return self.refuse(origin, Refusal::Overloaded, out);
         }
         let epoch = l.new_epoch.expect("established");
         l.next_counter += 1;
@@ -1158,8 +1169,8 @@ impl<R: Replicated> Server<R> {
         self.after_persist(Deferred::SelfAck(zxid), out);
     }
 
-    fn refuse(origin: Origin, me: ServerId, why: Refusal, out: &mut Vec<Output<R>>) {
-        if origin.server == me {
+    fn refuse(&mut self, origin: Origin, why: Refusal, out: &mut Vec<Output<R>>) {
+        if origin.server == self.id && self.clients.remove(&origin.request_id) {
             out.push(Output::Refused { request_id: origin.request_id, why });
         }
     }
@@ -1214,12 +1225,24 @@ impl<R: Replicated> Server<R> {
 
     fn on_client(&mut self, request_id: u64, request: R::Request, out: &mut Vec<Output<R>>) {
         let origin = Origin { server: self.id, request_id };
+        if self.clients.len() >= self.cfg.max_outstanding {
+            return out.push(Output::Refused { request_id, why: Refusal::Overloaded });
+        }
+        let serving = match &self.phase {
+            Phase::Leading(l) => l.established,
+            Phase::Learning(l) => l.stage == LearnerStage::Broadcast,
+            Phase::Looking(_) => false,
+        };
+        if !serving {
+            return out.push(Output::Refused { request_id, why: Refusal::NotServing });
+        }
+        self.clients.insert(request_id);
         match &self.phase {
             Phase::Leading(_) => self.propose(origin, request, out),
             Phase::Learning(l) if l.stage == LearnerStage::Broadcast => {
                 self.send_to_leader(Packet::Request { origin, request }, false, out);
             }
-            _ => out.push(Output::Refused { request_id, why: Refusal::NotServing }),
+            Phase::Learning(_) | Phase::Looking(_) => self.refuse(origin, Refusal::NotServing, out),
         }
     }
 
