@@ -14,6 +14,7 @@
 pub mod ids;
 pub mod scenario;
 pub mod sim;
+pub mod zab;
 pub mod zkcli;
 
 pub use ids::{Epoch, ServerId, SessionId, Zxid};
