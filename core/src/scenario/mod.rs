@@ -34,6 +34,7 @@ pub mod link;
 mod parse;
 mod print;
 pub mod run;
+pub mod sim;
 
 pub use parse::{parse, ParseError};
 

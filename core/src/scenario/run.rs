@@ -27,13 +27,12 @@ pub trait Driver {
     fn now(&self) -> Millis;
     /// How many events have run (a link's position counts these).
     fn events(&self) -> u64;
-    /// When the next pending event is due, if any.
-    fn next_event_at(&self) -> Option<Millis>;
     /// Runs the next event and appends its trace lines; `false` when nothing is
     /// pending or the world has halted.
     fn step(&mut self, trace: &mut Vec<String>) -> bool;
-    /// Moves the clock forward to `to` (no event is due before it).
-    fn advance_clock(&mut self, to: Millis);
+    /// Runs the next event if it is due by `deadline` (appending its trace lines) and
+    /// returns `true`; otherwise moves the clock to `deadline` and returns `false`.
+    fn step_until(&mut self, deadline: Millis, trace: &mut Vec<String>) -> bool;
     /// Applies a fault or a network change, appending its trace lines.
     fn act(&mut self, fault: &Fault, trace: &mut Vec<String>) -> Result<(), String>;
     /// Hands a client's command to the world; returns a handle for [`Driver::op`].
@@ -225,33 +224,33 @@ impl<D: Driver> Exec<'_, D> {
         self.opts.stop_at_events.is_some_and(|n| self.d.events() >= n)
     }
 
-    /// Runs one event; `false` when idle, halted, or at the stop position.
-    fn event(&mut self) -> bool {
+    /// Runs one event (due by `deadline`, if given); `false` when none is, when the
+    /// world is idle or halted, or at the stop position.
+    fn event(&mut self, deadline: Option<Millis>) -> bool {
         if self.at_stop() {
             self.stopped = true;
             return false;
         }
-        let ran = self.d.step(&mut self.buf);
+        let ran = match deadline {
+            Some(t) => self.d.step_until(t, &mut self.buf),
+            None => self.d.step(&mut self.buf),
+        };
         self.flush();
         ran
     }
 
-    /// Runs every event due up to `t`, then sets the clock to `t`.
+    /// Runs every event due up to `t`; the clock ends at `t`.
     fn run_to(&mut self, t: Millis) -> Result<(), String> {
         let mut n = 0;
-        while self.d.next_event_at().is_some_and(|at| at <= t) {
+        loop {
             if n >= self.opts.max_events_per_step {
                 return Err(format!("stopped after {n} events (the per-step bound)"));
             }
-            if !self.event() {
+            if !self.event(Some(t)) {
                 return Ok(());
             }
             n += 1;
         }
-        if !self.stopped && self.d.now() < t {
-            self.d.advance_clock(t);
-        }
-        Ok(())
     }
 
     fn resolve(&self, r: &ServerRef) -> Result<ServerName, String> {
@@ -437,7 +436,7 @@ impl<D: Driver> Exec<'_, D> {
             }
             Action::Step(n) => {
                 for _ in 0..(*n).min(self.opts.max_events_per_step) {
-                    if !self.event() {
+                    if !self.event(None) {
                         break;
                     }
                 }
@@ -451,13 +450,9 @@ impl<D: Driver> Exec<'_, D> {
                         self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
                         break;
                     }
-                    let due = self.d.next_event_at().is_some_and(|t| t <= deadline);
-                    if !due || n >= self.opts.max_events_per_step || !self.event() {
+                    if n >= self.opts.max_events_per_step || !self.event(Some(deadline)) {
                         if self.stopped {
                             break;
-                        }
-                        if !due && self.d.now() < deadline {
-                            self.d.advance_clock(deadline);
                         }
                         self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
                         break;
@@ -562,8 +557,13 @@ mod tests {
         fn events(&self) -> u64 {
             self.events
         }
-        fn next_event_at(&self) -> Option<Millis> {
-            Some(Millis(self.now - self.now % 10 + 10))
+        fn step_until(&mut self, deadline: Millis, trace: &mut Vec<String>) -> bool {
+            if self.now - self.now % 10 + 10 <= deadline.0 {
+                self.step(trace)
+            } else {
+                self.now = self.now.max(deadline.0);
+                false
+            }
         }
         fn step(&mut self, trace: &mut Vec<String>) -> bool {
             self.now = self.now - self.now % 10 + 10;
@@ -590,9 +590,6 @@ mod tests {
             }
             self.hash = self.hash.wrapping_mul(31).wrapping_add(self.events);
             true
-        }
-        fn advance_clock(&mut self, to: Millis) {
-            self.now = to.0;
         }
         fn act(&mut self, fault: &Fault, trace: &mut Vec<String>) -> Result<(), String> {
             match fault {
