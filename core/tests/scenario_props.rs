@@ -44,13 +44,20 @@ fn topo() -> impl Strategy<Value = Topo> {
                         proptest::option::of((1u64..3000).prop_map(Millis)),
                         proptest::option::of(1u32..20),
                         proptest::option::of(1u32..20),
+                        proptest::option::of((1u32..100_000, 0u32..1000)),
                     )
                         .prop_map(
-                            move |(servers, observers, tick_time, init_limit, sync_limit)| Cluster {
+                            move |(servers, observers, tick_time, init_limit, sync_limit, counts)| Cluster {
                                 name: n.to_string(),
                                 servers,
                                 observers,
-                                settings: ClusterSettings { tick_time, init_limit, sync_limit },
+                                settings: ClusterSettings {
+                                    tick_time,
+                                    init_limit,
+                                    sync_limit,
+                                    snap_count: counts.map(|c| c.0),
+                                    commit_log_count: counts.map(|c| c.1),
+                                },
                             },
                         )
                 })

@@ -124,6 +124,10 @@ pub struct ClusterSettings {
     pub init_limit: Option<u32>,
     /// `syncLimit`, in ticks.
     pub sync_limit: Option<u32>,
+    /// `snapCount`: transactions between snapshots (the log before one is purged).
+    pub snap_count: Option<u32>,
+    /// `zookeeper.commitLogCount`: committed proposals a leader keeps in memory for DIFF.
+    pub commit_log_count: Option<u32>,
 }
 
 /// Network settings between two clusters: `link a <-> b latency 40ms`.

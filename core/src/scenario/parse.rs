@@ -238,7 +238,9 @@ fn cluster_decl(i: &mut &str) -> PResult<Cluster> {
     let mut settings = ClusterSettings::default();
     while opt(sym(",")).parse_next(i)?.is_some() {
         let cp = i.checkpoint();
-        match cut_err(ident.context(desc("tickTime, initLimit or syncLimit"))).parse_next(i)? {
+        match cut_err(ident.context(desc("tickTime, initLimit, syncLimit, snapCount or commitLogCount")))
+            .parse_next(i)?
+        {
             "tickTime" if settings.tick_time.is_none() => {
                 settings.tick_time = Some(cut_err(millis).parse_next(i)?)
             }
@@ -248,10 +250,18 @@ fn cluster_decl(i: &mut &str) -> PResult<Cluster> {
             "syncLimit" if settings.sync_limit.is_none() => {
                 settings.sync_limit = Some(cut_err(number("a number of ticks")).parse_next(i)?)
             }
+            "snapCount" if settings.snap_count.is_none() => {
+                settings.snap_count = Some(cut_err(number("a number of transactions")).parse_next(i)?)
+            }
+            "commitLogCount" if settings.commit_log_count.is_none() => {
+                settings.commit_log_count = Some(cut_err(number("a number of proposals")).parse_next(i)?)
+            }
             _ => {
                 i.reset(&cp);
-                return cut_err(fail.context(desc("tickTime, initLimit or syncLimit (each at most once)")))
-                    .parse_next(i);
+                return cut_err(fail.context(desc(
+                    "tickTime, initLimit, syncLimit, snapCount or commitLogCount (each at most once)",
+                )))
+                .parse_next(i);
             }
         }
     }
@@ -770,6 +780,9 @@ fn check_cluster(sc: &Scenario, c: &Cluster) -> Result<(), String> {
     }
     if c.settings.tick_time == Some(Millis(0)) {
         return Err("tickTime must be positive".into());
+    }
+    if c.settings.snap_count == Some(0) {
+        return Err("snapCount must be positive".into());
     }
     Ok(())
 }

@@ -135,6 +135,12 @@ impl Display for Cluster {
         if let Some(n) = s.sync_limit {
             write!(f, ", syncLimit {n}")?;
         }
+        if let Some(n) = s.snap_count {
+            write!(f, ", snapCount {n}")?;
+        }
+        if let Some(n) = s.commit_log_count {
+            write!(f, ", commitLogCount {n}")?;
+        }
         Ok(())
     }
 }

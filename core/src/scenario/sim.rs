@@ -318,6 +318,12 @@ impl SimDriver {
             if let Some(n) = s.sync_limit {
                 server.sync_limit = u64::from(n);
             }
+            if let Some(n) = s.snap_count {
+                server.snap_count = u64::from(n);
+            }
+            if let Some(n) = s.commit_log_count {
+                server.commit_log_count = n as usize;
+            }
         }
         let mut net = NetConfig::default();
         apply_net(&mut net, &sc.network);
