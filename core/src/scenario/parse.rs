@@ -335,10 +335,36 @@ fn is_cluster_word(w: &str) -> bool {
     !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
 }
 
-fn predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
-    if opt(kw("not")).parse_next(i)?.is_some() {
-        return Ok(Predicate::Not(Box::new(cut_err(predicate).parse_next(i)?)));
+/// How many `not`s may stand in a row (a bound on nesting, so no input can exhaust
+/// the stack of the parser, the printer or the executor).
+pub const MAX_NOTS: usize = 8;
+
+fn predicate(i: &mut &str) -> PResult<Predicate> {
+    let mut nots = 0;
+    while opt(kw("not")).parse_next(i)?.is_some() {
+        nots += 1;
+        if nots > MAX_NOTS {
+            return cut_err(fail.context(desc("at most 8 `not` in a row"))).parse_next(i);
+        }
     }
+    let mut p = cut_err(plain_predicate).parse_next(i)?;
+    for _ in 0..nots {
+        p = Predicate::Not(Box::new(p));
+    }
+    Ok(p)
+}
+
+fn not_depth(p: &Predicate) -> usize {
+    let mut depth = 0;
+    let mut p = p;
+    while let Predicate::Not(inner) = p {
+        depth += 1;
+        p = inner;
+    }
+    depth
+}
+
+fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
     if opt(kw("invariants")).parse_next(i)?.is_some() {
         cut_err(kw("hold")).parse_next(i)?;
         return Ok(Predicate::InvariantsHold);
@@ -890,6 +916,10 @@ fn check_target(sc: &Scenario, t: &Target) -> Result<(), String> {
 }
 
 fn check_predicate(sc: &Scenario, p: &Predicate) -> Result<(), String> {
+    // `a has no leader` is one `not` that prints without the word.
+    if not_depth(p) > MAX_NOTS + 1 {
+        return Err(format!("at most {MAX_NOTS} `not` in a row"));
+    }
     match p {
         Predicate::Not(inner) => check_predicate(sc, inner),
         Predicate::HasLeader(c) => sc.cluster(c).map(|_| ()).ok_or_else(|| format!("no cluster {c}")),

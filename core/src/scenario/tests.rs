@@ -137,3 +137,17 @@ fn validate_catches_what_cannot_be_written() {
     sc.clusters[0].name = "a1".into();
     assert!(sc.validate().is_err());
 }
+
+#[test]
+fn nesting_is_bounded_so_no_input_exhausts_the_stack() {
+    let head = "cluster a with 1 server\n";
+    let deep = format!("{head}expect {}a has a leader\n", "not ".repeat(10_000));
+    let e = parse(&deep).unwrap_err();
+    assert!(e.message.contains("at most 8"), "{e}");
+    let ok = format!("{head}expect {}a has no leader\n", "not ".repeat(8));
+    let sc = parse(&ok).unwrap();
+    assert_eq!(parse(&sc.to_string()), Ok(sc.clone()));
+    assert_eq!(sc.validate(), Ok(()));
+    let many = format!("{head}partition {} | a1\n", "a1 ".repeat(10_000));
+    assert!(parse(&many).is_ok());
+}
