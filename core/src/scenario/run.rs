@@ -108,13 +108,20 @@ pub struct Options {
     pub max_events_per_step: u64,
     /// Stop once the world has run this many events (a link's position).
     pub stop_at_events: Option<u64>,
+    /// Stop once simulated time reaches this (`zoolab run --until`).
+    pub stop_at_time: Option<Millis>,
     /// Keep at most this many trace lines in the report (the hash covers all).
     pub max_trace_lines: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_events_per_step: 1_000_000, stop_at_events: None, max_trace_lines: 1_000_000 }
+        Options {
+            max_events_per_step: 1_000_000,
+            stop_at_events: None,
+            stop_at_time: None,
+            max_trace_lines: 1_000_000,
+        }
     }
 }
 
@@ -188,10 +195,13 @@ impl fmt::Display for Report {
     }
 }
 
-struct Exec<'a, D: Driver> {
-    sc: &'a Scenario,
-    d: &'a mut D,
-    opts: &'a Options,
+/// A scenario being run, step by step: the browser appends the user's actions to it
+/// as they happen; [`run`] runs a whole scenario at once.
+pub struct Runner<D: Driver> {
+    sc: Scenario,
+    d: D,
+    opts: Options,
+    next: usize,
     trace: Vec<String>,
     /// The world's own lines, searched by `trace contains` (bounded like `trace`).
     world_lines: Vec<String>,
@@ -202,7 +212,101 @@ struct Exec<'a, D: Driver> {
     buf: Vec<String>,
 }
 
-impl<D: Driver> Exec<'_, D> {
+impl<D: Driver> Runner<D> {
+    /// A runner at the start of `scenario`, on `driver` (built from the same scenario).
+    pub fn new(scenario: Scenario, driver: D, opts: Options) -> Runner<D> {
+        Runner {
+            sc: scenario,
+            d: driver,
+            opts,
+            next: 0,
+            trace: Vec::new(),
+            world_lines: Vec::new(),
+            dropped: 0,
+            checks: Vec::new(),
+            ops: BTreeMap::new(),
+            stopped: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The scenario, with every step appended so far.
+    pub fn scenario(&self) -> &Scenario {
+        &self.sc
+    }
+
+    /// The world.
+    pub fn driver(&self) -> &D {
+        &self.d
+    }
+
+    /// How many steps have run.
+    pub fn steps_run(&self) -> usize {
+        self.next
+    }
+
+    /// Whether the run can go no further: every step has run, it stopped at its
+    /// position or time, or an invariant broke.
+    pub fn is_done(&self) -> bool {
+        self.stopped || self.next >= self.sc.steps.len() || self.d.violation().is_some()
+    }
+
+    /// Runs the next step; `false` when there is none (see [`Runner::is_done`]).
+    pub fn run_next(&mut self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        if self.at_stop() {
+            self.stopped = true;
+            return false;
+        }
+        let i = self.next;
+        let a = self.sc.steps[i].clone();
+        if !matches!(a, Action::Expect(_)) {
+            self.push(format!("> {a}"));
+        }
+        self.action(i, &a);
+        self.next = i + 1;
+        true
+    }
+
+    /// Runs every remaining step.
+    pub fn run_all(&mut self) {
+        while self.run_next() {}
+    }
+
+    /// Appends a step (checked against the scenario's topology) and runs it: what the
+    /// page does with each user action, so that the scenario always holds them all.
+    pub fn append(&mut self, action: Action) -> Result<(), String> {
+        super::parse::check_action(&self.sc, &action)?;
+        if self.sc.steps.len() >= MAX_STEPS {
+            return Err(format!("more than {MAX_STEPS} steps"));
+        }
+        self.run_all();
+        self.sc.steps.push(action);
+        self.run_all();
+        Ok(())
+    }
+
+    /// The share link of this run: the scenario so far and the events run.
+    pub fn link(&self) -> Result<String, super::link::LinkError> {
+        super::link::encode(&self.sc, self.d.events())
+    }
+
+    /// What the run has done so far.
+    pub fn report(&self) -> Report {
+        Report {
+            trace: self.trace.clone(),
+            trace_dropped: self.dropped,
+            checks: self.checks.clone(),
+            violation: self.d.violation(),
+            trace_hash: self.d.trace_hash(),
+            events: self.d.events(),
+            time: self.d.now(),
+            steps_run: self.next,
+        }
+    }
+
     fn push(&mut self, line: String) {
         if self.trace.len() < self.opts.max_trace_lines {
             self.trace.push(line);
@@ -222,20 +326,29 @@ impl<D: Driver> Exec<'_, D> {
 
     fn at_stop(&self) -> bool {
         self.opts.stop_at_events.is_some_and(|n| self.d.events() >= n)
+            || self.opts.stop_at_time.is_some_and(|t| self.d.now() >= t)
     }
 
     /// Runs one event (due by `deadline`, if given); `false` when none is, when the
-    /// world is idle or halted, or at the stop position.
+    /// world is idle or halted, or at the stop position or time.
     fn event(&mut self, deadline: Option<Millis>) -> bool {
         if self.at_stop() {
             self.stopped = true;
             return false;
         }
+        let deadline = match (deadline, self.opts.stop_at_time) {
+            (Some(t), Some(u)) => Some(t.min(u)),
+            (None, u) => u,
+            (t, None) => t,
+        };
         let ran = match deadline {
             Some(t) => self.d.step_until(t, &mut self.buf),
             None => self.d.step(&mut self.buf),
         };
         self.flush();
+        if !ran && self.at_stop() {
+            self.stopped = true;
+        }
         ran
     }
 
@@ -478,45 +591,11 @@ impl<D: Driver> Exec<'_, D> {
     }
 }
 
-/// Runs `scenario` on `driver` (built from the same scenario), step by step.
-pub fn run<D: Driver>(scenario: &Scenario, driver: &mut D, opts: &Options) -> Report {
-    let mut ex = Exec {
-        sc: scenario,
-        d: driver,
-        opts,
-        trace: Vec::new(),
-        world_lines: Vec::new(),
-        dropped: 0,
-        checks: Vec::new(),
-        ops: BTreeMap::new(),
-        stopped: false,
-        buf: Vec::new(),
-    };
-    let mut steps_run = 0;
-    for (i, a) in scenario.steps.iter().enumerate() {
-        if ex.stopped || ex.at_stop() {
-            ex.stopped = true;
-            break;
-        }
-        if !matches!(a, Action::Expect(_)) {
-            ex.push(format!("> {a}"));
-        }
-        ex.action(i, a);
-        steps_run = i + 1;
-        if ex.d.violation().is_some() {
-            break;
-        }
-    }
-    Report {
-        trace: ex.trace,
-        trace_dropped: ex.dropped,
-        checks: ex.checks,
-        violation: ex.d.violation(),
-        trace_hash: ex.d.trace_hash(),
-        events: ex.d.events(),
-        time: ex.d.now(),
-        steps_run,
-    }
+/// Runs `scenario` on `driver` (built from the same scenario), every step.
+pub fn run<D: Driver>(scenario: &Scenario, driver: D, opts: &Options) -> Report {
+    let mut r = Runner::new(scenario.clone(), driver, opts.clone());
+    r.run_all();
+    r.report()
 }
 
 #[cfg(test)]
@@ -637,8 +716,7 @@ mod tests {
 
     fn run_toy(text: &str, opts: &Options) -> Report {
         let sc = parse(text).unwrap_or_else(|e| panic!("{e}"));
-        let mut toy = Toy::new(&sc);
-        run(&sc, &mut toy, opts)
+        run(&sc, Toy::new(&sc), opts)
     }
 
     const LEADER_CRASH: &str = "cluster a with 3 servers\nclient c1 connects to a\n\n\

@@ -711,8 +711,12 @@ impl Driver for SimDriver {
 
 /// Runs a scenario on the simulator.
 pub fn run(sc: &Scenario, opts: &super::run::Options) -> Result<super::run::Report, String> {
-    let mut d = SimDriver::new(sc)?;
-    Ok(super::run::run(sc, &mut d, opts))
+    Ok(super::run::run(sc, SimDriver::new(sc)?, opts))
+}
+
+/// A runner of a scenario on the simulator, to drive step by step (the browser).
+pub fn runner(sc: &Scenario, opts: super::run::Options) -> Result<super::run::Runner<SimDriver>, String> {
+    Ok(super::run::Runner::new(sc.clone(), SimDriver::new(sc)?, opts))
 }
 
 #[cfg(test)]
@@ -776,5 +780,55 @@ mod tests {
         assert_eq!(a, b);
         let other = run_text(&text.replace("seed 9", "seed 10"));
         assert_ne!(a.trace_hash, other.trace_hash);
+    }
+
+    #[test]
+    fn a_link_reopens_the_same_state_with_the_same_trace_hash() {
+        use crate::scenario::run::Options;
+        let sc = parse("seed 11\ncluster a with 3 servers\nclient c1 connects to a1\n").unwrap();
+        // What the page does: start, then append each user action as it happens.
+        let mut page = runner(&sc, Options::default()).unwrap();
+        let actions = [
+            "run until a has a leader",
+            "c1: create /x 1",
+            "step 7",
+            "kill leader of a",
+            "run 1500ms",
+            "c1: set /x 2",
+            "step 3",
+        ];
+        for a in actions {
+            let text = format!("{sc}{a}\n");
+            let step = parse(&text).unwrap().steps.pop().unwrap();
+            page.append(step).unwrap();
+        }
+        let link = page.link().unwrap();
+        let (opened, position) = crate::scenario::link::decode(&link).unwrap();
+        assert_eq!(&opened, page.scenario());
+        assert_eq!(position, page.driver().events());
+        let mut other =
+            runner(&opened, Options { stop_at_events: Some(position), ..Options::default() }).unwrap();
+        other.run_all();
+        assert_eq!(other.report().trace_hash, page.report().trace_hash);
+        assert_eq!(other.report().events, page.report().events);
+        // A position earlier in the run stops there (scrubbing back in time).
+        let mut back =
+            runner(&opened, Options { stop_at_events: Some(position / 2), ..Options::default() }).unwrap();
+        back.run_all();
+        assert!(back.is_done());
+        assert_eq!(back.report().events, position / 2);
+    }
+
+    #[test]
+    fn a_run_can_stop_at_a_time() {
+        use crate::scenario::run::Options;
+        let sc = parse("seed 1\ncluster a with 3 servers\n\nrun 10s\nexpect a has a leader\n").unwrap();
+        let r = super::super::run::run(
+            &sc,
+            SimDriver::new(&sc).unwrap(),
+            &Options { stop_at_time: Some(Millis(150)), ..Options::default() },
+        );
+        assert_eq!(r.time, Millis(150));
+        assert!(r.checks.is_empty(), "stopped before the expectation");
     }
 }
