@@ -416,6 +416,11 @@ proptest! {
     }
 
     #[test]
+    fn load_takes_any_input_without_panicking(s in "(https?://x/#)?(z[0-9]{0,3}\\.)?\\PC{0,200}") {
+        let _ = scenario::load(&s);
+    }
+
+    #[test]
     fn any_link_decodes_or_fails_cleanly(s in "(z1\\.)?[A-Za-z0-9_-]{0,300}") {
         let _ = link::decode(&s);
     }

@@ -348,6 +348,36 @@ pub enum Predicate {
     TraceContains(String),
 }
 
+/// Why [`load`] could not read its input.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// A scenario text that does not parse.
+    #[error("{0}")]
+    Text(#[from] ParseError),
+    /// A link that does not open.
+    #[error("{0}")]
+    Link(#[from] link::LinkError),
+}
+
+/// Reads what a user hands over, a scenario's text or a link (a URL with a `#z…`
+/// fragment, or the fragment alone), as `zoolab run FILE|URL` and the page do; a link
+/// also gives the position to replay to.
+pub fn load(input: &str) -> Result<(Scenario, Option<u64>), LoadError> {
+    let trimmed = input.trim();
+    let fragment = trimmed.rsplit_once('#').map_or(trimmed, |(_, f)| f);
+    let looks_like_link = !trimmed.contains('\n')
+        && fragment.starts_with('z')
+        && fragment
+            .split_once('.')
+            .is_some_and(|(v, _)| v.len() > 1 && v[1..].bytes().all(|b| b.is_ascii_digit()));
+    if looks_like_link {
+        let (sc, position) = link::decode(trimmed)?;
+        Ok((sc, Some(position)))
+    } else {
+        Ok((parse(input)?, None))
+    }
+}
+
 impl Scenario {
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {

@@ -126,7 +126,7 @@ impl Default for Options {
 }
 
 /// The result of one check (`expect`, `run until`, or a step that could not run).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
     /// The step's index in the scenario (0-based).
     pub step: usize,
@@ -138,8 +138,8 @@ pub struct Check {
     pub detail: String,
 }
 
-/// What a run did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a run did (`zoolab run --json` prints it as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// Trace lines: the world's, with `>` before each step and `✓`/`✗` for checks.
     pub trace: Vec<String>,

@@ -151,3 +151,14 @@ fn nesting_is_bounded_so_no_input_exhausts_the_stack() {
     let many = format!("{head}partition {} | a1\n", "a1 ".repeat(10_000));
     assert!(parse(&many).is_ok());
 }
+
+#[test]
+fn load_reads_a_text_or_a_link() {
+    let sc = parse("seed 3\ncluster a with 1 server\n").unwrap();
+    let l = link::encode(&sc, 17).unwrap();
+    assert_eq!(load(&sc.to_string()), Ok((sc.clone(), None)));
+    assert_eq!(load(&l), Ok((sc.clone(), Some(17))));
+    assert_eq!(load(&format!("http://127.0.0.1:8080/#{l}\n")), Ok((sc.clone(), Some(17))));
+    assert!(matches!(load("z1.AAAA"), Err(LoadError::Link(_))));
+    assert!(matches!(load("seed x"), Err(LoadError::Text(_))));
+}
