@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod fuzz;
+pub mod queue;
 pub mod trace;
 
 use crate::ids::{Epoch, ServerId, Zxid};
@@ -31,6 +32,7 @@ use crate::zab::registers::{RegRequest, Registers};
 use crate::zab::server::{Input, Output, Server, Timer};
 use crate::zab::{Fnv64, Replicated, ServerConfig};
 use check::{Checker, Observation};
+use queue::EventQueue;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -136,7 +138,8 @@ pub struct WorldConfig {
     pub server: ServerConfig,
     /// The network.
     pub net: NetConfig,
-    /// Disk latency range (ms) for acknowledging a record.
+    /// Disk latency range (ms): a flush starts at the first record written after the
+    /// last flush and makes durable everything written until it completes (group commit).
     pub disk_min_ms: u64,
     /// See `disk_min_ms`.
     pub disk_max_ms: u64,
@@ -213,7 +216,7 @@ pub struct InFlight {
 enum Event<R: Replicated> {
     Deliver { c: usize, from: ServerId, to: ServerId, msg: Message<R> },
     Timer { c: usize, id: ServerId, inc: u32, timer: Timer },
-    PersistAck { c: usize, id: ServerId, inc: u32, seq: u64 },
+    PersistAck { c: usize, id: ServerId, inc: u32 },
     Client { c: usize, id: ServerId, request_id: u64, request: R::Request },
 }
 
@@ -237,7 +240,7 @@ struct Node<R: Replicated> {
     incarnation: u32,
     paused_until: u64,
     rng: ChaCha8Rng,
-    disk_free_at: u64,
+    flush_scheduled: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -259,7 +262,9 @@ pub struct World<R: Replicated = Registers> {
     seq: u64,
     steps: u64,
     clusters: Vec<Cluster<R>>,
-    queue: BTreeMap<(u64, u64), Event<R>>,
+    queue: EventQueue<Event<R>>,
+    /// Queued events other than timers (for `run_until_quiet`).
+    busy: usize,
     trace: VecDeque<TraceEvent>,
     trace_hash: Fnv64,
     step_start: usize,
@@ -327,7 +332,8 @@ impl<R: Replicated> World<R> {
             seq: 0,
             steps: 0,
             clusters: Vec::new(),
-            queue: BTreeMap::new(),
+            queue: EventQueue::default(),
+            busy: 0,
             trace: VecDeque::new(),
             trace_hash: Fnv64::new(),
             step_start: 0,
@@ -354,7 +360,7 @@ impl<R: Replicated> World<R> {
                     incarnation: 0,
                     paused_until: 0,
                     rng: stream_rng(seed, ((c as u64) << 16) | i),
-                    disk_free_at: 0,
+                    flush_scheduled: false,
                 })
                 .collect();
             w.clusters.push(Cluster {
@@ -501,8 +507,9 @@ impl<R: Replicated> World<R> {
     /// Messages in flight, earliest first (bounded by `limit`).
     pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
         self.queue
-            .iter()
-            .filter_map(|(&key, e)| match e {
+            .sorted()
+            .into_iter()
+            .filter_map(|(key, e)| match e {
                 Event::Deliver { c, from, to, msg } => Some(InFlight {
                     key,
                     from: Addr { cluster: *c, id: *from },
@@ -546,6 +553,7 @@ impl<R: Replicated> World<R> {
         }
         n.server = None;
         n.pending.clear();
+        n.flush_scheduled = false;
         n.incarnation += 1;
         n.paused_until = 0;
         self.record(TraceKind::Crash { at: Addr { cluster: c, id } });
@@ -662,7 +670,7 @@ impl<R: Replicated> World<R> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(((time, _), event)) = self.queue.pop_first() else { return false };
+        let Some(((time, _), event)) = self.pop() else { return false };
         self.now = self.now.max(time);
         self.steps += 1;
         self.stats.events += 1;
@@ -677,18 +685,20 @@ impl<R: Replicated> World<R> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Event::Deliver { c, from, to, msg }) = self.queue.get(&key) else { return false };
+        let sorted = self.queue.sorted();
+        let Some(pos) = sorted.iter().position(|(k, _)| *k == key) else { return false };
+        let Event::Deliver { c, from, to, msg } = sorted[pos].1 else { return false };
         if let Some(conn) = msg.conn() {
-            let (c, from, to) = (*c, *from, *to);
-            let earlier = self.queue.range(..key).any(|(_, e)| {
+            let earlier = sorted[..pos].iter().any(|(_, e)| {
                 matches!(e, Event::Deliver { c: c2, from: f2, to: t2, msg: m2 }
-                    if *c2 == c && *f2 == from && *t2 == to && m2.conn() == Some(conn))
+                    if c2 == c && f2 == from && t2 == to && m2.conn() == Some(conn))
             });
             if earlier {
                 return false;
             }
         }
-        let event = self.queue.remove(&key).expect("present");
+        let event = self.queue.remove(key).expect("present");
+        self.busy -= 1;
         self.steps += 1;
         self.stats.events += 1;
         self.process(event);
@@ -699,7 +709,7 @@ impl<R: Replicated> World<R> {
     /// `max_steps` of them. Returns the number of steps taken.
     pub fn run_until(&mut self, t_ms: u64, max_steps: u64) -> u64 {
         let mut n = 0;
-        while n < max_steps && self.queue.first_key_value().is_some_and(|((t, _), _)| *t <= t_ms) {
+        while n < max_steps && self.queue.peek_key().is_some_and(|(t, _)| t <= t_ms) {
             if !self.step_quiet() {
                 break;
             }
@@ -721,7 +731,7 @@ impl<R: Replicated> World<R> {
     /// quiet between heartbeats. Returns whether it became quiet.
     pub fn run_until_quiet(&mut self, max_steps: u64) -> bool {
         for _ in 0..max_steps {
-            if self.queue.values().all(|e| matches!(e, Event::Timer { .. })) {
+            if self.busy == 0 {
                 return true;
             }
             if !self.step_quiet() {
@@ -743,7 +753,18 @@ impl<R: Replicated> World<R> {
 
     fn schedule(&mut self, time: u64, event: Event<R>) {
         self.seq += 1;
-        self.queue.insert((time, self.seq), event);
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy += 1;
+        }
+        self.queue.push((time, self.seq), event);
+    }
+
+    fn pop(&mut self) -> Option<((u64, u64), Event<R>)> {
+        let (key, event) = self.queue.pop()?;
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy -= 1;
+        }
+        Some((key, event))
     }
 
     fn record(&mut self, kind: TraceKind) {
@@ -812,14 +833,17 @@ impl<R: Replicated> World<R> {
                 }
                 Input::Timer(timer)
             }
-            Event::PersistAck { inc, seq, .. } => {
+            Event::PersistAck { inc, .. } => {
                 let n = self.node_mut(c, id);
                 if inc != n.incarnation || n.server.is_none() {
                     return;
                 }
-                while n.pending.front().is_some_and(|(s, _)| *s <= seq) {
-                    let (_, op) = n.pending.pop_front().expect("checked");
+                // Group commit: the flush makes everything written so far durable.
+                n.flush_scheduled = false;
+                let mut seq = 0;
+                for (s, op) in n.pending.drain(..) {
                     n.disk.apply(&op);
+                    seq = s;
                 }
                 Input::Persisted(seq)
             }
@@ -863,10 +887,12 @@ impl<R: Replicated> World<R> {
                     let now = self.now;
                     let n = self.node_mut(c, id);
                     n.pending.push_back((seq, op));
-                    let t = (now + uniform(&mut n.rng, lo, hi)).max(n.disk_free_at);
-                    n.disk_free_at = t;
-                    let inc = n.incarnation;
-                    self.schedule(t, Event::PersistAck { c, id, inc, seq });
+                    if !n.flush_scheduled {
+                        n.flush_scheduled = true;
+                        let t = now + uniform(&mut n.rng, lo, hi);
+                        let inc = n.incarnation;
+                        self.schedule(t, Event::PersistAck { c, id, inc });
+                    }
                     None
                 }
                 Output::SetTimer { timer, after_ms } => {
