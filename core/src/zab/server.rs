@@ -725,7 +725,11 @@ impl<R: Replicated> Server<R> {
 
     fn start_learning(&mut self, leader: ServerId, kind: LearnerKind, out: &mut Vec<Output<R>>) {
         self.next_conn += 1;
-        let conn = ConnId((u64::from(self.incarnation) << 32) | u64::from(self.next_conn));
+        // Unique per learner, run and attempt (the driver's broken-connection
+        // bookkeeping must never confuse two connections between the same pair).
+        let conn = ConnId(
+            (self.id.0 << 48) | ((u64::from(self.incarnation) & 0xffff) << 32) | u64::from(self.next_conn),
+        );
         self.phase = Phase::Learning(Learner {
             leader,
             kind,

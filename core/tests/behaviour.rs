@@ -1,0 +1,308 @@
+//! ZAB behaviours, each test named after what it pins. Some keep a golden trace in
+//! `core/tests/golden/<name>.txt` (PING lines left out for readability; the trace hash
+//! at the end covers every line). Regenerate them with
+//! `ZOOLAB_BLESS=1 cargo test -p zoolab-core --test behaviour`.
+
+use std::path::PathBuf;
+use zoolab_core::sim::{ClientWrite, ClusterSpec, Role, World, WorldConfig};
+use zoolab_core::zab::registers::{RegRequest, Registers};
+use zoolab_core::zab::ServerConfig;
+use zoolab_core::{Epoch, ServerId, Zxid};
+
+const S1: ServerId = ServerId(1);
+const S2: ServerId = ServerId(2);
+const S3: ServerId = ServerId(3);
+const S4: ServerId = ServerId(4);
+const S5: ServerId = ServerId(5);
+
+fn world(participants: u64, observers: u64, server: ServerConfig, seed: u64) -> World<Registers> {
+    let cfg = WorldConfig {
+        clusters: vec![ClusterSpec { participants, observers }],
+        server,
+        ..WorldConfig::default()
+    };
+    World::new(cfg, seed)
+}
+
+fn roles(w: &World<Registers>) -> Vec<Role> {
+    w.servers().iter().map(|s| s.role).collect()
+}
+
+fn set(w: &mut World<Registers>, at: ServerId, key: u32, value: u64) -> u64 {
+    w.write(at, RegRequest::Set { key, value })
+}
+
+/// Runs `ms` of simulated time and asserts no invariant broke.
+fn run(w: &mut World<Registers>, ms: u64) {
+    w.run_for(ms, 10_000_000);
+    assert!(w.violation().is_none(), "{}", w.violation().expect("checked"));
+}
+
+fn converged(w: &World<Registers>) -> bool {
+    let views = w.servers();
+    let live: Vec<_> = views.iter().filter(|v| v.role != Role::Down).collect();
+    live.iter().all(|v| v.serving && v.applied_zxid == live[0].applied_zxid && v.digest == live[0].digest)
+}
+
+fn golden(name: &str, w: &World<Registers>) {
+    let mut text = format!("# {name} (seed {}; PING lines omitted)\n", w.seed());
+    for e in w.trace() {
+        let line = e.to_string();
+        if !line.ends_with(" PING") {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text.push_str(&format!("# trace hash {:016x}\n", w.trace_hash()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.txt"));
+    if std::env::var("ZOOLAB_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &text).expect("write golden");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no golden {}; run with ZOOLAB_BLESS=1", path.display()));
+    if want != text {
+        let (n, (a, b)) = want
+            .lines()
+            .zip(text.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .unwrap_or((want.lines().count().min(text.lines().count()), ("<end>", "<end>")));
+        panic!(
+            "golden {name} differs at line {}:\n  want: {a}\n  got:  {b}\n(ZOOLAB_BLESS=1 to accept)",
+            n + 1
+        );
+    }
+}
+
+#[test]
+fn election_with_equal_zxids_elects_the_highest_id() {
+    let mut w = world(3, 0, ServerConfig::default(), 1);
+    run(&mut w, 1_000);
+    assert_eq!(roles(&w), vec![Role::Following, Role::Following, Role::Leading]);
+    assert_eq!(w.servers()[2].epoch, Epoch(1), "new epoch = max(accepted epochs) + 1");
+    assert!(converged(&w));
+    golden("election_with_equal_zxids", &w);
+}
+
+#[test]
+fn election_prefers_the_longest_history_over_the_highest_id() {
+    let mut w = world(3, 0, ServerConfig::default(), 2);
+    run(&mut w, 1_000);
+    // s3 leads; s1 and s2 log a write that s3 then never sees again: s3 crashes
+    // and comes back after they elected s2 (higher zxid than s1's? equal: id wins).
+    set(&mut w, S1, 1, 1);
+    run(&mut w, 500);
+    w.kill(S3);
+    run(&mut w, 2_000);
+    assert_eq!(w.leader(0), Some(S2));
+    set(&mut w, S1, 1, 2);
+    run(&mut w, 500);
+    w.restart(S3);
+    run(&mut w, 2_000);
+    // s3 has the highest id but an older epoch and zxid: it follows.
+    assert_eq!(w.leader(0), Some(S2));
+    assert_eq!(w.servers()[2].role, Role::Following);
+    assert!(converged(&w));
+}
+
+#[test]
+fn leader_crash_before_commit_reaches_anyone_keeps_the_write() {
+    let mut w = world(3, 0, ServerConfig::default(), 3);
+    run(&mut w, 1_000);
+    assert_eq!(w.leader(0), Some(S3));
+    let id = set(&mut w, S3, 7, 42);
+    // Step until the leader has committed (its client is answered): its COMMITs are
+    // in flight. Cut it off so none arrives, then crash it.
+    for _ in 0..10_000 {
+        if matches!(w.write_status(id), Some(ClientWrite::Ok(_))) {
+            break;
+        }
+        w.step();
+    }
+    let Some(ClientWrite::Ok(zxid)) = w.write_status(id) else { panic!("the leader committed") };
+    assert!(w.in_flight(100).iter().any(|m| m.msg.kind() == "COMMIT"), "COMMITs still in flight");
+    w.partition(&[&[S3]]);
+    w.kill(S3);
+    w.heal();
+    run(&mut w, 3_000);
+    // The write was logged by a quorum, so the new leader's history holds it and
+    // commits it in the new epoch.
+    assert_eq!(w.leader(0), Some(S2));
+    for v in &w.servers()[..2] {
+        assert!(v.committed_zxid >= zxid, "s{} committed {}", v.id, v.committed_zxid);
+        assert_eq!(w.server(0, v.id).expect("live").state().get(7), Some(42));
+    }
+    golden("leader_crash_before_commit", &w);
+}
+
+#[test]
+fn trunc_of_an_uncommitted_proposal() {
+    let mut w = world(3, 0, ServerConfig::default(), 4);
+    run(&mut w, 1_000);
+    set(&mut w, S1, 1, 1);
+    run(&mut w, 500);
+    // The leader is cut off and logs a proposal nobody else sees.
+    w.partition(&[&[S3]]);
+    set(&mut w, S3, 1, 666);
+    run(&mut w, 3_000);
+    assert_eq!(w.leader(0), Some(S2));
+    let lost = w.disk(0, S3).log.last_zxid();
+    assert_eq!(lost, Zxid::new(Epoch(1), 2), "s3 logged its uncommitted proposal");
+    // Had the new leader committed anything in epoch 2 already, the TRUNC would
+    // cross an epoch boundary and ZooKeeper would send a SNAP instead.
+    w.heal();
+    // s3 has been LOOKING alone, doubling its notification interval (up to
+    // max_notification_interval_ms): it finds the new leader at its next round.
+    run(&mut w, 8_000);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("syncs s3 with TRUNC")));
+    set(&mut w, S1, 2, 2);
+    run(&mut w, 500);
+    assert!(converged(&w));
+    let s3 = w.server(0, S3).expect("live");
+    assert_eq!(s3.state().get(1), Some(1), "the uncommitted 666 is gone");
+    assert!(s3.durable().log.get(lost).is_none());
+    golden("trunc_uncommitted_proposal", &w);
+}
+
+#[test]
+fn follower_far_behind_gets_snap() {
+    let cfg =
+        ServerConfig { commit_log_count: 5, snap_count: 10, txn_log_sync: false, ..ServerConfig::default() };
+    let mut w = world(3, 0, cfg, 5);
+    run(&mut w, 1_000);
+    w.kill(S1);
+    for i in 0..30 {
+        set(&mut w, S3, i, u64::from(i));
+        run(&mut w, 20);
+    }
+    run(&mut w, 500);
+    w.restart(S1);
+    run(&mut w, 2_000);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("syncs s1 with SNAP")));
+    assert!(converged(&w));
+    golden("follower_far_behind_snap", &w);
+}
+
+#[test]
+fn follower_a_little_behind_gets_diff() {
+    let mut w = world(3, 0, ServerConfig::default(), 6);
+    run(&mut w, 1_000);
+    w.kill(S1);
+    set(&mut w, S3, 1, 1);
+    set(&mut w, S3, 2, 2);
+    run(&mut w, 500);
+    w.restart(S1);
+    run(&mut w, 2_000);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("syncs s1 with DIFF")));
+    assert!(converged(&w));
+}
+
+#[test]
+fn observer_catches_up_and_never_votes() {
+    let mut w = world(3, 1, ServerConfig::default(), 7);
+    run(&mut w, 1_000);
+    assert_eq!(w.servers()[3].role, Role::Observing);
+    w.kill(S4);
+    for i in 0..5 {
+        set(&mut w, S2, i, 10 + u64::from(i));
+    }
+    run(&mut w, 500);
+    w.restart(S4);
+    run(&mut w, 2_000);
+    assert!(converged(&w), "the observer caught up");
+    // INFORM carries new commits to the observer.
+    set(&mut w, S4, 9, 9);
+    run(&mut w, 500);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("→ s4 INFORM")));
+    assert_eq!(w.server(0, S4).expect("live").state().get(9), Some(9));
+    // Two voters down: the observer does not make a quorum.
+    w.kill(S1);
+    w.kill(S2);
+    run(&mut w, 3_000);
+    assert_eq!(w.leader(0), None);
+    let id = set(&mut w, S3, 1, 1);
+    run(&mut w, 1_000);
+    assert_ne!(w.write_status(id).map(|s| matches!(s, ClientWrite::Ok(_))), Some(true));
+}
+
+#[test]
+fn minority_side_of_a_2_3_partition_cannot_commit() {
+    let mut w = world(5, 0, ServerConfig::default(), 8);
+    run(&mut w, 1_000);
+    assert_eq!(w.leader(0), Some(S5));
+    w.partition(&[&[S4, S5], &[S1, S2, S3]]);
+    let minority = set(&mut w, S5, 1, 111);
+    run(&mut w, 3_000);
+    assert_ne!(w.write_status(minority).map(|s| matches!(s, ClientWrite::Ok(_))), Some(true));
+    assert!(matches!(w.servers()[4].role, Role::Looking | Role::Following));
+    assert_eq!(w.leader(0), Some(S3), "the majority elects its highest id");
+    let majority = set(&mut w, S1, 1, 222);
+    run(&mut w, 500);
+    assert!(matches!(w.write_status(majority), Some(ClientWrite::Ok(_))));
+    w.heal();
+    run(&mut w, 3_000);
+    assert!(converged(&w));
+    assert_eq!(w.server(0, S5).expect("live").state().get(1), Some(222));
+    golden("partition_2_3", &w);
+}
+
+#[test]
+fn one_way_partition_isolates_the_follower_that_cannot_hear() {
+    let mut w = world(3, 0, ServerConfig::default(), 9);
+    run(&mut w, 1_000);
+    assert_eq!(w.leader(0), Some(S3));
+    w.block(S3, S1);
+    run(&mut w, 3_000);
+    // s1 no longer hears its leader; it cannot confirm s3 (whose LEADING vote never
+    // reaches it) and stays LOOKING; s2 and s3 keep a quorum and commit.
+    assert_eq!(roles(&w), vec![Role::Looking, Role::Following, Role::Leading]);
+    let id = set(&mut w, S2, 5, 5);
+    run(&mut w, 500);
+    assert!(matches!(w.write_status(id), Some(ClientWrite::Ok(_))));
+    w.heal();
+    run(&mut w, 3_000);
+    assert!(converged(&w));
+    assert_eq!(w.server(0, S1).expect("live").state().get(5), Some(5));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_hash() {
+    use zoolab_core::sim::fuzz::{self, FuzzOptions};
+    let opts = FuzzOptions::default();
+    for seed in [1, 2, 3] {
+        let mut a = fuzz::world_for(seed, opts.bugs, 0);
+        let mut b = fuzz::world_for(seed, opts.bugs, 0);
+        let ra = fuzz::drive(&mut a, seed, &opts);
+        let rb = fuzz::drive(&mut b, seed, &opts);
+        assert_eq!(ra, rb);
+        assert_eq!(a.trace_hash(), b.trace_hash(), "seed {seed}");
+    }
+    let (a, b) = (fuzz::run(1, &opts).expect("passes"), fuzz::run(2, &opts).expect("passes"));
+    assert_ne!(a.trace_hash, b.trace_hash);
+}
+
+#[test]
+fn a_pinned_run_keeps_its_trace_hash() {
+    // Pins the exact trace of one ensemble run, so any change in behaviour, in the
+    // PRNG streams or in the rendering is noticed (and the hash can be compared with
+    // the wasm build's).
+    let mut w = World::ensemble(5, 2026);
+    w.run_until(1_000, 1_000_000);
+    for i in 0..10 {
+        w.write_register(ServerId(1 + u64::from(i) % 5), i, u64::from(i));
+    }
+    w.run_until(2_000, 1_000_000);
+    assert!(converged(&w));
+    let want = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pinned_hash.txt"),
+    )
+    .unwrap_or_default();
+    let got = format!("{:016x}\n", w.trace_hash());
+    if std::env::var("ZOOLAB_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pinned_hash.txt"), &got)
+            .expect("write");
+        return;
+    }
+    assert_eq!(want, got, "ZOOLAB_BLESS=1 to accept a deliberate change");
+}
