@@ -306,3 +306,73 @@ fn a_pinned_run_keeps_its_trace_hash() {
     }
     assert_eq!(want, got, "ZOOLAB_BLESS=1 to accept a deliberate change");
 }
+
+#[test]
+fn a_crash_keeps_only_what_the_disk_acknowledged() {
+    let cfg = WorldConfig {
+        clusters: vec![ClusterSpec { participants: 3, observers: 0 }],
+        disk_min_ms: 50,
+        disk_max_ms: 50,
+        ..WorldConfig::default()
+    };
+    let mut w: World<Registers> = World::new(cfg, 10);
+    run(&mut w, 2_000);
+    assert_eq!(w.leader(0), Some(S3));
+    let id = set(&mut w, S3, 1, 7);
+    run(&mut w, 20);
+    let written = w.server(0, S1).expect("live").durable().log.last_zxid();
+    assert_eq!(written, Zxid::new(Epoch(1), 1), "s1 has written the proposal");
+    assert_eq!(w.write_status(id), Some(ClientWrite::Pending), "no ACK before the flush");
+    assert!(w.disk(0, S1).log.last_zxid() < written, "but its disk has not acknowledged it");
+    w.kill(S1);
+    assert!(w.disk(0, S1).log.get(written).is_none(), "the crash lost it");
+    run(&mut w, 200);
+    assert!(matches!(w.write_status(id), Some(ClientWrite::Ok(_))), "s2 and s3 are a quorum");
+    w.restart(S1);
+    run(&mut w, 2_000);
+    assert!(converged(&w), "s1 got it back from the leader");
+    assert_eq!(w.server(0, S1).expect("live").state().get(1), Some(7));
+}
+
+#[test]
+fn a_world_holds_independent_clusters() {
+    let cfg = WorldConfig {
+        clusters: vec![
+            ClusterSpec { participants: 3, observers: 0 },
+            ClusterSpec { participants: 5, observers: 1 },
+        ],
+        ..WorldConfig::default()
+    };
+    let mut w: World<Registers> = World::new(cfg, 11);
+    run(&mut w, 1_000);
+    assert_eq!(w.leader(0), Some(S3));
+    assert_eq!(w.leader(1), Some(S5));
+    w.write_in(1, S1, RegRequest::Set { key: 1, value: 1 });
+    run(&mut w, 500);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("c1.s5 → c1.s6 INFORM")));
+    assert_eq!(w.server(0, S1).expect("live").state().get(1), None, "cluster 0 is untouched");
+    assert_eq!(w.server(1, ServerId(6)).expect("live").state().get(1), Some(1));
+}
+
+#[test]
+fn stepping_to_the_next_message_of_a_kind() {
+    let mut w = World::ensemble(3, 12);
+    let ev = w.step_until_kind("NEWLEADER", 100_000).expect("a NEWLEADER is delivered");
+    assert!(ev.to_string().contains("NEWLEADER zxid=0x100000000"), "{ev}");
+    let in_flight = w.in_flight(100);
+    if let Some(m) = in_flight.iter().find(|m| m.msg.kind() == "NOTIFICATION") {
+        assert!(w.deliver(m.key), "election messages can be delivered out of order");
+    }
+}
+
+#[test]
+fn step_returns_its_records_even_when_the_trace_is_full() {
+    let cfg = WorldConfig { trace_capacity: 4, ..WorldConfig::default() };
+    let mut w: World<Registers> = World::new(cfg, 13);
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen += w.step().expect("events pending").len();
+    }
+    assert!(seen > 4, "records of later steps still come back ({seen})");
+    assert_eq!(w.trace().len(), 4);
+}

@@ -267,7 +267,8 @@ pub struct World<R: Replicated = Registers> {
     busy: usize,
     trace: VecDeque<TraceEvent>,
     trace_hash: Fnv64,
-    step_start: usize,
+    /// Trace records made so far (kept or not).
+    records: u64,
     violation: Option<Violation>,
     next_request: u64,
     stats: Stats,
@@ -336,7 +337,7 @@ impl<R: Replicated> World<R> {
             busy: 0,
             trace: VecDeque::new(),
             trace_hash: Fnv64::new(),
-            step_start: 0,
+            records: 0,
             violation: None,
             next_request: 0,
             stats: Stats::default(),
@@ -656,13 +657,11 @@ impl<R: Replicated> World<R> {
     /// Runs one event. Returns the trace records it produced (possibly none), or
     /// `None` when nothing is pending or the world halted on a violation.
     pub fn step(&mut self) -> Option<Vec<TraceEvent>> {
-        self.step_start = self.trace.len();
-        let before = self.trace.len();
+        let mark = self.records;
         if !self.step_quiet() {
             return None;
         }
-        let start = before.min(self.trace.len());
-        Some(self.trace.iter().skip(start).cloned().collect())
+        Some(self.records_since(mark).cloned().collect())
     }
 
     /// Runs one event without collecting its trace records; `false` when idle or halted.
@@ -676,6 +675,26 @@ impl<R: Replicated> World<R> {
         self.stats.events += 1;
         self.process(event);
         true
+    }
+
+    /// Steps until a message of this kind (ZooKeeper's name: `PROPOSAL`, `COMMIT`,
+    /// ...) is delivered, at most `max_steps` events; returns its trace record (needs
+    /// a non-zero `trace_capacity`).
+    pub fn step_until_kind(&mut self, kind: &str, max_steps: u64) -> Option<TraceEvent> {
+        for _ in 0..max_steps {
+            let mark = self.records;
+            if !self.step_quiet() {
+                return None;
+            }
+            let found = self.records_since(mark).find(|e| match &e.kind {
+                TraceKind::Deliver { msg, .. } => msg.kind() == kind,
+                _ => false,
+            });
+            if let Some(e) = found {
+                return Some(e.clone());
+            }
+        }
+        None
     }
 
     /// Delivers the chosen in-flight message now (manual stepping), unless an earlier
@@ -770,13 +789,19 @@ impl<R: Replicated> World<R> {
     fn record(&mut self, kind: TraceKind) {
         let ev = TraceEvent { step: self.steps, time_ms: self.now, kind };
         let _ = writeln!(self.trace_hash, "{ev}");
+        self.records += 1;
         if self.cfg.trace_capacity > 0 {
             if self.trace.len() >= self.cfg.trace_capacity {
                 self.trace.pop_front();
-                self.step_start = self.step_start.saturating_sub(1);
             }
             self.trace.push_back(ev);
         }
+    }
+
+    /// The kept records made after the first `mark` records.
+    fn records_since(&self, mark: u64) -> impl Iterator<Item = &TraceEvent> {
+        let new = usize::try_from(self.records - mark).unwrap_or(usize::MAX).min(self.trace.len());
+        self.trace.iter().skip(self.trace.len() - new)
     }
 
     fn boot(&mut self, c: usize, id: ServerId) {
