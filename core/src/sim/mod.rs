@@ -669,11 +669,11 @@ impl<R: Replicated> World<R> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(((time, _), event)) = self.pop() else { return false };
+        let Some(((time, seq), event)) = self.pop() else { return false };
         self.now = self.now.max(time);
         self.steps += 1;
         self.stats.events += 1;
-        self.process(event);
+        self.process(seq, event);
         true
     }
 
@@ -720,7 +720,7 @@ impl<R: Replicated> World<R> {
         self.busy -= 1;
         self.steps += 1;
         self.stats.events += 1;
-        self.process(event);
+        self.process(key.1, event);
         true
     }
 
@@ -817,13 +817,13 @@ impl<R: Replicated> World<R> {
         self.out = out;
     }
 
-    fn process(&mut self, event: Event<R>) {
+    fn process(&mut self, seq: u64, event: Event<R>) {
         let (c, id) = event.target();
         let node = self.node(c, id);
         if node.server.is_some() && node.paused_until > self.now {
             // Paused: everything waits, in its original order.
             let until = node.paused_until;
-            self.requeue(until, event);
+            self.requeue(until, seq, event);
             return;
         }
         let input = match event {
@@ -892,11 +892,13 @@ impl<R: Replicated> World<R> {
         self.out = out;
     }
 
-    fn requeue(&mut self, until: u64, event: Event<R>) {
-        // Events are requeued in the order they are popped, with growing sequence
-        // numbers, so a FIFO link keeps its order: anything already scheduled at
-        // `until` was sent after every message requeued before it.
-        self.schedule(until, event);
+    fn requeue(&mut self, until: u64, seq: u64, event: Event<R>) {
+        // Keeping the original sequence number keeps a FIFO link in order, however
+        // often the pause is extended: on a link, sequence numbers grow with sending.
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy += 1;
+        }
+        self.queue.push((until, seq), event);
     }
 
     fn handle_outputs(&mut self, c: usize, id: ServerId, out: &mut Vec<Output<R>>) {
@@ -956,6 +958,7 @@ impl<R: Replicated> World<R> {
                     Some(Observation::Installed(zxid, digest))
                 }
                 Output::Recovered { committed } => Some(Observation::Recovered(committed)),
+                Output::CommittedThrough { zxid } => Some(Observation::CommittedThrough(zxid)),
                 Output::SyncChosen { learner, plan } => {
                     self.record(TraceKind::Sync { at, learner, plan });
                     None
