@@ -680,6 +680,9 @@ impl<R: Replicated> Server<R> {
         if n.state == PeerState::Looking && n.election_epoch < self.logical_clock {
             self.reply_vote(from, out);
         }
+        if !self.quorum.is_voter(n.leader) {
+            return; // a vote for a server that cannot lead counts for nothing
+        }
         let bugs = self.cfg.bugs;
         let nv = Vote::of(&n);
         let finalizing = matches!(&self.phase, Phase::Looking(e) if e.finalizing);
@@ -1184,7 +1187,11 @@ impl<R: Replicated> Server<R> {
         if h.conn != conn {
             return;
         }
-        h.deadline = h.deadline.max(tick + deadline_ticks);
+        // ZooKeeper: the initial deadline (initLimit + syncLimit) holds through the sync;
+        // once broadcasting, every packet moves it to now + syncLimit.
+        if h.stage == HandlerStage::Broadcast {
+            h.deadline = tick + deadline_ticks;
+        }
         let kind = h.kind;
         match packet {
             Packet::AckEpoch { current_epoch, last_zxid } if h.stage == HandlerStage::AwaitAckEpoch => {
