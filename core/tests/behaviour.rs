@@ -422,3 +422,18 @@ fn a_leader_not_established_within_init_limit_goes_back_to_looking() {
     run(&mut w, 5_000);
     assert!(converged(&w));
 }
+
+#[test]
+fn a_slow_link_delays_only_its_own_messages() {
+    use zoolab_core::sim::NetConfig;
+    let mut w = world(3, 0, ServerConfig::default(), 16);
+    run(&mut w, 1_000);
+    let slow = NetConfig { latency_min_ms: 300, latency_max_ms: 300, ..NetConfig::default() };
+    w.set_link_in(0, S3, S1, Some(slow));
+    let id = set(&mut w, S3, 1, 1);
+    run(&mut w, 50);
+    assert!(matches!(w.write_status(id), Some(ClientWrite::Ok(_))), "s2 and s3 commit without s1");
+    assert_eq!(w.server(0, S1).expect("live").state().get(1), None, "s1 has not heard yet");
+    run(&mut w, 400);
+    assert_eq!(w.server(0, S1).expect("live").state().get(1), Some(1));
+}

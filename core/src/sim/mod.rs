@@ -11,7 +11,8 @@
 //! latency_max_ms]`, loss, duplication, and reordering of election messages. Leader–learner
 //! packets ride FIFO connections (ZooKeeper uses TCP): they are never reordered or
 //! duplicated, and once one is lost (loss, partition) the rest of that connection is
-//! dropped too, until the learner reconnects. Partitions block directed links:
+//! dropped too, until the learner reconnects. Any directed link can have its own
+//! settings ([`World::set_link_in`]). Partitions block directed links:
 //! symmetric, one-way, or between arbitrary groups. Servers crash (keeping only what
 //! their disk acknowledged), restart, and pause (a long GC pause: nothing is delivered
 //! to them until it ends).
@@ -250,6 +251,8 @@ struct Cluster<R: Replicated> {
     blocked: BTreeSet<(ServerId, ServerId)>,
     broken: BTreeSet<(ServerId, ServerId, ConnId)>,
     fifo: BTreeMap<(ServerId, ServerId), u64>,
+    /// Per-link settings that override the world's network.
+    links: BTreeMap<(ServerId, ServerId), NetConfig>,
     checker: Checker,
 }
 
@@ -370,6 +373,7 @@ impl<R: Replicated> World<R> {
                 blocked: BTreeSet::new(),
                 broken: BTreeSet::new(),
                 fifo: BTreeMap::new(),
+                links: BTreeMap::new(),
                 checker: Checker::default(),
             });
             for i in 1..=n {
@@ -636,7 +640,24 @@ impl<R: Replicated> World<R> {
         self.network_event(0, "heal".to_string());
     }
 
-    /// Changes the network's behaviour.
+    /// Gives the directed link `from → to` of cluster `c` its own behaviour (say, a
+    /// slow or lossy link); `None` returns it to the world's.
+    pub fn set_link_in(&mut self, c: usize, from: ServerId, to: ServerId, net: Option<NetConfig>) {
+        let what = match net {
+            Some(n) => format!(
+                "link s{from} → s{to}: latency {}..{}ms loss {}ppm dup {}ppm",
+                n.latency_min_ms, n.latency_max_ms, n.loss_ppm, n.duplicate_ppm
+            ),
+            None => format!("link s{from} → s{to}: default"),
+        };
+        match net {
+            Some(n) => self.clusters[c].links.insert((from, to), n),
+            None => self.clusters[c].links.remove(&(from, to)),
+        };
+        self.network_event(c, what);
+    }
+
+    /// Changes the network's behaviour (every link without its own settings).
     pub fn set_network(&mut self, net: NetConfig) {
         self.cfg.net = net;
         self.network_event(
@@ -982,7 +1003,7 @@ impl<R: Replicated> World<R> {
     }
 
     fn send(&mut self, c: usize, from: ServerId, to: ServerId, msg: Message<R>) {
-        let net = self.cfg.net;
+        let net = self.clusters[c].links.get(&(from, to)).copied().unwrap_or(self.cfg.net);
         let now = self.now;
         let conn = msg.conn();
         let full = self.queue.len() >= self.cfg.max_pending;
