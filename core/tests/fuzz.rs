@@ -13,7 +13,7 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[test]
 fn random_faults_break_no_invariant_and_the_servers_converge() {
-    let seeds = env_u64("ZOOLAB_FUZZ_SEEDS").unwrap_or(24);
+    let seeds = env_u64("ZOOLAB_FUZZ_SEEDS").unwrap_or(100);
     if let Err(f) = fuzz::sweep(0, seeds, &FuzzOptions::default()) {
         panic!("{f}");
     }

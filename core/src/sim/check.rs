@@ -29,6 +29,8 @@ pub enum Observation {
     Installed(Zxid, u64),
     /// Restarted knowing this much committed.
     Recovered(Zxid),
+    /// Learned that everything up to a zxid is committed (a snapshot from SNAP).
+    CommittedThrough(Zxid),
 }
 
 /// The invariant checker of one cluster.
@@ -91,9 +93,6 @@ impl Checker {
                 self.last_commit.insert(id, zxid);
             }
             Observation::Applied(zxid, digest) | Observation::Installed(zxid, digest) => {
-                if let Observation::Installed(..) = o {
-                    self.last_commit.insert(id, zxid);
-                }
                 match self.digests.get(&zxid) {
                     Some(&d) if d != digest => {
                         return Err(format!("state: s{id} applied up to {zxid} with a digest that differs from another server's"));
@@ -114,6 +113,10 @@ impl Checker {
             }
             Observation::Recovered(committed) => {
                 self.last_commit.insert(id, committed);
+            }
+            Observation::CommittedThrough(zxid) => {
+                let prev = self.last_commit.entry(id).or_insert(Zxid::ZERO);
+                *prev = (*prev).max(zxid);
             }
         }
         Ok(())

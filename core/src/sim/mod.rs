@@ -11,7 +11,8 @@
 //! latency_max_ms]`, loss, duplication, and reordering of election messages. Leader–learner
 //! packets ride FIFO connections (ZooKeeper uses TCP): they are never reordered or
 //! duplicated, and once one is lost (loss, partition) the rest of that connection is
-//! dropped too, until the learner reconnects. Partitions block directed links:
+//! dropped too, until the learner reconnects. Any directed link can have its own
+//! settings ([`World::set_link_in`]). Partitions block directed links:
 //! symmetric, one-way, or between arbitrary groups. Servers crash (keeping only what
 //! their disk acknowledged), restart, and pause (a long GC pause: nothing is delivered
 //! to them until it ends).
@@ -21,6 +22,7 @@
 
 pub mod check;
 pub mod fuzz;
+pub mod queue;
 pub mod trace;
 
 use crate::ids::{Epoch, ServerId, Zxid};
@@ -31,6 +33,7 @@ use crate::zab::registers::{RegRequest, Registers};
 use crate::zab::server::{Input, Output, Server, Timer};
 use crate::zab::{Fnv64, Replicated, ServerConfig};
 use check::{Checker, Observation};
+use queue::EventQueue;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -136,7 +139,8 @@ pub struct WorldConfig {
     pub server: ServerConfig,
     /// The network.
     pub net: NetConfig,
-    /// Disk latency range (ms) for acknowledging a record.
+    /// Disk latency range (ms): a flush starts at the first record written after the
+    /// last flush and makes durable everything written until it completes (group commit).
     pub disk_min_ms: u64,
     /// See `disk_min_ms`.
     pub disk_max_ms: u64,
@@ -213,7 +217,7 @@ pub struct InFlight {
 enum Event<R: Replicated> {
     Deliver { c: usize, from: ServerId, to: ServerId, msg: Message<R> },
     Timer { c: usize, id: ServerId, inc: u32, timer: Timer },
-    PersistAck { c: usize, id: ServerId, inc: u32, seq: u64 },
+    PersistAck { c: usize, id: ServerId, inc: u32 },
     Client { c: usize, id: ServerId, request_id: u64, request: R::Request },
 }
 
@@ -237,7 +241,7 @@ struct Node<R: Replicated> {
     incarnation: u32,
     paused_until: u64,
     rng: ChaCha8Rng,
-    disk_free_at: u64,
+    flush_scheduled: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -247,6 +251,8 @@ struct Cluster<R: Replicated> {
     blocked: BTreeSet<(ServerId, ServerId)>,
     broken: BTreeSet<(ServerId, ServerId, ConnId)>,
     fifo: BTreeMap<(ServerId, ServerId), u64>,
+    /// Per-link settings that override the world's network.
+    links: BTreeMap<(ServerId, ServerId), NetConfig>,
     checker: Checker,
 }
 
@@ -259,10 +265,13 @@ pub struct World<R: Replicated = Registers> {
     seq: u64,
     steps: u64,
     clusters: Vec<Cluster<R>>,
-    queue: BTreeMap<(u64, u64), Event<R>>,
+    queue: EventQueue<Event<R>>,
+    /// Queued events other than timers (for `run_until_quiet`).
+    busy: usize,
     trace: VecDeque<TraceEvent>,
     trace_hash: Fnv64,
-    step_start: usize,
+    /// Trace records made so far (kept or not).
+    records: u64,
     violation: Option<Violation>,
     next_request: u64,
     stats: Stats,
@@ -327,10 +336,11 @@ impl<R: Replicated> World<R> {
             seq: 0,
             steps: 0,
             clusters: Vec::new(),
-            queue: BTreeMap::new(),
+            queue: EventQueue::default(),
+            busy: 0,
             trace: VecDeque::new(),
             trace_hash: Fnv64::new(),
-            step_start: 0,
+            records: 0,
             violation: None,
             next_request: 0,
             stats: Stats::default(),
@@ -354,7 +364,7 @@ impl<R: Replicated> World<R> {
                     incarnation: 0,
                     paused_until: 0,
                     rng: stream_rng(seed, ((c as u64) << 16) | i),
-                    disk_free_at: 0,
+                    flush_scheduled: false,
                 })
                 .collect();
             w.clusters.push(Cluster {
@@ -363,6 +373,7 @@ impl<R: Replicated> World<R> {
                 blocked: BTreeSet::new(),
                 broken: BTreeSet::new(),
                 fifo: BTreeMap::new(),
+                links: BTreeMap::new(),
                 checker: Checker::default(),
             });
             for i in 1..=n {
@@ -501,8 +512,9 @@ impl<R: Replicated> World<R> {
     /// Messages in flight, earliest first (bounded by `limit`).
     pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
         self.queue
-            .iter()
-            .filter_map(|(&key, e)| match e {
+            .sorted()
+            .into_iter()
+            .filter_map(|(key, e)| match e {
                 Event::Deliver { c, from, to, msg } => Some(InFlight {
                     key,
                     from: Addr { cluster: *c, id: *from },
@@ -546,6 +558,7 @@ impl<R: Replicated> World<R> {
         }
         n.server = None;
         n.pending.clear();
+        n.flush_scheduled = false;
         n.incarnation += 1;
         n.paused_until = 0;
         self.record(TraceKind::Crash { at: Addr { cluster: c, id } });
@@ -627,7 +640,24 @@ impl<R: Replicated> World<R> {
         self.network_event(0, "heal".to_string());
     }
 
-    /// Changes the network's behaviour.
+    /// Gives the directed link `from → to` of cluster `c` its own behaviour (say, a
+    /// slow or lossy link); `None` returns it to the world's.
+    pub fn set_link_in(&mut self, c: usize, from: ServerId, to: ServerId, net: Option<NetConfig>) {
+        let what = match net {
+            Some(n) => format!(
+                "link s{from} → s{to}: latency {}..{}ms loss {}ppm dup {}ppm",
+                n.latency_min_ms, n.latency_max_ms, n.loss_ppm, n.duplicate_ppm
+            ),
+            None => format!("link s{from} → s{to}: default"),
+        };
+        match net {
+            Some(n) => self.clusters[c].links.insert((from, to), n),
+            None => self.clusters[c].links.remove(&(from, to)),
+        };
+        self.network_event(c, what);
+    }
+
+    /// Changes the network's behaviour (every link without its own settings).
     pub fn set_network(&mut self, net: NetConfig) {
         self.cfg.net = net;
         self.network_event(
@@ -648,13 +678,11 @@ impl<R: Replicated> World<R> {
     /// Runs one event. Returns the trace records it produced (possibly none), or
     /// `None` when nothing is pending or the world halted on a violation.
     pub fn step(&mut self) -> Option<Vec<TraceEvent>> {
-        self.step_start = self.trace.len();
-        let before = self.trace.len();
+        let mark = self.records;
         if !self.step_quiet() {
             return None;
         }
-        let start = before.min(self.trace.len());
-        Some(self.trace.iter().skip(start).cloned().collect())
+        Some(self.records_since(mark).cloned().collect())
     }
 
     /// Runs one event without collecting its trace records; `false` when idle or halted.
@@ -662,12 +690,32 @@ impl<R: Replicated> World<R> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(((time, _), event)) = self.queue.pop_first() else { return false };
+        let Some(((time, seq), event)) = self.pop() else { return false };
         self.now = self.now.max(time);
         self.steps += 1;
         self.stats.events += 1;
-        self.process(event);
+        self.process(seq, event);
         true
+    }
+
+    /// Steps until a message of this kind (ZooKeeper's name: `PROPOSAL`, `COMMIT`,
+    /// ...) is delivered, at most `max_steps` events; returns its trace record (needs
+    /// a non-zero `trace_capacity`).
+    pub fn step_until_kind(&mut self, kind: &str, max_steps: u64) -> Option<TraceEvent> {
+        for _ in 0..max_steps {
+            let mark = self.records;
+            if !self.step_quiet() {
+                return None;
+            }
+            let found = self.records_since(mark).find(|e| match &e.kind {
+                TraceKind::Deliver { msg, .. } => msg.kind() == kind,
+                _ => false,
+            });
+            if let Some(e) = found {
+                return Some(e.clone());
+            }
+        }
+        None
     }
 
     /// Delivers the chosen in-flight message now (manual stepping), unless an earlier
@@ -677,21 +725,23 @@ impl<R: Replicated> World<R> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Event::Deliver { c, from, to, msg }) = self.queue.get(&key) else { return false };
+        let sorted = self.queue.sorted();
+        let Some(pos) = sorted.iter().position(|(k, _)| *k == key) else { return false };
+        let Event::Deliver { c, from, to, msg } = sorted[pos].1 else { return false };
         if let Some(conn) = msg.conn() {
-            let (c, from, to) = (*c, *from, *to);
-            let earlier = self.queue.range(..key).any(|(_, e)| {
+            let earlier = sorted[..pos].iter().any(|(_, e)| {
                 matches!(e, Event::Deliver { c: c2, from: f2, to: t2, msg: m2 }
-                    if *c2 == c && *f2 == from && *t2 == to && m2.conn() == Some(conn))
+                    if c2 == c && f2 == from && t2 == to && m2.conn() == Some(conn))
             });
             if earlier {
                 return false;
             }
         }
-        let event = self.queue.remove(&key).expect("present");
+        let event = self.queue.remove(key).expect("present");
+        self.busy -= 1;
         self.steps += 1;
         self.stats.events += 1;
-        self.process(event);
+        self.process(key.1, event);
         true
     }
 
@@ -699,7 +749,7 @@ impl<R: Replicated> World<R> {
     /// `max_steps` of them. Returns the number of steps taken.
     pub fn run_until(&mut self, t_ms: u64, max_steps: u64) -> u64 {
         let mut n = 0;
-        while n < max_steps && self.queue.first_key_value().is_some_and(|((t, _), _)| *t <= t_ms) {
+        while n < max_steps && self.queue.peek_key().is_some_and(|(t, _)| t <= t_ms) {
             if !self.step_quiet() {
                 break;
             }
@@ -721,7 +771,7 @@ impl<R: Replicated> World<R> {
     /// quiet between heartbeats. Returns whether it became quiet.
     pub fn run_until_quiet(&mut self, max_steps: u64) -> bool {
         for _ in 0..max_steps {
-            if self.queue.values().all(|e| matches!(e, Event::Timer { .. })) {
+            if self.busy == 0 {
                 return true;
             }
             if !self.step_quiet() {
@@ -743,19 +793,36 @@ impl<R: Replicated> World<R> {
 
     fn schedule(&mut self, time: u64, event: Event<R>) {
         self.seq += 1;
-        self.queue.insert((time, self.seq), event);
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy += 1;
+        }
+        self.queue.push((time, self.seq), event);
+    }
+
+    fn pop(&mut self) -> Option<((u64, u64), Event<R>)> {
+        let (key, event) = self.queue.pop()?;
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy -= 1;
+        }
+        Some((key, event))
     }
 
     fn record(&mut self, kind: TraceKind) {
         let ev = TraceEvent { step: self.steps, time_ms: self.now, kind };
         let _ = writeln!(self.trace_hash, "{ev}");
+        self.records += 1;
         if self.cfg.trace_capacity > 0 {
             if self.trace.len() >= self.cfg.trace_capacity {
                 self.trace.pop_front();
-                self.step_start = self.step_start.saturating_sub(1);
             }
             self.trace.push_back(ev);
         }
+    }
+
+    /// The kept records made after the first `mark` records.
+    fn records_since(&self, mark: u64) -> impl Iterator<Item = &TraceEvent> {
+        let new = usize::try_from(self.records - mark).unwrap_or(usize::MAX).min(self.trace.len());
+        self.trace.iter().skip(self.trace.len() - new)
     }
 
     fn boot(&mut self, c: usize, id: ServerId) {
@@ -771,13 +838,13 @@ impl<R: Replicated> World<R> {
         self.out = out;
     }
 
-    fn process(&mut self, event: Event<R>) {
+    fn process(&mut self, seq: u64, event: Event<R>) {
         let (c, id) = event.target();
         let node = self.node(c, id);
         if node.server.is_some() && node.paused_until > self.now {
             // Paused: everything waits, in its original order.
             let until = node.paused_until;
-            self.requeue(until, event);
+            self.requeue(until, seq, event);
             return;
         }
         let input = match event {
@@ -812,14 +879,17 @@ impl<R: Replicated> World<R> {
                 }
                 Input::Timer(timer)
             }
-            Event::PersistAck { inc, seq, .. } => {
+            Event::PersistAck { inc, .. } => {
                 let n = self.node_mut(c, id);
                 if inc != n.incarnation || n.server.is_none() {
                     return;
                 }
-                while n.pending.front().is_some_and(|(s, _)| *s <= seq) {
-                    let (_, op) = n.pending.pop_front().expect("checked");
+                // Group commit: the flush makes everything written so far durable.
+                n.flush_scheduled = false;
+                let mut seq = 0;
+                for (s, op) in n.pending.drain(..) {
                     n.disk.apply(&op);
+                    seq = s;
                 }
                 Input::Persisted(seq)
             }
@@ -843,11 +913,13 @@ impl<R: Replicated> World<R> {
         self.out = out;
     }
 
-    fn requeue(&mut self, until: u64, event: Event<R>) {
-        // Events are requeued in the order they are popped, with growing sequence
-        // numbers, so a FIFO link keeps its order: anything already scheduled at
-        // `until` was sent after every message requeued before it.
-        self.schedule(until, event);
+    fn requeue(&mut self, until: u64, seq: u64, event: Event<R>) {
+        // Keeping the original sequence number keeps a FIFO link in order, however
+        // often the pause is extended: on a link, sequence numbers grow with sending.
+        if !matches!(event, Event::Timer { .. }) {
+            self.busy += 1;
+        }
+        self.queue.push((until, seq), event);
     }
 
     fn handle_outputs(&mut self, c: usize, id: ServerId, out: &mut Vec<Output<R>>) {
@@ -863,10 +935,12 @@ impl<R: Replicated> World<R> {
                     let now = self.now;
                     let n = self.node_mut(c, id);
                     n.pending.push_back((seq, op));
-                    let t = (now + uniform(&mut n.rng, lo, hi)).max(n.disk_free_at);
-                    n.disk_free_at = t;
-                    let inc = n.incarnation;
-                    self.schedule(t, Event::PersistAck { c, id, inc, seq });
+                    if !n.flush_scheduled {
+                        n.flush_scheduled = true;
+                        let t = now + uniform(&mut n.rng, lo, hi);
+                        let inc = n.incarnation;
+                        self.schedule(t, Event::PersistAck { c, id, inc });
+                    }
                     None
                 }
                 Output::SetTimer { timer, after_ms } => {
@@ -905,6 +979,7 @@ impl<R: Replicated> World<R> {
                     Some(Observation::Installed(zxid, digest))
                 }
                 Output::Recovered { committed } => Some(Observation::Recovered(committed)),
+                Output::CommittedThrough { zxid } => Some(Observation::CommittedThrough(zxid)),
                 Output::SyncChosen { learner, plan } => {
                     self.record(TraceKind::Sync { at, learner, plan });
                     None
@@ -928,7 +1003,7 @@ impl<R: Replicated> World<R> {
     }
 
     fn send(&mut self, c: usize, from: ServerId, to: ServerId, msg: Message<R>) {
-        let net = self.cfg.net;
+        let net = self.clusters[c].links.get(&(from, to)).copied().unwrap_or(self.cfg.net);
         let now = self.now;
         let conn = msg.conn();
         let full = self.queue.len() >= self.cfg.max_pending;

@@ -56,7 +56,12 @@ impl<R: Replicated> TxnLog<R> {
 
     /// The entry with this zxid.
     pub fn get(&self, zxid: Zxid) -> Option<&LogEntry<R>> {
-        self.entries.binary_search_by_key(&zxid, |e| e.zxid).ok().map(|i| &self.entries[i])
+        // Lookups are mostly near the tail (COMMITs of recent proposals).
+        let tail = self.entries.len().saturating_sub(8);
+        if let Some(i) = self.entries[tail..].iter().position(|e| e.zxid == zxid) {
+            return Some(&self.entries[tail + i]);
+        }
+        self.entries[..tail].binary_search_by_key(&zxid, |e| e.zxid).ok().map(|i| &self.entries[i])
     }
 
     /// Appends an entry; its zxid must be above the last one.

@@ -150,6 +150,12 @@ pub enum Output<R: Replicated> {
         /// The state's digest.
         digest: u64,
     },
+    /// Observation: every zxid up to this one is committed here: the snapshot the
+    /// log starts from, once the leader is established (UPTODATE).
+    CommittedThrough {
+        /// The snapshot's zxid.
+        zxid: Zxid,
+    },
     /// Observation: the server (re)started from its durable state.
     Recovered {
         /// What it knows to be committed (its snapshot's zxid).
@@ -183,12 +189,18 @@ enum LearnerStage {
 }
 
 #[derive(Clone, Debug)]
-struct Learner {
+struct Learner<R: Replicated> {
     leader: ServerId,
     kind: LearnerKind,
     conn: ConnId,
     stage: LearnerStage,
     last_heard: u64,
+    /// What the sync sent before NEWLEADER, held in memory and written at NEWLEADER
+    /// (ZooKeeper: `packetsNotCommitted`, and the snapshot taken at NEWLEADER), so a
+    /// sync cut short leaves the disk as it was.
+    staged: Vec<LogEntry<R>>,
+    /// A snapshot received by SNAP, not yet written.
+    snap: Option<(Zxid, R::Snapshot)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -235,7 +247,7 @@ struct Leading<R: Replicated> {
 #[derive(Clone, Debug)]
 enum Phase<R: Replicated> {
     Looking(Election),
-    Learning(Learner),
+    Learning(Learner<R>),
     Leading(Box<Leading<R>>),
 }
 
@@ -466,6 +478,18 @@ impl<R: Replicated> Server<R> {
 
     // ---- state ----------------------------------------------------------------------
 
+    /// Once a leader is established, its history up to `upto` is committed: the
+    /// snapshot the log starts from (possibly installed by an earlier, interrupted
+    /// sync) and the entries after it.
+    fn commit_history(&mut self, upto: Zxid, out: &mut Vec<Output<R>>) {
+        let base = self.disk.log.snapshot_zxid();
+        if base > Zxid::ZERO {
+            self.committed = self.committed.max(base);
+            out.push(Output::CommittedThrough { zxid: base });
+        }
+        self.commit_upto(upto, out);
+    }
+
     /// Applies logged entries up to `upto`, marking them committed, in zxid order.
     fn commit_upto(&mut self, upto: Zxid, out: &mut Vec<Output<R>>) {
         let start = self.disk.log.index_after(self.committed);
@@ -488,6 +512,38 @@ impl<R: Replicated> Server<R> {
             self.committed = zxid;
         }
         self.maybe_snapshot(out);
+    }
+
+    /// The last zxid of the log as the sync has extended it so far.
+    fn staged_last_zxid(&self) -> Zxid {
+        match &self.phase {
+            Phase::Learning(l) => l
+                .staged
+                .last()
+                .map(|e| e.zxid)
+                .or(l.snap.as_ref().map(|(z, _)| *z))
+                .unwrap_or_else(|| self.disk.log.last_zxid()),
+            _ => self.disk.log.last_zxid(),
+        }
+    }
+
+    /// Applies staged entries up to `upto` (COMMIT before NEWLEADER); false when the
+    /// COMMIT names a proposal the sync never sent.
+    fn apply_staged(&mut self, upto: Zxid, out: &mut Vec<Output<R>>) -> bool {
+        let Phase::Learning(l) = &self.phase else { return false };
+        if upto <= self.applied {
+            return true;
+        }
+        if !l.staged.iter().any(|e| e.zxid == upto) {
+            return false;
+        }
+        let from = self.applied;
+        for e in l.staged.iter().filter(|e| e.zxid > from && e.zxid <= upto) {
+            self.state.apply(e.zxid, &e.txn);
+            self.applied = e.zxid;
+            out.push(Output::Applied { zxid: e.zxid, digest: self.state.digest() });
+        }
+        true
     }
 
     /// Applies logged entries up to `upto` without marking them committed (a learner
@@ -624,6 +680,9 @@ impl<R: Replicated> Server<R> {
         if n.state == PeerState::Looking && n.election_epoch < self.logical_clock {
             self.reply_vote(from, out);
         }
+        if !self.quorum.is_voter(n.leader) {
+            return; // a vote for a server that cannot lead counts for nothing
+        }
         let bugs = self.cfg.bugs;
         let nv = Vote::of(&n);
         let finalizing = matches!(&self.phase, Phase::Looking(e) if e.finalizing);
@@ -725,13 +784,19 @@ impl<R: Replicated> Server<R> {
 
     fn start_learning(&mut self, leader: ServerId, kind: LearnerKind, out: &mut Vec<Output<R>>) {
         self.next_conn += 1;
-        let conn = ConnId((u64::from(self.incarnation) << 32) | u64::from(self.next_conn));
+        // Unique per learner, run and attempt (the driver's broken-connection
+        // bookkeeping must never confuse two connections between the same pair).
+        let conn = ConnId(
+            (self.id.0 << 48) | ((u64::from(self.incarnation) & 0xffff) << 32) | u64::from(self.next_conn),
+        );
         self.phase = Phase::Learning(Learner {
             leader,
             kind,
             conn,
             stage: LearnerStage::Discovery,
             last_heard: self.tick,
+            staged: Vec::new(),
+            snap: None,
         });
         out.push(Output::Role { state: self.my_state(), epoch: self.disk.current_epoch });
         self.send_learner_info(out);
@@ -789,40 +854,49 @@ impl<R: Replicated> Server<R> {
                 out.push(Output::Truncated { to: zxid });
                 self.reload(out);
             }
-            (LearnerStage::Sync { .. }, Packet::Snap { zxid, snapshot }) => {
+            (LearnerStage::Sync { newleader: false }, Packet::Snap { zxid, snapshot }) => {
                 self.state = R::restore(&snapshot);
                 self.applied = zxid;
-                self.committed = zxid;
                 self.since_snapshot = 0;
-                self.persist(PersistOp::Install(zxid, snapshot), out);
                 out.push(Output::Installed { zxid, digest: self.state.digest() });
+                if let Phase::Learning(l) = &mut self.phase {
+                    l.staged.clear();
+                    l.snap = Some((zxid, snapshot));
+                }
             }
-            (LearnerStage::Sync { newleader }, Packet::Proposal { zxid, txn, origin }) => {
-                if zxid <= self.disk.log.last_zxid() {
+            (LearnerStage::Sync { newleader: false }, Packet::Proposal { zxid, txn, origin }) => {
+                if zxid <= self.staged_last_zxid() {
                     return self.look(out);
                 }
-                self.persist(PersistOp::Append(LogEntry { zxid, txn, origin }), out);
-                if newleader {
-                    self.send_to_leader(Packet::Ack { zxid }, true, out);
+                if let Phase::Learning(l) = &mut self.phase {
+                    l.staged.push(LogEntry { zxid, txn, origin });
                 }
             }
-            (LearnerStage::Sync { .. }, Packet::Commit { zxid }) => {
-                if self.disk.log.get(zxid).is_none() {
-                    return self.look(out);
+            (LearnerStage::Sync { newleader: false }, Packet::Commit { zxid }) => {
+                if !self.apply_staged(zxid, out) {
+                    self.look(out);
                 }
-                self.apply_upto(zxid, out);
             }
-            (LearnerStage::Sync { .. }, Packet::Inform { zxid, txn, origin }) => {
-                if zxid > self.disk.log.last_zxid() {
-                    self.persist(PersistOp::Append(LogEntry { zxid, txn, origin }), out);
-                    self.apply_upto(zxid, out);
+            (LearnerStage::Sync { newleader: false }, Packet::Inform { zxid, txn, origin }) => {
+                if zxid > self.staged_last_zxid() {
+                    if let Phase::Learning(l) = &mut self.phase {
+                        l.staged.push(LogEntry { zxid, txn, origin });
+                    }
+                    self.apply_staged(zxid, out);
                 }
             }
             (LearnerStage::Sync { newleader: false }, Packet::NewLeader { zxid }) => {
-                self.persist(PersistOp::CurrentEpoch(zxid.epoch()), out);
-                if let Phase::Learning(l) = &mut self.phase {
-                    l.stage = LearnerStage::Sync { newleader: true };
+                let Phase::Learning(l) = &mut self.phase else { unreachable!() };
+                l.stage = LearnerStage::Sync { newleader: true };
+                let snap = l.snap.take();
+                let staged = std::mem::take(&mut l.staged);
+                if let Some((z, snapshot)) = snap {
+                    self.persist(PersistOp::Install(z, snapshot), out);
                 }
+                for e in staged {
+                    self.persist(PersistOp::Append(e), out);
+                }
+                self.persist(PersistOp::CurrentEpoch(zxid.epoch()), out);
                 self.send_to_leader(Packet::Ack { zxid }, true, out);
                 // Proposals of the new epoch forwarded before NEWLEADER are logged now.
                 if kind == LearnerKind::Follower {
@@ -834,10 +908,31 @@ impl<R: Replicated> Server<R> {
                     }
                 }
             }
+            (LearnerStage::Sync { newleader: true }, Packet::Proposal { zxid, txn, origin }) => {
+                if zxid <= self.disk.log.last_zxid() {
+                    return self.look(out);
+                }
+                self.persist(PersistOp::Append(LogEntry { zxid, txn, origin }), out);
+                if kind == LearnerKind::Follower {
+                    self.send_to_leader(Packet::Ack { zxid }, true, out);
+                }
+            }
+            (LearnerStage::Sync { newleader: true }, Packet::Commit { zxid }) => {
+                if self.disk.log.get(zxid).is_none() {
+                    return self.look(out);
+                }
+                self.apply_upto(zxid, out);
+            }
+            (LearnerStage::Sync { newleader: true }, Packet::Inform { zxid, txn, origin }) => {
+                if zxid > self.disk.log.last_zxid() {
+                    self.persist(PersistOp::Append(LogEntry { zxid, txn, origin }), out);
+                    self.apply_upto(zxid, out);
+                }
+            }
             (LearnerStage::Sync { newleader: true }, Packet::UpToDate) => {
                 // The leader is established: everything synced so far is committed.
                 let upto = self.applied;
-                self.commit_upto(upto, out);
+                self.commit_history(upto, out);
                 if let Phase::Learning(l) = &mut self.phase {
                     l.stage = LearnerStage::Broadcast;
                 }
@@ -1032,7 +1127,7 @@ impl<R: Replicated> Server<R> {
         out.push(Output::Role { state: PeerState::Leading, epoch });
         // The leader's whole history is now committed in the new epoch.
         let last = self.disk.log.last_zxid();
-        self.commit_upto(last, out);
+        self.commit_history(last, out);
         let ready: Vec<(ServerId, ConnId)> = self
             .leading()
             .handlers
@@ -1092,7 +1187,11 @@ impl<R: Replicated> Server<R> {
         if h.conn != conn {
             return;
         }
-        h.deadline = h.deadline.max(tick + deadline_ticks);
+        // ZooKeeper: the initial deadline (initLimit + syncLimit) holds through the sync;
+        // once broadcasting, every packet moves it to now + syncLimit.
+        if h.stage == HandlerStage::Broadcast {
+            h.deadline = tick + deadline_ticks;
+        }
         let kind = h.kind;
         match packet {
             Packet::AckEpoch { current_epoch, last_zxid } if h.stage == HandlerStage::AwaitAckEpoch => {
