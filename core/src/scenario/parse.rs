@@ -617,8 +617,9 @@ fn statement(i: &mut &str) -> PResult<Stmt> {
     })
 }
 
+/// The 1-based column (in characters) of a byte offset.
 fn column_of(line: &str, byte: usize) -> usize {
-    line[..byte.min(line.len())].chars().count() + 1
+    line.char_indices().take_while(|&(b, _)| b < byte).count() + 1
 }
 
 fn found_at(rest: &str) -> String {
@@ -749,11 +750,14 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
             }
             Stmt::ClientCommand(client, at) => {
                 let command = zkcli::parse(&line[at..]).map_err(|e| {
-                    let col = match e {
-                        zkcli::CliError::UnterminatedQuote { column, .. } => at + column - 1,
+                    // zkCli's column counts characters from the command's start.
+                    let byte = match e {
+                        zkcli::CliError::UnterminatedQuote { column, .. } => {
+                            line[at..].char_indices().nth(column - 1).map_or(at, |(b, _)| at + b)
+                        }
                         _ => at,
                     };
-                    err(col, e.to_string())
+                    err(byte, e.to_string())
                 })?;
                 let a = Action::Client { client, command };
                 check_action(&sc, &a).map_err(|m| err(indent, m))?;

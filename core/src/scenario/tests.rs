@@ -97,6 +97,7 @@ fn errors_name_line_column_and_what_was_expected() {
         ("expect a1 has /x = \"open", 4, 25, "expected a closing \""),
         ("c1: crate /x", 4, 5, "unknown command `crate`"),
         ("c1: create /x \"open", 4, 15, "unterminated \" quote"),
+        ("c1: set /𑤉 'open", 4, 12, "unterminated ' quote"),
         ("c9: create /x", 4, 1, "no client c9"),
         ("partition a1 a2", 4, 16, "expected | between groups"),
         ("change network", 4, 15, "expected network settings"),
