@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use zoolab_core::scenario::{self, link, *};
-use zoolab_core::zkcli::{self, CreateMode, MultiOp, ZkCommand};
+use zoolab_core::zkcli::{
+    self, Acl, AddWatchMode, CreateMode, MultiOp, Perms, ReconfigChange, WatcherKind, ZkCommand,
+};
 
 const CLUSTER_NAMES: &[&str] = &["a", "b", "east", "west_dc", "z"];
 const CLIENT_NAMES: &[&str] = &["c1", "c2", "alice", "bob_2"];
@@ -122,6 +124,22 @@ fn zpath() -> impl Strategy<Value = String> {
         .prop_filter("valid", |p| zkcli::validate_path(p, false).is_ok() && zkcli::is_writable(p))
 }
 
+fn acl() -> impl Strategy<Value = Vec<Acl>> {
+    proptest::collection::vec(
+        (
+            proptest::sample::select(vec!["world", "digest", "ip", "auth"]),
+            "[a-z0-9.:=]{0,8}",
+            any::<[bool; 5]>(),
+        )
+            .prop_map(|(scheme, id, p)| Acl {
+                scheme: scheme.to_string(),
+                id,
+                perms: Perms { create: p[0], delete: p[1], read: p[2], write: p[3], admin: p[4] },
+            }),
+        1..3,
+    )
+}
+
 fn command() -> impl Strategy<Value = ZkCommand> {
     let mode = prop_oneof![
         Just(CreateMode::Persistent),
@@ -132,35 +150,97 @@ fn command() -> impl Strategy<Value = ZkCommand> {
         (1i64..100_000).prop_map(CreateMode::PersistentWithTtl),
         (1i64..100_000).prop_map(CreateMode::PersistentSequentialWithTtl),
     ];
-    let version = proptest::option::of(-1i32..100);
-    prop_oneof![
-        (mode, zpath(), proptest::option::of(data())).prop_map(|(mode, path, data)| ZkCommand::Create {
-            mode,
-            path,
-            data,
-            acl: None
-        }),
-        (any::<bool>(), version.clone(), zpath(), data())
-            .prop_map(|(stat, version, path, data)| ZkCommand::Set { stat, version, path, data }),
-        (any::<bool>(), any::<bool>(), zpath()).prop_map(|(stat, watch, path)| ZkCommand::Get {
-            stat,
-            watch,
-            path
-        }),
-        (any::<bool>(), any::<bool>(), any::<bool>(), zpath())
-            .prop_map(|(stat, watch, recursive, path)| ZkCommand::Ls { stat, watch, recursive, path }),
-        (version.clone(), zpath()).prop_map(|(version, path)| ZkCommand::Delete { version, path }),
-        zpath().prop_map(|path| ZkCommand::Sync { path }),
+    let version = || proptest::option::of(-1i32..100);
+    let b = any::<bool>;
+    let spec = "[a-z0-9.=:;]{1,20}";
+    let options: Vec<BoxedStrategy<ZkCommand>> = vec![
+        (mode.clone(), zpath(), proptest::option::of(data()), proptest::option::of(acl()))
+            // zkCli cannot give an ACL without data: `create /p "" acl` has data "".
+            .prop_map(|(mode, path, data, acl)| {
+                let data = if acl.is_some() { Some(data.unwrap_or_default()) } else { data };
+                ZkCommand::Create { mode, path, data, acl }
+            })
+            .boxed(),
+        (b(), version(), zpath(), data())
+            .prop_map(|(stat, version, path, data)| ZkCommand::Set { stat, version, path, data })
+            .boxed(),
+        (b(), b(), zpath()).prop_map(|(stat, watch, path)| ZkCommand::Get { stat, watch, path }).boxed(),
+        (b(), b(), b(), zpath())
+            .prop_map(|(stat, watch, recursive, path)| ZkCommand::Ls { stat, watch, recursive, path })
+            .boxed(),
+        (b(), zpath()).prop_map(|(watch, path)| ZkCommand::Stat { watch, path }).boxed(),
+        (version(), zpath()).prop_map(|(version, path)| ZkCommand::Delete { version, path }).boxed(),
+        (zpath(), proptest::option::of(1u32..5000))
+            .prop_map(|(path, batch)| ZkCommand::DeleteAll { path, batch })
+            .boxed(),
+        zpath().prop_map(|path| ZkCommand::Sync { path }).boxed(),
+        (b(), zpath())
+            .prop_map(|(p, path)| ZkCommand::AddWatch {
+                mode: if p { AddWatchMode::Persistent } else { AddWatchMode::PersistentRecursive },
+                path,
+            })
+            .boxed(),
+        (
+            zpath(),
+            proptest::sample::select(vec![
+                WatcherKind::Children,
+                WatcherKind::Data,
+                WatcherKind::Persistent,
+                WatcherKind::PersistentRecursive,
+                WatcherKind::Any,
+            ]),
+            b(),
+        )
+            .prop_map(|(path, kind, local)| ZkCommand::RemoveWatches { path, kind, local })
+            .boxed(),
+        (b(), zpath()).prop_map(|(stat, path)| ZkCommand::GetAcl { stat, path }).boxed(),
+        (b(), version(), b(), zpath(), acl())
+            .prop_map(|(stat, version, recursive, path, acl)| ZkCommand::SetAcl {
+                stat,
+                version,
+                recursive,
+                path,
+                acl,
+            })
+            .boxed(),
+        zpath().prop_map(|path| ZkCommand::GetAllChildrenNumber { path }).boxed(),
+        proptest::option::of(zpath()).prop_map(|path| ZkCommand::GetEphemerals { path }).boxed(),
+        (b(), b(), b()).prop_map(|(compact, watch, stat)| ZkCommand::Config { compact, watch, stat }).boxed(),
+        (
+            b(),
+            proptest::option::of(any::<u64>()),
+            prop_oneof![
+                (proptest::option::of(spec), proptest::option::of("[0-9,]{1,6}"))
+                    .prop_filter("some change", |(a, r)| a.is_some() || r.is_some())
+                    .prop_map(|(add, remove)| ReconfigChange::Incremental { add, remove }),
+                spec.prop_map(ReconfigChange::Members),
+                "/[a-z]{1,8}".prop_map(ReconfigChange::File),
+            ],
+        )
+            .prop_map(|(stat, version, change)| ZkCommand::Reconfig { stat, version, change })
+            .boxed(),
+        ("[a-z]{1,8}", "[a-z0-9:]{1,12}")
+            .prop_map(|(scheme, auth)| ZkCommand::AddAuth { scheme, auth })
+            .boxed(),
+        Just(ZkCommand::WhoAmI).boxed(),
         proptest::collection::vec(
             prop_oneof![
-                (zpath(), data()).prop_map(|(path, d)| MultiOp::Set { version: None, path, data: d }),
+                (mode, zpath(), proptest::option::of(data()))
+                    .prop_map(|(mode, path, data)| MultiOp::Create { mode, path, data, acl: None }),
+                (version(), zpath(), data()).prop_map(|(version, path, d)| MultiOp::Set {
+                    version,
+                    path,
+                    data: d
+                }),
                 (0i32..9, zpath()).prop_map(|(version, path)| MultiOp::Check { version, path }),
-                zpath().prop_map(|path| MultiOp::Delete { version: Some(1), path }),
+                (version(), zpath()).prop_map(|(version, path)| MultiOp::Delete { version, path }),
             ],
-            1..4
+            1..4,
         )
-        .prop_map(ZkCommand::Multi),
-    ]
+        .prop_map(ZkCommand::Multi)
+        .boxed(),
+    ];
+    proptest::strategy::Union::new(options)
 }
 
 fn text() -> impl Strategy<Value = String> {
