@@ -36,7 +36,7 @@ mod print;
 pub mod run;
 pub mod sim;
 
-pub use parse::{parse, ParseError, MAX_NOTS};
+pub use parse::{parse, parse_predicate, ParseError, MAX_NOTS};
 
 /// The most clusters a scenario may declare.
 pub const MAX_CLUSTERS: usize = 5;

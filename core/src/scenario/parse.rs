@@ -665,6 +665,33 @@ fn parse_line(line: &str) -> Result<Stmt, (usize, String)> {
     }
 }
 
+/// Reads one predicate (an exercise's goal, a console's `expect`), checked against the
+/// names of `scenario`. Errors are on line 1.
+pub fn parse_predicate(scenario: &Scenario, text: &str) -> Result<Predicate, ParseError> {
+    let err = |at: usize, message: String| ParseError { line: 1, column: column_of(text, at), message };
+    if text.len() > zkcli::MAX_LINE_BYTES || text.contains('\n') {
+        return Err(err(0, "a predicate is one line".into()));
+    }
+    let mut input = text;
+    let p = match predicate.parse_next(&mut input) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = text.len() - input.trim_start_matches([' ', '\t']).len();
+            let inner = match &e {
+                ErrMode::Backtrack(c) | ErrMode::Cut(c) => describe(c),
+                ErrMode::Incomplete(_) => "unexpected end of line".to_string(),
+            };
+            return Err(err(at, format!("{inner}, found {}", found_at(input))));
+        }
+    };
+    let rest = input.trim_start_matches([' ', '\t']);
+    if !rest.is_empty() {
+        return Err(err(text.len() - rest.len(), format!("expected end of line, found {}", found_at(rest))));
+    }
+    check_predicate(scenario, &p).map_err(|m| err(0, m))?;
+    Ok(p)
+}
+
 /// Reads a scenario's text.
 pub fn parse(text: &str) -> Result<Scenario, ParseError> {
     if text.len() > MAX_TEXT_BYTES {

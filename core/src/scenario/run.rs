@@ -293,6 +293,12 @@ impl<D: Driver> Runner<D> {
         super::link::encode(&self.sc, self.d.events())
     }
 
+    /// Whether a predicate holds now, and what was seen: an exercise's goals are
+    /// checked this way against the student's run.
+    pub fn evaluate(&self, p: &Predicate) -> (bool, String) {
+        self.eval(p)
+    }
+
     /// What the run has done so far.
     pub fn report(&self) -> Report {
         Report {

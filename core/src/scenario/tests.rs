@@ -163,3 +163,14 @@ fn load_reads_a_text_or_a_link() {
     assert!(matches!(load("z1.AAAA"), Err(LoadError::Link(_))));
     assert!(matches!(load("seed x"), Err(LoadError::Text(_))));
 }
+
+#[test]
+fn a_predicate_reads_alone_for_exercise_goals() {
+    let sc = parse("cluster a with 3 servers\nclient c1 connects to a\n").unwrap();
+    assert_eq!(parse_predicate(&sc, "a has a leader"), Ok(Predicate::HasLeader("a".into())));
+    assert_eq!(parse_predicate(&sc, "not c1 is pending").unwrap().to_string(), "not c1 is pending");
+    let e = parse_predicate(&sc, "a9 is leading").unwrap_err();
+    assert!(e.message.contains("a1 to a3"), "{e}");
+    let e = parse_predicate(&sc, "a1 is leading now").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 15));
+}
