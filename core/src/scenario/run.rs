@@ -403,7 +403,7 @@ impl<D: Driver> Runner<D> {
         let ops = self.ops.get(&r.client).map(Vec::as_slice).unwrap_or(&[]);
         let handle = match r.nth {
             None => ops.last(),
-            Some(n) => ops.get(n as usize - 1),
+            Some(n) => (n as usize).checked_sub(1).and_then(|i| ops.get(i)),
         };
         match handle {
             Some(&h) => Ok(self.d.op(h)),

@@ -301,6 +301,8 @@ const TRACE_CAPACITY: usize = 1 << 20;
 impl SimDriver {
     /// Builds the world a scenario declares, seeded with its seed.
     pub fn new(sc: &Scenario) -> Result<SimDriver, String> {
+        // A scenario built in code gets the parser's checks too (sizes, names, ids).
+        sc.validate()?;
         let mut server = ServerConfig::default();
         if let Some(first) = sc.clusters.first() {
             if sc.clusters.iter().any(|c| c.settings != first.settings) {
