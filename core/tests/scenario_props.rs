@@ -524,3 +524,40 @@ proptest! {
         }
     }
 }
+
+/// The readers' worst inputs at their size limits finish quickly (no quadratic path).
+#[test]
+fn largest_inputs_are_read_in_bounded_time() {
+    use std::time::Instant;
+    let budget = std::time::Duration::from_secs(20);
+    let mut text = String::from("cluster a with 9 servers\nclient c1 connects to a\n");
+    let lines = [
+        "partition a1 a2 a3 a4 | a5 a6 | a7 a8 a9",
+        "expect not not not a has /deep/path/to/a/node = \"some \\\"quoted\\\" value\"",
+        "c1: multi create /a 1 ; set -v 2 /b 2 ; check -v 3 /c ; delete /d",
+        "run until leader of a is leading in epoch 7 within 10s",
+    ];
+    let mut i = 0;
+    while text.len() < scenario::MAX_TEXT_BYTES - 200 {
+        text.push_str(lines[i % lines.len()]);
+        text.push('\n');
+        i += 1;
+    }
+    let start = Instant::now();
+    let sc = scenario::parse(&text).unwrap();
+    let printed = sc.to_string();
+    assert_eq!(scenario::parse(&printed).unwrap(), sc);
+    assert!(start.elapsed() < budget, "1 MiB scenario: {:?}", start.elapsed());
+    // A long line of garbage, and a long almost-valid line.
+    let start = Instant::now();
+    let _ = scenario::parse(&format!("cluster a with 1 server\n{}", "a1 ".repeat(20_000)));
+    let _ = scenario::parse(&format!("cluster a with 1 server\npartition {}", "a1 ".repeat(20_000)));
+    let _ =
+        scenario::parse(&format!("cluster a with 1 server\nexpect a1 has /x = \"{}", "\\\\".repeat(30_000)));
+    assert!(start.elapsed() < budget, "long lines: {:?}", start.elapsed());
+    // The largest link that decodes, and a bomb.
+    let start = Instant::now();
+    let junk = "A".repeat(link::MAX_LINK_CHARS - 3);
+    let _ = link::decode(&format!("z1.{junk}"));
+    assert!(start.elapsed() < budget, "long link: {:?}", start.elapsed());
+}
