@@ -298,6 +298,16 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
         proptest::collection::vec(refs.clone(), 2..4).prop_map(Action::Partition).boxed(),
         (refs.clone(), refs).prop_map(|(from, to)| Action::Cut { from, to }).boxed(),
         net(false).prop_map(Action::Network).boxed(),
+        (server_ref(t), server_ref(t), any::<bool>(), proptest::option::of(net(false)))
+            .prop_filter("two servers of one cluster", |(a, b, _, _)| {
+                let c = |r: &ServerRef| match r {
+                    ServerRef::Named(n) => n.cluster.clone(),
+                    ServerRef::LeaderOf(c) => c.clone(),
+                };
+                a != b && c(a) == c(b)
+            })
+            .prop_map(|(from, to, both_ways, net)| Action::ServerLink { from, to, both_ways, net })
+            .boxed(),
         millis().prop_map(Action::Run).boxed(),
         (0u64..1000).prop_map(Action::Step).boxed(),
         (predicate(t, 2), proptest::option::of(millis()))

@@ -220,6 +220,19 @@ pub enum Action {
     Network(NetSettings),
     /// `change link a <-> b loss 50%`: change a link between clusters.
     Link(LinkDecl),
+    /// `change link a1 -> a2 latency 300ms` (one way), `change link a1 <-> a2 loss 5%`
+    /// (both ways), `change link a1 <-> a2 default` (back to the network's settings):
+    /// a link between two servers of one cluster.
+    ServerLink {
+        /// One end (the sender, one way).
+        from: ServerRef,
+        /// The other end.
+        to: ServerRef,
+        /// Both directions (`<->`) or only `from` to `to` (`->`).
+        both_ways: bool,
+        /// Its own settings (over the network's), or `None`: the network's again.
+        net: Option<NetSettings>,
+    },
     /// `run 500ms`: let simulated time pass.
     Run(Millis),
     /// `run until a has a leader [within 10s]`: fails when the bound passes first.

@@ -538,7 +538,27 @@ fn action(i: &mut &str) -> PResult<Action> {
             )
             .parse_next(i)?;
             if what {
-                Action::Link(link_decl(i, true)?)
+                let at = i.checkpoint();
+                match opt(server_ref).parse_next(i)? {
+                    Some(from) => {
+                        let both_ways =
+                            cut_err(alt((sym("<->").value(true), sym("->").value(false)))).parse_next(i)?;
+                        let to = cut_err(server_ref).parse_next(i)?;
+                        let net = if opt(kw("default")).parse_next(i)?.is_some() {
+                            None
+                        } else {
+                            Some(
+                                cut_err(net_settings.context(desc("network settings, or default")))
+                                    .parse_next(i)?,
+                            )
+                        };
+                        Action::ServerLink { from, to, both_ways, net }
+                    }
+                    None => {
+                        i.reset(&at);
+                        Action::Link(link_decl(i, true)?)
+                    }
+                }
             } else {
                 Action::Network(cut_err(net_settings).parse_next(i)?)
             }
@@ -1014,6 +1034,28 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
                 return Err("change link needs a setting".into());
             }
             check_link(sc, l, true)
+        }
+        Action::ServerLink { from, to, net, .. } => {
+            check_ref(sc, from)?;
+            check_ref(sc, to)?;
+            let cluster = |r: &ServerRef| match r {
+                ServerRef::Named(n) => n.cluster.clone(),
+                ServerRef::LeaderOf(c) => c.clone(),
+            };
+            if cluster(from) != cluster(to) {
+                return Err(
+                    "a server link joins two servers of one cluster (between clusters, name the clusters)"
+                        .into(),
+                );
+            }
+            if from == to {
+                return Err("a link joins two different servers".into());
+            }
+            match net {
+                Some(n) if n.is_empty() => Err("change link needs a setting, or default".into()),
+                Some(n) => check_net(n),
+                None => Ok(()),
+            }
         }
         Action::Run(_) | Action::Step(_) => Ok(()),
         Action::RunUntil { condition, .. } => check_predicate(sc, condition),

@@ -206,6 +206,13 @@ impl Display for Action {
             Action::Heal(Some(s)) => write!(f, "heal {s}"),
             Action::Network(n) => write!(f, "change network {n}"),
             Action::Link(l) => write!(f, "change {l}"),
+            Action::ServerLink { from, to, both_ways, net } => {
+                write!(f, "change link {from} {} {to} ", if *both_ways { "<->" } else { "->" })?;
+                match net {
+                    Some(n) => n.fmt(f),
+                    None => f.write_str("default"),
+                }
+            }
             Action::Run(d) => write!(f, "run {d}"),
             Action::RunUntil { condition, within } => {
                 write!(f, "run until {condition}")?;

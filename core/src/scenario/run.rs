@@ -77,6 +77,17 @@ pub enum Fault {
     Network(NetSettings),
     /// Change a link between clusters.
     Link(LinkDecl),
+    /// Change the link between two servers (one way, or both), or reset it (`None`).
+    ServerLink {
+        /// Sender.
+        from: ServerName,
+        /// Receiver.
+        to: ServerName,
+        /// Also `to` → `from`.
+        both_ways: bool,
+        /// The settings, or the network's again.
+        net: Option<NetSettings>,
+    },
 }
 
 /// What became of a client's command.
@@ -522,6 +533,12 @@ impl<D: Driver> Runner<D> {
             }
             Action::Network(n) => Fault::Network(n.clone()),
             Action::Link(l) => Fault::Link(l.clone()),
+            Action::ServerLink { from, to, both_ways, net } => Fault::ServerLink {
+                from: self.resolve(from)?,
+                to: self.resolve(to)?,
+                both_ways: *both_ways,
+                net: net.clone(),
+            },
             _ => return Ok(None),
         }))
     }

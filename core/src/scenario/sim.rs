@@ -620,6 +620,18 @@ impl Driver for SimDriver {
                 apply_net(&mut net, n);
                 self.world.set_network(net);
             }
+            Fault::ServerLink { from, to, both_ways, net } => {
+                let (fa, ta) = (self.addr(from)?, self.addr(to)?);
+                let cfg = net.as_ref().map(|n| {
+                    let mut cfg = self.world.config().net;
+                    apply_net(&mut cfg, n);
+                    cfg
+                });
+                self.world.set_link_in(fa.0, fa.1, ta.1, cfg);
+                if *both_ways {
+                    self.world.set_link_in(fa.0, ta.1, fa.1, cfg);
+                }
+            }
             Fault::Link(_) => {
                 return Err("links between clusters come with multi-cluster worlds (issue 7)".into())
             }

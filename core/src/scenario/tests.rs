@@ -25,6 +25,8 @@ heal a1
 heal
 change network latency 2ms
 change link a <-> b loss 50%
+change link a1 -> a2 latency 300ms
+change link leader of a <-> a4 default
 run 500ms
 run 2s
 run until a has a leader
@@ -58,7 +60,7 @@ fn every_construct_round_trips_in_canonical_form() {
     assert_eq!(parse(&sc.to_string()).unwrap(), sc);
     assert_eq!(sc.validate(), Ok(()));
     assert_eq!(sc.clusters[0].observers, 1);
-    assert_eq!(sc.steps.len(), 36);
+    assert_eq!(sc.steps.len(), 38);
 }
 
 #[test]
