@@ -292,6 +292,8 @@ pub struct SimDriver {
     ops: Vec<Op>,
     /// Each client's unfinished operations, in the order it sent them.
     unfinished: BTreeMap<String, Vec<usize>>,
+    /// The directed links cut, as the world has them (to heal one server's alone).
+    blocked: std::collections::BTreeSet<(usize, ServerId, ServerId)>,
     seen: usize,
 }
 
@@ -363,7 +365,15 @@ impl SimDriver {
         }
         let world = World::new(cfg, sc.seed);
         let seen = world.trace().len();
-        Ok(SimDriver { world, clusters, clients, ops: Vec::new(), unfinished: BTreeMap::new(), seen })
+        Ok(SimDriver {
+            world,
+            clusters,
+            clients,
+            ops: Vec::new(),
+            unfinished: BTreeMap::new(),
+            blocked: std::collections::BTreeSet::new(),
+            seen,
+        })
     }
 
     /// The world, for views beyond the scenario's.
@@ -378,6 +388,23 @@ impl SimDriver {
             return Err(format!("no server {s}"));
         }
         Ok((c, ServerId(u64::from(s.id))))
+    }
+
+    /// Partitions cluster `c` as the world does (servers not named form one more group,
+    /// and the partition replaces the cluster's cuts), keeping the mirror of its cuts.
+    fn partition(&mut self, c: usize, groups: &[Vec<ServerId>]) {
+        let refs: Vec<&[ServerId]> = groups.iter().map(Vec::as_slice).collect();
+        self.world.partition_in(c, &refs);
+        self.blocked.retain(|&(bc, _, _)| bc != c);
+        let ids: Vec<ServerId> = self.world.servers_in(c).iter().map(|v| v.id).collect();
+        let group_of = |id: ServerId| groups.iter().position(|g| g.contains(&id)).unwrap_or(groups.len());
+        for &a in &ids {
+            for &b in &ids {
+                if a != b && group_of(a) != group_of(b) {
+                    self.blocked.insert((c, a, b));
+                }
+            }
+        }
     }
 
     fn serving(&self, (c, id): (usize, ServerId)) -> bool {
@@ -581,7 +608,7 @@ impl Driver for SimDriver {
             }
             Fault::Isolate(s) => {
                 let (c, id) = self.addr(s)?;
-                self.world.partition_in(c, &[&[id]]);
+                self.partition(c, &[vec![id]]);
             }
             Fault::Partition(groups) => {
                 for c in 0..self.clusters.len() {
@@ -598,8 +625,7 @@ impl Driver for SimDriver {
                         }
                     }
                     if per.len() >= 2 {
-                        let refs: Vec<&[ServerId]> = per.iter().map(Vec::as_slice).collect();
-                        self.world.partition_in(c, &refs);
+                        self.partition(c, &per);
                     }
                 }
             }
@@ -609,12 +635,25 @@ impl Driver for SimDriver {
                         let (fa, ta) = (self.addr(f)?, self.addr(t)?);
                         if fa.0 == ta.0 && fa.1 != ta.1 {
                             self.world.block_in(fa.0, fa.1, ta.1);
+                            self.blocked.insert((fa.0, fa.1, ta.1));
                         }
                     }
                 }
             }
-            Fault::Heal(None) => self.world.heal(),
-            Fault::Heal(Some(_)) => return Err("the simulator heals every cut at once: write `heal`".into()),
+            Fault::Heal(None) => {
+                self.world.heal();
+                self.blocked.clear();
+            }
+            Fault::Heal(Some(s)) => {
+                // The world heals everything at once: heal, then cut again what does
+                // not involve this server.
+                let (c, id) = self.addr(s)?;
+                self.blocked.retain(|&(bc, f, t)| !(bc == c && (f == id || t == id)));
+                self.world.heal();
+                for &(bc, f, t) in &self.blocked {
+                    self.world.block_in(bc, f, t);
+                }
+            }
             Fault::Network(n) => {
                 let mut net = self.world.config().net;
                 apply_net(&mut net, n);
@@ -844,5 +883,17 @@ mod tests {
         );
         assert_eq!(r.time, Millis(150));
         assert!(r.checks.is_empty(), "stopped before the expectation");
+    }
+
+    #[test]
+    fn healing_one_server_keeps_the_other_cuts() {
+        let r = run_text(
+            "seed 2\ncluster a with 5 servers\nclient c1 connects to a1\n\n\
+             run until a has a leader\nexpect a5 is leading\n\
+             partition a1 | a2 | a3 a4 a5\nrun 2s\nexpect a1 is looking\nexpect a2 is looking\n\
+             heal a1\nrun until a1 is following within 20s\nrun 2s\nexpect a2 is looking\n\
+             heal\nrun until a2 is following within 20s\nexpect invariants hold\n",
+        );
+        assert!(r.passed(), "{r}");
     }
 }
