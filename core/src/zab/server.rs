@@ -398,6 +398,17 @@ impl<R: Replicated> Server<R> {
         }
     }
 
+    /// The votes this server has received in its current election (empty unless
+    /// LOOKING): sender, vote, and the sender's state.
+    pub fn election_votes(&self) -> Vec<(ServerId, Vote, PeerState)> {
+        match &self.phase {
+            Phase::Looking(e) => {
+                e.recv.iter().chain(e.out_of_election.iter()).map(|(&id, &(v, s))| (id, v, s)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Handles one input at time `now` (milliseconds), appending outputs to `out`.
     pub fn step(&mut self, now: u64, input: Input<R>, out: &mut Vec<Output<R>>) {
         self.now = now;
