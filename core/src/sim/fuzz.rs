@@ -167,13 +167,16 @@ pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<
         let id = ServerId(1 + pick(&mut rng, n));
         match pick(&mut rng, 100) {
             0..=49 => {
-                key = (key + 1) % 8;
-                let request = if pick(&mut rng, 2) == 0 {
-                    RegRequest::Set { key, value: rng.next_u64() % 1000 }
-                } else {
-                    RegRequest::Add { key, delta: 1 }
-                };
-                w.write(id, request);
+                // A burst of writes to random servers: pipelined proposals.
+                for _ in 0..1 + pick(&mut rng, 6) {
+                    key = (key + 1) % 8;
+                    let request = if pick(&mut rng, 2) == 0 {
+                        RegRequest::Set { key, value: rng.next_u64() % 1000 }
+                    } else {
+                        RegRequest::Add { key, delta: 1 }
+                    };
+                    w.write(ServerId(1 + pick(&mut rng, n)), request);
+                }
             }
             50..=59 => {
                 // Crash the leader most of the time: recovery is where ZAB is subtle.

@@ -591,6 +591,9 @@ impl<R: Replicated> World<R> {
         if n.server.is_none() {
             return;
         }
+        // A pause never shortens one in progress: events held until its end must not
+        // be overtaken by later ones.
+        let until = until.max(n.paused_until);
         n.paused_until = until;
         self.record(TraceKind::Pause { at: Addr { cluster: c, id }, until_ms: until });
     }
