@@ -1,7 +1,8 @@
 //! The fault sweep (see `zoolab_core::sim::fuzz`): a bounded number of seeds must pass,
 //! and each deliberately broken behaviour must be caught.
 //!
-//! Replay one seed: `ZOOLAB_FUZZ_SEED=<seed> cargo test -p zoolab-core --test fuzz replay -- --nocapture`.
+//! Replay one seed: `ZOOLAB_FUZZ_SEED=<seed> cargo test -p zoolab-core --test fuzz replay -- --nocapture`
+//! (with `ZOOLAB_FUZZ_BUG=commit_without_quorum|skip_trunc|elect_by_id` to switch a bug on).
 //! More seeds: `ZOOLAB_FUZZ_SEEDS=<n>`.
 
 use zoolab_core::sim::fuzz::{self, FuzzOptions};
@@ -22,9 +23,12 @@ fn random_faults_break_no_invariant_and_the_servers_converge() {
 #[test]
 fn replay() {
     let Some(seed) = env_u64("ZOOLAB_FUZZ_SEED") else { return };
-    let mut opts = FuzzOptions::default();
-    if std::env::var("ZOOLAB_FUZZ_BUG").is_ok_and(|b| b == "commit_without_quorum") {
-        opts.bugs.commit_without_quorum = true;
+    let mut opts = FuzzOptions { trace_capacity: 400, ..FuzzOptions::default() };
+    match std::env::var("ZOOLAB_FUZZ_BUG").as_deref() {
+        Ok("commit_without_quorum") => opts.bugs.commit_without_quorum = true,
+        Ok("skip_trunc") => opts.bugs.skip_trunc = true,
+        Ok("elect_by_id") => opts.bugs.elect_by_id = true,
+        _ => {}
     }
     match fuzz::run(seed, &opts) {
         Ok(r) => eprintln!("seed {seed} passes: {r:?}"),

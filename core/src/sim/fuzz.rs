@@ -56,12 +56,23 @@ pub struct FuzzFailure {
     pub what: String,
     /// The last trace lines before the failure.
     pub tail: Vec<String>,
+    /// The deliberate bugs that were on.
+    pub bugs: Bugs,
 }
 
 impl FuzzFailure {
     /// The command that replays this seed.
     pub fn replay_command(&self) -> String {
-        format!("ZOOLAB_FUZZ_SEED={} cargo test -p zoolab-core --test fuzz replay -- --nocapture", self.seed)
+        let bug = match self.bugs {
+            Bugs { commit_without_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=commit_without_quorum ",
+            Bugs { skip_trunc: true, .. } => "ZOOLAB_FUZZ_BUG=skip_trunc ",
+            Bugs { elect_by_id: true, .. } => "ZOOLAB_FUZZ_BUG=elect_by_id ",
+            _ => "",
+        };
+        format!(
+            "{bug}ZOOLAB_FUZZ_SEED={} cargo test -p zoolab-core --test fuzz replay -- --nocapture",
+            self.seed
+        )
     }
 }
 
@@ -128,7 +139,13 @@ fn fail(w: &World<Registers>, what: String) -> FuzzFailure {
         Some(v) => (v.step, v.what.clone()),
         None => (w.steps(), what),
     };
-    FuzzFailure { seed: w.seed(), step, what, tail: w.trace().iter().map(|e| e.to_string()).collect() }
+    FuzzFailure {
+        seed: w.seed(),
+        step,
+        what,
+        tail: w.trace().iter().map(|e| e.to_string()).collect(),
+        bugs: w.config().server.bugs,
+    }
 }
 
 /// Runs one seed.
@@ -150,13 +167,16 @@ pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<
         let id = ServerId(1 + pick(&mut rng, n));
         match pick(&mut rng, 100) {
             0..=49 => {
-                key = (key + 1) % 8;
-                let request = if pick(&mut rng, 2) == 0 {
-                    RegRequest::Set { key, value: rng.next_u64() % 1000 }
-                } else {
-                    RegRequest::Add { key, delta: 1 }
-                };
-                w.write(id, request);
+                // A burst of writes to random servers: pipelined proposals.
+                for _ in 0..1 + pick(&mut rng, 6) {
+                    key = (key + 1) % 8;
+                    let request = if pick(&mut rng, 2) == 0 {
+                        RegRequest::Set { key, value: rng.next_u64() % 1000 }
+                    } else {
+                        RegRequest::Add { key, delta: 1 }
+                    };
+                    w.write(ServerId(1 + pick(&mut rng, n)), request);
+                }
             }
             50..=59 => {
                 // Crash the leader most of the time: recovery is where ZAB is subtle.

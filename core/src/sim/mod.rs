@@ -279,6 +279,9 @@ pub struct World<R: Replicated = Registers> {
     clients: BTreeMap<u64, ClientWrite>,
 }
 
+/// How many client writes [`World::write_status`] remembers (the oldest are forgotten).
+pub const MAX_TRACKED_WRITES: usize = 100_000;
+
 /// The fate of a client write submitted with [`World::write`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ClientWrite {
@@ -540,6 +543,9 @@ impl<R: Replicated> World<R> {
         self.next_request += 1;
         let request_id = self.next_request;
         self.clients.insert(request_id, ClientWrite::Pending);
+        if self.clients.len() > MAX_TRACKED_WRITES {
+            self.clients.pop_first();
+        }
         self.record(TraceKind::Write { at: Addr { cluster: c, id }, request_id });
         self.schedule(self.now, Event::Client { c, id, request_id, request });
         request_id
@@ -585,6 +591,9 @@ impl<R: Replicated> World<R> {
         if n.server.is_none() {
             return;
         }
+        // A pause never shortens one in progress: events held until its end must not
+        // be overtaken by later ones.
+        let until = until.max(n.paused_until);
         n.paused_until = until;
         self.record(TraceKind::Pause { at: Addr { cluster: c, id }, until_ms: until });
     }

@@ -398,6 +398,17 @@ impl<R: Replicated> Server<R> {
         }
     }
 
+    /// The votes this server has received in its current election (empty unless
+    /// LOOKING): sender, vote, and the sender's state.
+    pub fn election_votes(&self) -> Vec<(ServerId, Vote, PeerState)> {
+        match &self.phase {
+            Phase::Looking(e) => {
+                e.recv.iter().chain(e.out_of_election.iter()).map(|(&id, &(v, s))| (id, v, s)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Handles one input at time `now` (milliseconds), appending outputs to `out`.
     pub fn step(&mut self, now: u64, input: Input<R>, out: &mut Vec<Output<R>>) {
         self.now = now;
@@ -677,7 +688,10 @@ impl<R: Replicated> Server<R> {
             self.reply_vote(from, out);
             return;
         }
-        if n.state == PeerState::Looking && n.election_epoch < self.logical_clock {
+        // Help a voter in an older round catch up. (Only voters do: a voter answers
+        // every non-voter's notification and counts none, so an observer's answer
+        // would only bounce back, forever, and duplicated messages would multiply.)
+        if n.state == PeerState::Looking && n.election_epoch < self.logical_clock && self.is_voter() {
             self.reply_vote(from, out);
         }
         if !self.quorum.is_voter(n.leader) {
@@ -936,6 +950,9 @@ impl<R: Replicated> Server<R> {
                 if let Phase::Learning(l) = &mut self.phase {
                     l.stage = LearnerStage::Broadcast;
                 }
+                // ZOOKEEPER-1732: report the epoch actually followed, so that every
+                // member's vote agrees for servers that join later.
+                self.vote.peer_epoch = self.disk.current_epoch;
                 out.push(Output::Role { state: self.my_state(), epoch: self.disk.current_epoch });
             }
             (LearnerStage::Broadcast, Packet::Proposal { zxid, txn, origin })
@@ -1128,6 +1145,8 @@ impl<R: Replicated> Server<R> {
         // The leader's whole history is now committed in the new epoch.
         let last = self.disk.log.last_zxid();
         self.commit_history(last, out);
+        // ZOOKEEPER-1732: every member reports the same vote from now on.
+        self.vote.peer_epoch = epoch;
         let ready: Vec<(ServerId, ConnId)> = self
             .leading()
             .handlers
