@@ -754,7 +754,8 @@ fn parse_tokens(name: &str, rest: &[String]) -> Result<ZkCommand, CliError> {
             let pos = a.positional(1, 1)?;
             ZkCommand::Delete { version: a.version()?, path: path_arg(&pos[0], false)? }
         }
-        "deleteall" => {
+        // `rmr` is zkCli's deprecated name of deleteall.
+        "deleteall" | "rmr" => {
             let a = read("deleteall", "path [-b batch size]", &[("b", true)])?;
             let pos = a.positional(1, 1)?;
             let batch = a
@@ -763,7 +764,7 @@ fn parse_tokens(name: &str, rest: &[String]) -> Result<ZkCommand, CliError> {
                     b.parse::<u32>()
                         .ok()
                         .filter(|&b| b > 0)
-                        .ok_or_else(|| a.bad("batch size must be a positive int"))
+                        .ok_or_else(|| a.bad("-b argument must be a positive int value"))
                 })
                 .transpose()?;
             ZkCommand::DeleteAll { path: path_arg(&pos[0], false)?, batch }
@@ -1250,6 +1251,7 @@ mod tests {
         assert_eq!(ok("set /a x -v 2"), ok("set -v2 /a x"));
         assert_eq!(ok("ls -R -w /a"), ok("ls -wR /a"));
         assert_eq!(ok("addWatch -m persistent /a"), ok("addWatch -m PERSISTENT /a"));
+        assert_eq!(ok("rmr /a"), ok("deleteall /a"));
         assert!(matches!(
             parse("multi create /a ; ; set /b x"),
             Err(CliError::Usage { command: "multi", .. })
