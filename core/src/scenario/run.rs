@@ -180,6 +180,33 @@ impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.passed)
     }
+
+    /// Each check's line (`✓`/`✗`, the step, what was seen), a broken invariant if any,
+    /// and the totals: what `zoolab run` prints without `--trace`.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            out.push_str(&format!("{} {}: {}\n", if c.passed { "✓" } else { "✗" }, c.text, c.detail));
+        }
+        out.push_str(&self.totals());
+        out
+    }
+
+    fn totals(&self) -> String {
+        let mut out = String::new();
+        if let Some(v) = &self.violation {
+            out.push_str(&format!("✗ invariant broken: {v}\n"));
+        }
+        let passed = self.checks.iter().filter(|c| c.passed).count();
+        out.push_str(&format!(
+            "checks: {passed} passed, {} failed; t={}ms events={} trace hash {:016x}\n",
+            self.checks.len() - passed,
+            self.time.0,
+            self.events,
+            self.trace_hash
+        ));
+        out
+    }
 }
 
 impl fmt::Display for Report {
@@ -191,18 +218,7 @@ impl fmt::Display for Report {
         if self.trace_dropped > 0 {
             writeln!(f, "… {} more trace lines", self.trace_dropped)?;
         }
-        if let Some(v) = &self.violation {
-            writeln!(f, "✗ invariant broken: {v}")?;
-        }
-        let passed = self.checks.iter().filter(|c| c.passed).count();
-        writeln!(
-            f,
-            "checks: {passed} passed, {} failed; t={}ms events={} trace hash {:016x}",
-            self.checks.len() - passed,
-            self.time.0,
-            self.events,
-            self.trace_hash
-        )
+        f.write_str(&self.totals())
     }
 }
 
@@ -761,6 +777,11 @@ mod tests {
             .iter()
             .any(|l| l.starts_with("✓ expect a has /x = \"1\": a1 has /x = \"1\", a2 has /x")));
         assert_eq!(r.steps_run, 13);
+        let summary = r.summary();
+        assert_eq!(summary.lines().count(), 10, "{summary}");
+        assert!(summary.ends_with(&format!("trace hash {:016x}\n", r.trace_hash)));
+        let totals = format!("{}\n", summary.lines().last().unwrap());
+        assert!(r.to_string().ends_with(&totals));
     }
 
     #[test]
