@@ -75,3 +75,18 @@ fn saved_regressions_still_read_and_round_trip() {
         }
     }
 }
+
+#[test]
+fn the_compiled_in_library_is_the_folder() {
+    let on_disk: Vec<(String, String)> = files(&scenarios_dir())
+        .iter()
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().to_string(), fs::read_to_string(p).unwrap()))
+        .collect();
+    let compiled: Vec<(String, String)> =
+        scenario::library::LIBRARY.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    assert_eq!(
+        compiled, on_disk,
+        "register every scenarios/*.zk in core/src/scenario/library.rs, in name order"
+    );
+    assert!(scenario::library::builtin("one-way-partition").is_some());
+}

@@ -30,6 +30,7 @@
 use crate::zkcli::ZkCommand;
 use serde::{Deserialize, Serialize};
 
+pub mod library;
 pub mod link;
 mod parse;
 mod print;
