@@ -13,6 +13,9 @@
 
 pub mod ids;
 pub mod jute;
+pub mod scenario;
 pub mod sim;
+pub mod zab;
+pub mod zkcli;
 
 pub use ids::{Epoch, ServerId, SessionId, Zxid};

@@ -50,7 +50,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     fn the_reducer_runs_the_core_in_wasm() {
-        let p = Playground::default().apply(Action::Step);
+        let p = Playground::default().apply(Action::Run(1_000));
         assert_eq!(p.servers().iter().filter(|s| s.role == Role::Leading).count(), 1);
     }
 
@@ -63,18 +63,27 @@ mod browser_tests {
         settle().await;
         assert_eq!(roles(&root), vec!["LOOKING"; 3]);
 
-        let step: web_sys::HtmlElement = root.query_selector("#step").unwrap().unwrap().dyn_into().unwrap();
-        step.click();
+        let click = |css: &str| {
+            let e: web_sys::HtmlElement = root.query_selector(css).unwrap().unwrap().dyn_into().unwrap();
+            e.click();
+        };
+        click("#run");
         settle().await;
-        assert_eq!(roles(&root), vec!["FOLLOWING", "FOLLOWING", "LEADING"]);
-        assert_eq!(root.query_selector_all("#trace li").unwrap().length(), 1);
+        let after = roles(&root);
+        assert_eq!(after.iter().filter(|r| *r == "LEADING").count(), 1, "{after:?}");
+        assert_eq!(after.iter().filter(|r| *r == "FOLLOWING").count(), 2, "{after:?}");
+        assert!(root.query_selector_all("#trace li").unwrap().length() > 0);
 
-        // Kill the leader through its own card's button: the others go back to LOOKING.
-        let kill: web_sys::HtmlElement =
-            root.query_selector("[data-server='3'] .server-action").unwrap().unwrap().dyn_into().unwrap();
-        kill.click();
+        // The page shows what the core computes: the same actions on a bare Playground agree.
+        let expected = Playground::default().apply(Action::Run(1_000));
+        let hash = root.query_selector("#trace-hash").unwrap().unwrap().text_content().unwrap();
+        assert_eq!(hash, format!("trace {:016x}", expected.trace_hash()));
+
+        // Kill the leader through its own card's button: it goes DOWN.
+        let leader = expected.servers().into_iter().find(|s| s.role == Role::Leading).unwrap().id;
+        click(&format!("[data-server='{leader}'] .server-action"));
         settle().await;
-        assert_eq!(roles(&root), vec!["LOOKING", "LOOKING", "DOWN"]);
+        assert_eq!(roles(&root).iter().filter(|r| *r == "DOWN").count(), 1);
         root.remove();
     }
 }

@@ -10,13 +10,11 @@ pub fn app() -> Html {
         let playground = playground.clone();
         Callback::from(move |action: Action| playground.dispatch(action))
     };
-    let on_step = {
+    let button = |id: &'static str, label: &'static str, title: &'static str, action: Action| {
         let dispatch = dispatch.clone();
-        Callback::from(move |_| dispatch.emit(Action::Step))
-    };
-    let on_reset = {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_| dispatch.emit(Action::Reset))
+        html! {
+            <button id={id} title={title} onclick={Callback::from(move |_| dispatch.emit(action))}>{ label }</button>
+        }
     };
     html! {
         <main class="playground">
@@ -24,10 +22,21 @@ pub fn app() -> Html {
                 <h1>{ "zoolab" }</h1>
                 <span class="tagline">{ "a ZooKeeper laboratory" }</span>
                 <div class="controls">
-                    <button id="step" title="Run one step of the simulation" onclick={on_step}>{ "Step ▸" }</button>
-                    <button id="reset" title="Start over" onclick={on_reset}>{ "Reset" }</button>
+                    { button("step", "Step ▸", "Deliver the next message or fire the next timer", Action::Step) }
+                    { button("run", "Run 1 s ▸▸", "Run one simulated second", Action::Run(1_000)) }
+                    { button("write", "Write", "A client writes to the leader (or any live server)", Action::Write) }
+                    { button("reset", "Reset", "Start over with the same seed", Action::Reset) }
                 </div>
             </header>
+            if let Some(v) = playground.violation() {
+                <p class="banner error" role="alert" id="violation">{ format!("Invariant broken: {v}") }</p>
+            }
+            <p class="clock">
+                <span title="Simulated time since the start">{ format!("t = {} ms", playground.now_ms()) }</span>
+                <span title="A hash of the whole trace: two runs with the same hash did the same thing" id="trace-hash">
+                    { format!("trace {:016x}", playground.trace_hash()) }
+                </span>
+            </p>
             <section class="cluster" aria-label="ensemble">
                 <h2>{ "Ensemble A" }</h2>
                 <div class="servers">

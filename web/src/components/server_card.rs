@@ -40,7 +40,8 @@ pub fn server_card(props: &ServerCardProps) -> Html {
             <div class="role" title={role_help(s.role)}>{ role }</div>
             <dl>
                 <dt title="The leader generation this server is in">{ "epoch" }</dt><dd class="epoch">{ s.epoch.0 }</dd>
-                <dt title="The last transaction id in its log">{ "last zxid" }</dt><dd>{ s.last_zxid.to_string() }</dd>
+                <dt title="The last transaction id in its log">{ "last zxid" }</dt><dd class="last-zxid">{ s.last_zxid.to_string() }</dd>
+                <dt title="The last transaction it knows to be committed">{ "committed" }</dt><dd class="committed">{ s.committed_zxid.to_string() }</dd>
             </dl>
             <button class="server-action" {onclick}>{ label }</button>
         </article>

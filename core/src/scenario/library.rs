@@ -1,0 +1,25 @@
+//! The built-in scenarios (`scenarios/*.zk`), compiled in, so that the page and the
+//! runner can open them by name. A test keeps this list and the folder the same.
+
+/// Every built-in scenario: its name (the file's stem) and its text.
+pub const LIBRARY: &[(&str, &str)] = &[
+    ("follower-far-behind-gets-snap", include_str!("../../../scenarios/follower-far-behind-gets-snap.zk")),
+    ("leader-crash-during-broadcast", include_str!("../../../scenarios/leader-crash-during-broadcast.zk")),
+    ("leader-gc-pause", include_str!("../../../scenarios/leader-gc-pause.zk")),
+    ("lossy-network-converges", include_str!("../../../scenarios/lossy-network-converges.zk")),
+    ("lost-quorum-stale-reads", include_str!("../../../scenarios/lost-quorum-stale-reads.zk")),
+    ("minority-cannot-commit", include_str!("../../../scenarios/minority-cannot-commit.zk")),
+    ("observer-reads-lag", include_str!("../../../scenarios/observer-reads-lag.zk")),
+    ("one-way-partition", include_str!("../../../scenarios/one-way-partition.zk")),
+    (
+        "sequential-names-across-leader-change",
+        include_str!("../../../scenarios/sequential-names-across-leader-change.zk"),
+    ),
+    ("slow-link-follower-lags", include_str!("../../../scenarios/slow-link-follower-lags.zk")),
+    ("trunc-uncommitted-proposal", include_str!("../../../scenarios/trunc-uncommitted-proposal.zk")),
+];
+
+/// A built-in scenario's text, by name.
+pub fn builtin(name: &str) -> Option<&'static str> {
+    LIBRARY.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}

@@ -1,0 +1,820 @@
+//! Running a scenario: its steps, in order, on a world, with each expectation's result.
+//!
+//! The executor is written against [`Driver`], the small set of things a world must do
+//! for a scenario: step one event, let time pass, apply a fault, take a client's
+//! command, and answer questions about servers, operations and trees. The simulator
+//! implements it (`scenario::sim`); tests implement it with fakes; later worlds (the
+//! real client library of the clients issue, a native ensemble) can too.
+//!
+//! The [`Report`] holds the world's own trace lines (the same lines the simulator's tests
+//! pin and the browser shows as its timeline), with a `>` line before each step and a
+//! `✓`/`✗` line for each check, then each check's result, the trace hash and where the
+//! run ended. A run is bounded: every step runs at most [`Options::max_events_per_step`]
+//! events, and `run until` gives up after its `within` (by default [`DEFAULT_WITHIN`]).
+
+use super::*;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How long `run until` waits when the scenario does not say.
+pub const DEFAULT_WITHIN: Millis = Millis(60_000);
+
+/// A world the executor can drive. Server names are resolved (`leader of a` becomes a
+/// name) before a driver sees them; clusters and clients are those of the scenario the
+/// driver was built from.
+pub trait Driver {
+    /// Simulated time.
+    fn now(&self) -> Millis;
+    /// How many events have run (a link's position counts these).
+    fn events(&self) -> u64;
+    /// Runs the next event and appends its trace lines; `false` when nothing is
+    /// pending or the world has halted.
+    fn step(&mut self, trace: &mut Vec<String>) -> bool;
+    /// Runs the next event if it is due by `deadline` (appending its trace lines) and
+    /// returns `true`; otherwise moves the clock to `deadline` and returns `false`.
+    fn step_until(&mut self, deadline: Millis, trace: &mut Vec<String>) -> bool;
+    /// Applies a fault or a network change, appending its trace lines.
+    fn act(&mut self, fault: &Fault, trace: &mut Vec<String>) -> Result<(), String>;
+    /// Hands a client's command to the world; returns a handle for [`Driver::op`].
+    fn submit(&mut self, client: &str, command: &ZkCommand, trace: &mut Vec<String>) -> Result<u64, String>;
+    /// What became of a command.
+    fn op(&self, handle: u64) -> OpStatus;
+    /// A server's state, epoch and last committed zxid.
+    fn server(&self, name: &ServerName) -> ServerStatus;
+    /// The established leader of a cluster.
+    fn leader(&self, cluster: &str) -> Option<ServerName>;
+    /// A znode's data as a server's own tree has it (`None`: no such node).
+    fn read(&self, name: &ServerName, path: &str) -> Result<Option<String>, String>;
+    /// The first invariant the world found broken.
+    fn violation(&self) -> Option<String>;
+    /// The hash of every trace line so far.
+    fn trace_hash(&self) -> u64;
+}
+
+/// A fault or network change, with its servers resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Crash.
+    Kill(ServerName),
+    /// Recover from disk.
+    Restart(ServerName),
+    /// Stop processing for a while.
+    Pause(ServerName, Millis),
+    /// Groups that cannot reach each other.
+    Partition(Vec<Vec<ServerName>>),
+    /// Messages from `from` to `to` are lost.
+    Cut {
+        /// Senders.
+        from: Vec<ServerName>,
+        /// Receivers.
+        to: Vec<ServerName>,
+    },
+    /// Cut from every other server, both ways.
+    Isolate(ServerName),
+    /// Repair every cut, or those of one server.
+    Heal(Option<ServerName>),
+    /// Change the default network.
+    Network(NetSettings),
+    /// Change a link between clusters.
+    Link(LinkDecl),
+    /// Change the link between two servers (one way, or both), or reset it (`None`).
+    ServerLink {
+        /// Sender.
+        from: ServerName,
+        /// Receiver.
+        to: ServerName,
+        /// Also `to` → `from`.
+        both_ways: bool,
+        /// The settings, or the network's again.
+        net: Option<NetSettings>,
+    },
+}
+
+/// What became of a client's command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpStatus {
+    /// Not answered yet.
+    Pending,
+    /// Answered: its result as the console prints it (created path, data, …).
+    Ok(String),
+    /// Failed: ZooKeeper's error name (NODEEXISTS, CONNECTIONLOSS, …).
+    Failed(String),
+}
+
+/// A server as a check sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerStatus {
+    /// Its state.
+    pub state: ServerState,
+    /// Its current epoch.
+    pub epoch: u32,
+    /// Its last committed zxid.
+    pub committed: u64,
+}
+
+/// Limits of a run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// At most this many events per step (a bound, never a hang).
+    pub max_events_per_step: u64,
+    /// Stop once the world has run this many events (a link's position).
+    pub stop_at_events: Option<u64>,
+    /// Stop once simulated time reaches this (`zoolab run --until`).
+    pub stop_at_time: Option<Millis>,
+    /// Keep at most this many trace lines in the report (the hash covers all).
+    pub max_trace_lines: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_events_per_step: 1_000_000,
+            stop_at_events: None,
+            stop_at_time: None,
+            max_trace_lines: 1_000_000,
+        }
+    }
+}
+
+/// The result of one check (`expect`, `run until`, or a step that could not run).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// The step's index in the scenario (0-based).
+    pub step: usize,
+    /// The step, as the canonical text writes it.
+    pub text: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was observed.
+    pub detail: String,
+}
+
+/// What a run did (`zoolab run --json` prints it as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Trace lines: the world's, with `>` before each step and `✓`/`✗` for checks.
+    pub trace: Vec<String>,
+    /// Trace lines left out past [`Options::max_trace_lines`].
+    pub trace_dropped: u64,
+    /// Each check, in order.
+    pub checks: Vec<Check>,
+    /// The first broken invariant, if any.
+    pub violation: Option<String>,
+    /// The world's trace hash at the end.
+    pub trace_hash: u64,
+    /// Events run.
+    pub events: u64,
+    /// Simulated time at the end.
+    pub time: Millis,
+    /// Steps run (all of them, unless the run stopped at a position).
+    pub steps_run: usize,
+}
+
+impl Report {
+    /// Whether every check held and no invariant broke.
+    pub fn passed(&self) -> bool {
+        self.violation.is_none() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The checks that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// Each check's line (`✓`/`✗`, the step, what was seen), a broken invariant if any,
+    /// and the totals: what `zoolab run` prints without `--trace`.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            out.push_str(&format!("{} {}: {}\n", if c.passed { "✓" } else { "✗" }, c.text, c.detail));
+        }
+        out.push_str(&self.totals());
+        out
+    }
+
+    fn totals(&self) -> String {
+        let mut out = String::new();
+        if let Some(v) = &self.violation {
+            out.push_str(&format!("✗ invariant broken: {v}\n"));
+        }
+        let passed = self.checks.iter().filter(|c| c.passed).count();
+        out.push_str(&format!(
+            "checks: {passed} passed, {} failed; t={}ms events={} trace hash {:016x}\n",
+            self.checks.len() - passed,
+            self.time.0,
+            self.events,
+            self.trace_hash
+        ));
+        out
+    }
+}
+
+impl fmt::Display for Report {
+    /// The trace, then one line of totals.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.trace {
+            writeln!(f, "{line}")?;
+        }
+        if self.trace_dropped > 0 {
+            writeln!(f, "… {} more trace lines", self.trace_dropped)?;
+        }
+        f.write_str(&self.totals())
+    }
+}
+
+/// A scenario being run, step by step: the browser appends the user's actions to it
+/// as they happen; [`run`] runs a whole scenario at once.
+pub struct Runner<D: Driver> {
+    sc: Scenario,
+    d: D,
+    opts: Options,
+    next: usize,
+    trace: Vec<String>,
+    /// The world's own lines, searched by `trace contains` (bounded like `trace`).
+    world_lines: Vec<String>,
+    dropped: u64,
+    checks: Vec<Check>,
+    ops: BTreeMap<String, Vec<u64>>,
+    stopped: bool,
+    buf: Vec<String>,
+}
+
+impl<D: Driver> Runner<D> {
+    /// A runner at the start of `scenario`, on `driver` (built from the same scenario).
+    pub fn new(scenario: Scenario, driver: D, opts: Options) -> Runner<D> {
+        Runner {
+            sc: scenario,
+            d: driver,
+            opts,
+            next: 0,
+            trace: Vec::new(),
+            world_lines: Vec::new(),
+            dropped: 0,
+            checks: Vec::new(),
+            ops: BTreeMap::new(),
+            stopped: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The scenario, with every step appended so far.
+    pub fn scenario(&self) -> &Scenario {
+        &self.sc
+    }
+
+    /// The world.
+    pub fn driver(&self) -> &D {
+        &self.d
+    }
+
+    /// How many steps have run.
+    pub fn steps_run(&self) -> usize {
+        self.next
+    }
+
+    /// Whether the run can go no further: every step has run, it stopped at its
+    /// position or time, or an invariant broke.
+    pub fn is_done(&self) -> bool {
+        self.stopped || self.next >= self.sc.steps.len() || self.d.violation().is_some()
+    }
+
+    /// Runs the next step; `false` when there is none (see [`Runner::is_done`]).
+    pub fn run_next(&mut self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        if self.at_stop() {
+            self.stopped = true;
+            return false;
+        }
+        let i = self.next;
+        let a = self.sc.steps[i].clone();
+        if !matches!(a, Action::Expect(_)) {
+            self.push(format!("> {a}"));
+        }
+        self.action(i, &a);
+        self.next = i + 1;
+        true
+    }
+
+    /// Runs every remaining step.
+    pub fn run_all(&mut self) {
+        while self.run_next() {}
+    }
+
+    /// Appends a step (checked against the scenario's topology) and runs it: what the
+    /// page does with each user action, so that the scenario always holds them all.
+    pub fn append(&mut self, action: Action) -> Result<(), String> {
+        super::parse::check_action(&self.sc, &action)?;
+        if self.sc.steps.len() >= MAX_STEPS {
+            return Err(format!("more than {MAX_STEPS} steps"));
+        }
+        self.run_all();
+        self.sc.steps.push(action);
+        self.run_all();
+        Ok(())
+    }
+
+    /// The share link of this run: the scenario so far and the events run.
+    pub fn link(&self) -> Result<String, super::link::LinkError> {
+        super::link::encode(&self.sc, self.d.events())
+    }
+
+    /// Whether a predicate holds now, and what was seen: an exercise's goals are
+    /// checked this way against the student's run.
+    pub fn evaluate(&self, p: &Predicate) -> (bool, String) {
+        self.eval(p)
+    }
+
+    /// What the run has done so far.
+    pub fn report(&self) -> Report {
+        Report {
+            trace: self.trace.clone(),
+            trace_dropped: self.dropped,
+            checks: self.checks.clone(),
+            violation: self.d.violation(),
+            trace_hash: self.d.trace_hash(),
+            events: self.d.events(),
+            time: self.d.now(),
+            steps_run: self.next,
+        }
+    }
+
+    fn push(&mut self, line: String) {
+        if self.trace.len() < self.opts.max_trace_lines {
+            self.trace.push(line);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn flush(&mut self) {
+        for line in std::mem::take(&mut self.buf) {
+            if self.world_lines.len() < self.opts.max_trace_lines {
+                self.world_lines.push(line.clone());
+            }
+            self.push(line);
+        }
+    }
+
+    fn at_stop(&self) -> bool {
+        self.opts.stop_at_events.is_some_and(|n| self.d.events() >= n)
+            || self.opts.stop_at_time.is_some_and(|t| self.d.now() >= t)
+    }
+
+    /// Runs one event (due by `deadline`, if given); `false` when none is, when the
+    /// world is idle or halted, or at the stop position or time.
+    fn event(&mut self, deadline: Option<Millis>) -> bool {
+        if self.at_stop() {
+            self.stopped = true;
+            return false;
+        }
+        let deadline = match (deadline, self.opts.stop_at_time) {
+            (Some(t), Some(u)) => Some(t.min(u)),
+            (None, u) => u,
+            (t, None) => t,
+        };
+        let ran = match deadline {
+            Some(t) => self.d.step_until(t, &mut self.buf),
+            None => self.d.step(&mut self.buf),
+        };
+        self.flush();
+        if !ran && self.at_stop() {
+            self.stopped = true;
+        }
+        ran
+    }
+
+    /// Runs every event due up to `t`; the clock ends at `t`.
+    fn run_to(&mut self, t: Millis) -> Result<(), String> {
+        let mut n = 0;
+        loop {
+            if n >= self.opts.max_events_per_step {
+                return Err(format!("stopped after {n} events (the per-step bound)"));
+            }
+            if !self.event(Some(t)) {
+                return Ok(());
+            }
+            n += 1;
+        }
+    }
+
+    fn resolve(&self, r: &ServerRef) -> Result<ServerName, String> {
+        match r {
+            ServerRef::Named(n) => Ok(n.clone()),
+            ServerRef::LeaderOf(c) => self.d.leader(c).ok_or_else(|| format!("{c} has no leader")),
+        }
+    }
+
+    fn resolve_all(&self, rs: &[ServerRef]) -> Result<Vec<ServerName>, String> {
+        rs.iter().map(|r| self.resolve(r)).collect()
+    }
+
+    fn members(&self, cluster: &str) -> Vec<ServerName> {
+        let n = self.sc.cluster(cluster).map_or(0, |c| c.servers + c.observers);
+        (1..=n).map(|id| ServerName { cluster: cluster.to_string(), id }).collect()
+    }
+
+    fn targets(&self, t: &Target) -> Result<Vec<ServerName>, String> {
+        match t {
+            Target::Server(r) => Ok(vec![self.resolve(r)?]),
+            Target::Cluster(c) => Ok(self
+                .members(c)
+                .into_iter()
+                .filter(|s| self.d.server(s).state != ServerState::Down)
+                .collect()),
+        }
+    }
+
+    fn op(&self, r: &OpRef) -> Result<OpStatus, String> {
+        let ops = self.ops.get(&r.client).map(Vec::as_slice).unwrap_or(&[]);
+        let handle = match r.nth {
+            None => ops.last(),
+            Some(n) => (n as usize).checked_sub(1).and_then(|i| ops.get(i)),
+        };
+        match handle {
+            Some(&h) => Ok(self.d.op(h)),
+            None => Err(format!("{} has sent {} command(s)", r.client, ops.len())),
+        }
+    }
+
+    /// Whether `p` holds, and what was seen.
+    fn eval(&self, p: &Predicate) -> (bool, String) {
+        match self.eval_inner(p) {
+            Ok(r) => r,
+            Err(why) => (false, why),
+        }
+    }
+
+    fn eval_inner(&self, p: &Predicate) -> Result<(bool, String), String> {
+        let status = |s: &OpStatus| match s {
+            OpStatus::Pending => "pending".to_string(),
+            OpStatus::Ok(v) => format!("ok {v:?}"),
+            OpStatus::Failed(e) => format!("failed with {e}"),
+        };
+        Ok(match p {
+            Predicate::Not(inner) => {
+                let (held, seen) = self.eval_inner(inner)?;
+                (!held, seen)
+            }
+            Predicate::HasLeader(c) => match self.d.leader(c) {
+                Some(s) => (true, format!("{s} leads {c}")),
+                None => (false, format!("{c} has no leader")),
+            },
+            Predicate::Is { server, state, epoch } => {
+                let name = self.resolve(server)?;
+                let st = self.d.server(&name);
+                let held = st.state == *state && epoch.is_none_or(|e| e == st.epoch);
+                (held, format!("{name} is {} in epoch {}", st.state.word(), st.epoch))
+            }
+            Predicate::HasNode { target, path, data } => {
+                let mut seen = Vec::new();
+                let mut held = true;
+                for s in self.targets(target)? {
+                    let got = self.d.read(&s, path)?;
+                    held &= match (&got, data) {
+                        (None, _) => false,
+                        (Some(_), None) => true,
+                        (Some(g), Some(want)) => g == want,
+                    };
+                    seen.push(match got {
+                        None => format!("{s} has no {path}"),
+                        Some(g) => format!("{s} has {path} = {g:?}"),
+                    });
+                }
+                (held, seen.join(", "))
+            }
+            Predicate::HasCommitted { target, zxid } => {
+                let mut seen = Vec::new();
+                let mut held = true;
+                for s in self.targets(target)? {
+                    let c = self.d.server(&s).committed;
+                    held &= c >= *zxid;
+                    seen.push(format!("{s} committed 0x{c:x}"));
+                }
+                (held, seen.join(", "))
+            }
+            Predicate::Succeeded(r) => {
+                let s = self.op(r)?;
+                (matches!(s, OpStatus::Ok(_)), format!("{r} {}", status(&s)))
+            }
+            Predicate::Failed { op, code } => {
+                let s = self.op(op)?;
+                let held = match (&s, code) {
+                    (OpStatus::Failed(_), None) => true,
+                    (OpStatus::Failed(e), Some(c)) => e == c,
+                    _ => false,
+                };
+                (held, format!("{op} {}", status(&s)))
+            }
+            Predicate::Pending(r) => {
+                let s = self.op(r)?;
+                (s == OpStatus::Pending, format!("{r} {}", status(&s)))
+            }
+            Predicate::Returned { op, value } => {
+                let s = self.op(op)?;
+                (matches!(&s, OpStatus::Ok(v) if v == value), format!("{op} {}", status(&s)))
+            }
+            Predicate::InvariantsHold => match self.d.violation() {
+                None => (true, "no invariant broken".into()),
+                Some(v) => (false, v),
+            },
+            Predicate::TraceContains(text) => {
+                match self.world_lines.iter().find(|l| l.contains(text.as_str())) {
+                    Some(l) => (true, format!("found in: {l}")),
+                    None => (false, format!("no trace line contains {text:?}")),
+                }
+            }
+        })
+    }
+
+    fn check(&mut self, step: usize, passed: bool, detail: String) {
+        let text = self.sc.steps[step].to_string();
+        self.push(format!("{} {text}: {detail}", if passed { "✓" } else { "✗" }));
+        self.checks.push(Check { step, text, passed, detail });
+    }
+
+    fn fault(&mut self, a: &Action) -> Result<Option<Fault>, String> {
+        Ok(Some(match a {
+            Action::Kill(r) => Fault::Kill(self.resolve(r)?),
+            Action::Restart(r) => Fault::Restart(self.resolve(r)?),
+            Action::Pause(r, d) => Fault::Pause(self.resolve(r)?, *d),
+            Action::Isolate(r) => Fault::Isolate(self.resolve(r)?),
+            Action::Heal(r) => Fault::Heal(r.as_ref().map(|r| self.resolve(r)).transpose()?),
+            Action::Partition(groups) => {
+                Fault::Partition(groups.iter().map(|g| self.resolve_all(g)).collect::<Result<_, _>>()?)
+            }
+            Action::Cut { from, to } => {
+                Fault::Cut { from: self.resolve_all(from)?, to: self.resolve_all(to)? }
+            }
+            Action::Network(n) => Fault::Network(n.clone()),
+            Action::Link(l) => Fault::Link(l.clone()),
+            Action::ServerLink { from, to, both_ways, net } => Fault::ServerLink {
+                from: self.resolve(from)?,
+                to: self.resolve(to)?,
+                both_ways: *both_ways,
+                net: net.clone(),
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    fn action(&mut self, step: usize, a: &Action) {
+        if let Some(fault) = self.fault(a).transpose() {
+            let r = fault.and_then(|f| {
+                let r = self.d.act(&f, &mut self.buf);
+                self.flush();
+                r
+            });
+            if let Err(why) = r {
+                self.check(step, false, format!("cannot run: {why}"));
+            }
+            return;
+        }
+        match a {
+            Action::Client { client, command } => {
+                let r = self.d.submit(client, command, &mut self.buf);
+                self.flush();
+                match r {
+                    Ok(h) => self.ops.entry(client.clone()).or_default().push(h),
+                    Err(why) => self.check(step, false, format!("cannot run: {why}")),
+                }
+            }
+            Action::Run(d) => {
+                let t = Millis(self.d.now().0.saturating_add(d.0));
+                if let Err(why) = self.run_to(t) {
+                    self.check(step, false, why);
+                }
+            }
+            Action::Step(n) => {
+                for _ in 0..(*n).min(self.opts.max_events_per_step) {
+                    if !self.event(None) {
+                        break;
+                    }
+                }
+            }
+            Action::RunUntil { condition, within } => {
+                let deadline = Millis(self.d.now().0.saturating_add(within.unwrap_or(DEFAULT_WITHIN).0));
+                let mut n = 0;
+                loop {
+                    let (held, seen) = self.eval(condition);
+                    if held {
+                        self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
+                        break;
+                    }
+                    if n >= self.opts.max_events_per_step || !self.event(Some(deadline)) {
+                        if self.stopped {
+                            break;
+                        }
+                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
+                        break;
+                    }
+                    n += 1;
+                }
+            }
+            Action::At { time, action } => {
+                if let Err(why) = self.run_to(*time) {
+                    self.check(step, false, why);
+                    return;
+                }
+                if !self.stopped {
+                    self.action(step, action);
+                }
+            }
+            Action::Expect(p) => {
+                let (held, seen) = self.eval(p);
+                self.check(step, held, seen);
+            }
+            _ => unreachable!("faults are handled above"),
+        }
+    }
+}
+
+/// Runs `scenario` on `driver` (built from the same scenario), every step.
+pub fn run<D: Driver>(scenario: &Scenario, driver: D, opts: &Options) -> Report {
+    let mut r = Runner::new(scenario.clone(), driver, opts.clone());
+    r.run_all();
+    r.report()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy world: every 10ms an event; a cluster with a majority up elects its highest
+    /// live server in a new epoch; writes commit at the next event while a leader exists.
+    #[derive(Default)]
+    struct Toy {
+        now: u64,
+        events: u64,
+        up: BTreeMap<(String, u8), bool>,
+        sizes: BTreeMap<String, u8>,
+        leader: BTreeMap<String, (u8, u32)>,
+        tree: BTreeMap<String, String>,
+        ops: Vec<(String, OpStatus, ZkCommand)>,
+        hash: u64,
+    }
+
+    impl Toy {
+        fn new(sc: &Scenario) -> Toy {
+            let mut t = Toy::default();
+            for c in &sc.clusters {
+                t.sizes.insert(c.name.clone(), c.servers);
+                for id in 1..=c.servers {
+                    t.up.insert((c.name.clone(), id), true);
+                }
+            }
+            t
+        }
+    }
+
+    impl Driver for Toy {
+        fn now(&self) -> Millis {
+            Millis(self.now)
+        }
+        fn events(&self) -> u64 {
+            self.events
+        }
+        fn step_until(&mut self, deadline: Millis, trace: &mut Vec<String>) -> bool {
+            if self.now - self.now % 10 + 10 <= deadline.0 {
+                self.step(trace)
+            } else {
+                self.now = self.now.max(deadline.0);
+                false
+            }
+        }
+        fn step(&mut self, trace: &mut Vec<String>) -> bool {
+            self.now = self.now - self.now % 10 + 10;
+            self.events += 1;
+            for (c, &n) in &self.sizes {
+                let live: Vec<u8> = (1..=n).filter(|&i| self.up[&(c.clone(), i)]).collect();
+                if !self.leader.contains_key(c) && live.len() * 2 > n as usize {
+                    let epoch = self.hash as u32 % 7 + 1;
+                    self.leader.insert(c.clone(), (*live.last().unwrap(), epoch));
+                    trace.push(format!("t={} {c}{} LEADING", self.now, live.last().unwrap()));
+                }
+            }
+            for (_, status, cmd) in &mut self.ops {
+                if *status == OpStatus::Pending && !self.leader.is_empty() {
+                    if let ZkCommand::Create { path, data, .. } = cmd {
+                        *status = if self.tree.contains_key(path.as_str()) {
+                            OpStatus::Failed("NODEEXISTS".into())
+                        } else {
+                            self.tree.insert(path.clone(), data.clone().unwrap_or_default());
+                            OpStatus::Ok(path.clone())
+                        };
+                    }
+                }
+            }
+            self.hash = self.hash.wrapping_mul(31).wrapping_add(self.events);
+            true
+        }
+        fn act(&mut self, fault: &Fault, trace: &mut Vec<String>) -> Result<(), String> {
+            match fault {
+                Fault::Kill(s) => {
+                    self.up.insert((s.cluster.clone(), s.id), false);
+                    if self.leader.get(&s.cluster).is_some_and(|l| l.0 == s.id) {
+                        self.leader.remove(&s.cluster);
+                    }
+                    trace.push(format!("t={} {s} CRASH", self.now));
+                    Ok(())
+                }
+                _ => Err("the toy only kills".into()),
+            }
+        }
+        fn submit(&mut self, client: &str, command: &ZkCommand, _: &mut Vec<String>) -> Result<u64, String> {
+            self.ops.push((client.to_string(), OpStatus::Pending, command.clone()));
+            Ok(self.ops.len() as u64 - 1)
+        }
+        fn op(&self, handle: u64) -> OpStatus {
+            self.ops[handle as usize].1.clone()
+        }
+        fn server(&self, s: &ServerName) -> ServerStatus {
+            let up = self.up[&(s.cluster.clone(), s.id)];
+            let (state, epoch) = match self.leader.get(&s.cluster) {
+                _ if !up => (ServerState::Down, 0),
+                Some(&(l, e)) if l == s.id => (ServerState::Leading, e),
+                Some(&(_, e)) => (ServerState::Following, e),
+                None => (ServerState::Looking, 0),
+            };
+            ServerStatus { state, epoch, committed: 0 }
+        }
+        fn leader(&self, cluster: &str) -> Option<ServerName> {
+            self.leader.get(cluster).map(|&(id, _)| ServerName { cluster: cluster.into(), id })
+        }
+        fn read(&self, _: &ServerName, path: &str) -> Result<Option<String>, String> {
+            Ok(self.tree.get(path).cloned())
+        }
+        fn violation(&self) -> Option<String> {
+            None
+        }
+        fn trace_hash(&self) -> u64 {
+            self.hash
+        }
+    }
+
+    fn run_toy(text: &str, opts: &Options) -> Report {
+        let sc = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        run(&sc, Toy::new(&sc), opts)
+    }
+
+    const LEADER_CRASH: &str = "cluster a with 3 servers\nclient c1 connects to a\n\n\
+        run until a has a leader\nexpect a3 is leading\nkill leader of a\nexpect a has no leader\n\
+        run until a has a leader within 1s\nexpect a2 is leading\n\
+        c1: create /x 1\nc1: create /x 2\nrun 100ms\nexpect c1#1 returned \"/x\"\n\
+        expect c1 failed with NODEEXISTS\nexpect a has /x = \"1\"\nexpect trace contains \"a2 LEADING\"\n";
+
+    #[test]
+    fn steps_run_in_order_and_checks_report_what_they_saw() {
+        let r = run_toy(LEADER_CRASH, &Options::default());
+        let failures: Vec<_> = r.failures().collect();
+        assert!(r.passed(), "{failures:#?}\n{r}");
+        assert_eq!(r.checks.len(), 9);
+        assert_eq!(r.checks[1].detail, "a3 is leading in epoch 1");
+        assert!(r.trace.iter().any(|l| l == "> kill leader of a"));
+        assert!(r
+            .trace
+            .iter()
+            .any(|l| l.starts_with("✓ expect a has /x = \"1\": a1 has /x = \"1\", a2 has /x")));
+        assert_eq!(r.steps_run, 13);
+        let summary = r.summary();
+        assert_eq!(summary.lines().count(), 10, "{summary}");
+        assert!(summary.ends_with(&format!("trace hash {:016x}\n", r.trace_hash)));
+        let totals = format!("{}\n", summary.lines().last().unwrap());
+        assert!(r.to_string().ends_with(&totals));
+    }
+
+    #[test]
+    fn failures_say_what_was_seen() {
+        let text = "cluster a with 3 servers\nclient c1 connects to a\n\nexpect a has a leader\n\
+                    run until a3 is following within 50ms\nexpect c1 succeeded\npause a1 for 1s\n";
+        let r = run_toy(text, &Options::default());
+        assert!(!r.passed());
+        let details: Vec<&str> = r.checks.iter().map(|c| c.detail.as_str()).collect();
+        assert_eq!(details[0], "a has no leader");
+        assert_eq!(details[1], "not reached by t=50ms: a3 is leading in epoch 1");
+        assert_eq!(details[2], "c1 has sent 0 command(s)");
+        assert_eq!(details[3], "cannot run: the toy only kills");
+        assert_eq!(r.time, Millis(50));
+    }
+
+    #[test]
+    fn a_run_stops_at_a_position_and_bounds_every_step() {
+        let r = run_toy(LEADER_CRASH, &Options { stop_at_events: Some(3), ..Options::default() });
+        assert_eq!(r.events, 3);
+        assert!(r.steps_run < 13);
+        let r = run_toy(
+            "cluster a with 1 server\n\nrun 1000s\n",
+            &Options { max_events_per_step: 100, ..Options::default() },
+        );
+        assert_eq!(r.events, 100);
+        assert!(r.checks[0].detail.contains("per-step bound"));
+    }
+
+    #[test]
+    fn the_same_scenario_gives_the_same_report() {
+        let a = run_toy(LEADER_CRASH, &Options::default());
+        let b = run_toy(LEADER_CRASH, &Options::default());
+        assert_eq!(a, b);
+    }
+}

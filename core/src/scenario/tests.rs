@@ -1,0 +1,178 @@
+//! The language: every construct, its canonical form, and its errors.
+
+use super::*;
+
+/// Every construct of the language, already in canonical form.
+pub(crate) const EVERYTHING: &str = r#"scenario "every construct, once"
+seed 42
+network latency 1ms..5ms loss 0.5% duplicate 1%
+cluster a with 3 servers and 1 observer, tickTime 100ms, initLimit 10, syncLimit 5
+cluster b with 1 server
+link a <-> b latency 40ms loss 1%
+client c1 connects to a1,a2,a3
+client c2 connects to b
+
+c1: create -s -e /lock/n- "two words"
+c2: get -w /x
+kill a3
+kill leader of a
+restart a3
+pause a2 for 3s
+partition a1 a2 | a3 | a4
+partition a1 -> a2 a3
+isolate leader of a
+heal a1
+heal
+change network latency 2ms
+change link a <-> b loss 50%
+change link a1 -> a2 latency 300ms
+change link leader of a <-> a4 default
+run 500ms
+run 2s
+run until a has a leader
+run until a has no leader within 10s
+step
+step 20
+at 1500ms: kill a1
+expect a3 is leading in epoch 2
+expect leader of a is leading
+expect a4 is observing
+expect a1 has /x = "hello"
+expect a has no /y
+expect "a1" has "/with space" = ""
+expect a1 has committed 0x100000002
+expect c1 succeeded
+expect c1#1 failed with NODEEXISTS
+expect c2 failed
+expect c2#1 is pending
+expect c1 returned "/lock/n-0000000001"
+expect invariants hold
+expect trace contains "SNAP \"quoted\"\n"
+expect not not a1 is down
+expect not a1 has /x = "v"
+"#;
+
+#[test]
+fn every_construct_round_trips_in_canonical_form() {
+    let text = EVERYTHING.replace("expect \"a1\" has", "expect a1 has");
+    let sc = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.to_string(), text);
+    assert_eq!(parse(&sc.to_string()).unwrap(), sc);
+    assert_eq!(sc.validate(), Ok(()));
+    assert_eq!(sc.clusters[0].observers, 1);
+    assert_eq!(sc.steps.len(), 38);
+}
+
+#[test]
+fn printing_a_text_gives_its_canonical_form() {
+    let loose = "  # a comment\r\nseed   7\ncluster   x with 1 servers and 1 observers\r\n\n\
+                 client q connects to x1 , x\ncrash x1\nrun for 2000ms\nrun 1500ms\nstep 1\n\
+                 expect not x has a leader\nexpect x1 has /a = b\nexpect q#3 returned v\n";
+    let canonical = "seed 7\ncluster x with 1 server and 1 observer\nclient q connects to x1,x\n\n\
+                     kill x1\nrun 2s\nrun 1500ms\nstep\nexpect x has no leader\nexpect x1 has /a = \"b\"\n\
+                     expect q#3 returned \"v\"\n";
+    let sc = parse(loose).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.to_string(), canonical);
+    assert_eq!(parse(canonical).unwrap(), sc);
+}
+
+fn err(text: &str) -> (usize, usize, String) {
+    let e = parse(text).expect_err(text);
+    (e.line, e.column, e.message)
+}
+
+#[test]
+fn errors_name_line_column_and_what_was_expected() {
+    let head = "seed 1\ncluster a with 3 servers\nclient c1 connects to a\n";
+    let cases: &[(&str, usize, usize, &str)] = &[
+        ("kil a1", 4, 1, "expected a statement"),
+        ("kill", 4, 5, "expected a server (a1, or leader of a)"),
+        ("kill a9", 4, 1, "cluster a has servers a1 to a3"),
+        ("kill b1", 4, 1, "no cluster b"),
+        ("run 5x", 4, 5, "expected until, or a duration like 500ms, found `5x`"),
+        ("run 5s now", 4, 8, "expected end of line, found `now`"),
+        ("expect a1 is lead", 4, 14, "expected leading, following"),
+        ("expect a has a leeder", 4, 14, "expected a leader, committed, or a znode path, found `a`"),
+        ("expect c1 succeeded extra", 4, 21, "expected end of line"),
+        ("expect c9 succeeded", 4, 1, "no client c9"),
+        ("expect a is leading", 4, 8, "expected a server like a1"),
+        ("expect a1 has /x = \"open", 4, 25, "expected a closing \""),
+        ("c1: crate /x", 4, 5, "unknown command `crate`"),
+        ("c1: create /x \"open", 4, 15, "unterminated \" quote"),
+        ("c1: set /𑤉 'open", 4, 12, "unterminated ' quote"),
+        ("c9: create /x", 4, 1, "no client c9"),
+        ("partition a1 a2", 4, 16, "expected | between groups"),
+        ("change network", 4, 15, "expected network settings"),
+        ("change network loss 101%", 4, 21, "expected a percentage"),
+        ("at 5s: at 6s: heal", 4, 8, "expected an action (not another at)"),
+    ];
+    for &(line, l, c, want) in cases {
+        let (el, ec, msg) = err(&format!("{head}{line}\n"));
+        assert!(msg.contains(want), "{line}: got `{msg}`, want `{want}`");
+        assert_eq!((el, ec), (l, c), "{line}: {msg}");
+    }
+}
+
+#[test]
+fn header_comes_before_steps() {
+    let (l, _, m) = err("cluster a with 1 server\nrun 1s\ncluster b with 1 server\n");
+    assert_eq!(l, 3);
+    assert!(m.contains("before the first step"), "{m}");
+    let (_, _, m) = err("cluster a with 1 server\nrun 1s\nnetwork loss 1%\n");
+    assert!(m.contains("change network"), "{m}");
+    let (_, _, m) = err("seed 1\n");
+    assert!(m.contains("at least one cluster"), "{m}");
+    let (_, _, m) = err("cluster a with 9 servers and 1 observer\n");
+    assert!(m.contains("at most 9"), "{m}");
+    let (_, _, m) = err("cluster a with 1 server\ncluster a with 1 server\n");
+    assert!(m.contains("twice"), "{m}");
+    let (_, _, m) = err("cluster a with 1 server\nclient a1 connects to a\n");
+    assert!(m.contains("would read as server"), "{m}");
+}
+
+#[test]
+fn validate_catches_what_cannot_be_written() {
+    let mut sc = parse("cluster a with 3 servers\nclient c1 connects to a\n").unwrap();
+    assert_eq!(sc.validate(), Ok(()));
+    sc.steps.push(Action::Kill(ServerRef::Named(ServerName { cluster: "a".into(), id: 4 })));
+    assert!(sc.validate().unwrap_err().contains("step 1"));
+    sc.steps.clear();
+    sc.clusters[0].name = "a1".into();
+    assert!(sc.validate().is_err());
+}
+
+#[test]
+fn nesting_is_bounded_so_no_input_exhausts_the_stack() {
+    let head = "cluster a with 1 server\n";
+    let deep = format!("{head}expect {}a has a leader\n", "not ".repeat(10_000));
+    let e = parse(&deep).unwrap_err();
+    assert!(e.message.contains("at most 8"), "{e}");
+    let ok = format!("{head}expect {}a has no leader\n", "not ".repeat(8));
+    let sc = parse(&ok).unwrap();
+    assert_eq!(parse(&sc.to_string()), Ok(sc.clone()));
+    assert_eq!(sc.validate(), Ok(()));
+    let many = format!("{head}partition {} | a1\n", "a1 ".repeat(10_000));
+    assert!(parse(&many).is_ok());
+}
+
+#[test]
+fn load_reads_a_text_or_a_link() {
+    let sc = parse("seed 3\ncluster a with 1 server\n").unwrap();
+    let l = link::encode(&sc, 17).unwrap();
+    assert_eq!(load(&sc.to_string()), Ok((sc.clone(), None)));
+    assert_eq!(load(&l), Ok((sc.clone(), Some(17))));
+    assert_eq!(load(&format!("http://127.0.0.1:8080/#{l}\n")), Ok((sc.clone(), Some(17))));
+    assert!(matches!(load("z1.AAAA"), Err(LoadError::Link(_))));
+    assert!(matches!(load("seed x"), Err(LoadError::Text(_))));
+}
+
+#[test]
+fn a_predicate_reads_alone_for_exercise_goals() {
+    let sc = parse("cluster a with 3 servers\nclient c1 connects to a\n").unwrap();
+    assert_eq!(parse_predicate(&sc, "a has a leader"), Ok(Predicate::HasLeader("a".into())));
+    assert_eq!(parse_predicate(&sc, "not c1 is pending").unwrap().to_string(), "not c1 is pending");
+    let e = parse_predicate(&sc, "a9 is leading").unwrap_err();
+    assert!(e.message.contains("a1 to a3"), "{e}");
+    let e = parse_predicate(&sc, "a1 is leading now").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 15));
+}

@@ -1,0 +1,272 @@
+//! The fault sweep: random clusters, random client writes, random faults; then the
+//! faults stop and the live servers must converge.
+//!
+//! For one seed, [`run`] builds a random world (3–7 voters, 0–2 observers, a random
+//! network and small snapshot/commit-log sizes so that SNAP and txn-log syncs happen),
+//! then for `fault_ms` of simulated time alternates random writes with random faults
+//! (crashes, above all of the leader; restarts; pauses; partitions, symmetric and
+//! one-way; loss and duplication). Then it heals everything, restarts every server and
+//! requires, within `settle_ms`: no invariant broken at any step, an established
+//! leader, a new write committed, and every server serving with the same applied zxid
+//! and digest. A failure carries the seed and the command that replays it.
+
+use super::{ClientWrite, ClusterSpec, NetConfig, World, WorldConfig};
+use crate::ids::ServerId;
+use crate::zab::registers::{RegRequest, Registers};
+use crate::zab::{Bugs, ServerConfig};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::fmt;
+
+/// How hard to shake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuzzOptions {
+    /// Deliberately broken behaviours to switch on.
+    pub bugs: Bugs,
+    /// How long faults go on (simulated ms).
+    pub fault_ms: u64,
+    /// How long the world has to converge after them (simulated ms).
+    pub settle_ms: u64,
+    /// Bound on events for the whole run.
+    pub max_steps: u64,
+    /// Trace records kept (the tail shown on failure).
+    pub trace_capacity: usize,
+}
+
+impl Default for FuzzOptions {
+    fn default() -> Self {
+        FuzzOptions {
+            bugs: Bugs::default(),
+            fault_ms: 20_000,
+            settle_ms: 30_000,
+            max_steps: 5_000_000,
+            trace_capacity: 64,
+        }
+    }
+}
+
+/// A failing seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzFailure {
+    /// The seed.
+    pub seed: u64,
+    /// The step at which it failed.
+    pub step: u64,
+    /// What went wrong.
+    pub what: String,
+    /// The last trace lines before the failure.
+    pub tail: Vec<String>,
+    /// The deliberate bugs that were on.
+    pub bugs: Bugs,
+}
+
+impl FuzzFailure {
+    /// The command that replays this seed.
+    pub fn replay_command(&self) -> String {
+        let bug = match self.bugs {
+            Bugs { commit_without_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=commit_without_quorum ",
+            Bugs { skip_trunc: true, .. } => "ZOOLAB_FUZZ_BUG=skip_trunc ",
+            Bugs { elect_by_id: true, .. } => "ZOOLAB_FUZZ_BUG=elect_by_id ",
+            _ => "",
+        };
+        format!(
+            "{bug}ZOOLAB_FUZZ_SEED={} cargo test -p zoolab-core --test fuzz replay -- --nocapture",
+            self.seed
+        )
+    }
+}
+
+impl fmt::Display for FuzzFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seed {} failed at step {}: {}", self.seed, self.step, self.what)?;
+        writeln!(f, "replay: {}", self.replay_command())?;
+        for line in &self.tail {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a passing seed did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuzzReport {
+    /// Voters and observers.
+    pub servers: (u64, u64),
+    /// Events processed.
+    pub steps: u64,
+    /// Writes answered.
+    pub replies: u64,
+    /// The trace hash.
+    pub trace_hash: u64,
+}
+
+fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    rng.next_u64() % n.max(1)
+}
+
+/// The world a seed builds, before any fault.
+pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Registers> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f022);
+    let participants = 3 + pick(&mut rng, 5);
+    let observers = pick(&mut rng, 3);
+    let server = ServerConfig {
+        snap_count: 5 + pick(&mut rng, 40),
+        commit_log_count: 2 + pick(&mut rng, 20) as usize,
+        txn_log_sync: pick(&mut rng, 2) == 0,
+        bugs,
+        ..ServerConfig::default()
+    };
+    let max_latency = 1 + pick(&mut rng, 20);
+    let net = NetConfig {
+        latency_min_ms: 1,
+        latency_max_ms: max_latency,
+        loss_ppm: 0,
+        duplicate_ppm: 0,
+        reorder: pick(&mut rng, 2) == 0,
+    };
+    let cfg = WorldConfig {
+        clusters: vec![ClusterSpec { participants, observers }],
+        server,
+        net,
+        trace_capacity,
+        ..WorldConfig::default()
+    };
+    World::new(cfg, seed)
+}
+
+fn fail(w: &World<Registers>, what: String) -> FuzzFailure {
+    let (step, what) = match w.violation() {
+        Some(v) => (v.step, v.what.clone()),
+        None => (w.steps(), what),
+    };
+    FuzzFailure {
+        seed: w.seed(),
+        step,
+        what,
+        tail: w.trace().iter().map(|e| e.to_string()).collect(),
+        bugs: w.config().server.bugs,
+    }
+}
+
+/// Runs one seed.
+pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
+    let mut w = world_for(seed, opts.bugs, opts.trace_capacity);
+    drive(&mut w, seed, opts)
+}
+
+/// Runs one seed on a world made by [`world_for`], leaving it for inspection.
+pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
+    let w = &mut *w;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17_5eed);
+    let spec = w.config().clusters[0];
+    let n = spec.participants + spec.observers;
+    let base_net = w.config().net;
+    let mut budget = opts.max_steps;
+    let mut key = 0u32;
+    while w.now() < opts.fault_ms {
+        let id = ServerId(1 + pick(&mut rng, n));
+        match pick(&mut rng, 100) {
+            0..=49 => {
+                // A burst of writes to random servers: pipelined proposals.
+                for _ in 0..1 + pick(&mut rng, 6) {
+                    key = (key + 1) % 8;
+                    let request = if pick(&mut rng, 2) == 0 {
+                        RegRequest::Set { key, value: rng.next_u64() % 1000 }
+                    } else {
+                        RegRequest::Add { key, delta: 1 }
+                    };
+                    w.write(ServerId(1 + pick(&mut rng, n)), request);
+                }
+            }
+            50..=59 => {
+                // Crash the leader most of the time: recovery is where ZAB is subtle.
+                let victim = match w.leader(0) {
+                    Some(l) if pick(&mut rng, 3) > 0 => l,
+                    _ => id,
+                };
+                w.kill(victim);
+            }
+            60..=71 => w.restart(id),
+            72..=75 => w.pause(id, 100 + pick(&mut rng, 2_000)),
+            76..=81 => {
+                let mut a = Vec::new();
+                let mut b = Vec::new();
+                for i in 1..=n {
+                    if pick(&mut rng, 2) == 0 {
+                        a.push(ServerId(i));
+                    } else {
+                        b.push(ServerId(i));
+                    }
+                }
+                w.partition(&[&a, &b]);
+            }
+            82..=84 => {
+                let to = ServerId(1 + pick(&mut rng, n));
+                if to != id {
+                    w.block(id, to);
+                }
+            }
+            85..=91 => w.heal(),
+            92..=95 => {
+                let mut net = base_net;
+                net.loss_ppm = pick(&mut rng, 30_000) as u32;
+                net.duplicate_ppm = pick(&mut rng, 20_000) as u32;
+                w.set_network(net);
+            }
+            _ => w.set_network(base_net),
+        }
+        let until = w.now() + 20 + pick(&mut rng, 400);
+        budget = budget.saturating_sub(w.run_until(until, budget));
+        if w.violation().is_some() || budget == 0 {
+            return Err(fail(w, "step budget exhausted during faults".into()));
+        }
+    }
+    // Faults stop.
+    w.heal();
+    w.set_network(base_net);
+    for i in 1..=n {
+        w.restart(ServerId(i));
+    }
+    let deadline = w.now() + opts.settle_ms;
+    let mut final_write = None;
+    while w.now() < deadline {
+        budget = budget.saturating_sub(w.run_for(200, budget));
+        if w.violation().is_some() || budget == 0 {
+            return Err(fail(w, "step budget exhausted while settling".into()));
+        }
+        let Some(leader) = w.leader(0) else { continue };
+        match final_write.and_then(|r| w.write_status(r)) {
+            None | Some(ClientWrite::Refused) => {
+                final_write = Some(w.write(leader, RegRequest::Add { key: 99, delta: 1 }));
+            }
+            Some(ClientWrite::Pending) => {}
+            Some(ClientWrite::Ok(_)) => {
+                let views = w.servers();
+                let l = views.iter().find(|v| v.id == leader).expect("the leader");
+                if views.iter().all(|v| v.serving && v.applied_zxid == l.applied_zxid && v.digest == l.digest)
+                {
+                    return Ok(FuzzReport {
+                        servers: (spec.participants, spec.observers),
+                        steps: w.steps(),
+                        replies: w.stats().replies,
+                        trace_hash: w.trace_hash(),
+                    });
+                }
+            }
+        }
+    }
+    let views: Vec<String> = w
+        .servers()
+        .iter()
+        .map(|v| format!("s{} {} applied={} digest={:x}", v.id, v.role, v.applied_zxid, v.digest))
+        .collect();
+    Err(fail(
+        w,
+        format!("no convergence {} ms after the faults stopped: {}", opts.settle_ms, views.join("; ")),
+    ))
+}
+
+/// Runs seeds `from..from + count`, stopping at the first failure.
+pub fn sweep(from: u64, count: u64, opts: &FuzzOptions) -> Result<Vec<FuzzReport>, FuzzFailure> {
+    (from..from + count).map(|seed| run(seed, opts)).collect()
+}
