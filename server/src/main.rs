@@ -2,6 +2,7 @@
 //! sweeps faults, and runs a ZooKeeper-compatible ensemble over TCP.
 
 mod play;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,12 +30,33 @@ enum Command {
         #[arg(long, env = "ZOOLAB_WWW")]
         www: Option<PathBuf>,
     },
+    /// Run a scenario headless: print each expectation's result (and the trace), exit
+    /// non-zero when one fails. INPUT is a file, a share link (URL or fragment), or the
+    /// name of a built-in scenario.
+    Run {
+        /// The scenario: a .zk file, a link, or a built-in's name.
+        input: String,
+        /// Stop at this simulated time (e.g. 500ms, 3s).
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the whole trace before the results.
+        #[arg(long)]
+        trace: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Play { port, host, www } => play::run(&host, port, www),
+        Command::Run { input, until, trace, json } => match run::run(&input, until.as_deref(), trace, json) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,75 @@
+//! The `zoolab` command line, run as a user runs it.
+
+use std::process::Command;
+
+fn zoolab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zoolab")).args(args).output().expect("run zoolab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scenario_file(name: &str) -> String {
+    format!("{}/../scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn run_passes_a_built_in_scenario_and_prints_each_check() {
+    let (code, out, err) = zoolab(&["run", &scenario_file("minority-cannot-commit.zk")]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("✓ expect invariants hold"), "{out}");
+    assert!(out.contains("0 failed"), "{out}");
+}
+
+#[test]
+fn run_with_trace_prints_the_simulators_trace() {
+    let (code, out, _) = zoolab(&["run", "one-way-partition", "--trace", "--until", "1s"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("NOTIFICATION"), "the trace shows election messages:\n{out}");
+}
+
+#[test]
+fn run_json_is_machine_readable_and_hashes_like_the_text_run() {
+    let (code, out, _) = zoolab(&["run", "leader-crash-during-broadcast", "--json"]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let hash = report["trace_hash"].as_u64().expect("a trace hash");
+    let (_, text, _) = zoolab(&["run", "leader-crash-during-broadcast"]);
+    assert!(text.contains(&format!("{hash:016x}")), "same run, same hash: {hash:016x} in\n{text}");
+}
+
+#[test]
+fn a_failing_expectation_exits_non_zero() {
+    let dir = std::env::temp_dir().join(format!("zoolab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wrong.zk");
+    std::fs::write(
+        &file,
+        "seed 1\ncluster a with 3 servers\nrun until a has a leader\nexpect a1 is leading in epoch 7\n",
+    )
+    .unwrap();
+    let (code, out, _) = zoolab(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✗ expect a1 is leading in epoch 7"), "{out}");
+}
+
+#[test]
+fn malformed_input_names_the_problem() {
+    let dir = std::env::temp_dir().join(format!("zoolab-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.zk");
+    std::fs::write(&file, "seed 1\ncluster a with three servers\n").unwrap();
+    let (code, _, err) = zoolab(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 2, column"), "{err}");
+
+    let (code, _, err) = zoolab(&["run", "http://127.0.0.1:8080/#z1.AAAA"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("link"), "{err}");
+
+    let (code, _, err) = zoolab(&["run", "no-such-scenario"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("built-ins"), "{err}");
+}
