@@ -27,7 +27,7 @@ pub mod trace;
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::zab::log::{Durable, PersistOp};
-use crate::zab::message::{ConnId, Message, PeerState};
+use crate::zab::message::{ConnId, Message, Packet, PeerState};
 use crate::zab::quorum::{QuorumMaj, QuorumVerifier};
 use crate::zab::registers::{RegRequest, Registers};
 use crate::zab::server::{Input, Output, Server, Timer};
@@ -1017,6 +1017,11 @@ impl<R: Replicated> World<R> {
         let conn = msg.conn();
         let full = self.queue.len() >= self.cfg.max_pending;
         let cl = &mut self.clusters[c];
+        if let (Some(k), Message::Quorum { packet: Packet::LearnerInfo { .. }, .. }) = (conn, &msg) {
+            // A learner opens a new connection: forget the dead ones between the pair,
+            // so the bookkeeping stays bounded.
+            cl.broken.retain(|&(a, b, old)| old == k || !((a, b) == (from, to) || (a, b) == (to, from)));
+        }
         let rng = &mut cl.nodes[(from.0 - 1) as usize].rng;
         let lost = full || chance(rng, net.loss_ppm);
         let why = if cl.blocked.contains(&(from, to)) {
