@@ -19,6 +19,24 @@
 //!
 //! After every event the invariants of [`check`] are checked; the first violation halts
 //! the world and is kept, with the seed and the step, in [`World::violation`].
+//!
+//! ```
+//! use zoolab_core::sim::{Role, World};
+//! use zoolab_core::ServerId;
+//!
+//! let mut w = World::ensemble(3, 42);
+//! w.run_until(1_000, 100_000); // elect (equal zxids: the highest id wins)
+//! assert_eq!(w.leader(0), Some(ServerId(3)));
+//! let write = w.write_register(ServerId(1), 7, 42); // a follower forwards it
+//! w.kill(ServerId(3));
+//! w.run_for(3_000, 100_000);
+//! assert_eq!(w.servers()[2].role, Role::Down);
+//! assert!(w.leader(0).is_some() && w.violation().is_none());
+//! for event in w.trace().iter().take(3) {
+//!     let _line = event.to_string(); // "t=0 s1 LOOKING epoch=0", ...
+//! }
+//! let _ = (write, w.trace_hash());
+//! ```
 
 pub mod check;
 pub mod fuzz;
