@@ -8,8 +8,9 @@
 //! the calls made on it: the same seed gives the same trace, byte for byte.
 //!
 //! The network: per-message latency drawn uniformly from `[latency_min_ms,
-//! latency_max_ms]`, loss, duplication, and reordering of election messages. Leader–learner
-//! packets ride FIFO connections (ZooKeeper uses TCP): they are never reordered or
+//! latency_max_ms]` plus an optional long tail, loss, duplication, and reordering of
+//! election messages. Leader–learner packets ride FIFO connections (ZooKeeper uses
+//! TCP): they are never reordered or
 //! duplicated, and once one is lost (loss, partition) the rest of that connection is
 //! dropped too, until the learner reconnects. Any directed link can have its own
 //! settings ([`World::set_link_in`]). Partitions block directed links:
@@ -140,11 +141,24 @@ pub struct NetConfig {
     /// Whether election messages may overtake each other (leader–learner connections
     /// stay FIFO regardless).
     pub reorder: bool,
+    /// Probability, per million, that a message is slow: it takes up to `tail_ms`
+    /// more (a long tail on top of the uniform latency).
+    pub tail_ppm: u32,
+    /// The extra latency of a slow message is drawn uniformly from `0..=tail_ms`.
+    pub tail_ms: u64,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { latency_min_ms: 1, latency_max_ms: 5, loss_ppm: 0, duplicate_ppm: 0, reorder: true }
+        NetConfig {
+            latency_min_ms: 1,
+            latency_max_ms: 5,
+            loss_ppm: 0,
+            duplicate_ppm: 0,
+            reorder: true,
+            tail_ppm: 0,
+            tail_ms: 0,
+        }
     }
 }
 
@@ -1061,7 +1075,10 @@ impl<R: Replicated> World<R> {
             self.record(TraceKind::Drop { from: fa, to: ta, msg: msg.summary(), why });
             return;
         }
-        let latency = uniform(rng, net.latency_min_ms, net.latency_max_ms);
+        let mut latency = uniform(rng, net.latency_min_ms, net.latency_max_ms);
+        if chance(rng, net.tail_ppm) {
+            latency += uniform(rng, 0, net.tail_ms);
+        }
         let duplicate = msg.is_election() && chance(rng, net.duplicate_ppm);
         let dup_latency = if duplicate { uniform(rng, net.latency_min_ms, net.latency_max_ms) } else { 0 };
         let mut t = now + latency;
