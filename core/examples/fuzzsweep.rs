@@ -1,4 +1,5 @@
-//! Runs the fault sweep from the command line: `cargo run --release -p zoolab-core --example fuzzsweep -- [from] [count] [bug]`.
+//! Runs the fault sweep from the command line:
+//! `cargo run --release -p zoolab-core --example fuzzsweep -- [from] [count] [bug|-] [fault_ms]`.
 use zoolab_core::sim::fuzz::{self, FuzzOptions};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -10,6 +11,9 @@ fn main() {
         Some("skip_trunc") => opts.bugs.skip_trunc = true,
         Some("elect_by_id") => opts.bugs.elect_by_id = true,
         _ => {}
+    }
+    if let Some(ms) = args.get(4).and_then(|a| a.parse().ok()) {
+        opts.fault_ms = ms;
     }
     let mut failures = 0;
     for seed in from..from + count {

@@ -437,3 +437,13 @@ fn a_slow_link_delays_only_its_own_messages() {
     run(&mut w, 400);
     assert_eq!(w.server(0, S1).expect("live").state().get(1), Some(1));
 }
+
+#[test]
+fn an_ensemble_of_one_leads_itself() {
+    let mut w = World::ensemble(1, 17);
+    run(&mut w, 1_000);
+    assert_eq!(w.leader(0), Some(S1));
+    let id = w.write_register(S1, 1, 1);
+    run(&mut w, 100);
+    assert!(matches!(w.write_status(id), Some(ClientWrite::Ok(_))));
+}

@@ -21,6 +21,14 @@ fn random_faults_break_no_invariant_and_the_servers_converge() {
 }
 
 #[test]
+fn long_fault_periods_converge_too() {
+    let opts = FuzzOptions { fault_ms: 120_000, ..FuzzOptions::default() };
+    if let Err(f) = fuzz::sweep(50_000, 10, &opts) {
+        panic!("{f}");
+    }
+}
+
+#[test]
 fn replay() {
     let Some(seed) = env_u64("ZOOLAB_FUZZ_SEED") else { return };
     let mut opts = FuzzOptions { trace_capacity: 400, ..FuzzOptions::default() };

@@ -123,6 +123,8 @@ pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Register
         loss_ppm: 0,
         duplicate_ppm: 0,
         reorder: pick(&mut rng, 2) == 0,
+        tail_ppm: 0,
+        tail_ms: 0,
     };
     let cfg = WorldConfig {
         clusters: vec![ClusterSpec { participants, observers }],
@@ -211,6 +213,8 @@ pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<
                 let mut net = base_net;
                 net.loss_ppm = pick(&mut rng, 30_000) as u32;
                 net.duplicate_ppm = pick(&mut rng, 20_000) as u32;
+                net.tail_ppm = pick(&mut rng, 50_000) as u32;
+                net.tail_ms = pick(&mut rng, 1_000);
                 w.set_network(net);
             }
             _ => w.set_network(base_net),

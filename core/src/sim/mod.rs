@@ -8,8 +8,9 @@
 //! the calls made on it: the same seed gives the same trace, byte for byte.
 //!
 //! The network: per-message latency drawn uniformly from `[latency_min_ms,
-//! latency_max_ms]`, loss, duplication, and reordering of election messages. Leader–learner
-//! packets ride FIFO connections (ZooKeeper uses TCP): they are never reordered or
+//! latency_max_ms]` plus an optional long tail, loss, duplication, and reordering of
+//! election messages. Leader–learner packets ride FIFO connections (ZooKeeper uses
+//! TCP): they are never reordered or
 //! duplicated, and once one is lost (loss, partition) the rest of that connection is
 //! dropped too, until the learner reconnects. Any directed link can have its own
 //! settings ([`World::set_link_in`]). Partitions block directed links:
@@ -19,6 +20,24 @@
 //!
 //! After every event the invariants of [`check`] are checked; the first violation halts
 //! the world and is kept, with the seed and the step, in [`World::violation`].
+//!
+//! ```
+//! use zoolab_core::sim::{Role, World};
+//! use zoolab_core::ServerId;
+//!
+//! let mut w = World::ensemble(3, 42);
+//! w.run_until(1_000, 100_000); // elect (equal zxids: the highest id wins)
+//! assert_eq!(w.leader(0), Some(ServerId(3)));
+//! let write = w.write_register(ServerId(1), 7, 42); // a follower forwards it
+//! w.kill(ServerId(3));
+//! w.run_for(3_000, 100_000);
+//! assert_eq!(w.servers()[2].role, Role::Down);
+//! assert!(w.leader(0).is_some() && w.violation().is_none());
+//! for event in w.trace().iter().take(3) {
+//!     let _line = event.to_string(); // "t=0 s1 LOOKING epoch=0", ...
+//! }
+//! let _ = (write, w.trace_hash());
+//! ```
 
 pub mod check;
 pub mod fuzz;
@@ -27,7 +46,7 @@ pub mod trace;
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::zab::log::{Durable, PersistOp};
-use crate::zab::message::{ConnId, Message, PeerState};
+use crate::zab::message::{ConnId, Message, Packet, PeerState};
 use crate::zab::quorum::{QuorumMaj, QuorumVerifier};
 use crate::zab::registers::{RegRequest, Registers};
 use crate::zab::server::{Input, Output, Server, Timer};
@@ -122,11 +141,24 @@ pub struct NetConfig {
     /// Whether election messages may overtake each other (leader–learner connections
     /// stay FIFO regardless).
     pub reorder: bool,
+    /// Probability, per million, that a message is slow: it takes up to `tail_ms`
+    /// more (a long tail on top of the uniform latency).
+    pub tail_ppm: u32,
+    /// The extra latency of a slow message is drawn uniformly from `0..=tail_ms`.
+    pub tail_ms: u64,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { latency_min_ms: 1, latency_max_ms: 5, loss_ppm: 0, duplicate_ppm: 0, reorder: true }
+        NetConfig {
+            latency_min_ms: 1,
+            latency_max_ms: 5,
+            loss_ppm: 0,
+            duplicate_ppm: 0,
+            reorder: true,
+            tail_ppm: 0,
+            tail_ms: 0,
+        }
     }
 }
 
@@ -1017,6 +1049,11 @@ impl<R: Replicated> World<R> {
         let conn = msg.conn();
         let full = self.queue.len() >= self.cfg.max_pending;
         let cl = &mut self.clusters[c];
+        if let (Some(k), Message::Quorum { packet: Packet::LearnerInfo { .. }, .. }) = (conn, &msg) {
+            // A learner opens a new connection: forget the dead ones between the pair,
+            // so the bookkeeping stays bounded.
+            cl.broken.retain(|&(a, b, old)| old == k || !((a, b) == (from, to) || (a, b) == (to, from)));
+        }
         let rng = &mut cl.nodes[(from.0 - 1) as usize].rng;
         let lost = full || chance(rng, net.loss_ppm);
         let why = if cl.blocked.contains(&(from, to)) {
@@ -1038,7 +1075,10 @@ impl<R: Replicated> World<R> {
             self.record(TraceKind::Drop { from: fa, to: ta, msg: msg.summary(), why });
             return;
         }
-        let latency = uniform(rng, net.latency_min_ms, net.latency_max_ms);
+        let mut latency = uniform(rng, net.latency_min_ms, net.latency_max_ms);
+        if chance(rng, net.tail_ppm) {
+            latency += uniform(rng, 0, net.tail_ms);
+        }
         let duplicate = msg.is_election() && chance(rng, net.duplicate_ppm);
         let dup_latency = if duplicate { uniform(rng, net.latency_min_ms, net.latency_max_ms) } else { 0 };
         let mut t = now + latency;

@@ -350,7 +350,7 @@ impl<R: Replicated> Server<R> {
         out.push(Output::Recovered { committed });
         out.push(Output::Applied { zxid: s.applied, digest: s.state.digest() });
         out.push(Output::SetTimer { timer: Timer::Tick, after_ms: s.cfg.tick_ms });
-        s.look(out);
+        s.start_election(out);
         s
     }
 
@@ -632,14 +632,16 @@ impl<R: Replicated> Server<R> {
 
     /// Goes LOOKING: reload, new round, vote for oneself.
     fn look(&mut self, out: &mut Vec<Output<R>>) {
-        let was_looking = matches!(self.phase, Phase::Looking(_)) && self.logical_clock > 0;
         self.deferred.clear();
         for request_id in std::mem::take(&mut self.clients) {
             out.push(Output::Refused { request_id, why: Refusal::ConnectionLoss });
         }
-        if !was_looking {
-            self.reload(out);
-        }
+        self.reload(out);
+        self.start_election(out);
+    }
+
+    /// A new election round (the state is already loaded).
+    fn start_election(&mut self, out: &mut Vec<Output<R>>) {
         self.phase =
             Phase::Looking(Election { timeout_ms: self.cfg.finalize_wait_ms, ..Election::default() });
         out.push(Output::Role { state: PeerState::Looking, epoch: self.disk.current_epoch });
@@ -661,10 +663,18 @@ impl<R: Replicated> Server<R> {
                 out.push(Output::Send { to, msg: Message::Notification(n) });
             }
         }
-        // Our own notification reaches us too (ZooKeeper loops it back).
+        // Our own notification reaches us too (ZooKeeper loops it back), and may
+        // complete a quorum (always, in an ensemble of one).
         if self.is_voter() {
+            let vote = self.vote;
+            let quorum = self.quorum.clone();
+            let finalize = self.cfg.finalize_wait_ms;
             if let Phase::Looking(e) = &mut self.phase {
-                e.recv.insert(self.id, (self.vote, PeerState::Looking));
+                e.recv.insert(self.id, (vote, PeerState::Looking));
+                if !e.finalizing && has_quorum(&e.recv, &vote, PeerState::Looking, &*quorum) {
+                    e.finalizing = true;
+                    self.arm_election_timer(finalize, out);
+                }
             }
         }
     }
@@ -1409,5 +1419,115 @@ impl<R: Replicated> Server<R> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zab::quorum::QuorumMaj;
+    use crate::zab::registers::{RegRequest, Registers};
+
+    /// Drives one server by hand: the sans-IO contract without the simulator.
+    struct Harness {
+        server: Server<Registers>,
+        now: u64,
+        timers: Vec<(u64, Timer)>,
+        persisted: Vec<u64>,
+        out: Vec<Output<Registers>>,
+    }
+
+    impl Harness {
+        fn lone() -> Harness {
+            let quorum: Arc<dyn QuorumVerifier> = Arc::new(QuorumMaj::new([ServerId(1)], []));
+            let mut out = Vec::new();
+            let server = Server::recover(
+                ServerId(1),
+                ServerConfig::default(),
+                quorum,
+                Durable::default(),
+                0,
+                0,
+                &mut out,
+            );
+            let mut h =
+                Harness { server, now: 0, timers: Vec::new(), persisted: Vec::new(), out: Vec::new() };
+            h.absorb(out);
+            h
+        }
+
+        fn absorb(&mut self, out: Vec<Output<Registers>>) {
+            for o in out {
+                match o {
+                    Output::SetTimer { timer, after_ms } => self.timers.push((self.now + after_ms, timer)),
+                    Output::Persist { seq, .. } => self.persisted.push(seq),
+                    other => self.out.push(other),
+                }
+            }
+        }
+
+        fn input(&mut self, input: Input<Registers>) {
+            let mut out = Vec::new();
+            self.server.step(self.now, input, &mut out);
+            self.absorb(out);
+        }
+
+        /// Fires the earliest timer.
+        fn fire(&mut self) {
+            self.timers.sort();
+            let (t, timer) = self.timers.remove(0);
+            self.now = t;
+            self.input(Input::Timer(timer));
+        }
+
+        /// Acknowledges every record written so far.
+        fn flush(&mut self) {
+            if let Some(&seq) = self.persisted.last() {
+                self.persisted.clear();
+                self.input(Input::Persisted(seq));
+            }
+        }
+    }
+
+    #[test]
+    fn a_lone_server_leads_itself_once_its_epoch_is_durable() {
+        let mut h = Harness::lone();
+        assert_eq!(h.server.status().state, PeerState::Looking);
+        // Its own vote is a quorum of one; the finalize wait ends the election.
+        for _ in 0..10 {
+            if h.server.status().state == PeerState::Leading {
+                break;
+            }
+            h.fire();
+        }
+        assert_eq!(h.server.status().state, PeerState::Leading);
+        assert!(!h.server.status().serving, "not established before its epoch is written");
+        h.flush(); // acceptedEpoch
+        h.flush(); // currentEpoch
+        assert!(h.server.status().serving);
+        assert_eq!(h.server.status().current_epoch, Epoch(1));
+    }
+
+    #[test]
+    fn a_write_is_answered_only_after_the_leader_logged_it() {
+        let mut h = Harness::lone();
+        for _ in 0..10 {
+            if h.server.status().serving {
+                break;
+            }
+            h.fire();
+            h.flush();
+        }
+        assert!(h.server.status().serving);
+        h.out.clear();
+        h.input(Input::Client { request_id: 7, request: RegRequest::Set { key: 1, value: 9 } });
+        assert!(!h.out.iter().any(|o| matches!(o, Output::Reply { .. })), "no reply before the disk ack");
+        h.flush();
+        let reply = h.out.iter().find_map(|o| match o {
+            Output::Reply { request_id, zxid, reply } => Some((*request_id, *zxid, *reply)),
+            _ => None,
+        });
+        assert_eq!(reply, Some((7, Zxid::new(Epoch(1), 1), 9)));
+        assert_eq!(h.server.state().get(1), Some(9));
     }
 }
