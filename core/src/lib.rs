@@ -13,5 +13,6 @@
 
 pub mod ids;
 pub mod sim;
+pub mod tree;
 
 pub use ids::{Epoch, ServerId, SessionId, Zxid};

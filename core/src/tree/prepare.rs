@@ -1,0 +1,519 @@
+//! The leader's half: turning a client request into a transaction (ZooKeeper's
+//! `PrepRequestProcessor`), against the committed tree **plus** the changes already
+//! proposed but not yet committed (its `outstandingChanges`), so that pipelined
+//! proposals see one another: a second create of the same path gets `NODEEXISTS`,
+//! sequential suffixes advance, a delete after a create succeeds.
+//!
+//! Every check happens here, in ZooKeeper's order (it decides which error a request
+//! gets when several apply); a request that fails still becomes a transaction
+//! ([`TxnOp::Error`]) and takes a zxid, as in ZooKeeper.
+//!
+//! Use: for each request, `prepare` with the next zxid and the leader's clock; propose
+//! the transaction; when a zxid commits, apply it to the tree and call
+//! [`Preparer::committed`]. On losing leadership, [`Preparer::clear`].
+
+use super::acl::{self, Acl, AuthInfo, Perms};
+use super::datatree::DataTree;
+use super::error::ZkError;
+use super::node::{NodeKind, MAX_TTL_MS};
+use super::path;
+use super::request::{Create, MultiOp, WriteRequest};
+use super::stat::StatPersisted;
+use super::txn::{Txn, TxnOp};
+use crate::ids::{SessionId, Zxid};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The server settings that change what requests are accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeConfig {
+    /// `jute.maxbuffer`: the largest request (bytes after the length prefix) a server
+    /// reads; ZooKeeper's default is `0xfffff` (1 MiB - 1).
+    pub max_buffer: usize,
+    /// `zookeeper.extendedTypesEnabled`: TTL nodes allowed (else `UNIMPLEMENTED`).
+    pub ttl_enabled: bool,
+    /// `zookeeper.DigestAuthenticationProvider.superDigest` (`user:base64hash`).
+    pub super_digest: Option<String>,
+    /// Check that the asking session is live (`SESSIONEXPIRED` otherwise).
+    pub check_sessions: bool,
+}
+
+impl Default for TreeConfig {
+    fn default() -> Self {
+        TreeConfig { max_buffer: 0xfffff, ttl_enabled: true, super_digest: None, check_sessions: true }
+    }
+}
+
+impl TreeConfig {
+    /// `CONNECTIONLOSS` when ZooKeeper would refuse to read the request (it closes the
+    /// connection; no zxid is taken). Drivers call this before [`Preparer::prepare`].
+    pub fn check_size(&self, req: &WriteRequest) -> Result<(), ZkError> {
+        if req.wire_len() > self.max_buffer {
+            Err(ZkError::ConnectionLoss)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Who asks, and when: the request's context at the leader.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// The asking session (`SessionId(0)` for the server itself).
+    pub session: SessionId,
+    /// Its authentication info.
+    pub auth: &'a AuthInfo,
+    /// The zxid this request's transaction takes.
+    pub zxid: Zxid,
+    /// The leader's clock (ms since the epoch).
+    pub time: i64,
+}
+
+/// ZooKeeper's `ChangeRecord`: a node as it will be once the outstanding proposals
+/// commit (`stat: None`: deleted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ChangeRecord {
+    zxid: Zxid,
+    path: String,
+    stat: Option<StatPersisted>,
+    child_count: i32,
+    acl: Vec<Acl>,
+}
+
+/// The leader's view of outstanding changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preparer {
+    config: TreeConfig,
+    outstanding: VecDeque<ChangeRecord>,
+    by_path: BTreeMap<String, ChangeRecord>,
+    /// Session starts (true) and ends (false) proposed, not yet committed.
+    sessions: VecDeque<(Zxid, SessionId, bool)>,
+}
+
+impl Preparer {
+    /// A preparer with these settings.
+    pub fn new(config: TreeConfig) -> Preparer {
+        Preparer { config, ..Preparer::default() }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TreeConfig {
+        &self.config
+    }
+
+    /// How many change records are outstanding.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// Forgets the changes of transactions up to `zxid`, now applied to the tree
+    /// (`FinalRequestProcessor`'s cleanup).
+    pub fn committed(&mut self, zxid: Zxid) {
+        while self.outstanding.front().is_some_and(|c| c.zxid <= zxid) {
+            let c = self.outstanding.pop_front().expect("non-empty");
+            if self.by_path.get(&c.path).is_some_and(|latest| latest.zxid == c.zxid) {
+                self.by_path.remove(&c.path);
+            }
+        }
+        while self.sessions.front().is_some_and(|s| s.0 <= zxid) {
+            self.sessions.pop_front();
+        }
+    }
+
+    /// Forgets every outstanding change (the leader lost its role).
+    pub fn clear(&mut self) {
+        self.outstanding.clear();
+        self.by_path.clear();
+        self.sessions.clear();
+    }
+
+    /// Turns a request into its transaction.
+    pub fn prepare(&mut self, tree: &DataTree, req: &WriteRequest, origin: &Origin<'_>) -> Txn {
+        let op = match req {
+            WriteRequest::Multi(ops) => self.prepare_multi(tree, ops, origin),
+            _ => self.prepare_one(tree, req, origin).unwrap_or_else(TxnOp::Error),
+        };
+        Txn { session: origin.session, zxid: origin.zxid, time: origin.time, op }
+    }
+
+    fn record(&self, tree: &DataTree, path: &str) -> Result<ChangeRecord, ZkError> {
+        let rec = match self.by_path.get(path) {
+            Some(c) => c.clone(),
+            None => {
+                let n = tree.node(path).ok_or(ZkError::NoNode)?;
+                ChangeRecord {
+                    zxid: Zxid(u64::MAX),
+                    path: path.to_owned(),
+                    stat: Some(n.stat),
+                    child_count: n.children.len() as i32,
+                    acl: tree.acl_of(n),
+                }
+            }
+        };
+        if rec.stat.is_none() {
+            return Err(ZkError::NoNode);
+        }
+        Ok(rec)
+    }
+
+    fn add(&mut self, c: ChangeRecord) {
+        self.by_path.insert(c.path.clone(), c.clone());
+        self.outstanding.push_back(c);
+    }
+
+    fn session_live(&self, tree: &DataTree, s: SessionId) -> bool {
+        match self.sessions.iter().rev().find(|p| p.1 == s) {
+            Some(&(_, _, open)) => open,
+            None => tree.sessions().contains_key(&s),
+        }
+    }
+
+    fn check_session(&self, tree: &DataTree, origin: &Origin<'_>) -> Result<(), ZkError> {
+        if self.config.check_sessions && !self.session_live(tree, origin.session) {
+            return Err(ZkError::SessionExpired);
+        }
+        Ok(())
+    }
+
+    fn prepare_multi(&mut self, tree: &DataTree, ops: &[MultiOp], origin: &Origin<'_>) -> TxnOp {
+        // Records a failing multi must restore (its paths' and their parents').
+        let mut saved: BTreeMap<String, ChangeRecord> = BTreeMap::new();
+        for op in ops {
+            let p = multi_path(op);
+            if let Some(c) = self.by_path.get(p) {
+                saved.insert(p.to_owned(), c.clone());
+            }
+            if let Some(parent) = path::parent(p) {
+                if let Some(c) = self.by_path.get(parent) {
+                    saved.insert(parent.to_owned(), c.clone());
+                }
+            }
+        }
+        let mut failed = false;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            if failed {
+                out.push(TxnOp::Error(ZkError::RuntimeInconsistency));
+                continue;
+            }
+            let req = match op {
+                MultiOp::Create(c) => WriteRequest::Create(c.clone()),
+                MultiOp::Delete { path, version } => {
+                    WriteRequest::Delete { path: path.clone(), version: *version }
+                }
+                MultiOp::SetData { path, data, version } => {
+                    WriteRequest::SetData { path: path.clone(), data: data.clone(), version: *version }
+                }
+                MultiOp::Check { path, version } => {
+                    match self.prepare_check(tree, path, *version, origin) {
+                        Ok(t) => out.push(t),
+                        Err(e) => {
+                            failed = true;
+                            out.push(TxnOp::Error(e));
+                            self.rollback(origin.zxid, &saved);
+                        }
+                    }
+                    continue;
+                }
+            };
+            match self.prepare_one(tree, &req, origin) {
+                Ok(t) => out.push(t),
+                Err(e) => {
+                    failed = true;
+                    out.push(TxnOp::Error(e));
+                    self.rollback(origin.zxid, &saved);
+                }
+            }
+        }
+        TxnOp::Multi(out)
+    }
+
+    /// `rollbackPendingChanges`.
+    fn rollback(&mut self, zxid: Zxid, saved: &BTreeMap<String, ChangeRecord>) {
+        while self.outstanding.back().is_some_and(|c| c.zxid == zxid) {
+            let c = self.outstanding.pop_back().expect("non-empty");
+            self.by_path.remove(&c.path);
+        }
+        let Some(first) = self.outstanding.front().map(|c| c.zxid) else { return };
+        for (p, c) in saved {
+            if c.zxid >= first {
+                self.by_path.insert(p.clone(), c.clone());
+            }
+        }
+    }
+
+    fn prepare_check(
+        &mut self,
+        tree: &DataTree,
+        p: &str,
+        version: i32,
+        o: &Origin<'_>,
+    ) -> Result<TxnOp, ZkError> {
+        self.check_session(tree, o)?;
+        path::validate(p)?;
+        let rec = self.record(tree, p)?;
+        acl::check(&rec.acl, Perms::READ, o.auth)?;
+        let stat = rec.stat.expect("live record");
+        let next = check_and_inc_version(stat.version, version)?;
+        Ok(TxnOp::Check { path: p.to_owned(), version: next })
+    }
+
+    fn prepare_one(&mut self, tree: &DataTree, req: &WriteRequest, o: &Origin<'_>) -> Result<TxnOp, ZkError> {
+        match req {
+            WriteRequest::CreateSession { timeout_ms } => {
+                self.sessions.push_back((o.zxid, o.session, true));
+                Ok(TxnOp::CreateSession { timeout_ms: *timeout_ms })
+            }
+            WriteRequest::CloseSession => Ok(self.prepare_close(tree, o)),
+            WriteRequest::Create(c) => self.prepare_create(tree, c, o),
+            WriteRequest::Delete { path: p, version } => {
+                self.check_session(tree, o)?;
+                let parent = parent_for_delete(p)?;
+                let parent_rec = self.record(tree, &parent)?;
+                acl::check(&parent_rec.acl, Perms::DELETE, o.auth)?;
+                let rec = self.record(tree, p)?;
+                check_and_inc_version(rec.stat.expect("live").version, *version)?;
+                if rec.child_count > 0 {
+                    return Err(ZkError::NotEmpty);
+                }
+                self.record_delete(parent_rec, p, o.zxid);
+                Ok(TxnOp::Delete { path: p.clone() })
+            }
+            WriteRequest::DeleteContainer { path: p } => {
+                let parent = parent_for_delete(p)?;
+                let rec = self.record(tree, p)?;
+                if rec.child_count > 0 {
+                    return Err(ZkError::NotEmpty);
+                }
+                if matches!(
+                    NodeKind::of_owner(rec.stat.expect("live").ephemeral_owner),
+                    NodeKind::Ephemeral(_)
+                ) {
+                    return Err(ZkError::BadVersion);
+                }
+                let parent_rec = self.record(tree, &parent)?;
+                self.record_delete(parent_rec, p, o.zxid);
+                Ok(TxnOp::DeleteContainer { path: p.clone() })
+            }
+            WriteRequest::SetData { path: p, data, version } => {
+                self.check_session(tree, o)?;
+                path::validate(p)?;
+                let mut rec = self.record(tree, p)?;
+                acl::check(&rec.acl, Perms::WRITE, o.auth)?;
+                let mut stat = rec.stat.expect("live");
+                let next = check_and_inc_version(stat.version, *version)?;
+                stat.version = next;
+                stat.mtime = o.time;
+                stat.mzxid = o.zxid;
+                rec.stat = Some(stat);
+                rec.zxid = o.zxid;
+                self.add(rec);
+                Ok(TxnOp::SetData { path: p.clone(), data: data.clone(), version: next })
+            }
+            WriteRequest::SetAcl { path: p, acl: requested, version } => {
+                self.check_session(tree, o)?;
+                path::validate(p)?;
+                let fixed = acl::fixup(requested, o.auth)?;
+                let mut rec = self.record(tree, p)?;
+                acl::check(&rec.acl, Perms::ADMIN, o.auth)?;
+                let mut stat = rec.stat.expect("live");
+                let next = check_and_inc_version(stat.aversion, *version)?;
+                stat.aversion = next;
+                rec.stat = Some(stat);
+                rec.acl = fixed.clone();
+                rec.zxid = o.zxid;
+                self.add(rec);
+                Ok(TxnOp::SetAcl { path: p.clone(), acl: fixed, version: next })
+            }
+            WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
+        }
+    }
+
+    fn record_delete(&mut self, mut parent_rec: ChangeRecord, p: &str, zxid: Zxid) {
+        let mut ps = parent_rec.stat.expect("live");
+        ps.pzxid = zxid;
+        parent_rec.stat = Some(ps);
+        parent_rec.child_count -= 1;
+        parent_rec.zxid = zxid;
+        self.add(parent_rec);
+        self.add(ChangeRecord { zxid, path: p.to_owned(), stat: None, child_count: -1, acl: Vec::new() });
+    }
+
+    fn prepare_create(&mut self, tree: &DataTree, c: &Create, o: &Origin<'_>) -> Result<TxnOp, ZkError> {
+        // validateCreateRequest
+        if c.mode.is_ttl() && !self.config.ttl_enabled {
+            return Err(ZkError::Unimplemented);
+        }
+        let ttl = c.ttl.unwrap_or(-1);
+        if c.mode.is_ttl() {
+            if ttl <= 0 || ttl > MAX_TTL_MS {
+                return Err(ZkError::BadArguments);
+            }
+        } else if ttl >= 0 {
+            return Err(ZkError::BadArguments);
+        }
+        self.check_session(tree, o)?;
+        // validatePathForCreate
+        if !c.path.contains('/') || c.path.contains('\0') {
+            return Err(ZkError::BadArguments);
+        }
+        let parent = path::parent(&c.path).ok_or(ZkError::BadArguments)?.to_owned();
+        let acl = acl::fixup(&c.acl, o.auth)?;
+        let mut parent_rec = self.record(tree, &parent)?;
+        acl::check(&parent_rec.acl, Perms::CREATE, o.auth)?;
+        let mut pstat = parent_rec.stat.expect("live");
+        let final_path =
+            if c.mode.is_sequential() { format!("{}{:010}", c.path, pstat.cversion) } else { c.path.clone() };
+        path::validate(&final_path)?;
+        if self.record(tree, &final_path).is_ok() {
+            return Err(ZkError::NodeExists);
+        }
+        if matches!(NodeKind::of_owner(pstat.ephemeral_owner), NodeKind::Ephemeral(_)) {
+            return Err(ZkError::NoChildrenForEphemerals);
+        }
+        let new_cversion = pstat.cversion.wrapping_add(1);
+        let owner = if c.mode.is_container() {
+            NodeKind::Container.owner()
+        } else if c.mode.is_ttl() {
+            NodeKind::Ttl(ttl).owner()
+        } else if c.mode.is_ephemeral() {
+            o.session.0
+        } else {
+            0
+        };
+        pstat.cversion = new_cversion;
+        pstat.pzxid = o.zxid;
+        parent_rec.stat = Some(pstat);
+        parent_rec.child_count += 1;
+        parent_rec.zxid = o.zxid;
+        self.add(parent_rec);
+        self.add(ChangeRecord {
+            zxid: o.zxid,
+            path: final_path.clone(),
+            stat: Some(StatPersisted::created(o.zxid, o.time, owner)),
+            child_count: 0,
+            acl: acl.clone(),
+        });
+        Ok(TxnOp::Create {
+            path: final_path,
+            data: c.data.clone(),
+            acl,
+            owner,
+            parent_cversion: new_cversion,
+        })
+    }
+
+    fn prepare_close(&mut self, tree: &DataTree, o: &Origin<'_>) -> TxnOp {
+        // The session's set holds its ephemerals in creation order.
+        let mut es: Vec<String> = tree.ephemerals_of(o.session).map(str::to_owned).collect();
+        es.sort_by_key(|p| tree.node(p).map(|n| n.stat.czxid));
+        // Ephemerals proposed but not committed join; deletions proposed leave.
+        for c in &self.outstanding {
+            match c.stat {
+                None => es.retain(|p| p != &c.path),
+                Some(s) if s.ephemeral_owner == o.session.0 && !es.contains(&c.path) => {
+                    es.push(c.path.clone())
+                }
+                Some(_) => {}
+            }
+        }
+        let es = java_hash_set_order(es);
+        for p in &es {
+            if let Some(parent) = path::parent(p) {
+                if let Ok(mut parent_rec) = self.record(tree, parent) {
+                    // As ZooKeeper: the parent's pzxid moves; its child count does not.
+                    let mut ps = parent_rec.stat.expect("live");
+                    ps.pzxid = o.zxid;
+                    parent_rec.stat = Some(ps);
+                    parent_rec.zxid = o.zxid;
+                    self.add(parent_rec);
+                }
+            }
+            self.add(ChangeRecord {
+                zxid: o.zxid,
+                path: p.clone(),
+                stat: None,
+                child_count: 0,
+                acl: Vec::new(),
+            });
+        }
+        self.sessions.push_back((o.zxid, o.session, false));
+        TxnOp::CloseSession { paths: es }
+    }
+}
+
+fn multi_path(op: &MultiOp) -> &str {
+    match op {
+        MultiOp::Create(c) => &c.path,
+        MultiOp::Delete { path, .. } | MultiOp::SetData { path, .. } | MultiOp::Check { path, .. } => path,
+    }
+}
+
+/// `getParentPathAndValidate`: no `/`, a NUL, or a reserved node: `BADARGUMENTS`.
+fn parent_for_delete(p: &str) -> Result<String, ZkError> {
+    if path::is_special(p) {
+        return Err(ZkError::BadArguments);
+    }
+    path::parent(p).map(str::to_owned).ok_or(ZkError::BadArguments)
+}
+
+/// `checkAndIncVersion` (3.8: no wrap-around guard).
+fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ZkError> {
+    if expected != -1 && expected != current {
+        return Err(ZkError::BadVersion);
+    }
+    Ok(current.wrapping_add(1))
+}
+
+/// Java's `String.hashCode` (over UTF-16 code units).
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The order a `java.util.HashSet<String>` copy iterates the session's ephemerals
+/// (given in insertion order), as ZooKeeper's `closeSession` lists them: buckets by
+/// `(h ^ h >>> 16) & (capacity - 1)`, insertion order within a bucket. The source set
+/// grew from 16 buckets; its copy is sized for its contents.
+fn java_hash_set_order(paths: Vec<String>) -> Vec<String> {
+    let n = paths.len();
+    let bucket_of = |p: &String, cap: usize| {
+        let h = java_string_hash(p) as u32;
+        ((h ^ (h >> 16)) as usize) & (cap - 1)
+    };
+    // The session's set: 16 buckets, doubled whenever size exceeds 3/4 of them.
+    let mut src_cap = 16usize;
+    while n > src_cap * 3 / 4 {
+        src_cap *= 2;
+    }
+    let mut source: Vec<(usize, usize, String)> =
+        paths.into_iter().enumerate().map(|(i, p)| (bucket_of(&p, src_cap), i, p)).collect();
+    source.sort();
+    // The clone: capacity tableSizeFor(n / 0.75 + 1), filled in the source's order.
+    let want = (n as f32 / 0.75 + 1.0) as usize;
+    let copy_cap = want.max(1).next_power_of_two();
+    let mut copy: Vec<(usize, usize, String)> =
+        source.into_iter().enumerate().map(|(i, (_, _, p))| (bucket_of(&p, copy_cap), i, p)).collect();
+    copy.sort();
+    copy.into_iter().map(|(_, _, p)| p).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_string_hash_matches_java() {
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("a"), 97);
+        assert_eq!(java_string_hash("/a"), 47 * 31 + 97);
+        // "polygenelubricants".hashCode() == Integer.MIN_VALUE, a well-known Java fact.
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+    }
+
+    #[test]
+    fn version_check_accepts_minus_one_or_equal() {
+        assert_eq!(check_and_inc_version(3, -1), Ok(4));
+        assert_eq!(check_and_inc_version(3, 3), Ok(4));
+        assert_eq!(check_and_inc_version(3, 2), Err(ZkError::BadVersion));
+    }
+}

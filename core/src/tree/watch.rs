@@ -1,0 +1,387 @@
+//! Watches: a per-server table (not replicated) of who watches what, fed with the
+//! [`Trigger`]s that applying a transaction returns.
+//!
+//! As ZooKeeper's `WatchManager`, there are two tables, *data* (getData and exists
+//! watches, and persistent / persistent-recursive ones) and *child* (getChildren
+//! watches, and persistent ones). A watcher holds at most one watch per path and table,
+//! with one mode (the last one set wins, as in ZooKeeper); standard watches are
+//! one-shot; a recursive watch on a path fires for every event on the path or below it,
+//! except `NodeChildrenChanged`. A trigger notifies each watcher at most once.
+//!
+//! **Ordering rule for drivers:** deliver the events [`WatchManager::trigger`] returns
+//! for a transaction *before* the response of any request that reflects it (ZooKeeper
+//! guarantees a client sees the watch event before the new data).
+
+use super::error::ZkError;
+use crate::ids::SessionId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who watches: the session (one connection per session).
+pub type Watcher = SessionId;
+
+/// What a transaction did to a path, for the watch tables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Trigger {
+    /// A node was created.
+    Created(String),
+    /// A node was deleted.
+    Deleted(String),
+    /// A node's data was set.
+    DataChanged(String),
+    /// A node gained or lost a child (the path is the parent).
+    ChildrenChanged(String),
+}
+
+/// A watch event's type (`Watcher.Event.EventType`), with its wire number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// 1
+    NodeCreated,
+    /// 2
+    NodeDeleted,
+    /// 3
+    NodeDataChanged,
+    /// 4
+    NodeChildrenChanged,
+    /// 5 (client-side only)
+    DataWatchRemoved,
+    /// 6 (client-side only)
+    ChildWatchRemoved,
+    /// 7 (client-side only)
+    PersistentWatchRemoved,
+}
+
+impl EventType {
+    /// The number on the wire.
+    pub fn code(self) -> i32 {
+        match self {
+            EventType::NodeCreated => 1,
+            EventType::NodeDeleted => 2,
+            EventType::NodeDataChanged => 3,
+            EventType::NodeChildrenChanged => 4,
+            EventType::DataWatchRemoved => 5,
+            EventType::ChildWatchRemoved => 6,
+            EventType::PersistentWatchRemoved => 7,
+        }
+    }
+
+    /// The name kazoo and the conformance goldens use (`NODE_CREATED`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::NodeCreated => "NODE_CREATED",
+            EventType::NodeDeleted => "NODE_DELETED",
+            EventType::NodeDataChanged => "NODE_DATA_CHANGED",
+            EventType::NodeChildrenChanged => "NODE_CHILDREN_CHANGED",
+            EventType::DataWatchRemoved => "DATA_WATCH_REMOVED",
+            EventType::ChildWatchRemoved => "CHILD_WATCH_REMOVED",
+            EventType::PersistentWatchRemoved => "PERSISTENT_WATCH_REMOVED",
+        }
+    }
+}
+
+/// One notification to one watcher.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedEvent {
+    /// Who receives it.
+    pub watcher: Watcher,
+    /// What happened.
+    pub event: EventType,
+    /// Where.
+    pub path: String,
+}
+
+/// How a watch behaves (`WatcherMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WatchMode {
+    /// One-shot (getData, exists, getChildren).
+    Standard,
+    /// Stays after firing (`addWatch` PERSISTENT).
+    Persistent,
+    /// Stays, and covers the whole subtree (`addWatch` PERSISTENT_RECURSIVE).
+    PersistentRecursive,
+}
+
+/// Which watches `removeWatches` removes (`WatcherType`: Children 1, Data 2, Any 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WatcherType {
+    /// Child watches.
+    Children,
+    /// Data (and exists) watches.
+    Data,
+    /// Both.
+    Any,
+}
+
+/// One table (data or child).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Table {
+    by_path: BTreeMap<String, BTreeMap<Watcher, WatchMode>>,
+    by_watcher: BTreeMap<Watcher, BTreeSet<String>>,
+    recursive: usize,
+}
+
+impl Table {
+    fn add(&mut self, path: &str, w: Watcher, mode: WatchMode) {
+        let old = self.by_path.entry(path.to_owned()).or_default().insert(w, mode);
+        if old == Some(WatchMode::PersistentRecursive) {
+            self.recursive -= 1;
+        }
+        if mode == WatchMode::PersistentRecursive {
+            self.recursive += 1;
+        }
+        self.by_watcher.entry(w).or_default().insert(path.to_owned());
+    }
+
+    fn remove(&mut self, path: &str, w: Watcher) -> bool {
+        let Some(watchers) = self.by_path.get_mut(path) else { return false };
+        let Some(mode) = watchers.remove(&w) else { return false };
+        if mode == WatchMode::PersistentRecursive {
+            self.recursive -= 1;
+        }
+        if watchers.is_empty() {
+            self.by_path.remove(path);
+        }
+        if let Some(paths) = self.by_watcher.get_mut(&w) {
+            paths.remove(path);
+            if paths.is_empty() {
+                self.by_watcher.remove(&w);
+            }
+        }
+        true
+    }
+
+    fn remove_watcher(&mut self, w: Watcher) {
+        for path in self.by_watcher.remove(&w).unwrap_or_default() {
+            if let Some(watchers) = self.by_path.get_mut(&path) {
+                if watchers.remove(&w) == Some(WatchMode::PersistentRecursive) {
+                    self.recursive -= 1;
+                }
+                if watchers.is_empty() {
+                    self.by_path.remove(&path);
+                }
+            }
+        }
+    }
+
+    /// `WatchManager.triggerWatch`: who to notify; one-shot watches at the path go.
+    fn trigger(&mut self, path: &str, event: EventType, suppress: &BTreeSet<Watcher>) -> BTreeSet<Watcher> {
+        let mut fired = BTreeSet::new();
+        let mut spent = Vec::new();
+        let walk: Vec<&str> =
+            if self.recursive == 0 { vec![path] } else { super::path::self_and_ancestors(path).collect() };
+        for (i, p) in walk.iter().enumerate() {
+            let Some(watchers) = self.by_path.get(*p) else { continue };
+            for (&w, &mode) in watchers {
+                match mode {
+                    WatchMode::PersistentRecursive if event != EventType::NodeChildrenChanged => {
+                        fired.insert(w);
+                    }
+                    WatchMode::PersistentRecursive => {}
+                    _ if i == 0 => {
+                        fired.insert(w);
+                        if mode == WatchMode::Standard {
+                            spent.push(w);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for w in spent {
+            self.remove(path, w);
+        }
+        fired.retain(|w| !suppress.contains(w));
+        fired
+    }
+}
+
+/// A server's watches.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WatchManager {
+    data: Table,
+    child: Table,
+}
+
+impl WatchManager {
+    /// No watches.
+    pub fn new() -> WatchManager {
+        WatchManager::default()
+    }
+
+    /// A getData or exists watch (exists may watch a path that does not exist yet).
+    pub fn add_data_watch(&mut self, path: &str, w: Watcher) {
+        self.data.add(path, w, WatchMode::Standard);
+    }
+
+    /// A getChildren watch.
+    pub fn add_child_watch(&mut self, path: &str, w: Watcher) {
+        self.child.add(path, w, WatchMode::Standard);
+    }
+
+    /// `addWatch`: persistent watches go in both tables, recursive ones in the data
+    /// table only (as `DataTree.addWatch`).
+    pub fn add_watch(&mut self, path: &str, w: Watcher, mode: WatchMode) {
+        self.data.add(path, w, mode);
+        if mode != WatchMode::PersistentRecursive {
+            self.child.add(path, w, mode);
+        }
+    }
+
+    /// `removeWatches`: `NOWATCHER` if nothing of that type was there.
+    pub fn remove_watches(&mut self, path: &str, w: Watcher, kind: WatcherType) -> Result<(), ZkError> {
+        let removed = match kind {
+            WatcherType::Children => self.child.remove(path, w),
+            WatcherType::Data => self.data.remove(path, w),
+            WatcherType::Any => {
+                let c = self.child.remove(path, w);
+                let d = self.data.remove(path, w);
+                c || d
+            }
+        };
+        if removed {
+            Ok(())
+        } else {
+            Err(ZkError::NoWatcher)
+        }
+    }
+
+    /// Drops every watch of a watcher (its session closed or its connection went).
+    pub fn remove_watcher(&mut self, w: Watcher) {
+        self.data.remove_watcher(w);
+        self.child.remove_watcher(w);
+    }
+
+    /// Whether a watcher has any watch at all.
+    pub fn has_watches(&self, w: Watcher) -> bool {
+        self.data.by_watcher.contains_key(&w) || self.child.by_watcher.contains_key(&w)
+    }
+
+    /// How many (path, watcher) pairs are registered in both tables.
+    pub fn len(&self) -> usize {
+        let count = |t: &Table| t.by_path.values().map(BTreeMap::len).sum::<usize>();
+        count(&self.data) + count(&self.child)
+    }
+
+    /// Whether there is no watch.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The events a transaction's triggers cause, in order (as `DataTree` fires them:
+    /// create → NodeCreated on the path's data watches, NodeChildrenChanged on the
+    /// parent's child watches; delete → NodeDeleted on data watches, then on child
+    /// watches of the path for watchers not already told, then the parent's
+    /// NodeChildrenChanged; setData → NodeDataChanged on data watches).
+    pub fn trigger(&mut self, triggers: &[Trigger]) -> Vec<WatchedEvent> {
+        let mut out = Vec::new();
+        let none = BTreeSet::new();
+        let mut emit = |set: BTreeSet<Watcher>, event: EventType, path: &str| {
+            out.extend(set.into_iter().map(|watcher| WatchedEvent { watcher, event, path: path.to_owned() }));
+        };
+        for t in triggers {
+            match t {
+                Trigger::Created(p) => {
+                    emit(self.data.trigger(p, EventType::NodeCreated, &none), EventType::NodeCreated, p)
+                }
+                Trigger::DataChanged(p) => emit(
+                    self.data.trigger(p, EventType::NodeDataChanged, &none),
+                    EventType::NodeDataChanged,
+                    p,
+                ),
+                Trigger::ChildrenChanged(p) => emit(
+                    self.child.trigger(p, EventType::NodeChildrenChanged, &none),
+                    EventType::NodeChildrenChanged,
+                    p,
+                ),
+                Trigger::Deleted(p) => {
+                    let told = self.data.trigger(p, EventType::NodeDeleted, &none);
+                    let also = self.child.trigger(p, EventType::NodeDeleted, &told);
+                    emit(told, EventType::NodeDeleted, p);
+                    emit(also, EventType::NodeDeleted, p);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Watcher = SessionId(1);
+    const B: Watcher = SessionId(2);
+
+    fn created(p: &str) -> Vec<Trigger> {
+        vec![
+            Trigger::Created(p.into()),
+            Trigger::ChildrenChanged(super::super::path::parent(p).unwrap().into()),
+        ]
+    }
+
+    #[test]
+    fn standard_watches_are_one_shot() {
+        let mut m = WatchManager::new();
+        m.add_data_watch("/a", A);
+        assert_eq!(m.trigger(&[Trigger::DataChanged("/a".into())]).len(), 1);
+        assert!(m.trigger(&[Trigger::DataChanged("/a".into())]).is_empty());
+    }
+
+    #[test]
+    fn a_watcher_is_notified_once_per_trigger() {
+        let mut m = WatchManager::new();
+        m.add_data_watch("/a", A);
+        m.add_data_watch("/a", A);
+        m.add_child_watch("/a", A);
+        let ev = m.trigger(&[Trigger::Deleted("/a".into())]);
+        assert_eq!(ev, vec![WatchedEvent { watcher: A, event: EventType::NodeDeleted, path: "/a".into() }]);
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn persistent_watch_sees_data_and_children_and_stays() {
+        let mut m = WatchManager::new();
+        m.add_watch("/p", A, WatchMode::Persistent);
+        let ev = m.trigger(&created("/p/c"));
+        assert_eq!(ev[0].event, EventType::NodeChildrenChanged);
+        let ev = m.trigger(&created("/p/d"));
+        assert_eq!(ev.len(), 1);
+        assert!(m.trigger(&created("/p/c/x")).is_empty(), "not recursive");
+    }
+
+    #[test]
+    fn persistent_recursive_watch_sees_the_subtree_but_not_child_events() {
+        let mut m = WatchManager::new();
+        m.add_watch("/p", A, WatchMode::PersistentRecursive);
+        m.add_child_watch("/p", B);
+        let ev = m.trigger(&created("/p/c/x"));
+        assert_eq!(
+            ev,
+            vec![WatchedEvent { watcher: A, event: EventType::NodeCreated, path: "/p/c/x".into() }]
+        );
+        let ev = m.trigger(&created("/p/y"));
+        assert_eq!(ev.len(), 2);
+        assert_eq!((ev[0].watcher, ev[0].event), (A, EventType::NodeCreated));
+        assert_eq!((ev[1].watcher, ev[1].event), (B, EventType::NodeChildrenChanged));
+    }
+
+    #[test]
+    fn remove_watches_reports_nowatcher() {
+        let mut m = WatchManager::new();
+        assert_eq!(m.remove_watches("/a", A, WatcherType::Any), Err(ZkError::NoWatcher));
+        m.add_child_watch("/a", A);
+        assert_eq!(m.remove_watches("/a", A, WatcherType::Data), Err(ZkError::NoWatcher));
+        assert_eq!(m.remove_watches("/a", A, WatcherType::Any), Ok(()));
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn last_mode_set_wins_per_path() {
+        let mut m = WatchManager::new();
+        m.add_watch("/a", A, WatchMode::Persistent);
+        m.add_data_watch("/a", A);
+        m.trigger(&[Trigger::DataChanged("/a".into())]);
+        assert!(m.trigger(&[Trigger::DataChanged("/a".into())]).is_empty());
+    }
+}
