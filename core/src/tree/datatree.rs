@@ -224,9 +224,10 @@ impl DataTree {
 
     // --- queries ----------------------------------------------------------------------------
 
-    /// The node at a path.
+    /// The node at a path; `""` is the root too (ZooKeeper keeps the root under both
+    /// `""` and `"/"`, so reads of `""` see the root).
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(if path.is_empty() { ROOT } else { path })
     }
 
     /// Every node, in path order.

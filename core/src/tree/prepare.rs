@@ -197,7 +197,15 @@ impl Preparer {
                 continue;
             }
             let req = match op {
-                MultiOp::Create(c) => WriteRequest::Create(c.clone()),
+                // In a multi, ZooKeeper decodes a create with a TTL but a non-TTL mode as a
+                // plain create: the TTL is dropped (`Op.create(..., ttl)`).
+                MultiOp::Create(c) => {
+                    let mut c = c.clone();
+                    if !c.mode.is_ttl() {
+                        c.ttl = None;
+                    }
+                    WriteRequest::Create(c)
+                }
                 MultiOp::Delete { path, version } => {
                     WriteRequest::Delete { path: path.clone(), version: *version }
                 }

@@ -126,9 +126,14 @@ impl DataTree {
     }
 
     /// Every node below `path`, at any depth (`getAllChildrenNumber`).
+    /// For `""` (the root's alias) ZooKeeper counts every path starting with `/`: all
+    /// nodes, the root included.
     pub fn descendants(&self, path: &str) -> usize {
         if path == super::path::ROOT {
             return self.node_count() - 1;
+        }
+        if path.is_empty() {
+            return self.node_count();
         }
         let prefix = format!("{path}/");
         self.nodes.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)).count()
