@@ -128,3 +128,134 @@ impl DataTree {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::*;
+    use crate::ids::Zxid;
+
+    #[test]
+    fn sequential_suffix_is_parent_cversion_ten_digits() {
+        let mut s = Standalone::new();
+        s.create("/p", CreateMode::Persistent).unwrap();
+        s.create("/p/x", CreateMode::Persistent).unwrap();
+        s.write(A, WriteRequest::Delete { path: "/p/x".into(), version: -1 }).result.unwrap();
+        // One create, one delete: the stored cversion (next suffix) is 1, clients see 2.
+        assert_eq!(s.stat("/p").cversion, 2);
+        match s.create("/p/n-", CreateMode::PersistentSequential).unwrap() {
+            OpResult::Created { path, .. } => assert_eq!(path, "/p/n-0000000001"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn child_create_and_delete_move_cversion_and_pzxid_not_mzxid() {
+        let mut s = Standalone::new();
+        s.create("/p", CreateMode::Persistent).unwrap();
+        let before = s.stat("/p");
+        s.create("/p/c", CreateMode::Persistent).unwrap();
+        let after = s.stat("/p");
+        assert_eq!((after.cversion, after.pzxid, after.mzxid, after.version), (1, Zxid(4), before.mzxid, 0));
+        s.write(A, WriteRequest::Delete { path: "/p/c".into(), version: -1 }).result.unwrap();
+        let after = s.stat("/p");
+        assert_eq!((after.cversion, after.pzxid, after.num_children), (2, Zxid(5), 0));
+    }
+
+    #[test]
+    fn times_come_from_the_transaction() {
+        let mut s = Standalone::new();
+        s.now = 42;
+        s.create("/t", CreateMode::Persistent).unwrap();
+        let txn = s.prepare(A, &WriteRequest::SetData { path: "/t".into(), data: vec![], version: -1 });
+        assert_eq!(txn.time, 42);
+        let mut late = txn.clone();
+        late.time = 99;
+        s.commit(&late);
+        let st = s.stat("/t");
+        assert_eq!((st.ctime, st.mtime), (42, 99));
+    }
+
+    #[test]
+    fn failed_writes_take_a_zxid_and_change_nothing() {
+        let mut s = Standalone::new();
+        s.create("/a", CreateMode::Persistent).unwrap();
+        let digest = s.tree.digest();
+        let r = s.create("/a", CreateMode::Persistent);
+        assert_eq!(r.unwrap_err().error, ZkError::NodeExists);
+        assert_eq!(s.tree.last_zxid(), Zxid(4));
+        assert_eq!(s.tree.digest(), digest);
+    }
+
+    #[test]
+    fn multi_is_all_or_nothing_with_zookeepers_per_op_results() {
+        let mut s = Standalone::new();
+        let r = s.write(
+            A,
+            WriteRequest::Multi(vec![
+                MultiOp::Create(Create {
+                    path: "/m".into(),
+                    data: vec![],
+                    acl: Acl::open_unsafe(),
+                    mode: CreateMode::Persistent,
+                    ttl: None,
+                }),
+                MultiOp::Check { path: "/m".into(), version: 3 },
+                MultiOp::Delete { path: "/m".into(), version: -1 },
+            ]),
+        );
+        let f = r.result.unwrap_err();
+        assert_eq!(f.error, ZkError::BadVersion);
+        let names: Vec<&str> = f.multi.iter().map(|m| m.name()).collect();
+        assert_eq!(names, vec!["OK", "BADVERSION", "RUNTIMEINCONSISTENCY"]);
+        assert!(s.tree.node("/m").is_none());
+        assert!(r.triggers.is_empty());
+    }
+
+    #[test]
+    fn close_session_deletes_its_ephemerals_only() {
+        let mut s = Standalone::new();
+        s.create("/p", CreateMode::Persistent).unwrap();
+        s.create("/p/e", CreateMode::Ephemeral).unwrap();
+        s.write(B, create("/p/f", CreateMode::Ephemeral)).result.unwrap();
+        let r = s.write(A, WriteRequest::CloseSession);
+        assert_eq!(r.result, Ok(OpResult::SessionClosed));
+        assert!(s.tree.node("/p/e").is_none());
+        assert!(s.tree.node("/p/f").is_some());
+        assert_eq!(s.stat("/p").pzxid, r.zxid);
+        assert!(!s.tree.sessions().contains_key(&A));
+    }
+
+    #[test]
+    fn ephemerals_cannot_have_children() {
+        let mut s = Standalone::new();
+        s.create("/e", CreateMode::Ephemeral).unwrap();
+        assert_eq!(
+            s.create("/e/c", CreateMode::Persistent).unwrap_err().error,
+            ZkError::NoChildrenForEphemerals
+        );
+    }
+
+    #[test]
+    fn container_and_ttl_owners_are_encoded_and_hidden_from_clients() {
+        let mut s = Standalone::new();
+        s.create("/c", CreateMode::Container).unwrap();
+        s.create("/t", CreateMode::PersistentWithTtl).unwrap();
+        assert_eq!(s.tree.node("/c").unwrap().stat.ephemeral_owner, i64::MIN);
+        assert_eq!(s.tree.node("/t").unwrap().kind(), NodeKind::Ttl(100));
+        assert_eq!(s.stat("/c").ephemeral_owner, 0);
+        assert_eq!(s.stat("/t").ephemeral_owner, 0);
+    }
+
+    #[test]
+    fn reserved_nodes_cannot_be_deleted() {
+        let mut s = Standalone::new();
+        for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
+            let r = s.write(A, WriteRequest::Delete { path: p.into(), version: -1 });
+            assert_eq!(r.result.unwrap_err().error, ZkError::BadArguments, "{p}");
+        }
+        let r =
+            s.write(A, WriteRequest::SetData { path: "/zookeeper/config".into(), data: vec![], version: -1 });
+        assert_eq!(r.result.unwrap_err().error, ZkError::NoAuth);
+    }
+}

@@ -50,3 +50,75 @@ pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
 pub use stat::{Stat, StatPersisted};
 pub use txn::{Failure, MultiError, OpResult, Txn, TxnOp};
 pub use watch::{EventType, Trigger, WatchManager, WatchMode, WatchedEvent, WatcherType};
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! A standalone server in a few lines, for the unit tests.
+    use super::*;
+    use crate::ids::{SessionId, Zxid};
+
+    pub(crate) const A: SessionId = SessionId(0x100);
+    pub(crate) const B: SessionId = SessionId(0x101);
+
+    pub(crate) struct Standalone {
+        pub(crate) tree: DataTree,
+        pub(crate) prep: Preparer,
+        pub(crate) watches: WatchManager,
+        pub(crate) auth: AuthInfo,
+        pub(crate) zxid: u64,
+        pub(crate) now: i64,
+    }
+
+    impl Standalone {
+        /// A server with sessions A and B (zxids 1 and 2).
+        pub(crate) fn new() -> Standalone {
+            let mut s = Standalone {
+                tree: DataTree::new(),
+                prep: Preparer::new(TreeConfig::default()),
+                watches: WatchManager::new(),
+                auth: AuthInfo::from_ip("127.0.0.1"),
+                zxid: 0,
+                now: 1000,
+            };
+            s.write(A, WriteRequest::CreateSession { timeout_ms: 10000 }).result.unwrap();
+            s.write(B, WriteRequest::CreateSession { timeout_ms: 10000 }).result.unwrap();
+            s
+        }
+
+        pub(crate) fn prepare(&mut self, session: SessionId, req: &WriteRequest) -> Txn {
+            self.zxid += 1;
+            let origin = Origin { session, auth: &self.auth, zxid: Zxid(self.zxid), time: self.now };
+            self.prep.prepare(&self.tree, req, &origin)
+        }
+
+        pub(crate) fn commit(&mut self, txn: &Txn) -> (Applied, Vec<WatchedEvent>) {
+            let applied = self.tree.apply(txn);
+            self.prep.committed(txn.zxid);
+            let events = self.watches.trigger(&applied.triggers);
+            (applied, events)
+        }
+
+        pub(crate) fn write(&mut self, session: SessionId, req: WriteRequest) -> Applied {
+            let txn = self.prepare(session, &req);
+            self.commit(&txn).0
+        }
+
+        pub(crate) fn create(&mut self, path: &str, mode: CreateMode) -> Result<OpResult, Failure> {
+            self.write(A, create(path, mode)).result
+        }
+
+        pub(crate) fn stat(&self, path: &str) -> Stat {
+            self.tree.node(path).unwrap().client_stat()
+        }
+    }
+
+    pub(crate) fn create(path: &str, mode: CreateMode) -> WriteRequest {
+        WriteRequest::Create(Create {
+            path: path.into(),
+            data: b"d".to_vec(),
+            acl: Acl::open_unsafe(),
+            mode,
+            ttl: if mode.is_ttl() { Some(100) } else { None },
+        })
+    }
+}

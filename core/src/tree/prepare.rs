@@ -525,3 +525,145 @@ mod tests {
         assert_eq!(check_and_inc_version(3, 2), Err(ZkError::BadVersion));
     }
 }
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::super::testkit::*;
+    use super::super::*;
+
+    #[test]
+    fn outstanding_create_makes_the_second_create_nodeexists() {
+        let mut s = Standalone::new();
+        let t1 = s.prepare(A, &create("/x", CreateMode::Persistent));
+        let t2 = s.prepare(A, &create("/x", CreateMode::Persistent));
+        assert!(matches!(t1.op, TxnOp::Create { .. }));
+        assert_eq!(t2.op, TxnOp::Error(ZkError::NodeExists));
+        s.commit(&t1);
+        s.commit(&t2);
+        assert_eq!(s.prep.outstanding(), 0);
+    }
+
+    #[test]
+    fn outstanding_sequential_creates_advance_the_suffix() {
+        let mut s = Standalone::new();
+        let paths: Vec<String> = (0..3)
+            .map(|_| match s.prepare(A, &create("/q-", CreateMode::PersistentSequential)).op {
+                TxnOp::Create { path, .. } => path,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // The root's stored cversion is 0 (it got /zookeeper without a create).
+        assert_eq!(paths, vec!["/q-0000000000", "/q-0000000001", "/q-0000000002"]);
+    }
+
+    #[test]
+    fn outstanding_delete_then_create_and_versions() {
+        let mut s = Standalone::new();
+        s.create("/v", CreateMode::Persistent).unwrap();
+        let t1 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
+        let t2 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
+        let t3 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 1 });
+        assert!(matches!(t1.op, TxnOp::SetData { version: 1, .. }));
+        assert_eq!(t2.op, TxnOp::Error(ZkError::BadVersion));
+        assert!(matches!(t3.op, TxnOp::SetData { version: 2, .. }));
+        let t4 = s.prepare(A, &WriteRequest::Delete { path: "/v".into(), version: -1 });
+        let t5 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: -1 });
+        assert!(matches!(t4.op, TxnOp::Delete { .. }));
+        assert_eq!(t5.op, TxnOp::Error(ZkError::NoNode));
+    }
+
+    #[test]
+    fn failed_multi_rolls_back_its_outstanding_changes() {
+        let mut s = Standalone::new();
+        let multi = WriteRequest::Multi(vec![
+            MultiOp::Create(Create {
+                path: "/m".into(),
+                data: vec![],
+                acl: Acl::open_unsafe(),
+                mode: CreateMode::Persistent,
+                ttl: None,
+            }),
+            MultiOp::Delete { path: "/nope".into(), version: -1 },
+        ]);
+        let t1 = s.prepare(A, &multi);
+        assert!(matches!(&t1.op, TxnOp::Multi(ops) if ops[1] == TxnOp::Error(ZkError::NoNode)));
+        // The rolled-back create must not be seen by the next request.
+        let t2 = s.prepare(A, &create("/m", CreateMode::Persistent));
+        assert!(matches!(t2.op, TxnOp::Create { .. }));
+    }
+
+    #[test]
+    fn close_session_includes_outstanding_ephemerals() {
+        let mut s = Standalone::new();
+        let t1 = s.prepare(A, &create("/e", CreateMode::Ephemeral));
+        let t2 = s.prepare(A, &WriteRequest::CloseSession);
+        assert_eq!(t2.op, TxnOp::CloseSession { paths: vec!["/e".into()] });
+        s.commit(&t1);
+        s.commit(&t2);
+        assert!(s.tree.node("/e").is_none());
+    }
+
+    #[test]
+    fn requests_of_a_closed_session_are_sessionexpired() {
+        let mut s = Standalone::new();
+        s.write(A, WriteRequest::CloseSession).result.unwrap();
+        assert_eq!(s.create("/late", CreateMode::Persistent).unwrap_err().error, ZkError::SessionExpired);
+    }
+
+    #[test]
+    fn ttl_rules_of_validate_create_request() {
+        let mut s = Standalone::new();
+        let mut req = Create {
+            path: "/t".into(),
+            data: vec![],
+            acl: Acl::open_unsafe(),
+            mode: CreateMode::PersistentWithTtl,
+            ttl: Some(0),
+        };
+        let r = s.write(A, WriteRequest::Create(req.clone()));
+        assert_eq!(r.result.unwrap_err().error, ZkError::BadArguments);
+        req.mode = CreateMode::Persistent;
+        req.ttl = Some(5);
+        assert_eq!(
+            s.write(A, WriteRequest::Create(req.clone())).result.unwrap_err().error,
+            ZkError::BadArguments
+        );
+        s.prep = Preparer::new(TreeConfig { ttl_enabled: false, ..TreeConfig::default() });
+        req.mode = CreateMode::PersistentWithTtl;
+        assert_eq!(s.write(A, WriteRequest::Create(req)).result.unwrap_err().error, ZkError::Unimplemented);
+    }
+
+    #[test]
+    fn jute_maxbuffer_counts_the_whole_request_packet() {
+        let config = TreeConfig::default();
+        let mut c = Create {
+            path: "/big".into(),
+            data: vec![b'x'; 1_048_524],
+            acl: Acl::open_unsafe(),
+            mode: CreateMode::Persistent,
+            ttl: None,
+        };
+        assert_eq!(config.check_size(&WriteRequest::Create(c.clone())), Ok(()));
+        c.data.push(b'x');
+        assert_eq!(config.check_size(&WriteRequest::Create(c)), Err(ZkError::ConnectionLoss));
+        let set = |n| WriteRequest::SetData { path: "/big".into(), data: vec![b'x'; n], version: -1 };
+        assert_eq!(config.check_size(&set(1_048_551)), Ok(()));
+        assert_eq!(config.check_size(&set(1_048_552)), Err(ZkError::ConnectionLoss));
+    }
+
+    #[test]
+    fn acl_checks_use_the_parent_for_create_and_delete() {
+        let mut s = Standalone::new();
+        let ro = WriteRequest::Create(Create {
+            path: "/ro".into(),
+            data: vec![],
+            acl: Acl::read_unsafe(),
+            mode: CreateMode::Persistent,
+            ttl: None,
+        });
+        s.write(A, ro).result.unwrap();
+        assert_eq!(s.create("/ro/c", CreateMode::Persistent).unwrap_err().error, ZkError::NoAuth);
+        // Deleting /ro itself needs DELETE on /, not on /ro.
+        assert!(s.write(A, WriteRequest::Delete { path: "/ro".into(), version: -1 }).result.is_ok());
+    }
+}
