@@ -1,0 +1,135 @@
+//! Benchmark of the data tree (not a test): applies per second and heap bytes per
+//! znode for 1M znodes of 100 bytes, plus snapshot size and speed.
+//!
+//! ```text
+//! cargo run --release -p zoolab-core --example tree_bench [-- <znodes>]
+//! ```
+//! Nodes are `/bench/p<i / 1000>/n<i % 1000>` (1000 children per parent), created by
+//! one session with the open ACL. "apply" is `DataTree::apply` of already prepared
+//! transactions (what a follower does); "prepare+apply" is the leader's path too.
+//! Heap bytes are counted by a wrapping global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+use zoolab_core::ids::{SessionId, Zxid};
+use zoolab_core::tree::{
+    snapshot, Acl, AuthInfo, Create, CreateMode, DataTree, Origin, Preparer, TreeConfig, WriteRequest,
+};
+
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn main() {
+    let n: usize =
+        std::env::args().nth(1).map(|a| a.parse().expect("a number of znodes")).unwrap_or(1_000_000);
+    let session = SessionId(0x100);
+    let auth = AuthInfo::default();
+    let mut prep = Preparer::new(TreeConfig::default());
+    let mut tree = DataTree::new();
+    let mut zxid = 0u64;
+    let mut next = |tree: &DataTree, prep: &mut Preparer, req: WriteRequest| {
+        zxid += 1;
+        prep.prepare(tree, &req, &Origin { session, auth: &auth, zxid: Zxid(zxid), time: zxid as i64 })
+    };
+    let create = |path: String| {
+        WriteRequest::Create(Create {
+            path,
+            data: vec![b'x'; 100],
+            acl: Acl::open_unsafe(),
+            mode: CreateMode::Persistent,
+            ttl: None,
+        })
+    };
+
+    // Setup: the session, /bench and the parents.
+    let mut setup = vec![WriteRequest::CreateSession { timeout_ms: 10000 }, create("/bench".into())];
+    setup.extend((0..n.div_ceil(1000)).map(|p| create(format!("/bench/p{p}"))));
+    for req in setup {
+        let t = next(&tree, &mut prep, req);
+        tree.apply(&t);
+        prep.committed(t.zxid);
+    }
+
+    // Leader path: prepare and apply each create in turn.
+    let half = n / 2;
+    let t0 = Instant::now();
+    for i in 0..half {
+        let t = next(&tree, &mut prep, create(format!("/bench/p{}/n{}", i / 1000, i % 1000)));
+        tree.apply(&t);
+        prep.committed(t.zxid);
+    }
+    let lead_secs = t0.elapsed().as_secs_f64();
+
+    // Follower path: apply transactions prepared beforehand (prepared against a copy).
+    let mut shadow = tree.clone();
+    let txns: Vec<_> = (half..n)
+        .map(|i| {
+            let t = next(&shadow, &mut prep, create(format!("/bench/p{}/n{}", i / 1000, i % 1000)));
+            shadow.apply(&t);
+            prep.committed(t.zxid);
+            t
+        })
+        .collect();
+    drop(shadow);
+    let t0 = Instant::now();
+    for t in &txns {
+        tree.apply(t);
+    }
+    let apply_secs = t0.elapsed().as_secs_f64();
+    drop(txns);
+    assert_eq!(tree.digest(), tree.recompute_digest());
+
+    // Heap per znode: build a fresh tree of n znodes from the snapshot and count.
+    let t0 = Instant::now();
+    let bytes = snapshot::encode(&tree);
+    let encode_secs = t0.elapsed().as_secs_f64();
+    drop(tree);
+    let before = LIVE.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    let restored = snapshot::decode(&bytes).expect("decodes");
+    let decode_secs = t0.elapsed().as_secs_f64();
+    let heap = LIVE.load(Ordering::Relaxed) - before;
+    let znodes = restored.node_count();
+
+    println!("znodes in tree:            {znodes} ({n} of 100 bytes)");
+    println!(
+        "prepare+apply (leader):    {:.0} creates/s ({half} in {lead_secs:.2} s)",
+        half as f64 / lead_secs
+    );
+    println!(
+        "apply (follower):          {:.0} applies/s ({} in {apply_secs:.2} s)",
+        (n - half) as f64 / apply_secs,
+        n - half
+    );
+    println!(
+        "heap per znode:            {:.0} bytes ({:.1} MiB total)",
+        heap as f64 / znodes as f64,
+        heap as f64 / 1048576.0
+    );
+    println!(
+        "snapshot per znode:        {:.1} bytes ({:.1} MiB)",
+        bytes.len() as f64 / znodes as f64,
+        bytes.len() as f64 / 1048576.0
+    );
+    println!("snapshot encode / decode:  {encode_secs:.2} s / {decode_secs:.2} s");
+    println!("digest:                    {:#018x}", restored.digest());
+}
