@@ -292,10 +292,12 @@ impl DataTree {
 
     // --- migration --------------------------------------------------------------------------
 
-    /// Imports one node exactly as given (stat, stored cversion, kind, ACL), for
-    /// migration and snapshot loading. The parent must exist and the path must not.
-    /// Children are linked, but the parent's stat is left as it is: import parents with
-    /// their final stats, then their children.
+    /// Imports one node exactly as given (data, ACL, stored stat — whose `cversion` is
+    /// the count of children ever created, see [`super::stat`] — and node type through
+    /// its raw ephemeral owner), for migration. A new node is linked to its parent, which
+    /// must exist; an existing one (e.g. `/` or `/zookeeper`) keeps its children and
+    /// takes the given data, ACL and stat. Parents' stats are left as they are: import
+    /// parents with their final stats; children are linked without touching them.
     pub fn import_node(
         &mut self,
         path: &str,
@@ -304,8 +306,13 @@ impl DataTree {
         stat: StatPersisted,
     ) -> Result<(), ZkError> {
         path::validate(path)?;
-        if path == ROOT || self.nodes.contains_key(path) {
-            return Err(ZkError::NodeExists);
+        if let Some(mut node) = self.remove(path) {
+            // `remove` took it out of the digest, the type indexes and the ACL table.
+            node.acl = self.acls.intern(acl);
+            node.data = data;
+            node.stat = stat;
+            self.insert(path, node);
+            return Ok(());
         }
         let parent = path::parent(path).ok_or(ZkError::BadArguments)?.to_owned();
         let name = path::name(path).to_owned();
@@ -314,11 +321,6 @@ impl DataTree {
         let acl = self.acls.intern(acl);
         self.insert(path, Node { data, acl, stat, children: BTreeSet::new() });
         Ok(())
-    }
-
-    /// Overwrites a node's stored stat (migration: e.g. the root's or `/zookeeper`'s).
-    pub fn import_stat(&mut self, path: &str, stat: StatPersisted) -> Result<(), ZkError> {
-        self.modify(path, |n| n.stat = stat).ok_or(ZkError::NoNode)
     }
 
     /// Registers a session (migration; normally a `createSession` transaction does).
@@ -342,5 +344,26 @@ mod tests {
         assert_eq!(t.acl_of(config), Acl::read_unsafe());
         assert_eq!(config.client_stat().aversion, -1);
         assert_eq!(t.digest(), t.recompute_digest());
+    }
+
+    #[test]
+    fn import_keeps_exact_stats_types_and_acl_references() {
+        let mut t = DataTree::new();
+        let stat = StatPersisted {
+            czxid: Zxid(7),
+            cversion: 5,
+            ephemeral_owner: NodeKind::Container.owner(),
+            ..StatPersisted::default()
+        };
+        t.import_node("/c", b"x".to_vec(), &Acl::read_unsafe(), stat).unwrap();
+        assert_eq!(t.acl_table().len(), 1, "shares /zookeeper/config's entry");
+        assert!(t.containers().contains("/c"));
+        assert_eq!(t.node("/c").unwrap().stat, stat);
+        let plain = StatPersisted { czxid: Zxid(7), ..StatPersisted::default() };
+        t.import_node("/c", b"y".to_vec(), &Acl::open_unsafe(), plain).unwrap();
+        assert!(t.containers().is_empty());
+        assert_eq!(t.acl_table().len(), 2);
+        assert_eq!(t.digest(), t.recompute_digest());
+        assert_eq!(t.import_node("/x/y", vec![], &Acl::open_unsafe(), plain), Err(ZkError::NoNode));
     }
 }
