@@ -88,7 +88,9 @@ impl Server {
         let txn = self.prep.prepare(&self.tree, req, &origin);
         let applied = self.tree.apply(&txn);
         self.prep.committed(txn.zxid);
-        for ev in self.watches.trigger(&applied.triggers) {
+        let (names, sessions) = (&self.names, &self.sessions);
+        let events = self.watches.trigger(&applied.triggers, |w| names.get(&w).map(|n| &sessions[n].auth));
+        for ev in events {
             if let Some(name) = self.names.get(&ev.watcher) {
                 let s = self.sessions.get_mut(name).expect("named session");
                 s.events.push(json!({ "type": ev.event.name(), "path": ev.path }));

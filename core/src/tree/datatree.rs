@@ -11,7 +11,7 @@ use super::error::ZkError;
 use super::node::{Node, NodeKind};
 use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
-use super::watch::Trigger;
+use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -148,6 +148,8 @@ impl DataTree {
             }
             p.children.insert(name);
         });
+        let parent_acl = self.acl_of(&self.nodes[&parent]);
+        let node_acl = acl.to_vec();
         let acl = self.acls.intern(acl);
         let node = Node {
             data: data.to_vec(),
@@ -157,8 +159,8 @@ impl DataTree {
         };
         let stat = node.client_stat();
         self.insert(path, node);
-        triggers.push(Trigger::Created(path.to_owned()));
-        triggers.push(Trigger::ChildrenChanged(parent));
+        triggers.push(Trigger { kind: TriggerKind::Created, path: path.to_owned(), acl: node_acl });
+        triggers.push(Trigger { kind: TriggerKind::ChildrenChanged, path: parent, acl: parent_acl });
         Ok(stat)
     }
 
@@ -179,9 +181,11 @@ impl DataTree {
             }
         })
         .ok_or(ZkError::NoNode)?;
-        self.remove(path).ok_or(ZkError::NoNode)?;
-        triggers.push(Trigger::Deleted(path.to_owned()));
-        triggers.push(Trigger::ChildrenChanged(parent));
+        let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
+        self.remove(path);
+        let parent_acl = self.acl_of(&self.nodes[&parent]);
+        triggers.push(Trigger { kind: TriggerKind::Deleted, path: path.to_owned(), acl });
+        triggers.push(Trigger { kind: TriggerKind::ChildrenChanged, path: parent, acl: parent_acl });
         Ok(())
     }
 
@@ -195,6 +199,7 @@ impl DataTree {
         time: i64,
         triggers: &mut Vec<Trigger>,
     ) -> Result<Stat, ZkError> {
+        let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
         let stat = self
             .modify(path, |n| {
                 n.data = data.to_vec();
@@ -204,7 +209,7 @@ impl DataTree {
                 n.client_stat()
             })
             .ok_or(ZkError::NoNode)?;
-        triggers.push(Trigger::DataChanged(path.to_owned()));
+        triggers.push(Trigger { kind: TriggerKind::DataChanged, path: path.to_owned(), acl });
         Ok(stat)
     }
 

@@ -49,7 +49,7 @@ pub use read::ReadResponse;
 pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
 pub use stat::{Stat, StatPersisted};
 pub use txn::{Failure, MultiError, OpResult, Txn, TxnOp};
-pub use watch::{EventType, Trigger, WatchManager, WatchMode, WatchedEvent, WatcherType};
+pub use watch::{EventType, Trigger, TriggerKind, WatchManager, WatchMode, WatchedEvent, WatcherType};
 
 #[cfg(test)]
 pub(crate) mod testkit {
@@ -94,7 +94,7 @@ pub(crate) mod testkit {
         pub(crate) fn commit(&mut self, txn: &Txn) -> (Applied, Vec<WatchedEvent>) {
             let applied = self.tree.apply(txn);
             self.prep.committed(txn.zxid);
-            let events = self.watches.trigger(&applied.triggers);
+            let events = self.watches.trigger(&applied.triggers, |_| Some(&self.auth));
             (applied, events)
         }
 

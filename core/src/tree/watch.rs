@@ -12,6 +12,7 @@
 //! for a transaction *before* the response of any request that reflects it (ZooKeeper
 //! guarantees a client sees the watch event before the new data).
 
+use super::acl::{self, Acl, AuthInfo, Perms};
 use super::error::ZkError;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
@@ -22,15 +23,27 @@ pub type Watcher = SessionId;
 
 /// What a transaction did to a path, for the watch tables.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Trigger {
+pub struct Trigger {
+    /// What happened.
+    pub kind: TriggerKind,
+    /// Where (for `ChildrenChanged`, the parent).
+    pub path: String,
+    /// The ACL of that node (the deleted node's for `Deleted`): events go only to
+    /// watchers with READ on it (ZooKeeper 3.8.4+, CVE-2024-23944).
+    pub acl: Vec<Acl>,
+}
+
+/// The kinds of [`Trigger`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerKind {
     /// A node was created.
-    Created(String),
+    Created,
     /// A node was deleted.
-    Deleted(String),
+    Deleted,
     /// A node's data was set.
-    DataChanged(String),
-    /// A node gained or lost a child (the path is the parent).
-    ChildrenChanged(String),
+    DataChanged,
+    /// A node gained or lost a child.
+    ChildrenChanged,
 }
 
 /// A watch event's type (`Watcher.Event.EventType`), with its wire number.
@@ -273,32 +286,48 @@ impl WatchManager {
     /// parent's child watches; delete → NodeDeleted on data watches, then on child
     /// watches of the path for watchers not already told, then the parent's
     /// NodeChildrenChanged; setData → NodeDataChanged on data watches).
-    pub fn trigger(&mut self, triggers: &[Trigger]) -> Vec<WatchedEvent> {
+    ///
+    /// `auth` gives each watcher's authentication: an event is delivered only if the
+    /// watcher may READ the node it is about, but a one-shot watch is spent either way.
+    pub fn trigger<'a>(
+        &mut self,
+        triggers: &[Trigger],
+        auth: impl Fn(Watcher) -> Option<&'a AuthInfo>,
+    ) -> Vec<WatchedEvent> {
         let mut out = Vec::new();
         let none = BTreeSet::new();
-        let mut emit = |set: BTreeSet<Watcher>, event: EventType, path: &str| {
-            out.extend(set.into_iter().map(|watcher| WatchedEvent { watcher, event, path: path.to_owned() }));
+        let mut emit = |set: BTreeSet<Watcher>, event: EventType, t: &Trigger| {
+            for watcher in set {
+                let allowed = match auth(watcher) {
+                    Some(a) => acl::check(&t.acl, Perms::READ, a).is_ok(),
+                    None => acl::check(&t.acl, Perms::READ, &AuthInfo::default()).is_ok(),
+                };
+                if allowed {
+                    out.push(WatchedEvent { watcher, event, path: t.path.clone() });
+                }
+            }
         };
         for t in triggers {
-            match t {
-                Trigger::Created(p) => {
-                    emit(self.data.trigger(p, EventType::NodeCreated, &none), EventType::NodeCreated, p)
+            let p = t.path.as_str();
+            match t.kind {
+                TriggerKind::Created => {
+                    emit(self.data.trigger(p, EventType::NodeCreated, &none), EventType::NodeCreated, t)
                 }
-                Trigger::DataChanged(p) => emit(
+                TriggerKind::DataChanged => emit(
                     self.data.trigger(p, EventType::NodeDataChanged, &none),
                     EventType::NodeDataChanged,
-                    p,
+                    t,
                 ),
-                Trigger::ChildrenChanged(p) => emit(
+                TriggerKind::ChildrenChanged => emit(
                     self.child.trigger(p, EventType::NodeChildrenChanged, &none),
                     EventType::NodeChildrenChanged,
-                    p,
+                    t,
                 ),
-                Trigger::Deleted(p) => {
+                TriggerKind::Deleted => {
                     let told = self.data.trigger(p, EventType::NodeDeleted, &none);
                     let also = self.child.trigger(p, EventType::NodeDeleted, &told);
-                    emit(told, EventType::NodeDeleted, p);
-                    emit(also, EventType::NodeDeleted, p);
+                    emit(told, EventType::NodeDeleted, t);
+                    emit(also, EventType::NodeDeleted, t);
                 }
             }
         }
@@ -313,19 +342,27 @@ mod tests {
     const A: Watcher = SessionId(1);
     const B: Watcher = SessionId(2);
 
+    fn t(kind: TriggerKind, p: &str) -> Trigger {
+        Trigger { kind, path: p.into(), acl: Acl::open_unsafe() }
+    }
+
     fn created(p: &str) -> Vec<Trigger> {
         vec![
-            Trigger::Created(p.into()),
-            Trigger::ChildrenChanged(super::super::path::parent(p).unwrap().into()),
+            t(TriggerKind::Created, p),
+            t(TriggerKind::ChildrenChanged, super::super::path::parent(p).unwrap()),
         ]
+    }
+
+    fn fire(m: &mut WatchManager, triggers: &[Trigger]) -> Vec<WatchedEvent> {
+        m.trigger(triggers, |_| None)
     }
 
     #[test]
     fn standard_watches_are_one_shot() {
         let mut m = WatchManager::new();
         m.add_data_watch("/a", A);
-        assert_eq!(m.trigger(&[Trigger::DataChanged("/a".into())]).len(), 1);
-        assert!(m.trigger(&[Trigger::DataChanged("/a".into())]).is_empty());
+        assert_eq!(fire(&mut m, &[t(TriggerKind::DataChanged, "/a")]).len(), 1);
+        assert!(fire(&mut m, &[t(TriggerKind::DataChanged, "/a")]).is_empty());
     }
 
     #[test]
@@ -334,7 +371,7 @@ mod tests {
         m.add_data_watch("/a", A);
         m.add_data_watch("/a", A);
         m.add_child_watch("/a", A);
-        let ev = m.trigger(&[Trigger::Deleted("/a".into())]);
+        let ev = fire(&mut m, &[t(TriggerKind::Deleted, "/a")]);
         assert_eq!(ev, vec![WatchedEvent { watcher: A, event: EventType::NodeDeleted, path: "/a".into() }]);
         assert!(m.is_empty());
     }
@@ -343,11 +380,11 @@ mod tests {
     fn persistent_watch_sees_data_and_children_and_stays() {
         let mut m = WatchManager::new();
         m.add_watch("/p", A, WatchMode::Persistent);
-        let ev = m.trigger(&created("/p/c"));
+        let ev = fire(&mut m, &created("/p/c"));
         assert_eq!(ev[0].event, EventType::NodeChildrenChanged);
-        let ev = m.trigger(&created("/p/d"));
+        let ev = fire(&mut m, &created("/p/d"));
         assert_eq!(ev.len(), 1);
-        assert!(m.trigger(&created("/p/c/x")).is_empty(), "not recursive");
+        assert!(fire(&mut m, &created("/p/c/x")).is_empty(), "not recursive");
     }
 
     #[test]
@@ -355,12 +392,12 @@ mod tests {
         let mut m = WatchManager::new();
         m.add_watch("/p", A, WatchMode::PersistentRecursive);
         m.add_child_watch("/p", B);
-        let ev = m.trigger(&created("/p/c/x"));
+        let ev = fire(&mut m, &created("/p/c/x"));
         assert_eq!(
             ev,
             vec![WatchedEvent { watcher: A, event: EventType::NodeCreated, path: "/p/c/x".into() }]
         );
-        let ev = m.trigger(&created("/p/y"));
+        let ev = fire(&mut m, &created("/p/y"));
         assert_eq!(ev.len(), 2);
         assert_eq!((ev[0].watcher, ev[0].event), (A, EventType::NodeCreated));
         assert_eq!((ev[1].watcher, ev[1].event), (B, EventType::NodeChildrenChanged));
@@ -381,7 +418,24 @@ mod tests {
         let mut m = WatchManager::new();
         m.add_watch("/a", A, WatchMode::Persistent);
         m.add_data_watch("/a", A);
-        m.trigger(&[Trigger::DataChanged("/a".into())]);
-        assert!(m.trigger(&[Trigger::DataChanged("/a".into())]).is_empty());
+        fire(&mut m, &[t(TriggerKind::DataChanged, "/a")]);
+        assert!(fire(&mut m, &[t(TriggerKind::DataChanged, "/a")]).is_empty());
+    }
+
+    #[test]
+    fn events_need_read_permission_but_spend_the_watch() {
+        let mut m = WatchManager::new();
+        m.add_data_watch("/s", A);
+        let secret = Trigger {
+            kind: TriggerKind::DataChanged,
+            path: "/s".into(),
+            acl: vec![Acl::new(Perms::ALL, "digest", "u:x")],
+        };
+        assert!(m.trigger(std::slice::from_ref(&secret), |_| None).is_empty());
+        assert!(m.is_empty(), "the one-shot watch is spent");
+        let mut su = AuthInfo::default();
+        su.add("digest", b"root:pw", Some(&acl::digest_id("root:pw"))).unwrap();
+        m.add_data_watch("/s", A);
+        assert_eq!(m.trigger(&[secret], |_| Some(&su)).len(), 1);
     }
 }
