@@ -45,3 +45,44 @@ impl DataTree {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::*;
+
+    #[test]
+    fn container_is_deleted_once_its_last_child_goes() {
+        let mut s = Standalone::new();
+        s.create("/c", CreateMode::Container).unwrap();
+        assert!(s.tree.cleanup_requests(s.now + 10_000, 0).is_empty(), "never had a child");
+        s.create("/c/x", CreateMode::Persistent).unwrap();
+        assert!(s.tree.cleanup_requests(s.now, 0).is_empty(), "has a child");
+        s.write(A, WriteRequest::Delete { path: "/c/x".into(), version: -1 }).result.unwrap();
+        let reqs = s.tree.cleanup_requests(s.now, 0);
+        assert_eq!(reqs, vec![WriteRequest::DeleteContainer { path: "/c".into() }]);
+        let r = s.write(crate::ids::SessionId(0), reqs[0].clone());
+        assert_eq!(r.result, Ok(OpResult::Deleted));
+        assert!(s.tree.node("/c").is_none());
+    }
+
+    #[test]
+    fn ttl_node_expires_after_its_ttl_since_mtime() {
+        let mut s = Standalone::new();
+        s.create("/t", CreateMode::PersistentWithTtl).unwrap(); // ttl 100 ms at now
+        assert!(s.tree.cleanup_requests(s.now + 100, 0).is_empty(), "not more than the ttl yet");
+        assert_eq!(s.tree.cleanup_requests(s.now + 101, 0).len(), 1);
+    }
+
+    #[test]
+    fn delete_container_refuses_ephemerals_and_non_empty_nodes() {
+        let mut s = Standalone::new();
+        s.create("/e", CreateMode::Ephemeral).unwrap();
+        let r = s.write(crate::ids::SessionId(0), WriteRequest::DeleteContainer { path: "/e".into() });
+        assert_eq!(r.result.unwrap_err().error, ZkError::BadVersion);
+        s.create("/p", CreateMode::Persistent).unwrap();
+        s.create("/p/c", CreateMode::Persistent).unwrap();
+        let r = s.write(crate::ids::SessionId(0), WriteRequest::DeleteContainer { path: "/p".into() });
+        assert_eq!(r.result.unwrap_err().error, ZkError::NotEmpty);
+    }
+}

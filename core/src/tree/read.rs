@@ -139,3 +139,108 @@ impl DataTree {
         self.nodes.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)).count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::*;
+
+    fn read(s: &mut Standalone, auth: &AuthInfo, req: ReadRequest) -> Result<ReadResponse, ZkError> {
+        s.tree.read(&mut s.watches, A, auth, &req)
+    }
+
+    #[test]
+    fn exists_on_a_missing_node_leaves_a_watch() {
+        let mut s = Standalone::new();
+        let auth = s.auth.clone();
+        assert_eq!(
+            read(&mut s, &auth, ReadRequest::Exists { path: "/x".into(), watch: true }),
+            Err(ZkError::NoNode)
+        );
+        let txn = s.prepare(A, &create("/x", CreateMode::Persistent));
+        let (_, events) = s.commit(&txn);
+        assert_eq!(events[0].event, EventType::NodeCreated);
+    }
+
+    #[test]
+    fn get_data_needs_read_and_sets_no_watch_when_refused() {
+        let mut s = Standalone::new();
+        let secret = vec![Acl::new(Perms::ALL, "digest", &acl::digest_id("u:p"))];
+        s.write(
+            A,
+            WriteRequest::Create(Create {
+                path: "/s".into(),
+                data: vec![],
+                acl: secret,
+                mode: CreateMode::Persistent,
+                ttl: None,
+            }),
+        )
+        .result
+        .unwrap();
+        let auth = s.auth.clone();
+        assert_eq!(
+            read(&mut s, &auth, ReadRequest::GetData { path: "/s".into(), watch: true }),
+            Err(ZkError::NoAuth)
+        );
+        assert!(s.watches.is_empty());
+        // getACL needs READ or ADMIN; exists needs nothing.
+        assert_eq!(read(&mut s, &auth, ReadRequest::GetAcl { path: "/s".into() }), Err(ZkError::NoAuth));
+        assert!(read(&mut s, &auth, ReadRequest::Exists { path: "/s".into(), watch: false }).is_ok());
+    }
+
+    #[test]
+    fn get_acl_masks_digest_ids_without_admin() {
+        let mut s = Standalone::new();
+        let acl = vec![
+            Acl::new(Perms::READ, "world", "anyone"),
+            Acl::new(Perms::ALL, "digest", &acl::digest_id("u:p")),
+        ];
+        s.write(
+            A,
+            WriteRequest::Create(Create {
+                path: "/m".into(),
+                data: vec![],
+                acl,
+                mode: CreateMode::Persistent,
+                ttl: None,
+            }),
+        )
+        .result
+        .unwrap();
+        let auth = s.auth.clone();
+        match read(&mut s, &auth, ReadRequest::GetAcl { path: "/m".into() }).unwrap() {
+            ReadResponse::Acl { acl, .. } => assert_eq!(acl[1].id.id, "u:x"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn get_all_children_number_counts_every_descendant() {
+        let mut s = Standalone::new();
+        for p in ["/a", "/a/b", "/a/b/c", "/ab"] {
+            s.create(p, CreateMode::Persistent).unwrap();
+        }
+        let auth = s.auth.clone();
+        let n = |s: &mut Standalone, p: &str| {
+            read(s, &auth, ReadRequest::GetAllChildrenNumber { path: p.into() })
+        };
+        assert_eq!(n(&mut s, "/a"), Ok(ReadResponse::Count(2)));
+        // The root: every node but itself, /zookeeper's three included.
+        assert_eq!(n(&mut s, "/"), Ok(ReadResponse::Count(7)));
+        assert_eq!(n(&mut s, "/nope"), Err(ZkError::NoNode));
+    }
+
+    #[test]
+    fn get_ephemerals_lists_the_sessions_own_by_prefix() {
+        let mut s = Standalone::new();
+        s.create("/e1", CreateMode::Ephemeral).unwrap();
+        s.create("/f1", CreateMode::Ephemeral).unwrap();
+        s.write(B, create("/e2", CreateMode::Ephemeral)).result.unwrap();
+        let auth = s.auth.clone();
+        let r = read(&mut s, &auth, ReadRequest::GetEphemerals { prefix: "/e".into() });
+        assert_eq!(r, Ok(ReadResponse::Paths(vec!["/e1".into()])));
+        let r = read(&mut s, &auth, ReadRequest::GetEphemerals { prefix: "/".into() });
+        assert_eq!(r, Ok(ReadResponse::Paths(vec!["/e1".into(), "/f1".into()])));
+    }
+}

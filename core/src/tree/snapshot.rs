@@ -265,3 +265,57 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
     }
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::*;
+    use super::*;
+
+    fn busy_tree() -> DataTree {
+        let mut s = Standalone::new();
+        s.create("/app", CreateMode::Persistent).unwrap();
+        s.create("/app/é-ü", CreateMode::Persistent).unwrap();
+        s.create("/app/q-", CreateMode::PersistentSequential).unwrap();
+        s.create("/app/e", CreateMode::Ephemeral).unwrap();
+        s.create("/c", CreateMode::Container).unwrap();
+        s.create("/t", CreateMode::PersistentWithTtl).unwrap();
+        let acl = vec![Acl::new(Perms::READ, "digest", &acl::digest_id("u:p"))];
+        s.write(A, WriteRequest::SetAcl { path: "/c".into(), acl, version: -1 }).result.unwrap();
+        s.write(A, WriteRequest::Delete { path: "/app/q-0000000001".into(), version: -1 }).result.unwrap();
+        s.tree
+    }
+
+    #[test]
+    fn snapshot_restores_the_identical_tree_and_bytes() {
+        let tree = busy_tree();
+        let bytes = encode(&tree);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, tree);
+        assert_eq!(back.digest(), tree.digest());
+        assert_eq!(encode(&back), bytes);
+        assert_eq!(back.ephemerals_of(A).collect::<Vec<_>>(), vec!["/app/e"]);
+        assert!(back.containers().contains("/c") && back.ttls().contains("/t"));
+        assert_eq!(back.sessions().len(), 2);
+    }
+
+    #[test]
+    fn snapshot_refuses_damaged_bytes() {
+        let bytes = encode(&busy_tree());
+        let mut flipped = bytes.clone();
+        flipped[20] ^= 1;
+        assert_eq!(decode(&flipped), Err(SnapshotError::Checksum));
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(SnapshotError::Checksum));
+        assert_eq!(decode(&bytes[..5]), Err(SnapshotError::Truncated));
+        let mut v2 = bytes.clone();
+        v2[5] = 2;
+        assert_eq!(decode(&v2), Err(SnapshotError::BadHeader(2)));
+    }
+
+    #[test]
+    fn snapshot_of_a_fresh_tree_is_small() {
+        let bytes = encode(&DataTree::new());
+        assert!(bytes.len() < 160, "{} bytes", bytes.len());
+        assert_eq!(decode(&bytes).unwrap(), DataTree::new());
+    }
+}
