@@ -13,6 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// A set of permissions (`ZooDefs.Perms`), a bit mask.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -326,11 +327,23 @@ pub fn masked_for_reader(acl: &[Acl]) -> Vec<Acl> {
 /// The tree's ACL table (ZooKeeper's `ReferenceCountedACLCache`): nodes hold an index;
 /// equal lists share one entry; an entry goes when its last node does. Index
 /// [`AclTable::OPEN`] (`-1` in ZooKeeper) is `world:anyone:cdrwa` and never stored.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AclTable {
-    pub(crate) by_index: BTreeMap<u64, (Vec<Acl>, u64)>,
-    pub(crate) by_list: BTreeMap<Vec<Acl>, u64>,
+    pub(crate) by_index: BTreeMap<u64, (Arc<[Acl]>, u64)>,
+    pub(crate) by_list: BTreeMap<Arc<[Acl]>, u64>,
     pub(crate) last_index: u64,
+    open: Arc<[Acl]>,
+}
+
+impl Default for AclTable {
+    fn default() -> Self {
+        AclTable {
+            by_index: BTreeMap::new(),
+            by_list: BTreeMap::new(),
+            last_index: 0,
+            open: Acl::open_unsafe().into(),
+        }
+    }
 }
 
 impl AclTable {
@@ -345,8 +358,9 @@ impl AclTable {
         }
         self.last_index += 1;
         let i = self.last_index;
-        self.by_list.insert(acl.to_vec(), i);
-        self.by_index.insert(i, (acl.to_vec(), 1));
+        let list: Arc<[Acl]> = acl.into();
+        self.by_list.insert(list.clone(), i);
+        self.by_index.insert(i, (list, 1));
         i
     }
 
@@ -359,22 +373,17 @@ impl AclTable {
             entry.1 -= 1;
             if entry.1 == 0 {
                 let (list, _) = self.by_index.remove(&index).expect("present");
-                self.by_list.remove(&list);
+                self.by_list.remove(&*list);
             }
         }
     }
 
-    /// The list behind an index.
-    pub fn get(&self, index: u64) -> Vec<Acl> {
+    /// The list behind an index (shared, cheap to clone).
+    pub fn get(&self, index: u64) -> Arc<[Acl]> {
         if index == AclTable::OPEN {
-            return Acl::open_unsafe();
+            return self.open.clone();
         }
-        self.by_index.get(&index).map(|e| e.0.clone()).unwrap_or_default()
-    }
-
-    /// Borrows the list behind an index (`None` for the open ACL).
-    pub fn lookup(&self, index: u64) -> Option<&[Acl]> {
-        self.by_index.get(&index).map(|e| e.0.as_slice())
+        self.by_index.get(&index).map(|e| e.0.clone()).unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
     /// How many distinct lists are stored.
@@ -473,6 +482,6 @@ mod tests {
         assert_eq!(t.len(), 1);
         t.release(b);
         assert!(t.is_empty());
-        assert_eq!(t.get(AclTable::OPEN), Acl::open_unsafe());
+        assert_eq!(&*t.get(AclTable::OPEN), Acl::open_unsafe().as_slice());
     }
 }

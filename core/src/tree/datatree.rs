@@ -14,6 +14,7 @@ use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The data tree of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,8 +150,8 @@ impl DataTree {
             p.children.insert(name);
         });
         let parent_acl = self.acl_of(&self.nodes[&parent]);
-        let node_acl = acl.to_vec();
         let acl = self.acls.intern(acl);
+        let node_acl = self.acls.get(acl);
         let node = Node {
             data: data.to_vec(),
             acl,
@@ -245,8 +246,8 @@ impl DataTree {
         self.nodes.len()
     }
 
-    /// A node's ACL.
-    pub fn acl_of(&self, node: &Node) -> Vec<Acl> {
+    /// A node's ACL (shared with every node that has the same list).
+    pub fn acl_of(&self, node: &Node) -> Arc<[Acl]> {
         self.acls.get(node.acl)
     }
 
@@ -346,7 +347,7 @@ mod tests {
         let root = t.node("/").unwrap().client_stat();
         assert_eq!((root.cversion, root.num_children), (-1, 1));
         let config = t.node(CONFIG).unwrap();
-        assert_eq!(t.acl_of(config), Acl::read_unsafe());
+        assert_eq!(&*t.acl_of(config), Acl::read_unsafe().as_slice());
         assert_eq!(config.client_stat().aversion, -1);
         assert_eq!(t.digest(), t.recompute_digest());
     }

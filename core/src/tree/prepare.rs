@@ -23,6 +23,7 @@ use super::txn::{Txn, TxnOp};
 use crate::ids::{SessionId, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// The server settings that change what requests are accepted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +78,7 @@ struct ChangeRecord {
     path: String,
     stat: Option<StatPersisted>,
     child_count: i32,
-    acl: Vec<Acl>,
+    acl: Arc<[Acl]>,
 }
 
 /// The leader's view of outstanding changes.
@@ -328,7 +329,7 @@ impl Preparer {
                 let next = check_and_inc_version(stat.aversion, *version)?;
                 stat.aversion = next;
                 rec.stat = Some(stat);
-                rec.acl = fixed.clone();
+                rec.acl = fixed.clone().into();
                 rec.zxid = o.zxid;
                 self.add(rec);
                 Ok(TxnOp::SetAcl { path: p.clone(), acl: fixed, version: next })
@@ -344,7 +345,13 @@ impl Preparer {
         parent_rec.child_count -= 1;
         parent_rec.zxid = zxid;
         self.add(parent_rec);
-        self.add(ChangeRecord { zxid, path: p.to_owned(), stat: None, child_count: -1, acl: Vec::new() });
+        self.add(ChangeRecord {
+            zxid,
+            path: p.to_owned(),
+            stat: None,
+            child_count: -1,
+            acl: Arc::from(Vec::new()),
+        });
     }
 
     fn prepare_create(&mut self, tree: &DataTree, c: &Create, o: &Origin<'_>) -> Result<TxnOp, ZkError> {
@@ -400,7 +407,7 @@ impl Preparer {
             path: final_path.clone(),
             stat: Some(StatPersisted::created(o.zxid, o.time, owner)),
             child_count: 0,
-            acl: acl.clone(),
+            acl: acl.clone().into(),
         });
         Ok(TxnOp::Create {
             path: final_path,
@@ -442,7 +449,7 @@ impl Preparer {
                 path: p.clone(),
                 stat: None,
                 child_count: 0,
-                acl: Vec::new(),
+                acl: Arc::from(Vec::new()),
             });
         }
         self.sessions.push_back((o.zxid, o.session, false));

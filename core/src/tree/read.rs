@@ -108,7 +108,7 @@ impl DataTree {
                 let list = self.acl_of(n);
                 acl::check(&list, Perms::READ | Perms::ADMIN, auth)?;
                 let shown = match acl::check(&list, Perms::ADMIN, auth) {
-                    Ok(()) => list,
+                    Ok(()) => list.to_vec(),
                     Err(_) => acl::masked_for_reader(&list),
                 };
                 Ok(ReadResponse::Acl { acl: shown, stat: n.client_stat() })

@@ -131,7 +131,7 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
     for (index, (list, _)) in &t.acls.by_index {
         w.uv(*index);
         w.uv(list.len() as u64);
-        for a in list {
+        for a in list.iter() {
             w.iv(i64::from(a.perms.0));
             w.bytes(a.id.scheme.as_bytes());
             w.bytes(a.id.id.as_bytes());
@@ -199,6 +199,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
             let id = r.string()?;
             list.push(Acl { perms, id: Id { scheme, id } });
         }
+        let list: std::sync::Arc<[Acl]> = list.into();
         if index > t.acls.last_index || t.acls.by_list.insert(list.clone(), index).is_some() {
             return Err(SnapshotError::Corrupt("acl table"));
         }

@@ -17,12 +17,13 @@ use super::error::ZkError;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Who watches: the session (one connection per session).
 pub type Watcher = SessionId;
 
 /// What a transaction did to a path, for the watch tables.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trigger {
     /// What happened.
     pub kind: TriggerKind,
@@ -30,7 +31,7 @@ pub struct Trigger {
     pub path: String,
     /// The ACL of that node (the deleted node's for `Deleted`): events go only to
     /// watchers with READ on it (ZooKeeper 3.8.4+, CVE-2024-23944).
-    pub acl: Vec<Acl>,
+    pub acl: Arc<[Acl]>,
 }
 
 /// The kinds of [`Trigger`].
@@ -343,7 +344,7 @@ mod tests {
     const B: Watcher = SessionId(2);
 
     fn t(kind: TriggerKind, p: &str) -> Trigger {
-        Trigger { kind, path: p.into(), acl: Acl::open_unsafe() }
+        Trigger { kind, path: p.into(), acl: Acl::open_unsafe().into() }
     }
 
     fn created(p: &str) -> Vec<Trigger> {
@@ -429,7 +430,7 @@ mod tests {
         let secret = Trigger {
             kind: TriggerKind::DataChanged,
             path: "/s".into(),
-            acl: vec![Acl::new(Perms::ALL, "digest", "u:x")],
+            acl: vec![Acl::new(Perms::ALL, "digest", "u:x")].into(),
         };
         assert!(m.trigger(std::slice::from_ref(&secret), |_| None).is_empty());
         assert!(m.is_empty(), "the one-shot watch is spent");
