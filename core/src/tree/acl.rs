@@ -200,6 +200,17 @@ fn valid_id(id: &Id) -> bool {
     }
 }
 
+/// Java's `String.hashCode` (over UTF-16 code units).
+pub(crate) fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The jute-generated `Id.hashCode`.
+fn java_id_hash(id: &Id) -> i32 {
+    let r = 17i32.wrapping_mul(37).wrapping_add(java_string_hash(&id.scheme));
+    r.wrapping_mul(37).wrapping_add(java_string_hash(&id.id))
+}
+
 /// What a session has authenticated as (ZooKeeper's per-connection `authInfo`), in the
 /// order added. Not replicated: the leader receives it with each request.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,6 +247,28 @@ impl AuthInfo {
             "ip" => Ok(()),
             _ => Err(ZkError::AuthFailed),
         }
+    }
+
+    /// The ids in the order ZooKeeper's server lists them: its per-connection set is a
+    /// `ConcurrentHashMap` key set, iterated by bin (`spread(hashCode) & (size - 1)`),
+    /// in insertion order within a bin. This is the order in which an `auth` ACL entry
+    /// expands.
+    pub fn server_order(&self) -> Vec<&Id> {
+        let mut bins = 16usize;
+        while self.ids.len() > bins - bins / 4 {
+            bins *= 2;
+        }
+        let mut ids: Vec<(usize, usize, &Id)> = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let h = java_id_hash(id) as u32;
+                ((((h ^ (h >> 16)) & 0x7fff_ffff) as usize) & (bins - 1), i, id)
+            })
+            .collect();
+        ids.sort_by_key(|&(bin, i, _)| (bin, i));
+        ids.into_iter().map(|(_, _, id)| id).collect()
     }
 
     /// Whether this is the super user.
@@ -291,7 +324,7 @@ pub fn fixup(acls: &[Acl], auth: &AuthInfo) -> Result<Vec<Acl>, ZkError> {
             out.push(a.clone());
         } else if a.id.scheme == "auth" {
             let mut any = false;
-            for mine in &auth.ids {
+            for mine in auth.server_order() {
                 // Only providers that authenticate (digest) count; ip does not.
                 if mine.scheme == "digest" {
                     any = true;
@@ -462,6 +495,25 @@ mod tests {
         assert_eq!(fixup(&[Acl::new(Perms::ALL, "ip", "1.2.3")], &auth), Err(ZkError::InvalidAcl));
         let twice = vec![Acl::new(Perms::READ, "world", "anyone"), Acl::new(Perms::READ, "world", "anyone")];
         assert_eq!(fixup(&twice, &auth).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn auth_acl_expands_in_zookeepers_hash_set_order() {
+        // Orders a real ZooKeeper 3.8.0 returned from getACL after these add_auth calls.
+        let cases: [(&[&str], &[&str]); 3] = [
+            (&["alice:pw", "bob:pw2"], &["bob", "alice"]),
+            (&["bob:pw2", "alice:pw"], &["bob", "alice"]),
+            (&["u1:a", "u2:b", "u3:c", "zed:q", "amy:w"], &["u3", "zed", "amy", "u1", "u2"]),
+        ];
+        for (added, want) in cases {
+            let mut auth = AuthInfo::from_ip("127.0.0.1");
+            for a in added {
+                auth.add("digest", a.as_bytes(), None).unwrap();
+            }
+            let acl = fixup(&Acl::creator_all(), &auth).unwrap();
+            let users: Vec<&str> = acl.iter().map(|a| a.id.id.split(':').next().unwrap()).collect();
+            assert_eq!(users, want, "after {added:?}");
+        }
     }
 
     #[test]

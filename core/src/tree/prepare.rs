@@ -12,7 +12,7 @@
 //! the transaction; when a zxid commits, apply it to the tree and call
 //! [`Preparer::committed`]. On losing leadership, [`Preparer::clear`].
 
-use super::acl::{self, Acl, AuthInfo, Perms};
+use super::acl::{self, java_string_hash, Acl, AuthInfo, Perms};
 use super::datatree::DataTree;
 use super::error::ZkError;
 use super::node::{NodeKind, MAX_TTL_MS};
@@ -480,11 +480,6 @@ fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ZkError> {
     Ok(current.wrapping_add(1))
 }
 
-/// Java's `String.hashCode` (over UTF-16 code units).
-fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
 /// The order a `java.util.HashSet<String>` copy iterates the session's ephemerals
 /// (given in insertion order), as ZooKeeper's `closeSession` lists them: buckets by
 /// `(h ^ h >>> 16) & (capacity - 1)`, insertion order within a bucket. The source set
@@ -523,6 +518,26 @@ mod tests {
         assert_eq!(java_string_hash("/a"), 47 * 31 + 97);
         // "polygenelubricants".hashCode() == Integer.MIN_VALUE, a well-known Java fact.
         assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+    }
+
+    #[test]
+    fn close_session_lists_ephemerals_in_java_hash_set_order() {
+        // Deletion orders a real ZooKeeper 3.8.0 reported (NODE_DELETED events) when a
+        // session that had created these ephemerals, in this order, closed.
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e: Vec<String> = (0..10).map(|i| format!("/e{i}")).collect();
+        assert_eq!(
+            java_hash_set_order(e),
+            own(&["/e6", "/e7", "/e8", "/e9", "/e0", "/e1", "/e2", "/e3", "/e4", "/e5"])
+        );
+        let mixed = own(&["/p/x", "/p/a", "/zz", "/b", "/p/q-1"]);
+        assert_eq!(java_hash_set_order(mixed), own(&["/p/q-1", "/b", "/p/a", "/p/x", "/zz"]));
+        let k: Vec<String> = (0..14).map(|i| format!("/k{i}")).collect();
+        let want = own(&[
+            "/k13", "/k11", "/k12", "/k10", "/k0", "/k1", "/k2", "/k3", "/k4", "/k5", "/k6", "/k7", "/k8",
+            "/k9",
+        ]);
+        assert_eq!(java_hash_set_order(k), want);
     }
 
     #[test]
