@@ -9,6 +9,7 @@
 //! exists, getEphemerals, sync → none.
 
 use super::error::ZkError;
+use super::java::string_hash as java_string_hash;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -198,11 +199,6 @@ fn valid_id(id: &Id) -> bool {
         "ip" => ip_bits(&id.id).is_some(),
         _ => false,
     }
-}
-
-/// Java's `String.hashCode` (over UTF-16 code units).
-pub(crate) fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 /// The jute-generated `Id.hashCode`.

@@ -236,6 +236,22 @@ impl DataTree {
         self.nodes.get(if path.is_empty() { ROOT } else { path })
     }
 
+    /// A node's children in the order ZooKeeper lists them (its children `HashSet`'s
+    /// order: created with 8 buckets, grown with the most children it had — estimated as
+    /// the children ever created — insertion order taken from the children's czxid).
+    pub fn children_in_server_order(&self, path: &str) -> Vec<String> {
+        let Some(n) = self.node(path) else { return Vec::new() };
+        let dir = if path.is_empty() { ROOT } else { path };
+        let mut kids: Vec<(Zxid, &String)> = n
+            .children
+            .iter()
+            .map(|c| (self.nodes.get(&path::join(dir, c)).map_or(Zxid::ZERO, |k| k.stat.czxid), c))
+            .collect();
+        kids.sort();
+        let max = usize::try_from(n.stat.cversion).unwrap_or(0);
+        super::java::grown_set_order(kids.into_iter().map(|(_, c)| c.clone()).collect(), 8, max)
+    }
+
     /// Every node, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
         self.nodes.iter().map(|(p, n)| (p.as_str(), n))

@@ -29,6 +29,7 @@ pub mod datatree;
 pub mod digest;
 pub mod error;
 pub mod expiry;
+mod java;
 pub mod node;
 pub mod path;
 pub mod prepare;

@@ -12,7 +12,7 @@
 //! the transaction; when a zxid commits, apply it to the tree and call
 //! [`Preparer::committed`]. On losing leadership, [`Preparer::clear`].
 
-use super::acl::{self, java_string_hash, Acl, AuthInfo, Perms};
+use super::acl::{self, Acl, AuthInfo, Perms};
 use super::datatree::DataTree;
 use super::error::ZkError;
 use super::node::{NodeKind, MAX_TTL_MS};
@@ -432,7 +432,7 @@ impl Preparer {
                 Some(_) => {}
             }
         }
-        let es = java_hash_set_order(es);
+        let es = super::java::cloned_set_order(es);
         for p in &es {
             if let Some(parent) = path::parent(p) {
                 if let Ok(mut parent_rec) = self.record(tree, parent) {
@@ -480,65 +480,9 @@ fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ZkError> {
     Ok(current.wrapping_add(1))
 }
 
-/// The order a `java.util.HashSet<String>` copy iterates the session's ephemerals
-/// (given in insertion order), as ZooKeeper's `closeSession` lists them: buckets by
-/// `(h ^ h >>> 16) & (capacity - 1)`, insertion order within a bucket. The source set
-/// grew from 16 buckets; its copy is sized for its contents.
-fn java_hash_set_order(paths: Vec<String>) -> Vec<String> {
-    let n = paths.len();
-    let bucket_of = |p: &String, cap: usize| {
-        let h = java_string_hash(p) as u32;
-        ((h ^ (h >> 16)) as usize) & (cap - 1)
-    };
-    // The session's set: 16 buckets, doubled whenever size exceeds 3/4 of them.
-    let mut src_cap = 16usize;
-    while n > src_cap * 3 / 4 {
-        src_cap *= 2;
-    }
-    let mut source: Vec<(usize, usize, String)> =
-        paths.into_iter().enumerate().map(|(i, p)| (bucket_of(&p, src_cap), i, p)).collect();
-    source.sort();
-    // The clone: capacity tableSizeFor(n / 0.75 + 1), filled in the source's order.
-    let want = (n as f32 / 0.75 + 1.0) as usize;
-    let copy_cap = want.max(1).next_power_of_two();
-    let mut copy: Vec<(usize, usize, String)> =
-        source.into_iter().enumerate().map(|(i, (_, _, p))| (bucket_of(&p, copy_cap), i, p)).collect();
-    copy.sort();
-    copy.into_iter().map(|(_, _, p)| p).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn java_string_hash_matches_java() {
-        assert_eq!(java_string_hash(""), 0);
-        assert_eq!(java_string_hash("a"), 97);
-        assert_eq!(java_string_hash("/a"), 47 * 31 + 97);
-        // "polygenelubricants".hashCode() == Integer.MIN_VALUE, a well-known Java fact.
-        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
-    }
-
-    #[test]
-    fn close_session_lists_ephemerals_in_java_hash_set_order() {
-        // Deletion orders a real ZooKeeper 3.8.0 reported (NODE_DELETED events) when a
-        // session that had created these ephemerals, in this order, closed.
-        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let e: Vec<String> = (0..10).map(|i| format!("/e{i}")).collect();
-        assert_eq!(
-            java_hash_set_order(e),
-            own(&["/e6", "/e7", "/e8", "/e9", "/e0", "/e1", "/e2", "/e3", "/e4", "/e5"])
-        );
-        let mixed = own(&["/p/x", "/p/a", "/zz", "/b", "/p/q-1"]);
-        assert_eq!(java_hash_set_order(mixed), own(&["/p/q-1", "/b", "/p/a", "/p/x", "/zz"]));
-        let k: Vec<String> = (0..14).map(|i| format!("/k{i}")).collect();
-        let want = own(&[
-            "/k13", "/k11", "/k12", "/k10", "/k0", "/k1", "/k2", "/k3", "/k4", "/k5", "/k6", "/k7", "/k8",
-            "/k9",
-        ]);
-        assert_eq!(java_hash_set_order(k), want);
-    }
 
     #[test]
     fn version_check_accepts_minus_one_or_equal() {

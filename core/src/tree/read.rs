@@ -22,7 +22,8 @@ pub enum ReadResponse {
         /// The stat.
         stat: Stat,
     },
-    /// getChildren / getChildren2 (stat only for the latter). Names are sorted.
+    /// getChildren / getChildren2 (stat only for the latter), names in ZooKeeper's
+    /// order (see [`DataTree::children_in_server_order`]).
     Children {
         /// Child names.
         children: Vec<String>,
@@ -84,7 +85,7 @@ impl DataTree {
                     watches.add_child_watch(path, w);
                 }
                 Ok(ReadResponse::Children {
-                    children: n.children.iter().cloned().collect(),
+                    children: self.children_in_server_order(path),
                     stat: with_stat.then(|| n.client_stat()),
                 })
             }
