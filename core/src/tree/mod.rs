@@ -46,7 +46,7 @@ pub use datatree::DataTree;
 pub use error::ZkError;
 pub use node::{Node, NodeKind};
 pub use prepare::{Origin, Preparer, TreeConfig};
-pub use read::ReadResponse;
+pub use read::{ReadResponse, SetWatches};
 pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
 pub use stat::{Stat, StatPersisted};
 pub use txn::{Failure, MultiError, OpResult, Txn, TxnOp};

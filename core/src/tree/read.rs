@@ -6,8 +6,9 @@ use super::datatree::DataTree;
 use super::error::ZkError;
 use super::request::ReadRequest;
 use super::stat::Stat;
-use super::watch::{WatchManager, Watcher};
+use super::watch::{EventType, WatchManager, WatchMode, WatchedEvent, Watcher};
 use crate::ids::SessionId;
+use crate::ids::Zxid;
 use serde::{Deserialize, Serialize};
 
 /// A read's answer.
@@ -47,7 +48,64 @@ pub enum ReadResponse {
     Done,
 }
 
+/// `setWatches` / `setWatches2`: a reconnecting client re-registers its watches,
+/// saying which zxid it had seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetWatches {
+    /// The last zxid the client saw.
+    pub relative_zxid: Zxid,
+    /// getData watches.
+    pub data: Vec<String>,
+    /// exists watches.
+    pub exist: Vec<String>,
+    /// getChildren watches.
+    pub child: Vec<String>,
+    /// Persistent watches.
+    pub persistent: Vec<String>,
+    /// Persistent recursive watches.
+    pub persistent_recursive: Vec<String>,
+}
+
 impl DataTree {
+    /// Re-registers a reconnecting session's watches (`DataTree.setWatches`): a watch
+    /// whose event already happened since `relative_zxid` fires at once instead (data:
+    /// NodeDeleted if gone, NodeDataChanged if mzxid is newer; exists: NodeCreated if the
+    /// node exists; child: NodeDeleted if gone, NodeChildrenChanged if pzxid is newer).
+    /// These events are not filtered by ACL. Persistent and recursive watches go in both
+    /// tables here (unlike `addWatch`, as in ZooKeeper).
+    pub fn set_watches(&self, watches: &mut WatchManager, w: Watcher, req: &SetWatches) -> Vec<WatchedEvent> {
+        let mut out = Vec::new();
+        let mut fire =
+            |event, path: &str| out.push(WatchedEvent { watcher: w, event, path: path.to_owned() });
+        for p in &req.data {
+            match self.node(p) {
+                None => fire(EventType::NodeDeleted, p),
+                Some(n) if n.stat.mzxid > req.relative_zxid => fire(EventType::NodeDataChanged, p),
+                Some(_) => watches.add_data_watch(p, w),
+            }
+        }
+        for p in &req.exist {
+            match self.node(p) {
+                Some(_) => fire(EventType::NodeCreated, p),
+                None => watches.add_data_watch(p, w),
+            }
+        }
+        for p in &req.child {
+            match self.node(p) {
+                None => fire(EventType::NodeDeleted, p),
+                Some(n) if n.stat.pzxid > req.relative_zxid => fire(EventType::NodeChildrenChanged, p),
+                Some(_) => watches.add_child_watch(p, w),
+            }
+        }
+        for p in &req.persistent {
+            watches.add_watch(p, w, WatchMode::Persistent);
+        }
+        for p in &req.persistent_recursive {
+            watches.add_watch_in_both_tables(p, w, WatchMode::PersistentRecursive);
+        }
+        out
+    }
+
     /// Serves a read for `session` (authenticated as `auth`), registering watches in
     /// `watches`. As ZooKeeper: `exists` on a missing node answers `NONODE` but leaves
     /// its watch; `getData`/`getChildren` leave a watch only when they succeed.
@@ -243,5 +301,31 @@ mod tests {
         assert_eq!(r, Ok(ReadResponse::Paths(vec!["/e1".into()])));
         let r = read(&mut s, &auth, ReadRequest::GetEphemerals { prefix: "/".into() });
         assert_eq!(r, Ok(ReadResponse::Paths(vec!["/e1".into(), "/f1".into()])));
+    }
+
+    #[test]
+    fn set_watches_fires_what_was_missed_and_rearms_the_rest() {
+        let mut s = Standalone::new();
+        s.create("/kept", CreateMode::Persistent).unwrap();
+        let seen = crate::ids::Zxid(s.zxid);
+        s.create("/new", CreateMode::Persistent).unwrap();
+        let req = SetWatches {
+            relative_zxid: seen,
+            data: vec!["/kept".into(), "/gone".into()],
+            exist: vec!["/new".into(), "/later".into()],
+            child: vec!["/".into()],
+            ..SetWatches::default()
+        };
+        let events = s.tree.set_watches(&mut s.watches, A, &req);
+        let got: Vec<(EventType, &str)> = events.iter().map(|e| (e.event, e.path.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (EventType::NodeDeleted, "/gone"),
+                (EventType::NodeCreated, "/new"),
+                (EventType::NodeChildrenChanged, "/")
+            ]
+        );
+        assert_eq!(s.watches.len(), 2, "data watch on /kept, exists watch on /later");
     }
 }

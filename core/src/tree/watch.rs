@@ -242,6 +242,13 @@ impl WatchManager {
         }
     }
 
+    /// A watch in both tables whatever its mode (`setWatches` does this, even for
+    /// recursive watches).
+    pub fn add_watch_in_both_tables(&mut self, path: &str, w: Watcher, mode: WatchMode) {
+        self.child.add(path, w, mode);
+        self.data.add(path, w, mode);
+    }
+
     /// `removeWatches`: `NOWATCHER` if nothing of that type was there.
     pub fn remove_watches(&mut self, path: &str, w: Watcher, kind: WatcherType) -> Result<(), ZkError> {
         let removed = match kind {
