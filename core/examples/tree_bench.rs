@@ -41,6 +41,7 @@ static ALLOC: Counting = Counting;
 fn main() {
     let n: usize =
         std::env::args().nth(1).map(|a| a.parse().expect("a number of znodes")).unwrap_or(1_000_000);
+    let start_heap = LIVE.load(Ordering::Relaxed);
     let session = SessionId(0x100);
     let auth = AuthInfo::default();
     let mut prep = Preparer::new(TreeConfig::default());
@@ -97,6 +98,7 @@ fn main() {
     let apply_secs = t0.elapsed().as_secs_f64();
     drop(txns);
     assert_eq!(tree.digest(), tree.recompute_digest());
+    let applied_heap = LIVE.load(Ordering::Relaxed) - start_heap;
 
     // Heap per znode: build a fresh tree of n znodes from the snapshot and count.
     let t0 = Instant::now();
@@ -120,11 +122,11 @@ fn main() {
         (n - half) as f64 / apply_secs,
         n - half
     );
-    println!(
-        "heap per znode:            {:.0} bytes ({:.1} MiB total)",
-        heap as f64 / znodes as f64,
-        heap as f64 / 1048576.0
-    );
+    let per = |h: isize| (h as f64 / znodes as f64, h as f64 / 1048576.0);
+    let (a, am) = per(applied_heap);
+    let (r, rm) = per(heap);
+    println!("heap per znode, applied:   {a:.0} bytes ({am:.1} MiB total, tree built by applies)");
+    println!("heap per znode, restored:  {r:.0} bytes ({rm:.1} MiB total, tree decoded from a snapshot)");
     println!(
         "snapshot per znode:        {:.1} bytes ({:.1} MiB)",
         bytes.len() as f64 / znodes as f64,

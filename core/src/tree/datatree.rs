@@ -69,6 +69,12 @@ impl DataTree {
     // --- low-level changes, each keeping the digest exact ---------------------------------
 
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
+        self.account(path, &node);
+        self.nodes.insert(path.to_owned(), node);
+    }
+
+    /// Adds a node to the digest and the type indexes (not to the map).
+    pub(crate) fn account(&mut self, path: &str, node: &Node) {
         self.digest = self.digest.wrapping_add(digest::node_digest(path, &node.data, &node.stat));
         match node.kind() {
             NodeKind::Container => {
@@ -82,7 +88,6 @@ impl DataTree {
             }
             NodeKind::Persistent => {}
         }
-        self.nodes.insert(path.to_owned(), node);
     }
 
     fn remove(&mut self, path: &str) -> Option<Node> {

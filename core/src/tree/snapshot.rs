@@ -210,10 +210,15 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         let timeout = r.i32v()?;
         t.sessions.insert(s, timeout);
     }
-    let mut prev = String::new();
-    for _ in 0..r.len()? {
+    // Nodes come in path order, so a parent always comes before its children and
+    // both maps can be bulk-built (full B-tree nodes: less memory than inserting).
+    let count = r.len()?;
+    let mut entries: Vec<(String, Node)> = Vec::with_capacity(count);
+    let mut kids: Vec<Vec<String>> = Vec::with_capacity(count);
+    for _ in 0..count {
         let shared = r.len()?;
         let rest = r.bytes()?;
+        let prev = entries.last().map_or("", |e| e.0.as_str());
         if shared > prev.len() || !prev.is_char_boundary(shared) {
             return Err(SnapshotError::Corrupt("path prefix"));
         }
@@ -236,7 +241,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
             ephemeral_owner: r.iv()?,
             pzxid: Zxid(r.uv()?),
         };
-        if p <= prev && !t.nodes.is_empty() {
+        if !entries.is_empty() && p.as_str() <= prev {
             return Err(SnapshotError::Corrupt("paths out of order"));
         }
         if acl != AclTable::OPEN {
@@ -244,17 +249,22 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         }
         if p != path::ROOT {
             let parent = path::parent(&p).ok_or(SnapshotError::Corrupt("bad path"))?;
-            t.nodes
-                .get_mut(parent)
-                .ok_or(SnapshotError::Corrupt("orphan node"))?
-                .children
-                .insert(path::name(&p).to_owned());
-        } else if !t.nodes.is_empty() {
+            let at = entries
+                .binary_search_by(|e| e.0.as_str().cmp(parent))
+                .map_err(|_| SnapshotError::Corrupt("orphan node"))?;
+            kids[at].push(path::name(&p).to_owned());
+        } else if !entries.is_empty() {
             return Err(SnapshotError::Corrupt("root not first"));
         }
-        t.insert(&p, Node { data, acl, stat, children: BTreeSet::new() });
-        prev = p;
+        let node = Node { data, acl, stat, children: BTreeSet::new() };
+        t.account(&p, &node);
+        entries.push((p, node));
+        kids.push(Vec::new());
     }
+    for (e, k) in entries.iter_mut().zip(kids) {
+        e.1.children = k.into_iter().collect();
+    }
+    t.nodes = entries.into_iter().collect();
     if r.at != body.len() {
         return Err(SnapshotError::Corrupt("trailing bytes"));
     }
