@@ -334,6 +334,19 @@ impl Preparer {
                 self.add(rec);
                 Ok(TxnOp::SetAcl { path: p.clone(), acl: fixed, version: next })
             }
+            WriteRequest::Reconfig { data } => {
+                self.check_session(tree, o)?;
+                let mut rec = self.record(tree, path::CONFIG)?;
+                acl::check(&rec.acl, Perms::WRITE, o.auth)?;
+                let mut stat = rec.stat.expect("live");
+                stat.version = -1;
+                stat.mtime = o.time;
+                stat.mzxid = o.zxid;
+                rec.stat = Some(stat);
+                rec.zxid = o.zxid;
+                self.add(rec);
+                Ok(TxnOp::SetData { path: path::CONFIG.to_owned(), data: data.clone(), version: -1 })
+            }
             WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
         }
     }
@@ -567,6 +580,19 @@ mod pipeline_tests {
         s.commit(&t1);
         s.commit(&t2);
         assert!(s.tree.node("/e").is_none());
+    }
+
+    #[test]
+    fn reconfig_writes_the_config_node_with_version_minus_one_for_super_only() {
+        let mut s = Standalone::new();
+        let req = WriteRequest::Reconfig { data: b"server.1=a:1:2;3\nversion=100000000".to_vec() };
+        assert_eq!(s.write(A, req.clone()).result.unwrap_err().error, ZkError::NoAuth);
+        s.auth.add("digest", b"root:pw", Some(&acl::digest_id("root:pw"))).unwrap();
+        match s.write(A, req).result.unwrap() {
+            OpResult::DataSet(stat) => assert_eq!(stat.version, -1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.tree.node(path::CONFIG).unwrap().data, b"server.1=a:1:2;3\nversion=100000000");
     }
 
     #[test]

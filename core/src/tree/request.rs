@@ -170,6 +170,13 @@ pub enum WriteRequest {
     },
     /// Several operations, all or nothing.
     Multi(Vec<MultiOp>),
+    /// `reconfig`: the new dynamic configuration, already validated by the leader's
+    /// reconfiguration logic, written to `/zookeeper/config` (as ZooKeeper does, with
+    /// data version -1). Needs WRITE on `/zookeeper/config`, i.e. the super user.
+    Reconfig {
+        /// The new configuration text (`server.N=...` lines and `version=...`).
+        data: Vec<u8>,
+    },
     /// The server's own cleanup of an empty container or an expired TTL node
     /// (`deleteContainer`, no session, no ACL check).
     DeleteContainer {
@@ -203,6 +210,8 @@ impl WriteRequest {
                 WriteRequest::SetData { path, data, .. } => s(path) + 4 + data.len() + 4,
                 WriteRequest::SetAcl { path, acl: a, .. } => s(path) + acl(a) + 4,
                 WriteRequest::DeleteContainer { path } => path.len(),
+                // joiningServers, leavingServers, newMembers: approximated by the data.
+                WriteRequest::Reconfig { data } => 12 + data.len() + 8,
                 WriteRequest::Multi(ops) => {
                     MULTI_HEADER
                         + ops
