@@ -12,37 +12,46 @@ impl DataTree {
     /// containers without children that once had one (stored cversion > 0) or, if
     /// `max_never_used_ms` is not 0, that never had one for longer than that; TTL nodes
     /// without children whose data has not changed for longer than their TTL
-    /// (`now - mtime > ttl`). In path order.
+    /// (`now - mtime > ttl`). In the order ZooKeeper's `ContainerManager` proposes them
+    /// (its candidate `HashSet`'s), which decides their zxids.
     pub fn cleanup_requests(&self, now: i64, max_never_used_ms: i64) -> Vec<WriteRequest> {
-        let mut out = Vec::new();
-        for p in &self.containers {
-            let Some(n) = self.node(p) else { continue };
+        let mut candidates = Vec::new();
+        for p in self.in_creation_hash_order(&self.containers) {
+            let Some(n) = self.node(&p) else { continue };
             if !n.children.is_empty() {
                 continue;
             }
             let elapsed = now.saturating_sub(n.stat.mtime);
             if n.stat.cversion > 0 || (max_never_used_ms != 0 && elapsed > max_never_used_ms) {
-                out.push(WriteRequest::DeleteContainer { path: p.clone() });
+                candidates.push(p);
             }
         }
-        for p in &self.ttls {
-            let Some(n) = self.node(p) else { continue };
+        for p in self.in_creation_hash_order(&self.ttls) {
+            let Some(n) = self.node(&p) else { continue };
             if !n.children.is_empty() {
                 continue;
             }
             if let NodeKind::Ttl(ttl) = n.kind() {
                 if ttl != 0 && now.saturating_sub(n.stat.mtime) > ttl {
-                    out.push(WriteRequest::DeleteContainer { path: p.clone() });
+                    candidates.push(p);
                 }
             }
         }
-        out.sort_by(|a, b| match (a, b) {
-            (WriteRequest::DeleteContainer { path: x }, WriteRequest::DeleteContainer { path: y }) => {
-                x.cmp(y)
-            }
-            _ => std::cmp::Ordering::Equal,
-        });
-        out
+        let n = candidates.len();
+        super::java::grown_set_order(candidates, 16, n)
+            .into_iter()
+            .map(|path| WriteRequest::DeleteContainer { path })
+            .collect()
+    }
+
+    /// A ZooKeeper concurrent key set's iteration order (16 bins to start with) for
+    /// paths added in creation (czxid) order.
+    fn in_creation_hash_order(&self, set: &std::collections::BTreeSet<String>) -> Vec<String> {
+        let mut by_creation: Vec<(crate::ids::Zxid, &String)> =
+            set.iter().map(|p| (self.node(p).map_or(crate::ids::Zxid::ZERO, |n| n.stat.czxid), p)).collect();
+        by_creation.sort();
+        let n = by_creation.len();
+        super::java::grown_set_order(by_creation.into_iter().map(|(_, p)| p.clone()).collect(), 16, n)
     }
 }
 

@@ -106,4 +106,17 @@ mod tests {
         ]);
         assert_eq!(cloned_set_order(k), want);
     }
+
+    #[test]
+    fn container_candidates_in_zookeepers_order() {
+        // ContainerManager.getCandidates: the containers set (a ConcurrentHashMap key set,
+        // 16 bins) copied into a HashSet; NODE_DELETED order seen on a real 3.8.0.
+        let created =
+            own(&["/c0", "/c1", "/c2", "/c3", "/c4", "/c5", "/c6", "/c7", "/c8", "/c9", "/box", "/a/b"]);
+        let n = created.len();
+        let chm = grown_set_order(created, 16, n);
+        let want =
+            own(&["/c4", "/c5", "/c6", "/c7", "/a/b", "/c8", "/c9", "/box", "/c0", "/c1", "/c2", "/c3"]);
+        assert_eq!(grown_set_order(chm, 16, n), want);
+    }
 }
