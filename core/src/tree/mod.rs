@@ -19,6 +19,28 @@
 //! - **Migration** walks [`DataTree::nodes`], snapshots at a zxid, and imports with
 //!   [`DataTree::import_node`] keeping exact stats, cversions and node types.
 //!
+//! # Checked against the real thing
+//! `core/tests/conformance.rs` replays every recorded case of `tests/conformance` (kazoo
+//! against Apache ZooKeeper 3.8.0) and must match exactly; `core/tests/digest.rs`
+//! compares the digest with a real server's `hash`; the Java hash-set orders ZooKeeper
+//! lets show (children lists, closeSession's deletions, `auth` expansion, cleanup
+//! order) are pinned by tests with orders a real server produced.
+//!
+//! # Known differences from ZooKeeper
+//! - Quotas: `/zookeeper/quota` exists, but quota limits and the `zookeeper_stats`
+//!   bookkeeping ZooKeeper does under it are not implemented.
+//! - Transactions carry no `TxnDigest` (the tree digest ZooKeeper puts in each proposal);
+//!   replicas compare [`DataTree::digest`] after each zxid instead.
+//! - Snapshots are exact, so ZooKeeper's fuzzy-snapshot repairs on replay (raising a
+//!   parent's cversion on `NODEEXISTS`) are not needed and not implemented.
+//! - Hash-set orders are emulated from the creation order and the current sizes; after
+//!   many deletions (Java sets never shrink) or a restart ZooKeeper's may differ.
+//! - Schemes: world, auth, digest, ip (IPv4, as ZooKeeper 3.8) and the super digest; no
+//!   SASL, x509 or custom providers. TTL owner encodings are always recognised.
+//! - Session expiry, local sessions and session ownership are the driver's business:
+//!   the tree knows live sessions only through createSession/closeSession transactions.
+//! - Not provided: multiRead, whoAmI, standalone `check` (ZooKeeper 3.8.0 never answers it).
+//!
 //! # Determinism
 //! Everything is kept in `BTreeMap`/`BTreeSet`; no clock is read (times come in the
 //! transaction); the same transactions give the same tree, digest and snapshot bytes.
