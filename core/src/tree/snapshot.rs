@@ -213,8 +213,10 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
     // Nodes come in path order, so a parent always comes before its children and
     // both maps can be bulk-built (full B-tree nodes: less memory than inserting).
     let count = r.len()?;
-    let mut entries: Vec<(String, Node)> = Vec::with_capacity(count);
-    let mut kids: Vec<Vec<String>> = Vec::with_capacity(count);
+    // A node takes at least 14 bytes: never reserve more than the bytes can hold.
+    let reserve = count.min(body.len() / 14);
+    let mut entries: Vec<(String, Node)> = Vec::with_capacity(reserve);
+    let mut kids: Vec<Vec<String>> = Vec::with_capacity(reserve);
     for _ in 0..count {
         let shared = r.len()?;
         let rest = r.bytes()?;
@@ -328,5 +330,26 @@ mod tests {
         let bytes = encode(&DataTree::new());
         assert!(bytes.len() < 160, "{} bytes", bytes.len());
         assert_eq!(decode(&bytes).unwrap(), DataTree::new());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_damaged_or_random_bytes_never_panics(
+            at in 0usize..4096, bit in 0u8..8, junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)
+        ) {
+            let bytes = encode(&busy_tree());
+            let mut damaged = bytes.clone();
+            let i = at % damaged.len();
+            damaged[i] ^= 1 << bit;
+            proptest::prop_assert!(decode(&damaged).is_err());
+            let _ = decode(&junk);
+            // Re-sealed with a valid checksum, damage must still be caught or be harmless.
+            let body = &damaged[..damaged.len() - 4];
+            let mut sealed = body.to_vec();
+            sealed.extend_from_slice(&crc32fast::hash(body).to_be_bytes());
+            if let Ok(t) = decode(&sealed) {
+                proptest::prop_assert_eq!(t.digest(), t.recompute_digest());
+            }
+        }
     }
 }
