@@ -10,11 +10,11 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
-use zoolab_core::ids::{SessionId, Zxid};
+use zoolab_core::ids::SessionId;
 use zoolab_core::tree::acl::digest_id;
 use zoolab_core::tree::{
-    Acl, AuthInfo, Create, CreateMode, DataTree, MultiOp, OpResult, Origin, Perms, Preparer, ReadRequest,
-    ReadResponse, Stat, TreeConfig, WatchManager, WatchMode, WatcherType, WriteRequest, ZkError,
+    snapshot, Acl, Create, CreateMode, MultiOp, OpResult, Perms, ReadRequest, ReadResponse, Reply,
+    Standalone, Stat, TreeConfig, WatchMode, WatcherType, WriteRequest, ZkError,
 };
 
 /// Cases that cannot pass yet, with the reason. Each must fail; one that passes must
@@ -33,15 +33,11 @@ struct Session {
     /// The server closed the connection after a failed add_auth: kazoo answers
     /// AUTHFAILED to everything from then on.
     auth_failed: bool,
-    auth: AuthInfo,
     events: Vec<Value>,
 }
 
 struct Server {
-    tree: DataTree,
-    prep: Preparer,
-    watches: WatchManager,
-    zxid: u64,
+    zk: Standalone,
     now: i64,
     sessions: BTreeMap<String, Session>,
     names: BTreeMap<SessionId, String>,
@@ -55,10 +51,7 @@ impl Server {
     fn new() -> Server {
         let config = TreeConfig { super_digest: Some(digest_id(SUPER)), ..TreeConfig::default() };
         Server {
-            tree: DataTree::new(),
-            prep: Preparer::new(config),
-            watches: WatchManager::new(),
-            zxid: 0,
+            zk: Standalone::new(config),
             now: EPOCH_MS,
             sessions: BTreeMap::new(),
             names: BTreeMap::new(),
@@ -80,23 +73,15 @@ impl Server {
         })
     }
 
-    /// Prepare, apply, commit, fire watches: one write on a standalone server.
-    fn write(&mut self, session: SessionId, auth: &AuthInfo, req: &WriteRequest) -> Result<OpResult, Value> {
-        self.prep.config().check_size(req).map_err(err)?;
-        self.zxid += 1;
-        let origin = Origin { session, auth, zxid: Zxid(self.zxid), time: self.now };
-        let txn = self.prep.prepare(&self.tree, req, &origin);
-        let applied = self.tree.apply(&txn);
-        self.prep.committed(txn.zxid);
-        let (names, sessions) = (&self.names, &self.sessions);
-        let events = self.watches.trigger(&applied.triggers, |w| names.get(&w).map(|n| &sessions[n].auth));
-        for ev in events {
+    /// Hands each session the events a write caused; the reply's result.
+    fn deliver(&mut self, reply: Reply, req: &WriteRequest) -> Result<OpResult, Value> {
+        for ev in reply.events {
             if let Some(name) = self.names.get(&ev.watcher) {
                 let s = self.sessions.get_mut(name).expect("named session");
                 s.events.push(json!({ "type": ev.event.name(), "path": ev.path }));
             }
         }
-        applied.result.map_err(|f| {
+        reply.applied.result.map_err(|f| {
             if matches!(req, WriteRequest::Multi(_)) {
                 json!({ "error": f.error.name(), "results": f.multi.iter().map(|m| m.name()).collect::<Vec<_>>() })
             } else {
@@ -105,20 +90,20 @@ impl Server {
         })
     }
 
+    fn write(&mut self, session: SessionId, req: &WriteRequest) -> Result<OpResult, Value> {
+        let reply = self.zk.write(session, req, self.now).map_err(err)?;
+        self.deliver(reply, req)
+    }
+
     /// The container manager's checks during `ms` of waiting.
     fn wait(&mut self, ms: i64) {
         let end = self.now + ms;
         while self.now < end {
             self.now = (self.now + CONTAINER_CHECK_INTERVAL_MS).min(end);
-            for req in self.tree.cleanup_requests(self.now, 0) {
-                let _ = self.write(SessionId(0), &AuthInfo::default(), &req);
+            for reply in self.zk.check_containers(self.now, 0) {
+                let _ = self.deliver(reply, &WriteRequest::CloseSession);
             }
         }
-    }
-
-    fn read(&mut self, name: &str, req: &ReadRequest) -> Result<ReadResponse, ZkError> {
-        let s = &self.sessions[name];
-        self.tree.read(&mut self.watches, s.id, &s.auth, req)
     }
 
     fn step(&mut self, step: &Value) -> Value {
@@ -137,17 +122,9 @@ impl Server {
                 let timeout = asked.clamp(2 * TICK_TIME_MS, 20 * TICK_TIME_MS);
                 let id = SessionId(0x100 + self.names.len() as i64);
                 self.names.insert(id, name.clone());
-                self.sessions.insert(
-                    name.clone(),
-                    Session {
-                        id,
-                        auth_failed: false,
-                        auth: AuthInfo::from_ip("127.0.0.1"),
-                        events: Vec::new(),
-                    },
-                );
-                let auth = self.sessions[&name].auth.clone();
-                match self.write(id, &auth, &WriteRequest::CreateSession { timeout_ms: timeout }) {
+                self.sessions.insert(name, Session { id, auth_failed: false, events: Vec::new() });
+                let reply = self.zk.connect(id, "127.0.0.1", timeout, self.now);
+                match self.deliver(reply, &WriteRequest::CreateSession { timeout_ms: timeout }) {
                     Ok(_) => json!({ "ok": { "timeout_ms": timeout } }),
                     Err(e) => e,
                 }
@@ -157,38 +134,37 @@ impl Server {
                 json!({ "ok": std::mem::take(&mut s.events) })
             }
             "add_auth" => {
-                let sup = digest_id(SUPER);
-                let s = self.sessions.get_mut(&name).expect("session");
+                let id = self.sessions[&name].id;
                 let scheme = step["scheme"].as_str().expect("scheme");
                 let auth = step["auth"].as_str().expect("auth");
-                match s.auth.add(scheme, auth.as_bytes(), Some(&sup)) {
+                match self.zk.add_auth(id, scheme, auth.as_bytes()) {
                     Ok(()) => json!({ "ok": null }),
                     Err(e) => {
-                        s.auth_failed = true;
+                        self.sessions.get_mut(&name).expect("session").auth_failed = true;
                         err(e)
                     }
                 }
             }
             "close" => {
-                let (id, auth) = (self.sessions[&name].id, self.sessions[&name].auth.clone());
-                let r = self.write(id, &auth, &WriteRequest::CloseSession);
-                self.watches.remove_watcher(id);
-                match r {
+                let id = self.sessions[&name].id;
+                let reply = self.zk.close(id, self.now);
+                match self.deliver(reply, &WriteRequest::CloseSession) {
                     Ok(_) => json!({ "ok": null }),
                     Err(e) => e,
                 }
             }
             "create" | "delete" | "set_data" | "set_acl" | "multi" => {
-                let (id, auth) = (self.sessions[&name].id, self.sessions[&name].auth.clone());
+                let id = self.sessions[&name].id;
                 let req = write_request(step);
-                match self.write(id, &auth, &req) {
+                match self.write(id, &req) {
                     Ok(r) => json!({ "ok": self.result(&r, &req) }),
                     Err(e) => e,
                 }
             }
             _ => {
                 let req = read_request(step);
-                match self.read(&name, &req) {
+                let id = self.sessions[&name].id;
+                match self.zk.read(id, &req) {
                     Ok(r) => json!({ "ok": self.read_result(r) }),
                     // kazoo answers exists on a missing node with None.
                     Err(ZkError::NoNode) if op == "exists" => json!({ "ok": null }),
@@ -390,11 +366,15 @@ fn run_case(case: &Value, golden: &[Value]) -> Result<(), String> {
         if &got != want {
             return Err(format!(
                 "{name}: step {i} {step}\n  ZooKeeper: {want}\n  zoolab:    {got}\n  (digest after: {:#x})",
-                server.tree.digest()
+                server.zk.tree().digest()
             ));
         }
     }
-    assert_eq!(server.tree.digest(), server.tree.recompute_digest(), "{name}: incremental digest drifted");
+    let tree = server.zk.tree();
+    assert_eq!(tree.digest(), tree.recompute_digest(), "{name}: incremental digest drifted");
+    // Every case's final tree survives a snapshot round trip bit-exactly.
+    let bytes = snapshot::encode(tree);
+    assert_eq!(&snapshot::decode(&bytes).expect("decodes"), tree, "{name}: snapshot round trip");
     Ok(())
 }
 

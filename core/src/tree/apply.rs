@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn sequential_suffix_is_parent_cversion_ten_digits() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/p", CreateMode::Persistent).unwrap();
         s.create("/p/x", CreateMode::Persistent).unwrap();
         s.write(A, WriteRequest::Delete { path: "/p/x".into(), version: -1 }).result.unwrap();
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn child_create_and_delete_move_cversion_and_pzxid_not_mzxid() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/p", CreateMode::Persistent).unwrap();
         let before = s.stat("/p");
         s.create("/p/c", CreateMode::Persistent).unwrap();
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn times_come_from_the_transaction() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.now = 42;
         s.create("/t", CreateMode::Persistent).unwrap();
         let txn = s.prepare(A, &WriteRequest::SetData { path: "/t".into(), data: vec![], version: -1 });
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn failed_writes_take_a_zxid_and_change_nothing() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/a", CreateMode::Persistent).unwrap();
         let digest = s.tree.digest();
         let r = s.create("/a", CreateMode::Persistent);
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn multi_is_all_or_nothing_with_zookeepers_per_op_results() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let r = s.write(
             A,
             WriteRequest::Multi(vec![
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn close_session_deletes_its_ephemerals_only() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/p", CreateMode::Persistent).unwrap();
         s.create("/p/e", CreateMode::Ephemeral).unwrap();
         s.write(B, create("/p/f", CreateMode::Ephemeral)).result.unwrap();
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn ephemerals_cannot_have_children() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/e", CreateMode::Ephemeral).unwrap();
         assert_eq!(
             s.create("/e/c", CreateMode::Persistent).unwrap_err().error,
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn container_and_ttl_owners_are_encoded_and_hidden_from_clients() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/c", CreateMode::Container).unwrap();
         s.create("/t", CreateMode::PersistentWithTtl).unwrap();
         assert_eq!(s.tree.node("/c").unwrap().stat.ephemeral_owner, i64::MIN);
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn reserved_nodes_cannot_be_deleted() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
             let r = s.write(A, WriteRequest::Delete { path: p.into(), version: -1 });
             assert_eq!(r.result.unwrap_err().error, ZkError::BadArguments, "{p}");

@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn container_is_deleted_once_its_last_child_goes() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/c", CreateMode::Container).unwrap();
         assert!(s.tree.cleanup_requests(s.now + 10_000, 0).is_empty(), "never had a child");
         s.create("/c/x", CreateMode::Persistent).unwrap();
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn ttl_node_expires_after_its_ttl_since_mtime() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/t", CreateMode::PersistentWithTtl).unwrap(); // ttl 100 ms at now
         assert!(s.tree.cleanup_requests(s.now + 100, 0).is_empty(), "not more than the ttl yet");
         assert_eq!(s.tree.cleanup_requests(s.now + 101, 0).len(), 1);
@@ -85,7 +85,7 @@ mod tests {
 
     #[test]
     fn delete_container_refuses_ephemerals_and_non_empty_nodes() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/e", CreateMode::Ephemeral).unwrap();
         let r = s.write(crate::ids::SessionId(0), WriteRequest::DeleteContainer { path: "/e".into() });
         assert_eq!(r.result.unwrap_err().error, ZkError::BadVersion);

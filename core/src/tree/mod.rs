@@ -58,6 +58,7 @@ pub mod prepare;
 pub mod read;
 pub mod request;
 pub mod snapshot;
+pub mod standalone;
 pub mod stat;
 pub mod txn;
 pub mod watch;
@@ -70,6 +71,7 @@ pub use node::{Node, NodeKind};
 pub use prepare::{Origin, Preparer, TreeConfig};
 pub use read::{ReadResponse, SetWatches};
 pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
+pub use standalone::{Reply, Standalone};
 pub use stat::{Stat, StatPersisted};
 pub use txn::{Failure, MultiError, OpResult, Txn, TxnOp};
 pub use watch::{EventType, Trigger, TriggerKind, WatchManager, WatchMode, WatchedEvent, WatcherType};
@@ -83,7 +85,7 @@ pub(crate) mod testkit {
     pub(crate) const A: SessionId = SessionId(0x100);
     pub(crate) const B: SessionId = SessionId(0x101);
 
-    pub(crate) struct Standalone {
+    pub(crate) struct TestServer {
         pub(crate) tree: DataTree,
         pub(crate) prep: Preparer,
         pub(crate) watches: WatchManager,
@@ -92,10 +94,10 @@ pub(crate) mod testkit {
         pub(crate) now: i64,
     }
 
-    impl Standalone {
+    impl TestServer {
         /// A server with sessions A and B (zxids 1 and 2).
-        pub(crate) fn new() -> Standalone {
-            let mut s = Standalone {
+        pub(crate) fn new() -> TestServer {
+            let mut s = TestServer {
                 tree: DataTree::new(),
                 prep: Preparer::new(TreeConfig::default()),
                 watches: WatchManager::new(),

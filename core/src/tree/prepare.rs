@@ -512,7 +512,7 @@ mod pipeline_tests {
 
     #[test]
     fn outstanding_create_makes_the_second_create_nodeexists() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let t1 = s.prepare(A, &create("/x", CreateMode::Persistent));
         let t2 = s.prepare(A, &create("/x", CreateMode::Persistent));
         assert!(matches!(t1.op, TxnOp::Create { .. }));
@@ -524,7 +524,7 @@ mod pipeline_tests {
 
     #[test]
     fn outstanding_sequential_creates_advance_the_suffix() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let paths: Vec<String> = (0..3)
             .map(|_| match s.prepare(A, &create("/q-", CreateMode::PersistentSequential)).op {
                 TxnOp::Create { path, .. } => path,
@@ -537,7 +537,7 @@ mod pipeline_tests {
 
     #[test]
     fn outstanding_delete_then_create_and_versions() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/v", CreateMode::Persistent).unwrap();
         let t1 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
         let t2 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
@@ -553,7 +553,7 @@ mod pipeline_tests {
 
     #[test]
     fn failed_multi_rolls_back_its_outstanding_changes() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let multi = WriteRequest::Multi(vec![
             MultiOp::Create(Create {
                 path: "/m".into(),
@@ -573,7 +573,7 @@ mod pipeline_tests {
 
     #[test]
     fn close_session_includes_outstanding_ephemerals() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let t1 = s.prepare(A, &create("/e", CreateMode::Ephemeral));
         let t2 = s.prepare(A, &WriteRequest::CloseSession);
         assert_eq!(t2.op, TxnOp::CloseSession { paths: vec!["/e".into()] });
@@ -584,7 +584,7 @@ mod pipeline_tests {
 
     #[test]
     fn reconfig_writes_the_config_node_with_version_minus_one_for_super_only() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let req = WriteRequest::Reconfig { data: b"server.1=a:1:2;3\nversion=100000000".to_vec() };
         assert_eq!(s.write(A, req.clone()).result.unwrap_err().error, ZkError::NoAuth);
         s.auth.add("digest", b"root:pw", Some(&acl::digest_id("root:pw"))).unwrap();
@@ -597,14 +597,14 @@ mod pipeline_tests {
 
     #[test]
     fn requests_of_a_closed_session_are_sessionexpired() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.write(A, WriteRequest::CloseSession).result.unwrap();
         assert_eq!(s.create("/late", CreateMode::Persistent).unwrap_err().error, ZkError::SessionExpired);
     }
 
     #[test]
     fn ttl_rules_of_validate_create_request() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let mut req = Create {
             path: "/t".into(),
             data: vec![],
@@ -645,7 +645,7 @@ mod pipeline_tests {
 
     #[test]
     fn acl_checks_use_the_parent_for_create_and_delete() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let ro = WriteRequest::Create(Create {
             path: "/ro".into(),
             data: vec![],

@@ -204,13 +204,13 @@ mod tests {
     use super::super::testkit::*;
     use super::super::*;
 
-    fn read(s: &mut Standalone, auth: &AuthInfo, req: ReadRequest) -> Result<ReadResponse, ZkError> {
+    fn read(s: &mut TestServer, auth: &AuthInfo, req: ReadRequest) -> Result<ReadResponse, ZkError> {
         s.tree.read(&mut s.watches, A, auth, &req)
     }
 
     #[test]
     fn exists_on_a_missing_node_leaves_a_watch() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let auth = s.auth.clone();
         assert_eq!(
             read(&mut s, &auth, ReadRequest::Exists { path: "/x".into(), watch: true }),
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn get_data_needs_read_and_sets_no_watch_when_refused() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let secret = vec![Acl::new(Perms::ALL, "digest", &acl::digest_id("u:p"))];
         s.write(
             A,
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn get_acl_masks_digest_ids_without_admin() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         let acl = vec![
             Acl::new(Perms::READ, "world", "anyone"),
             Acl::new(Perms::ALL, "digest", &acl::digest_id("u:p")),
@@ -276,12 +276,12 @@ mod tests {
 
     #[test]
     fn get_all_children_number_counts_every_descendant() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         for p in ["/a", "/a/b", "/a/b/c", "/ab"] {
             s.create(p, CreateMode::Persistent).unwrap();
         }
         let auth = s.auth.clone();
-        let n = |s: &mut Standalone, p: &str| {
+        let n = |s: &mut TestServer, p: &str| {
             read(s, &auth, ReadRequest::GetAllChildrenNumber { path: p.into() })
         };
         assert_eq!(n(&mut s, "/a"), Ok(ReadResponse::Count(2)));
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn get_ephemerals_lists_the_sessions_own_by_prefix() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/e1", CreateMode::Ephemeral).unwrap();
         s.create("/f1", CreateMode::Ephemeral).unwrap();
         s.write(B, create("/e2", CreateMode::Ephemeral)).result.unwrap();
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn set_watches_fires_what_was_missed_and_rearms_the_rest() {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/kept", CreateMode::Persistent).unwrap();
         let seen = crate::ids::Zxid(s.zxid);
         s.create("/new", CreateMode::Persistent).unwrap();

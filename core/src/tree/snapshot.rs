@@ -286,7 +286,7 @@ mod tests {
     use super::*;
 
     fn busy_tree() -> DataTree {
-        let mut s = Standalone::new();
+        let mut s = TestServer::new();
         s.create("/app", CreateMode::Persistent).unwrap();
         s.create("/app/é-ü", CreateMode::Persistent).unwrap();
         s.create("/app/q-", CreateMode::PersistentSequential).unwrap();
