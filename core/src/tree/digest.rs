@@ -10,6 +10,7 @@
 
 use super::path::{ROOT, ZOOKEEPER_SUBTREE};
 use super::stat::StatPersisted;
+use crate::ids::Zxid;
 
 /// The digest version ZooKeeper 3.6–3.9 put in `TxnDigest`.
 pub const DIGEST_VERSION: i32 = 2;
@@ -42,10 +43,49 @@ pub fn node_digest(path: &str, data: &[u8], stat: &StatPersisted) -> u64 {
     u64::from(crc.finalize())
 }
 
+/// ZooKeeper records a digest only at zxids that are multiples of this.
+pub const DIGEST_LOG_INTERVAL: u64 = 128;
+/// And keeps this many.
+pub const DIGEST_LOG_LIMIT: usize = 1024;
+
+/// The digest history the `hash` four-letter word prints (`DataTree.digestLog`): the
+/// tree digest after every zxid that is a multiple of 128, the last 1024 of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DigestLog {
+    entries: std::collections::VecDeque<(Zxid, u64)>,
+}
+
+impl DigestLog {
+    /// An empty history.
+    pub fn new() -> DigestLog {
+        DigestLog::default()
+    }
+
+    /// Notes the digest after applying `zxid` (kept only at multiples of 128).
+    pub fn record(&mut self, zxid: Zxid, digest: u64) {
+        if zxid.0.is_multiple_of(DIGEST_LOG_INTERVAL) {
+            self.entries.push_back((zxid, digest));
+            if self.entries.len() > DIGEST_LOG_LIMIT {
+                self.entries.pop_front();
+            }
+        }
+    }
+
+    /// The entries, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = (Zxid, u64)> + '_ {
+        self.entries.iter().copied()
+    }
+
+    /// The `hash` four-letter word's answer: `<zxid in hex>: <digest as a signed long>`
+    /// per line, e.g. `80: 147511762177`.
+    pub fn render(&self) -> String {
+        self.entries.iter().map(|(z, d)| format!("{:x}: {}\n", z.0, *d as i64)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::Zxid;
 
     #[test]
     fn digest_is_crc32_of_path_data_and_stat() {
@@ -62,5 +102,18 @@ mod tests {
         assert_eq!(node_digest("/", b"", &stat), u64::from(crc32fast::hash(&[0u8; 60])));
         assert_eq!(node_digest("/zookeeper/quota", b"", &stat), 0);
         assert_ne!(node_digest("/zookeeper", b"", &stat), 0);
+    }
+
+    #[test]
+    fn hash_four_letter_word_lists_every_128th_zxid() {
+        let mut log = DigestLog::new();
+        for z in 1..=300u64 {
+            log.record(Zxid(z), z * 1000);
+        }
+        assert_eq!(log.render(), "80: 128000\n100: 256000\n");
+        for z in 301..=(129 * 1024 + 1000) {
+            log.record(Zxid(z), 7);
+        }
+        assert_eq!(log.entries().count(), DIGEST_LOG_LIMIT);
     }
 }
