@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use zoolab_core::ids::Zxid;
+use zoolab_core::tree::digest::DigestLog;
 use zoolab_core::tree::{Acl, DataTree, NodeKind, StatPersisted};
 
 #[test]
@@ -43,4 +44,7 @@ fn digest_matches_zookeeper_hash_four_letter_word() {
     }
     assert_eq!(tree.digest(), tree.recompute_digest());
     assert_eq!(tree.digest(), want, "zoolab {:#x} vs ZooKeeper {:#x}", tree.digest(), want);
+    let mut log = DigestLog::new();
+    log.record(Zxid(0x80), tree.digest());
+    assert_eq!(log.render(), hash, "the hash four-letter word's text");
 }
