@@ -17,6 +17,9 @@ use zoolab_core::tree::{
 #[derive(Clone, Debug, PartialEq)]
 struct MNode {
     data: Vec<u8>,
+    /// world:anyone:r instead of the open ACL.
+    read_only: bool,
+    aversion: i32,
     version: i32,
     creates: i32,
     deletes: i32,
@@ -45,6 +48,8 @@ impl Model {
         let mut nodes = BTreeMap::new();
         let z = MNode {
             data: vec![],
+            read_only: false,
+            aversion: 0,
             version: 0,
             creates: 0,
             deletes: 0,
@@ -56,9 +61,8 @@ impl Model {
         // The reserved nodes came without creates: visible cversion = -children.
         nodes.insert("/".to_string(), MNode { deletes: -1, ..z.clone() });
         nodes.insert("/zookeeper".to_string(), MNode { deletes: -2, ..z.clone() });
-        for p in ["/zookeeper/quota", "/zookeeper/config"] {
-            nodes.insert(p.to_string(), z.clone());
-        }
+        nodes.insert("/zookeeper/quota".to_string(), z.clone());
+        nodes.insert("/zookeeper/config".to_string(), MNode { read_only: true, aversion: -1, ..z.clone() });
         Model { nodes }
     }
 
@@ -71,6 +75,9 @@ impl Model {
             WriteRequest::Create(c) => {
                 let par = parent(&c.path);
                 let pn = self.nodes.get(&par).ok_or(ZkError::NoNode)?;
+                if pn.read_only {
+                    return Err(ZkError::NoAuth);
+                }
                 let path = if c.mode.is_sequential() {
                     format!("{}{:010}", c.path, pn.creates)
                 } else {
@@ -94,6 +101,8 @@ impl Model {
                     path,
                     MNode {
                         data: c.data.clone(),
+                        read_only: c.acl == Acl::read_unsafe(),
+                        aversion: 0,
                         version: 0,
                         creates: 0,
                         deletes: 0,
@@ -106,8 +115,8 @@ impl Model {
                 Ok(())
             }
             WriteRequest::Delete { path, version } => {
-                if !self.nodes.contains_key(&parent(path)) {
-                    return Err(ZkError::NoNode);
+                if self.nodes.get(&parent(path)).ok_or(ZkError::NoNode)?.read_only {
+                    return Err(ZkError::NoAuth);
                 }
                 let n = self.nodes.get(path).ok_or(ZkError::NoNode)?;
                 if *version != -1 && *version != n.version {
@@ -121,12 +130,27 @@ impl Model {
             }
             WriteRequest::SetData { path, data, version } => {
                 let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+                if n.read_only {
+                    return Err(ZkError::NoAuth);
+                }
                 if *version != -1 && *version != n.version {
                     return Err(ZkError::BadVersion);
                 }
                 n.version += 1;
                 n.data = data.clone();
                 n.mzxid = zxid;
+                Ok(())
+            }
+            WriteRequest::SetAcl { path, acl, version } => {
+                let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+                if n.read_only {
+                    return Err(ZkError::NoAuth);
+                }
+                if *version != -1 && *version != n.aversion {
+                    return Err(ZkError::BadVersion);
+                }
+                n.aversion += 1;
+                n.read_only = *acl == Acl::read_unsafe();
                 Ok(())
             }
             WriteRequest::Multi(ops) => {
@@ -190,9 +214,13 @@ fn mode_strategy() -> impl Strategy<Value = CreateMode> {
     ])
 }
 
+fn acl_strategy() -> impl Strategy<Value = Vec<Acl>> {
+    prop_oneof![4 => Just(Acl::open_unsafe()), 1 => Just(Acl::read_unsafe())]
+}
+
 fn create_strategy() -> impl Strategy<Value = Create> {
-    (path_strategy(), mode_strategy(), prop::collection::vec(any::<u8>(), 0..4))
-        .prop_map(|(path, mode, data)| Create { path, data, acl: Acl::open_unsafe(), mode, ttl: None })
+    (path_strategy(), mode_strategy(), prop::collection::vec(any::<u8>(), 0..4), acl_strategy())
+        .prop_map(|(path, mode, data, acl)| Create { path, data, acl, mode, ttl: None })
 }
 
 fn version_strategy() -> impl Strategy<Value = i32> {
@@ -219,6 +247,8 @@ fn request_strategy() -> impl Strategy<Value = WriteRequest> {
         2 => (path_strategy(), version_strategy(), prop::collection::vec(any::<u8>(), 0..3))
             .prop_map(|(path, version, data)| WriteRequest::SetData { path, data, version }),
         1 => prop::collection::vec(multi_op_strategy(), 0..4).prop_map(WriteRequest::Multi),
+        1 => (path_strategy(), acl_strategy(), version_strategy())
+            .prop_map(|(path, acl, version)| WriteRequest::SetAcl { path, acl, version }),
     ]
 }
 
@@ -246,6 +276,9 @@ fn check_tree_matches_model(tree: &DataTree, model: &Model) -> Result<(), TestCa
         let m = &model.nodes[p];
         let s = n.client_stat();
         prop_assert_eq!(&n.data, &m.data, "{}", p);
+        prop_assert_eq!(s.aversion, m.aversion, "aversion of {}", p);
+        let read_only = &*tree.acl_of(n) == Acl::read_unsafe().as_slice();
+        prop_assert_eq!(read_only, m.read_only, "acl of {}", p);
         prop_assert_eq!(s.version, m.version, "{}", p);
         prop_assert_eq!(s.cversion, m.creates + m.deletes, "cversion of {}", p);
         prop_assert_eq!(n.stat.cversion, m.creates, "stored cversion of {}", p);
