@@ -19,6 +19,53 @@
 //! - **Migration** walks [`DataTree::nodes`], snapshots at a zxid, and imports with
 //!   [`DataTree::import_node`] keeping exact stats, cversions and node types.
 //!
+//! # Example: a leader and a follower
+//! ```
+//! use zoolab_core::ids::{SessionId, Zxid};
+//! use zoolab_core::tree::*;
+//!
+//! let mut leader = DataTree::new();
+//! let mut follower = DataTree::new();
+//! let mut prep = Preparer::new(TreeConfig::default());
+//! let alice = SessionId(0x100);
+//! let auth = AuthInfo::from_ip("10.0.0.7");
+//! let requests = [
+//!     WriteRequest::CreateSession { timeout_ms: 10_000 },
+//!     WriteRequest::Create(Create {
+//!         path: "/jobs-".into(),
+//!         data: b"first".to_vec(),
+//!         acl: Acl::open_unsafe(),
+//!         mode: CreateMode::PersistentSequential,
+//!         ttl: None,
+//!     }),
+//! ];
+//! // The leader prepares each request with the next zxid and its clock (pipelined: the
+//! // second is prepared before the first commits), then proposes the transactions.
+//! let txns: Vec<Txn> = requests
+//!     .iter()
+//!     .enumerate()
+//!     .map(|(i, req)| {
+//!         let origin = Origin { session: alice, auth: &auth, zxid: Zxid(i as u64 + 1), time: 1_700_000_000_000 };
+//!         prep.prepare(&leader, req, &origin)
+//!     })
+//!     .collect();
+//! // On commit, every replica applies them in zxid order; the leader also forgets its
+//! // outstanding changes.
+//! let mut watches = WatchManager::new();
+//! for txn in &txns {
+//!     let applied = leader.apply(txn);
+//!     prep.committed(txn.zxid);
+//!     follower.apply(txn);
+//!     // A server facing clients turns triggers into events (before its next replies).
+//!     let _events = watches.trigger(&applied.triggers, |_| Some(&auth));
+//!     assert_eq!(leader.digest(), follower.digest());
+//! }
+//! assert!(leader.node("/jobs-0000000000").is_some());
+//! // SNAP sync: ship the snapshot; it restores the identical tree.
+//! let copy = snapshot::decode(&snapshot::encode(&leader)).unwrap();
+//! assert_eq!(copy, follower);
+//! ```
+//!
 //! # Checked against the real thing
 //! `core/tests/conformance.rs` replays every recorded case of `tests/conformance` (kazoo
 //! against Apache ZooKeeper 3.8.0) and must match exactly; `core/tests/digest.rs`
