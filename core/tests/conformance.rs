@@ -75,6 +75,7 @@ impl Server {
 
     /// Hands each session the events a write caused; the reply's result.
     fn deliver(&mut self, reply: Reply, req: &WriteRequest) -> Result<OpResult, Value> {
+        assert_eq!(reply.applied.digest_mismatch, None, "the leader's precalculated digest for {req:?}");
         for ev in reply.events {
             if let Some(name) = self.names.get(&ev.watcher) {
                 let s = self.sessions.get_mut(name).expect("named session");

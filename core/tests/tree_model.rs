@@ -320,6 +320,7 @@ proptest! {
                     _ => model.op(*s, txn.zxid.0, req),
                 };
                 prop_assert_eq!(ok_or_code(&applied.result), want, "{:?} as {:?}", req, txn);
+                prop_assert_eq!(applied.digest_mismatch, None, "precalculated digest of {:?}", txn);
             }
             prop_assert_eq!(prep.outstanding(), 0);
             Ok(())

@@ -19,6 +19,9 @@ pub struct Applied {
     pub result: Result<OpResult, Failure>,
     /// What changed, in order, for the server's [`super::watch::WatchManager`].
     pub triggers: Vec<Trigger>,
+    /// The digest the transaction expected, when the tree's differs after applying it
+    /// (ZooKeeper logs this as a digest mismatch: the replica has diverged).
+    pub digest_mismatch: Option<u64>,
 }
 
 impl DataTree {
@@ -33,7 +36,8 @@ impl DataTree {
         if txn.zxid > self.last_zxid {
             self.last_zxid = txn.zxid;
         }
-        Applied { zxid: txn.zxid, session: txn.session, result, triggers }
+        let digest_mismatch = txn.digest.filter(|&d| d != self.digest);
+        Applied { zxid: txn.zxid, session: txn.session, result, triggers, digest_mismatch }
     }
 
     fn apply_multi(
@@ -171,6 +175,9 @@ mod tests {
         assert_eq!(txn.time, 42);
         let mut late = txn.clone();
         late.time = 99;
+        // The leader's digest covered time 42: the replica would see a mismatch.
+        assert_eq!(s.tree.clone().apply(&late).digest_mismatch, txn.digest);
+        late.digest = None;
         s.commit(&late);
         let st = s.stat("/t");
         assert_eq!((st.ctime, st.mtime), (42, 99));

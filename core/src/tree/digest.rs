@@ -22,10 +22,24 @@ pub fn covered(path: &str) -> bool {
 
 /// One node's digest; 0 for paths the digest leaves out.
 pub fn node_digest(path: &str, data: &[u8], stat: &StatPersisted) -> u64 {
+    finish(&prefix(path, data), stat)
+}
+
+/// The CRC state after a node's path and data (`None` for paths the digest leaves
+/// out): with [`finish`], the node's digest for any stat, without reading the data again.
+pub fn prefix(path: &str, data: &[u8]) -> Option<crc32fast::Hasher> {
     if !covered(path) {
-        return 0;
+        return None;
     }
-    let path = if path == ROOT { "" } else { path };
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(if path == ROOT { "" } else { path }.as_bytes());
+    crc.update(data);
+    Some(crc)
+}
+
+/// A node's digest from its [`prefix`] and its stat.
+pub fn finish(prefix: &Option<crc32fast::Hasher>, stat: &StatPersisted) -> u64 {
+    let Some(crc) = prefix else { return 0 };
     let mut b = [0u8; 60];
     b[0..8].copy_from_slice(&stat.czxid.0.to_be_bytes());
     b[8..16].copy_from_slice(&stat.mzxid.0.to_be_bytes());
@@ -36,9 +50,7 @@ pub fn node_digest(path: &str, data: &[u8], stat: &StatPersisted) -> u64 {
     b[44..48].copy_from_slice(&stat.cversion.to_be_bytes());
     b[48..52].copy_from_slice(&stat.aversion.to_be_bytes());
     b[52..60].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(path.as_bytes());
-    crc.update(data);
+    let mut crc = crc.clone();
     crc.update(&b);
     u64::from(crc.finalize())
 }

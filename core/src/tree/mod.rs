@@ -9,7 +9,9 @@
 //! - **Every replica** applies committed transactions in zxid order with
 //!   [`DataTree::apply`], which returns the reply and the [`Trigger`]s for watches, and
 //!   can be compared with its peers by [`DataTree::digest`] (ZooKeeper's own digest, so
-//!   comparable with a real server's). [`snapshot::encode`] / [`snapshot::decode`] give
+//!   comparable with a real server's). Each transaction carries the digest the leader
+//!   expects after it (ZooKeeper's `TxnDigest`); [`Applied::digest_mismatch`] reports a
+//!   replica that diverged. [`snapshot::encode`] / [`snapshot::decode`] give
 //!   SNAP sync and crash recovery.
 //! - **Servers facing clients** (simulated or TCP) keep one [`WatchManager`] and one
 //!   [`AuthInfo`] per session; they answer reads with [`DataTree::read`] and feed each
@@ -76,8 +78,6 @@
 //! # Known differences from ZooKeeper
 //! - Quotas: `/zookeeper/quota` exists, but quota limits and the `zookeeper_stats`
 //!   bookkeeping ZooKeeper does under it are not implemented.
-//! - Transactions carry no `TxnDigest` (the tree digest ZooKeeper puts in each proposal);
-//!   replicas compare [`DataTree::digest`] after each zxid instead.
 //! - Snapshots are exact, so ZooKeeper's fuzzy-snapshot repairs on replay (raising a
 //!   parent's cversion on `NODEEXISTS`) are not needed and not implemented.
 //! - Hash-set orders are emulated from the creation order and the current sizes; after
@@ -165,6 +165,7 @@ pub(crate) mod testkit {
 
         pub(crate) fn commit(&mut self, txn: &Txn) -> (Applied, Vec<WatchedEvent>) {
             let applied = self.tree.apply(txn);
+            assert_eq!(applied.digest_mismatch, None, "precalculated digest of {txn:?}");
             self.prep.committed(txn.zxid);
             let events = self.watches.trigger(&applied.triggers, |_| Some(&self.auth));
             (applied, events)

@@ -14,6 +14,7 @@
 
 use super::acl::{self, Acl, AuthInfo, Perms};
 use super::datatree::DataTree;
+use super::digest;
 use super::error::ZkError;
 use super::node::{NodeKind, MAX_TTL_MS};
 use super::path;
@@ -71,18 +72,45 @@ pub struct Origin<'a> {
 }
 
 /// ZooKeeper's `ChangeRecord`: a node as it will be once the outstanding proposals
-/// commit (`stat: None`: deleted).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// commit (`stat: None`: deleted), with its precalculated digests.
+#[derive(Clone, Debug)]
 struct ChangeRecord {
     zxid: Zxid,
     path: String,
     stat: Option<StatPersisted>,
     child_count: i32,
     acl: Arc<[Acl]>,
+    /// CRC state of path + data (see [`digest::prefix`]).
+    prefix: Option<crc32fast::Hasher>,
+    /// This node's digest after the change.
+    node_digest: u64,
+    /// The tree's digest after this change.
+    tree_digest: u64,
+}
+
+impl ChangeRecord {
+    fn new(
+        zxid: Zxid,
+        path: &str,
+        stat: Option<StatPersisted>,
+        child_count: i32,
+        acl: Arc<[Acl]>,
+    ) -> ChangeRecord {
+        ChangeRecord {
+            zxid,
+            path: path.to_owned(),
+            stat,
+            child_count,
+            acl,
+            prefix: None,
+            node_digest: 0,
+            tree_digest: 0,
+        }
+    }
 }
 
 /// The leader's view of outstanding changes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Preparer {
     config: TreeConfig,
     outstanding: VecDeque<ChangeRecord>,
@@ -134,7 +162,13 @@ impl Preparer {
             WriteRequest::Multi(ops) => self.prepare_multi(tree, ops, origin),
             _ => self.prepare_one(tree, req, origin).unwrap_or_else(TxnOp::Error),
         };
-        Txn { session: origin.session, zxid: origin.zxid, time: origin.time, op }
+        let digest = Some(self.current_digest(tree));
+        Txn { session: origin.session, zxid: origin.zxid, time: origin.time, op, digest }
+    }
+
+    /// The tree digest once every outstanding change is applied.
+    fn current_digest(&self, tree: &DataTree) -> u64 {
+        self.outstanding.back().map_or(tree.digest(), |c| c.tree_digest)
     }
 
     fn record(&self, tree: &DataTree, path: &str) -> Result<ChangeRecord, ZkError> {
@@ -142,13 +176,7 @@ impl Preparer {
             Some(c) => c.clone(),
             None => {
                 let n = tree.node(path).ok_or(ZkError::NoNode)?;
-                ChangeRecord {
-                    zxid: Zxid(u64::MAX),
-                    path: path.to_owned(),
-                    stat: Some(n.stat),
-                    child_count: n.children.len() as i32,
-                    acl: tree.acl_of(n),
-                }
+                ChangeRecord::new(Zxid(u64::MAX), path, Some(n.stat), n.children.len() as i32, tree.acl_of(n))
             }
         };
         if rec.stat.is_none() {
@@ -157,7 +185,26 @@ impl Preparer {
         Ok(rec)
     }
 
-    fn add(&mut self, c: ChangeRecord) {
+    /// Records a change, precalculating the node's and the tree's digests (ZooKeeper's
+    /// `precalculateDigest`); `new_data` when the change sets the node's data.
+    fn add(&mut self, tree: &DataTree, mut c: ChangeRecord, new_data: Option<&[u8]>) {
+        let current = self.current_digest(tree);
+        let (old_digest, old_prefix) = match self.by_path.get(&c.path) {
+            Some(prev) => (prev.node_digest, prev.prefix.clone()),
+            None => match tree.node(&c.path) {
+                Some(n) => {
+                    let pre = digest::prefix(&c.path, &n.data);
+                    (digest::finish(&pre, &n.stat), pre)
+                }
+                None => (0, None),
+            },
+        };
+        c.prefix = match new_data {
+            Some(d) => digest::prefix(&c.path, d),
+            None => old_prefix,
+        };
+        c.node_digest = c.stat.as_ref().map_or(0, |s| digest::finish(&c.prefix, s));
+        c.tree_digest = current.wrapping_sub(old_digest).wrapping_add(c.node_digest);
         self.by_path.insert(c.path.clone(), c.clone());
         self.outstanding.push_back(c);
     }
@@ -285,7 +332,7 @@ impl Preparer {
                 if rec.child_count > 0 {
                     return Err(ZkError::NotEmpty);
                 }
-                self.record_delete(parent_rec, p, o.zxid);
+                self.record_delete(tree, parent_rec, p, o.zxid);
                 Ok(TxnOp::Delete { path: p.clone() })
             }
             WriteRequest::DeleteContainer { path: p } => {
@@ -301,7 +348,7 @@ impl Preparer {
                     return Err(ZkError::BadVersion);
                 }
                 let parent_rec = self.record(tree, &parent)?;
-                self.record_delete(parent_rec, p, o.zxid);
+                self.record_delete(tree, parent_rec, p, o.zxid);
                 Ok(TxnOp::DeleteContainer { path: p.clone() })
             }
             WriteRequest::SetData { path: p, data, version } => {
@@ -316,7 +363,7 @@ impl Preparer {
                 stat.mzxid = o.zxid;
                 rec.stat = Some(stat);
                 rec.zxid = o.zxid;
-                self.add(rec);
+                self.add(tree, rec, Some(data));
                 Ok(TxnOp::SetData { path: p.clone(), data: data.clone(), version: next })
             }
             WriteRequest::SetAcl { path: p, acl: requested, version } => {
@@ -331,7 +378,7 @@ impl Preparer {
                 rec.stat = Some(stat);
                 rec.acl = fixed.clone().into();
                 rec.zxid = o.zxid;
-                self.add(rec);
+                self.add(tree, rec, None);
                 Ok(TxnOp::SetAcl { path: p.clone(), acl: fixed, version: next })
             }
             WriteRequest::Reconfig { data } => {
@@ -344,27 +391,21 @@ impl Preparer {
                 stat.mzxid = o.zxid;
                 rec.stat = Some(stat);
                 rec.zxid = o.zxid;
-                self.add(rec);
+                self.add(tree, rec, Some(data));
                 Ok(TxnOp::SetData { path: path::CONFIG.to_owned(), data: data.clone(), version: -1 })
             }
             WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
         }
     }
 
-    fn record_delete(&mut self, mut parent_rec: ChangeRecord, p: &str, zxid: Zxid) {
+    fn record_delete(&mut self, tree: &DataTree, mut parent_rec: ChangeRecord, p: &str, zxid: Zxid) {
         let mut ps = parent_rec.stat.expect("live");
         ps.pzxid = zxid;
         parent_rec.stat = Some(ps);
         parent_rec.child_count -= 1;
         parent_rec.zxid = zxid;
-        self.add(parent_rec);
-        self.add(ChangeRecord {
-            zxid,
-            path: p.to_owned(),
-            stat: None,
-            child_count: -1,
-            acl: Arc::from(Vec::new()),
-        });
+        self.add(tree, parent_rec, None);
+        self.add(tree, ChangeRecord::new(zxid, p, None, -1, Arc::from(Vec::new())), None);
     }
 
     fn prepare_create(&mut self, tree: &DataTree, c: &Create, o: &Origin<'_>) -> Result<TxnOp, ZkError> {
@@ -414,14 +455,9 @@ impl Preparer {
         parent_rec.stat = Some(pstat);
         parent_rec.child_count += 1;
         parent_rec.zxid = o.zxid;
-        self.add(parent_rec);
-        self.add(ChangeRecord {
-            zxid: o.zxid,
-            path: final_path.clone(),
-            stat: Some(StatPersisted::created(o.zxid, o.time, owner)),
-            child_count: 0,
-            acl: acl.clone().into(),
-        });
+        self.add(tree, parent_rec, None);
+        let stat = Some(StatPersisted::created(o.zxid, o.time, owner));
+        self.add(tree, ChangeRecord::new(o.zxid, &final_path, stat, 0, acl.clone().into()), Some(&c.data));
         Ok(TxnOp::Create {
             path: final_path,
             data: c.data.clone(),
@@ -454,16 +490,10 @@ impl Preparer {
                     ps.pzxid = o.zxid;
                     parent_rec.stat = Some(ps);
                     parent_rec.zxid = o.zxid;
-                    self.add(parent_rec);
+                    self.add(tree, parent_rec, None);
                 }
             }
-            self.add(ChangeRecord {
-                zxid: o.zxid,
-                path: p.clone(),
-                stat: None,
-                child_count: 0,
-                acl: Arc::from(Vec::new()),
-            });
+            self.add(tree, ChangeRecord::new(o.zxid, p, None, 0, Arc::from(Vec::new())), None);
         }
         self.sessions.push_back((o.zxid, o.session, false));
         TxnOp::CloseSession { paths: es }

@@ -20,6 +20,9 @@ pub struct Txn {
     pub time: i64,
     /// What to do.
     pub op: TxnOp,
+    /// The tree digest the leader expects after applying it (ZooKeeper's `TxnDigest`,
+    /// version 2): a replica whose digest differs has diverged.
+    pub digest: Option<u64>,
 }
 
 /// The body of a transaction.
