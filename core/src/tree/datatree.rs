@@ -25,8 +25,18 @@ pub struct DataTree {
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
+    /// Paths with a quota (a `zookeeper_limits` node under `/zookeeper/quota`).
+    pub(crate) quotas: BTreeSet<String>,
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
+}
+
+/// For a `zookeeper_limits` node under `/zookeeper/quota`, the path it limits.
+fn quota_target(path: &str) -> Option<&str> {
+    if path::name(path) != super::quota::LIMIT_NODE {
+        return None;
+    }
+    path::parent(path)?.strip_prefix(QUOTA)
 }
 
 impl Default for DataTree {
@@ -47,6 +57,7 @@ impl DataTree {
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            quotas: BTreeSet::new(),
             digest: 0,
             last_zxid: Zxid::ZERO,
         };
@@ -88,6 +99,9 @@ impl DataTree {
             }
             NodeKind::Persistent => {}
         }
+        if let Some(target) = quota_target(path) {
+            self.quotas.insert(target.to_owned());
+        }
     }
 
     fn remove(&mut self, path: &str) -> Option<Node> {
@@ -111,6 +125,9 @@ impl DataTree {
             NodeKind::Persistent => {}
         }
         self.acls.release(node.acl);
+        if let Some(target) = quota_target(path) {
+            self.quotas.remove(target);
+        }
         Some(node)
     }
 
@@ -165,6 +182,7 @@ impl DataTree {
         };
         let stat = node.client_stat();
         self.insert(path, node);
+        self.quota_created(path, data.len());
         triggers.push(Trigger { kind: TriggerKind::Created, path: path.to_owned(), acl: node_acl });
         triggers.push(Trigger { kind: TriggerKind::ChildrenChanged, path: parent, acl: parent_acl });
         Ok(stat)
@@ -188,7 +206,8 @@ impl DataTree {
         })
         .ok_or(ZkError::NoNode)?;
         let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
-        self.remove(path);
+        let gone = self.remove(path).expect("checked above");
+        self.quota_deleted(path, gone.data.len());
         let parent_acl = self.acl_of(&self.nodes[&parent]);
         triggers.push(Trigger { kind: TriggerKind::Deleted, path: path.to_owned(), acl });
         triggers.push(Trigger { kind: TriggerKind::ChildrenChanged, path: parent, acl: parent_acl });
@@ -206,6 +225,7 @@ impl DataTree {
         triggers: &mut Vec<Trigger>,
     ) -> Result<Stat, ZkError> {
         let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
+        let before = self.nodes[path].data.len() as i64;
         let stat = self
             .modify(path, |n| {
                 n.data = data.to_vec();
@@ -215,6 +235,7 @@ impl DataTree {
                 n.client_stat()
             })
             .ok_or(ZkError::NoNode)?;
+        self.quota_data_set(path, data.len() as i64 - before);
         triggers.push(Trigger { kind: TriggerKind::DataChanged, path: path.to_owned(), acl });
         Ok(stat)
     }

@@ -76,8 +76,8 @@
 //! order) are pinned by tests with orders a real server produced.
 //!
 //! # Known differences from ZooKeeper
-//! - Quotas: `/zookeeper/quota` exists, but quota limits and the `zookeeper_stats`
-//!   bookkeeping ZooKeeper does under it are not implemented.
+//! - Quotas are tracked (`zookeeper_stats` follows the subtree, see [`quota`]) but, as
+//!   by ZooKeeper's default, not enforced; there is no `zookeeper.enforceQuota` switch.
 //! - Snapshots are exact, so ZooKeeper's fuzzy-snapshot repairs on replay (raising a
 //!   parent's cversion on `NODEEXISTS`) are not needed and not implemented.
 //! - Hash-set orders are emulated from the creation order and the current sizes; after
@@ -102,6 +102,7 @@ mod java;
 pub mod node;
 pub mod path;
 pub mod prepare;
+pub mod quota;
 pub mod read;
 pub mod request;
 pub mod snapshot;
