@@ -221,6 +221,7 @@ impl Server {
             }),
             ReadResponse::Path(p) => json!(p),
             ReadResponse::Done => Value::Null,
+            other => panic!("no conformance op reads {other:?}"),
         }
     }
 }

@@ -86,7 +86,7 @@
 //!   SASL, x509 or custom providers. TTL owner encodings are always recognised.
 //! - Session expiry, local sessions and session ownership are the driver's business:
 //!   the tree knows live sessions only through createSession/closeSession transactions.
-//! - Not provided: multiRead, whoAmI, standalone `check` (ZooKeeper 3.8.0 never answers it).
+//! - Not provided: standalone `check` (ZooKeeper 3.8.0 never answers it).
 //!
 //! # Determinism
 //! Everything is kept in `BTreeMap`/`BTreeSet`; no clock is read (times come in the

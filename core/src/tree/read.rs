@@ -46,6 +46,10 @@ pub enum ReadResponse {
     Path(String),
     /// addWatch, removeWatches.
     Done,
+    /// multiRead: each op's answer or error.
+    MultiRead(Vec<Result<ReadResponse, ZkError>>),
+    /// whoAmI: `(scheme, user)` per identity, in the server's order (`ClientInfo`).
+    WhoAmI(Vec<(String, String)>),
 }
 
 /// `setWatches` / `setWatches2`: a reconnecting client re-registers its watches,
@@ -177,6 +181,41 @@ impl DataTree {
                 watches.add_watch(path, w, *mode);
                 Ok(ReadResponse::Done)
             }
+            ReadRequest::MultiRead(ops) => {
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops {
+                    match op {
+                        ReadRequest::GetChildren { path, .. } => {
+                            let plain = ReadRequest::GetChildren {
+                                path: path.clone(),
+                                watch: false,
+                                with_stat: false,
+                            };
+                            out.push(self.read(watches, session, auth, &plain));
+                        }
+                        ReadRequest::GetData { path, .. } => {
+                            let plain = ReadRequest::GetData { path: path.clone(), watch: false };
+                            out.push(self.read(watches, session, auth, &plain));
+                        }
+                        // "Invalid type of readOp": the whole request fails.
+                        _ => return Err(ZkError::MarshallingError),
+                    }
+                }
+                Ok(ReadResponse::MultiRead(out))
+            }
+            ReadRequest::WhoAmI => Ok(ReadResponse::WhoAmI(
+                auth.server_order()
+                    .into_iter()
+                    .map(|id| {
+                        let user = match id.scheme.as_str() {
+                            "digest" => id.id.split(':').next().unwrap_or("").to_owned(),
+                            "ip" => id.id.clone(),
+                            _ => String::new(),
+                        };
+                        (id.scheme.clone(), user)
+                    })
+                    .collect(),
+            )),
             ReadRequest::RemoveWatches { path, kind } => {
                 watches.remove_watches(path, w, *kind)?;
                 Ok(ReadResponse::Done)
@@ -327,5 +366,37 @@ mod tests {
             ]
         );
         assert_eq!(s.watches.len(), 2, "data watch on /kept, exists watch on /later");
+    }
+
+    #[test]
+    fn multi_read_answers_each_op_and_sets_no_watch() {
+        let mut s = TestServer::new();
+        s.create("/a", CreateMode::Persistent).unwrap();
+        let auth = s.auth.clone();
+        let req = ReadRequest::MultiRead(vec![
+            ReadRequest::GetData { path: "/a".into(), watch: true },
+            ReadRequest::GetChildren { path: "/nope".into(), watch: true, with_stat: false },
+        ]);
+        match read(&mut s, &auth, req).unwrap() {
+            ReadResponse::MultiRead(r) => {
+                assert!(matches!(r[0], Ok(ReadResponse::Data { .. })));
+                assert_eq!(r[1], Err(ZkError::NoNode));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.watches.is_empty());
+        let bad = ReadRequest::MultiRead(vec![ReadRequest::Sync { path: "/".into() }]);
+        assert_eq!(read(&mut s, &auth, bad), Err(ZkError::MarshallingError));
+    }
+
+    #[test]
+    fn who_am_i_lists_schemes_and_users() {
+        let mut s = TestServer::new();
+        let mut auth = s.auth.clone();
+        auth.add("digest", b"bob:pw", None).unwrap();
+        let r = read(&mut s, &auth, ReadRequest::WhoAmI).unwrap();
+        let ReadResponse::WhoAmI(ids) = r else { panic!("{r:?}") };
+        assert!(ids.contains(&("ip".to_string(), "127.0.0.1".to_string())));
+        assert!(ids.contains(&("digest".to_string(), "bob".to_string())));
     }
 }

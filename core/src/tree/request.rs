@@ -285,6 +285,10 @@ pub enum ReadRequest {
         /// Persistent or persistent-recursive.
         mode: WatchMode,
     },
+    /// `multiRead`: getChildren and getData (without watches) answered one by one.
+    MultiRead(Vec<ReadRequest>),
+    /// `whoAmI`: the session's identities.
+    WhoAmI,
     /// `removeWatches`.
     RemoveWatches {
         /// The path.
