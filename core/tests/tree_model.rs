@@ -141,6 +141,17 @@ impl Model {
                 n.mzxid = zxid;
                 Ok(())
             }
+            WriteRequest::DeleteContainer { path } => {
+                let n = self.nodes.get(path).ok_or(ZkError::NoNode)?;
+                if self.children(path) > 0 {
+                    return Err(ZkError::NotEmpty);
+                }
+                if n.owner > 0 {
+                    return Err(ZkError::BadVersion);
+                }
+                self.remove(path, zxid);
+                Ok(())
+            }
             WriteRequest::SetAcl { path, acl, version } => {
                 let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
                 if n.read_only {
@@ -249,6 +260,9 @@ fn request_strategy() -> impl Strategy<Value = WriteRequest> {
         1 => prop::collection::vec(multi_op_strategy(), 0..4).prop_map(WriteRequest::Multi),
         1 => (path_strategy(), acl_strategy(), version_strategy())
             .prop_map(|(path, acl, version)| WriteRequest::SetAcl { path, acl, version }),
+        // The server's own cleanup (it would only propose containers and TTL nodes, but
+        // the checks must hold for any node).
+        1 => path_strategy().prop_map(|path| WriteRequest::DeleteContainer { path }),
     ]
 }
 
