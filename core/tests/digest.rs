@@ -1,5 +1,6 @@
 //! The tree digest equals a real ZooKeeper 3.8's (`hash` four-letter word) for the same
 //! tree. `data/zk_digest.json` was recorded by `data/record_digest.py`: 128 transactions
+//! (containers, TTL nodes, an ephemeral owned by a real session id, `/zookeeper` children)
 //! on a fresh server, its `hash` at zxid 0x80, and every node with its Stat. The test
 //! rebuilds that tree with `DataTree::import_node` and compares.
 

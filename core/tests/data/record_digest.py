@@ -28,6 +28,8 @@ try:
     zk.create("/app", b"root of the app")
     zk.create("/app/cfg", b"x" * 300)
     zk.create("/zookeeper/mine", b"not in the digest")
+    zk.create("/app/eph", b"an ephemeral: its owner (the session id) is in the digest", ephemeral=True)
+    n += 1
     zk.create("/app/locked", b"s", acl=[make_digest_acl("u", "p", all=True)])
     for step in ({"path": "/c", "data": "", "mode": "container"},
                  {"path": "/app/t", "data": "ttl", "mode": "persistent_with_ttl", "ttl": 600000}):
