@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ids;
+pub mod jute;
 pub mod sim;
 pub mod tree;
 

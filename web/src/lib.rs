@@ -1,1 +1,80 @@
-//! placeholder
+//! # zoolab-web
+//!
+//! The playground in the browser: Yew views and a reducer over `zoolab-core`'s
+//! simulator. All protocol logic lives in the core; this crate only draws the world
+//! and turns the user's clicks into actions on it.
+//!
+//! `www/index.html` loads the wasm module and calls [`start`].
+
+pub mod components;
+pub mod state;
+
+use wasm_bindgen::prelude::*;
+
+/// Mounts the playground on the page's `#app` element (or on `<body>` when absent).
+#[wasm_bindgen]
+pub fn start() {
+    let document = gloo::utils::document();
+    match document.get_element_by_id("app") {
+        Some(root) => {
+            yew::Renderer::<components::App>::with_root(root).render();
+        }
+        None => {
+            yew::Renderer::<components::App>::new().render();
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    //! The app rendered by Yew in a real browser (headless Chromium via wasm-bindgen-test).
+    use super::components::App;
+    use super::state::{Action, Playground};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::*;
+    use zoolab_core::sim::Role;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    async fn settle() {
+        gloo::timers::future::TimeoutFuture::new(30).await;
+    }
+
+    fn roles(root: &web_sys::Element) -> Vec<String> {
+        let cards = root.query_selector_all(".server").unwrap();
+        (0..cards.length())
+            .map(|i| cards.item(i).unwrap().dyn_into::<web_sys::Element>().unwrap())
+            .map(|e| e.get_attribute("data-role").unwrap())
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_reducer_runs_the_core_in_wasm() {
+        let p = Playground::default().apply(Action::Step);
+        assert_eq!(p.servers().iter().filter(|s| s.role == Role::Leading).count(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_app_renders_the_cores_servers_and_a_click_elects_a_leader() {
+        let document = gloo::utils::document();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        yew::Renderer::<App>::with_root(root.clone()).render();
+        settle().await;
+        assert_eq!(roles(&root), vec!["LOOKING"; 3]);
+
+        let step: web_sys::HtmlElement = root.query_selector("#step").unwrap().unwrap().dyn_into().unwrap();
+        step.click();
+        settle().await;
+        assert_eq!(roles(&root), vec!["FOLLOWING", "FOLLOWING", "LEADING"]);
+        assert_eq!(root.query_selector_all("#trace li").unwrap().length(), 1);
+
+        // Kill the leader through its own card's button: the others go back to LOOKING.
+        let kill: web_sys::HtmlElement =
+            root.query_selector("[data-server='3'] .server-action").unwrap().unwrap().dyn_into().unwrap();
+        kill.click();
+        settle().await;
+        assert_eq!(roles(&root), vec!["LOOKING", "LOOKING", "DOWN"]);
+        root.remove();
+    }
+}

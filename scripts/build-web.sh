@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the playground: zoolab-web to wasm (release), wasm-bindgen into www/pkg,
+# and prints the bundle's size raw and gzipped. Incremental: a second run with no
+# change rebuilds nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-tools.sh wasm >/dev/null
+scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web
+wasm="target/wasm/wasm32-unknown-unknown/wasm-release/zoolab_web.wasm"
+out="www/pkg"
+if [ ! -f "$out/zoolab_web_bg.wasm" ] || [ "$wasm" -nt "$out/zoolab_web_bg.wasm" ]; then
+  wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm"
+fi
+scripts/size.sh

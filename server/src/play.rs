@@ -1,0 +1,51 @@
+//! `zoolab play`: a static file server for the playground.
+
+use anyhow::{bail, Context, Result};
+use axum::Router;
+use std::path::{Path, PathBuf};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Where the playground's files are when no `--www` is given: `./www` if it holds a
+/// built playground, else the repository's `www/` next to this crate.
+fn default_www() -> PathBuf {
+    let here = PathBuf::from("www");
+    if here.join("index.html").is_file() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("www")
+}
+
+/// Checks that `www` holds a built playground, with a message that says how to build it.
+pub fn check_built(www: &Path) -> Result<()> {
+    if !www.join("index.html").is_file() {
+        bail!("{} has no index.html: pass --www with the playground's folder", www.display());
+    }
+    if !www.join("pkg").join("zoolab_web_bg.wasm").is_file() {
+        bail!(
+            "the playground is not built ({} has no pkg/zoolab_web_bg.wasm): run `make play`",
+            www.display()
+        );
+    }
+    Ok(())
+}
+
+/// Serves the playground until the process is stopped.
+pub fn run(host: &str, port: u16, www: Option<PathBuf>) -> Result<()> {
+    let www = www.unwrap_or_else(default_www);
+    check_built(&www)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((host, port)).await.with_context(|| {
+            format!("cannot listen on {host}:{port} (is another playground running? try --port)")
+        })?;
+        let addr = listener.local_addr()?;
+        let app =
+            Router::new().fallback_service(ServeDir::new(&www)).layer(SetResponseHeaderLayer::overriding(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-cache"),
+            ));
+        println!("zoolab playground: http://{addr}/  (serving {}; Ctrl-C to stop)", www.display());
+        axum::serve(listener, app).await.context("serving the playground")
+    })
+}
