@@ -11,10 +11,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use zoolab_core::ids::SessionId;
+use zoolab_core::jute::proto::{OpCode, WireAcl};
+use zoolab_core::jute::request::{CreateRequest, MultiOp as WireMultiOp, WireRequest};
 use zoolab_core::tree::acl::digest_id;
+use zoolab_core::tree::wire::{self, TreeRequest};
 use zoolab_core::tree::{
-    snapshot, Acl, Create, CreateMode, MultiOp, OpResult, Perms, ReadRequest, ReadResponse, Reply,
-    Standalone, Stat, TreeConfig, WatchMode, WatcherType, WriteRequest, ZkError,
+    snapshot, Acl, CreateMode, MultiOp, OpResult, Perms, ReadRequest, ReadResponse, Reply, Standalone, Stat,
+    TreeConfig, WriteRequest, ZkError,
 };
 
 /// Cases that cannot pass yet, with the reason. Each must fail; one that passes must
@@ -272,79 +275,112 @@ fn version_of(step: &Value) -> i32 {
     step.get("version").and_then(Value::as_i64).unwrap_or(-1) as i32
 }
 
-fn create_of(step: &Value) -> Create {
+/// A create as record.py sends it: create2, createContainer or createTTL (also for a
+/// TTL given with a non-TTL mode), with ttl -1 for a TTL mode without one.
+fn wire_create(step: &Value) -> CreateRequest {
     let mode = mode_of(step["mode"].as_str().expect("mode"));
-    // record.py sends ttl -1 for a TTL mode without one (ZooKeeper's "no TTL").
-    let ttl = step.get("ttl").and_then(Value::as_i64).or(if mode.is_ttl() { Some(-1) } else { None });
-    Create { path: path_of(step), data: data_of(step), acl: acl_of(step.get("acl")), mode, ttl }
+    let ttl = step.get("ttl").and_then(Value::as_i64);
+    let op = if mode.is_ttl() || ttl.is_some() {
+        OpCode::CreateTtl
+    } else if mode.is_container() {
+        OpCode::CreateContainer
+    } else {
+        OpCode::Create2
+    };
+    CreateRequest {
+        op,
+        path: path_of(step),
+        data: data_of(step),
+        acl: acl_of(step.get("acl"))
+            .into_iter()
+            .map(|a| WireAcl { perms: a.perms.0, scheme: a.id.scheme, id: a.id.id })
+            .collect(),
+        flags: mode.flag(),
+        ttl: if op == OpCode::CreateTtl { Some(ttl.unwrap_or(-1)) } else { None },
+    }
 }
 
+/// The write as the client sends it, decoded by the tree's wire rules (`tree::wire`).
 fn write_request(step: &Value) -> WriteRequest {
-    match step["op"].as_str().expect("op") {
-        "create" => WriteRequest::Create(create_of(step)),
-        "delete" => WriteRequest::Delete { path: path_of(step), version: version_of(step) },
+    let wire = match step["op"].as_str().expect("op") {
+        "create" => WireRequest::Create(wire_create(step)),
+        "delete" => WireRequest::Delete { path: path_of(step), version: version_of(step) },
         "set_data" => {
-            WriteRequest::SetData { path: path_of(step), data: data_of(step), version: version_of(step) }
+            WireRequest::SetData { path: path_of(step), data: data_of(step), version: version_of(step) }
         }
-        "set_acl" => WriteRequest::SetAcl {
+        "set_acl" => WireRequest::SetAcl {
             path: path_of(step),
-            acl: acl_of(step.get("acl")),
+            acl: acl_of(step.get("acl"))
+                .into_iter()
+                .map(|a| WireAcl { perms: a.perms.0, scheme: a.id.scheme, id: a.id.id })
+                .collect(),
             version: version_of(step),
         },
-        "multi" => WriteRequest::Multi(
-            step["ops"]
+        "multi" => WireRequest::Multi {
+            ops: step["ops"]
                 .as_array()
                 .expect("ops")
                 .iter()
                 .map(|o| match o["op"].as_str().expect("op") {
-                    "create" => MultiOp::Create(create_of(o)),
-                    "delete" => MultiOp::Delete { path: path_of(o), version: version_of(o) },
+                    "create" => WireMultiOp::Create(wire_create(o)),
+                    "delete" => WireMultiOp::Delete { path: path_of(o), version: version_of(o) },
                     "set_data" => {
-                        MultiOp::SetData { path: path_of(o), data: data_of(o), version: version_of(o) }
+                        WireMultiOp::SetData { path: path_of(o), data: data_of(o), version: version_of(o) }
                     }
-                    "check" => MultiOp::Check { path: path_of(o), version: version_of(o) },
+                    "check" => WireMultiOp::Check { path: path_of(o), version: version_of(o) },
                     other => panic!("unknown multi op {other}"),
                 })
                 .collect(),
-        ),
+            read_only: false,
+        },
         other => panic!("not a write: {other}"),
+    };
+    match wire::from_wire(&wire) {
+        TreeRequest::Write(w) => w,
+        other => panic!("{wire:?} is not a write for the tree: {other:?}"),
     }
 }
 
+/// The read as the client sends it, decoded by the tree's wire rules.
 fn read_request(step: &Value) -> ReadRequest {
     let watch = step.get("watch").and_then(Value::as_bool).unwrap_or(false);
-    match step["op"].as_str().expect("op") {
-        "exists" => ReadRequest::Exists { path: path_of(step), watch },
-        "get_data" => ReadRequest::GetData { path: path_of(step), watch },
-        "get_children" => ReadRequest::GetChildren {
+    let wire = match step["op"].as_str().expect("op") {
+        "exists" => WireRequest::Exists { path: path_of(step), watch },
+        "get_data" => WireRequest::GetData { path: path_of(step), watch },
+        "get_children" => WireRequest::GetChildren {
             path: path_of(step),
             watch,
             with_stat: step.get("with_stat").and_then(Value::as_bool).unwrap_or(false),
         },
-        "get_all_children_number" => ReadRequest::GetAllChildrenNumber { path: path_of(step) },
-        "get_ephemerals" => ReadRequest::GetEphemerals {
+        "get_all_children_number" => WireRequest::GetAllChildrenNumber { path: path_of(step) },
+        "get_ephemerals" => WireRequest::GetEphemerals {
             prefix: step.get("prefix").and_then(Value::as_str).unwrap_or("/").to_owned(),
         },
-        "get_acl" => ReadRequest::GetAcl { path: path_of(step) },
-        "sync" => ReadRequest::Sync { path: path_of(step) },
-        "add_watch" => ReadRequest::AddWatch {
+        "get_acl" => WireRequest::GetAcl { path: path_of(step) },
+        "sync" => WireRequest::Sync { path: path_of(step) },
+        "add_watch" => WireRequest::AddWatch {
             path: path_of(step),
             mode: match step["mode"].as_str().expect("mode") {
-                "persistent" => WatchMode::Persistent,
-                "persistent_recursive" => WatchMode::PersistentRecursive,
+                "persistent" => 0,
+                "persistent_recursive" => 1,
                 other => panic!("unknown watch mode {other}"),
             },
         },
-        "remove_watches" => ReadRequest::RemoveWatches {
+        "remove_watches" => WireRequest::RemoveWatches {
             path: path_of(step),
             kind: match step["type"].as_str().expect("type") {
-                "children" => WatcherType::Children,
-                "data" => WatcherType::Data,
-                "any" => WatcherType::Any,
+                "children" => 1,
+                "data" => 2,
+                "any" => 3,
                 other => panic!("unknown watcher type {other}"),
             },
+            check_only: false,
         },
         other => panic!("unknown op {other}"),
+    };
+    match wire::from_wire(&wire) {
+        TreeRequest::Read(r) => r,
+        other => panic!("{wire:?} is not a read for the tree: {other:?}"),
     }
 }
 

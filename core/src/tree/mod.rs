@@ -110,6 +110,7 @@ pub mod standalone;
 pub mod stat;
 pub mod txn;
 pub mod watch;
+pub mod wire;
 
 pub use acl::{Acl, AuthInfo, Id, Perms};
 pub use apply::Applied;

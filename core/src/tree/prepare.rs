@@ -394,6 +394,7 @@ impl Preparer {
                 self.add(tree, rec, Some(data));
                 Ok(TxnOp::SetData { path: path::CONFIG.to_owned(), data: data.clone(), version: -1 })
             }
+            WriteRequest::Invalid(e) => Err(*e),
             WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
         }
     }

@@ -2,6 +2,7 @@
 //! read requests (which any replica serves from its own tree).
 
 use super::acl::Acl;
+use super::error::ZkError;
 use super::watch::{WatchMode, WatcherType};
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +178,9 @@ pub enum WriteRequest {
         /// The new configuration text (`server.N=...` lines and `version=...`).
         data: Vec<u8>,
     },
+    /// A request ZooKeeper refuses while preparing it, still as a transaction with a zxid
+    /// (e.g. a create with an unknown mode flag: `BADARGUMENTS`).
+    Invalid(ZkError),
     /// The server's own cleanup of an empty container or an expired TTL node
     /// (`deleteContainer`, no session, no ACL check).
     DeleteContainer {
@@ -204,7 +208,9 @@ impl WriteRequest {
         const MULTI_HEADER: usize = 9;
         HEADER
             + match self {
-                WriteRequest::CreateSession { .. } | WriteRequest::CloseSession => 0,
+                WriteRequest::CreateSession { .. }
+                | WriteRequest::CloseSession
+                | WriteRequest::Invalid(_) => 0,
                 WriteRequest::Create(c) => create(c),
                 WriteRequest::Delete { path, .. } => s(path) + 4,
                 WriteRequest::SetData { path, data, .. } => s(path) + 4 + data.len() + 4,

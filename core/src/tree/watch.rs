@@ -267,6 +267,22 @@ impl WatchManager {
         }
     }
 
+    /// `checkWatches`: as ZooKeeper 3.8's `containsWatcher`, a path counts as watched if
+    /// *any* watcher watches it in the table asked for (not only this one).
+    pub fn check_watches(&self, path: &str, kind: WatcherType) -> Result<(), ZkError> {
+        let watched = |t: &Table| t.by_path.contains_key(path);
+        let found = match kind {
+            WatcherType::Children => watched(&self.child),
+            WatcherType::Data => watched(&self.data),
+            WatcherType::Any => watched(&self.child) || watched(&self.data),
+        };
+        if found {
+            Ok(())
+        } else {
+            Err(ZkError::NoWatcher)
+        }
+    }
+
     /// Drops every watch of a watcher (its session closed or its connection went).
     pub fn remove_watcher(&mut self, w: Watcher) {
         self.data.remove_watcher(w);
