@@ -8,9 +8,11 @@ use super::acl::{Acl, Id, Perms};
 use super::error::ZkError;
 use super::read::SetWatches;
 use super::request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
+use super::stat::Stat;
+use super::watch::WatchedEvent;
 use super::watch::{WatchMode, WatcherType};
 use crate::ids::Zxid;
-use crate::jute::proto::{OpCode, WireAcl};
+use crate::jute::proto::{OpCode, WatcherEvent, WireAcl, WireStat};
 use crate::jute::request::{CreateRequest, MultiOp as WireMultiOp, WireRequest};
 
 /// What a client request is, for the tree.
@@ -66,6 +68,36 @@ fn multi_create(c: &CreateRequest) -> Create {
         mode,
         ttl: if mode.is_ttl() && c.op == OpCode::CreateTtl { c.ttl } else { None },
     }
+}
+
+impl From<&Stat> for WireStat {
+    fn from(s: &Stat) -> WireStat {
+        WireStat {
+            czxid: s.czxid.0 as i64,
+            mzxid: s.mzxid.0 as i64,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion,
+            aversion: s.aversion,
+            ephemeral_owner: s.ephemeral_owner,
+            data_length: s.data_length,
+            num_children: s.num_children,
+            pzxid: s.pzxid.0 as i64,
+        }
+    }
+}
+
+/// An ACL as the wire carries it.
+pub fn to_wire_acl(acl: &[Acl]) -> Vec<WireAcl> {
+    acl.iter()
+        .map(|a| WireAcl { perms: a.perms.0, scheme: a.id.scheme.clone(), id: a.id.id.clone() })
+        .collect()
+}
+
+/// A watch notification as the wire carries it (state 3: SyncConnected).
+pub fn to_watcher_event(e: &WatchedEvent) -> WatcherEvent {
+    WatcherEvent { kind: e.event.code(), state: 3, path: e.path.clone() }
 }
 
 /// What the tree makes of a client request.
@@ -244,5 +276,19 @@ mod tests {
             read_only: true,
         });
         assert!(matches!(r, TreeRequest::Read(ReadRequest::MultiRead(_))));
+    }
+
+    #[test]
+    fn replies_convert_to_wire_records() {
+        let stat = Stat { czxid: Zxid(3), num_children: 2, ..Stat::default() };
+        let w = WireStat::from(&stat);
+        assert_eq!((w.czxid, w.num_children), (3, 2));
+        assert_eq!(to_wire_acl(&Acl::read_unsafe())[0].perms, 1);
+        let e = WatchedEvent {
+            watcher: crate::ids::SessionId(1),
+            event: super::super::EventType::NodeDeleted,
+            path: "/a".into(),
+        };
+        assert_eq!(to_watcher_event(&e).kind, 2);
     }
 }
