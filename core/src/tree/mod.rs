@@ -18,6 +18,10 @@
 //!   applied transaction's triggers to [`WatchManager::trigger`], delivering the events
 //!   *before* any later response. They find container and TTL deletions to propose with
 //!   [`DataTree::cleanup_requests`] on their ticks.
+//! - **The native server** decodes packets with `crate::jute` and maps them with
+//!   [`wire::from_wire`] (ZooKeeper's decoding rules: which opcode carries a TTL, how
+//!   a multi reads its creates, which malformed requests still take a zxid); a
+//!   standalone server can run entirely on [`Standalone`].
 //! - **Migration** walks [`DataTree::nodes`], snapshots at a zxid, and imports with
 //!   [`DataTree::import_node`] keeping exact stats, cversions and node types.
 //!
