@@ -76,7 +76,7 @@ impl DataTree {
     /// NodeDeleted if gone, NodeDataChanged if mzxid is newer; exists: NodeCreated if the
     /// node exists; child: NodeDeleted if gone, NodeChildrenChanged if pzxid is newer).
     /// These events are not filtered by ACL. Persistent and recursive watches go in both
-    /// tables here (unlike `addWatch`, as in ZooKeeper).
+    /// tables, as with `addWatch`.
     pub fn set_watches(&self, watches: &mut WatchManager, w: Watcher, req: &SetWatches) -> Vec<WatchedEvent> {
         let mut out = Vec::new();
         let mut fire =
@@ -105,7 +105,7 @@ impl DataTree {
             watches.add_watch(p, w, WatchMode::Persistent);
         }
         for p in &req.persistent_recursive {
-            watches.add_watch_in_both_tables(p, w, WatchMode::PersistentRecursive);
+            watches.add_watch(p, w, WatchMode::PersistentRecursive);
         }
         out
     }

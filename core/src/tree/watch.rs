@@ -2,8 +2,9 @@
 //! [`Trigger`]s that applying a transaction returns.
 //!
 //! As ZooKeeper's `WatchManager`, there are two tables, *data* (getData and exists
-//! watches, and persistent / persistent-recursive ones) and *child* (getChildren
-//! watches, and persistent ones). A watcher holds at most one watch per path and table,
+//! watches) and *child* (getChildren watches); `addWatch` puts a persistent or
+//! persistent-recursive watch in both (ZooKeeper 3.8's `DataTree.addWatch`), so
+//! `removeWatches` can remove either half. A watcher holds at most one watch per path and table,
 //! with one mode (the last one set wins, as in ZooKeeper); standard watches are
 //! one-shot; a recursive watch on a path fires for every event on the path or below it,
 //! except `NodeChildrenChanged`. A trigger notifies each watcher at most once.
@@ -233,20 +234,13 @@ impl WatchManager {
         self.child.add(path, w, WatchMode::Standard);
     }
 
-    /// `addWatch`: persistent watches go in both tables, recursive ones in the data
-    /// table only (as `DataTree.addWatch`).
+    /// `addWatch`: the watch goes in both tables, whatever its mode (ZooKeeper 3.8's
+    /// `DataTree.addWatch`; later versions keep recursive ones out of the child table).
+    /// A recursive watch in the child table never fires there: it ignores
+    /// NodeChildrenChanged, and its NodeDeleted was already sent from the data table.
     pub fn add_watch(&mut self, path: &str, w: Watcher, mode: WatchMode) {
         self.data.add(path, w, mode);
-        if mode != WatchMode::PersistentRecursive {
-            self.child.add(path, w, mode);
-        }
-    }
-
-    /// A watch in both tables whatever its mode (`setWatches` does this, even for
-    /// recursive watches).
-    pub fn add_watch_in_both_tables(&mut self, path: &str, w: Watcher, mode: WatchMode) {
         self.child.add(path, w, mode);
-        self.data.add(path, w, mode);
     }
 
     /// `removeWatches`: `NOWATCHER` if nothing of that type was there.
@@ -461,5 +455,16 @@ mod tests {
         su.add("digest", b"root:pw", Some(&acl::digest_id("root:pw"))).unwrap();
         m.add_data_watch("/s", A);
         assert_eq!(m.trigger(&[secret], |_| Some(&su)).len(), 1);
+    }
+
+    #[test]
+    fn add_watch_puts_a_recursive_watch_in_both_tables() {
+        // ZooKeeper 3.8.0: removeWatches(children) on a recursive watch succeeds (found
+        // by random differential testing against a real server).
+        let mut m = WatchManager::new();
+        m.add_watch("/a", A, WatchMode::PersistentRecursive);
+        assert_eq!(m.remove_watches("/a", A, WatcherType::Children), Ok(()));
+        let ev = fire(&mut m, &created("/a/b"));
+        assert_eq!(ev.len(), 1, "the data half still reports the subtree");
     }
 }

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Random differential testing of the tree against a real ZooKeeper 3.8.
 
-    python3 core/tests/data/differential.py SEED [CASES]   # writes /tmp/zoolab-diff-SEED
+    python3 core/tests/data/differential.py SEED [CASES] [--acl] [--containers]   # writes /tmp/zoolab-diff-SEED
     ZOOLAB_CONFORMANCE_DIR=/tmp/zoolab-diff-SEED cargo test -p zoolab-core --test conformance -- --nocapture
 
 Generates CASES random cases (two sessions, 40 steps each: creates in every mode but
 containers, deletes, setData, setACL, multi, reads with watches, persistent watches,
 removeWatches, closes and reconnects), records them with tests/conformance/record.py
 against a fresh Apache ZooKeeper per case, and leaves a conformance directory the
-replay can be pointed at. Containers and short TTLs are left out: their cleanup races
-the recorder's steps unless a case waits. Needs what `make reference` needs.
+replay can be pointed at. `--acl` adds add_auth (digest users, the super user) and
+digest/auth/ip ACLs; `--containers` creates containers and waits 1.5 s after every step
+that may empty one (the recorder's server checks every 200 ms). Short TTLs are left
+out (their expiry would race the steps). Needs what `make reference` needs.
 """
+import base64
+import hashlib
 import json
 import os
 import random
@@ -110,15 +114,61 @@ def generate(seed, count):
     return {"cases": cases}
 
 
+def digest_id(user_password):
+    user = user_password.split(":", 1)[0]
+    return user + ":" + base64.b64encode(hashlib.sha1(user_password.encode()).digest()).decode()
+
+
+def with_acls(doc, seed):
+    rng = random.Random(seed)
+    acls = [READ_ONLY, OPEN,
+            [{"perms": "cdrwa", "scheme": "digest", "id": digest_id("alice:pw")}],
+            [{"perms": "r", "scheme": "world", "id": "anyone"},
+             {"perms": "cdrwa", "scheme": "digest", "id": digest_id("bob:pw")}],
+            [{"perms": "cdrwa", "scheme": "auth", "id": ""}],
+            [{"perms": "cdrwa", "scheme": "ip", "id": "127.0.0.1"}],
+            [{"perms": "rw", "scheme": "ip", "id": "10.0.0.0/8"}, {"perms": "a", "scheme": "world", "id": "anyone"}]]
+    for c in doc["cases"]:
+        steps = []
+        for s in c["steps"]:
+            steps.append(s)
+            if s["op"] == "connect" and rng.random() < 0.6:
+                who = rng.choice(["alice:pw", "bob:pw", "super:superpw", "eve:x"])
+                steps.append({"session": s["session"], "op": "add_auth", "scheme": "digest", "auth": who})
+            elif s["op"] in ("create", "set_acl") and rng.random() < 0.5:
+                s["acl"] = rng.choice(acls)
+        c["steps"] = steps
+
+
+def with_containers(doc):
+    for c in doc["cases"]:
+        steps = []
+        for s in c["steps"]:
+            steps.append(s)
+            if s["op"] in ("delete", "multi", "close"):
+                steps.append({"op": "wait", "ms": 1500})
+        c["steps"] = steps
+
+
 def main():
-    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    seed = int(args[0]) if args else 1
+    count = int(args[1]) if len(args) > 1 else 30
+    global MODES
+    if "--containers" in sys.argv:
+        MODES = ["persistent", "container", "container", "ephemeral", "persistent_sequential",
+                 "ephemeral_sequential"]
     out = f"/tmp/zoolab-diff-{seed}"
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(os.path.join(out, "cases"))
     shutil.copy(RECORD, out)
+    doc = generate(seed, count)
+    if "--acl" in sys.argv:
+        with_acls(doc, seed)
+    if "--containers" in sys.argv:
+        with_containers(doc)
     with open(os.path.join(out, "cases", "random.json"), "w") as f:
-        json.dump(generate(seed, count), f, indent=0)
+        json.dump(doc, f, indent=0)
     subprocess.run([sys.executable, os.path.join(out, "record.py")], check=True)
     print(f"ZOOLAB_CONFORMANCE_DIR={out} cargo test -p zoolab-core --test conformance -- --nocapture")
 
