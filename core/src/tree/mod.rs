@@ -90,7 +90,11 @@
 //!   SASL, x509 or custom providers. TTL owner encodings are always recognised.
 //! - Session expiry, local sessions and session ownership are the driver's business:
 //!   the tree knows live sessions only through createSession/closeSession transactions.
-//! - Not provided: standalone `check` (ZooKeeper 3.8.0 never answers it).
+//! - [`DataTree::cleanup_requests`] returns every candidate at once; ZooKeeper's
+//!   `ContainerManager` also spaces its deletions (`znode.container.maxPerMinute`, 10000
+//!   by default): a driver that cares can propose them over time.
+//! - Not provided: standalone `check` (ZooKeeper 3.8.0 takes a zxid for it and then
+//!   never answers), SASL.
 //!
 //! # Determinism
 //! Everything is kept in `BTreeMap`/`BTreeSet`; no clock is read (times come in the
