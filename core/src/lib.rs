@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jute;
 pub mod scenario;
 pub mod sim;
+pub mod tree;
 pub mod zab;
 pub mod zkcli;
 

@@ -1,0 +1,122 @@
+//! A znode's metadata: what the tree keeps ([`StatPersisted`]) and what a client sees
+//! ([`Stat`]).
+//!
+//! ZooKeeper keeps in `cversion` the number of children ever *created* under a node
+//! (which is also the next sequential suffix) and shows clients
+//! `2 * cversion - numChildren`, i.e. creates plus deletes. Clients also see `0` as the
+//! ephemeral owner of containers and TTL nodes, whose owner field holds a type
+//! encoding (see [`super::node::NodeKind`]).
+
+use crate::ids::Zxid;
+use serde::{Deserialize, Serialize};
+
+/// The stat the tree stores (ZooKeeper's `StatPersisted`): exactly what the digest and
+/// the snapshot cover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StatPersisted {
+    /// The zxid that created the node.
+    pub czxid: Zxid,
+    /// The zxid that last set its data.
+    pub mzxid: Zxid,
+    /// Creation time, milliseconds since the epoch, from the creating transaction.
+    pub ctime: i64,
+    /// Last data change time, from the transaction.
+    pub mtime: i64,
+    /// The data version.
+    pub version: i32,
+    /// Children created under this node so far (internal; see the module doc).
+    pub cversion: i32,
+    /// The ACL version.
+    pub aversion: i32,
+    /// The raw owner: a session id, 0, or a container/TTL encoding.
+    pub ephemeral_owner: i64,
+    /// The zxid that last created or deleted a child.
+    pub pzxid: Zxid,
+}
+
+impl StatPersisted {
+    /// The stat of a node created by `zxid` at `time` (ZooKeeper's `DataTree.createStat`).
+    pub fn created(zxid: Zxid, time: i64, ephemeral_owner: i64) -> StatPersisted {
+        StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner,
+            pzxid: zxid,
+        }
+    }
+}
+
+/// The stat a client sees (ZooKeeper's `Stat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stat {
+    /// The zxid that created the node.
+    pub czxid: Zxid,
+    /// The zxid that last set its data.
+    pub mzxid: Zxid,
+    /// Creation time (ms).
+    pub ctime: i64,
+    /// Last data change time (ms).
+    pub mtime: i64,
+    /// The data version.
+    pub version: i32,
+    /// Child version: creates plus deletes of children.
+    pub cversion: i32,
+    /// The ACL version.
+    pub aversion: i32,
+    /// The owning session for ephemerals, otherwise 0.
+    pub ephemeral_owner: i64,
+    /// The data length in bytes.
+    pub data_length: i32,
+    /// The number of children.
+    pub num_children: i32,
+    /// The zxid that last created or deleted a child.
+    pub pzxid: Zxid,
+}
+
+impl Stat {
+    /// The client's view of a stored stat (ZooKeeper's `DataNode.copyStat`).
+    pub fn from_persisted(s: &StatPersisted, data_length: usize, num_children: usize) -> Stat {
+        let num_children = num_children as i32;
+        let special = super::node::NodeKind::of_owner(s.ephemeral_owner).is_special();
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: s.aversion,
+            ephemeral_owner: if special { 0 } else { s.ephemeral_owner },
+            data_length: data_length as i32,
+            num_children,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_cversion_counts_creates_and_deletes() {
+        // 3 children created, 1 deleted: the client sees 4 changes.
+        let s = StatPersisted { cversion: 3, ..StatPersisted::default() };
+        assert_eq!(Stat::from_persisted(&s, 0, 2).cversion, 4);
+        // The fresh root: /zookeeper was added without a create: cversion -1.
+        assert_eq!(Stat::from_persisted(&StatPersisted::default(), 0, 1).cversion, -1);
+    }
+
+    #[test]
+    fn containers_and_ttl_nodes_show_no_ephemeral_owner() {
+        let s = StatPersisted { ephemeral_owner: i64::MIN, ..StatPersisted::default() };
+        assert_eq!(Stat::from_persisted(&s, 0, 0).ephemeral_owner, 0);
+        let s = StatPersisted { ephemeral_owner: 0x1234, ..StatPersisted::default() };
+        assert_eq!(Stat::from_persisted(&s, 0, 0).ephemeral_owner, 0x1234);
+    }
+}

@@ -1,0 +1,153 @@
+//! Transactions: what ZAB replicates. A transaction carries every decision the leader
+//! made (final sequential path, new versions, the parent's new cversion, the ephemeral
+//! owner, the time, or an error), so that applying it is deterministic on every replica.
+
+use super::acl::Acl;
+use super::error::ZkError;
+use super::stat::Stat;
+use crate::ids::{SessionId, Zxid};
+use serde::{Deserialize, Serialize};
+
+/// A transaction with its header (ZooKeeper's `TxnHeader` + record).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Txn {
+    /// The session that asked (0 for the server's own cleanup).
+    pub session: SessionId,
+    /// Its zxid.
+    pub zxid: Zxid,
+    /// The leader's clock when it prepared the request (ms since the epoch): the only
+    /// source of ctime and mtime.
+    pub time: i64,
+    /// What to do.
+    pub op: TxnOp,
+    /// The tree digest the leader expects after applying it (ZooKeeper's `TxnDigest`,
+    /// version 2): a replica whose digest differs has diverged.
+    pub digest: Option<u64>,
+}
+
+/// The body of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnOp {
+    /// A session starts.
+    CreateSession {
+        /// Its negotiated timeout (ms).
+        timeout_ms: i32,
+    },
+    /// A session ends; these ephemerals go, in this order (`CloseSessionTxn`).
+    CloseSession {
+        /// The session's ephemerals as the leader saw them.
+        paths: Vec<String>,
+    },
+    /// A node is created.
+    Create {
+        /// The final path.
+        path: String,
+        /// The data.
+        data: Vec<u8>,
+        /// The ACL, `auth` already expanded.
+        acl: Vec<Acl>,
+        /// The raw owner: 0, a session, or the container/TTL encoding.
+        owner: i64,
+        /// The parent's new stored cversion.
+        parent_cversion: i32,
+    },
+    /// A node is deleted.
+    Delete {
+        /// The path.
+        path: String,
+    },
+    /// An empty container or expired TTL node is deleted by the server.
+    DeleteContainer {
+        /// The path.
+        path: String,
+    },
+    /// Data is set.
+    SetData {
+        /// The path.
+        path: String,
+        /// The data.
+        data: Vec<u8>,
+        /// The new version.
+        version: i32,
+    },
+    /// An ACL is set.
+    SetAcl {
+        /// The path.
+        path: String,
+        /// The ACL.
+        acl: Vec<Acl>,
+        /// The new ACL version.
+        version: i32,
+    },
+    /// A multi's version check (no change).
+    Check {
+        /// The path.
+        path: String,
+        /// The version the leader checked (plus one, as ZooKeeper records it).
+        version: i32,
+    },
+    /// A multi: its ops in order. If any op is an [`TxnOp::Error`], nothing is applied.
+    Multi(Vec<TxnOp>),
+    /// A request that failed at the leader: it still takes a zxid, as in ZooKeeper.
+    Error(ZkError),
+}
+
+/// What a successful operation returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpResult {
+    /// createSession.
+    SessionCreated,
+    /// closeSession.
+    SessionClosed,
+    /// create: the final path and the new node's stat.
+    Created {
+        /// Final path.
+        path: String,
+        /// New stat.
+        stat: Stat,
+    },
+    /// delete (and deleteContainer).
+    Deleted,
+    /// setData: the new stat.
+    DataSet(Stat),
+    /// setACL: the new stat.
+    AclSet(Stat),
+    /// check.
+    Checked,
+    /// A successful multi: one result per op.
+    Multi(Vec<OpResult>),
+}
+
+/// One op's result in a failed multi, as ZooKeeper reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MultiError {
+    /// An op before the failing one (ZooKeeper's `ErrorResult(OK)`).
+    RolledBack,
+    /// The failing op's error, or `RUNTIMEINCONSISTENCY` for those after it.
+    Failed(ZkError),
+}
+
+impl MultiError {
+    /// ZooKeeper's name: `OK` or the error's.
+    pub fn name(self) -> &'static str {
+        match self {
+            MultiError::RolledBack => "OK",
+            MultiError::Failed(e) => e.name(),
+        }
+    }
+}
+
+/// Why an operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The error (for a multi: the first failing op's).
+    pub error: ZkError,
+    /// For a multi, every op's result; empty otherwise.
+    pub multi: Vec<MultiError>,
+}
+
+impl From<ZkError> for Failure {
+    fn from(error: ZkError) -> Failure {
+        Failure { error, multi: Vec::new() }
+    }
+}
