@@ -73,3 +73,15 @@ fn malformed_input_names_the_problem() {
     assert_eq!(code, 1);
     assert!(err.contains("built-ins"), "{err}");
 }
+
+#[test]
+fn fuzz_sweeps_seeds_and_names_each_failing_one_with_its_replay() {
+    let (code, out, _) = zoolab(&["fuzz", "--seeds", "6", "--fault-ms", "5000"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
+
+    let (code, out, _) = zoolab(&["fuzz", "--seeds", "40", "--bug", "commit_without_quorum"]);
+    assert_eq!(code, 1, "a protocol that commits without a quorum must fail the sweep:\n{out}");
+    assert!(out.contains("replay: zoolab fuzz --from"), "{out}");
+    assert!(out.contains("--bug commit_without_quorum"), "{out}");
+}

@@ -7,6 +7,7 @@
 //! `www/index.html` loads the wasm module and calls [`start`].
 
 pub mod components;
+mod determinism;
 pub mod state;
 
 use wasm_bindgen::prelude::*;
