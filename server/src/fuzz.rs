@@ -42,7 +42,7 @@ pub fn sweep(from: u64, count: u64, jobs: usize, opts: &FuzzOptions, progress: b
                     failures.lock().expect("no panics while held").push(f);
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if progress && (n % 500 == 0 || n == count) {
+                if progress && (n.is_multiple_of(500) || n == count) {
                     eprintln!("fuzz: {n} of {count} seeds run");
                 }
             });
