@@ -14,6 +14,7 @@
 pub mod config;
 pub mod ids;
 pub mod jute;
+pub mod migration;
 pub mod scenario;
 pub mod sim;
 pub mod tree;
