@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod exercise;
 pub mod ids;
 pub mod jute;
 pub mod migration;

@@ -1,6 +1,7 @@
 //! `zoolab`: serves the playground, and (as later issues land) runs scenarios headless,
 //! sweeps faults, and runs a ZooKeeper-compatible ensemble over TCP.
 
+mod exercise;
 mod fuzz;
 mod play;
 mod run;
@@ -47,6 +48,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Classroom exercises: list them, or check one (its reference solution must solve it
+    /// and its wrong attempt must not).
+    Exercise {
+        #[command(subcommand)]
+        command: ExerciseCommand,
+    },
+    /// Grade a class: one submitted link per line of LINKS (`student-label link`), checked
+    /// headless against the exercise's goals; writes a CSV (student, solved, passed goals,
+    /// failed goals, trace hash, error).
+    Grade {
+        /// The file of submitted links.
+        links: String,
+        /// The exercise: a built-in's name or a .toml file.
+        #[arg(long)]
+        exercise: String,
+        /// Where to write the CSV (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
     /// Sweep seeds: random clusters (3–7 servers, observers), random client writes and
     /// faults; every invariant checked after every event; after the faults stop, the
     /// servers must converge. Prints each failing seed with the command that replays it.
@@ -70,6 +90,18 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum ExerciseCommand {
+    /// List the built-in exercises.
+    List,
+    /// Validate an exercise file (or a built-in) and run its reference solution and its
+    /// wrong attempt.
+    Check {
+        /// A .toml file or a built-in's name.
+        exercise: String,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -79,6 +111,22 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::Exercise { command: ExerciseCommand::List } => {
+            exercise::list();
+            Ok(())
+        }
+        Command::Exercise { command: ExerciseCommand::Check { exercise: input } } => {
+            match exercise::check(&input) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::from(1),
+                Err(e) => Err(e),
+            }
+        }
+        Command::Grade { links, exercise: input, out } => {
+            exercise::grade(&links, &input, &out).map(|solved| {
+                eprintln!("grade: {solved} solved");
+            })
+        }
         Command::Fuzz { seeds, from, bug, fault_ms, jobs } => {
             match fuzz::run(from, seeds, jobs, bug.as_deref(), fault_ms) {
                 Ok(true) => Ok(()),

@@ -85,3 +85,49 @@ fn fuzz_sweeps_seeds_and_names_each_failing_one_with_its_replay() {
     assert!(out.contains("replay: zoolab fuzz --from"), "{out}");
     assert!(out.contains("--bug commit_without_quorum"), "{out}");
 }
+
+#[test]
+fn exercise_check_runs_the_reference_solution_and_the_wrong_attempt() {
+    let (code, out, err) = zoolab(&["exercise", "check", "first-write"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok: the solution solves it and the wrong attempt does not"), "{out}");
+    let (code, out, _) = zoolab(&["exercise", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("first-write") && out.contains("level 1"), "{out}");
+}
+
+#[test]
+fn grade_writes_one_csv_row_per_submission() {
+    use zoolab_core::exercise::{builtin, Exercise};
+    use zoolab_core::scenario::link;
+    let ex = Exercise::parse(builtin("kill-the-leader").unwrap()).unwrap();
+    let good = link::encode(&ex.attempt(&ex.solution).unwrap(), 0).unwrap();
+    let wrong = link::encode(&ex.attempt(&ex.wrong).unwrap(), 0).unwrap();
+    let other = Exercise::parse(builtin("first-write").unwrap()).unwrap();
+    let foreign = link::encode(&other.attempt(&other.solution).unwrap(), 0).unwrap();
+    let dir = std::env::temp_dir().join(format!("zoolab-grade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let links = dir.join("links.txt");
+    std::fs::write(
+        &links,
+        format!(
+            "# class of 2026\nada http://127.0.0.1:8080/#{good}\nbob {wrong}\ncy {foreign}\ndee http://x/#z1.garbage\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = zoolab(&["grade", links.to_str().unwrap(), "--exercise", "kill-the-leader"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(out.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str()), ("ada", "true"));
+    assert_eq!(rows[0][3], "", "ada failed no goal");
+    assert_eq!((rows[1][0].as_str(), rows[1][1].as_str()), ("bob", "false"));
+    assert!(rows[1][3].contains("a5 is down"), "bob's failed goal is named: {:?}", rows[1]);
+    assert_eq!(rows[1][4].len(), 16, "a trace hash");
+    assert!(rows[2][5].contains("not for this exercise"), "{:?}", rows[2]);
+    assert!(rows[3][5].contains("bad link"), "{:?}", rows[3]);
+    assert!(err.contains("1 solved"), "{err}");
+}
