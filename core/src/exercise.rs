@@ -229,6 +229,8 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("kill-the-leader", include_str!("../../exercises/kill-the-leader.toml")),
     ("break-the-quorum", include_str!("../../exercises/break-the-quorum.toml")),
     ("minority-partition", include_str!("../../exercises/minority-partition.toml")),
+    ("far-behind-gets-snap", include_str!("../../exercises/far-behind-gets-snap.toml")),
+    ("provoke-a-trunc", include_str!("../../exercises/provoke-a-trunc.toml")),
 ];
 
 /// A built-in exercise's text, by name.
