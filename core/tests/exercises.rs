@@ -10,7 +10,10 @@ fn the_exercise_library_and_the_folder_agree() {
         .expect("exercises/ exists")
         .filter_map(|e| {
             let p = e.ok()?.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_string_lossy().into_owned())
+            if p.extension()? != "toml" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().into_owned())
         })
         .collect();
     let compiled: BTreeSet<String> = LIBRARY.iter().map(|(n, _)| n.to_string()).collect();
