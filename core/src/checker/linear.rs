@@ -1,0 +1,811 @@
+//! Rule 1: per-path linearizability search over a znode model.
+//!
+//! The history is partitioned by path (as Porcupine partitions by key): each znode is
+//! an object whose state is *absent* or *present with data, version, czxid, mzxid and
+//! ephemeral owner*. A partition holds
+//! - the writes on the path (create, setData, delete; their definite errors as
+//!   assertions on the state: NODEEXISTS means present, BADVERSION a different
+//!   version, ...), and a `closeSession` where the session owned an ephemeral here;
+//! - a child's create that succeeded (the parent was present) or failed with NONODE
+//!   (the parent was absent), as assertions in the parent's partition;
+//! - the reads of the path.
+//!
+//! Writes are linearized within their real-time intervals (ZooKeeper's writes are
+//! linearizable). A write whose reply was lost may take effect anywhere after it was
+//! sent, or never (it is allowed to take effect after everything else). Reads are not
+//! linearizable in ZooKeeper, so a read may take effect at any point *before it
+//! completed*; what bounds it below is its session (the session's earlier operations
+//! on the path come first; with zxids, the read shows the state as of its reply's
+//! zxid) and a preceding `sync` (the read then takes effect after the sync was sent).
+//!
+//! The search is Wing & Gong's backtracking with Lowe's memoization, in Porcupine's
+//! shape: the entries (calls and returns) of a partition in a doubly linked list; the
+//! first entries up to the first return are the candidates; linearizing a candidate
+//! lifts its call and return out of the list; a return reached with its call still in
+//! place means backtrack. A (set linearized, model state) pair already explored is
+//! never explored again. Every loop iteration spends one unit of the budget.
+
+use super::history::{ErrorCode, History, Op, OpId, OpResult, Outcome, Stamp};
+use super::session::{self, parent, Index};
+use super::{CheckConfig, Rule, Violation};
+use crate::ids::{SessionId, Zxid};
+use std::collections::hash_map::HashMap as StdHashMap;
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fixed (unseeded) hasher, so that memo lookups are deterministic. The memo is only
+/// queried, never iterated, so its order cannot leak into results.
+#[derive(Default)]
+struct FixedHasher(u64);
+
+impl Hasher for FixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(n as u32 as u64);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A hash map with a fixed hasher (never iterated).
+type FixedMap<K, V> = StdHashMap<K, V, BuildHasherDefault<FixedHasher>>;
+
+/// A znode that exists, as the model sees it. Data is interned (`data` indexes the
+/// checker's table of distinct byte strings); zxids are `None` when no reply told them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Node {
+    data: u32,
+    version: i32,
+    czxid: Option<Zxid>,
+    mzxid: Option<Zxid>,
+    owner: SessionId,
+}
+
+/// The model of one path: the node (or its absence) and the highest known zxid of the
+/// writes linearized so far (writes with known zxids must go in zxid order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct State {
+    node: Option<Node>,
+    floor: Zxid,
+}
+
+/// What an operation does to, or requires of, one path's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    CreateOk {
+        data: u32,
+        owner: SessionId,
+        zxid: Option<Zxid>,
+    },
+    CreateMaybe {
+        data: u32,
+        owner: SessionId,
+    },
+    DeleteOk {
+        version: Option<i32>,
+    },
+    DeleteMaybe {
+        version: Option<i32>,
+    },
+    SetOk {
+        data: u32,
+        version: Option<i32>,
+        new_version: i32,
+        zxid: Option<Zxid>,
+    },
+    SetMaybe {
+        data: u32,
+        version: Option<i32>,
+    },
+    BadVersion {
+        version: Option<i32>,
+    },
+    Close {
+        session: SessionId,
+    },
+    RequirePresent,
+    RequireAbsent,
+    ReadAbsent,
+    ReadPresent {
+        data: Option<u32>,
+        version: Option<i32>,
+        czxid: Option<Zxid>,
+        mzxid: Option<Zxid>,
+        owner: Option<SessionId>,
+    },
+}
+
+fn version_matches(expected: Option<i32>, actual: i32) -> bool {
+    expected.is_none_or(|v| v == actual)
+}
+
+fn zxid_matches(known: Option<Zxid>, shown: Option<Zxid>) -> bool {
+    match (known, shown) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+impl Step {
+    /// The node after the step, or `None` if the step is impossible in this state.
+    fn apply(self, node: Option<Node>) -> Option<Option<Node>> {
+        match (self, node) {
+            (Step::CreateOk { data, owner, zxid }, None) => {
+                Some(Some(Node { data, version: 0, czxid: zxid, mzxid: zxid, owner }))
+            }
+            (Step::CreateOk { .. }, Some(_)) => None,
+            (Step::CreateMaybe { data, owner }, None) => {
+                Some(Some(Node { data, version: 0, czxid: None, mzxid: None, owner }))
+            }
+            (Step::CreateMaybe { .. }, Some(n)) => Some(Some(n)),
+            (Step::DeleteOk { version }, Some(n)) if version_matches(version, n.version) => Some(None),
+            (Step::DeleteOk { .. }, _) => None,
+            (Step::DeleteMaybe { version }, Some(n)) if version_matches(version, n.version) => Some(None),
+            (Step::DeleteMaybe { .. }, other) => Some(other),
+            (Step::SetOk { data, version, new_version, zxid }, Some(n))
+                if version_matches(version, n.version) && new_version == n.version + 1 =>
+            {
+                Some(Some(Node { data, version: new_version, mzxid: zxid, ..n }))
+            }
+            (Step::SetOk { .. }, _) => None,
+            (Step::SetMaybe { data, version }, Some(n)) if version_matches(version, n.version) => {
+                Some(Some(Node { data, version: n.version + 1, mzxid: None, ..n }))
+            }
+            (Step::SetMaybe { .. }, other) => Some(other),
+            (Step::BadVersion { version: Some(v) }, Some(n)) if v != n.version => Some(Some(n)),
+            (Step::BadVersion { .. }, _) => None,
+            (Step::Close { session }, Some(n)) if n.owner == session => Some(None),
+            (Step::Close { .. }, other) => Some(other),
+            (Step::RequirePresent, Some(n)) => Some(Some(n)),
+            (Step::RequireAbsent | Step::ReadAbsent, None) => Some(None),
+            (Step::RequirePresent | Step::RequireAbsent | Step::ReadAbsent, _) => None,
+            (Step::ReadPresent { data, version, czxid, mzxid, owner }, Some(n)) => {
+                let same = data.is_none_or(|d| d == n.data)
+                    && version_matches(version, n.version)
+                    && zxid_matches(n.czxid, czxid)
+                    && zxid_matches(n.mzxid, mzxid)
+                    && owner.is_none_or(|o| o == n.owner);
+                same.then_some(Some(n))
+            }
+            (Step::ReadPresent { .. }, None) => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A write, or a definite error of one (write-ordered).
+    Write,
+    /// A read (may be stale).
+    Read,
+}
+
+/// One operation as it takes part in one path's search, before the search's ordering
+/// constraints are derived.
+#[derive(Clone, Debug)]
+struct Raw {
+    id: OpId,
+    step: Step,
+    kind: Kind,
+    /// The zxid of the write, which orders it among the path's writes.
+    zxid: Option<Zxid>,
+}
+
+/// One operation as the search sees it.
+#[derive(Clone, Debug)]
+struct PathOp {
+    id: OpId,
+    step: Step,
+    kind: Kind,
+    call: Stamp,
+    ret: Stamp,
+    zxid: Option<Zxid>,
+    /// For a read with a reply zxid `hi`: the floor must lie in `lo..=hi`.
+    bucket: Option<(Zxid, Zxid)>,
+    /// The session's previous operation on this path (index in the partition).
+    pred: Option<usize>,
+}
+
+const NEVER: Stamp = Stamp { time: u64::MAX, seq: u64::MAX };
+const ORIGIN: Stamp = Stamp { time: 0, seq: 0 };
+
+/// Which constraints to drop for one read, to find out which rule it breaks.
+#[derive(Clone, Copy, Debug, Default)]
+struct Relax {
+    sync_of: Option<OpId>,
+    session_of: Option<OpId>,
+}
+
+/// Totals over all the paths searched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchTotals {
+    /// Search states explored.
+    pub states: u64,
+    /// Paths searched.
+    pub paths: usize,
+    /// The first path whose search ran out of budget.
+    pub exceeded: Option<String>,
+}
+
+/// The distinct data values of a history.
+#[derive(Default)]
+struct Interner<'h> {
+    ids: BTreeMap<&'h [u8], u32>,
+    values: Vec<&'h [u8]>,
+}
+
+impl<'h> Interner<'h> {
+    fn id(&mut self, data: &'h [u8]) -> u32 {
+        if let Some(&id) = self.ids.get(data) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.ids.insert(data, id);
+        self.values.push(data);
+        id
+    }
+}
+
+/// True if `path` is `prefix` followed by a ten-digit sequence number.
+fn is_sequential_of(path: &str, prefix: &str) -> bool {
+    path.len() == prefix.len() + 10
+        && path.starts_with(prefix)
+        && path[prefix.len()..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Every path's raw operations.
+struct Partitions<'h> {
+    by_path: BTreeMap<String, Vec<Raw>>,
+    interner: Interner<'h>,
+}
+
+fn partitions(history: &History) -> Partitions<'_> {
+    let mut by_path: BTreeMap<String, Vec<Raw>> = BTreeMap::new();
+    let mut interner = Interner::default();
+    let mut maybe_sequential: Vec<(OpId, &str, u32, SessionId)> = Vec::new();
+    let mut ephemeral_paths: BTreeMap<SessionId, Vec<String>> = BTreeMap::new();
+    let mut closes: Vec<OpId> = Vec::new();
+    let push = |by_path: &mut BTreeMap<String, Vec<Raw>>, path: &str, raw: Raw| {
+        by_path.entry(path.to_string()).or_default().push(raw);
+    };
+    for path in history.initial.keys() {
+        by_path.entry(path.clone()).or_default();
+    }
+    for (at, operation) in history.operations.iter().enumerate() {
+        let id = OpId(at);
+        let unknown = operation.is_unknown();
+        let write = |step| Raw { id, step, kind: Kind::Write, zxid: None };
+        let read = |step| Raw { id, step, kind: Kind::Read, zxid: None };
+        let session = operation.session;
+        match (&operation.op, &operation.outcome) {
+            (Op::Create { path, data, mode }, outcome) => {
+                let data = interner.id(data);
+                let owner = if mode.ephemeral { session } else { SessionId(0) };
+                match outcome {
+                    _ if unknown => {
+                        if mode.sequential {
+                            maybe_sequential.push((id, path, data, owner));
+                        } else {
+                            push(&mut by_path, path, write(Step::CreateMaybe { data, owner }));
+                            if mode.ephemeral {
+                                ephemeral_paths.entry(session).or_default().push(path.clone());
+                            }
+                        }
+                    }
+                    Outcome::Ok { result: OpResult::Created { path: made, .. }, .. } => {
+                        let zxid = operation.write_zxid();
+                        let mut raw = write(Step::CreateOk { data, owner, zxid });
+                        raw.zxid = zxid;
+                        push(&mut by_path, made, raw);
+                        if mode.ephemeral {
+                            ephemeral_paths.entry(session).or_default().push(made.clone());
+                        }
+                        if let Some(up) = parent(made).filter(|p| *p != "/") {
+                            push(&mut by_path, up, write(Step::RequirePresent));
+                        }
+                    }
+                    Outcome::Error { code: ErrorCode::NodeExists, .. } if !mode.sequential => {
+                        push(&mut by_path, path, write(Step::RequirePresent));
+                    }
+                    Outcome::Error { code: ErrorCode::NoNode, .. } => {
+                        if let Some(up) = parent(path).filter(|p| *p != "/") {
+                            push(&mut by_path, up, write(Step::RequireAbsent));
+                        }
+                    }
+                    Outcome::Error { code: ErrorCode::NoChildrenForEphemerals, .. } => {
+                        if let Some(up) = parent(path).filter(|p| *p != "/") {
+                            push(&mut by_path, up, write(Step::RequirePresent));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            (Op::Delete { path, version }, outcome) => {
+                let version = *version;
+                let raw = match outcome {
+                    _ if unknown => Some(write(Step::DeleteMaybe { version })),
+                    Outcome::Ok { .. } => {
+                        let mut raw = write(Step::DeleteOk { version });
+                        raw.zxid = operation.write_zxid();
+                        Some(raw)
+                    }
+                    Outcome::Error { code, .. } => match code {
+                        ErrorCode::NoNode => Some(write(Step::RequireAbsent)),
+                        ErrorCode::BadVersion => Some(write(Step::BadVersion { version })),
+                        ErrorCode::NotEmpty => Some(write(Step::RequirePresent)),
+                        _ => None,
+                    },
+                    Outcome::Unknown { .. } => None,
+                };
+                if let Some(raw) = raw {
+                    push(&mut by_path, path, raw);
+                }
+            }
+            (Op::SetData { path, data, version }, outcome) => {
+                let data = interner.id(data);
+                let version = *version;
+                let raw = match outcome {
+                    _ if unknown => Some(write(Step::SetMaybe { data, version })),
+                    Outcome::Ok { result: OpResult::DataSet { stat }, .. } => {
+                        let zxid = operation.write_zxid();
+                        let mut raw = write(Step::SetOk { data, version, new_version: stat.version, zxid });
+                        raw.zxid = zxid;
+                        Some(raw)
+                    }
+                    Outcome::Error { code, .. } => match code {
+                        ErrorCode::NoNode => Some(write(Step::RequireAbsent)),
+                        ErrorCode::BadVersion => Some(write(Step::BadVersion { version })),
+                        _ => None,
+                    },
+                    Outcome::Ok { .. } | Outcome::Unknown { .. } => None,
+                };
+                if let Some(raw) = raw {
+                    push(&mut by_path, path, raw);
+                }
+            }
+            (Op::GetData { path, .. }, Outcome::Ok { result: OpResult::Data { data, stat }, .. }) => {
+                let data = interner.id(data);
+                push(
+                    &mut by_path,
+                    path,
+                    read(Step::ReadPresent {
+                        data: Some(data),
+                        version: Some(stat.version),
+                        czxid: Some(stat.czxid),
+                        mzxid: Some(stat.mzxid),
+                        owner: Some(stat.ephemeral_owner),
+                    }),
+                );
+            }
+            (Op::Exists { path, .. }, Outcome::Ok { result, .. })
+            | (Op::GetChildren { path, .. }, Outcome::Ok { result, .. }) => {
+                let stat = match result {
+                    OpResult::Exists { stat: None } => {
+                        push(&mut by_path, path, read(Step::ReadAbsent));
+                        continue;
+                    }
+                    OpResult::Exists { stat: Some(stat) } => Some(*stat),
+                    OpResult::Children { stat, .. } => *stat,
+                    _ => continue,
+                };
+                push(
+                    &mut by_path,
+                    path,
+                    read(Step::ReadPresent {
+                        data: None,
+                        version: stat.map(|s| s.version),
+                        czxid: stat.map(|s| s.czxid),
+                        mzxid: stat.map(|s| s.mzxid),
+                        owner: stat.map(|s| s.ephemeral_owner),
+                    }),
+                );
+            }
+            (
+                Op::GetData { path, .. } | Op::GetChildren { path, .. } | Op::Exists { path, .. },
+                Outcome::Error { code: ErrorCode::NoNode, .. },
+            ) => push(&mut by_path, path, read(Step::ReadAbsent)),
+            (Op::CloseSession, Outcome::Ok { .. } | Outcome::Unknown { .. }) => closes.push(id),
+            _ => {}
+        }
+    }
+    // A sequential create whose reply was lost may have made any path of its shape.
+    for (id, prefix, data, owner) in maybe_sequential {
+        let session = history.op(id).session;
+        let shaped: Vec<String> = by_path
+            .range(prefix.to_string()..)
+            .take_while(|(p, _)| p.starts_with(prefix))
+            .filter(|(p, _)| is_sequential_of(p, prefix))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for path in shaped {
+            if owner == session {
+                ephemeral_paths.entry(session).or_default().push(path.clone());
+            }
+            by_path.entry(path).or_default().push(Raw {
+                id,
+                step: Step::CreateMaybe { data, owner },
+                kind: Kind::Write,
+                zxid: None,
+            });
+        }
+    }
+    // A closed (or expired) session's ephemerals go with it.
+    for id in closes {
+        let operation = history.op(id);
+        let zxid = if operation.is_unknown() { None } else { operation.write_zxid() };
+        let Some(paths) = ephemeral_paths.get(&operation.session) else {
+            continue;
+        };
+        let mut paths = paths.clone();
+        paths.sort();
+        paths.dedup();
+        for path in paths {
+            by_path.entry(path).or_default().push(Raw {
+                id,
+                step: Step::Close { session: operation.session },
+                kind: Kind::Write,
+                zxid,
+            });
+        }
+    }
+    for list in by_path.values_mut() {
+        list.sort_by_key(|raw| raw.id);
+    }
+    Partitions { by_path, interner }
+}
+
+/// Derives a partition's search operations: intervals, session order, zxid buckets.
+fn path_ops(
+    history: &History,
+    raws: &[Raw],
+    syncs: &[Option<OpId>],
+    with_reads: bool,
+    relax: Relax,
+) -> Vec<PathOp> {
+    let mut known: Vec<Zxid> = raws.iter().filter_map(|r| r.zxid).collect();
+    known.sort();
+    let mut ops: Vec<PathOp> = Vec::with_capacity(raws.len());
+    let mut last_of_session: BTreeMap<SessionId, usize> = BTreeMap::new();
+    for raw in raws {
+        if raw.kind == Kind::Read && !with_reads {
+            continue;
+        }
+        let operation = history.op(raw.id);
+        let unknown = operation.is_unknown();
+        let relax_session = relax.session_of == Some(raw.id);
+        let pred =
+            if unknown || relax_session { None } else { last_of_session.get(&operation.session).copied() };
+        let ret = if unknown { NEVER } else { operation.completed.unwrap_or(NEVER) };
+        let (call, bucket) = match raw.kind {
+            Kind::Write => (operation.invoked, None),
+            Kind::Read => {
+                let mut call = ORIGIN;
+                if let Some(p) = pred {
+                    call = call.max(ops[p].call);
+                }
+                if relax.sync_of != Some(raw.id) {
+                    if let Some(sync) = syncs[raw.id.0] {
+                        call = call.max(history.op(sync).invoked);
+                    }
+                }
+                let bucket = operation.outcome.zxid().map(|hi| {
+                    let below = known.partition_point(|z| *z <= hi);
+                    let lo = if relax_session || below == 0 { Zxid::ZERO } else { known[below - 1] };
+                    (lo, hi)
+                });
+                (call, bucket)
+            }
+        };
+        if !unknown {
+            last_of_session.insert(operation.session, ops.len());
+        }
+        ops.push(PathOp {
+            id: raw.id,
+            step: raw.step,
+            kind: raw.kind,
+            call,
+            ret,
+            zxid: raw.zxid,
+            bucket,
+            pred,
+        });
+    }
+    ops
+}
+
+/// The outcome of one path's search.
+#[derive(Clone, Debug)]
+enum Search {
+    Linearizable,
+    Stuck {
+        /// The operation that could not be placed (index in the partition).
+        stuck: usize,
+        /// The last operation of the longest partial order found.
+        last: Option<usize>,
+        /// The state after that partial order.
+        state: State,
+    },
+    Exceeded,
+}
+
+const NIL: usize = usize::MAX;
+
+/// Porcupine-shaped backtracking search with memoization.
+fn search(ops: &[PathOp], initial: State, budget: &mut u64, states: &mut u64) -> Search {
+    let n = ops.len();
+    if n == 0 {
+        return Search::Linearizable;
+    }
+    // Entries: 2i is the call of op i, 2i+1 its return.
+    let mut order: Vec<usize> = (0..2 * n).collect();
+    let key = |e: usize| {
+        let op = &ops[e / 2];
+        let stamp = if e & 1 == 0 { op.call } else { op.ret };
+        (stamp, e & 1, e / 2)
+    };
+    order.sort_by_key(|&e| key(e));
+    let head = 2 * n;
+    let mut next = vec![NIL; 2 * n + 1];
+    let mut prev = vec![NIL; 2 * n + 1];
+    let mut before = head;
+    for &e in &order {
+        next[before] = e;
+        prev[e] = before;
+        before = e;
+    }
+    let words = n.div_ceil(64);
+    let mut linearized = vec![0u64; words];
+    let is_set = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
+    let mut memo: FixedMap<(Vec<u64>, State), ()> = FixedMap::default();
+    let mut stack: Vec<(usize, State)> = Vec::new();
+    let mut state = initial;
+    let mut deepest: Option<(usize, usize, Option<usize>, State)> = None;
+    let mut entry = next[head];
+    while next[head] != NIL {
+        if *budget == 0 {
+            return Search::Exceeded;
+        }
+        *budget -= 1;
+        *states += 1;
+        debug_assert!(entry != NIL, "every call is followed by its return");
+        if entry & 1 == 0 {
+            let i = entry / 2;
+            let op = &ops[i];
+            let enabled = op.pred.is_none_or(|p| is_set(&linearized, p));
+            let stepped = if enabled { step(op, state) } else { None };
+            if let Some(after) = stepped {
+                linearized[i / 64] |= 1 << (i % 64);
+                if memo.insert((linearized.clone(), after), ()).is_none() {
+                    stack.push((entry, state));
+                    state = after;
+                    // Lift the call and its return out of the list.
+                    let ret = entry + 1;
+                    next[prev[entry]] = next[entry];
+                    prev[next[entry]] = prev[entry];
+                    next[prev[ret]] = next[ret];
+                    if next[ret] != NIL {
+                        prev[next[ret]] = prev[ret];
+                    }
+                    entry = next[head];
+                    continue;
+                }
+                linearized[i / 64] &= !(1 << (i % 64));
+            }
+            entry = next[entry];
+        } else {
+            let depth = stack.len();
+            if deepest.is_none_or(|(d, ..)| depth > d) {
+                let last = stack.last().map(|(e, _)| e / 2);
+                deepest = Some((depth, entry / 2, last, state));
+            }
+            let Some((call, restored)) = stack.pop() else {
+                let (_, stuck, last, state) = deepest.unwrap_or((0, entry / 2, None, state));
+                return Search::Stuck { stuck, last, state };
+            };
+            // Put the call and its return back.
+            let ret = call + 1;
+            next[prev[ret]] = ret;
+            if next[ret] != NIL {
+                prev[next[ret]] = ret;
+            }
+            next[prev[call]] = call;
+            prev[next[call]] = call;
+            let i = call / 2;
+            linearized[i / 64] &= !(1 << (i % 64));
+            state = restored;
+            entry = next[call];
+        }
+    }
+    Search::Linearizable
+}
+
+fn step(op: &PathOp, state: State) -> Option<State> {
+    if let Some(zxid) = op.zxid {
+        if zxid <= state.floor {
+            return None;
+        }
+    }
+    if let Some((lo, hi)) = op.bucket {
+        if state.floor < lo || state.floor > hi {
+            return None;
+        }
+    }
+    let node = op.step.apply(state.node)?;
+    Some(State { node, floor: op.zxid.unwrap_or(state.floor) })
+}
+
+fn describe(state: &State, interner: &Interner<'_>) -> String {
+    match state.node {
+        None => "absent".to_string(),
+        Some(node) => {
+            let data = interner.values[node.data as usize];
+            let shown = match std::str::from_utf8(data) {
+                Ok(text) if text.len() <= 24 => format!("{text:?}"),
+                _ => format!("<{} bytes>", data.len()),
+            };
+            format!("{shown} at version {}", node.version)
+        }
+    }
+}
+
+/// Runs rule 1 on every path; pushes violations; returns the totals.
+pub(crate) fn check_paths(
+    history: &History,
+    index: &Index,
+    config: &CheckConfig,
+    found: &mut Vec<Violation>,
+) -> SearchTotals {
+    let syncs = session::syncs_before(history, index);
+    let Partitions { by_path, mut interner } = partitions(history);
+    let mut totals = SearchTotals::default();
+    let mut budget = config.max_states;
+    for (path, raws) in &by_path {
+        if found.len() >= config.max_violations {
+            break;
+        }
+        totals.paths += 1;
+        let initial = State {
+            node: history.initial.get(path).map(|node| Node {
+                data: interner.id(&node.data),
+                version: node.version,
+                czxid: None,
+                mzxid: None,
+                owner: SessionId(0),
+            }),
+            floor: Zxid::ZERO,
+        };
+        let states = &mut totals.states;
+        let mut run = |with_reads: bool, relax: Relax, budget: &mut u64| {
+            let ops = path_ops(history, raws, &syncs, with_reads, relax);
+            let outcome = search(&ops, initial, budget, states);
+            (ops, outcome)
+        };
+        let (ops, outcome) = run(true, Relax::default(), &mut budget);
+        let (stuck, last, state) = match outcome {
+            Search::Linearizable => continue,
+            Search::Exceeded => {
+                totals.exceeded.get_or_insert_with(|| path.clone());
+                continue;
+            }
+            Search::Stuck { stuck, last, state } => (stuck, last, state),
+        };
+        // Is it the writes alone?
+        let (write_ops, writes_only) = run(false, Relax::default(), &mut budget);
+        if let Search::Stuck { stuck, last, state } = writes_only {
+            let x = write_ops[stuck].id;
+            let mut involved = vec![x];
+            let after = match last {
+                Some(l) => {
+                    involved.push(write_ops[l].id);
+                    format!("after op {}", write_ops[l].id.0)
+                }
+                None => "from the start".to_string(),
+            };
+            found.push(Violation {
+                rule: Rule::WritesLinearizable,
+                ops: involved,
+                events: vec![],
+                message: format!(
+                    "op {} ({}) cannot take effect within its interval: the longest valid order of the writes on {path} leaves it {} {after}",
+                    x.0,
+                    history.op(x).op,
+                    describe(&state, &interner)
+                ),
+            });
+            continue;
+        }
+        if matches!(writes_only, Search::Exceeded) {
+            totals.exceeded.get_or_insert_with(|| path.clone());
+            continue;
+        }
+        let x = ops[stuck].id;
+        let last_id = last.map(|l| ops[l].id);
+        let mut involved = vec![x];
+        involved.extend(last_id);
+        let after = match last_id {
+            Some(l) => format!("after op {}", l.0),
+            None => "from the start".to_string(),
+        };
+        if ops[stuck].kind != Kind::Read {
+            found.push(Violation {
+                rule: Rule::ReadsSeeWrites,
+                ops: involved,
+                events: vec![],
+                message: format!(
+                    "the writes on {path} have no order that its reads agree with: op {} cannot take effect {after}",
+                    x.0
+                ),
+            });
+            continue;
+        }
+        let relaxed_sync = Relax { sync_of: Some(x), ..Relax::default() };
+        if let (Some(sync), (_, Search::Linearizable)) = (syncs[x.0], run(true, relaxed_sync, &mut budget)) {
+            found.push(Violation {
+                rule: Rule::SyncThenRead,
+                ops: vec![x, sync],
+                events: vec![],
+                message: format!(
+                    "op {} read {path} after sync (op {}) but saw a state the writes completed before the sync had already replaced",
+                    x.0, sync.0
+                ),
+            });
+            continue;
+        }
+        let relaxed_session = Relax { sync_of: Some(x), session_of: Some(x) };
+        if let (_, Search::Linearizable) = run(true, relaxed_session, &mut budget) {
+            let mut ops_involved = vec![x];
+            ops_involved.extend(ops[stuck].pred.map(|p| ops[p].id));
+            found.push(Violation {
+                rule: Rule::NoTimeTravel,
+                ops: ops_involved,
+                events: vec![],
+                message: format!(
+                    "op {} read {path} as {}, a state older than what session {} had already seen",
+                    x.0,
+                    history.op(x).outcome,
+                    history.op(x).session
+                ),
+            });
+            continue;
+        }
+        found.push(Violation {
+            rule: Rule::ReadsSeeWrites,
+            ops: involved,
+            events: vec![],
+            message: format!(
+                "op {} read {path} as {}, but no order of the writes gives that state before the read completed (the writes leave it {} {after})",
+                x.0,
+                history.op(x).outcome,
+                describe(&state, &interner)
+            ),
+        });
+    }
+    totals
+}
