@@ -154,6 +154,18 @@ fn zxid_matches(known: Option<Zxid>, shown: Option<Zxid>) -> bool {
 }
 
 impl Step {
+    /// True if the step never changes the node (it only requires something of it).
+    fn is_pure(self) -> bool {
+        matches!(
+            self,
+            Step::BadVersion { .. }
+                | Step::RequirePresent
+                | Step::RequireAbsent
+                | Step::ReadAbsent
+                | Step::ReadPresent { .. }
+        )
+    }
+
     /// The node after the step, or `None` if the step is impossible in this state.
     fn apply(self, node: Option<Node>) -> Option<Option<Node>> {
         match (self, node) {
@@ -216,6 +228,8 @@ struct Raw {
     kind: Kind,
     /// The zxid of the write, which orders it among the path's writes.
     zxid: Option<Zxid>,
+    /// A write whose reply was lost but whose effect a read observed: it happened.
+    happened: bool,
 }
 
 /// One operation as the search sees it.
@@ -231,6 +245,11 @@ struct PathOp {
     bucket: Option<(Zxid, Zxid)>,
     /// The session's previous operation on this path (index in the partition).
     pred: Option<usize>,
+    /// The reply was lost: the operation may take effect, or not.
+    maybe: bool,
+    /// For a write with a known zxid: the known zxid just below it on this path (the
+    /// writes with known zxids take effect in zxid order).
+    zxid_before: Zxid,
 }
 
 const NEVER: Stamp = Stamp { time: u64::MAX, seq: u64::MAX };
@@ -250,7 +269,7 @@ pub struct SearchTotals {
     pub states: u64,
     /// Paths searched.
     pub paths: usize,
-    /// The first path whose search ran out of budget.
+    /// The first path whose search ran out of budget (and where it was stuck).
     pub exceeded: Option<String>,
 }
 
@@ -301,8 +320,8 @@ fn partitions(history: &History) -> Partitions<'_> {
     for (at, operation) in history.operations.iter().enumerate() {
         let id = OpId(at);
         let unknown = operation.is_unknown();
-        let write = |step| Raw { id, step, kind: Kind::Write, zxid: None };
-        let read = |step| Raw { id, step, kind: Kind::Read, zxid: None };
+        let write = |step| Raw { id, step, kind: Kind::Write, zxid: None, happened: false };
+        let read = |step| Raw { id, step, kind: Kind::Read, zxid: None, happened: false };
         let session = operation.session;
         match (&operation.op, &operation.outcome) {
             (Op::Create { path, data, mode }, outcome) => {
@@ -453,6 +472,7 @@ fn partitions(history: &History) -> Partitions<'_> {
                 step: Step::CreateMaybe { data, owner },
                 kind: Kind::Write,
                 zxid: None,
+                happened: false,
             });
         }
     }
@@ -472,13 +492,94 @@ fn partitions(history: &History) -> Partitions<'_> {
                 step: Step::Close { session: operation.session },
                 kind: Kind::Write,
                 zxid,
+                happened: false,
             });
         }
     }
-    for list in by_path.values_mut() {
+    for (path, list) in by_path.iter_mut() {
         list.sort_by_key(|raw| raw.id);
+        let initial = history.initial.get(path).map(|node| interner.id(&node.data));
+        decide_observed(list, initial);
     }
     Partitions { by_path, interner }
+}
+
+/// A lost write whose data a read shows (data no other write of the path wrote) did
+/// happen, and produced exactly the state the read shows: it becomes a write that
+/// must take effect, with the version and zxid the read tells. This decides most
+/// ambiguous writes before the search, which then need not guess.
+fn decide_observed(list: &mut [Raw], initial: Option<u32>) {
+    let mut writers: BTreeMap<u32, usize> = BTreeMap::new();
+    if let Some(data) = initial {
+        *writers.entry(data).or_insert(0) += 1;
+    }
+    for raw in list.iter() {
+        if let Step::CreateOk { data, .. }
+        | Step::CreateMaybe { data, .. }
+        | Step::SetOk { data, .. }
+        | Step::SetMaybe { data, .. } = raw.step
+        {
+            *writers.entry(data).or_insert(0) += 1;
+        }
+    }
+    let mut seen: BTreeMap<u32, (i32, Option<Zxid>, Option<Zxid>)> = BTreeMap::new();
+    for raw in list.iter() {
+        if let Step::ReadPresent { data: Some(data), version: Some(version), czxid, mzxid, .. } = raw.step {
+            let known = |z: Option<Zxid>| z.filter(|z| *z != Zxid::ZERO);
+            seen.entry(data).or_insert((version, known(czxid), known(mzxid)));
+        }
+    }
+    decide(list, &writers, &seen);
+    // Data no read shows cannot tell states apart: one value stands for all of it, so
+    // that states differing only in unseen data are one state.
+    for raw in list.iter_mut() {
+        match &mut raw.step {
+            Step::CreateOk { data, .. }
+            | Step::CreateMaybe { data, .. }
+            | Step::SetOk { data, .. }
+            | Step::SetMaybe { data, .. }
+                if !seen.contains_key(data) =>
+            {
+                *data = UNSEEN;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The data of every write no read shows (see [`decide_observed`]).
+const UNSEEN: u32 = u32::MAX;
+
+fn decide(
+    list: &mut [Raw],
+    writers: &BTreeMap<u32, usize>,
+    seen: &BTreeMap<u32, (i32, Option<Zxid>, Option<Zxid>)>,
+) {
+    for raw in list.iter_mut() {
+        let (data, decided) = match raw.step {
+            Step::CreateMaybe { data, owner } => (
+                data,
+                seen.get(&data)
+                    .filter(|(version, ..)| *version == 0)
+                    .map(|&(_, czxid, _)| (Step::CreateOk { data, owner, zxid: czxid }, czxid)),
+            ),
+            Step::SetMaybe { data, version } => (
+                data,
+                seen.get(&data).map(|&(new_version, _, mzxid)| {
+                    (Step::SetOk { data, version, new_version, zxid: mzxid }, mzxid)
+                }),
+            ),
+            _ => continue,
+        };
+        if writers.get(&data) != Some(&1) {
+            continue;
+        }
+        if let Some((step, zxid)) = decided {
+            raw.step = step;
+            raw.zxid = zxid;
+            raw.happened = true;
+        }
+    }
 }
 
 /// Derives a partition's search operations: intervals, session order, zxid buckets.
@@ -499,6 +600,7 @@ fn path_ops(
         }
         let operation = history.op(raw.id);
         let unknown = operation.is_unknown();
+        let maybe = unknown && !raw.happened;
         let relax_session = relax.session_of == Some(raw.id);
         let pred =
             if unknown || relax_session { None } else { last_of_session.get(&operation.session).copied() };
@@ -535,6 +637,18 @@ fn path_ops(
             zxid: raw.zxid,
             bucket,
             pred,
+            maybe,
+            zxid_before: raw
+                .zxid
+                .map(|z| {
+                    let below = known.partition_point(|k| *k < z);
+                    if below == 0 {
+                        Zxid::ZERO
+                    } else {
+                        known[below - 1]
+                    }
+                })
+                .unwrap_or(Zxid::ZERO),
         });
     }
     ops
@@ -552,13 +666,16 @@ enum Search {
         /// The state after that partial order.
         state: State,
     },
-    Exceeded,
+    /// The budget ran out; the deepest point reached, if any.
+    Exceeded {
+        deepest: Option<usize>,
+    },
 }
 
 const NIL: usize = usize::MAX;
 
 /// Porcupine-shaped backtracking search with memoization.
-fn search(ops: &[PathOp], initial: State, budget: &mut u64, states: &mut u64) -> Search {
+fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: &mut u64) -> Search {
     let n = ops.len();
     if n == 0 {
         return Search::Linearizable;
@@ -584,71 +701,258 @@ fn search(ops: &[PathOp], initial: State, budget: &mut u64, states: &mut u64) ->
     let mut linearized = vec![0u64; words];
     let is_set = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
     let mut memo: FixedMap<(Vec<u64>, State), ()> = FixedMap::default();
-    let mut stack: Vec<(usize, State)> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
     let mut state = initial;
     let mut deepest: Option<(usize, usize, Option<usize>, State)> = None;
+    // Operations with a lost reply need not take effect: the search is done when
+    // every other operation has.
+    let mut remaining = ops.iter().filter(|op| !op.maybe).count();
+    let mut phase = Phase::Pure;
     let mut entry = next[head];
-    while next[head] != NIL {
+    // In this configuration, a write with a reply could go (so, in the restricted
+    // mode, lost writes are not tried here).
+    let mut could_write = false;
+    let mut alt = 0usize;
+    let mut candidates: Vec<(bool, Stamp, usize)> = Vec::new();
+    while remaining > 0 {
         if *budget == 0 {
-            return Search::Exceeded;
+            return Search::Exceeded { deepest: deepest.map(|(_, stuck, ..)| stuck) };
         }
         *budget -= 1;
         *states += 1;
-        debug_assert!(entry != NIL, "every call is followed by its return");
-        if entry & 1 == 0 {
-            let i = entry / 2;
-            let op = &ops[i];
-            let enabled = op.pred.is_none_or(|p| is_set(&linearized, p));
-            let stepped = if enabled { step(op, state) } else { None };
-            if let Some(after) = stepped {
-                linearized[i / 64] |= 1 << (i % 64);
-                if memo.insert((linearized.clone(), after), ()).is_none() {
-                    stack.push((entry, state));
-                    state = after;
-                    // Lift the call and its return out of the list.
-                    let ret = entry + 1;
-                    next[prev[entry]] = next[entry];
-                    prev[next[entry]] = prev[entry];
-                    next[prev[ret]] = next[ret];
-                    if next[ret] != NIL {
-                        prev[next[ret]] = prev[ret];
+        // The next step: the call entry taken, the state after it.
+        let mut taken: Option<(usize, State)> = None;
+        match phase {
+            Phase::Pure | Phase::Writes => {
+                debug_assert!(entry != NIL, "every call is followed by its return");
+                if entry & 1 == 0 {
+                    let i = entry / 2;
+                    let op = &ops[i];
+                    let turn = match phase {
+                        Phase::Pure => op.step.is_pure(),
+                        _ => !op.step.is_pure() && !op.maybe,
+                    };
+                    let enabled = turn && op.pred.is_none_or(|p| is_set(&linearized, p));
+                    if let Some(after) = if enabled { step(op, state) } else { None } {
+                        could_write |= phase == Phase::Writes;
+                        taken = Some((entry, after));
                     }
+                    if taken.is_none() {
+                        entry = next[entry];
+                        continue;
+                    }
+                } else if phase == Phase::Pure {
+                    phase = Phase::Writes;
                     entry = next[head];
                     continue;
+                } else {
+                    // In the restricted mode, where a write with a reply could go, only
+                    // the lost writes that let a waiting operation go are tried.
+                    let only_helpful = mode == Mode::Restricted && could_write;
+                    phase = Phase::Maybe;
+                    alt = 0;
+                    candidates = maybe_candidates(ops, &next, head, state, only_helpful);
+                    continue;
                 }
-                linearized[i / 64] &= !(1 << (i % 64));
             }
-            entry = next[entry];
-        } else {
-            let depth = stack.len();
-            if deepest.is_none_or(|(d, ..)| depth > d) {
-                let last = stack.last().map(|(e, _)| e / 2);
-                deepest = Some((depth, entry / 2, last, state));
+            Phase::Maybe => {
+                if let Some(&(_, _, call)) = candidates.get(alt) {
+                    let after = step(&ops[call / 2], state).expect("a candidate steps");
+                    taken = Some((call, after));
+                }
             }
-            let Some((call, restored)) = stack.pop() else {
+        }
+        if let Some((call, after)) = taken {
+            let i = call / 2;
+            linearized[i / 64] |= 1 << (i % 64);
+            if memo.insert((linearized.clone(), after), ()).is_none() {
+                stack.push(Frame {
+                    call,
+                    before: state,
+                    phase,
+                    alt,
+                    candidates: if phase == Phase::Maybe {
+                        std::mem::take(&mut candidates)
+                    } else {
+                        Vec::new()
+                    },
+                });
+                state = after;
+                if !ops[i].maybe {
+                    remaining -= 1;
+                }
+                lift(&mut next, &mut prev, call);
+                phase = Phase::Pure;
+                entry = next[head];
+                could_write = false;
+                continue;
+            }
+            linearized[i / 64] &= !(1 << (i % 64));
+            match phase {
+                Phase::Maybe => alt += 1,
+                _ => entry = next[entry],
+            }
+            continue;
+        }
+        // Nothing can go next: backtrack.
+        let depth = stack.len();
+        if deepest.is_none_or(|(d, ..)| depth > d) {
+            let blocked = if phase == Phase::Maybe { first_return(&next, head) / 2 } else { entry / 2 };
+            let last = stack.last().map(|f| f.call / 2);
+            deepest = Some((depth, blocked, last, state));
+        }
+        // An operation that changes nothing (a read, a definite error) was taken
+        // greedily: if any order works from there, one starting with it does.
+        // Nothing to retry there.
+        let frame = loop {
+            let Some(frame) = stack.pop() else {
                 let (_, stuck, last, state) = deepest.unwrap_or((0, entry / 2, None, state));
                 return Search::Stuck { stuck, last, state };
             };
-            // Put the call and its return back.
-            let ret = call + 1;
-            next[prev[ret]] = ret;
-            if next[ret] != NIL {
-                prev[next[ret]] = ret;
-            }
-            next[prev[call]] = call;
-            prev[next[call]] = call;
-            let i = call / 2;
+            unlift(&mut next, &mut prev, frame.call);
+            let i = frame.call / 2;
             linearized[i / 64] &= !(1 << (i % 64));
-            state = restored;
-            entry = next[call];
+            if !ops[i].maybe {
+                remaining += 1;
+            }
+            if frame.phase != Phase::Pure {
+                break frame;
+            }
+        };
+        state = frame.before;
+        phase = frame.phase;
+        match phase {
+            Phase::Maybe => {
+                candidates = frame.candidates;
+                alt = frame.alt + 1;
+            }
+            _ => {
+                entry = next[frame.call];
+                could_write = true;
+            }
         }
     }
     Search::Linearizable
 }
 
+/// A step taken by the search, to undo or to vary.
+struct Frame {
+    /// The call entry taken.
+    call: usize,
+    /// The state before it.
+    before: State,
+    /// The phase it was taken in.
+    phase: Phase,
+    /// For a lost write: its place among the candidates.
+    alt: usize,
+    /// For a lost write: the candidates of that configuration.
+    candidates: Vec<(bool, Stamp, usize)>,
+}
+
+/// How much of the search space to cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Where a write with a reply can go, lost writes are tried only if they let a
+    /// waiting operation go: fast, and enough for almost every correct history.
+    Restricted,
+    /// Lost writes are tried everywhere: complete.
+    Complete,
+}
+
+/// The first return entry of the list.
+fn first_return(next: &[usize], head: usize) -> usize {
+    let mut entry = next[head];
+    while entry != NIL && entry & 1 == 0 {
+        entry = next[entry];
+    }
+    entry
+}
+
+/// The lost writes that may take effect now and change the state, most promising
+/// first: those after which an operation waiting here (a read, a definite error, or
+/// the operation due next) can go, then the most recently sent.
+fn maybe_candidates(
+    ops: &[PathOp],
+    next: &[usize],
+    head: usize,
+    state: State,
+    only_helpful: bool,
+) -> Vec<(bool, Stamp, usize)> {
+    let blocked = first_return(next, head);
+    let mut waiting: Vec<&PathOp> = Vec::new();
+    if blocked != NIL {
+        waiting.push(&ops[blocked / 2]);
+    }
+    let mut lost = Vec::new();
+    let mut entry = next[head];
+    while entry != NIL && entry & 1 == 0 {
+        let op = &ops[entry / 2];
+        if op.maybe {
+            lost.push(entry);
+        } else if op.step.is_pure() {
+            waiting.push(op);
+        }
+        entry = next[entry];
+    }
+    let mut found = Vec::new();
+    for entry in lost {
+        let op = &ops[entry / 2];
+        let Some(after) = step(op, state).filter(|after| *after != state) else {
+            continue;
+        };
+        let helps = waiting.iter().any(|w| step(w, after).is_some() && step(w, state).is_none());
+        if helps || !only_helpful {
+            found.push((!helps, std::cmp::Reverse(op.call), entry));
+        }
+    }
+    found.sort();
+    // Lost writes with the same effect are interchangeable from here on (each may go
+    // any time from now, and none has a successor in its session): try one of them.
+    let mut distinct: Vec<(bool, Stamp, usize)> = Vec::with_capacity(found.len());
+    for (late, std::cmp::Reverse(call), entry) in found {
+        let step = ops[entry / 2].step;
+        if !distinct.iter().any(|(.., e)| ops[*e / 2].step == step) {
+            distinct.push((late, call, entry));
+        }
+    }
+    distinct
+}
+
+/// Takes a call and its return out of the list.
+fn lift(next: &mut [usize], prev: &mut [usize], call: usize) {
+    let ret = call + 1;
+    next[prev[call]] = next[call];
+    prev[next[call]] = prev[call];
+    next[prev[ret]] = next[ret];
+    if next[ret] != NIL {
+        prev[next[ret]] = prev[ret];
+    }
+}
+
+/// Puts a lifted call and its return back into the list.
+fn unlift(next: &mut [usize], prev: &mut [usize], call: usize) {
+    let ret = call + 1;
+    next[prev[ret]] = ret;
+    if next[ret] != NIL {
+        prev[next[ret]] = ret;
+    }
+    next[prev[call]] = call;
+    prev[next[call]] = call;
+}
+
+/// The search tries the operations that change nothing first (reads, definite
+/// errors: taken greedily), then writes with a reply, then writes whose reply was lost
+/// (in [`Mode::Restricted`], only where no write with a reply could go).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Pure,
+    Writes,
+    Maybe,
+}
+
 fn step(op: &PathOp, state: State) -> Option<State> {
     if let Some(zxid) = op.zxid {
-        if zxid <= state.floor {
+        if zxid <= state.floor || state.floor != op.zxid_before {
             return None;
         }
     }
@@ -664,6 +968,9 @@ fn step(op: &PathOp, state: State) -> Option<State> {
 fn describe(state: &State, interner: &Interner<'_>) -> String {
     match state.node {
         None => "absent".to_string(),
+        Some(node) if node.data == UNSEEN => {
+            format!("present at version {}", node.version)
+        }
         Some(node) => {
             let data = interner.values[node.data as usize];
             let shown = match std::str::from_utf8(data) {
@@ -704,14 +1011,22 @@ pub(crate) fn check_paths(
         let states = &mut totals.states;
         let mut run = |with_reads: bool, relax: Relax, budget: &mut u64| {
             let ops = path_ops(history, raws, &syncs, with_reads, relax);
-            let outcome = search(&ops, initial, budget, states);
+            // The restricted search settles almost every correct history quickly;
+            // only the complete search may declare a violation.
+            let outcome = match search(&ops, initial, Mode::Restricted, budget, states) {
+                Search::Stuck { .. } => search(&ops, initial, Mode::Complete, budget, states),
+                other => other,
+            };
             (ops, outcome)
         };
         let (ops, outcome) = run(true, Relax::default(), &mut budget);
         let (stuck, last, state) = match outcome {
             Search::Linearizable => continue,
-            Search::Exceeded => {
-                totals.exceeded.get_or_insert_with(|| path.clone());
+            Search::Exceeded { deepest } => {
+                totals.exceeded.get_or_insert_with(|| match deepest {
+                    Some(at) => format!("{path} (the search was stuck at op {})", ops[at].id.0),
+                    None => path.clone(),
+                });
                 continue;
             }
             Search::Stuck { stuck, last, state } => (stuck, last, state),
@@ -741,7 +1056,7 @@ pub(crate) fn check_paths(
             });
             continue;
         }
-        if matches!(writes_only, Search::Exceeded) {
+        if matches!(writes_only, Search::Exceeded { .. }) {
             totals.exceeded.get_or_insert_with(|| path.clone());
             continue;
         }

@@ -548,7 +548,7 @@ fn an_exhausted_budget_gives_unknown_never_a_hang() {
     let mut s = script();
     s.op(A, create("/a", "x"), 1, 2, created("/a", 0));
     for i in 0..20u64 {
-        s.op(B, set("/a", "y", None), 3 + i, 100, lost());
+        s.op(B, set("/a", "y", None), 10 * i + 3, 10 * i + 4, was_set(i as i32 + 1, 0, 0));
     }
     let history = s.recorder.finish();
     let config = CheckConfig { max_states: 5, ..CheckConfig::default() };
