@@ -119,6 +119,9 @@ enum Step {
         version: Option<i32>,
         new_version: i32,
         zxid: Option<Zxid>,
+        /// The node's creation zxid and owner, as the reply's stat shows them.
+        czxid: Option<Zxid>,
+        owner: Option<SessionId>,
     },
     SetMaybe {
         data: u32,
@@ -181,8 +184,11 @@ impl Step {
             (Step::DeleteOk { .. }, _) => None,
             (Step::DeleteMaybe { version }, Some(n)) if version_matches(version, n.version) => Some(None),
             (Step::DeleteMaybe { .. }, other) => Some(other),
-            (Step::SetOk { data, version, new_version, zxid }, Some(n))
-                if version_matches(version, n.version) && new_version == n.version + 1 =>
+            (Step::SetOk { data, version, new_version, zxid, czxid, owner }, Some(n))
+                if version_matches(version, n.version)
+                    && new_version == n.version + 1
+                    && zxid_matches(n.czxid, czxid)
+                    && owner.is_none_or(|o| o == n.owner) =>
             {
                 Some(Some(Node { data, version: new_version, mzxid: zxid, ..n }))
             }
@@ -394,7 +400,15 @@ fn partitions(history: &History) -> Partitions<'_> {
                     _ if unknown => Some(write(Step::SetMaybe { data, version })),
                     Outcome::Ok { result: OpResult::DataSet { stat }, .. } => {
                         let zxid = operation.write_zxid();
-                        let mut raw = write(Step::SetOk { data, version, new_version: stat.version, zxid });
+                        let czxid = Some(stat.czxid).filter(|z| *z != Zxid::ZERO);
+                        let mut raw = write(Step::SetOk {
+                            data,
+                            version,
+                            new_version: stat.version,
+                            zxid,
+                            czxid,
+                            owner: Some(stat.ephemeral_owner),
+                        });
                         raw.zxid = zxid;
                         Some(raw)
                     }
@@ -565,8 +579,9 @@ fn decide(
             ),
             Step::SetMaybe { data, version } => (
                 data,
-                seen.get(&data).map(|&(new_version, _, mzxid)| {
-                    (Step::SetOk { data, version, new_version, zxid: mzxid }, mzxid)
+                seen.get(&data).map(|&(new_version, czxid, mzxid)| {
+                    let step = Step::SetOk { data, version, new_version, zxid: mzxid, czxid, owner: None };
+                    (step, mzxid)
                 }),
             ),
             _ => continue,
@@ -745,6 +760,9 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
                     phase = Phase::Writes;
                     entry = next[head];
                     continue;
+                } else if hopeless(&ops[entry / 2], state) {
+                    // The operation due next can never go from here (the zxids of the
+                    // writes already in place are past it): no lost write can help.
                 } else {
                     // In the restricted mode, where a write with a reply could go, only
                     // the lost writes that let a waiting operation go are tried.
@@ -833,6 +851,14 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
         }
     }
     Search::Linearizable
+}
+
+/// True if `op` can go in no state reachable from `state`: the floor (the highest
+/// known zxid in place) only grows, and `op` needs it lower.
+fn hopeless(op: &PathOp, state: State) -> bool {
+    let past_bucket = op.bucket.is_some_and(|(_, hi)| hi < state.floor);
+    let past_turn = op.zxid.is_some_and(|z| z <= state.floor || state.floor > op.zxid_before);
+    past_bucket || past_turn
 }
 
 /// A step taken by the search, to undo or to vary.
