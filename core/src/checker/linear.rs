@@ -30,7 +30,7 @@ use super::session::{self, parent, Index};
 use super::{CheckConfig, Rule, Violation};
 use crate::ids::{SessionId, Zxid};
 use std::collections::hash_map::HashMap as StdHashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A fixed (unseeded) hasher, so that memo lookups are deterministic. The memo is only
@@ -1008,6 +1008,24 @@ fn describe(state: &State, interner: &Interner<'_>) -> String {
     }
 }
 
+/// The first read (index in `raws`) showing data that no write of the path wrote:
+/// a violation found without a search.
+fn unwritten_read(raws: &[Raw], initial: Option<u32>) -> Option<usize> {
+    let mut written: BTreeSet<u32> = initial.into_iter().collect();
+    for raw in raws {
+        if let Step::CreateOk { data, .. }
+        | Step::CreateMaybe { data, .. }
+        | Step::SetOk { data, .. }
+        | Step::SetMaybe { data, .. } = raw.step
+        {
+            written.insert(data);
+        }
+    }
+    raws.iter().position(
+        |raw| matches!(raw.step, Step::ReadPresent { data: Some(data), .. } if !written.contains(&data)),
+    )
+}
+
 /// Runs rule 1 on every path; pushes violations; returns the totals.
 pub(crate) fn check_paths(
     history: &History,
@@ -1034,6 +1052,20 @@ pub(crate) fn check_paths(
             }),
             floor: Zxid::ZERO,
         };
+        if let Some(read) = unwritten_read(raws, initial.node.map(|n| n.data)) {
+            let x = raws[read].id;
+            found.push(Violation {
+                rule: Rule::ReadsSeeWrites,
+                ops: vec![x],
+                events: vec![],
+                message: format!(
+                    "op {} read {path} as {}, data that no write on {path} ever wrote",
+                    x.0,
+                    history.op(x).outcome
+                ),
+            });
+            continue;
+        }
         let states = &mut totals.states;
         let mut run = |with_reads: bool, relax: Relax, budget: &mut u64| {
             let ops = path_ops(history, raws, &syncs, with_reads, relax);
