@@ -760,7 +760,7 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
                     phase = Phase::Writes;
                     entry = next[head];
                     continue;
-                } else if hopeless(&ops[entry / 2], state) {
+                } else if hopeless(&ops[entry / 2], state) || window_dead(ops, &next, head, state) {
                     // The operation due next can never go from here (the zxids of the
                     // writes already in place are past it): no lost write can help.
                 } else {
@@ -800,9 +800,16 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
                     remaining -= 1;
                 }
                 lift(&mut next, &mut prev, call);
+                could_write = false;
+                if state.floor > frame_floor(&stack) && window_dead(ops, &next, head, state) {
+                    // The write just placed left an operation behind for good.
+                    phase = Phase::Maybe;
+                    candidates.clear();
+                    alt = 0;
+                    continue;
+                }
                 phase = Phase::Pure;
                 entry = next[head];
-                could_write = false;
                 continue;
             }
             linearized[i / 64] &= !(1 << (i % 64));
@@ -859,6 +866,25 @@ fn hopeless(op: &PathOp, state: State) -> bool {
     let past_bucket = op.bucket.is_some_and(|(_, hi)| hi < state.floor);
     let past_turn = op.zxid.is_some_and(|z| z <= state.floor || state.floor > op.zxid_before);
     past_bucket || past_turn
+}
+
+/// The floor before the last step taken.
+fn frame_floor(stack: &[Frame]) -> Zxid {
+    stack.last().map_or(Zxid::ZERO, |frame| frame.before.floor)
+}
+
+/// True if an operation that may go now (its call is before the first return) can
+/// never go any more: then no order of what remains works.
+fn window_dead(ops: &[PathOp], next: &[usize], head: usize, state: State) -> bool {
+    let mut entry = next[head];
+    while entry != NIL && entry & 1 == 0 {
+        let op = &ops[entry / 2];
+        if !op.maybe && hopeless(op, state) {
+            return true;
+        }
+        entry = next[entry];
+    }
+    false
 }
 
 /// A step taken by the search, to undo or to vary.
