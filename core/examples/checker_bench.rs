@@ -14,6 +14,7 @@ fn main() {
     let loss: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     println!("history checker: 10,000 operations, 8 sessions, {paths} paths, 3 servers, loss {loss}/1000");
     let mut worst = 0f64;
+    let mut unknown = 0u64;
     let mut total = 0f64;
     for seed in 0..seeds {
         let history = reference::generate(reference::ReferenceConfig {
@@ -29,7 +30,13 @@ fn main() {
         let started = Instant::now();
         let report = checker::check(&history);
         let took = started.elapsed().as_secs_f64();
-        assert!(report.verdict.is_ok(), "seed {seed}: {:?}", report.verdict);
+        // A correct history is never rejected; a search may run out of budget.
+        assert!(report.verdict.violations().is_empty(), "seed {seed}: {:?}", report.verdict);
+        if let checker::Verdict::Unknown { reason } = &report.verdict {
+            unknown += 1;
+            println!("seed {seed}: {reason} after {:.1} ms", took * 1e3);
+            continue;
+        }
         println!(
             "seed {seed}: {} ops ({lost} unknown), {} events, {} paths, {} search states: {:.1} ms",
             history.operations.len(),
@@ -41,5 +48,10 @@ fn main() {
         worst = worst.max(took);
         total += took;
     }
-    println!("mean {:.1} ms, worst {:.1} ms over {seeds} histories", total / seeds as f64 * 1e3, worst * 1e3);
+    let decided = seeds - unknown;
+    println!(
+        "mean {:.1} ms, worst {:.1} ms over {decided} histories accepted; {unknown} of {seeds} unknown (budget)",
+        total / decided.max(1) as f64 * 1e3,
+        worst * 1e3
+    );
 }

@@ -713,9 +713,18 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
         before = e;
     }
     let words = n.div_ceil(64);
-    let mut linearized = vec![0u64; words];
+    // Linearized operations: those with a reply, and lost writes, apart.
+    let mut definite = vec![0u64; words];
+    let mut lost = vec![0u64; words];
     let is_set = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
-    let mut memo: FixedMap<(Vec<u64>, State), ()> = FixedMap::default();
+    // Explored configurations: for each (operations with a reply placed, state), the
+    // sets of lost writes used. Lost writes are optional, so a configuration that
+    // has used a superset of an explored one's lost writes has fewer options: if
+    // that one failed, this one fails too.
+    // Keyed by a Zobrist hash of the placed operations with a reply (kept up to date
+    // as they come and go), with the sets themselves stored to compare.
+    let mut memo: Memo = FixedMap::default();
+    let mut placed: u64 = 0;
     let mut stack: Vec<Frame> = Vec::new();
     let mut state = initial;
     let mut deepest: Option<(usize, usize, Option<usize>, State)> = None;
@@ -747,7 +756,7 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
                         Phase::Pure => op.step.is_pure(),
                         _ => !op.step.is_pure() && !op.maybe,
                     };
-                    let enabled = turn && op.pred.is_none_or(|p| is_set(&linearized, p));
+                    let enabled = turn && op.pred.is_none_or(|p| is_set(&definite, p));
                     if let Some(after) = if enabled { step(op, state) } else { None } {
                         could_write |= phase == Phase::Writes;
                         taken = Some((entry, after));
@@ -782,8 +791,15 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
         }
         if let Some((call, after)) = taken {
             let i = call / 2;
-            linearized[i / 64] |= 1 << (i % 64);
-            if memo.insert((linearized.clone(), after), ()).is_none() {
+            let bits = if ops[i].maybe { &mut lost } else { &mut definite };
+            bits[i / 64] |= 1 << (i % 64);
+            if !ops[i].maybe {
+                placed ^= zobrist(i);
+            }
+            let explored = memo.entry((placed, after)).or_default();
+            let fresh = !explored.iter().any(|(d, used)| *d == definite && is_subset(used, &lost));
+            if fresh {
+                explored.push((definite.clone(), lost.clone()));
                 stack.push(Frame {
                     call,
                     before: state,
@@ -812,7 +828,11 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
                 entry = next[head];
                 continue;
             }
-            linearized[i / 64] &= !(1 << (i % 64));
+            let bits = if ops[i].maybe { &mut lost } else { &mut definite };
+            bits[i / 64] &= !(1 << (i % 64));
+            if !ops[i].maybe {
+                placed ^= zobrist(i);
+            }
             match phase {
                 Phase::Maybe => alt += 1,
                 _ => entry = next[entry],
@@ -836,8 +856,10 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
             };
             unlift(&mut next, &mut prev, frame.call);
             let i = frame.call / 2;
-            linearized[i / 64] &= !(1 << (i % 64));
+            let bits = if ops[i].maybe { &mut lost } else { &mut definite };
+            bits[i / 64] &= !(1 << (i % 64));
             if !ops[i].maybe {
+                placed ^= zobrist(i);
                 remaining += 1;
             }
             if frame.phase != Phase::Pure {
@@ -866,6 +888,23 @@ fn hopeless(op: &PathOp, state: State) -> bool {
     let past_bucket = op.bucket.is_some_and(|(_, hi)| hi < state.floor);
     let past_turn = op.zxid.is_some_and(|z| z <= state.floor || state.floor > op.zxid_before);
     past_bucket || past_turn
+}
+
+/// Explored configurations: (Zobrist hash of the placed operations with a reply,
+/// state) to the (placed operations with a reply, lost writes used) explored.
+type Memo = FixedMap<(u64, State), Vec<(Vec<u64>, Vec<u64>)>>;
+
+/// A fixed pseudo-random 64-bit key for operation `i` (SplitMix64 of its index).
+fn zobrist(i: usize) -> u64 {
+    let mut z = (i as u64).wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// True if every bit of `small` is in `large`.
+fn is_subset(small: &[u64], large: &[u64]) -> bool {
+    small.iter().zip(large).all(|(s, l)| s & !l == 0)
 }
 
 /// The floor before the last step taken.
