@@ -7,7 +7,9 @@
 //! 1. **Writes are linearizable**, per path (Porcupine's partitioning: each znode is its
 //!    own object, modelled as exists? / data / version / zxids / ephemeral owner), and
 //!    the reads of a path observe states of that write order
-//!    ([`Rule::WritesLinearizable`], [`Rule::ReadsSeeWrites`]).
+//!    ([`Rule::WritesLinearizable`], [`Rule::ReadsSeeWrites`]). A `getChildren` reply
+//!    with zxid `z` lists exactly the children the creates and deletes up to `z` leave
+//!    (checked where the history leaves no doubt about them).
 //! 2. **Per session**: replies come back in the order the requests were sent
 //!    ([`Rule::SessionFifo`]), the zxids the session sees never decrease
 //!    ([`Rule::SessionZxids`]), and a read never shows a state older than one the
@@ -30,6 +32,7 @@
 //! is [`Verdict::Unknown`], never a hang. A violation comes with a short explanation
 //! (the rule, the operations involved, one sentence) that a UI can show as it is.
 
+mod children;
 mod history;
 pub mod linear;
 pub mod reference;
@@ -212,6 +215,7 @@ pub fn check_with(history: &History, config: &CheckConfig) -> Report {
     if found.is_empty() {
         // The read rules assume FIFO order; a FIFO violation explains itself.
         session::check_reads(history, &index, &mut found);
+        children::check(history, &mut found);
     }
     watches::check(history, &index, &mut found);
     let mut outcome = linear::SearchTotals::default();

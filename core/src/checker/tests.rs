@@ -349,6 +349,52 @@ fn rule1_lost_sequential_create_may_explain_a_node() {
     assert_accepted(&h, &v);
 }
 
+fn children(names: &[&str], zxid: u64) -> Outcome {
+    Outcome::Ok {
+        result: OpResult::Children { children: names.iter().map(|n| n.to_string()).collect(), stat: None },
+        zxid: zx(zxid),
+    }
+}
+
+fn get_children(path: &str) -> Op {
+    Op::GetChildren { path: path.to_string(), watch: Watch::No }
+}
+
+#[test]
+fn rule1_child_lists_match_the_creates_and_deletes_up_to_their_zxid() {
+    let mut s = script();
+    s.op(A, create("/a", "x"), 1, 2, created("/a", 1));
+    s.op(A, create("/b", "x"), 3, 4, created("/b", 2));
+    // A stale server at zxid 1 lists only /a; an up-to-date one lists both.
+    s.op(B, get_children("/"), 5, 6, children(&["a"], 1));
+    s.op(C, get_children("/"), 7, 8, children(&["b", "a"], 2));
+    s.op(A, delete("/a"), 9, 10, deleted(3));
+    s.op(C, get_children("/"), 11, 12, children(&["b"], 3));
+    let (h, v) = s.check();
+    assert_accepted(&h, &v);
+}
+
+#[test]
+fn rule1_a_child_list_missing_a_created_child_is_rejected() {
+    let mut s = script();
+    s.op(A, create("/a", "x"), 1, 2, created("/a", 1));
+    s.op(A, create("/b", "x"), 3, 4, created("/b", 2));
+    s.op(C, get_children("/"), 7, 8, children(&["a"], 2));
+    let (h, v) = s.check();
+    let violation = assert_rejected(&h, &v, Rule::ReadsSeeWrites);
+    assert_eq!(violation.ops.len(), 2, "the read and the create it misses");
+}
+
+#[test]
+fn rule1_a_child_list_is_not_judged_when_a_child_create_was_lost() {
+    let mut s = script();
+    s.op(A, create("/a", "x"), 1, 2, created("/a", 1));
+    s.op(A, create("/b", "x"), 3, 4, lost());
+    s.op(C, get_children("/"), 7, 8, children(&["a", "b"], 2));
+    let (h, v) = s.check();
+    assert_accepted(&h, &v);
+}
+
 // ---- Rule 2: FIFO, monotonic zxids, no time travel ----
 
 #[test]
