@@ -71,60 +71,68 @@ pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
         }
         family.changes.sort();
     }
+    // The replies to judge, per parent, by zxid: one sweep over each parent's changes.
+    let mut replies: BTreeMap<&str, Vec<(Zxid, OpId)>> = BTreeMap::new();
     for (at, operation) in history.operations.iter().enumerate() {
-        let (
+        if let (
             Op::GetChildren { path, .. },
-            Outcome::Ok { result: OpResult::Children { children, .. }, zxid: Some(zxid) },
+            Outcome::Ok { result: OpResult::Children { .. }, zxid: Some(zxid) },
         ) = (&operation.op, &operation.outcome)
-        else {
-            continue;
-        };
-        let family = families.get(path.as_str());
-        if family.is_some_and(|f| f.ambiguous) {
-            continue;
+        {
+            if !families.get(path.as_str()).is_some_and(|f| f.ambiguous) {
+                replies.entry(path.as_str()).or_default().push((*zxid, OpId(at)));
+            }
         }
-        // The children as of `zxid`, and the change that last touched each name.
-        let mut expected: BTreeMap<String, Option<OpId>> = history
-            .initial
-            .keys()
-            .filter(|p| parent(p) == Some(path.as_str()))
-            .map(|p| (name(p).to_string(), None))
-            .collect();
+    }
+    let none = Family::default();
+    for (path, mut list) in replies {
+        list.sort();
+        let family = families.get(path).unwrap_or(&none);
+        // The children as of the sweep's zxid, and the change that last touched each.
+        let mut expected: BTreeSet<String> =
+            history.initial.keys().filter(|p| parent(p) == Some(path)).map(|p| name(p).to_string()).collect();
         let mut last: BTreeMap<&str, OpId> = BTreeMap::new();
-        for (z, child, created, op) in family.map(|f| f.changes.as_slice()).unwrap_or(&[]) {
-            if z > zxid {
-                break;
+        let mut next = 0;
+        for (zxid, id) in list {
+            while let Some((z, child, created, op)) = family.changes.get(next) {
+                if *z > zxid {
+                    break;
+                }
+                last.insert(child, *op);
+                if *created {
+                    expected.insert(child.clone());
+                } else {
+                    expected.remove(child);
+                }
+                next += 1;
             }
-            last.insert(child, *op);
-            if *created {
-                expected.insert(child.clone(), Some(*op));
-            } else {
-                expected.remove(child);
-            }
+            let Outcome::Ok { result: OpResult::Children { children, .. }, .. } = &history.op(id).outcome
+            else {
+                continue;
+            };
+            let listed: BTreeSet<&str> = children.iter().map(String::as_str).collect();
+            let missing = expected.iter().find(|c| !listed.contains(c.as_str()));
+            let extra = listed.iter().find(|c| !expected.contains(**c));
+            let Some(wrong) = missing.map(String::as_str).or(extra.copied()) else { continue };
+            let mut ops = vec![id];
+            ops.extend(last.get(wrong).copied());
+            let how = if missing.is_some() { "misses" } else { "lists" };
+            let because = match last.get(wrong) {
+                Some(op) => {
+                    format!(" (op {} {} it)", op.0, if missing.is_some() { "created" } else { "deleted" })
+                }
+                None => String::new(),
+            };
+            found.push(Violation {
+                rule: Rule::ReadsSeeWrites,
+                ops,
+                events: vec![],
+                message: format!(
+                    "op {} listed the children of {path} at zxid {zxid}, but it {how} {wrong}{because}",
+                    id.0
+                ),
+            });
+            return;
         }
-        let listed: BTreeSet<&str> = children.iter().map(String::as_str).collect();
-        let missing = expected.keys().find(|c| !listed.contains(c.as_str()));
-        let extra = listed.iter().find(|c| !expected.contains_key(**c));
-        let Some(wrong) = missing.map(String::as_str).or(extra.copied()) else { continue };
-        let id = OpId(at);
-        let mut ops = vec![id];
-        ops.extend(last.get(wrong).copied());
-        let how = if missing.is_some() { "misses" } else { "lists" };
-        let because = match last.get(wrong) {
-            Some(op) => {
-                format!(" (op {} {} it)", op.0, if missing.is_some() { "created" } else { "deleted" })
-            }
-            None => String::new(),
-        };
-        found.push(Violation {
-            rule: Rule::ReadsSeeWrites,
-            ops,
-            events: vec![],
-            message: format!(
-                "op {} listed the children of {path} at zxid {zxid}, but it {how} {wrong}{because}",
-                id.0
-            ),
-        });
-        return;
     }
 }
