@@ -28,6 +28,26 @@
 //! may take effect at any point after it was sent, or never: the search decides from
 //! the rest of the history.
 //!
+//! Recording and checking a history:
+//!
+//! ```
+//! use zoolab_core::checker::{check, CreateMode, Op, OpResult, Outcome, Recorder, Stat};
+//! use zoolab_core::{SessionId, Zxid};
+//!
+//! let mut recorder = Recorder::new();
+//! let client = SessionId(0x100);
+//! let create = Op::Create { path: "/a".into(), data: b"x".to_vec(), mode: CreateMode::default() };
+//! let id = recorder.invoke(10, client, create); // sent at time 10
+//! let stat = Stat { czxid: Zxid(1), mzxid: Zxid(1), version: 0, ephemeral_owner: SessionId(0) };
+//! recorder.complete(
+//!     14, // answered at time 14
+//!     id,
+//!     Outcome::Ok { result: OpResult::Created { path: "/a".into(), stat: Some(stat) }, zxid: Some(Zxid(1)) },
+//! );
+//! let report = check(&recorder.finish());
+//! assert!(report.verdict.is_ok());
+//! ```
+//!
 //! Every search has a budget ([`CheckConfig::max_states`]); when it runs out the verdict
 //! is [`Verdict::Unknown`], never a hang. A violation comes with a short explanation
 //! (the rule, the operations involved, one sentence) that a UI can show as it is.
