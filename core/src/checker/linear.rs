@@ -737,7 +737,7 @@ fn search(ops: &[PathOp], initial: State, mode: Mode, budget: &mut u64, states: 
     // mode, lost writes are not tried here).
     let mut could_write = false;
     let mut alt = 0usize;
-    let mut candidates: Vec<(bool, Stamp, usize)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     while remaining > 0 {
         if *budget == 0 {
             return Search::Exceeded { deepest: deepest.map(|(_, stuck, ..)| stuck) };
@@ -937,7 +937,7 @@ struct Frame {
     /// For a lost write: its place among the candidates.
     alt: usize,
     /// For a lost write: the candidates of that configuration.
-    candidates: Vec<(bool, Stamp, usize)>,
+    candidates: Vec<Candidate>,
 }
 
 /// How much of the search space to cover.
@@ -960,15 +960,16 @@ fn first_return(next: &[usize], head: usize) -> usize {
 }
 
 /// The lost writes that may take effect now and change the state, most promising
-/// first: those after which an operation waiting here (a read, a definite error, or
-/// the operation due next) can go, then the most recently sent.
+/// first: those after which the operation due next can go, then those that bring
+/// the node closer to what it needs, then those after which another waiting
+/// operation can go; within each, the most recently sent first.
 fn maybe_candidates(
     ops: &[PathOp],
     next: &[usize],
     head: usize,
     state: State,
     only_helpful: bool,
-) -> Vec<(bool, Stamp, usize)> {
+) -> Vec<Candidate> {
     let blocked = first_return(next, head);
     let mut waiting: Vec<&PathOp> = Vec::new();
     if blocked != NIL {
@@ -991,15 +992,24 @@ fn maybe_candidates(
         let Some(after) = step(op, state).filter(|after| *after != state) else {
             continue;
         };
-        let helps = waiting.iter().any(|w| step(w, after).is_some() && step(w, state).is_none());
-        if helps || !only_helpful {
-            found.push((!helps, std::cmp::Reverse(op.call), entry));
+        let enables = |w: &PathOp| step(w, after).is_some() && step(w, state).is_none();
+        let tier = if blocked != NIL && enables(&ops[blocked / 2]) {
+            0
+        } else if blocked != NIL && toward(&ops[blocked / 2].step, state, after) {
+            1
+        } else if waiting.iter().any(|w| enables(w)) {
+            2
+        } else {
+            3
+        };
+        if tier < 3 || !only_helpful {
+            found.push((tier, std::cmp::Reverse(op.call), entry));
         }
     }
     found.sort();
     // Lost writes with the same effect are interchangeable from here on (each may go
     // any time from now, and none has a successor in its session): try one of them.
-    let mut distinct: Vec<(bool, Stamp, usize)> = Vec::with_capacity(found.len());
+    let mut distinct: Vec<Candidate> = Vec::with_capacity(found.len());
     for (late, std::cmp::Reverse(call), entry) in found {
         let step = ops[entry / 2].step;
         if !distinct.iter().any(|(.., e)| ops[*e / 2].step == step) {
@@ -1007,6 +1017,26 @@ fn maybe_candidates(
         }
     }
     distinct
+}
+
+/// A lost write to try: (how promising, 0 best; when it was sent; its call entry).
+type Candidate = (u8, Stamp, usize);
+
+/// True if `after` is a step from `state` toward what `need` requires: the missing
+/// versions of the same node, or the node's existence or absence.
+fn toward(need: &Step, state: State, after: State) -> bool {
+    let wanted = match *need {
+        Step::ReadPresent { version: Some(v), .. } => Some(v),
+        Step::SetOk { new_version, .. } => Some(new_version - 1),
+        _ => None,
+    };
+    let needs_absent = matches!(need, Step::ReadAbsent | Step::RequireAbsent | Step::CreateOk { .. });
+    match (state.node, after.node) {
+        (Some(before), Some(now)) => wanted.is_some_and(|v| now.version > before.version && now.version <= v),
+        (None, Some(_)) => !needs_absent,
+        (Some(_), None) => needs_absent,
+        (None, None) => false,
+    }
 }
 
 /// Takes a call and its return out of the list.
