@@ -22,8 +22,20 @@
 //! shape: the entries (calls and returns) of a partition in a doubly linked list; the
 //! first entries up to the first return are the candidates; linearizing a candidate
 //! lifts its call and return out of the list; a return reached with its call still in
-//! place means backtrack. A (set linearized, model state) pair already explored is
-//! never explored again. Every loop iteration spends one unit of the budget.
+//! place means backtrack. Every loop iteration spends one unit of the budget.
+//!
+//! What keeps it fast (each step sound; see the functions for why):
+//! - operations that change nothing (reads, definite errors) are placed greedily and
+//!   never retried; writes with known zxids go in zxid order;
+//! - a lost write is never placed as a no-op, the search ends once every answered
+//!   operation is placed, and lost writes with the same effect are tried once;
+//! - a lost write whose data a read shows is decided before the search
+//!   (`decide_observed`); data no read shows is one value;
+//! - the memo keeps, per (answered operations placed, state), the sets of lost writes
+//!   used; a configuration that used a superset of an explored one's is pruned;
+//! - a branch ends as soon as a waiting operation can never go (its zxid is passed);
+//! - a first, restricted pass tries lost writes only where they help; only the
+//!   complete pass may declare a violation.
 
 use super::history::{ErrorCode, History, Op, OpId, OpResult, Outcome, Stamp};
 use super::session::{self, parent, Index};

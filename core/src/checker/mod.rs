@@ -21,7 +21,7 @@
 //!    ([`Rule::WatchBeforeChange`]).
 //!
 //! ZooKeeper's reads are served by the connected server and may be stale, so a read is
-//! not linearized at its own interval: in the per-path search (see [`linear`]) a read
+//! not linearized at its own interval: in the per-path search (`linear.rs`) a read
 //! may take effect at any point before it completed, bounded below only by what its
 //! session already saw (its earlier operations on the path and the zxids of its
 //! replies) and by a preceding `sync`. A write whose reply was lost ([`Outcome::Unknown`])
@@ -54,7 +54,7 @@
 
 mod children;
 mod history;
-pub mod linear;
+mod linear;
 pub mod reference;
 mod session;
 mod watches;
