@@ -13,6 +13,7 @@
 //! Transports (observer join, snapshot plus log, client API) drive a [`phase::Migration`]
 //! from the simulator or from real ensembles; they arrive with the rest of issue 7.
 
+pub mod fidelity;
 pub mod phase;
 pub mod record;
 pub mod verify;

@@ -280,3 +280,74 @@ mod tests {
         );
     }
 }
+
+/// Parents whose next sequential suffix on the target is below the source's (a
+/// sequential create there could reuse a name a client already saw). The counter is the
+/// stored cversion: the number of children ever created under the parent.
+pub fn sequence_counters_behind(
+    source: &DataTree,
+    source_root: &str,
+    target: &DataTree,
+    target_root: &str,
+) -> Vec<Difference> {
+    let targets: std::collections::BTreeMap<&str, &Node> = subtree(target, target_root).collect();
+    subtree(source, source_root)
+        .filter_map(|(rel, src)| {
+            let dst = targets.get(rel)?;
+            (dst.stat.cversion < src.stat.cversion).then(|| Difference {
+                path: rel.to_string(),
+                what: format!(
+                    "next sequential suffix {:010} on the target, {:010} on the source",
+                    dst.stat.cversion, src.stat.cversion
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Ephemeral znodes whose owner is not a session the tree knows: orphans (the session
+/// was not imported) or fakes (an ephemeral copied without its session).
+pub fn orphan_ephemerals(tree: &DataTree) -> Vec<String> {
+    tree.nodes()
+        .filter_map(|(path, node)| match node.kind() {
+            NodeKind::Ephemeral(owner) if !tree.sessions().contains_key(&owner) => Some(path.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod invariant_tests {
+    use super::*;
+    use crate::ids::{SessionId, Zxid};
+    use crate::tree::{Acl, Perms, StatPersisted};
+
+    fn node(t: &mut DataTree, path: &str, cversion: i32, owner: i64) {
+        let mut stat = StatPersisted::created(Zxid(1), 0, owner);
+        stat.cversion = cversion;
+        t.import_node(path, Vec::new(), &[Acl::new(Perms(31), "world", "anyone")], stat).unwrap();
+    }
+
+    #[test]
+    fn a_sequence_counter_that_went_back_is_reported() {
+        let (mut src, mut dst) = (DataTree::new(), DataTree::new());
+        node(&mut src, "/locks", 42, 0);
+        node(&mut dst, "/locks", 3, 0);
+        let d = sequence_counters_behind(&src, "/", &dst, "/");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].what.contains("0000000003") && d[0].what.contains("0000000042"), "{:?}", d[0]);
+        node(&mut dst, "/ok", 0, 0);
+        let mut exact = DataTree::new();
+        node(&mut exact, "/locks", 42, 0);
+        assert!(sequence_counters_behind(&src, "/", &exact, "/").is_empty());
+    }
+
+    #[test]
+    fn an_ephemeral_without_its_session_is_an_orphan() {
+        let mut t = DataTree::new();
+        node(&mut t, "/live", 0, 7);
+        node(&mut t, "/orphan", 0, 8);
+        t.import_session(SessionId(7), 30_000);
+        assert_eq!(orphan_ephemerals(&t), vec!["/orphan".to_string()]);
+    }
+}
