@@ -3,6 +3,7 @@
 
 mod play;
 mod run;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,6 +47,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a ZooKeeper-compatible server (standalone) configured by a zoo.cfg.
+    Server {
+        /// ZooKeeper's configuration file (tickTime, dataDir, clientPort, ...).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,7 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::Server { config } => zk::run(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

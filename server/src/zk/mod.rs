@@ -1,0 +1,213 @@
+//! `zoolab server`: a ZooKeeper-compatible server over TCP, driving the core's standalone
+//! state machine ([`zoolab_core::tree::Standalone`]) with tokio sockets and wall-clock
+//! timers. The protocol logic (tree, sessions' transactions, watches, ACLs) is the core's;
+//! this module frames packets, negotiates sessions, expires them on time, runs the
+//! container manager, answers four-letter words, and enforces the limits (connections
+//! per IP, `jute.maxbuffer`). A malformed or oversized packet closes only its connection.
+
+pub mod config;
+mod fourlw;
+mod reply;
+mod state;
+
+use anyhow::{bail, Context, Result};
+use config::Config;
+use state::{ConnId, Next, Out, State};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Notify};
+use tracing::{info, warn};
+use zoolab_core::jute::proto::ConnectRequest;
+use zoolab_core::jute::request::WireRequest;
+
+type Shared = Arc<Mutex<State>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    // A panic while holding the lock would be a bug; keep serving rather than cascade.
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `zoolab server --config zoo.cfg`.
+pub fn run(config_path: &Path) -> Result<()> {
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).try_init();
+    let config = Config::load(config_path)?;
+    for w in &config.warnings {
+        warn!("{}: {w}", config_path.display());
+    }
+    if !config.standalone() {
+        bail!(
+            "{} server.N lines: replicated mode over TCP is not implemented yet; \
+             use one server (or none) for standalone",
+            config.servers.len()
+        );
+    }
+    if config.data_dir.is_some() {
+        warn!("dataDir is accepted but zoolab does not persist yet: the tree lives in memory");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    rt.block_on(serve(Arc::new(config)))
+}
+
+async fn serve(config: Arc<Config>) -> Result<()> {
+    let ip = config.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let addr = SocketAddr::new(ip, config.client_port);
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("binding the client port {addr}"))?;
+    info!("zoolab standalone server: client port {}", listener.local_addr()?);
+    let shared: Shared = Arc::new(Mutex::new(State::new(config.clone())));
+
+    // Session expiry: ZooKeeper checks on tick boundaries; a quarter tick is finer.
+    let s = shared.clone();
+    let period = Duration::from_millis((config.tick_time as u64 / 4).clamp(10, 500));
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(period);
+        loop {
+            t.tick().await;
+            lock(&s).expire(Instant::now());
+        }
+    });
+    let s = shared.clone();
+    let period = Duration::from_millis(config.container_check_interval_ms.max(10));
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(period);
+        t.tick().await;
+        loop {
+            t.tick().await;
+            lock(&s).check_containers();
+        }
+    });
+
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let s = shared.clone();
+        tokio::spawn(async move { connection(s, stream, peer).await });
+    }
+}
+
+/// Reads one length-prefixed packet (the length already read).
+async fn read_body(r: &mut (impl AsyncReadExt + Unpin), len: i32, limit: usize) -> Result<Vec<u8>, String> {
+    if len < 0 || len as usize > limit {
+        return Err(format!("packet length {len} is out of range (jute.maxbuffer is {limit})"));
+    }
+    let mut buf = vec![0; len as usize];
+    r.read_exact(&mut buf).await.map_err(|e| format!("reading a packet: {e}"))?;
+    Ok(buf)
+}
+
+async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
+    let (mut rd, wr) = stream.into_split();
+    let mut first = [0u8; 4];
+    if rd.read_exact(&mut first).await.is_err() {
+        return;
+    }
+    // A four-letter word instead of a length.
+    if let Ok(word) = std::str::from_utf8(&first) {
+        if config::ALL_FOUR_LETTER_WORDS.contains(&word) || word.chars().all(|c| c.is_ascii_lowercase()) {
+            let answer = fourlw::answer(&lock(&shared), word);
+            let mut wr = wr;
+            let _ = wr.write_all(answer.as_bytes()).await;
+            let _ = wr.shutdown().await;
+            return;
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = match lock(&shared).open(peer, tx) {
+        Ok(c) => c,
+        Err(why) => {
+            warn!(%peer, "refusing connection: {why}");
+            return;
+        }
+    };
+    let closed = Arc::new(Notify::new());
+    let writer = tokio::spawn(write_loop(wr, rx, closed.clone()));
+    let why = tokio::select! {
+        why = read_loop(&shared, conn, &mut rd, i32::from_be_bytes(first)) => why,
+        _ = closed.notified() => None,
+    };
+    {
+        let mut st = lock(&shared);
+        if let Some(why) = why {
+            st.malformed(conn, &why);
+        }
+        st.closed(conn);
+    }
+    let _ = writer.await;
+}
+
+/// Reads packets until the connection should close; returns the reason to log, if any.
+async fn read_loop(
+    shared: &Shared,
+    conn: ConnId,
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    first_len: i32,
+) -> Option<String> {
+    let limit = lock(shared).config.jute_max_buffer;
+    let body = match read_body(rd, first_len, limit).await {
+        Ok(b) => b,
+        Err(e) => return Some(e),
+    };
+    let req = match ConnectRequest::decode(&body, limit) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("malformed connect request: {e}")),
+    };
+    if let Next::Close(why) = lock(shared).handshake(conn, &req, Instant::now()) {
+        return Some(why);
+    }
+    loop {
+        let len = match rd.read_i32().await {
+            Ok(l) => l,
+            Err(_) => return None, // the client went away
+        };
+        let body = match read_body(rd, len, limit).await {
+            Ok(b) => b,
+            Err(e) => return Some(e),
+        };
+        let (header, req) = match WireRequest::decode(&body, limit) {
+            Ok(x) => x,
+            Err(e) => return Some(format!("malformed request: {e}")),
+        };
+        if let Next::Close(why) = lock(shared).request(conn, header, &req, Instant::now()) {
+            return Some(why);
+        }
+    }
+}
+
+async fn write_loop(
+    wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    closed: Arc<Notify>,
+) {
+    let mut w = BufWriter::new(wr);
+    'outer: while let Some(out) = rx.recv().await {
+        let mut next = Some(out);
+        while let Some(out) = next.take() {
+            match out {
+                Out::Packet(p) => {
+                    if w.write_all(&p).await.is_err() {
+                        break 'outer;
+                    }
+                }
+                Out::Close => break 'outer,
+            }
+            next = rx.try_recv().ok();
+        }
+        if w.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = w.flush().await;
+    let _ = w.shutdown().await;
+    closed.notify_one();
+}

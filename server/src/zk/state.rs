@@ -1,0 +1,423 @@
+//! The shared state of a standalone server: the core's [`Standalone`] state machine, the
+//! sessions' wall-clock deadlines and passwords, and the live connections' outgoing
+//! queues. Every request is handled under one lock, so a write's watch notifications are
+//! queued to every connection before any later reply (each connection's queue is FIFO).
+
+use super::config::Config;
+use super::reply;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{info, warn};
+use zoolab_core::ids::SessionId;
+use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, RequestHeader, XID_AUTH, XID_PING};
+use zoolab_core::jute::request::WireRequest;
+use zoolab_core::tree::digest::DigestLog;
+use zoolab_core::tree::wire::{from_wire, TreeRequest};
+use zoolab_core::tree::{Reply, Standalone, TreeConfig, ZkError};
+
+/// What a connection's writer does next.
+#[derive(Debug)]
+pub enum Out {
+    /// Send these bytes.
+    Packet(Vec<u8>),
+    /// Flush and close the connection.
+    Close,
+}
+
+/// A connection's handle.
+pub type ConnId = u64;
+
+/// A live connection.
+#[derive(Debug)]
+pub struct Conn {
+    /// The peer.
+    pub peer: SocketAddr,
+    /// Its outgoing queue.
+    pub tx: UnboundedSender<Out>,
+    /// Its session, once the handshake is done.
+    pub session: Option<SessionId>,
+    /// Packets received.
+    pub received: u64,
+    /// Packets sent.
+    pub sent: u64,
+    /// When it connected.
+    pub since: Instant,
+    /// The last zxid it was answered with.
+    pub last_zxid: i64,
+}
+
+/// A session as the driver keeps it (the tree keeps its own record and ephemerals).
+#[derive(Debug)]
+pub struct Session {
+    /// The negotiated timeout (ms).
+    pub timeout_ms: i32,
+    /// The password.
+    pub password: Vec<u8>,
+    /// Expires when the clock passes this.
+    pub deadline: Instant,
+    /// The connection it is attached to.
+    pub conn: Option<ConnId>,
+}
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Packets received.
+    pub received: u64,
+    /// Packets sent.
+    pub sent: u64,
+}
+
+/// The server.
+pub struct State {
+    /// The settings.
+    pub config: Arc<Config>,
+    /// The core's state machine.
+    pub zk: Standalone,
+    /// Sessions by id.
+    pub sessions: BTreeMap<SessionId, Session>,
+    /// Connections.
+    pub conns: BTreeMap<ConnId, Conn>,
+    /// Connections per client IP (for `maxClientCnxns`).
+    pub per_ip: HashMap<IpAddr, usize>,
+    /// The `hash` four-letter word's history.
+    pub digests: DigestLog,
+    /// Counters.
+    pub counters: Counters,
+    next_conn: ConnId,
+    next_session: i64,
+    secret: std::collections::hash_map::RandomState,
+    /// When the server started.
+    pub started: Instant,
+}
+
+/// Milliseconds since the epoch: ZooKeeper's `Time.currentWallTime()`.
+pub fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// What the connection should do after a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Read the next packet.
+    Continue,
+    /// Close (the reason is logged).
+    Close(String),
+}
+
+impl State {
+    /// A fresh server.
+    pub fn new(config: Arc<Config>) -> State {
+        let tree = TreeConfig {
+            max_buffer: config.jute_max_buffer,
+            ttl_enabled: config.extended_types,
+            super_digest: config.super_digest.clone(),
+            check_sessions: true,
+        };
+        let id = config.my_id.unwrap_or(0) as i64;
+        // ZooKeeper's SessionTrackerImpl.initializeNextSessionId.
+        let next_session = (((wall_ms() << 24) as u64) >> 8) as i64 | (id << 56);
+        State {
+            config,
+            zk: Standalone::new(tree),
+            sessions: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            per_ip: HashMap::new(),
+            digests: DigestLog::new(),
+            counters: Counters::default(),
+            next_conn: 1,
+            next_session,
+            secret: std::collections::hash_map::RandomState::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The last zxid applied.
+    pub fn zxid(&self) -> i64 {
+        self.zk.tree().last_zxid().0 as i64
+    }
+
+    /// Registers a new connection, or refuses it (`maxClientCnxns`).
+    pub fn open(&mut self, peer: SocketAddr, tx: UnboundedSender<Out>) -> Result<ConnId, String> {
+        let max = self.config.max_client_cnxns;
+        let n = self.per_ip.entry(peer.ip()).or_default();
+        if max > 0 && *n >= max {
+            return Err(format!("too many connections from {} - max is {max}", peer.ip()));
+        }
+        *n += 1;
+        let id = self.next_conn;
+        self.next_conn += 1;
+        self.conns.insert(
+            id,
+            Conn { peer, tx, session: None, received: 0, sent: 0, since: Instant::now(), last_zxid: 0 },
+        );
+        Ok(id)
+    }
+
+    /// Forgets a closed connection (its session lives on until it expires).
+    pub fn closed(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.remove(&id) {
+            if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_ip.remove(&c.peer.ip());
+                }
+            }
+            if let Some(s) = c.session.and_then(|s| self.sessions.get_mut(&s)) {
+                if s.conn == Some(id) {
+                    s.conn = None;
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, out: Out) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if matches!(out, Out::Packet(_)) {
+                c.sent += 1;
+                self.counters.sent += 1;
+            }
+            let _ = c.tx.send(out);
+        }
+    }
+
+    fn password(&self, session: i64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        for salt in [0x5a5a_u64, 0xa5a5] {
+            let mut h = self.secret.build_hasher();
+            h.write_i64(session);
+            h.write_u64(salt);
+            out.extend_from_slice(&h.finish().to_be_bytes());
+        }
+        out
+    }
+
+    fn deliver(&mut self, reply: &Reply) {
+        if reply.applied.zxid.0 > 0 {
+            self.digests.record(reply.applied.zxid, self.zk.tree().digest());
+        }
+        for e in &reply.events {
+            let conn = self.sessions.get(&e.watcher).and_then(|s| s.conn);
+            if let Some(conn) = conn {
+                self.send(conn, Out::Packet(reply::notification(e)));
+            }
+        }
+    }
+
+    /// The connect handshake. Returns the response to send, or why the connection closes.
+    pub fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next {
+        let peer = match self.conns.get(&conn) {
+            Some(c) => c.peer,
+            None => return Next::Close("connection already gone".into()),
+        };
+        if req.last_zxid_seen > self.zxid() {
+            return Next::Close(format!(
+                "Refusing session request for client {peer} as it has seen zxid 0x{:x} our last zxid is 0x{:x} \
+                 client must try another server",
+                req.last_zxid_seen,
+                self.zxid()
+            ));
+        }
+        let timeout = self.config.negotiate_timeout(req.timeout_ms);
+        let deadline = now + std::time::Duration::from_millis(timeout as u64);
+        let resp = if req.session_id != 0 {
+            let sid = SessionId(req.session_id);
+            let valid = self.sessions.get(&sid).is_some_and(|s| s.password == req.password);
+            if !valid {
+                info!(%peer, "session 0x{:x}: invalid password or expired; telling the client", req.session_id);
+                let resp = ConnectResponse {
+                    protocol_version: 0,
+                    timeout_ms: 0,
+                    session_id: 0,
+                    password: vec![0; 16],
+                    read_only: false,
+                };
+                self.send(conn, Out::Packet(zoolab_core::jute::frame(&resp.encode())));
+                self.send(conn, Out::Close);
+                return Next::Continue;
+            }
+            let old = self.sessions.get(&sid).and_then(|s| s.conn);
+            if let Some(old) = old.filter(|&o| o != conn) {
+                self.send(old, Out::Close);
+                if let Some(c) = self.conns.get_mut(&old) {
+                    c.session = None;
+                }
+            }
+            let s = self.sessions.get_mut(&sid).expect("checked above");
+            s.conn = Some(conn);
+            s.timeout_ms = timeout;
+            s.deadline = deadline;
+            info!(%peer, "session 0x{:x} reconnected, timeout {timeout} ms", sid.0);
+            ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: timeout,
+                session_id: sid.0,
+                password: s.password.clone(),
+                read_only: false,
+            }
+        } else {
+            let sid = SessionId(self.next_session);
+            self.next_session += 1;
+            let password = self.password(sid.0);
+            let reply = self.zk.connect(sid, &peer.ip().to_string(), timeout, wall_ms());
+            self.sessions.insert(
+                sid,
+                Session { timeout_ms: timeout, password: password.clone(), deadline, conn: Some(conn) },
+            );
+            self.deliver(&reply);
+            info!(%peer, "session 0x{:x} established, timeout {timeout} ms", sid.0);
+            ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: timeout,
+                session_id: sid.0,
+                password,
+                read_only: false,
+            }
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(SessionId(resp.session_id));
+        }
+        self.send(conn, Out::Packet(zoolab_core::jute::frame(&resp.encode())));
+        Next::Continue
+    }
+
+    /// One request from a connected client.
+    pub fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
+        self.counters.received += 1;
+        let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
+            c.received += 1;
+            c.session
+        }) else {
+            return Next::Close("request before the handshake".into());
+        };
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return Next::Close(format!("session 0x{:x} has expired", sid.0));
+        };
+        session.deadline = now + std::time::Duration::from_millis(session.timeout_ms as u64);
+        let xid = header.xid;
+        match req {
+            WireRequest::Ping => {
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(XID_PING, z, 0)));
+                return Next::Continue;
+            }
+            WireRequest::Auth { scheme, auth, .. } => {
+                return match self.zk.add_auth(sid, scheme, auth) {
+                    Ok(()) => {
+                        self.send(conn, Out::Packet(reply::header(XID_AUTH, 0, 0)));
+                        Next::Continue
+                    }
+                    Err(e) => {
+                        self.send(conn, Out::Packet(reply::header(XID_AUTH, 0, e.code())));
+                        self.send(conn, Out::Close);
+                        Next::Close(format!("authentication failed for scheme {scheme:?}"))
+                    }
+                };
+            }
+            WireRequest::Unsupported { op: zoolab_core::jute::proto::OpCode::Sasl } => {
+                self.send(conn, Out::Packet(reply::header(xid, self.zxid(), ZkError::AuthFailed.code())));
+                self.send(conn, Out::Close);
+                return Next::Close("SASL is not supported by this server".into());
+            }
+            WireRequest::CloseSession => {
+                let r = self.zk.close(sid, wall_ms());
+                self.deliver(&r);
+                self.sessions.remove(&sid);
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(xid, z, 0)));
+                self.send(conn, Out::Close);
+                info!("session 0x{:x} closed by its client", sid.0);
+                return Next::Continue;
+            }
+            _ => {}
+        }
+        match from_wire(req) {
+            TreeRequest::Write(w) => match self.zk.write(sid, &w, wall_ms()) {
+                Ok(r) => {
+                    self.deliver(&r);
+                    let z = r.applied.zxid.0 as i64;
+                    self.send(conn, Out::Packet(reply::write_reply(xid, z, req, &r.applied)));
+                }
+                Err(e) => {
+                    // Over jute.maxbuffer: ZooKeeper closes the connection, no zxid taken.
+                    let _ = e;
+                    self.send(conn, Out::Close);
+                    return Next::Close(format!("request of {} bytes over jute.maxbuffer", w.wire_len()));
+                }
+            },
+            TreeRequest::Read(r) => {
+                let result = self.zk.read(sid, &r);
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::read_reply(xid, z, req, &result)));
+            }
+            TreeRequest::SetWatches(sw) => {
+                let events = self.zk.set_watches(sid, &sw);
+                for e in &events {
+                    self.send(conn, Out::Packet(reply::notification(e)));
+                }
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(xid, z, 0)));
+            }
+            TreeRequest::CheckWatches { path, kind } => {
+                let err = match self.zk.watches().check_watches(&path, kind) {
+                    Ok(()) => 0,
+                    Err(e) => e.code(),
+                };
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(xid, z, err)));
+            }
+            TreeRequest::Refused(e) => {
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(xid, z, e.code())));
+            }
+            TreeRequest::NotForTheTree => {
+                let z = self.zxid();
+                self.send(conn, Out::Packet(reply::header(xid, z, ZkError::Unimplemented.code())));
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.last_zxid = self.zk.tree().last_zxid().0 as i64;
+        }
+        Next::Continue
+    }
+
+    /// Expires every session whose deadline has passed: closeSession through the state
+    /// machine (its ephemerals go, watchers are told), and its connection closed.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let due: Vec<SessionId> =
+            self.sessions.iter().filter(|(_, s)| s.deadline <= now).map(|(&id, _)| id).collect();
+        for sid in &due {
+            let s = self.sessions.remove(sid).expect("listed above");
+            info!("expiring session 0x{:x}, timeout of {} ms exceeded", sid.0, s.timeout_ms);
+            let r = self.zk.close(*sid, wall_ms());
+            self.deliver(&r);
+            if let Some(conn) = s.conn {
+                self.send(conn, Out::Close);
+            }
+        }
+        due.len()
+    }
+
+    /// The container manager's pass: empty containers and expired TTL nodes deleted.
+    pub fn check_containers(&mut self) {
+        let replies = self.zk.check_containers(wall_ms(), self.config.container_max_never_used_ms);
+        for r in &replies {
+            self.deliver(r);
+        }
+        if !replies.is_empty() {
+            info!("container manager deleted {} node(s)", replies.len());
+        }
+    }
+
+    /// A request that could not be decoded: logged by the caller; nothing else changes.
+    pub fn malformed(&mut self, conn: ConnId, why: &str) {
+        if let Some(c) = self.conns.get(&conn) {
+            warn!(peer = %c.peer, "closing connection: {why}");
+        }
+        self.send(conn, Out::Close);
+    }
+}
