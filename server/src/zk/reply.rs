@@ -6,7 +6,9 @@ use zoolab_core::jute::proto::{OpCode, ReplyHeader, WatcherEvent, WireAcl, WireS
 use zoolab_core::jute::request::{MultiOp as WireMultiOp, WireRequest};
 use zoolab_core::jute::{frame, Writer};
 use zoolab_core::tree::wire::{to_watcher_event, to_wire_acl};
-use zoolab_core::tree::{Applied, MultiError, OpResult, ReadResponse, Stat, WatchedEvent, ZkError};
+use zoolab_core::tree::{
+    Applied, CreateMode, MultiError, OpResult, ReadResponse, Stat, WatchedEvent, ZkError,
+};
 
 fn stat(w: &mut Writer, s: &Stat) {
     WireStat::from(s).write(w);
@@ -45,8 +47,15 @@ fn multi_header(w: &mut Writer, kind: i32, done: bool, err: i32) {
 fn op_result(w: &mut Writer, wire_op: Option<&WireMultiOp>, r: &OpResult) {
     match r {
         OpResult::Created { path, stat: s } => {
+            // The sub-transaction's type decides: create and create2 log a plain create
+            // (path only), createContainer and createTTL of a TTL mode keep their types (path
+            // and stat); a createTTL of another mode is a plain create.
             let with_stat = match wire_op {
-                Some(WireMultiOp::Create(c)) => create_with_stat(c.op),
+                Some(WireMultiOp::Create(c)) => match c.op {
+                    OpCode::CreateContainer => true,
+                    OpCode::CreateTtl => CreateMode::from_flag(c.flags).is_some_and(CreateMode::is_ttl),
+                    _ => false,
+                },
                 _ => true,
             };
             if with_stat {
