@@ -23,6 +23,10 @@ impl Server {
     fn start(extra: &str) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("zoolab-srv-test-{}-{port}", std::process::id()));
+        Server::start_in(dir, port, extra)
+    }
+
+    fn start_in(dir: PathBuf, port: u16, extra: &str) -> Server {
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("zoo.cfg");
         std::fs::write(
@@ -60,6 +64,17 @@ impl Server {
 
     fn connect(&self) -> Client {
         Client::connect(self.port, 0, vec![0; 16], 0, 4000).expect("handshake")
+    }
+}
+
+impl Server {
+    /// kill -9, keeping the data directory.
+    fn crash(mut self) -> PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::take(&mut self.dir);
+        std::mem::forget(self);
+        dir
     }
 }
 
@@ -426,4 +441,48 @@ fn max_client_cnxns_limits_connections_per_ip() {
     std::thread::sleep(Duration::from_millis(100));
     let mut c = srv.connect();
     assert_eq!(c.exists("/"), 0);
+}
+
+#[test]
+fn the_tree_and_sessions_survive_kill_9_and_a_torn_log_tail() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("zoolab-srv-durable-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let extra = format!("dataDir={}\nsnapCount=5\n", data.display());
+    let srv = Server::start_in(dir.clone(), port, &extra);
+    let mut c = srv.connect();
+    for i in 0..8 {
+        assert_eq!(c.create(&format!("/n{i}"), b"v", 0).0, 0);
+    }
+    assert_eq!(c.set("/n3", b"changed"), 0);
+    assert_eq!(c.create("/eph", b"", 1).0, 0);
+    let (sid, pw) = (c.session.session_id, c.session.password.clone());
+    let srvr = srv.four("srvr").unwrap();
+    let dir = srv.crash();
+    // A torn append at the end of the newest log.
+    let logs = data.join("zoolab-1");
+    let mut newest: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("log."))
+        .collect();
+    newest.sort();
+    let mut f = std::fs::OpenOptions::new().append(true).open(newest.last().unwrap()).unwrap();
+    f.write_all(&[0, 0, 1, 0, 9, 9, 9]).unwrap();
+    drop(f);
+    let srv = Server::start_in(dir, port, &extra);
+    let zxid_line = |s: &str| s.lines().find(|l| l.starts_with("Zxid:")).unwrap().to_string();
+    assert_eq!(zxid_line(&srv.four("srvr").unwrap()), zxid_line(&srvr));
+    // The session resumes with its password; its ephemeral is still there.
+    let mut again = Client::connect(port, sid, pw, 0, 4000).unwrap();
+    assert_eq!(again.session.session_id, sid);
+    assert_eq!(again.exists("/eph"), 0);
+    let (err, data, stat) = again.get("/n3", false);
+    assert_eq!((err, data.as_slice(), stat.version), (0, &b"changed"[..], 1));
+    assert_eq!(again.create("/after", b"", 0).0, 0);
+    again.close();
+    let mut other = srv.connect();
+    assert_eq!(other.exists("/eph"), NONODE, "closed with its session");
+    assert_eq!(other.exists("/n7"), 0);
 }

@@ -65,6 +65,10 @@ pub struct Config {
     pub container_check_interval_ms: u64,
     /// `znode.container.maxNeverUsedIntervalMs` (default 0: never).
     pub container_max_never_used_ms: i64,
+    /// `snapCount`: transactions between snapshots (ZooKeeper's default 100000).
+    pub snap_count: u64,
+    /// `forceSync`: sync the log before answering (default yes).
+    pub force_sync: bool,
     /// Warnings met while reading (unknown keys, ignored settings).
     pub warnings: Vec<String>,
 }
@@ -92,6 +96,8 @@ impl Default for Config {
             super_digest: None,
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
+            snap_count: 100_000,
+            force_sync: true,
             warnings: Vec::new(),
         }
     }
@@ -200,6 +206,8 @@ impl Config {
                 "znode.container.maxNeverUsedIntervalMs" => {
                     c.container_max_never_used_ms = num(line, key, value)?
                 }
+                "snapCount" | "zookeeper.snapCount" => c.snap_count = num(line, key, value)?,
+                "forceSync" | "zookeeper.forceSync" => c.force_sync = parse_bool(line, key, value)?,
                 k if k.starts_with("server.") => c.servers.push(parse_server(line, k, value)?),
                 // Accepted and not (yet) acted on by this server.
                 "dynamicConfigFile"
@@ -208,7 +216,6 @@ impl Config {
                 | "standaloneEnabled"
                 | "reconfigEnabled"
                 | "preAllocSize"
-                | "snapCount"
                 | "globalOutstandingLimit"
                 | "clientPortListenBacklog"
                 | "electionAlg"

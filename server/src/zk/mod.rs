@@ -7,8 +7,10 @@
 
 pub mod config;
 mod fourlw;
+mod machine;
 mod reply;
 mod state;
+mod store;
 
 use anyhow::{bail, Context, Result};
 use config::Config;
@@ -45,20 +47,37 @@ pub fn run(config_path: &Path) -> Result<()> {
             config.servers.len()
         );
     }
-    if config.data_dir.is_some() {
-        warn!("dataDir is accepted but zoolab does not persist yet: the tree lives in memory");
-    }
+    let (tree, store) = match &config.data_dir {
+        Some(dir) => {
+            let (store, tree) = store::Store::open(&store::StoreConfig {
+                data_dir: dir,
+                log_dir: config.data_log_dir.as_deref().unwrap_or(dir),
+                snap_count: config.snap_count,
+                retain: config.autopurge_snap_retain_count as usize,
+                force_sync: config.force_sync,
+            })?;
+            (tree, Some(store))
+        }
+        None => {
+            warn!("no dataDir: the tree lives in memory only");
+            (zoolab_core::tree::DataTree::new(), None)
+        }
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    rt.block_on(serve(Arc::new(config)))
+    rt.block_on(serve(Arc::new(config), tree, store))
 }
 
-async fn serve(config: Arc<Config>) -> Result<()> {
+async fn serve(
+    config: Arc<Config>,
+    tree: zoolab_core::tree::DataTree,
+    store: Option<store::Store>,
+) -> Result<()> {
     let ip = config.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let addr = SocketAddr::new(ip, config.client_port);
     let listener =
         TcpListener::bind(addr).await.with_context(|| format!("binding the client port {addr}"))?;
     info!("zoolab standalone server: client port {}", listener.local_addr()?);
-    let shared: Shared = Arc::new(Mutex::new(State::new(config.clone())));
+    let shared: Shared = Arc::new(Mutex::new(State::new(config.clone(), tree, store)));
 
     // Session expiry: ZooKeeper checks on tick boundaries; a quarter tick is finer.
     let s = shared.clone();

@@ -4,20 +4,22 @@
 //! queued to every connection before any later reply (each connection's queue is FIFO).
 
 use super::config::Config;
+use super::machine::Machine;
 use super::reply;
+use super::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::UnboundedSender;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use zoolab_core::ids::SessionId;
 use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, RequestHeader, XID_AUTH, XID_PING};
 use zoolab_core::jute::request::WireRequest;
 use zoolab_core::tree::digest::DigestLog;
 use zoolab_core::tree::wire::{from_wire, TreeRequest};
-use zoolab_core::tree::{Reply, Standalone, TreeConfig, ZkError};
+use zoolab_core::tree::{DataTree, Reply, TreeConfig, Txn, ZkError};
 
 /// What a connection's writer does next.
 #[derive(Debug)]
@@ -77,7 +79,9 @@ pub struct State {
     /// The settings.
     pub config: Arc<Config>,
     /// The core's state machine.
-    pub zk: Standalone,
+    pub zk: Machine,
+    /// The transaction log and snapshots (with a `dataDir`).
+    pub store: Option<Store>,
     /// Sessions by id.
     pub sessions: BTreeMap<SessionId, Session>,
     /// Connections.
@@ -90,7 +94,7 @@ pub struct State {
     pub counters: Counters,
     next_conn: ConnId,
     next_session: i64,
-    secret: std::collections::hash_map::RandomState,
+    secret: [u8; 16],
     /// When the server started.
     pub started: Instant,
 }
@@ -110,9 +114,10 @@ pub enum Next {
 }
 
 impl State {
-    /// A fresh server.
-    pub fn new(config: Arc<Config>) -> State {
-        let tree = TreeConfig {
+    /// A server over a fresh or recovered tree; the tree's sessions get a timeout to
+    /// reconnect in, as ZooKeeper's do after a restart.
+    pub fn new(config: Arc<Config>, tree: DataTree, store: Option<Store>) -> State {
+        let tree_config = TreeConfig {
             max_buffer: config.jute_max_buffer,
             ttl_enabled: config.extended_types,
             super_digest: config.super_digest.clone(),
@@ -121,9 +126,24 @@ impl State {
         let id = config.my_id.unwrap_or(0) as i64;
         // ZooKeeper's SessionTrackerImpl.initializeNextSessionId.
         let next_session = (((wall_ms() << 24) as u64) >> 8) as i64 | (id << 56);
-        State {
+        let secret = match &store {
+            Some(s) => s.secret,
+            None => {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_i64(wall_ms());
+                let a = h.finish().to_be_bytes();
+                let mut s = [0u8; 16];
+                s[..8].copy_from_slice(&a);
+                s[8..].copy_from_slice(&a.map(|b| b.rotate_left(3)));
+                s
+            }
+        };
+        let now = Instant::now();
+        let recovered: Vec<(SessionId, i32)> = tree.sessions().iter().map(|(&s, &t)| (s, t)).collect();
+        let mut st = State {
             config,
-            zk: Standalone::new(tree),
+            zk: Machine::new(tree_config, tree),
+            store,
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             per_ip: HashMap::new(),
@@ -131,8 +151,27 @@ impl State {
             counters: Counters::default(),
             next_conn: 1,
             next_session,
-            secret: std::collections::hash_map::RandomState::new(),
+            secret,
             started: Instant::now(),
+        };
+        for (sid, timeout_ms) in recovered {
+            let password = st.password(sid.0);
+            let deadline = now + std::time::Duration::from_millis(timeout_ms.max(0) as u64);
+            st.sessions.insert(sid, Session { timeout_ms, password, deadline, conn: None });
+            st.next_session = st.next_session.max(sid.0 + 1);
+        }
+        st
+    }
+
+    /// Logs a transaction before anything about it is sent. A server that cannot write
+    /// its log stops, as ZooKeeper does.
+    fn log(&mut self, txn: &Txn) {
+        if let Some(store) = &mut self.store {
+            let r = store.append(txn).and_then(|()| store.maybe_snapshot(self.zk.tree()));
+            if let Err(e) = r {
+                error!("cannot write the transaction log: {e:#}; stopping");
+                std::process::exit(3);
+            }
         }
     }
 
@@ -188,7 +227,9 @@ impl State {
     fn password(&self, session: i64) -> Vec<u8> {
         let mut out = Vec::with_capacity(16);
         for salt in [0x5a5a_u64, 0xa5a5] {
-            let mut h = self.secret.build_hasher();
+            #[allow(deprecated)]
+            let mut h = std::hash::SipHasher::new();
+            h.write(&self.secret);
             h.write_i64(session);
             h.write_u64(salt);
             out.extend_from_slice(&h.finish().to_be_bytes());
@@ -247,6 +288,7 @@ impl State {
                     c.session = None;
                 }
             }
+            self.zk.adopt(sid, &peer.ip().to_string());
             let s = self.sessions.get_mut(&sid).expect("checked above");
             s.conn = Some(conn);
             s.timeout_ms = timeout;
@@ -263,7 +305,8 @@ impl State {
             let sid = SessionId(self.next_session);
             self.next_session += 1;
             let password = self.password(sid.0);
-            let reply = self.zk.connect(sid, &peer.ip().to_string(), timeout, wall_ms());
+            let (reply, txn) = self.zk.connect(sid, &peer.ip().to_string(), timeout, wall_ms());
+            self.log(&txn);
             self.sessions.insert(
                 sid,
                 Session { timeout_ms: timeout, password: password.clone(), deadline, conn: Some(conn) },
@@ -324,7 +367,8 @@ impl State {
                 return Next::Close("SASL is not supported by this server".into());
             }
             WireRequest::CloseSession => {
-                let r = self.zk.close(sid, wall_ms());
+                let (r, txn) = self.zk.close(sid, wall_ms());
+                self.log(&txn);
                 self.deliver(&r);
                 self.sessions.remove(&sid);
                 let z = self.zxid();
@@ -337,7 +381,8 @@ impl State {
         }
         match from_wire(req) {
             TreeRequest::Write(w) => match self.zk.write(sid, &w, wall_ms()) {
-                Ok(r) => {
+                Ok((r, txn)) => {
+                    self.log(&txn);
                     self.deliver(&r);
                     let z = r.applied.zxid.0 as i64;
                     self.send(conn, Out::Packet(reply::write_reply(xid, z, req, &r.applied)));
@@ -393,7 +438,8 @@ impl State {
         for sid in &due {
             let s = self.sessions.remove(sid).expect("listed above");
             info!("expiring session 0x{:x}, timeout of {} ms exceeded", sid.0, s.timeout_ms);
-            let r = self.zk.close(*sid, wall_ms());
+            let (r, txn) = self.zk.close(*sid, wall_ms());
+            self.log(&txn);
             self.deliver(&r);
             if let Some(conn) = s.conn {
                 self.send(conn, Out::Close);
@@ -405,7 +451,8 @@ impl State {
     /// The container manager's pass: empty containers and expired TTL nodes deleted.
     pub fn check_containers(&mut self) {
         let replies = self.zk.check_containers(wall_ms(), self.config.container_max_never_used_ms);
-        for r in &replies {
+        for (r, txn) in &replies {
+            self.log(txn);
             self.deliver(r);
         }
         if !replies.is_empty() {
