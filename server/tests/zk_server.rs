@@ -40,7 +40,7 @@ impl Server {
             .args(["server", "--config"])
             .arg(&cfg)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("zoolab.log")).unwrap())
             .spawn()
             .expect("start zoolab server");
         let s = Server { child, port, dir };
@@ -52,6 +52,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("zoolab server did not answer ruok");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("zoolab.log")).unwrap_or_default()
     }
 
     fn four(&self, word: &str) -> std::io::Result<String> {
@@ -485,4 +489,64 @@ fn the_tree_and_sessions_survive_kill_9_and_a_torn_log_tail() {
     let mut other = srv.connect();
     assert_eq!(other.exists("/eph"), NONODE, "closed with its session");
     assert_eq!(other.exists("/n7"), 0);
+}
+
+#[test]
+fn sasl_is_refused_cleanly_and_unknown_auth_schemes_fail() {
+    let srv = Server::start("");
+    let mut c = srv.connect();
+    let (err, _) = c.call(OpCode::Sasl, |w| {
+        w.buffer(b"token");
+    });
+    assert_eq!(err, -115, "AUTHFAILED");
+    assert!(is_closed(&mut c.sock));
+    let mut d = srv.connect();
+    let mut w = Writer::new();
+    RequestHeader { xid: -4, op: OpCode::Auth.code() }.write(&mut w);
+    w.i32(0).string("nosuchscheme").buffer(b"x");
+    d.sock.write_all(&frame(&w.into_bytes())).unwrap();
+    match d.next() {
+        Some(Packet::Reply(h, _)) => assert_eq!((h.xid, h.err), (-4, -115)),
+        _ => panic!("no auth reply"),
+    }
+    assert!(is_closed(&mut d.sock));
+    let mut e = srv.connect();
+    assert_eq!(e.exists("/"), 0);
+}
+
+#[test]
+fn random_packets_never_take_the_server_down() {
+    let srv = Server::start("");
+    let mut keeper = srv.connect();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let ops = [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 100, 101, 102, 103, 104,
+        105, 106, 107, -10, -11, 999,
+    ];
+    for _ in 0..60 {
+        let mut c = srv.connect();
+        for _ in 0..5 {
+            let mut w = Writer::new();
+            RequestHeader { xid: 1, op: ops[(rnd() % ops.len() as u64) as usize] }.write(&mut w);
+            let mut body = w.into_bytes();
+            let n = (rnd() % 48) as usize;
+            body.extend((0..n).map(|_| rnd() as u8));
+            if c.sock.write_all(&frame(&body)).is_err() {
+                break;
+            }
+        }
+        let _ = c.sock.shutdown(Shutdown::Write);
+        is_closed(&mut c.sock);
+    }
+    assert_eq!(keeper.create("/alive", b"", 0).0, 0);
+    assert_eq!(srv.four("ruok").unwrap(), "imok");
+    let log = srv.log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("closing connection: malformed request"), "each bad packet is logged:\n{log}");
 }
