@@ -23,6 +23,7 @@ import traceback
 
 HOST = "127.0.0.1"
 PORT = None
+SERVER = None  # the zoolab this script started: (restart function) for the restart test
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 
 
@@ -279,6 +280,29 @@ def test_four_letter_words():
     assert "zk_znode_count" in four_letter("mntr")
 
 
+def test_zz_kill_9_restart_keeps_sessions_and_watches():
+    """kazoo rides out a kill -9 of the server: same session, its ephemeral, its watch."""
+    if SERVER is None:
+        print("  (needs the server this script starts: skipped)")
+        return
+    zk, other = client(timeout=10.0), client(timeout=10.0)
+    try:
+        zk.ensure_path("/restart")
+        zk.create("/restart/eph", b"", ephemeral=True)
+        sid = zk.client_id[0]
+        fired = threading.Event()
+        zk.get("/restart", watch=lambda ev: fired.set())
+        SERVER()  # kill -9 and start again on the same port and dataDir
+        assert wait_for(lambda: zk.connected and other.connected, 15), "clients did not reconnect"
+        assert zk.client_id[0] == sid
+        assert other.exists("/restart/eph").ephemeralOwner == sid
+        other.set("/restart", b"after")
+        assert fired.wait(5), "the watch was not re-registered (setWatches)"
+    finally:
+        stop(zk)
+        stop(other)
+
+
 # --- zkCli.sh ------------------------------------------------------------------------------
 def zkcli(*cmd):
     out = subprocess.run([ZKCLI, "-server", f"{HOST}:{PORT}", *cmd], capture_output=True, text=True,
@@ -308,7 +332,7 @@ TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
 def main():
-    global PORT, HOST
+    global PORT, HOST, SERVER
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoolab", help="the zoolab binary to start (and stop) for the tests")
     ap.add_argument("--server", help="HOST:PORT of an already-running server")
@@ -326,13 +350,26 @@ def main():
         cfg = os.path.join(tmp, "zoo.cfg")
         with open(cfg, "w") as f:
             f.write(f"tickTime=500\nclientPort={PORT}\nclientPortAddress={HOST}\n"
-                    "4lw.commands.whitelist=*\nminSessionTimeout=1000\n")
-        log = open(os.path.join(tmp, "zoolab.log"), "w")
-        proc = subprocess.Popen([args.zoolab, "server", "--config", cfg], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
-        if not wait_for(lambda: _ruok(), 10):
-            proc.kill()
-            sys.exit("zoolab server did not start")
+                    f"4lw.commands.whitelist=*\nminSessionTimeout=1000\ndataDir={tmp}/data\n")
+        log = open(os.path.join(tmp, "zoolab.log"), "a")
+
+        def start():
+            p = subprocess.Popen([args.zoolab, "server", "--config", cfg], stdout=log, stderr=log,
+                                 stdin=subprocess.DEVNULL)
+            if not wait_for(lambda: _ruok(), 10):
+                p.kill()
+                sys.exit("zoolab server did not start")
+            return p
+
+        proc = start()
+
+        def restart():
+            nonlocal proc
+            proc.kill()  # kill -9, by its own pid
+            proc.wait()
+            proc = start()
+
+        SERVER = restart
     else:
         ap.error("give --zoolab BINARY or --server HOST:PORT")
     failed = 0
@@ -352,7 +389,7 @@ def main():
         if proc is not None:
             proc.kill()  # by its own pid
             proc.wait()
-            if failed:
+            if failed or os.environ.get("ZOOLAB_SHOW_LOG"):
                 with open(os.path.join(tmp, "zoolab.log")) as f:
                     print("--- zoolab log tail ---\n" + "".join(f.readlines()[-30:]))
             shutil.rmtree(tmp, ignore_errors=True)
