@@ -215,8 +215,12 @@ fn is_closed(s: &mut TcpStream) -> bool {
     let mut buf = [0u8; 64];
     loop {
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => return true,
+            Ok(0) => return true,
             Ok(_) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
         }
     }
 }
@@ -549,4 +553,21 @@ fn random_packets_never_take_the_server_down() {
     let log = srv.log();
     assert!(!log.contains("panicked"), "{log}");
     assert!(log.contains("closing connection: malformed request"), "each bad packet is logged:\n{log}");
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_before_it_exhausts_memory() {
+    let srv = Server::start("");
+    let mut writer = srv.connect();
+    assert_eq!(writer.create("/big", &vec![b'x'; 900_000], 0).0, 0);
+    let mut slow = srv.connect();
+    for _ in 0..120 {
+        slow.send(OpCode::GetData, |w| {
+            w.string("/big").bool(false);
+        });
+    }
+    assert!(is_closed(&mut slow.sock));
+    let log = srv.log();
+    assert!(log.contains("client too slow"), "{log}");
+    assert_eq!(writer.exists("/big"), 0);
 }

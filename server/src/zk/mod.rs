@@ -14,9 +14,10 @@ mod store;
 
 use anyhow::{bail, Context, Result};
 use config::Config;
-use state::{ConnId, Next, Out, State};
+use state::{ConnId, Next, Out, Outbox, State};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -142,7 +143,9 @@ async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
         }
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    let conn = match lock(&shared).open(peer, tx) {
+    let outbox = Outbox { tx, queued: Arc::new(AtomicUsize::new(0)), kill: Arc::new(Notify::new()) };
+    let (queued, kill) = (outbox.queued.clone(), outbox.kill.clone());
+    let conn = match lock(&shared).open(peer, outbox) {
         Ok(c) => c,
         Err(why) => {
             warn!(%peer, "refusing connection: {why}");
@@ -150,11 +153,19 @@ async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
         }
     };
     let closed = Arc::new(Notify::new());
-    let writer = tokio::spawn(write_loop(wr, rx, closed.clone()));
+    let writer = tokio::spawn(write_loop(wr, rx, closed.clone(), queued));
+    let mut killed = false;
     let why = tokio::select! {
         why = read_loop(&shared, conn, &mut rd, i32::from_be_bytes(first)) => why,
         _ = closed.notified() => None,
+        _ = kill.notified() => {
+            killed = true;
+            None
+        }
     };
+    if killed {
+        writer.abort();
+    }
     {
         let mut st = lock(&shared);
         if let Some(why) = why {
@@ -207,6 +218,7 @@ async fn write_loop(
     wr: tokio::net::tcp::OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
     closed: Arc<Notify>,
+    queued: Arc<AtomicUsize>,
 ) {
     let mut w = BufWriter::new(wr);
     'outer: while let Some(out) = rx.recv().await {
@@ -217,6 +229,7 @@ async fn write_loop(
                     if w.write_all(&p).await.is_err() {
                         break 'outer;
                     }
+                    queued.fetch_sub(p.len(), Ordering::Relaxed);
                 }
                 Out::Close => break 'outer,
             }

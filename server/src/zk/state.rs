@@ -10,9 +10,11 @@ use super::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::Notify;
 use tracing::{error, info, warn};
 use zoolab_core::ids::SessionId;
 use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, RequestHeader, XID_AUTH, XID_PING};
@@ -33,13 +35,32 @@ pub enum Out {
 /// A connection's handle.
 pub type ConnId = u64;
 
+/// A connection's outgoing side, as the state machine sees it.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// The writer's queue.
+    pub tx: UnboundedSender<Out>,
+    /// Bytes queued and not yet written (the writer subtracts what it wrote).
+    pub queued: Arc<AtomicUsize>,
+    /// Wakes the connection's task to drop a client that reads too slowly.
+    pub kill: Arc<Notify>,
+}
+
+/// The most bytes queued for one connection before it is dropped as too slow: a client
+/// that sends requests and never reads their replies cannot exhaust the server's memory.
+pub fn max_queued_bytes(jute_max_buffer: usize) -> usize {
+    (64 << 20).max(4 * jute_max_buffer)
+}
+
 /// A live connection.
 #[derive(Debug)]
 pub struct Conn {
     /// The peer.
     pub peer: SocketAddr,
     /// Its outgoing queue.
-    pub tx: UnboundedSender<Out>,
+    pub out: Outbox,
+    /// Dropped as too slow: nothing more is queued.
+    pub dead: bool,
     /// Its session, once the handshake is done.
     pub session: Option<SessionId>,
     /// Packets received.
@@ -181,7 +202,7 @@ impl State {
     }
 
     /// Registers a new connection, or refuses it (`maxClientCnxns`).
-    pub fn open(&mut self, peer: SocketAddr, tx: UnboundedSender<Out>) -> Result<ConnId, String> {
+    pub fn open(&mut self, peer: SocketAddr, out: Outbox) -> Result<ConnId, String> {
         let max = self.config.max_client_cnxns;
         let n = self.per_ip.entry(peer.ip()).or_default();
         if max > 0 && *n >= max {
@@ -192,7 +213,16 @@ impl State {
         self.next_conn += 1;
         self.conns.insert(
             id,
-            Conn { peer, tx, session: None, received: 0, sent: 0, since: Instant::now(), last_zxid: 0 },
+            Conn {
+                peer,
+                out,
+                dead: false,
+                session: None,
+                received: 0,
+                sent: 0,
+                since: Instant::now(),
+                last_zxid: 0,
+            },
         );
         Ok(id)
     }
@@ -215,12 +245,23 @@ impl State {
     }
 
     fn send(&mut self, conn: ConnId, out: Out) {
+        let limit = max_queued_bytes(self.config.jute_max_buffer);
         if let Some(c) = self.conns.get_mut(&conn) {
-            if matches!(out, Out::Packet(_)) {
+            if c.dead {
+                return;
+            }
+            if let Out::Packet(p) = &out {
                 c.sent += 1;
                 self.counters.sent += 1;
+                let queued = c.out.queued.fetch_add(p.len(), Ordering::Relaxed) + p.len();
+                if queued > limit {
+                    warn!(peer = %c.peer, "closing connection: client too slow, {queued} bytes of replies unread");
+                    c.dead = true;
+                    c.out.kill.notify_one();
+                    return;
+                }
             }
-            let _ = c.tx.send(out);
+            let _ = c.out.tx.send(out);
         }
     }
 
