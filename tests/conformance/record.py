@@ -485,6 +485,7 @@ class Server:
             self.port = free_port()
             with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
                 f.write(f"tickTime={TICK_TIME}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+                        f"dataDir={self.dir}/data\n"
                         "4lw.commands.whitelist=*\nextendedTypesEnabled=true\n"
                         f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}\n"
                         f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")

@@ -90,6 +90,30 @@ async fn serve(
             lock(&s).expire(Instant::now());
         }
     });
+    // Group commit: one sync covers every transaction appended before it began; the
+    // packets held for them are released after it.
+    let s = shared.clone();
+    let wake = lock(&shared).sync_wake.clone();
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            loop {
+                let due = lock(&s).sync_due();
+                let Some((file, upto)) = due else { break };
+                match tokio::task::spawn_blocking(move || file.sync_data()).await {
+                    Ok(Ok(())) => lock(&s).synced(upto),
+                    Ok(Err(e)) => {
+                        tracing::error!("cannot sync the transaction log: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                    Err(e) => {
+                        tracing::error!("the log syncer failed: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                }
+            }
+        }
+    });
     let s = shared.clone();
     let period = Duration::from_millis(config.container_check_interval_ms.max(10));
     tokio::spawn(async move {

@@ -113,6 +113,13 @@ pub struct State {
     pub digests: DigestLog,
     /// Counters.
     pub counters: Counters,
+    /// Transactions appended to the log, and how many of them are known synced.
+    appended: u64,
+    synced: u64,
+    /// Packets held until the log is synced up to their tag (group commit).
+    held: std::collections::VecDeque<(u64, ConnId, Out)>,
+    /// Wakes the syncer.
+    pub sync_wake: Arc<Notify>,
     next_conn: ConnId,
     next_session: i64,
     secret: [u8; 16],
@@ -174,6 +181,10 @@ impl State {
             next_session,
             secret,
             started: Instant::now(),
+            appended: 0,
+            synced: 0,
+            held: std::collections::VecDeque::new(),
+            sync_wake: Arc::new(Notify::new()),
         };
         for (sid, timeout_ms) in recovered {
             let password = st.password(sid.0);
@@ -193,6 +204,35 @@ impl State {
                 error!("cannot write the transaction log: {e:#}; stopping");
                 std::process::exit(3);
             }
+            if store.force_sync() {
+                self.appended += 1;
+                self.sync_wake.notify_one();
+            }
+        }
+    }
+
+    /// For the syncer: the log to sync and how many transactions that covers, if any
+    /// are unsynced.
+    pub fn sync_due(&self) -> Option<(std::fs::File, u64)> {
+        if self.synced >= self.appended {
+            return None;
+        }
+        match self.store.as_ref().map(Store::log_handle) {
+            Some(Ok(f)) => Some((f, self.appended)),
+            Some(Err(e)) => {
+                error!("cannot reopen the transaction log: {e:#}; stopping");
+                std::process::exit(3);
+            }
+            None => None,
+        }
+    }
+
+    /// The log is synced up to `upto` transactions: the packets held for them go out.
+    pub fn synced(&mut self, upto: u64) {
+        self.synced = self.synced.max(upto);
+        while self.held.front().is_some_and(|(tag, _, _)| *tag <= self.synced) {
+            let (_, conn, out) = self.held.pop_front().expect("non-empty");
+            self.send_now(conn, out);
         }
     }
 
@@ -244,7 +284,18 @@ impl State {
         }
     }
 
+    /// Queues a packet for a connection: at once, or after the log is synced if
+    /// transactions are waiting for their sync (so nothing about a transaction, not even
+    /// a read that sees it, is sent before it is durable).
     fn send(&mut self, conn: ConnId, out: Out) {
+        if self.synced < self.appended {
+            self.held.push_back((self.appended, conn, out));
+        } else {
+            self.send_now(conn, out);
+        }
+    }
+
+    fn send_now(&mut self, conn: ConnId, out: Out) {
         let limit = max_queued_bytes(self.config.jute_max_buffer);
         if let Some(c) = self.conns.get_mut(&conn) {
             if c.dead {
