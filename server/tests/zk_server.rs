@@ -571,3 +571,29 @@ fn a_client_that_never_reads_is_dropped_before_it_exhausts_memory() {
     assert!(log.contains("client too slow"), "{log}");
     assert_eq!(writer.exists("/big"), 0);
 }
+
+#[test]
+fn a_read_only_client_is_served_read_write_and_old_clients_without_the_flag_too() {
+    let srv = Server::start("");
+    for (read_only, with_flag) in [(true, true), (false, false)] {
+        let mut sock = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            timeout_ms: 4000,
+            session_id: 0,
+            password: vec![0; 16],
+            read_only,
+        };
+        let mut bytes = req.encode();
+        if !with_flag {
+            bytes.pop();
+        }
+        sock.write_all(&frame(&bytes)).unwrap();
+        let resp = ConnectResponse::decode(&read_frame(&mut sock).unwrap(), LIMIT).unwrap();
+        assert!(resp.session_id != 0 && !resp.read_only);
+    }
+    let srvr = srv.four("srvr").unwrap();
+    assert!(srvr.contains("Latency min/avg/max: "), "{srvr}");
+}

@@ -35,9 +35,10 @@ fn srvr(st: &State, with_clients: bool) -> String {
         connections(st, &mut out);
         out.push('\n');
     }
+    let (min, avg, max) = st.counters.latency();
     let _ = write!(
         out,
-        "Latency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\n\
+        "Latency min/avg/max: {min:.3}/{avg:.3}/{max:.3}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\n\
          Zxid: {}\nMode: standalone\nNode count: {}\n",
         st.counters.received,
         st.counters.sent,
@@ -50,13 +51,14 @@ fn srvr(st: &State, with_clients: bool) -> String {
 
 fn mntr(st: &State) -> String {
     let tree = st.zk.tree();
+    let lat = st.counters.latency();
     let ephemerals: usize = tree.sessions().keys().map(|&s| tree.ephemerals_of(s).count()).sum();
     let rows: Vec<(&str, String)> = vec![
         ("zk_version", VERSION.to_string()),
         ("zk_server_state", "standalone".into()),
-        ("zk_avg_latency", "0.0".into()),
-        ("zk_max_latency", "0".into()),
-        ("zk_min_latency", "0".into()),
+        ("zk_avg_latency", format!("{:.4}", lat.1)),
+        ("zk_max_latency", format!("{:.3}", lat.2)),
+        ("zk_min_latency", format!("{:.3}", lat.0)),
         ("zk_packets_received", st.counters.received.to_string()),
         ("zk_packets_sent", st.counters.sent.to_string()),
         ("zk_num_alive_connections", st.conns.len().to_string()),

@@ -93,6 +93,26 @@ pub struct Counters {
     pub received: u64,
     /// Packets sent.
     pub sent: u64,
+    /// Requests timed, and their total, least and most handling time (µs, from the
+    /// packet read to its reply queued or held for the log sync).
+    pub timed: u64,
+    /// Total µs.
+    pub total_us: u64,
+    /// Least µs.
+    pub min_us: u64,
+    /// Most µs.
+    pub max_us: u64,
+}
+
+impl Counters {
+    /// `Latency min/avg/max` as ZooKeeper prints it (ms).
+    pub fn latency(&self) -> (f64, f64, f64) {
+        if self.timed == 0 {
+            return (0.0, 0.0, 0.0);
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        (ms(self.min_us), ms(self.total_us) / self.timed as f64, ms(self.max_us))
+    }
 }
 
 /// The server.
@@ -519,6 +539,12 @@ impl State {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.last_zxid = self.zk.tree().last_zxid().0 as i64;
         }
+        let us = now.elapsed().as_micros() as u64;
+        let k = &mut self.counters;
+        k.min_us = if k.timed == 0 { us } else { k.min_us.min(us) };
+        k.max_us = k.max_us.max(us);
+        k.total_us += us;
+        k.timed += 1;
         Next::Continue
     }
 
