@@ -618,3 +618,31 @@ fn a_bad_config_names_its_line_and_an_ensemble_is_refused_for_now() {
     assert!(!ok && err.contains("replicated mode"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_http_endpoint_gives_json_status_and_prometheus_metrics() {
+    let admin = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let srv = Server::start(&format!("admin.serverAddress=127.0.0.1\nadmin.serverPort={admin}\n"));
+    let mut c = srv.connect();
+    c.create("/x", b"", 0);
+    let mntr = http_get(admin, "/commands/mntr");
+    assert!(mntr.starts_with("HTTP/1.1 200"), "{mntr}");
+    assert!(mntr.contains("\"server_state\":\"standalone\"") && mntr.contains("\"znode_count\":"), "{mntr}");
+    let ruok = http_get(admin, "/commands/ruok");
+    assert!(ruok.contains("\"output\":\"imok\""), "{ruok}");
+    assert!(http_get(admin, "/commands/nope").starts_with("HTTP/1.1 404"));
+    let metrics = http_get(admin, "/metrics");
+    assert!(
+        metrics.contains("\nznode_count ") && metrics.contains("# TYPE num_alive_connections gauge"),
+        "{metrics}"
+    );
+}

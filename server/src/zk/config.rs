@@ -69,6 +69,9 @@ pub struct Config {
     pub snap_count: u64,
     /// `forceSync`: sync the log before answering (default yes).
     pub force_sync: bool,
+    /// The HTTP status endpoint's address (`admin.enableServer`, `admin.serverAddress`,
+    /// `admin.serverPort`): off unless enabled or a port is given.
+    pub admin: Option<std::net::SocketAddr>,
     /// Warnings met while reading (unknown keys, ignored settings).
     pub warnings: Vec<String>,
 }
@@ -96,6 +99,7 @@ impl Default for Config {
             super_digest: None,
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
+            admin: None,
             snap_count: 100_000,
             force_sync: true,
             warnings: Vec::new(),
@@ -147,6 +151,7 @@ impl Config {
         let mut min_set = false;
         let mut max_set = false;
         let mut seen = BTreeMap::new();
+        let (mut admin_on, mut admin_ip, mut admin_port) = (false, IpAddr::from([0, 0, 0, 0]), None::<u16>);
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let trimmed = raw.trim();
@@ -206,13 +211,18 @@ impl Config {
                 "znode.container.maxNeverUsedIntervalMs" => {
                     c.container_max_never_used_ms = num(line, key, value)?
                 }
+                "admin.enableServer" => admin_on = parse_bool(line, key, value)?,
+                "admin.serverPort" => admin_port = Some(num(line, key, value)?),
+                "admin.serverAddress" => {
+                    admin_ip = value
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("line {line}: {key}={value}: not an IP address"))?
+                }
                 "snapCount" | "zookeeper.snapCount" => c.snap_count = num(line, key, value)?,
                 "forceSync" | "zookeeper.forceSync" => c.force_sync = parse_bool(line, key, value)?,
                 k if k.starts_with("server.") => c.servers.push(parse_server(line, k, value)?),
                 // Accepted and not (yet) acted on by this server.
                 "dynamicConfigFile"
-                | "admin.enableServer"
-                | "admin.serverPort"
                 | "standaloneEnabled"
                 | "reconfigEnabled"
                 | "preAllocSize"
@@ -227,6 +237,9 @@ impl Config {
                 }
                 k => c.warnings.push(format!("line {line}: unknown key {k:?} ignored")),
             }
+        }
+        if admin_on || admin_port.is_some() {
+            c.admin = Some(std::net::SocketAddr::new(admin_ip, admin_port.unwrap_or(8080)));
         }
         if c.tick_time == 0 {
             bail!("tickTime must be positive");

@@ -143,7 +143,12 @@ pub fn answer(st: &State, word: &str) -> String {
     if !st.config.allows(word) {
         return format!("{word} is not executed because it is not in the whitelist.\n");
     }
-    match word {
+    answer_any(st, word).unwrap_or_default()
+}
+
+/// Any word's answer, whitelist or not (`None` for an unknown word): the HTTP endpoint's.
+pub fn answer_any(st: &State, word: &str) -> Option<String> {
+    Some(match word {
         "ruok" => "imok".into(),
         "srvr" => srvr(st, false),
         "stat" => srvr(st, true),
@@ -160,6 +165,6 @@ pub fn answer(st: &State, word: &str) -> String {
         "dump" => dump(st),
         "isro" => "rw".into(),
         "hash" => st.digests.render(),
-        _ => String::new(),
-    }
+        _ => return None,
+    })
 }

@@ -5,6 +5,7 @@
 //! container manager, answers four-letter words, and enforces the limits (connections
 //! per IP, `jute.maxbuffer`). A malformed or oversized packet closes only its connection.
 
+mod admin;
 pub mod config;
 mod fourlw;
 mod machine;
@@ -80,6 +81,16 @@ async fn serve(
     info!("zoolab standalone server: client port {}", listener.local_addr()?);
     let shared: Shared = Arc::new(Mutex::new(State::new(config.clone(), tree, store)));
 
+    if let Some(addr) = config.admin {
+        let l = TcpListener::bind(addr).await.with_context(|| format!("binding the admin port {addr}"))?;
+        info!("HTTP status endpoint: http://{}/commands/mntr and /metrics", l.local_addr()?);
+        let app = admin::router(shared.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                warn!("the HTTP status endpoint stopped: {e}");
+            }
+        });
+    }
     // Session expiry: ZooKeeper checks on tick boundaries; a quarter tick is finer.
     let s = shared.clone();
     let period = Duration::from_millis((config.tick_time as u64 / 4).clamp(10, 500));
