@@ -328,6 +328,21 @@ def test_zkcli():
     assert "zkcli" not in out.split("\n")[-2], out
 
 
+def test_zkcli_interactive_session():
+    """One zkCli session: node modes, whoami, counts, a recursive watch, deleteall."""
+    if not os.path.exists(ZKCLI):
+        print("  (zkCli.sh not installed: skipped)")
+        return
+    script = ("create /zki x\ncreate -c /zki/c\ncreate -t 5000 /zki/t y\ncreate -s /zki/s- z\n"
+              "getAllChildrenNumber /zki\nwhoami\naddWatch -m PERSISTENT_RECURSIVE /zki\n"
+              "set /zki/t w\ndeleteall /zki\nls /\nquit\n")
+    out = subprocess.run([ZKCLI, "-server", f"{HOST}:{PORT}"], input=script, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60).stdout
+    for want in ["Created /zki/c", "Created /zki/t", "Created /zki/s-0000000002", "\n3\n",
+                 "ip: 127.0.0.1", "type:NodeDataChanged path:/zki/t", "type:NodeDeleted path:/zki\n"]:
+        assert want in out, f"{want!r} not in:\n{out}"
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
