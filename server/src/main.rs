@@ -5,6 +5,7 @@ mod exercise;
 mod fuzz;
 mod play;
 mod run;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +48,12 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a ZooKeeper-compatible server (standalone) configured by a zoo.cfg.
+    Server {
+        /// ZooKeeper's configuration file (tickTime, dataDir, clientPort, ...).
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Classroom exercises: list them, or check one (its reference solution must solve it
     /// and its wrong attempt must not).
@@ -134,6 +141,7 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Server { config } => zk::run(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

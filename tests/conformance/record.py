@@ -5,6 +5,10 @@
     python3 tests/conformance/record.py --group create  # one group (merged into its golden)
     python3 tests/conformance/record.py --case NAME     # one case  (merged into its golden)
     python3 tests/conformance/record.py --check         # only check that the cases are well-formed
+    python3 tests/conformance/record.py --zoolab target/debug/zoolab   # run the cases against
+        # zoolab's server instead (a fresh `zoolab server` per case) and compare with the goldens;
+        # nothing is written. --server HOST:PORT compares against an already-running server
+        # (one tree for every case, so only the first case's zxids are comparable; --jobs 1).
 
 Each case runs on its own standalone server (new JVM, new empty dataDir, free loopback port),
 so zxids are those of a fresh server. Servers are always stopped by their own pid.
@@ -406,8 +410,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def four_letter(port, cmd, timeout=1.0):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def four_letter(port, cmd, timeout=1.0, host="127.0.0.1"):
+    with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(cmd.encode())
         out = b""
         while True:
@@ -417,6 +421,10 @@ def four_letter(port, cmd, timeout=1.0):
             out += chunk
 
 
+ZOOLAB_BIN = None      # --zoolab: run cases on `zoolab server` instead of Java
+EXTERNAL_SERVER = None  # --server HOST:PORT: an already-running server
+
+
 class Server:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="zoolab-ref-")
@@ -424,6 +432,13 @@ class Server:
         self.port = None
 
     def start(self):
+        if EXTERNAL_SERVER is not None:
+            host, port = EXTERNAL_SERVER
+            self.host, self.port = host, port
+            self.version = "external " + four_letter(port, "srvr", host=host).splitlines()[0]
+            return
+        if ZOOLAB_BIN is not None:
+            return self.start_zoolab()
         for attempt in range(5):
             self.port = free_port()
             data = os.path.join(self.dir, "data")
@@ -463,6 +478,32 @@ class Server:
                 time.sleep(0.02)
             self.stop()  # port taken by a parallel worker, or a slow start: try again
         raise RuntimeError("ZooKeeper did not start; see " + self.log_tail())
+
+    def start_zoolab(self):
+        """The same settings as the Java server's, in zoo.cfg (zoolab reads them there)."""
+        for attempt in range(5):
+            self.port = free_port()
+            with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
+                f.write(f"tickTime={TICK_TIME}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+                        f"dataDir={self.dir}/data\n"
+                        "4lw.commands.whitelist=*\nextendedTypesEnabled=true\n"
+                        f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}\n"
+                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
+            out = open(os.path.join(self.dir, "zookeeper.log"), "w")
+            self.proc = subprocess.Popen([ZOOLAB_BIN, "server", "--config", os.path.join(self.dir, "zoo.cfg")],
+                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            out.close()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    line = four_letter(self.port, "srvr").splitlines()[0]
+                    self.version = "zoolab " + line.split(":", 1)[1].strip()
+                    return
+                except (OSError, IndexError):
+                    pass
+                time.sleep(0.01)
+            self.stop()
+        raise RuntimeError("zoolab did not start; see " + self.log_tail())
 
     def log_tail(self, n=40):
         try:
@@ -566,7 +607,7 @@ class Runner:
         sess = s.get("session")
         if op == "connect":
             from kazoo.client import KazooClient
-            client = KazooClient(hosts=f"127.0.0.1:{self.server.port}",
+            client = KazooClient(hosts=f"{getattr(self.server, 'host', '127.0.0.1')}:{self.server.port}",
                                  timeout=s.get("timeout_ms", 10000) / 1000.0,
                                  connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.2,
                                                    "backoff": 1},
@@ -705,6 +746,39 @@ def dump(obj):
     return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
 
 
+def compare(todo, recorded, failures, version, secs, show):
+    """--zoolab/--server: each case's results against its golden (exactly, as recorded)."""
+    goldens = {}
+    for g in sorted({g for g, _ in todo}):
+        path = os.path.join(GOLDEN_DIR, g + ".json")
+        with open(path, encoding="utf-8") as f:
+            for c in json.load(f)["cases"]:
+                goldens[c["name"]] = c["results"]
+    matched, mismatched = [], []
+    for g, c in todo:
+        name = c["name"]
+        if name not in recorded:
+            continue
+        if recorded[name] == goldens.get(name):
+            matched.append(name)
+        else:
+            mismatched.append((g, name))
+    for g, name in mismatched[:show]:
+        want, got = goldens.get(name) or [], recorded[name]
+        print(f"MISMATCH {g}/{name}", file=sys.stderr)
+        for i in range(max(len(want), len(got))):
+            w = want[i] if i < len(want) else None
+            r = got[i] if i < len(got) else None
+            if w != r:
+                print(f"  step {i}: golden {json.dumps(w, sort_keys=True)}\n"
+                      f"  step {i}: server {json.dumps(r, sort_keys=True)}", file=sys.stderr)
+    for g, name in mismatched[show:]:
+        print(f"MISMATCH {g}/{name}", file=sys.stderr)
+    print(f"{version}: {len(matched)} of {len(todo)} case(s) match the goldens, {len(mismatched)} differ, "
+          f"{len(failures)} failed to run, in {secs:.1f} s")
+    return 0 if not mismatched and not failures else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--group", action="append", help="record only this group (repeatable)")
@@ -712,7 +786,20 @@ def main():
     ap.add_argument("--check", action="store_true", help="only check that the cases are well-formed")
     ap.add_argument("--jobs", type=int, default=3,
                     help="servers run in parallel (each case still gets its own server)")
+    ap.add_argument("--zoolab", metavar="BINARY",
+                    help="run the cases on `BINARY server` (a fresh process per case) and compare "
+                         "with the goldens instead of recording")
+    ap.add_argument("--server", metavar="HOST:PORT",
+                    help="run the cases against this already-running server and compare with the goldens")
+    ap.add_argument("--show", type=int, default=5, help="with --zoolab/--server: mismatches to print in full")
     args = ap.parse_args()
+    global ZOOLAB_BIN, EXTERNAL_SERVER
+    if args.zoolab:
+        ZOOLAB_BIN = os.path.abspath(args.zoolab)
+    if args.server:
+        host, _, port = args.server.rpartition(":")
+        EXTERNAL_SERVER = (host or "127.0.0.1", int(port))
+        args.jobs = 1
 
     try:
         groups = load_groups()
@@ -756,6 +843,8 @@ def main():
             except Exception as e:
                 failures.append(str(e))
                 print(str(e), file=sys.stderr)
+    if ZOOLAB_BIN is not None or EXTERNAL_SERVER is not None:
+        return compare(todo, recorded, failures, version, time.monotonic() - t0, args.show)
     if failures:
         print(f"record.py: {len(failures)} case(s) failed; golden files left unchanged", file=sys.stderr)
         return 1

@@ -1,0 +1,280 @@
+//! `zoolab server`: a ZooKeeper-compatible server over TCP, driving the core's standalone
+//! state machine ([`zoolab_core::tree::Standalone`]) with tokio sockets and wall-clock
+//! timers. The protocol logic (tree, sessions' transactions, watches, ACLs) is the core's;
+//! this module frames packets, negotiates sessions, expires them on time, runs the
+//! container manager, answers four-letter words, and enforces the limits (connections
+//! per IP, `jute.maxbuffer`). A malformed or oversized packet closes only its connection.
+
+mod admin;
+pub mod config;
+mod fourlw;
+mod machine;
+mod reply;
+mod state;
+mod store;
+
+use anyhow::{bail, Context, Result};
+use config::Config;
+use state::{ConnId, Next, Out, Outbox, State};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Notify};
+use tracing::{info, warn};
+use zoolab_core::jute::proto::ConnectRequest;
+use zoolab_core::jute::request::WireRequest;
+
+type Shared = Arc<Mutex<State>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    // A panic while holding the lock would be a bug; keep serving rather than cascade.
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `zoolab server --config zoo.cfg`.
+pub fn run(config_path: &Path) -> Result<()> {
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).try_init();
+    let config = Config::load(config_path)?;
+    for w in &config.warnings {
+        warn!("{}: {w}", config_path.display());
+    }
+    if !config.standalone() {
+        bail!(
+            "{} server.N lines: replicated mode over TCP is not implemented yet; \
+             use one server (or none) for standalone",
+            config.servers.len()
+        );
+    }
+    let (tree, store) = match &config.data_dir {
+        Some(dir) => {
+            let (store, tree) = store::Store::open(&store::StoreConfig {
+                data_dir: dir,
+                log_dir: config.data_log_dir.as_deref().unwrap_or(dir),
+                snap_count: config.snap_count,
+                retain: config.autopurge_snap_retain_count as usize,
+                force_sync: config.force_sync,
+            })?;
+            (tree, Some(store))
+        }
+        None => {
+            warn!("no dataDir: the tree lives in memory only");
+            (zoolab_core::tree::DataTree::new(), None)
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    rt.block_on(serve(Arc::new(config), tree, store))
+}
+
+async fn serve(
+    config: Arc<Config>,
+    tree: zoolab_core::tree::DataTree,
+    store: Option<store::Store>,
+) -> Result<()> {
+    let ip = config.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let addr = SocketAddr::new(ip, config.client_port);
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("binding the client port {addr}"))?;
+    info!("zoolab standalone server: client port {}", listener.local_addr()?);
+    let shared: Shared = Arc::new(Mutex::new(State::new(config.clone(), tree, store)));
+
+    if let Some(addr) = config.admin {
+        let l = TcpListener::bind(addr).await.with_context(|| format!("binding the admin port {addr}"))?;
+        info!("HTTP status endpoint: http://{}/commands/mntr and /metrics", l.local_addr()?);
+        let app = admin::router(shared.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                warn!("the HTTP status endpoint stopped: {e}");
+            }
+        });
+    }
+    // Session expiry: ZooKeeper checks on tick boundaries; a quarter tick is finer.
+    let s = shared.clone();
+    let period = Duration::from_millis((config.tick_time as u64 / 4).clamp(10, 500));
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(period);
+        loop {
+            t.tick().await;
+            lock(&s).expire(Instant::now());
+        }
+    });
+    // Group commit: one sync covers every transaction appended before it began; the
+    // packets held for them are released after it.
+    let s = shared.clone();
+    let wake = lock(&shared).sync_wake.clone();
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            loop {
+                let due = lock(&s).sync_due();
+                let Some((file, upto)) = due else { break };
+                match tokio::task::spawn_blocking(move || file.sync_data()).await {
+                    Ok(Ok(())) => lock(&s).synced(upto),
+                    Ok(Err(e)) => {
+                        tracing::error!("cannot sync the transaction log: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                    Err(e) => {
+                        tracing::error!("the log syncer failed: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                }
+            }
+        }
+    });
+    let s = shared.clone();
+    let period = Duration::from_millis(config.container_check_interval_ms.max(10));
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(period);
+        t.tick().await;
+        loop {
+            t.tick().await;
+            lock(&s).check_containers();
+        }
+    });
+
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let s = shared.clone();
+        tokio::spawn(async move { connection(s, stream, peer).await });
+    }
+}
+
+/// Reads one length-prefixed packet (the length already read).
+async fn read_body(r: &mut (impl AsyncReadExt + Unpin), len: i32, limit: usize) -> Result<Vec<u8>, String> {
+    if len < 0 || len as usize > limit {
+        return Err(format!("packet length {len} is out of range (jute.maxbuffer is {limit})"));
+    }
+    let mut buf = vec![0; len as usize];
+    r.read_exact(&mut buf).await.map_err(|e| format!("reading a packet: {e}"))?;
+    Ok(buf)
+}
+
+async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
+    let (mut rd, wr) = stream.into_split();
+    let mut first = [0u8; 4];
+    if rd.read_exact(&mut first).await.is_err() {
+        return;
+    }
+    // A four-letter word instead of a length.
+    if let Ok(word) = std::str::from_utf8(&first) {
+        if config::ALL_FOUR_LETTER_WORDS.contains(&word) || word.chars().all(|c| c.is_ascii_lowercase()) {
+            let answer = fourlw::answer(&lock(&shared), word);
+            let mut wr = wr;
+            let _ = wr.write_all(answer.as_bytes()).await;
+            let _ = wr.shutdown().await;
+            return;
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let outbox = Outbox { tx, queued: Arc::new(AtomicUsize::new(0)), kill: Arc::new(Notify::new()) };
+    let (queued, kill) = (outbox.queued.clone(), outbox.kill.clone());
+    let conn = match lock(&shared).open(peer, outbox) {
+        Ok(c) => c,
+        Err(why) => {
+            warn!(%peer, "refusing connection: {why}");
+            return;
+        }
+    };
+    let closed = Arc::new(Notify::new());
+    let writer = tokio::spawn(write_loop(wr, rx, closed.clone(), queued));
+    let mut killed = false;
+    let why = tokio::select! {
+        why = read_loop(&shared, conn, &mut rd, i32::from_be_bytes(first)) => why,
+        _ = closed.notified() => None,
+        _ = kill.notified() => {
+            killed = true;
+            None
+        }
+    };
+    if killed {
+        writer.abort();
+    }
+    {
+        let mut st = lock(&shared);
+        if let Some(why) = why {
+            st.malformed(conn, &why);
+        }
+        st.closed(conn);
+    }
+    let _ = writer.await;
+}
+
+/// Reads packets until the connection should close; returns the reason to log, if any.
+async fn read_loop(
+    shared: &Shared,
+    conn: ConnId,
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    first_len: i32,
+) -> Option<String> {
+    let limit = lock(shared).config.jute_max_buffer;
+    let body = match read_body(rd, first_len, limit).await {
+        Ok(b) => b,
+        Err(e) => return Some(e),
+    };
+    let req = match ConnectRequest::decode(&body, limit) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("malformed connect request: {e}")),
+    };
+    if let Next::Close(why) = lock(shared).handshake(conn, &req, Instant::now()) {
+        return Some(why);
+    }
+    loop {
+        let len = match rd.read_i32().await {
+            Ok(l) => l,
+            Err(_) => return None, // the client went away
+        };
+        let body = match read_body(rd, len, limit).await {
+            Ok(b) => b,
+            Err(e) => return Some(e),
+        };
+        let (header, req) = match WireRequest::decode(&body, limit) {
+            Ok(x) => x,
+            Err(e) => return Some(format!("malformed request: {e}")),
+        };
+        if let Next::Close(why) = lock(shared).request(conn, header, &req, Instant::now()) {
+            return Some(why);
+        }
+    }
+}
+
+async fn write_loop(
+    wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    closed: Arc<Notify>,
+    queued: Arc<AtomicUsize>,
+) {
+    let mut w = BufWriter::new(wr);
+    'outer: while let Some(out) = rx.recv().await {
+        let mut next = Some(out);
+        while let Some(out) = next.take() {
+            match out {
+                Out::Packet(p) => {
+                    if w.write_all(&p).await.is_err() {
+                        break 'outer;
+                    }
+                    queued.fetch_sub(p.len(), Ordering::Relaxed);
+                }
+                Out::Close => break 'outer,
+            }
+            next = rx.try_recv().ok();
+        }
+        if w.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = w.flush().await;
+    let _ = w.shutdown().await;
+    closed.notify_one();
+}
