@@ -12,6 +12,7 @@ use super::error::ZkError;
 use super::prepare::{Origin, Preparer, TreeConfig};
 use super::read::{ReadResponse, SetWatches};
 use super::request::{ReadRequest, WriteRequest};
+use super::txn::Txn;
 use super::watch::{WatchManager, WatchedEvent};
 use crate::ids::{SessionId, Zxid};
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ use std::collections::BTreeMap;
 /// every session (deliver them before any later reply to that session).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
+    /// The transaction (a durable server logs it before answering).
+    pub txn: Txn,
     /// The applied transaction's outcome.
     pub applied: Applied,
     /// Watch notifications, in order.
@@ -87,6 +90,12 @@ impl Standalone {
             .expect("createSession always fits")
     }
 
+    /// A session known from a recovered tree, reconnecting after a restart: its
+    /// authentication starts from its address.
+    pub fn adopt(&mut self, session: SessionId, ip: &str) {
+        self.auth.entry(session).or_insert_with(|| AuthInfo::from_ip(ip));
+    }
+
     /// `addAuth` for a session (`AUTHFAILED` for an unknown scheme: the server then drops
     /// the connection).
     pub fn add_auth(&mut self, session: SessionId, scheme: &str, auth: &[u8]) -> Result<(), ZkError> {
@@ -106,7 +115,7 @@ impl Standalone {
         self.prep.committed(txn.zxid);
         let known = &self.auth;
         let events = self.watches.trigger(&applied.triggers, |w| known.get(&w));
-        Ok(Reply { applied, events })
+        Ok(Reply { txn, applied, events })
     }
 
     /// Closes a session: a closeSession transaction; its watches and auth go.

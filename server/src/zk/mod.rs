@@ -8,7 +8,6 @@
 mod admin;
 pub mod config;
 mod fourlw;
-mod machine;
 mod reply;
 mod state;
 mod store;

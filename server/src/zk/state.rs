@@ -4,7 +4,6 @@
 //! queued to every connection before any later reply (each connection's queue is FIFO).
 
 use super::config::Config;
-use super::machine::Machine;
 use super::reply;
 use super::store::Store;
 use std::collections::{BTreeMap, HashMap};
@@ -21,7 +20,7 @@ use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, RequestHeader, X
 use zoolab_core::jute::request::WireRequest;
 use zoolab_core::tree::digest::DigestLog;
 use zoolab_core::tree::wire::{from_wire, TreeRequest};
-use zoolab_core::tree::{DataTree, Reply, TreeConfig, Txn, ZkError};
+use zoolab_core::tree::{DataTree, Reply, Standalone, TreeConfig, Txn, ZkError};
 
 /// What a connection's writer does next.
 #[derive(Debug)]
@@ -120,7 +119,7 @@ pub struct State {
     /// The settings.
     pub config: Arc<Config>,
     /// The core's state machine.
-    pub zk: Machine,
+    pub zk: Standalone,
     /// The transaction log and snapshots (with a `dataDir`).
     pub store: Option<Store>,
     /// Sessions by id.
@@ -190,7 +189,7 @@ impl State {
         let recovered: Vec<(SessionId, i32)> = tree.sessions().iter().map(|(&s, &t)| (s, t)).collect();
         let mut st = State {
             config,
-            zk: Machine::new(tree_config, tree),
+            zk: Standalone::from_tree(tree_config, tree),
             store,
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
@@ -417,8 +416,8 @@ impl State {
             let sid = SessionId(self.next_session);
             self.next_session += 1;
             let password = self.password(sid.0);
-            let (reply, txn) = self.zk.connect(sid, &peer.ip().to_string(), timeout, wall_ms());
-            self.log(&txn);
+            let reply = self.zk.connect(sid, &peer.ip().to_string(), timeout, wall_ms());
+            self.log(&reply.txn);
             self.sessions.insert(
                 sid,
                 Session { timeout_ms: timeout, password: password.clone(), deadline, conn: Some(conn) },
@@ -479,8 +478,8 @@ impl State {
                 return Next::Close("SASL is not supported by this server".into());
             }
             WireRequest::CloseSession => {
-                let (r, txn) = self.zk.close(sid, wall_ms());
-                self.log(&txn);
+                let r = self.zk.close(sid, wall_ms());
+                self.log(&r.txn);
                 self.deliver(&r);
                 self.sessions.remove(&sid);
                 let z = self.zxid();
@@ -493,8 +492,8 @@ impl State {
         }
         match from_wire(req) {
             TreeRequest::Write(w) => match self.zk.write(sid, &w, wall_ms()) {
-                Ok((r, txn)) => {
-                    self.log(&txn);
+                Ok(r) => {
+                    self.log(&r.txn);
                     self.deliver(&r);
                     let z = r.applied.zxid.0 as i64;
                     self.send(conn, Out::Packet(reply::write_reply(xid, z, req, &r.applied)));
@@ -556,8 +555,8 @@ impl State {
         for sid in &due {
             let s = self.sessions.remove(sid).expect("listed above");
             info!("expiring session 0x{:x}, timeout of {} ms exceeded", sid.0, s.timeout_ms);
-            let (r, txn) = self.zk.close(*sid, wall_ms());
-            self.log(&txn);
+            let r = self.zk.close(*sid, wall_ms());
+            self.log(&r.txn);
             self.deliver(&r);
             if let Some(conn) = s.conn {
                 self.send(conn, Out::Close);
@@ -569,8 +568,8 @@ impl State {
     /// The container manager's pass: empty containers and expired TTL nodes deleted.
     pub fn check_containers(&mut self) {
         let replies = self.zk.check_containers(wall_ms(), self.config.container_max_never_used_ms);
-        for (r, txn) in &replies {
-            self.log(txn);
+        for r in &replies {
+            self.log(&r.txn);
             self.deliver(r);
         }
         if !replies.is_empty() {
