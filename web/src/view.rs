@@ -1,0 +1,444 @@
+//! What the page draws, derived from the playground: plain data, computed by the core
+//! and only arranged here (no protocol logic). Components take these as properties.
+
+use crate::state::{Playground, SimWorld};
+use zoolab_core::ids::{Epoch, ServerId};
+use zoolab_core::scenario::sim::PathTxn;
+use zoolab_core::sim::{Role, ServerView, TraceKind};
+use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
+
+/// How many messages in flight a cluster drawing shows at most.
+pub const MAX_MESSAGES: usize = 48;
+/// How many trace lines the page shows.
+pub const TRACE_LINES: usize = 12;
+/// How far back (trace records) the "maximum plus one" search looks.
+const RULE_LOOKBACK: usize = 20_000;
+
+/// A message in flight, placed on its link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageView {
+    /// Sender's id.
+    pub from: u64,
+    /// Receiver's id.
+    pub to: u64,
+    /// ZooKeeper's name of the packet (NOTIFICATION, PROPOSAL, …).
+    pub kind: &'static str,
+    /// The whole message, for its tooltip.
+    pub detail: String,
+    /// How far along its link (0 = just sent, 1 = arriving).
+    pub progress: f64,
+}
+
+/// One cluster as drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    /// Its index in the world.
+    pub index: usize,
+    /// Its name in the scenario (`a`).
+    pub name: String,
+    /// Its servers, in id order.
+    pub servers: Vec<ServerView>,
+    /// Blocked directed links.
+    pub cuts: Vec<(u64, u64)>,
+    /// Messages in flight.
+    pub messages: Vec<MessageView>,
+    /// The "maximum plus one" of its latest election, if one is in the trace.
+    pub epoch_rule: Option<String>,
+}
+
+/// The group a message kind is drawn with (colour and legend).
+pub fn message_class(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "m-vote",
+        "PROPOSAL" => "m-proposal",
+        "ACK" => "m-ack",
+        "COMMIT" | "INFORM" => "m-commit",
+        "PING" => "m-ping",
+        "REQUEST" => "m-request",
+        _ => "m-sync",
+    }
+}
+
+/// A short label for a message kind, drawn on the message.
+pub fn message_label(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "VOTE",
+        "PROPOSAL" => "PROP",
+        "ACK" => "ACK",
+        "COMMIT" => "COMMIT",
+        "INFORM" => "INFORM",
+        "PING" => "PING",
+        "REQUEST" => "REQ",
+        "FOLLOWERINFO" => "F.INFO",
+        "OBSERVERINFO" => "O.INFO",
+        "LEADERINFO" => "L.INFO",
+        "ACKEPOCH" => "ACKEP",
+        "NEWLEADER" => "NEWLDR",
+        "UPTODATE" => "UP2DATE",
+        "DIFF" => "DIFF",
+        "TRUNC" => "TRUNC",
+        "SNAP" => "SNAP",
+        _ => "MSG",
+    }
+}
+
+/// Plain-language help for a message kind.
+pub fn message_help(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "NOTIFICATION: an election vote — who the sender thinks should lead, and why",
+        "PROPOSAL" => "PROPOSAL: the leader asks followers to log a write",
+        "ACK" => "ACK: a follower has logged a proposal (or the new leader's history)",
+        "COMMIT" => "COMMIT: a quorum acknowledged it; apply the write",
+        "INFORM" => "INFORM: a committed write sent to an observer",
+        "PING" => "PING: the leader's heartbeat; followers answer",
+        "REQUEST" => "REQUEST: a follower forwards a client's write to the leader",
+        "FOLLOWERINFO" => "FOLLOWERINFO: a follower tells the new leader its accepted epoch",
+        "OBSERVERINFO" => "OBSERVERINFO: an observer tells the new leader its accepted epoch",
+        "LEADERINFO" => "LEADERINFO: the new leader announces its epoch = max(accepted epochs) + 1",
+        "ACKEPOCH" => "ACKEPOCH: a follower accepts the new epoch and reports its last zxid",
+        "NEWLEADER" => "NEWLEADER: the leader's history has been sent; acknowledge it",
+        "UPTODATE" => "UPTODATE: synchronised; the learner may serve clients",
+        "DIFF" => "DIFF: sync by sending the transactions the learner misses",
+        "TRUNC" => "TRUNC: the learner must drop log entries the new leader never committed",
+        "SNAP" => "SNAP: the learner is too far behind; send a whole snapshot",
+        _ => "a message between servers",
+    }
+}
+
+/// Plain-language help for a role.
+pub fn role_help(s: &ServerView) -> &'static str {
+    if s.paused {
+        return "PAUSED: a long garbage-collection pause; messages wait until it ends";
+    }
+    match s.role {
+        Role::Looking => "LOOKING: electing a leader; cannot serve writes",
+        Role::Following => "FOLLOWING: logs the leader's proposals and acknowledges them; its vote counts",
+        Role::Leading => {
+            "LEADING: orders every write of its epoch; a write commits once a quorum has logged it"
+        }
+        Role::Observing => "OBSERVING: receives committed writes but never votes",
+        Role::Down => "DOWN: crashed; keeps only what it had written to disk",
+    }
+}
+
+/// The role word a server card shows (PAUSED over the role while paused).
+pub fn role_word(s: &ServerView) -> String {
+    if s.paused && s.role != Role::Down {
+        "PAUSED".into()
+    } else {
+        s.role.to_string()
+    }
+}
+
+fn progress(deliver_at: u64, now: u64, latency_max: u64) -> f64 {
+    let span = latency_max.max(1) as f64;
+    let left = deliver_at.saturating_sub(now) as f64;
+    (1.0 - left / span).clamp(0.3, 0.7)
+}
+
+/// Every cluster of the world shown.
+pub fn clusters(p: &Playground) -> Vec<ClusterView> {
+    let w = p.world();
+    let names = p.clusters();
+    let in_flight = w.in_flight(MAX_MESSAGES * names.len().max(1) * 4);
+    let latency_max = w.config().net.latency_max_ms;
+    names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let messages = in_flight
+                .iter()
+                .filter(|m| m.from.cluster == c)
+                .take(MAX_MESSAGES)
+                .map(|m| MessageView {
+                    from: m.from.id.0,
+                    to: m.to.id.0,
+                    kind: m.msg.kind(),
+                    detail: format!("s{} → s{} {}", m.from.id, m.to.id, m.msg),
+                    progress: progress(m.key.0, w.now(), latency_max),
+                })
+                .collect();
+            ClusterView {
+                index: c,
+                name: name.clone(),
+                servers: w.servers_in(c),
+                cuts: w.blocked_in(c).into_iter().map(|(a, b)| (a.0, b.0)).collect(),
+                messages,
+                epoch_rule: epoch_rule(w, c),
+            }
+        })
+        .collect()
+}
+
+/// The seed article's rule where the latest election of cluster `c` applied it: the
+/// leader's new epoch is the maximum of the accepted epochs of a quorum, plus one.
+/// Read from the trace: the FOLLOWERINFOs the leader received after it started leading.
+pub fn epoch_rule(w: &SimWorld, c: usize) -> Option<String> {
+    let trace = w.trace();
+    let start = trace.len().saturating_sub(RULE_LOOKBACK);
+    let recent: Vec<_> = trace.range(start..).collect();
+    let (pos, leader, epoch) = recent.iter().enumerate().rev().find_map(|(i, e)| match &e.kind {
+        TraceKind::Established { at, epoch } if at.cluster == c => Some((i, at.id, *epoch)),
+        _ => None,
+    })?;
+    let began = recent[..pos].iter().rposition(|e| {
+        matches!(&e.kind, TraceKind::Role { at, state: PeerState::Leading, .. } if at.cluster == c && at.id == leader)
+    })?;
+    let voters = w.servers_in(c).iter().filter(|s| !s.observer).count();
+    let needed = voters / 2; // followers besides the leader for a majority
+    let mut seen: Vec<(ServerId, Epoch)> = Vec::new();
+    for e in &recent[began..pos] {
+        if let TraceKind::Deliver {
+            from,
+            to,
+            msg: MsgSummary::LearnerInfo(LearnerKind::Follower, accepted),
+        } = &e.kind
+        {
+            if to.cluster == c
+                && to.id == leader
+                && !seen.iter().any(|(id, _)| *id == from.id)
+                && seen.len() < needed
+            {
+                seen.push((from.id, *accepted));
+            }
+        }
+    }
+    let max_followers = seen.iter().map(|(_, e)| e.0).max().unwrap_or(0);
+    // The leader's own accepted epoch is at most E - 1; exactly that when no follower's
+    // reached it (or when E - 1 is 0).
+    let own = if epoch.0 <= 1 || max_followers < epoch.0 - 1 {
+        format!("s{leader}: {}", epoch.0 - 1)
+    } else {
+        format!("s{leader}: ≤{}", epoch.0.saturating_sub(1))
+    };
+    let mut parts = vec![own];
+    parts.extend(seen.iter().map(|(id, e)| format!("s{id}: {e}")));
+    Some(format!("new epoch = max({}) + 1 = {}", parts.join(", "), epoch.0))
+}
+
+/// One ZAB invariant on the panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvariantView {
+    /// Its name (the checker's prefix).
+    pub name: &'static str,
+    /// What it guards, in one plain line.
+    pub guards: &'static str,
+    /// Whether it holds at the state shown.
+    pub holds: bool,
+}
+
+/// The invariants the simulator checks after every event.
+pub const INVARIANTS: [(&str, &str); 6] = [
+    ("one leader per epoch", "At most one server is established as leader of an epoch."),
+    ("primary order", "Every server commits its transactions in zxid order."),
+    ("agreement", "No two servers commit different transactions at the same zxid."),
+    ("total order", "Everyone's committed history is a prefix of one history."),
+    ("integrity", "No server skips, or truncates, a committed transaction."),
+    ("state", "Servers that applied the same zxid hold identical data (equal digests)."),
+];
+
+/// The invariants panel at the state shown.
+pub fn invariants(w: &SimWorld) -> Vec<InvariantView> {
+    let broken = w.violation().map(|v| v.what.clone()).unwrap_or_default();
+    INVARIANTS
+        .iter()
+        .map(|&(name, guards)| InvariantView { name, guards, holds: !broken.starts_with(name) })
+        .collect()
+}
+
+/// A broken invariant, for the banner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViolationView {
+    /// The event count at which it broke.
+    pub step: u64,
+    /// Simulated time.
+    pub time_ms: u64,
+    /// The cluster's name and the server that reported it.
+    pub server: String,
+    /// What broke.
+    pub what: String,
+}
+
+/// The violation of the world shown, if any.
+pub fn violation(p: &Playground) -> Option<ViolationView> {
+    let v = p.world().violation()?;
+    let cluster = p.clusters().get(v.at.cluster).cloned().unwrap_or_default();
+    Some(ViolationView {
+        step: v.step,
+        time_ms: v.time_ms,
+        server: format!("{cluster}{}", v.at.id),
+        what: v.what.clone(),
+    })
+}
+
+/// One log entry in the inspector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Its zxid.
+    pub zxid: String,
+    /// The transaction.
+    pub txn: String,
+    /// Whether the server knows it committed.
+    pub committed: bool,
+}
+
+/// The inspector's view of one server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InspectorView {
+    /// Its scenario name (`a3`).
+    pub name: String,
+    /// As the core reports it.
+    pub server: ServerView,
+    /// The latest entries of its txn log (oldest first).
+    pub log: Vec<LogLine>,
+    /// Entries not shown (older).
+    pub log_hidden: usize,
+    /// The snapshot its log starts from.
+    pub snapshot: String,
+    /// Its own vote while LOOKING, and the votes it received: (from, for, round, state).
+    pub votes: Vec<(String, String, String)>,
+    /// Its own current vote.
+    pub own_vote: Option<String>,
+    /// Its znodes (path = data), a few.
+    pub tree: Vec<String>,
+}
+
+fn txn_text(t: &PathTxn) -> String {
+    match t {
+        PathTxn::Create { path, data } => format!("create {path} {data:?}"),
+        PathTxn::Set { path, data } => format!("set {path} {data:?}"),
+        PathTxn::Delete { path } => format!("delete {path}"),
+        PathTxn::Error { code } => format!("error {code}"),
+    }
+}
+
+/// How many log entries the inspector lists.
+pub const LOG_LINES: usize = 14;
+
+/// The inspector for the selected server, if any.
+pub fn inspector(p: &Playground) -> Option<InspectorView> {
+    let sel = p.selected.as_ref()?;
+    let c = p.clusters().iter().position(|n| *n == sel.cluster)?;
+    let w = p.world();
+    let id = ServerId(u64::from(sel.id));
+    let server = w.servers_in(c).into_iter().find(|s| s.id == id)?;
+    let live = w.server(c, id);
+    let log = match live {
+        Some(s) => &s.durable().log,
+        None => &w.disk(c, id).log,
+    };
+    let entries = log.entries();
+    let committed = server.committed_zxid;
+    let skip = entries.len().saturating_sub(LOG_LINES);
+    let lines = entries[skip..]
+        .iter()
+        .map(|e| LogLine { zxid: e.zxid.to_string(), txn: txn_text(&e.txn), committed: e.zxid <= committed })
+        .collect();
+    let (votes, own_vote, tree) = match live {
+        Some(s) => {
+            let votes = s
+                .election_votes()
+                .into_iter()
+                .map(|(from, v, st)| {
+                    (
+                        format!("s{from} ({st})"),
+                        format!("s{}", v.leader),
+                        format!("zxid {} epoch {}", v.zxid, v.peer_epoch),
+                    )
+                })
+                .collect();
+            let v = s.status().vote;
+            let own = Some(format!(
+                "s{} (zxid {}, round {}, epoch {})",
+                v.leader, v.zxid, v.election_epoch, v.peer_epoch
+            ));
+            let state = s.state();
+            let mut tree = Vec::new();
+            let mut stack = vec!["/".to_string()];
+            while let Some(path) = stack.pop() {
+                if tree.len() >= 12 {
+                    break;
+                }
+                if path != "/" {
+                    let data = state.node(&path).map(|n| n.data.clone()).unwrap_or_default();
+                    tree.push(format!("{path} = {data:?}"));
+                }
+                let mut kids = state.children(&path);
+                kids.reverse();
+                for k in kids {
+                    stack.push(if path == "/" { format!("/{k}") } else { format!("{path}/{k}") });
+                }
+            }
+            (votes, own, tree)
+        }
+        None => (Vec::new(), None, Vec::new()),
+    };
+    Some(InspectorView {
+        name: format!("{}{}", sel.cluster, sel.id),
+        server,
+        log: lines,
+        log_hidden: skip,
+        snapshot: log.snapshot_zxid().to_string(),
+        votes,
+        own_vote,
+        tree,
+    })
+}
+
+/// The latest trace lines of the world shown (oldest first).
+pub fn trace_tail(w: &SimWorld, n: usize) -> Vec<String> {
+    let t = w.trace();
+    t.range(t.len().saturating_sub(n)..).map(|e| e.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{name, Action, Source};
+
+    #[test]
+    fn an_election_shows_its_maximum_plus_one() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        let rule = epoch_rule(p.world(), 0).expect("an election happened");
+        assert!(rule.starts_with("new epoch = max(s3: 0, "), "{rule}");
+        assert!(rule.ends_with(") + 1 = 1"), "{rule}");
+        let l = p.world().leader(0).unwrap();
+        p.apply(Action::Kill(name("a", l)));
+        p.apply(Action::RunFor(3_000));
+        let rule = epoch_rule(p.world(), 0).unwrap();
+        assert!(rule.ends_with("+ 1 = 2"), "{rule}");
+    }
+
+    #[test]
+    fn clusters_show_servers_messages_and_cuts() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::StepEvent);
+        let cs = clusters(&p);
+        assert_eq!(cs.len(), 2);
+        assert!(cs[0].messages.iter().all(|m| m.kind == "NOTIFICATION"));
+        assert!(!cs[0].messages.is_empty() || !cs[1].messages.is_empty());
+        p.apply(Action::Isolate(name("a", ServerId(1))));
+        assert_eq!(clusters(&p)[0].cuts.len(), 4);
+        assert!(invariants(p.world()).iter().all(|i| i.holds));
+        assert_eq!(violation(&p), None);
+    }
+
+    #[test]
+    fn the_inspector_shows_the_log_with_its_committed_mark_and_votes() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::StepEvent);
+        p.apply(Action::Select(Some(name("a", ServerId(1)))));
+        let v = inspector(&p).unwrap();
+        assert!(v.own_vote.is_some());
+        p.apply(Action::RunFor(1_000));
+        p.apply(Action::Write("a".into()));
+        p.apply(Action::RunFor(500));
+        let v = inspector(&p).unwrap();
+        assert_eq!(v.name, "a1");
+        assert_eq!(v.log.len(), 1, "{v:?}");
+        assert!(v.log[0].committed && v.log[0].txn.starts_with("create /w-"), "{v:?}");
+        assert_eq!(v.tree.len(), 1);
+        assert!(!trace_tail(p.world(), 5).is_empty());
+    }
+}
