@@ -146,7 +146,8 @@ mod browser_tests {
             html! {
                 <>
                     <InvariantsPanel invariants={view::invariants(p.world())} />
-                    <Timeline position={5} head={10} time_ms={300} trace={vec!["t=1 x".to_string()]} on_action={Callback::noop()} />
+                    <Timeline position={5} head={10} time_ms={300} trace={vec!["t=1 x".to_string()]}
+                              spacetime={view::spacetime(&p)} on_action={Callback::noop()} />
                 </>
             }
         }
@@ -155,6 +156,8 @@ mod browser_tests {
         assert_eq!(all(&root, ".invariants li").len(), 6);
         assert_eq!(text(&root, "#position"), "event 5 / 10 · t = 300 ms");
         assert_eq!(all(&root, "#trace li").len(), 1);
+        assert_eq!(all(&root, ".spacetime .lane").len(), 3);
+        assert!(!all(&root, ".spacetime .st-msg").is_empty());
         root.remove();
     }
 }

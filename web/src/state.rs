@@ -46,9 +46,8 @@ pub const FRESH: &str = "scenario \"Two ensembles, ready to play\"\nseed 1\n\
     cluster a with 3 servers\ncluster b with 5 servers\n";
 
 /// What a first visit reads above the clusters.
-pub const WELCOME: &str = "Welcome! Two simulated ZooKeeper ensembles are about to elect their leaders. \
-    Press ▶ Play (or space) to watch, → to step one event at a time; then kill a leader, cut the network, \
-    write. Or open a ready scenario from the menu at the top right.";
+pub const WELCOME: &str = "New here? Two ZooKeeper ensembles are about to elect leaders: ▶ Play (space) \
+    or Step (→), then kill a leader, partition, write — or open a ready scenario (top right).";
 
 /// What the page asks to open.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +105,10 @@ pub enum Action {
     Live,
     /// Make the share link of the run.
     Share,
+    /// Start the same world over: the scenario's topology and seed, no step run.
+    Reset,
+    /// Start the same world over with another seed.
+    Reseed(u64),
     /// Close the banner.
     Dismiss,
 }
@@ -235,10 +238,24 @@ impl Playground {
                 (sc, None, name.clone(), through)
             }
             Source::Link(l) => {
-                let (sc, position) = link::decode(l).map_err(|e| format!("This link does not open: {e}."))?;
+                let (sc, position) = link::decode(l).map_err(|e| {
+                    format!("This link does not open: {}.", e.to_string().trim_end_matches('.'))
+                })?;
                 (sc, Some(position), "link".into(), true)
             }
         };
+        Playground::start(sc, position, origin, run_through, *source == Source::Fresh)
+    }
+
+    /// A playground over a scenario, replayed to `position` (a link's) or, with
+    /// `run_through`, to its end.
+    fn start(
+        sc: Scenario,
+        position: Option<u64>,
+        origin: String,
+        run_through: bool,
+        welcome: bool,
+    ) -> Result<Playground, String> {
         let sc = with_page_clients(sc);
         let mut head = match position {
             Some(p) => {
@@ -255,7 +272,7 @@ impl Playground {
             past: None,
             playing: false,
             speed: DEFAULT_SPEED,
-            banner: (*source == Source::Fresh).then(|| Banner::Info(WELCOME.into())),
+            banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
             link: None,
             origin,
@@ -433,6 +450,17 @@ impl Playground {
                 Err(e) => self.error(format!("No link: {e}")),
             },
             Action::Dismiss => self.banner = None,
+            Action::Reset | Action::Reseed(_) => {
+                let mut sc = self.head.scenario().clone();
+                sc.steps.clear();
+                if let Action::Reseed(seed) = action {
+                    sc.seed = seed;
+                }
+                match Playground::start(sc, None, self.origin.clone(), false, false) {
+                    Ok(p) => *self = p,
+                    Err(e) => self.error(e),
+                }
+            }
         }
     }
 }
@@ -636,6 +664,30 @@ mod tests {
         assert!(matches!(&p.banner, Some(Banner::Error(e)) if e.contains("a9")), "{:?}", p.banner);
         p.apply(Action::Dismiss);
         assert_eq!(p.banner, None);
+    }
+
+    #[test]
+    fn reset_and_reseed_start_the_same_world_over() {
+        let mut p = fresh();
+        p.apply(Action::RunFor(1_000));
+        let h = p.trace_hash();
+        p.apply(Action::Reset);
+        assert_eq!(p.head_events(), 0);
+        assert!(p.scenario().steps.is_empty());
+        p.apply(Action::RunFor(1_000));
+        assert_eq!(p.trace_hash(), h, "same seed, same run");
+        p.apply(Action::Reseed(7));
+        assert_eq!(p.scenario().seed, 7);
+        p.apply(Action::RunFor(1_000));
+        assert_ne!(p.trace_hash(), h);
+    }
+
+    #[test]
+    fn the_network_presets_are_steps_of_the_language() {
+        let p = fresh();
+        for (label, step) in crate::components::NETWORKS {
+            assert!(p.parse_step(step).is_ok(), "{label}: {step}");
+        }
     }
 
     #[test]

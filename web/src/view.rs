@@ -385,6 +385,114 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
     })
 }
 
+/// One column of the space-time diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpaceTimeItem {
+    /// A message delivered (or dropped) from one lane to another.
+    Message {
+        /// Sender's id.
+        from: u64,
+        /// Receiver's id.
+        to: u64,
+        /// ZooKeeper's name of the packet.
+        kind: &'static str,
+        /// Whether it was dropped rather than delivered.
+        dropped: bool,
+        /// The trace line.
+        title: String,
+    },
+    /// Something that happened at one server (a role change, a crash…).
+    Mark {
+        /// The server's id.
+        at: u64,
+        /// A one-letter label (L, F, ?, O, ✕, ↻, ‖, ★).
+        label: &'static str,
+        /// The trace line.
+        title: String,
+    },
+}
+
+/// The space-time diagram of one cluster: a lane per server, the latest trace records
+/// in order from left to right.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpaceTime {
+    /// The cluster's name.
+    pub cluster: String,
+    /// The lanes' server ids.
+    pub lanes: Vec<u64>,
+    /// The columns, oldest first.
+    pub items: Vec<SpaceTimeItem>,
+    /// Simulated time of the first and last column.
+    pub span_ms: (u64, u64),
+}
+
+/// How many records the space-time diagram shows.
+pub const SPACETIME_COLUMNS: usize = 90;
+
+/// The space-time diagram of the selected server's cluster (else the first).
+pub fn spacetime(p: &Playground) -> SpaceTime {
+    let names = p.clusters();
+    let c = p.selected.as_ref().and_then(|s| names.iter().position(|n| *n == s.cluster)).unwrap_or(0);
+    let w = p.world();
+    let mut items = Vec::new();
+    let mut times = Vec::new();
+    for e in w.trace().iter().rev() {
+        if items.len() >= SPACETIME_COLUMNS {
+            break;
+        }
+        let item = match &e.kind {
+            TraceKind::Deliver { from, to, msg } if from.cluster == c => Some(SpaceTimeItem::Message {
+                from: from.id.0,
+                to: to.id.0,
+                kind: msg.kind(),
+                dropped: false,
+                title: e.to_string(),
+            }),
+            TraceKind::Drop { from, to, msg, .. } if from.cluster == c => Some(SpaceTimeItem::Message {
+                from: from.id.0,
+                to: to.id.0,
+                kind: msg.kind(),
+                dropped: true,
+                title: e.to_string(),
+            }),
+            TraceKind::Role { at, state, .. } if at.cluster == c => Some(SpaceTimeItem::Mark {
+                at: at.id.0,
+                label: match state {
+                    PeerState::Looking => "?",
+                    PeerState::Following => "F",
+                    PeerState::Leading => "L",
+                    PeerState::Observing => "O",
+                },
+                title: e.to_string(),
+            }),
+            TraceKind::Established { at, .. } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "★", title: e.to_string() })
+            }
+            TraceKind::Crash { at } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "✕", title: e.to_string() })
+            }
+            TraceKind::Restart { at } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "↻", title: e.to_string() })
+            }
+            TraceKind::Pause { at, .. } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "‖", title: e.to_string() })
+            }
+            _ => None,
+        };
+        if let Some(i) = item {
+            items.push(i);
+            times.push(e.time_ms);
+        }
+    }
+    items.reverse();
+    SpaceTime {
+        cluster: names.get(c).cloned().unwrap_or_default(),
+        lanes: w.servers_in(c).iter().map(|s| s.id.0).collect(),
+        items,
+        span_ms: (times.last().copied().unwrap_or(0), times.first().copied().unwrap_or(0)),
+    }
+}
+
 /// The latest trace lines of the world shown (oldest first).
 pub fn trace_tail(w: &SimWorld, n: usize) -> Vec<String> {
     let t = w.trace();
@@ -440,5 +548,12 @@ mod tests {
         assert!(v.log[0].committed && v.log[0].txn.starts_with("create /w-"), "{v:?}");
         assert_eq!(v.tree.len(), 1);
         assert!(!trace_tail(p.world(), 5).is_empty());
+        let st = spacetime(&p);
+        assert_eq!((st.cluster.as_str(), st.lanes.len()), ("a", 3));
+        assert_eq!(st.items.len(), SPACETIME_COLUMNS);
+        assert!(
+            st.items.iter().any(|i| matches!(i, SpaceTimeItem::Message { kind: "COMMIT", .. })),
+            "{st:?}"
+        );
     }
 }

@@ -111,7 +111,19 @@ pub fn app() -> Html {
             }
         })
     };
-    let title = pg.scenario().title.unwrap_or_else(|| "untitled scenario".into());
+    let scenario = pg.scenario();
+    let title = scenario.title.clone().unwrap_or_else(|| "untitled scenario".into());
+    let seed = scenario.seed;
+    let on_seed = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlInputElement = e.target_unchecked_into();
+            match s.value().trim().parse() {
+                Ok(v) => dispatch.emit(Action::Reseed(v)),
+                Err(_) => s.set_value(&seed.to_string()),
+            }
+        })
+    };
     html! {
         <main class="playground">
             <header class="topbar">
@@ -150,6 +162,12 @@ pub fn app() -> Html {
                 }) }
                 <PartitionEditor clusters={clusters.iter().map(|c| (c.name.clone(), c.servers.len() as u8)).collect::<Vec<_>>()} on_action={dispatch.clone()} />
                 { button("heal", "Heal", "Repair every partition and cut link", Action::Heal, halted) }
+                <NetworkMenu on_action={dispatch.clone()} />
+                <span class="sep" />
+                <label title="Every random choice of the world (latencies, losses, timeouts) derives from the seed: change it to start over with another run">
+                    { "seed " }<input id="seed" class="seed" type="number" min="0" value={seed.to_string()} onchange={on_seed} />
+                </label>
+                { button("reset", "Reset", "Start this world over: same topology and seed, nothing run", Action::Reset, false) }
             </div>
             <div class="banners">
                 if let Some(b) = &pg.banner {
@@ -190,12 +208,12 @@ pub fn app() -> Html {
                 </aside>
             </div>
             <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
-                      trace={view::trace_tail(pg.world(), view::TRACE_LINES)} on_action={dispatch.clone()} />
+                      trace={view::trace_tail(pg.world(), view::TRACE_LINES)} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
                 <CommandLine on_action={dispatch.clone()} />
                 <details>
-                    <summary title="Every action you take is a step of this scenario; Share carries it">{ format!("The scenario so far ({} steps)", pg.scenario().steps.len()) }</summary>
-                    <pre id="scenario-text">{ pg.scenario().to_string() }</pre>
+                    <summary title="Every action you take is a step of this scenario; Share carries it">{ format!("The scenario so far ({} steps)", scenario.steps.len()) }</summary>
+                    <pre id="scenario-text">{ scenario.to_string() }</pre>
                 </details>
             </section>
             <footer class="status">
@@ -383,5 +401,42 @@ pub fn command_line(props: &CommandProps) -> Html {
                    autocomplete="off" spellcheck="false" />
             <button type="submit">{ "Run step" }</button>
         </form>
+    }
+}
+
+/// The network presets: a label and the scenario step that sets them.
+pub const NETWORKS: [(&str, &str); 5] = [
+    ("fast LAN (1–5 ms)", "change network latency 1ms..5ms loss 0% duplicate 0%"),
+    ("slow WAN (40–120 ms)", "change network latency 40ms..120ms"),
+    ("lossy (5% lost)", "change network loss 5%"),
+    ("duplicating (5%)", "change network duplicate 5%"),
+    ("bad (20% lost)", "change network loss 20%"),
+];
+
+/// Properties of the [`NetworkMenu`].
+#[derive(Properties, PartialEq)]
+pub struct NetworkProps {
+    /// Where the change goes.
+    pub on_action: Callback<Action>,
+}
+
+/// Network settings (latency, loss, duplication) as presets; any other value can be
+/// typed as a step (`change network latency 10ms loss 2%`).
+#[function_component(NetworkMenu)]
+pub fn network_menu(props: &NetworkProps) -> Html {
+    let cb = props.on_action.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let s: HtmlSelectElement = e.target_unchecked_into();
+        if let Some((_, step)) = s.value().parse::<usize>().ok().and_then(|i| NETWORKS.get(i)) {
+            cb.emit(Action::Command(step.to_string()));
+        }
+        s.set_value("");
+    });
+    html! {
+        <select id="network" {onchange} aria-label="network settings"
+                title="Change the network: latency (one-way delay), loss (messages that never arrive), duplication (election messages delivered twice)">
+            <option value="" selected=true>{ "network…" }</option>
+            { for NETWORKS.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
+        </select>
     }
 }

@@ -5,7 +5,7 @@ mod cluster;
 mod panels;
 mod timeline;
 
-pub use app::App;
+pub use app::{App, NETWORKS};
 pub use cluster::ClusterPanel;
 pub use panels::{Inspector, InvariantsPanel};
 pub use timeline::Timeline;
