@@ -127,7 +127,8 @@ mod browser_tests {
         key(" ");
         settle().await;
         assert!(text(&root, "#play").contains("Play"));
-        assert!(text(&root, "#scenario-text").contains("run 100ms"), "play ticks are steps of the scenario");
+        let sc = text(&root, "#scenario-text");
+        assert!(sc.contains("\nstep\nrun "), "play ticks are steps of the scenario (merged runs): {sc}");
 
         // The inspector opens on a click.
         click(&root, ".server[data-server='a1']");

@@ -60,7 +60,21 @@ pub enum Source {
     BuiltinTopology(String),
     /// A share link (a URL, or its `#z1.…` fragment).
     Link(String),
+    /// A scenario's text (a topology to play with, or a whole scenario), run through.
+    Text(String),
 }
+
+/// Worlds to start from: a label and the scenario's header.
+pub const TOPOLOGIES: [(&str, &str); 5] = [
+    ("3 + 5 servers", FRESH),
+    ("1 cluster of 3", "seed 1\ncluster a with 3 servers\n"),
+    ("5 servers + 1 observer", "seed 1\ncluster a with 5 servers and 1 observer\n"),
+    (
+        "3 clusters of 3",
+        "seed 1\ncluster a with 3 servers\ncluster b with 3 servers\ncluster c with 3 servers\n",
+    ),
+    ("9 servers", "seed 1\ncluster a with 9 servers\n"),
+];
 
 /// What the user can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,6 +251,7 @@ impl Playground {
                 }
                 (sc, None, name.clone(), through)
             }
+            Source::Text(t) => (scenario::parse(t).map_err(|e| e.to_string())?, None, "text".into(), true),
             Source::Link(l) => {
                 let (sc, position) = link::decode(l).map_err(|e| {
                     format!("This link does not open: {}.", e.to_string().trim_end_matches('.'))
@@ -688,6 +703,19 @@ mod tests {
         for (label, step) in crate::components::NETWORKS {
             assert!(p.parse_step(step).is_ok(), "{label}: {step}");
         }
+    }
+
+    #[test]
+    fn every_topology_opens_and_elects() {
+        for (label, text) in TOPOLOGIES {
+            let mut p =
+                Playground::open(&Source::Text(text.into())).unwrap_or_else(|e| panic!("{label}: {e}"));
+            p.apply(Action::RunFor(2_000));
+            for c in 0..p.clusters().len() {
+                assert!(p.world().leader(c).is_some(), "{label}: cluster {c}");
+            }
+        }
+        assert!(Playground::open(&Source::Text("cluster a with 10 servers\n".into())).is_err());
     }
 
     #[test]

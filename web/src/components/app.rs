@@ -1,5 +1,5 @@
 use crate::components::{ClusterPanel, Inspector, InvariantsPanel, Timeline};
-use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, TICK_MS};
+use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, TICK_MS, TOPOLOGIES};
 use crate::view;
 use gloo::events::EventListener;
 use gloo::timers::callback::Interval;
@@ -277,7 +277,13 @@ pub fn scenario_menu(props: &MenuProps) -> Html {
     };
     let fresh = {
         let cb = props.on_action.clone();
-        Callback::from(move |_| cb.emit(Action::Open(Source::Fresh)))
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            if let Some((_, text)) = s.value().parse::<usize>().ok().and_then(|i| TOPOLOGIES.get(i)) {
+                cb.emit(Action::Open(Source::Text(text.to_string())));
+            }
+            s.set_value("");
+        })
     };
     html! {
         <span class="menu">
@@ -286,7 +292,10 @@ pub fn scenario_menu(props: &MenuProps) -> Html {
             </select>
             <button id="open-builtin" title="Open it, run to its end; then scrub back or carry on" onclick={open(false)}>{ "Open" }</button>
             <button id="open-builtin-start" title="Open its topology only, and play it yourself" onclick={open(true)}>{ "Start it" }</button>
-            <button id="fresh" title="Two fresh ensembles, nothing run yet" onclick={fresh}>{ "New" }</button>
+            <select id="new-world" onchange={fresh} aria-label="new world" title="Start a new world: clusters and servers, nothing run yet">
+                <option value="" selected=true>{ "New world…" }</option>
+                { for TOPOLOGIES.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
+            </select>
         </span>
     }
 }
