@@ -493,10 +493,57 @@ pub fn spacetime(p: &Playground) -> SpaceTime {
     }
 }
 
-/// The latest trace lines of the world shown (oldest first).
-pub fn trace_tail(w: &SimWorld, n: usize) -> Vec<String> {
+/// The latest trace lines of the world shown (oldest first), with the servers called
+/// by their scenario names (`b4` for the core's `c1.s4`).
+pub fn trace_tail(w: &SimWorld, n: usize, clusters: &[String]) -> Vec<String> {
     let t = w.trace();
-    t.range(t.len().saturating_sub(n)..).map(|e| e.to_string()).collect()
+    t.range(t.len().saturating_sub(n)..).map(|e| rename(&e.to_string(), clusters)).collect()
+}
+
+/// Rewrites the core's server addresses (`s3` in the first cluster, `c1.s4` in the
+/// second) as scenario names (`a3`, `b4`). Other text is left as it is, and so are the
+/// bare `s1` of network lines when there are several clusters (they do not say which).
+pub fn rename(line: &str, clusters: &[String]) -> String {
+    let bare_ok = clusters.len() == 1 || !line.contains("network:");
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    while i < b.len() {
+        let boundary = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+        if boundary && b[i] == b'c' {
+            let n = digits(i + 1);
+            if n > 0 && b.get(i + 1 + n) == Some(&b'.') && b.get(i + 2 + n) == Some(&b's') {
+                let m = digits(i + 3 + n);
+                let c: usize = line[i + 1..i + 1 + n].parse().unwrap_or(usize::MAX);
+                let end = i + 3 + n + m;
+                if m > 0 && !b.get(end).is_some_and(|x| x.is_ascii_alphanumeric()) {
+                    if let Some(name) = clusters.get(c) {
+                        out.push_str(name);
+                        out.push_str(&line[i + 3 + n..end]);
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+        }
+        if bare_ok && boundary && b[i] == b's' {
+            let m = digits(i + 1);
+            let end = i + 1 + m;
+            if m > 0 && !b.get(end).is_some_and(|x| x.is_ascii_alphanumeric()) {
+                if let Some(name) = clusters.first() {
+                    out.push_str(name);
+                    out.push_str(&line[i + 1..end]);
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        let ch = line[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -516,6 +563,22 @@ mod tests {
         p.apply(Action::RunFor(3_000));
         let rule = epoch_rule(p.world(), 0).unwrap();
         assert!(rule.ends_with("+ 1 = 2"), "{rule}");
+    }
+
+    #[test]
+    fn trace_lines_name_servers_as_the_scenario_does() {
+        let names = ["a".to_string(), "b".to_string()];
+        assert_eq!(rename("t=3 c1.s4 → c1.s5 PING", &names), "t=3 b4 → b5 PING");
+        assert_eq!(
+            rename("t=9 s2 syncs s3 with DIFF zxid=0x1", &names),
+            "t=9 a2 syncs a3 with DIFF zxid=0x1"
+        );
+        assert_eq!(rename("network: partition {s1,s2}", &names), "network: partition {s1,s2}");
+        assert_eq!(rename("network: partition {s1,s2}", &names[..1]), "network: partition {a1,a2}");
+        assert_eq!(
+            rename("client → c1.s2 write #1 · sessions s", &names),
+            "client → b2 write #1 · sessions s"
+        );
     }
 
     #[test]
@@ -547,7 +610,7 @@ mod tests {
         assert_eq!(v.log.len(), 1, "{v:?}");
         assert!(v.log[0].committed && v.log[0].txn.starts_with("create /w-"), "{v:?}");
         assert_eq!(v.tree.len(), 1);
-        assert!(!trace_tail(p.world(), 5).is_empty());
+        assert!(!trace_tail(p.world(), 5, &p.clusters()).is_empty());
         let st = spacetime(&p);
         assert_eq!((st.cluster.as_str(), st.lanes.len()), ("a", 3));
         assert_eq!(st.items.len(), SPACETIME_COLUMNS);

@@ -208,7 +208,7 @@ pub fn app() -> Html {
                 </aside>
             </div>
             <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
-                      trace={view::trace_tail(pg.world(), view::TRACE_LINES)} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
+                      trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
                 <CommandLine on_action={dispatch.clone()} />
                 <details>
