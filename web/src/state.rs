@@ -37,6 +37,10 @@ pub const SPEEDS: [(&str, u64); 8] = [
     ("10×", 1_000),
     ("100×", 10_000),
 ];
+/// How far "step to the next message of a kind" looks ahead, in events.
+pub const MAX_LOOKAHEAD: u64 = 100_000;
+/// The message kinds "step to" offers.
+pub const STEP_KINDS: [&str; 6] = ["NOTIFICATION", "PROPOSAL", "ACK", "COMMIT", "LEADERINFO", "UPTODATE"];
 /// The speed a fresh playground plays at (1×).
 pub const DEFAULT_SPEED: usize = 3;
 /// The most trace lines the runner keeps for its report (the hash covers all).
@@ -93,6 +97,9 @@ pub enum Action {
     SetSpeed(usize),
     /// Run exactly one event (the → key).
     StepEvent,
+    /// Run events until a message of this kind (PROPOSAL, COMMIT, …) is delivered;
+    /// recorded as `step N`.
+    StepToKind(&'static str),
     /// Let this many simulated milliseconds pass.
     RunFor(u64),
     /// Crash a server.
@@ -423,6 +430,18 @@ impl Playground {
             Action::SetSpeed(i) => self.speed = i.min(SPEEDS.len() - 1),
             Action::StepEvent => self.append(Step::Step(1)),
             Action::RunFor(ms) => self.append(Step::Run(scenario::Millis(ms))),
+            Action::StepToKind(kind) => {
+                if let Err(e) = self.fork_if_past() {
+                    return self.error(e);
+                }
+                // Look ahead on a copy of the world; the run records the count it found.
+                let mut w = self.head.driver().world().clone();
+                let before = w.steps();
+                match w.step_until_kind(kind, MAX_LOOKAHEAD) {
+                    Some(_) => self.append(Step::Step(w.steps() - before)),
+                    None => self.error(format!("No {kind} is delivered within {MAX_LOOKAHEAD} events.")),
+                }
+            }
             Action::Kill(s) => self.append_text(&format!("kill {}{}", s.cluster, s.id)),
             Action::Restart(s) => self.append_text(&format!("restart {}{}", s.cluster, s.id)),
             Action::Freeze(s) => self.append_text(&format!("pause {}{} for 1s", s.cluster, s.id)),
@@ -716,6 +735,24 @@ mod tests {
             }
         }
         assert!(Playground::open(&Source::Text("cluster a with 10 servers\n".into())).is_err());
+    }
+
+    #[test]
+    fn stepping_to_the_next_proposal_delivers_one_and_is_recorded_as_steps() {
+        let mut p = fresh();
+        p.apply(Action::RunFor(1_000));
+        p.apply(Action::Write("a".into()));
+        p.apply(Action::StepToKind("PROPOSAL"));
+        let last = p
+            .world()
+            .trace()
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, zoolab_core::sim::TraceKind::Deliver { .. }));
+        assert!(last.unwrap().to_string().contains("PROPOSAL"), "{last:?}");
+        assert!(p.scenario().to_string().contains("you_a: create -s /w- 1\nstep "), "{}", p.scenario());
+        let l = p.make_link().unwrap();
+        assert_eq!(Playground::open(&Source::Link(l)).unwrap().trace_hash(), p.trace_hash());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use crate::components::{ClusterPanel, Inspector, InvariantsPanel, Timeline};
-use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, TICK_MS, TOPOLOGIES};
+use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, STEP_KINDS, TICK_MS, TOPOLOGIES};
 use crate::view;
 use gloo::events::EventListener;
 use gloo::timers::callback::Interval;
@@ -140,6 +140,7 @@ pub fn app() -> Html {
                     { button("play", "▶ Play", "Play: let simulated time run (space)", Action::Play, halted) }
                 }
                 { button("step", "Step ▸", "Run exactly one event: a message delivered, a timer fired, a disk write acknowledged (→)", Action::StepEvent, halted) }
+                <StepTo on_action={dispatch.clone()} disabled={halted} />
                 { button("run", "Run 1 s ▸▸", "Let one simulated second pass", Action::RunFor(1_000), halted) }
                 <label title="How fast simulated time runs while playing">
                     { "speed " }
@@ -447,5 +448,43 @@ pub fn network_menu(props: &NetworkProps) -> Html {
             <option value="" selected=true>{ "network…" }</option>
             { for NETWORKS.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
         </select>
+    }
+}
+
+/// Properties of [`StepTo`].
+#[derive(Properties, PartialEq)]
+pub struct StepToProps {
+    /// Where the step goes.
+    pub on_action: Callback<Action>,
+    /// Whether the run has halted.
+    pub disabled: bool,
+}
+
+/// Step until the next message of a chosen kind is delivered.
+#[function_component(StepTo)]
+pub fn step_to(props: &StepToProps) -> Html {
+    let kind = use_state(|| 1usize);
+    let onchange = {
+        let kind = kind.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            kind.set(s.value().parse().unwrap_or(0));
+        })
+    };
+    let onclick = {
+        let cb = props.on_action.clone();
+        let k = STEP_KINDS[(*kind).min(STEP_KINDS.len() - 1)];
+        Callback::from(move |_| cb.emit(Action::StepToKind(k)))
+    };
+    html! {
+        <span class="step-to">
+            <button id="step-to" disabled={props.disabled} {onclick}
+                    title="Run events until the next message of this kind is delivered">{ "Step to" }</button>
+            <select id="step-kind" {onchange} aria-label="message kind to step to">
+                { for STEP_KINDS.iter().enumerate().map(|(i, k)| html! {
+                    <option value={i.to_string()} selected={i == *kind} title={view::message_help(k)}>{ *k }</option>
+                }) }
+            </select>
+        </span>
     }
 }
