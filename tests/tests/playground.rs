@@ -183,3 +183,35 @@ async fn the_timeline_scrubs_back_and_forward_to_the_same_states() {
     s.screenshot("playground-scrubbed-forward").await;
     s.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn a_write_is_read_back_through_the_step_console() {
+    let s = Session::open().await;
+    s.wait_for(".server").await;
+    let console = |line: &'static str| {
+        let s = &s;
+        async move {
+            let input = s.client.find(Locator::Css("#command")).await.unwrap();
+            input.send_keys(line).await.unwrap();
+            s.click(".command button[type='submit']").await;
+        }
+    };
+    console("you_a: create /greeting hello").await;
+    console("run until a has a leader").await;
+    s.click("#run").await;
+    console("you_a: get /greeting").await;
+    s.click("#step").await;
+    let rows = s.client.find_all(Locator::Css("#clients tr")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let first = rows[0].text().await.unwrap();
+    let second = rows[1].text().await.unwrap();
+    assert!(first.contains("create /greeting hello") && first.contains("ok \"/greeting\""), "{first}");
+    assert!(second.contains("get /greeting") && second.contains("ok \"hello\""), "{second}");
+    assert!(
+        s.text("#scenario-text").await.contains("you_a: get /greeting"),
+        "the commands are steps of the scenario"
+    );
+    s.screenshot("playground-write-read-back").await;
+    s.close().await;
+}

@@ -4,6 +4,7 @@
 use crate::state::{Playground, SimWorld};
 use zoolab_core::ids::{Epoch, ServerId};
 use zoolab_core::scenario::sim::PathTxn;
+use zoolab_core::scenario::{OpRef, Predicate};
 use zoolab_core::sim::{Role, ServerView, TraceKind};
 use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
 
@@ -385,6 +386,65 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
     })
 }
 
+/// One client command and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientLine {
+    /// `you_a#3`.
+    pub op: String,
+    /// The command as zkCli writes it.
+    pub command: String,
+    /// `ok "/w-0000000001"`, `pending`, `failed with NONODE`, or why it could not run.
+    pub result: String,
+    /// `ok`, `pending`, `failed`.
+    pub status: &'static str,
+}
+
+/// How many client commands the console lists.
+pub const CLIENT_LINES: usize = 8;
+
+/// The latest client commands of the run shown, with their results as the core's
+/// runner reports them (the same words as `expect c1 succeeded` prints).
+pub fn client_log(p: &Playground) -> Vec<ClientLine> {
+    let r = p.shown();
+    let steps = &r.scenario().steps[..r.steps_run().min(r.scenario().steps.len())];
+    let mut sent: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    let mut lines = Vec::new();
+    for s in steps {
+        let zoolab_core::scenario::Action::Client { client, command } = s else { continue };
+        let n = sent.get(client.as_str()).copied().unwrap_or(0) + 1;
+        let op = OpRef { client: client.clone(), nth: Some(n) };
+        let (ok, seen) = r.evaluate(&Predicate::Succeeded(op));
+        let prefix = format!("{client}#{n} ");
+        let line = match seen.strip_prefix(&prefix) {
+            Some(result) => {
+                sent.insert(client.as_str(), n);
+                let status = if ok {
+                    "ok"
+                } else if result == "pending" {
+                    "pending"
+                } else {
+                    "failed"
+                };
+                ClientLine {
+                    op: format!("{client}#{n}"),
+                    command: command.to_string(),
+                    result: result.into(),
+                    status,
+                }
+            }
+            None => ClientLine {
+                op: client.clone(),
+                command: command.to_string(),
+                result: "not sent: the simulator cannot run it yet".into(),
+                status: "failed",
+            },
+        };
+        lines.push(line);
+    }
+    let skip = lines.len().saturating_sub(CLIENT_LINES);
+    lines.split_off(skip)
+}
+
 /// One column of the space-time diagram.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SpaceTimeItem {
@@ -563,6 +623,26 @@ mod tests {
         p.apply(Action::RunFor(3_000));
         let rule = epoch_rule(p.world(), 0).unwrap();
         assert!(rule.ends_with("+ 1 = 2"), "{rule}");
+    }
+
+    #[test]
+    fn the_console_lists_each_command_with_its_result() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::Command("you_a: create /x hello".into()));
+        p.apply(Action::RunFor(1_500));
+        p.apply(Action::Command("you_a: get /x".into()));
+        p.apply(Action::Command("you_a: addWatch /x".into()));
+        p.apply(Action::Command("you_b: delete /nothing".into()));
+        p.apply(Action::RunFor(500));
+        let log = client_log(&p);
+        let seen: Vec<(&str, &str)> = log.iter().map(|l| (l.op.as_str(), l.status)).collect();
+        assert_eq!(
+            seen,
+            [("you_a#1", "ok"), ("you_a#2", "ok"), ("you_a", "failed"), ("you_b#1", "failed")],
+            "{log:#?}"
+        );
+        assert_eq!(log[1].result, "ok \"hello\"");
+        assert_eq!(log[3].result, "failed with NONODE");
     }
 
     #[test]

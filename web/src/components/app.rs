@@ -212,6 +212,13 @@ pub fn app() -> Html {
                       trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
                 <CommandLine on_action={dispatch.clone()} />
+                <table class="clients" id="clients" title="Each client command of the run and what became of it (as `expect c1 succeeded` sees it)">
+                    { for view::client_log(&pg).into_iter().map(|l| html! {
+                        <tr class={l.status}>
+                            <td class="op">{ l.op }</td><td><code>{ l.command }</code></td><td class="result">{ l.result }</td>
+                        </tr>
+                    }) }
+                </table>
                 <details>
                     <summary title="Every action you take is a step of this scenario; Share carries it">{ format!("The scenario so far ({} steps)", scenario.steps.len()) }</summary>
                     <pre id="scenario-text">{ scenario.to_string() }</pre>
