@@ -208,10 +208,8 @@ async fn a_write_is_read_back_through_the_step_console() {
     let second = rows[1].text().await.unwrap();
     assert!(first.contains("create /greeting hello") && first.contains("ok \"/greeting\""), "{first}");
     assert!(second.contains("get /greeting") && second.contains("ok \"hello\""), "{second}");
-    assert!(
-        s.text("#scenario-text").await.contains("you_a: get /greeting"),
-        "the commands are steps of the scenario"
-    );
+    let scenario = s.prop("#scenario-text", "textContent").await.unwrap();
+    assert!(scenario.contains("you_a: get /greeting"), "the commands are steps of the scenario: {scenario}");
     s.screenshot("playground-write-read-back").await;
     s.close().await;
 }
