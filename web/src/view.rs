@@ -11,7 +11,7 @@ use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
 /// How many messages in flight a cluster drawing shows at most.
 pub const MAX_MESSAGES: usize = 48;
 /// How many trace lines the page shows.
-pub const TRACE_LINES: usize = 12;
+pub const TRACE_LINES: usize = 8;
 /// How far back (trace records) the "maximum plus one" search looks.
 const RULE_LOOKBACK: usize = 20_000;
 
@@ -165,7 +165,7 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
                 servers: w.servers_in(c),
                 cuts: w.blocked_in(c).into_iter().map(|(a, b)| (a.0, b.0)).collect(),
                 messages,
-                epoch_rule: epoch_rule(w, c),
+                epoch_rule: epoch_rule(w, c, name),
             }
         })
         .collect()
@@ -174,7 +174,7 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
 /// The seed article's rule where the latest election of cluster `c` applied it: the
 /// leader's new epoch is the maximum of the accepted epochs of a quorum, plus one.
 /// Read from the trace: the FOLLOWERINFOs the leader received after it started leading.
-pub fn epoch_rule(w: &SimWorld, c: usize) -> Option<String> {
+pub fn epoch_rule(w: &SimWorld, c: usize, name: &str) -> Option<String> {
     let trace = w.trace();
     let start = trace.len().saturating_sub(RULE_LOOKBACK);
     let recent: Vec<_> = trace.range(start..).collect();
@@ -208,12 +208,12 @@ pub fn epoch_rule(w: &SimWorld, c: usize) -> Option<String> {
     // The leader's own accepted epoch is at most E - 1; exactly that when no follower's
     // reached it (or when E - 1 is 0).
     let own = if epoch.0 <= 1 || max_followers < epoch.0 - 1 {
-        format!("s{leader}: {}", epoch.0 - 1)
+        format!("{name}{leader}: {}", epoch.0 - 1)
     } else {
-        format!("s{leader}: ≤{}", epoch.0.saturating_sub(1))
+        format!("{name}{leader}: ≤{}", epoch.0.saturating_sub(1))
     };
     let mut parts = vec![own];
-    parts.extend(seen.iter().map(|(id, e)| format!("s{id}: {e}")));
+    parts.extend(seen.iter().map(|(id, e)| format!("{name}{id}: {e}")));
     Some(format!("new epoch = max({}) + 1 = {}", parts.join(", "), epoch.0))
 }
 
@@ -615,13 +615,13 @@ mod tests {
     fn an_election_shows_its_maximum_plus_one() {
         let mut p = Playground::open(&Source::Fresh).unwrap();
         p.apply(Action::RunFor(1_000));
-        let rule = epoch_rule(p.world(), 0).expect("an election happened");
-        assert!(rule.starts_with("new epoch = max(s3: 0, "), "{rule}");
+        let rule = epoch_rule(p.world(), 0, "a").expect("an election happened");
+        assert!(rule.starts_with("new epoch = max(a3: 0, "), "{rule}");
         assert!(rule.ends_with(") + 1 = 1"), "{rule}");
         let l = p.world().leader(0).unwrap();
         p.apply(Action::Kill(name("a", l)));
         p.apply(Action::RunFor(3_000));
-        let rule = epoch_rule(p.world(), 0).unwrap();
+        let rule = epoch_rule(p.world(), 0, "a").unwrap();
         assert!(rule.ends_with("+ 1 = 2"), "{rule}");
     }
 
