@@ -69,7 +69,7 @@ pub enum Source {
 }
 
 /// Worlds to start from: a label and the scenario's header.
-pub const TOPOLOGIES: [(&str, &str); 5] = [
+pub const TOPOLOGIES: [(&str, &str); 6] = [
     ("3 + 5 servers", FRESH),
     ("1 cluster of 3", "seed 1\ncluster a with 3 servers\n"),
     ("5 servers + 1 observer", "seed 1\ncluster a with 5 servers and 1 observer\n"),
@@ -78,6 +78,11 @@ pub const TOPOLOGIES: [(&str, &str); 5] = [
         "seed 1\ncluster a with 3 servers\ncluster b with 3 servers\ncluster c with 3 servers\n",
     ),
     ("9 servers", "seed 1\ncluster a with 9 servers\n"),
+    (
+        "5 clusters of 3",
+        "seed 1\ncluster a with 3 servers\ncluster b with 3 servers\ncluster c with 3 servers\n\
+         cluster d with 3 servers\ncluster e with 3 servers\n",
+    ),
 ];
 
 /// What the user can do.
@@ -782,5 +787,37 @@ mod pinned {
         let mut p = Playground::open(&Source::Fresh).unwrap();
         p.apply(Action::RunFor(1_000));
         assert_eq!(p.trace_hash(), FRESH_1S_HASH, "{:#x}", p.trace_hash());
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// What scrubbing costs: `cargo test --release -p zoolab-web replay_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn replay_timing() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.speed = SPEEDS.len() - 1;
+        p.apply(Action::Play);
+        let t = std::time::Instant::now();
+        for _ in 0..60 {
+            p.apply(Action::Tick);
+        }
+        let played = t.elapsed();
+        let events = p.head_events();
+        let t = std::time::Instant::now();
+        p.apply(Action::Scrub(events / 2));
+        let half = t.elapsed();
+        let t = std::time::Instant::now();
+        p.apply(Action::Scrub(events - 1));
+        let end = t.elapsed();
+        p.apply(Action::Share);
+        println!(
+            "60 ticks at 100x = {} ms simulated, {events} events in {played:?}; scrub to half {half:?}, to the end {end:?}; link {} chars",
+            p.world().now(),
+            p.link.as_ref().map_or(0, String::len)
+        );
     }
 }
