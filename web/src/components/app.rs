@@ -198,7 +198,7 @@ pub fn app() -> Html {
                 }
             </div>
             <div class="workspace">
-                <div class="clusters">
+                <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
                     { for clusters.into_iter().map(|c| { let k = c.index; html! {
                         <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} />
                     } }) }
