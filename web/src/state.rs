@@ -38,7 +38,7 @@ pub const SPEEDS: [(&str, u64); 8] = [
     ("100×", 10_000),
 ];
 /// How far "step to the next message of a kind" looks ahead, in events.
-pub const MAX_LOOKAHEAD: u64 = 100_000;
+pub const MAX_LOOKAHEAD: u64 = 5_000;
 /// The message kinds "step to" offers.
 pub const STEP_KINDS: [&str; 6] = ["NOTIFICATION", "PROPOSAL", "ACK", "COMMIT", "LEADERINFO", "UPTODATE"];
 /// The speed a fresh playground plays at (1×).
@@ -436,16 +436,28 @@ impl Playground {
             Action::StepEvent => self.append(Step::Step(1)),
             Action::RunFor(ms) => self.append(Step::Run(scenario::Millis(ms))),
             Action::StepToKind(kind) => {
-                if let Err(e) = self.fork_if_past() {
-                    return self.error(e);
+                // One event at a time (recorded as `step`s, merged in the link) until a
+                // message of that kind is delivered, at most MAX_LOOKAHEAD events.
+                for _ in 0..MAX_LOOKAHEAD {
+                    let mark = self.world().trace().len();
+                    let before = self.head_events();
+                    self.append(Step::Step(1));
+                    let w = self.world();
+                    if self.banner.as_ref().is_some_and(|b| matches!(b, Banner::Error(_)))
+                        || w.violation().is_some()
+                        || self.head_events() == before
+                    {
+                        return;
+                    }
+                    let t = w.trace();
+                    let found = t.range(mark.min(t.len())..).any(|e| {
+                        matches!(&e.kind, zoolab_core::sim::TraceKind::Deliver { msg, .. } if msg.kind() == kind)
+                    });
+                    if found {
+                        return;
+                    }
                 }
-                // Look ahead on a copy of the world; the run records the count it found.
-                let mut w = self.head.driver().world().clone();
-                let before = w.steps();
-                match w.step_until_kind(kind, MAX_LOOKAHEAD) {
-                    Some(_) => self.append(Step::Step(w.steps() - before)),
-                    None => self.error(format!("No {kind} is delivered within {MAX_LOOKAHEAD} events.")),
-                }
+                self.error(format!("No {kind} was delivered within {MAX_LOOKAHEAD} events."));
             }
             Action::Kill(s) => self.append_text(&format!("kill {}{}", s.cluster, s.id)),
             Action::Restart(s) => self.append_text(&format!("restart {}{}", s.cluster, s.id)),
