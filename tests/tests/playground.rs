@@ -213,3 +213,31 @@ async fn a_write_is_read_back_through_the_step_console() {
     s.screenshot("playground-write-read-back").await;
     s.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn playing_with_the_keyboard_shifts_nothing_and_renders_fast() {
+    let s = Session::open().await;
+    s.wait_for(".server").await;
+    let first_render = s.client.execute("return performance.now()", vec![]).await.unwrap();
+    println!("time to first render: {first_render} ms");
+    s.click("#banner .close").await; // the welcome line, read
+    let rects = "return [...document.querySelectorAll('.cluster, .invariants, .timeline, #trace, .controls')]\
+                 .map(e => { const r = e.getBoundingClientRect(); return [r.x + scrollX, r.y + scrollY, r.width, r.height].join(','); })";
+    let before = s.client.execute(rects, vec![]).await.unwrap();
+    let body = s.client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(" ").await.unwrap();
+    s.wait_for("#play").await;
+    assert!(s.text("#play").await.contains("Pause"), "space plays");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let during = s.client.execute(rects, vec![]).await.unwrap();
+    assert_eq!(before, during, "no layout shift while the simulation runs");
+    assert_eq!(s.count("[data-cluster='a'] .server[data-role='LEADING']").await, 1, "time ran");
+    s.screenshot("playground-playing").await;
+    body.send_keys(" ").await.unwrap();
+    assert!(s.text("#play").await.contains("Play"), "space pauses");
+    let at = s.text("#position").await;
+    body.send_keys("\u{E014}").await.unwrap(); // WebDriver's ArrowRight
+    assert_ne!(s.text("#position").await, at, "→ steps one event");
+    s.close().await;
+}
