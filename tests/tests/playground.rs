@@ -239,5 +239,13 @@ async fn playing_with_the_keyboard_shifts_nothing_and_renders_fast() {
     let at = s.text("#position").await;
     body.send_keys("\u{E014}").await.unwrap(); // WebDriver's ArrowRight
     assert_ne!(s.text("#position").await, at, "→ steps one event");
+    body.send_keys("\u{E012}").await.unwrap(); // ArrowLeft
+    s.wait_for("#past").await;
+    let back = s.text("#position").await;
+    assert_eq!(
+        back.split_whitespace().nth(1),
+        at.split_whitespace().nth(1),
+        "← goes back one event: {back} / {at}"
+    );
     s.close().await;
 }

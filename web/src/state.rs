@@ -127,6 +127,8 @@ pub enum Action {
     Select(Option<ServerName>),
     /// Show the run as it was after this many events (replayed from the scenario).
     Scrub(u64),
+    /// Back one event in time (the ← key).
+    Back,
     /// Back to the latest state of the run.
     Live,
     /// Make the share link of the run.
@@ -496,6 +498,12 @@ impl Playground {
                 }
             }
             Action::Live => self.past = None,
+            Action::Back => {
+                let p = self.position();
+                if p > 0 {
+                    self.apply(Action::Scrub(p - 1));
+                }
+            }
             Action::Share => match self.make_link() {
                 Ok(l) => self.link = Some(l),
                 Err(e) => self.error(format!("No link: {e}")),
@@ -671,6 +679,8 @@ mod tests {
         assert_eq!(p.trace_hash(), mid_hash);
         p.apply(Action::Scrub(mid / 2));
         assert_eq!(p.world().steps(), mid / 2);
+        p.apply(Action::Back);
+        assert_eq!(p.position(), mid / 2 - 1);
         p.apply(Action::Scrub(end));
         assert!(!p.in_past());
         assert_eq!(p.trace_hash(), end_hash);

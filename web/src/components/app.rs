@@ -51,7 +51,7 @@ pub fn app() -> Html {
             move || drop(timer)
         });
     }
-    // Keyboard: space plays or pauses, → steps one event.
+    // Keyboard: space plays or pauses, → steps one event, ← goes back one.
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
@@ -68,6 +68,10 @@ pub fn app() -> Html {
                     "ArrowRight" => {
                         e.prevent_default();
                         dispatch.emit(Action::StepEvent);
+                    }
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        dispatch.emit(Action::Back);
                     }
                     _ => {}
                 }
@@ -125,7 +129,7 @@ pub fn app() -> Html {
         })
     };
     html! {
-        <main class="playground">
+        <main class={classes!("playground", pg.in_past().then_some("past"))}>
             <header class="topbar">
                 <h1 title="zoolab: a ZooKeeper laboratory">{ "zoolab" }</h1>
                 <span class="scenario-title" id="scenario-title" title="The scenario this run started from">{ title }</span>
@@ -238,7 +242,7 @@ pub fn app() -> Html {
                     <span class="msg-key m-sync" title="Synchronisation with a new leader: FOLLOWERINFO, LEADERINFO, ACKEPOCH, DIFF, TRUNC, SNAP, NEWLEADER, UPTODATE">{ "SYNC" }</span>
                     <span class="msg-key m-ping" title={view::message_help("PING")}>{ "PING" }</span>
                     <span class="msg-key m-request" title={view::message_help("REQUEST")}>{ "REQ" }</span>
-                    <span class="keys">{ "space play/pause · → step" }</span>
+                    <span class="keys">{ "space play/pause · → step · ← back" }</span>
                 </span>
             </footer>
         </main>
