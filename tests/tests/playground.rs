@@ -135,11 +135,16 @@ async fn a_shared_link_reopens_the_same_state_in_a_fresh_browser() {
     assert_eq!(t.text("#position").await, position);
     assert_eq!(t.count("#banner.error").await, 0);
     t.screenshot("playground-opened-link").await;
+    // A link pasted into the address bar of the open page: it opens (or says why not).
+    let mut bad = link.clone();
+    bad.truncate(link.len() - 6);
+    t.client.goto(&format!("{}#{bad}", t.url)).await.unwrap();
+    t.wait_for("#banner.error").await;
+    assert!(t.text("#banner").await.contains("This link does not open"));
+    assert_eq!(t.text("#trace-hash").await, hash, "nothing half-loaded: the run is untouched");
     t.close().await;
 
     // A tampered link opens nothing and says why.
-    let mut bad = link.clone();
-    bad.truncate(link.len() - 6);
     let u = Session::open_at(&bad).await;
     u.wait_for("#banner").await;
     assert!(u.text("#banner").await.contains("This link does not open"));

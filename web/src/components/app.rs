@@ -79,6 +79,20 @@ pub fn app() -> Html {
             move || drop(listener)
         });
     }
+    // A link pasted into the address bar of an open page (only the fragment changes).
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                let hash = gloo::utils::window().location().hash().unwrap_or_default();
+                let hash = hash.trim_start_matches('#');
+                if !hash.is_empty() {
+                    dispatch.emit(Action::Open(Source::Link(hash.to_string())));
+                }
+            });
+            move || drop(listener)
+        });
+    }
     // Share: the link goes into the URL's fragment and, when allowed, the clipboard.
     {
         let link = pg.link.clone();
