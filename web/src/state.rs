@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
 use zoolab_core::ids::ServerId;
-use zoolab_core::scenario::run::{Driver, Options, Runner};
+use zoolab_core::scenario::run::{Check, Driver, Options, Runner};
 use zoolab_core::scenario::sim::{runner, SimDriver};
 use zoolab_core::scenario::{
     self, library, link, Action as Step, ClientDecl, Endpoint, Scenario, ServerName,
@@ -174,6 +174,8 @@ pub struct Playground {
     pub link: Option<String>,
     /// Where the scenario came from, for the menu (a built-in's name, "link" or "fresh").
     pub origin: String,
+    /// The checks of the run shown (`expect`, `run until`, steps that could not run).
+    pub checks: Vec<Check>,
     writes: u64,
 }
 
@@ -305,8 +307,10 @@ impl Playground {
             selected: None,
             link: None,
             origin,
+            checks: Vec::new(),
             writes: 0,
-        })
+        }
+        .with_checks())
     }
 
     /// The runner whose world the page shows (the past one while scrubbed back).
@@ -408,8 +412,30 @@ impl Playground {
         }
     }
 
+    fn with_checks(mut self) -> Playground {
+        self.refresh_checks();
+        self
+    }
+
+    /// Reads the checks of the run shown from its report (not on every play tick: the
+    /// report copies the trace).
+    fn refresh_checks(&mut self) {
+        self.checks = self.shown().report().checks;
+    }
+
     /// Applies one action.
     pub fn apply(&mut self, action: Action) {
+        let refresh = !matches!(
+            action,
+            Action::Tick | Action::Select(_) | Action::SetSpeed(_) | Action::Dismiss | Action::Share
+        );
+        self.apply_inner(action);
+        if refresh {
+            self.refresh_checks();
+        }
+    }
+
+    fn apply_inner(&mut self, action: Action) {
         match action {
             Action::Open(source) => match Playground::open(&source) {
                 Ok(p) => *self = p,
@@ -712,8 +738,14 @@ mod tests {
             assert!(p.head_events() > 0, "{name}");
             assert!(p.shown().report().passed(), "{name}: {}", p.shown().report().summary());
         }
-        let p = Playground::open(&Source::BuiltinTopology("minority-cannot-commit".into())).unwrap();
+        let p = Playground::open(&Source::Builtin("minority-cannot-commit".into())).unwrap();
+        assert!(p.checks.len() >= 10 && p.checks.iter().all(|c| c.passed), "{:?}", p.checks);
+        let mut p = Playground::open(&Source::BuiltinTopology("minority-cannot-commit".into())).unwrap();
         assert_eq!(p.head_events(), 0);
+        assert!(p.checks.is_empty());
+        p.apply(Action::Command("expect a has a leader".into()));
+        assert_eq!(p.checks.len(), 1);
+        assert!(!p.checks[0].passed);
     }
 
     #[test]

@@ -237,6 +237,15 @@ pub fn app() -> Html {
                         </tr>
                     }) }
                 </table>
+                if !pg.checks.is_empty() {
+                    <ul class="checks" id="checks" title="The scenario's expectations and what was seen (the same lines `zoolab run` prints)">
+                        { for pg.checks.iter().rev().take(6).rev().map(|c| html! {
+                            <li class={if c.passed { "ok" } else { "failed" }}>
+                                { format!("{} {}: {}", if c.passed { "✓" } else { "✗" }, c.text, c.detail) }
+                            </li>
+                        }) }
+                    </ul>
+                }
                 <details>
                     <summary title="Every action you take is a step of this scenario; Share carries it">{ format!("The scenario so far ({} steps)", scenario.steps.len()) }</summary>
                     <pre id="scenario-text">{ scenario.to_string() }</pre>
