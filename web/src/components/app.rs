@@ -210,7 +210,7 @@ pub fn app() -> Html {
                 }
                 if let Some(l) = &pg.link {
                     <p class="banner info share">
-                        { "Link copied: " }
+                        <span title="Anyone who opens it gets this exact state: same scenario, same events, same trace hash">{ "Share this link (also in the address bar, and copied where the browser allows): " }</span>
                         <input id="share-link" readonly=true value={l.clone()} size="60" />
                     </p>
                 }
