@@ -254,3 +254,26 @@ async fn playing_with_the_keyboard_shifts_nothing_and_renders_fast() {
     );
     s.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn frame_times_with_three_clusters_of_five_at_full_speed() {
+    let s = Session::open().await;
+    s.wait_for(".server").await;
+    s.client.find(Locator::Css("#new-world")).await.unwrap().select_by_value("5").await.unwrap();
+    s.wait_for("[data-cluster='c'] .server[data-server='c5']").await;
+    assert_eq!(s.count(".cluster").await, 3);
+    s.client.find(Locator::Css("#speed")).await.unwrap().select_by_value("7").await.unwrap(); // 100×
+    s.click("#play").await;
+    let script = "const done = arguments[arguments.length - 1]; const d = []; let last = performance.now(); \
+                  let n = 0; function f(t) { d.push(t - last); last = t; \
+                  if (++n < 600) { requestAnimationFrame(f); } else { d.sort((a, b) => a - b); \
+                  done([d[300], d[593], d[599]]); } } requestAnimationFrame(f);";
+    let r = s.client.execute_async(script, vec![]).await.unwrap();
+    println!("frame times over 600 frames, 3 clusters of 5 at 100×: p50, p99, max (ms) = {r}");
+    s.click("#play").await;
+    assert_eq!(s.count(".server[data-role='LEADING']").await, 3, "each cluster elected a leader");
+    assert_eq!(s.count("#violation").await, 0);
+    s.screenshot("playground-three-clusters-of-five").await;
+    s.close().await;
+}

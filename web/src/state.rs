@@ -69,7 +69,7 @@ pub enum Source {
 }
 
 /// Worlds to start from: a label and the scenario's header.
-pub const TOPOLOGIES: [(&str, &str); 6] = [
+pub const TOPOLOGIES: [(&str, &str); 7] = [
     ("3 + 5 servers", FRESH),
     ("1 cluster of 3", "seed 1\ncluster a with 3 servers\n"),
     ("5 servers + 1 observer", "seed 1\ncluster a with 5 servers and 1 observer\n"),
@@ -78,6 +78,10 @@ pub const TOPOLOGIES: [(&str, &str); 6] = [
         "seed 1\ncluster a with 3 servers\ncluster b with 3 servers\ncluster c with 3 servers\n",
     ),
     ("9 servers", "seed 1\ncluster a with 9 servers\n"),
+    (
+        "3 clusters of 5",
+        "seed 1\ncluster a with 5 servers\ncluster b with 5 servers\ncluster c with 5 servers\n",
+    ),
     (
         "5 clusters of 3",
         "seed 1\ncluster a with 3 servers\ncluster b with 3 servers\ncluster c with 3 servers\n\
@@ -176,6 +180,10 @@ pub struct Playground {
     pub origin: String,
     /// The checks of the run shown (`expect`, `run until`, steps that could not run).
     pub checks: Vec<Check>,
+    /// Each cluster's latest "maximum plus one" (kept across play ticks, so an
+    /// election long ago is still shown without reading the whole trace every frame).
+    pub rules: Vec<Option<String>>,
+    rules_at: u64,
     writes: u64,
 }
 
@@ -308,6 +316,8 @@ impl Playground {
             link: None,
             origin,
             checks: Vec::new(),
+            rules: Vec::new(),
+            rules_at: 0,
             writes: 0,
         }
         .with_checks())
@@ -414,7 +424,28 @@ impl Playground {
 
     fn with_checks(mut self) -> Playground {
         self.refresh_checks();
+        self.refresh_rules(true);
         self
+    }
+
+    /// Looks for each cluster's latest election in the records new since the last look
+    /// (or in the whole trace, `full`, when the world shown was replaced).
+    fn refresh_rules(&mut self, full: bool) {
+        let names = self.clusters();
+        let w = self.world();
+        let new = usize::try_from(w.steps().saturating_sub(self.rules_at)).unwrap_or(usize::MAX);
+        let lookback =
+            if full { usize::MAX } else { crate::view::RULE_LOOKBACK.saturating_add(new.saturating_mul(4)) };
+        let found: Vec<Option<String>> =
+            names.iter().enumerate().map(|(c, n)| crate::view::epoch_rule(w, c, n, lookback)).collect();
+        let steps = w.steps();
+        self.rules.resize(names.len(), None);
+        for (c, r) in found.into_iter().enumerate() {
+            if r.is_some() || full {
+                self.rules[c] = r;
+            }
+        }
+        self.rules_at = steps;
     }
 
     /// Reads the checks of the run shown from its report (not on every play tick: the
@@ -429,10 +460,20 @@ impl Playground {
             action,
             Action::Tick | Action::Select(_) | Action::SetSpeed(_) | Action::Dismiss | Action::Share
         );
+        let replaced = matches!(
+            action,
+            Action::Open(_)
+                | Action::Scrub(_)
+                | Action::Back
+                | Action::Live
+                | Action::Reset
+                | Action::Reseed(_)
+        );
         self.apply_inner(action);
         if refresh {
             self.refresh_checks();
         }
+        self.refresh_rules(replaced);
     }
 
     fn apply_inner(&mut self, action: Action) {
@@ -812,6 +853,20 @@ mod tests {
         assert!(p.scenario().to_string().contains("you_a: create -s /w- 1\nstep "), "{}", p.scenario());
         let l = p.make_link().unwrap();
         assert_eq!(Playground::open(&Source::Link(l)).unwrap().trace_hash(), p.trace_hash());
+    }
+
+    #[test]
+    fn an_election_long_ago_is_still_shown() {
+        let mut p = fresh();
+        p.speed = SPEEDS.len() - 1;
+        p.apply(Action::Play);
+        for _ in 0..60 {
+            p.apply(Action::Tick);
+        }
+        assert!(p.world().trace().len() > crate::view::RULE_LOOKBACK + 5_000, "{}", p.world().trace().len());
+        assert!(p.rules.iter().all(|r| r.as_ref().is_some_and(|r| r.ends_with("+ 1 = 1"))), "{:?}", p.rules);
+        p.apply(Action::Scrub(p.head_events() - 10));
+        assert!(p.rules.iter().all(Option::is_some), "{:?}", p.rules);
     }
 
     #[test]

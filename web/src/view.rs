@@ -12,8 +12,9 @@ use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
 pub const MAX_MESSAGES: usize = 48;
 /// How many trace lines the page shows.
 pub const TRACE_LINES: usize = 8;
-/// How far back (trace records) the "maximum plus one" search looks.
-const RULE_LOOKBACK: usize = 20_000;
+/// How far back (trace records) the "maximum plus one" search looks past the records
+/// that are new since the last look.
+pub const RULE_LOOKBACK: usize = 20_000;
 
 /// A message in flight, placed on its link.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,7 +166,7 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
                 servers: w.servers_in(c),
                 cuts: w.blocked_in(c).into_iter().map(|(a, b)| (a.0, b.0)).collect(),
                 messages,
-                epoch_rule: epoch_rule(w, c, name),
+                epoch_rule: p.rules.get(c).cloned().flatten(),
             }
         })
         .collect()
@@ -174,9 +175,10 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
 /// The seed article's rule where the latest election of cluster `c` applied it: the
 /// leader's new epoch is the maximum of the accepted epochs of a quorum, plus one.
 /// Read from the trace: the FOLLOWERINFOs the leader received after it started leading.
-pub fn epoch_rule(w: &SimWorld, c: usize, name: &str) -> Option<String> {
+/// `lookback` bounds how many of the latest trace records it reads.
+pub fn epoch_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option<String> {
     let trace = w.trace();
-    let start = trace.len().saturating_sub(RULE_LOOKBACK);
+    let start = trace.len().saturating_sub(lookback);
     let recent: Vec<_> = trace.range(start..).collect();
     let (pos, leader, epoch) = recent.iter().enumerate().rev().find_map(|(i, e)| match &e.kind {
         TraceKind::Established { at, epoch } if at.cluster == c => Some((i, at.id, *epoch)),
@@ -615,13 +617,13 @@ mod tests {
     fn an_election_shows_its_maximum_plus_one() {
         let mut p = Playground::open(&Source::Fresh).unwrap();
         p.apply(Action::RunFor(1_000));
-        let rule = epoch_rule(p.world(), 0, "a").expect("an election happened");
+        let rule = epoch_rule(p.world(), 0, "a", usize::MAX).expect("an election happened");
         assert!(rule.starts_with("new epoch = max(a3: 0, "), "{rule}");
         assert!(rule.ends_with(") + 1 = 1"), "{rule}");
         let l = p.world().leader(0).unwrap();
         p.apply(Action::Kill(name("a", l)));
         p.apply(Action::RunFor(3_000));
-        let rule = epoch_rule(p.world(), 0, "a").unwrap();
+        let rule = epoch_rule(p.world(), 0, "a", usize::MAX).unwrap();
         assert!(rule.ends_with("+ 1 = 2"), "{rule}");
     }
 
