@@ -567,6 +567,8 @@ pub fn trace_tail(w: &SimWorld, n: usize, clusters: &[String]) -> Vec<String> {
 /// bare `s1` of network lines when there are several clusters (they do not say which).
 pub fn rename(line: &str, clusters: &[String]) -> String {
     let bare_ok = clusters.len() == 1 || !line.contains("network:");
+    // Bare ids (`from=s3#1`) belong to the cluster of the line's addresses.
+    let home = (1..clusters.len()).find(|c| line.contains(&format!("c{c}.s"))).unwrap_or(0);
     let b = line.as_bytes();
     let mut out = String::with_capacity(line.len());
     let mut i = 0;
@@ -593,7 +595,7 @@ pub fn rename(line: &str, clusters: &[String]) -> String {
             let m = digits(i + 1);
             let end = i + 1 + m;
             if m > 0 && !b.get(end).is_some_and(|x| x.is_ascii_alphanumeric()) {
-                if let Some(name) = clusters.first() {
+                if let Some(name) = clusters.get(home) {
                     out.push_str(name);
                     out.push_str(&line[i + 1..end]);
                     i = end;
@@ -656,6 +658,7 @@ mod tests {
             "t=9 a2 syncs a3 with DIFF zxid=0x1"
         );
         assert_eq!(rename("network: partition {s1,s2}", &names), "network: partition {s1,s2}");
+        assert_eq!(rename("t=1 c1.s3 → c1.s5 REQUEST from=s3#1", &names), "t=1 b3 → b5 REQUEST from=b3#1");
         assert_eq!(rename("network: partition {s1,s2}", &names[..1]), "network: partition {a1,a2}");
         assert_eq!(
             rename("client → c1.s2 write #1 · sessions s", &names),
