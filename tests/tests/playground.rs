@@ -277,3 +277,29 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
     s.screenshot("playground-three-clusters-of-five").await;
     s.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn a_builtin_scenario_opens_from_the_menu_with_its_checks() {
+    let s = Session::open().await;
+    s.wait_for(".server").await;
+    s.client
+        .find(Locator::Css("#builtin"))
+        .await
+        .unwrap()
+        .select_by_value("minority-cannot-commit")
+        .await
+        .unwrap();
+    s.click("#open-builtin").await;
+    s.wait_for("#checks").await;
+    assert_eq!(s.text("#scenario-title").await, "In a 2|3 partition the minority cannot commit");
+    assert_eq!(s.count("#checks li.failed").await, 0, "every expectation of the built-in holds");
+    assert!(s.count("#checks li.ok").await >= 5);
+    assert_eq!(s.count(".cluster").await, 1);
+    s.screenshot("playground-builtin").await;
+    // From its start: the topology only, nothing run.
+    s.click("#open-builtin-start").await;
+    s.wait_gone("#checks").await;
+    assert!(s.text("#position").await.starts_with("event 0 / 0"));
+    s.close().await;
+}
