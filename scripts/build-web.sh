@@ -9,6 +9,7 @@ scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web
 wasm="target/wasm/wasm32-unknown-unknown/wasm-release/zoolab_web.wasm"
 out="www/pkg"
 if [ ! -f "$out/zoolab_web_bg.wasm" ] || [ "$wasm" -nt "$out/zoolab_web_bg.wasm" ]; then
-  wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm"
+  # Names and producer sections only help stack traces; without them the bundle is ~30% smaller.
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$out" "$wasm"
 fi
 scripts/size.sh

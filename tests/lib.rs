@@ -114,6 +114,12 @@ fn start_chromedriver() -> (Guard, u16) {
 impl Session {
     /// Serves the playground, starts Chromium, and opens the page.
     pub async fn open() -> Session {
+        Session::open_at("").await
+    }
+
+    /// Like [`Session::open`], with a URL fragment (a share link's `z1.…`), in a fresh
+    /// browser (its own ChromeDriver, profile and server).
+    pub async fn open_at(fragment: &str) -> Session {
         let (server, url) = start_playground();
         let (driver, port) = start_chromedriver();
         let mut caps = serde_json::Map::new();
@@ -123,7 +129,8 @@ impl Session {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session in headless Chromium");
-        client.goto(&url).await.expect("open the playground");
+        let target = if fragment.is_empty() { url.clone() } else { format!("{url}#{fragment}") };
+        client.goto(&target).await.expect("open the playground");
         Session { client, url, _server: server, _driver: driver }
     }
 
@@ -144,6 +151,53 @@ impl Session {
             roles.push(card.attr("data-role").await.expect("data-role").unwrap_or_default());
         }
         roles
+    }
+
+    /// The text of the element `css` selects.
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// An attribute of the element `css` selects.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .attr(name)
+            .await
+            .unwrap_or_else(|e| panic!("{name} of {css}: {e}"))
+    }
+
+    /// A DOM property (not the attribute) of the element `css` selects, e.g. an input's value.
+    pub async fn prop(&self, css: &str, name: &str) -> Option<String> {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .prop(name)
+            .await
+            .unwrap_or_else(|e| panic!("{name} of {css}: {e}"))
+    }
+
+    /// How many elements `css` selects.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client.find_all(fantoccini::Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Waits (up to 10 s) until `css` matches nothing.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.count(css).await > 0 {
+            assert!(Instant::now() < deadline, "{css} did not go away");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Clicks the element `css` selects.

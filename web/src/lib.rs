@@ -9,6 +9,7 @@
 pub mod components;
 mod determinism;
 pub mod state;
+pub mod view;
 
 use wasm_bindgen::prelude::*;
 
@@ -25,66 +26,140 @@ pub fn start() {
         }
     }
 }
-
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests {
-    //! The app rendered by Yew in a real browser (headless Chromium via wasm-bindgen-test).
-    use super::components::App;
-    use super::state::{Action, Playground};
+    //! The reducer and the components in a real browser (headless Chromium via
+    //! wasm-bindgen-test).
+    use super::components::{App, InvariantsPanel, Timeline};
+    use super::state::{Action, Playground, Source, FRESH_1S_HASH};
+    use super::view;
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::*;
-    use zoolab_core::sim::Role;
+    use yew::prelude::*;
 
     wasm_bindgen_test_configure!(run_in_browser);
 
     async fn settle() {
-        gloo::timers::future::TimeoutFuture::new(30).await;
+        gloo::timers::future::TimeoutFuture::new(40).await;
     }
 
-    fn roles(root: &web_sys::Element) -> Vec<String> {
-        let cards = root.query_selector_all(".server").unwrap();
-        (0..cards.length())
-            .map(|i| cards.item(i).unwrap().dyn_into::<web_sys::Element>().unwrap())
-            .map(|e| e.get_attribute("data-role").unwrap())
-            .collect()
-    }
-
-    #[wasm_bindgen_test]
-    fn the_reducer_runs_the_core_in_wasm() {
-        let p = Playground::default().apply(Action::Run(1_000));
-        assert_eq!(p.servers().iter().filter(|s| s.role == Role::Leading).count(), 1);
-    }
-
-    #[wasm_bindgen_test]
-    async fn the_app_renders_the_cores_servers_and_a_click_elects_a_leader() {
+    fn mount() -> web_sys::Element {
         let document = gloo::utils::document();
         let root = document.create_element("div").unwrap();
         document.body().unwrap().append_child(&root).unwrap();
+        root
+    }
+
+    fn all(root: &web_sys::Element, css: &str) -> Vec<web_sys::Element> {
+        let list = root.query_selector_all(css).unwrap();
+        (0..list.length()).map(|i| list.item(i).unwrap().dyn_into::<web_sys::Element>().unwrap()).collect()
+    }
+
+    fn click(root: &web_sys::Element, css: &str) {
+        let e: web_sys::HtmlElement =
+            root.query_selector(css).unwrap().unwrap_or_else(|| panic!("{css}")).dyn_into().unwrap();
+        e.click();
+    }
+
+    fn text(root: &web_sys::Element, css: &str) -> String {
+        root.query_selector(css).unwrap().unwrap_or_else(|| panic!("{css}")).text_content().unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_reducer_runs_the_core_in_wasm_with_the_native_trace_hash() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        assert!(p.world().leader(0).is_some() && p.world().leader(1).is_some());
+        assert_eq!(p.trace_hash(), FRESH_1S_HASH, "the same scenario, the same trace, natively and in wasm");
+        p.apply(Action::Share);
+        let q = Playground::open(&Source::Link(p.link.clone().unwrap())).unwrap();
+        assert_eq!(q.trace_hash(), p.trace_hash());
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_app_draws_the_clusters_and_the_controls_act_on_the_run() {
+        let root = mount();
         yew::Renderer::<App>::with_root(root.clone()).render();
         settle().await;
-        assert_eq!(roles(&root), vec!["LOOKING"; 3]);
+        assert_eq!(all(&root, ".cluster").len(), 2);
+        assert_eq!(all(&root, ".server").len(), 8);
+        assert!(all(&root, ".server").iter().all(|e| e.get_attribute("data-role").unwrap() == "LOOKING"));
+        assert_eq!(all(&root, ".invariants li.holds").len(), 6);
 
-        let click = |css: &str| {
-            let e: web_sys::HtmlElement = root.query_selector(css).unwrap().unwrap().dyn_into().unwrap();
-            e.click();
+        click(&root, "#run");
+        settle().await;
+        let leaders = all(&root, ".server[data-role='LEADING']");
+        assert_eq!(leaders.len(), 2, "one leader per cluster");
+        assert_eq!(text(&root, "#trace-hash"), format!("trace {FRESH_1S_HASH:016x}"));
+        assert!(text(&root, "[data-cluster='a'] .rule").starts_with("new epoch = max("));
+
+        // Kill a's leader with its card's button; it is drawn down, with a cross.
+        let a_leader = all(&root, "[data-cluster='a'] .server[data-role='LEADING']")[0]
+            .get_attribute("data-server")
+            .unwrap();
+        click(&root, &format!(".server[data-server='{a_leader}'] .kill"));
+        settle().await;
+        assert_eq!(
+            root.query_selector(&format!(".server[data-server='{a_leader}']"))
+                .unwrap()
+                .unwrap()
+                .get_attribute("data-role")
+                .unwrap(),
+            "DOWN"
+        );
+        assert_eq!(all(&root, ".node-cross").len(), 1);
+
+        // The keyboard: → steps one event, space plays and pauses.
+        let before = text(&root, "#position");
+        let key = |k: &str| {
+            let init = web_sys::KeyboardEventInit::new();
+            init.set_key(k);
+            init.set_bubbles(true);
+            let e = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+            gloo::utils::document().body().unwrap().dispatch_event(&e).unwrap();
         };
-        click("#run");
+        key("ArrowRight");
         settle().await;
-        let after = roles(&root);
-        assert_eq!(after.iter().filter(|r| *r == "LEADING").count(), 1, "{after:?}");
-        assert_eq!(after.iter().filter(|r| *r == "FOLLOWING").count(), 2, "{after:?}");
-        assert!(root.query_selector_all("#trace li").unwrap().length() > 0);
-
-        // The page shows what the core computes: the same actions on a bare Playground agree.
-        let expected = Playground::default().apply(Action::Run(1_000));
-        let hash = root.query_selector("#trace-hash").unwrap().unwrap().text_content().unwrap();
-        assert_eq!(hash, format!("trace {:016x}", expected.trace_hash()));
-
-        // Kill the leader through its own card's button: it goes DOWN.
-        let leader = expected.servers().into_iter().find(|s| s.role == Role::Leading).unwrap().id;
-        click(&format!("[data-server='{leader}'] .server-action"));
+        assert_ne!(text(&root, "#position"), before);
+        key(" ");
         settle().await;
-        assert_eq!(roles(&root).iter().filter(|r| *r == "DOWN").count(), 1);
+        assert!(text(&root, "#play").contains("Pause"));
+        gloo::timers::future::TimeoutFuture::new(350).await;
+        key(" ");
+        settle().await;
+        assert!(text(&root, "#play").contains("Play"));
+        let sc = text(&root, "#scenario-text");
+        assert!(sc.contains("\nstep\nrun "), "play ticks are steps of the scenario (merged runs): {sc}");
+
+        // The inspector opens on a click.
+        click(&root, ".server[data-server='a1']");
+        settle().await;
+        assert!(text(&root, ".inspector h2").contains("a1"));
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_panels_render_their_properties() {
+        let root = mount();
+        #[function_component(Panels)]
+        fn panels() -> Html {
+            let mut p = Playground::open(&Source::Fresh).unwrap();
+            p.apply(Action::RunFor(300));
+            html! {
+                <>
+                    <InvariantsPanel invariants={view::invariants(p.world())} />
+                    <Timeline position={5} head={10} time_ms={300} trace={vec!["t=1 x".to_string()]}
+                              spacetime={view::spacetime(&p)} on_action={Callback::noop()} />
+                </>
+            }
+        }
+        yew::Renderer::<Panels>::with_root(root.clone()).render();
+        settle().await;
+        assert_eq!(all(&root, ".invariants li").len(), 6);
+        assert_eq!(text(&root, "#position"), "event 5 / 10 · t = 300 ms");
+        assert_eq!(all(&root, "#trace li").len(), 1);
+        assert_eq!(all(&root, ".spacetime .lane").len(), 3);
+        assert!(!all(&root, ".spacetime .st-msg").is_empty());
         root.remove();
     }
 }

@@ -43,6 +43,7 @@ pub mod check;
 pub mod fuzz;
 pub mod queue;
 pub mod trace;
+pub mod view;
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::zab::log::{Durable, PersistOp};

@@ -1,56 +1,524 @@
-use crate::components::ServerCard;
-use crate::state::{Action, Playground};
+use crate::components::{ClusterPanel, Inspector, InvariantsPanel, Timeline};
+use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, STEP_KINDS, TICK_MS, TOPOLOGIES};
+use crate::view;
+use gloo::events::EventListener;
+use gloo::timers::callback::Interval;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
+use zoolab_core::scenario::library::LIBRARY;
+
+/// Opens what the URL's fragment names (a share link), or the first-visit scenario;
+/// a link that does not open leaves the first-visit scenario and a banner saying why.
+pub fn initial() -> Playground {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let hash = hash.trim_start_matches('#');
+    if hash.is_empty() {
+        return Playground::open(&Source::Fresh).expect("the first-visit scenario opens");
+    }
+    match Playground::open(&Source::Link(hash.to_string())) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut p = Playground::open(&Source::Fresh).expect("the first-visit scenario opens");
+            p.banner = Some(Banner::Error(e));
+            p
+        }
+    }
+}
+
+fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"))
+}
 
 /// The whole playground.
 #[function_component(App)]
 pub fn app() -> Html {
-    let playground = use_reducer(Playground::default);
+    let model = use_reducer(|| Model::new(initial()));
     let dispatch = {
-        let playground = playground.clone();
-        Callback::from(move |action: Action| playground.dispatch(action))
+        let model = model.clone();
+        Callback::from(move |a: Action| model.dispatch(a))
     };
-    let button = |id: &'static str, label: &'static str, title: &'static str, action: Action| {
+    let pg = model.pg.borrow();
+    let playing = pg.playing;
+
+    // The play timer: one tick every TICK_MS while playing.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(playing, move |&playing| {
+            let timer = playing.then(|| Interval::new(TICK_MS, move || dispatch.emit(Action::Tick)));
+            move || drop(timer)
+        });
+    }
+    // Keyboard: space plays or pauses, → steps one event, ← goes back one.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::document(), "keydown", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                if typing_in_a_field(e) || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                match e.key().as_str() {
+                    " " => {
+                        e.prevent_default();
+                        dispatch.emit(Action::TogglePlay);
+                    }
+                    "ArrowRight" => {
+                        e.prevent_default();
+                        dispatch.emit(Action::StepEvent);
+                    }
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        dispatch.emit(Action::Back);
+                    }
+                    _ => {}
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    // A link pasted into the address bar of an open page (only the fragment changes).
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                let hash = gloo::utils::window().location().hash().unwrap_or_default();
+                let hash = hash.trim_start_matches('#');
+                if !hash.is_empty() {
+                    dispatch.emit(Action::Open(Source::Link(hash.to_string())));
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    // Share: the link goes into the URL's fragment and, when allowed, the clipboard.
+    {
+        let link = pg.link.clone();
+        use_effect_with(link, move |link| {
+            if let Some(l) = link {
+                let w = gloo::utils::window();
+                if let Ok(h) = w.history() {
+                    let _ =
+                        h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("#{l}")));
+                }
+                let _ = w.navigator().clipboard().write_text(&format!(
+                    "{}{}#{l}",
+                    w.location().origin().unwrap_or_default(),
+                    w.location().pathname().unwrap_or_default()
+                ));
+            }
+        });
+    }
+
+    let button = |id: &'static str, label: &str, title: &'static str, action: Action, disabled: bool| {
         let dispatch = dispatch.clone();
         html! {
-            <button id={id} title={title} onclick={Callback::from(move |_| dispatch.emit(action))}>{ label }</button>
+            <button id={id} {title} {disabled} onclick={Callback::from(move |_| dispatch.emit(action.clone()))}>{ label }</button>
         }
     };
-    html! {
-        <main class="playground">
-            <header class="topbar">
-                <h1>{ "zoolab" }</h1>
-                <span class="tagline">{ "a ZooKeeper laboratory" }</span>
-                <div class="controls">
-                    { button("step", "Step ▸", "Deliver the next message or fire the next timer", Action::Step) }
-                    { button("run", "Run 1 s ▸▸", "Run one simulated second", Action::Run(1_000)) }
-                    { button("write", "Write", "A client writes to the leader (or any live server)", Action::Write) }
-                    { button("reset", "Reset", "Start over with the same seed", Action::Reset) }
-                </div>
-            </header>
-            if let Some(v) = playground.violation() {
-                <p class="banner error" role="alert" id="violation">{ format!("Invariant broken: {v}") }</p>
+    let clusters = view::clusters(&pg);
+    let halted = pg.world().violation().is_some();
+    let on_speed = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(i) = s.value().parse() {
+                dispatch.emit(Action::SetSpeed(i));
             }
-            <p class="clock">
-                <span title="Simulated time since the start">{ format!("t = {} ms", playground.now_ms()) }</span>
-                <span title="A hash of the whole trace: two runs with the same hash did the same thing" id="trace-hash">
-                    { format!("trace {:016x}", playground.trace_hash()) }
-                </span>
-            </p>
-            <section class="cluster" aria-label="ensemble">
-                <h2>{ "Ensemble A" }</h2>
-                <div class="servers">
-                    { for playground.servers().into_iter().map(|s| html! {
-                        <ServerCard key={s.id.0} server={s.clone()} on_action={dispatch.clone()} />
-                    }) }
+        })
+    };
+    let scenario = pg.scenario();
+    let title = scenario.title.clone().unwrap_or_else(|| "untitled scenario".into());
+    let seed = scenario.seed;
+    let on_seed = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlInputElement = e.target_unchecked_into();
+            match s.value().trim().parse() {
+                Ok(v) => dispatch.emit(Action::Reseed(v)),
+                Err(_) => s.set_value(&seed.to_string()),
+            }
+        })
+    };
+    html! {
+        <main class={classes!("playground", pg.in_past().then_some("past"))}>
+            <header class="topbar">
+                <h1 title="zoolab: a ZooKeeper laboratory">{ "zoolab" }</h1>
+                <span class="scenario-title" id="scenario-title" title="The scenario this run started from">{ title }</span>
+                <ScenarioMenu origin={pg.origin.clone()} on_action={dispatch.clone()} />
+                <button id="share" class="primary" title="Copy a link that reopens exactly this state, anywhere"
+                        onclick={let d = dispatch.clone(); Callback::from(move |_| d.emit(Action::Share))}>{ "Share" }</button>
+            </header>
+            <div class="controls" role="toolbar" aria-label="simulation controls">
+                if playing {
+                    { button("play", "❚❚ Pause", "Pause (space)", Action::Pause, false) }
+                } else {
+                    { button("play", "▶ Play", "Play: let simulated time run (space)", Action::Play, halted) }
+                }
+                { button("step", "Step ▸", "Run exactly one event: a message delivered, a timer fired, a disk write acknowledged (→)", Action::StepEvent, halted) }
+                <StepTo on_action={dispatch.clone()} disabled={halted} />
+                { button("run", "Run 1 s ▸▸", "Let one simulated second pass", Action::RunFor(1_000), halted) }
+                <label title="How fast simulated time runs while playing">
+                    { "speed " }
+                    <select id="speed" onchange={on_speed}>
+                        { for SPEEDS.iter().enumerate().map(|(i, (l, _))| html! {
+                            <option value={i.to_string()} selected={i == pg.speed}>{ *l }</option>
+                        }) }
+                    </select>
+                </label>
+                <span class="sep" />
+                { for clusters.iter().map(|c| {
+                    let d = dispatch.clone();
+                    let name = c.name.clone();
+                    let onclick = Callback::from(move |_| d.emit(Action::Write(name.clone())));
+                    html! {
+                        <button id={format!("write-{}", c.name)} disabled={halted}
+                                title={format!("A client (you_{0}) creates a sequential znode through cluster {0}", c.name)}
+                                {onclick}>{ format!("Write to {}", c.name) }</button>
+                    }
+                }) }
+                <PartitionEditor clusters={clusters.iter().map(|c| (c.name.clone(), c.servers.len() as u8)).collect::<Vec<_>>()} on_action={dispatch.clone()} />
+                { button("heal", "Heal", "Repair every partition and cut link", Action::Heal, halted) }
+                <NetworkMenu on_action={dispatch.clone()} />
+                <span class="sep" />
+                <label title="Every random choice of the world (latencies, losses, timeouts) derives from the seed: change it to start over with another run">
+                    { "seed " }<input id="seed" class="seed" type="number" min="0" value={seed.to_string()} onchange={on_seed} />
+                </label>
+                { button("reset", "Reset", "Start this world over: same topology and seed, nothing run", Action::Reset, false) }
+            </div>
+            <div class="banners">
+                if let Some(b) = &pg.banner {
+                    <p class={classes!("banner", match b { Banner::Error(_) => "error", Banner::Info(_) => "info" })} role="alert" id="banner">
+                        { match b { Banner::Error(e) | Banner::Info(e) => e.clone() } }
+                        <button class="close" title="Dismiss" onclick={let d = dispatch.clone(); Callback::from(move |_| d.emit(Action::Dismiss))}>{ "×" }</button>
+                    </p>
+                }
+                if let Some(v) = view::violation(&pg) {
+                    <p class="banner error" role="alert" id="violation">
+                        <strong>{ "Invariant broken — the run stopped. " }</strong>
+                        { format!("At event {} (t = {} ms), {} reported: {}", v.step, v.time_ms, v.server, v.what) }
+                        { button("violation-before", "Show the event before", "Scrub to the state just before the breaking event", Action::Scrub(v.step.saturating_sub(1)), false) }
+                    </p>
+                }
+                if pg.in_past() {
+                    <p class="banner info" id="past">
+                        { format!("Viewing the past: event {} of {}. Acting here continues the run from this point (the later events are dropped). ", pg.position(), pg.head_events()) }
+                        { button("live", "Back to now", "Show the latest state again", Action::Live, false) }
+                    </p>
+                }
+                if let Some(l) = &pg.link {
+                    <p class="banner info share">
+                        <span title="Anyone who opens it gets this exact state: same scenario, same events, same trace hash">{ "Share this link (also in the address bar, and copied where the browser allows): " }</span>
+                        <input id="share-link" readonly=true value={l.clone()} size="60" />
+                    </p>
+                }
+            </div>
+            <div class="workspace">
+                <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
+                    { for clusters.into_iter().map(|c| { let k = c.index; html! {
+                        <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} />
+                    } }) }
                 </div>
+                <aside class="side">
+                    <InvariantsPanel invariants={view::invariants(pg.world())} />
+                    <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
+                </aside>
+            </div>
+            <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
+                      trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
+            <section class="panel console" aria-label="scenario">
+                <CommandLine on_action={dispatch.clone()} />
+                <table class="clients" id="clients" title="Each client command of the run and what became of it (as `expect c1 succeeded` sees it)">
+                    { for view::client_log(&pg).into_iter().map(|l| html! {
+                        <tr class={l.status}>
+                            <td class="op">{ l.op }</td><td><code>{ l.command }</code></td><td class="result">{ l.result }</td>
+                        </tr>
+                    }) }
+                </table>
+                if !pg.checks.is_empty() {
+                    <ul class="checks" id="checks" title="The scenario's expectations and what was seen (the same lines `zoolab run` prints)">
+                        { for pg.checks.iter().rev().take(6).rev().map(|c| html! {
+                            <li class={if c.passed { "ok" } else { "failed" }}>
+                                { format!("{} {}: {}", if c.passed { "✓" } else { "✗" }, c.text, c.detail) }
+                            </li>
+                        }) }
+                    </ul>
+                }
+                <details>
+                    <summary title="Every action you take is a step of this scenario; Share carries it">{ format!("The scenario so far ({} steps)", scenario.steps.len()) }</summary>
+                    <pre id="scenario-text">{ scenario.to_string() }</pre>
+                </details>
             </section>
-            <section class="trace" aria-label="trace">
-                <h2>{ "Trace" }</h2>
-                <ol id="trace">
-                    { for playground.trace.iter().map(|line| html! { <li>{ line }</li> }) }
-                </ol>
-            </section>
+            <footer class="status">
+                <span title="Simulated time since the start">{ format!("t = {} ms", pg.world().now()) }</span>
+                <span title="Events run so far">{ format!("events {}", pg.position()) }</span>
+                <span id="trace-hash" title="A hash of the whole trace: two runs with the same hash did the same thing">
+                    { format!("trace {:016x}", pg.trace_hash()) }
+                </span>
+                <span class="legend" aria-label="legend">
+                    <span class="msg-key m-vote" title={view::message_help("NOTIFICATION")}>{ "VOTE" }</span>
+                    <span class="msg-key m-proposal" title={view::message_help("PROPOSAL")}>{ "PROP" }</span>
+                    <span class="msg-key m-ack" title={view::message_help("ACK")}>{ "ACK" }</span>
+                    <span class="msg-key m-commit" title={view::message_help("COMMIT")}>{ "COMMIT" }</span>
+                    <span class="msg-key m-sync" title="Synchronisation with a new leader: FOLLOWERINFO, LEADERINFO, ACKEPOCH, DIFF, TRUNC, SNAP, NEWLEADER, UPTODATE">{ "SYNC" }</span>
+                    <span class="msg-key m-ping" title={view::message_help("PING")}>{ "PING" }</span>
+                    <span class="msg-key m-request" title={view::message_help("REQUEST")}>{ "REQ" }</span>
+                    <span class="keys">{ "space play/pause · → step · ← back" }</span>
+                </span>
+            </footer>
         </main>
+    }
+}
+
+/// Properties of the [`ScenarioMenu`].
+#[derive(Properties, PartialEq)]
+pub struct MenuProps {
+    /// Where the current run came from.
+    pub origin: String,
+    /// Where opening goes.
+    pub on_action: Callback<Action>,
+}
+
+/// The built-in scenarios, to open run through or from their start.
+#[function_component(ScenarioMenu)]
+pub fn scenario_menu(props: &MenuProps) -> Html {
+    let choice = use_state(|| {
+        if LIBRARY.iter().any(|(n, _)| *n == props.origin) {
+            props.origin.clone()
+        } else {
+            "minority-cannot-commit".to_string()
+        }
+    });
+    let on_change = {
+        let choice = choice.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            choice.set(s.value());
+        })
+    };
+    let open = |from_start: bool| {
+        let cb = props.on_action.clone();
+        let choice = choice.clone();
+        Callback::from(move |_| {
+            let name = (*choice).clone();
+            cb.emit(Action::Open(if from_start {
+                Source::BuiltinTopology(name)
+            } else {
+                Source::Builtin(name)
+            }))
+        })
+    };
+    let fresh = {
+        let cb = props.on_action.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            if let Some((_, text)) = s.value().parse::<usize>().ok().and_then(|i| TOPOLOGIES.get(i)) {
+                cb.emit(Action::Open(Source::Text(text.to_string())));
+            }
+            s.set_value("");
+        })
+    };
+    html! {
+        <span class="menu">
+            <select id="builtin" onchange={on_change} aria-label="built-in scenarios" title="Ready scenarios of ZooKeeper's behaviour">
+                { for LIBRARY.iter().map(|(n, _)| html! { <option value={*n} selected={*n == *choice}>{ n.replace('-', " ") }</option> }) }
+            </select>
+            <button id="open-builtin" title="Open it, run to its end; then scrub back or carry on" onclick={open(false)}>{ "Open" }</button>
+            <button id="open-builtin-start" title="Open its topology only, and play it yourself" onclick={open(true)}>{ "Start it" }</button>
+            <select id="new-world" onchange={fresh} aria-label="new world" title="Start a new world: clusters and servers, nothing run yet">
+                <option value="" selected=true>{ "New world…" }</option>
+                { for TOPOLOGIES.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
+            </select>
+        </span>
+    }
+}
+
+/// Properties of the [`PartitionEditor`].
+#[derive(Properties, PartialEq)]
+pub struct PartitionProps {
+    /// The clusters and their sizes.
+    pub clusters: Vec<(String, u8)>,
+    /// Where the partition goes.
+    pub on_action: Callback<Action>,
+}
+
+/// Put the servers of a cluster in groups (click a server to move it to the next
+/// group), then cut the links between the groups.
+#[function_component(PartitionEditor)]
+pub fn partition_editor(props: &PartitionProps) -> Html {
+    let cluster = use_state(|| 0usize);
+    let groups = use_state(Vec::<u8>::new);
+    let open = use_state(|| false);
+    let Some((name, size)) = props.clusters.get(*cluster).cloned() else { return html! {} };
+    let size = size as usize;
+    let mut g: Vec<u8> = (*groups).clone();
+    if g.len() != size {
+        g = (0..size).map(|i| if i < size / 2 { 0 } else { 1 }).collect();
+    }
+    let toggle_open = {
+        let open = open.clone();
+        Callback::from(move |_| open.set(!*open))
+    };
+    if !*open {
+        return html! { <button id="partition-open" title="Put servers in groups that cannot reach each other" onclick={toggle_open}>{ "Partition…" }</button> };
+    }
+    let on_cluster = {
+        let cluster = cluster.clone();
+        let groups = groups.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            cluster.set(s.value().parse().unwrap_or(0));
+            groups.set(Vec::new());
+        })
+    };
+    let apply = {
+        let cb = props.on_action.clone();
+        let g = g.clone();
+        let open = open.clone();
+        let name = name.clone();
+        Callback::from(move |_| {
+            let mut out = vec![Vec::new(), Vec::new(), Vec::new()];
+            for (i, k) in g.iter().enumerate() {
+                out[*k as usize].push(i as u8 + 1);
+            }
+            cb.emit(Action::Partition(name.clone(), out));
+            open.set(false);
+        })
+    };
+    html! {
+        <span class="partition-editor" id="partition-editor">
+            <select id="partition-cluster" onchange={on_cluster} aria-label="cluster to partition">
+                { for props.clusters.iter().enumerate().map(|(i, (n, _))| html! { <option value={i.to_string()} selected={i == *cluster}>{ n.clone() }</option> }) }
+            </select>
+            { for g.iter().enumerate().map(|(i, k)| {
+                let groups = groups.clone();
+                let g = g.clone();
+                let onclick = Callback::from(move |_| {
+                    let mut g = g.clone();
+                    g[i] = (g[i] + 1) % 3;
+                    groups.set(g);
+                });
+                html! {
+                    <button class={classes!("group-chip", format!("group-{k}"))} data-chip={format!("{name}{}", i + 1)}
+                            title="Click to move this server to the next group (I, II, III)" {onclick}>
+                        { format!("{name}{} {}", i + 1, ["I", "II", "III"][*k as usize]) }
+                    </button>
+                }
+            }) }
+            <button id="partition-apply" class="primary" title="Cut every link between different groups" onclick={apply}>{ "Cut" }</button>
+            <button title="Close" onclick={toggle_open}>{ "×" }</button>
+        </span>
+    }
+}
+
+/// Properties of the [`CommandLine`].
+#[derive(Properties, PartialEq)]
+pub struct CommandProps {
+    /// Where the step goes.
+    pub on_action: Callback<Action>,
+}
+
+/// Type any step of the scenario language: a client command, a fault, a run.
+#[function_component(CommandLine)]
+pub fn command_line(props: &CommandProps) -> Html {
+    let input = use_node_ref();
+    let onsubmit = {
+        let cb = props.on_action.clone();
+        let input = input.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(el) = input.cast::<HtmlInputElement>() {
+                let line = el.value();
+                if !line.trim().is_empty() {
+                    cb.emit(Action::Command(line));
+                    el.set_value("");
+                }
+            }
+        })
+    };
+    html! {
+        <form class="command" {onsubmit}>
+            <label for="command" title="Any step of the scenario language (docs/scenarios.md)">{ "step › " }</label>
+            <input id="command" ref={input} placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
+                   autocomplete="off" spellcheck="false" />
+            <button type="submit">{ "Run step" }</button>
+        </form>
+    }
+}
+
+/// The network presets: a label and the scenario step that sets them.
+pub const NETWORKS: [(&str, &str); 5] = [
+    ("fast LAN (1–5 ms)", "change network latency 1ms..5ms loss 0% duplicate 0%"),
+    ("slow WAN (40–120 ms)", "change network latency 40ms..120ms"),
+    ("lossy (5% lost)", "change network loss 5%"),
+    ("duplicating (5%)", "change network duplicate 5%"),
+    ("bad (20% lost)", "change network loss 20%"),
+];
+
+/// Properties of the [`NetworkMenu`].
+#[derive(Properties, PartialEq)]
+pub struct NetworkProps {
+    /// Where the change goes.
+    pub on_action: Callback<Action>,
+}
+
+/// Network settings (latency, loss, duplication) as presets; any other value can be
+/// typed as a step (`change network latency 10ms loss 2%`).
+#[function_component(NetworkMenu)]
+pub fn network_menu(props: &NetworkProps) -> Html {
+    let cb = props.on_action.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let s: HtmlSelectElement = e.target_unchecked_into();
+        if let Some((_, step)) = s.value().parse::<usize>().ok().and_then(|i| NETWORKS.get(i)) {
+            cb.emit(Action::Command(step.to_string()));
+        }
+        s.set_value("");
+    });
+    html! {
+        <select id="network" {onchange} aria-label="network settings"
+                title="Change the network: latency (one-way delay), loss (messages that never arrive), duplication (election messages delivered twice)">
+            <option value="" selected=true>{ "network…" }</option>
+            { for NETWORKS.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
+        </select>
+    }
+}
+
+/// Properties of [`StepTo`].
+#[derive(Properties, PartialEq)]
+pub struct StepToProps {
+    /// Where the step goes.
+    pub on_action: Callback<Action>,
+    /// Whether the run has halted.
+    pub disabled: bool,
+}
+
+/// Step until the next message of a chosen kind is delivered.
+#[function_component(StepTo)]
+pub fn step_to(props: &StepToProps) -> Html {
+    let kind = use_state(|| 1usize);
+    let onchange = {
+        let kind = kind.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            kind.set(s.value().parse().unwrap_or(0));
+        })
+    };
+    let onclick = {
+        let cb = props.on_action.clone();
+        let k = STEP_KINDS[(*kind).min(STEP_KINDS.len() - 1)];
+        Callback::from(move |_| cb.emit(Action::StepToKind(k)))
+    };
+    html! {
+        <span class="step-to">
+            <button id="step-to" disabled={props.disabled} {onclick}
+                    title="Run events until the next message of this kind is delivered">{ "Step to" }</button>
+            <select id="step-kind" {onchange} aria-label="message kind to step to">
+                { for STEP_KINDS.iter().enumerate().map(|(i, k)| html! {
+                    <option value={i.to_string()} selected={i == *kind} title={view::message_help(k)}>{ *k }</option>
+                }) }
+            </select>
+        </span>
     }
 }

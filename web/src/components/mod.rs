@@ -1,7 +1,11 @@
 //! The page's components: small, typed, and free of protocol logic.
 
 mod app;
-mod server_card;
+mod cluster;
+mod panels;
+mod timeline;
 
-pub use app::App;
-pub use server_card::ServerCard;
+pub use app::{App, NETWORKS};
+pub use cluster::ClusterPanel;
+pub use panels::{Inspector, InvariantsPanel};
+pub use timeline::Timeline;

@@ -1,0 +1,204 @@
+use crate::state::{name, Action};
+use crate::view::{message_class, message_help, message_label, role_help, role_word, ClusterView};
+use yew::prelude::*;
+use zoolab_core::ids::ServerId;
+use zoolab_core::scenario::ServerName;
+use zoolab_core::sim::{Role, ServerView};
+
+/// Properties of a [`ClusterPanel`].
+#[derive(Properties, PartialEq)]
+pub struct ClusterProps {
+    /// The cluster as drawn.
+    pub cluster: ClusterView,
+    /// The server in the inspector.
+    pub selected: Option<ServerName>,
+    /// Where the user's actions go (acting while viewing the past forks the run).
+    pub on_action: Callback<Action>,
+}
+
+const W: f64 = 320.0;
+const H: f64 = 250.0;
+const R: f64 = 92.0;
+const NODE: f64 = 23.0;
+
+fn pos(i: usize, n: usize) -> (f64, f64) {
+    let a = -std::f64::consts::FRAC_PI_2 + (i as f64) * std::f64::consts::TAU / (n.max(1) as f64);
+    (W / 2.0 + R * a.cos(), H / 2.0 + 6.0 + R * a.sin())
+}
+
+fn node_shape(s: &ServerView) -> Html {
+    let class = classes!("node", role_word(s).to_lowercase());
+    match s.role {
+        Role::Leading => html! {
+            <>
+                <circle class={class.clone()} r={NODE.to_string()} />
+                <circle class="node-ring" r={(NODE + 5.0).to_string()} />
+            </>
+        },
+        Role::Observing => {
+            let d = NODE * 0.9;
+            html! { <rect class={class} x={(-d).to_string()} y={(-d).to_string()} width={(2.0 * d).to_string()} height={(2.0 * d).to_string()} rx="4" /> }
+        }
+        Role::Down => html! {
+            <>
+                <circle class={class} r={NODE.to_string()} />
+                <path class="node-cross" d="M-13,-13 L13,13 M13,-13 L-13,13" />
+            </>
+        },
+        _ => html! { <circle class={class} r={NODE.to_string()} /> },
+    }
+}
+
+/// One cluster: its servers on a ring with their links, the messages in flight on the
+/// links, cut links drawn cut, and below a card per server with its numbers and controls.
+#[function_component(ClusterPanel)]
+pub fn cluster_panel(props: &ClusterProps) -> Html {
+    let c = &props.cluster;
+    let n = c.servers.len();
+    let idx = |id: u64| (id as usize).saturating_sub(1);
+    let mut links = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (c.servers[i].id.0, c.servers[j].id.0);
+            let ab = c.cuts.contains(&(a, b));
+            let ba = c.cuts.contains(&(b, a));
+            let (x1, y1) = pos(i, n);
+            let (x2, y2) = pos(j, n);
+            let (class, title) = match (ab, ba) {
+                (false, false) => ("link", format!("s{a} ↔ s{b}: connected")),
+                (true, true) => ("link cut", format!("s{a} ↔ s{b}: cut both ways (partition)")),
+                (true, false) => ("link cut oneway", format!("s{a} → s{b} cut; s{b} → s{a} still arrives")),
+                (false, true) => ("link cut oneway", format!("s{b} → s{a} cut; s{a} → s{b} still arrives")),
+            };
+            let cut = ab || ba;
+            let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+            links.push(html! {
+                <g class="link-group" data-link={format!("{a}-{b}")} data-cut={cut.to_string()}>
+                    <title>{ title }</title>
+                    <line class={class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                    if cut {
+                        <text class="cut-mark" x={mx.to_string()} y={(my + 5.0).to_string()} text-anchor="middle">{ "✂" }</text>
+                    }
+                </g>
+            });
+        }
+    }
+    let messages = c.messages.iter().enumerate().map(|(k, m)| {
+        let (x1, y1) = pos(idx(m.from), n);
+        let (x2, y2) = pos(idx(m.to), n);
+        // Offset to the sender's right so that the two directions do not overlap.
+        let (dx, dy) = (x2 - x1, y2 - y1);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ox, oy) = (-dy / len * 7.0, dx / len * 7.0);
+        let t = m.progress;
+        let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy + ((k % 3) as f64 - 1.0) * 3.0);
+        let label = message_label(m.kind);
+        let w = 7.0 + 6.2 * label.len() as f64;
+        html! {
+            <g class={classes!("msg", message_class(m.kind))} data-kind={m.kind} transform={format!("translate({x:.1},{y:.1})")}>
+                <title>{ format!("{}\n{}", m.detail, message_help(m.kind)) }</title>
+                <rect x={(-w / 2.0).to_string()} y="-8" width={w.to_string()} height="16" rx="3" />
+                <text y="4" text-anchor="middle">{ label }</text>
+            </g>
+        }
+    });
+    let nodes = c.servers.iter().enumerate().map(|(i, s)| {
+        let (x, y) = pos(i, n);
+        let sel = props.selected.as_ref().is_some_and(|x| x.cluster == c.name && u64::from(x.id) == s.id.0);
+        let onclick = {
+            let cb = props.on_action.clone();
+            let nm = name(&c.name, s.id);
+            Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Some(nm.clone()))))
+        };
+        html! {
+            <g class={classes!("server-node", sel.then_some("selected"))} transform={format!("translate({x:.1},{y:.1})")} {onclick}
+               data-node={format!("{}{}", c.name, s.id)}>
+                <title>{ format!("{}{}: {}", c.name, s.id, role_help(s)) }</title>
+                { node_shape(s) }
+                <text class="node-name" y="1" text-anchor="middle">{ format!("{}{}", c.name, s.id) }</text>
+                <text class="node-role" y="13" text-anchor="middle">{ short_role(s) }</text>
+            </g>
+        }
+    });
+    html! {
+        <section class="cluster" aria-label={format!("cluster {}", c.name)} data-cluster={c.name.clone()}>
+            <h2>
+                { format!("Cluster {} ", c.name) }
+                <span class="muted">{ format!("· {} servers{}", c.servers.iter().filter(|s| !s.observer).count(),
+                    match c.servers.iter().filter(|s| s.observer).count() { 0 => String::new(), k => format!(", {k} observer{}", if k > 1 { "s" } else { "" }) }) }</span>
+            </h2>
+            <svg class="ring" viewBox={format!("0 0 {W} {H}")} role="img"
+                 aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
+                { for links }
+                { for messages }
+                { for nodes }
+            </svg>
+            <p class="rule" title="The seed article's rule: every new logical stamp is the maximum of what a quorum has seen, plus one. Here: the leader's new epoch, from the accepted epochs of the leader and the followers that joined it first.">
+                { c.epoch_rule.clone().unwrap_or_else(|| "no election finished yet".into()) }
+            </p>
+            <div class="servers">
+                { for c.servers.iter().map(|s| server_card(&c.name, s, props)) }
+            </div>
+        </section>
+    }
+}
+
+fn short_role(s: &ServerView) -> &'static str {
+    if s.paused && s.role != Role::Down {
+        return "PAUSED";
+    }
+    match s.role {
+        Role::Leading => "LEAD",
+        Role::Following => "FOLLOW",
+        Role::Looking => "LOOK",
+        Role::Observing => "OBSERVE",
+        Role::Down => "DOWN",
+    }
+}
+
+fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
+    let id: ServerId = s.id;
+    let nm = name(cluster, id);
+    let act = |f: fn(ServerName) -> Action| {
+        let cb = props.on_action.clone();
+        let nm = nm.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.stop_propagation();
+            cb.emit(f(nm.clone()))
+        })
+    };
+    let select = {
+        let cb = props.on_action.clone();
+        let nm = nm.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Some(nm.clone()))))
+    };
+    let down = s.role == Role::Down;
+    let role = role_word(s);
+    let sel = props.selected.as_ref().is_some_and(|x| *x == nm);
+    html! {
+        <article class={classes!("server", role.to_lowercase(), sel.then_some("selected"))}
+                 data-server={format!("{cluster}{id}")} data-role={role.clone()} onclick={select}>
+            <div class="server-head">
+                <span class="server-id">{ format!("{cluster}{id}") }</span>
+                <span class="role" title={role_help(s)}>{ role }</span>
+            </div>
+            <dl>
+                <dt title="epoch: the leader generation this server is in (its currentEpoch)">{ "epoch" }</dt>
+                <dd class="epoch">{ s.epoch.0 }</dd>
+                <dt title="last zxid: the newest transaction id in its log; zxid = epoch in the high 32 bits, counter in the low">{ "last" }</dt>
+                <dd class="last-zxid">{ s.last_zxid.to_string() }</dd>
+                <dt title="committed: the newest transaction it knows a quorum has logged">{ "commit" }</dt>
+                <dd class="committed">{ s.committed_zxid.to_string() }</dd>
+            </dl>
+            <div class="server-actions">
+                if down {
+                    <button class="restart" title="Restart: recover from what it wrote to disk and rejoin as LOOKING" onclick={act(Action::Restart)}>{ "Restart" }</button>
+                } else {
+                    <button class="kill" title="Kill: crash it; it keeps only what its disk acknowledged" onclick={act(Action::Kill)}>{ "Kill" }</button>
+                }
+                <button class="freeze" disabled={down} title="Pause it for 1 s, like a long garbage-collection pause" onclick={act(Action::Freeze)}>{ "Pause" }</button>
+                <button class="isolate" disabled={down} title="Isolate: cut every link between it and the others" onclick={act(Action::Isolate)}>{ "Isolate" }</button>
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,707 @@
+//! What the page draws, derived from the playground: plain data, computed by the core
+//! and only arranged here (no protocol logic). Components take these as properties.
+
+use crate::state::{Playground, SimWorld};
+use zoolab_core::ids::{Epoch, ServerId};
+use zoolab_core::scenario::sim::PathTxn;
+use zoolab_core::scenario::{OpRef, Predicate};
+use zoolab_core::sim::{Role, ServerView, TraceKind};
+use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
+
+/// How many messages in flight a cluster drawing shows at most.
+pub const MAX_MESSAGES: usize = 48;
+/// How many trace lines the page shows.
+pub const TRACE_LINES: usize = 8;
+/// How far back (trace records) the "maximum plus one" search looks past the records
+/// that are new since the last look.
+pub const RULE_LOOKBACK: usize = 20_000;
+
+/// A message in flight, placed on its link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageView {
+    /// Sender's id.
+    pub from: u64,
+    /// Receiver's id.
+    pub to: u64,
+    /// ZooKeeper's name of the packet (NOTIFICATION, PROPOSAL, …).
+    pub kind: &'static str,
+    /// The whole message, for its tooltip.
+    pub detail: String,
+    /// How far along its link (0 = just sent, 1 = arriving).
+    pub progress: f64,
+}
+
+/// One cluster as drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    /// Its index in the world.
+    pub index: usize,
+    /// Its name in the scenario (`a`).
+    pub name: String,
+    /// Its servers, in id order.
+    pub servers: Vec<ServerView>,
+    /// Blocked directed links.
+    pub cuts: Vec<(u64, u64)>,
+    /// Messages in flight.
+    pub messages: Vec<MessageView>,
+    /// The "maximum plus one" of its latest election, if one is in the trace.
+    pub epoch_rule: Option<String>,
+}
+
+/// The group a message kind is drawn with (colour and legend).
+pub fn message_class(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "m-vote",
+        "PROPOSAL" => "m-proposal",
+        "ACK" => "m-ack",
+        "COMMIT" | "INFORM" => "m-commit",
+        "PING" => "m-ping",
+        "REQUEST" => "m-request",
+        _ => "m-sync",
+    }
+}
+
+/// A short label for a message kind, drawn on the message.
+pub fn message_label(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "VOTE",
+        "PROPOSAL" => "PROP",
+        "ACK" => "ACK",
+        "COMMIT" => "COMMIT",
+        "INFORM" => "INFORM",
+        "PING" => "PING",
+        "REQUEST" => "REQ",
+        "FOLLOWERINFO" => "F.INFO",
+        "OBSERVERINFO" => "O.INFO",
+        "LEADERINFO" => "L.INFO",
+        "ACKEPOCH" => "ACKEP",
+        "NEWLEADER" => "NEWLDR",
+        "UPTODATE" => "UP2DATE",
+        "DIFF" => "DIFF",
+        "TRUNC" => "TRUNC",
+        "SNAP" => "SNAP",
+        _ => "MSG",
+    }
+}
+
+/// Plain-language help for a message kind.
+pub fn message_help(kind: &str) -> &'static str {
+    match kind {
+        "NOTIFICATION" => "NOTIFICATION: an election vote — who the sender thinks should lead, and why",
+        "PROPOSAL" => "PROPOSAL: the leader asks followers to log a write",
+        "ACK" => "ACK: a follower has logged a proposal (or the new leader's history)",
+        "COMMIT" => "COMMIT: a quorum acknowledged it; apply the write",
+        "INFORM" => "INFORM: a committed write sent to an observer",
+        "PING" => "PING: the leader's heartbeat; followers answer",
+        "REQUEST" => "REQUEST: a follower forwards a client's write to the leader",
+        "FOLLOWERINFO" => "FOLLOWERINFO: a follower tells the new leader its accepted epoch",
+        "OBSERVERINFO" => "OBSERVERINFO: an observer tells the new leader its accepted epoch",
+        "LEADERINFO" => "LEADERINFO: the new leader announces its epoch = max(accepted epochs) + 1",
+        "ACKEPOCH" => "ACKEPOCH: a follower accepts the new epoch and reports its last zxid",
+        "NEWLEADER" => "NEWLEADER: the leader's history has been sent; acknowledge it",
+        "UPTODATE" => "UPTODATE: synchronised; the learner may serve clients",
+        "DIFF" => "DIFF: sync by sending the transactions the learner misses",
+        "TRUNC" => "TRUNC: the learner must drop log entries the new leader never committed",
+        "SNAP" => "SNAP: the learner is too far behind; send a whole snapshot",
+        _ => "a message between servers",
+    }
+}
+
+/// Plain-language help for a role.
+pub fn role_help(s: &ServerView) -> &'static str {
+    if s.paused {
+        return "PAUSED: a long garbage-collection pause; messages wait until it ends";
+    }
+    match s.role {
+        Role::Looking => "LOOKING: electing a leader; cannot serve writes",
+        Role::Following => "FOLLOWING: logs the leader's proposals and acknowledges them; its vote counts",
+        Role::Leading => {
+            "LEADING: orders every write of its epoch; a write commits once a quorum has logged it"
+        }
+        Role::Observing => "OBSERVING: receives committed writes but never votes",
+        Role::Down => "DOWN: crashed; keeps only what it had written to disk",
+    }
+}
+
+/// The role word a server card shows (PAUSED over the role while paused).
+pub fn role_word(s: &ServerView) -> String {
+    if s.paused && s.role != Role::Down {
+        "PAUSED".into()
+    } else {
+        s.role.to_string()
+    }
+}
+
+fn progress(deliver_at: u64, now: u64, latency_max: u64) -> f64 {
+    let span = latency_max.max(1) as f64;
+    let left = deliver_at.saturating_sub(now) as f64;
+    (1.0 - left / span).clamp(0.3, 0.7)
+}
+
+/// Every cluster of the world shown.
+pub fn clusters(p: &Playground) -> Vec<ClusterView> {
+    let w = p.world();
+    let names = p.clusters();
+    let in_flight = w.in_flight(MAX_MESSAGES * names.len().max(1) * 4);
+    let latency_max = w.config().net.latency_max_ms;
+    names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let messages = in_flight
+                .iter()
+                .filter(|m| m.from.cluster == c)
+                .take(MAX_MESSAGES)
+                .map(|m| MessageView {
+                    from: m.from.id.0,
+                    to: m.to.id.0,
+                    kind: m.msg.kind(),
+                    detail: format!("s{} → s{} {}", m.from.id, m.to.id, m.msg),
+                    progress: progress(m.key.0, w.now(), latency_max),
+                })
+                .collect();
+            ClusterView {
+                index: c,
+                name: name.clone(),
+                servers: w.servers_in(c),
+                cuts: w.blocked_in(c).into_iter().map(|(a, b)| (a.0, b.0)).collect(),
+                messages,
+                epoch_rule: p.rules.get(c).cloned().flatten(),
+            }
+        })
+        .collect()
+}
+
+/// The seed article's rule where the latest election of cluster `c` applied it: the
+/// leader's new epoch is the maximum of the accepted epochs of a quorum, plus one.
+/// Read from the trace: the FOLLOWERINFOs the leader received after it started leading.
+/// `lookback` bounds how many of the latest trace records it reads.
+pub fn epoch_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option<String> {
+    let trace = w.trace();
+    let start = trace.len().saturating_sub(lookback);
+    let recent: Vec<_> = trace.range(start..).collect();
+    let (pos, leader, epoch) = recent.iter().enumerate().rev().find_map(|(i, e)| match &e.kind {
+        TraceKind::Established { at, epoch } if at.cluster == c => Some((i, at.id, *epoch)),
+        _ => None,
+    })?;
+    let began = recent[..pos].iter().rposition(|e| {
+        matches!(&e.kind, TraceKind::Role { at, state: PeerState::Leading, .. } if at.cluster == c && at.id == leader)
+    })?;
+    let voters = w.servers_in(c).iter().filter(|s| !s.observer).count();
+    let needed = voters / 2; // followers besides the leader for a majority
+    let mut seen: Vec<(ServerId, Epoch)> = Vec::new();
+    for e in &recent[began..pos] {
+        if let TraceKind::Deliver {
+            from,
+            to,
+            msg: MsgSummary::LearnerInfo(LearnerKind::Follower, accepted),
+        } = &e.kind
+        {
+            if to.cluster == c
+                && to.id == leader
+                && !seen.iter().any(|(id, _)| *id == from.id)
+                && seen.len() < needed
+            {
+                seen.push((from.id, *accepted));
+            }
+        }
+    }
+    let max_followers = seen.iter().map(|(_, e)| e.0).max().unwrap_or(0);
+    // The leader's own accepted epoch is at most E - 1; exactly that when no follower's
+    // reached it (or when E - 1 is 0).
+    let own = if epoch.0 <= 1 || max_followers < epoch.0 - 1 {
+        format!("{name}{leader}: {}", epoch.0 - 1)
+    } else {
+        format!("{name}{leader}: ≤{}", epoch.0.saturating_sub(1))
+    };
+    let mut parts = vec![own];
+    parts.extend(seen.iter().map(|(id, e)| format!("{name}{id}: {e}")));
+    Some(format!("new epoch = max({}) + 1 = {}", parts.join(", "), epoch.0))
+}
+
+/// One ZAB invariant on the panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvariantView {
+    /// Its name (the checker's prefix).
+    pub name: &'static str,
+    /// What it guards, in one plain line.
+    pub guards: &'static str,
+    /// Whether it holds at the state shown.
+    pub holds: bool,
+}
+
+/// The invariants the simulator checks after every event.
+pub const INVARIANTS: [(&str, &str); 6] = [
+    ("one leader per epoch", "At most one server is established as leader of an epoch."),
+    ("primary order", "Every server commits its transactions in zxid order."),
+    ("agreement", "No two servers commit different transactions at the same zxid."),
+    ("total order", "Everyone's committed history is a prefix of one history."),
+    ("integrity", "No server skips, or truncates, a committed transaction."),
+    ("state", "Servers that applied the same zxid hold identical data (equal digests)."),
+];
+
+/// The invariants panel at the state shown.
+pub fn invariants(w: &SimWorld) -> Vec<InvariantView> {
+    let broken = w.violation().map(|v| v.what.clone()).unwrap_or_default();
+    INVARIANTS
+        .iter()
+        .map(|&(name, guards)| InvariantView { name, guards, holds: !broken.starts_with(name) })
+        .collect()
+}
+
+/// A broken invariant, for the banner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViolationView {
+    /// The event count at which it broke.
+    pub step: u64,
+    /// Simulated time.
+    pub time_ms: u64,
+    /// The cluster's name and the server that reported it.
+    pub server: String,
+    /// What broke.
+    pub what: String,
+}
+
+/// The violation of the world shown, if any.
+pub fn violation(p: &Playground) -> Option<ViolationView> {
+    let v = p.world().violation()?;
+    let cluster = p.clusters().get(v.at.cluster).cloned().unwrap_or_default();
+    Some(ViolationView {
+        step: v.step,
+        time_ms: v.time_ms,
+        server: format!("{cluster}{}", v.at.id),
+        what: v.what.clone(),
+    })
+}
+
+/// One log entry in the inspector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Its zxid.
+    pub zxid: String,
+    /// The transaction.
+    pub txn: String,
+    /// Whether the server knows it committed.
+    pub committed: bool,
+}
+
+/// The inspector's view of one server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InspectorView {
+    /// Its scenario name (`a3`).
+    pub name: String,
+    /// As the core reports it.
+    pub server: ServerView,
+    /// The latest entries of its txn log (oldest first).
+    pub log: Vec<LogLine>,
+    /// Entries not shown (older).
+    pub log_hidden: usize,
+    /// The snapshot its log starts from.
+    pub snapshot: String,
+    /// Its own vote while LOOKING, and the votes it received: (from, for, round, state).
+    pub votes: Vec<(String, String, String)>,
+    /// Its own current vote.
+    pub own_vote: Option<String>,
+    /// Its znodes (path = data), a few.
+    pub tree: Vec<String>,
+}
+
+fn txn_text(t: &PathTxn) -> String {
+    match t {
+        PathTxn::Create { path, data } => format!("create {path} {data:?}"),
+        PathTxn::Set { path, data } => format!("set {path} {data:?}"),
+        PathTxn::Delete { path } => format!("delete {path}"),
+        PathTxn::Error { code } => format!("error {code}"),
+    }
+}
+
+/// How many log entries the inspector lists.
+pub const LOG_LINES: usize = 14;
+
+/// The inspector for the selected server, if any.
+pub fn inspector(p: &Playground) -> Option<InspectorView> {
+    let sel = p.selected.as_ref()?;
+    let c = p.clusters().iter().position(|n| *n == sel.cluster)?;
+    let w = p.world();
+    let id = ServerId(u64::from(sel.id));
+    let server = w.servers_in(c).into_iter().find(|s| s.id == id)?;
+    let live = w.server(c, id);
+    let log = match live {
+        Some(s) => &s.durable().log,
+        None => &w.disk(c, id).log,
+    };
+    let entries = log.entries();
+    let committed = server.committed_zxid;
+    let skip = entries.len().saturating_sub(LOG_LINES);
+    let lines = entries[skip..]
+        .iter()
+        .map(|e| LogLine { zxid: e.zxid.to_string(), txn: txn_text(&e.txn), committed: e.zxid <= committed })
+        .collect();
+    let (votes, own_vote, tree) = match live {
+        Some(s) => {
+            let votes = s
+                .election_votes()
+                .into_iter()
+                .map(|(from, v, st)| {
+                    (
+                        format!("s{from} ({st})"),
+                        format!("s{}", v.leader),
+                        format!("zxid {} epoch {}", v.zxid, v.peer_epoch),
+                    )
+                })
+                .collect();
+            let v = s.status().vote;
+            let own = Some(format!(
+                "s{} (zxid {}, round {}, epoch {})",
+                v.leader, v.zxid, v.election_epoch, v.peer_epoch
+            ));
+            let state = s.state();
+            let mut tree = Vec::new();
+            let mut stack = vec!["/".to_string()];
+            while let Some(path) = stack.pop() {
+                if tree.len() >= 12 {
+                    break;
+                }
+                if path != "/" {
+                    let data = state.node(&path).map(|n| n.data.clone()).unwrap_or_default();
+                    tree.push(format!("{path} = {data:?}"));
+                }
+                let mut kids = state.children(&path);
+                kids.reverse();
+                for k in kids {
+                    stack.push(if path == "/" { format!("/{k}") } else { format!("{path}/{k}") });
+                }
+            }
+            (votes, own, tree)
+        }
+        None => (Vec::new(), None, Vec::new()),
+    };
+    Some(InspectorView {
+        name: format!("{}{}", sel.cluster, sel.id),
+        server,
+        log: lines,
+        log_hidden: skip,
+        snapshot: log.snapshot_zxid().to_string(),
+        votes,
+        own_vote,
+        tree,
+    })
+}
+
+/// One client command and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientLine {
+    /// `you_a#3`.
+    pub op: String,
+    /// The command as zkCli writes it.
+    pub command: String,
+    /// `ok "/w-0000000001"`, `pending`, `failed with NONODE`, or why it could not run.
+    pub result: String,
+    /// `ok`, `pending`, `failed`.
+    pub status: &'static str,
+}
+
+/// How many client commands the console lists.
+pub const CLIENT_LINES: usize = 8;
+
+/// The latest client commands of the run shown, with their results as the core's
+/// runner reports them (the same words as `expect c1 succeeded` prints).
+pub fn client_log(p: &Playground) -> Vec<ClientLine> {
+    let r = p.shown();
+    let steps = &r.scenario().steps[..r.steps_run().min(r.scenario().steps.len())];
+    let mut sent: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    let mut lines = Vec::new();
+    for s in steps {
+        let zoolab_core::scenario::Action::Client { client, command } = s else { continue };
+        let n = sent.get(client.as_str()).copied().unwrap_or(0) + 1;
+        let op = OpRef { client: client.clone(), nth: Some(n) };
+        let (ok, seen) = r.evaluate(&Predicate::Succeeded(op));
+        let prefix = format!("{client}#{n} ");
+        let line = match seen.strip_prefix(&prefix) {
+            Some(result) => {
+                sent.insert(client.as_str(), n);
+                let status = if ok {
+                    "ok"
+                } else if result == "pending" {
+                    "pending"
+                } else {
+                    "failed"
+                };
+                ClientLine {
+                    op: format!("{client}#{n}"),
+                    command: command.to_string(),
+                    result: result.into(),
+                    status,
+                }
+            }
+            None => ClientLine {
+                op: client.clone(),
+                command: command.to_string(),
+                result: "not sent: the simulator cannot run it yet".into(),
+                status: "failed",
+            },
+        };
+        lines.push(line);
+    }
+    let skip = lines.len().saturating_sub(CLIENT_LINES);
+    lines.split_off(skip)
+}
+
+/// One column of the space-time diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpaceTimeItem {
+    /// A message delivered (or dropped) from one lane to another.
+    Message {
+        /// Sender's id.
+        from: u64,
+        /// Receiver's id.
+        to: u64,
+        /// ZooKeeper's name of the packet.
+        kind: &'static str,
+        /// Whether it was dropped rather than delivered.
+        dropped: bool,
+        /// The trace line.
+        title: String,
+    },
+    /// Something that happened at one server (a role change, a crash…).
+    Mark {
+        /// The server's id.
+        at: u64,
+        /// A one-letter label (L, F, ?, O, ✕, ↻, ‖, ★).
+        label: &'static str,
+        /// The trace line.
+        title: String,
+    },
+}
+
+/// The space-time diagram of one cluster: a lane per server, the latest trace records
+/// in order from left to right.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpaceTime {
+    /// The cluster's name.
+    pub cluster: String,
+    /// The lanes' server ids.
+    pub lanes: Vec<u64>,
+    /// The columns, oldest first.
+    pub items: Vec<SpaceTimeItem>,
+    /// Simulated time of the first and last column.
+    pub span_ms: (u64, u64),
+}
+
+/// How many records the space-time diagram shows.
+pub const SPACETIME_COLUMNS: usize = 90;
+
+/// The space-time diagram of the selected server's cluster (else the first).
+pub fn spacetime(p: &Playground) -> SpaceTime {
+    let names = p.clusters();
+    let c = p.selected.as_ref().and_then(|s| names.iter().position(|n| *n == s.cluster)).unwrap_or(0);
+    let w = p.world();
+    let mut items = Vec::new();
+    let mut times = Vec::new();
+    for e in w.trace().iter().rev() {
+        if items.len() >= SPACETIME_COLUMNS {
+            break;
+        }
+        let item = match &e.kind {
+            TraceKind::Deliver { from, to, msg } if from.cluster == c => Some(SpaceTimeItem::Message {
+                from: from.id.0,
+                to: to.id.0,
+                kind: msg.kind(),
+                dropped: false,
+                title: e.to_string(),
+            }),
+            TraceKind::Drop { from, to, msg, .. } if from.cluster == c => Some(SpaceTimeItem::Message {
+                from: from.id.0,
+                to: to.id.0,
+                kind: msg.kind(),
+                dropped: true,
+                title: e.to_string(),
+            }),
+            TraceKind::Role { at, state, .. } if at.cluster == c => Some(SpaceTimeItem::Mark {
+                at: at.id.0,
+                label: match state {
+                    PeerState::Looking => "?",
+                    PeerState::Following => "F",
+                    PeerState::Leading => "L",
+                    PeerState::Observing => "O",
+                },
+                title: e.to_string(),
+            }),
+            TraceKind::Established { at, .. } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "★", title: e.to_string() })
+            }
+            TraceKind::Crash { at } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "✕", title: e.to_string() })
+            }
+            TraceKind::Restart { at } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "↻", title: e.to_string() })
+            }
+            TraceKind::Pause { at, .. } if at.cluster == c => {
+                Some(SpaceTimeItem::Mark { at: at.id.0, label: "‖", title: e.to_string() })
+            }
+            _ => None,
+        };
+        if let Some(i) = item {
+            items.push(i);
+            times.push(e.time_ms);
+        }
+    }
+    items.reverse();
+    SpaceTime {
+        cluster: names.get(c).cloned().unwrap_or_default(),
+        lanes: w.servers_in(c).iter().map(|s| s.id.0).collect(),
+        items,
+        span_ms: (times.last().copied().unwrap_or(0), times.first().copied().unwrap_or(0)),
+    }
+}
+
+/// The latest trace lines of the world shown (oldest first), with the servers called
+/// by their scenario names (`b4` for the core's `c1.s4`).
+pub fn trace_tail(w: &SimWorld, n: usize, clusters: &[String]) -> Vec<String> {
+    let t = w.trace();
+    t.range(t.len().saturating_sub(n)..).map(|e| rename(&e.to_string(), clusters)).collect()
+}
+
+/// Rewrites the core's server addresses (`s3` in the first cluster, `c1.s4` in the
+/// second) as scenario names (`a3`, `b4`). Other text is left as it is, and so are the
+/// bare `s1` of network lines when there are several clusters (they do not say which).
+pub fn rename(line: &str, clusters: &[String]) -> String {
+    let bare_ok = clusters.len() == 1 || !line.contains("network:");
+    // Bare ids (`from=s3#1`) belong to the cluster of the line's addresses.
+    let home = (1..clusters.len()).find(|c| line.contains(&format!("c{c}.s"))).unwrap_or(0);
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    while i < b.len() {
+        let boundary = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+        if boundary && b[i] == b'c' {
+            let n = digits(i + 1);
+            if n > 0 && b.get(i + 1 + n) == Some(&b'.') && b.get(i + 2 + n) == Some(&b's') {
+                let m = digits(i + 3 + n);
+                let c: usize = line[i + 1..i + 1 + n].parse().unwrap_or(usize::MAX);
+                let end = i + 3 + n + m;
+                if m > 0 && !b.get(end).is_some_and(|x| x.is_ascii_alphanumeric()) {
+                    if let Some(name) = clusters.get(c) {
+                        out.push_str(name);
+                        out.push_str(&line[i + 3 + n..end]);
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+        }
+        if bare_ok && boundary && b[i] == b's' {
+            let m = digits(i + 1);
+            let end = i + 1 + m;
+            if m > 0 && !b.get(end).is_some_and(|x| x.is_ascii_alphanumeric()) {
+                if let Some(name) = clusters.get(home) {
+                    out.push_str(name);
+                    out.push_str(&line[i + 1..end]);
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        let ch = line[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{name, Action, Source};
+
+    #[test]
+    fn an_election_shows_its_maximum_plus_one() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        let rule = epoch_rule(p.world(), 0, "a", usize::MAX).expect("an election happened");
+        assert!(rule.starts_with("new epoch = max(a3: 0, "), "{rule}");
+        assert!(rule.ends_with(") + 1 = 1"), "{rule}");
+        let l = p.world().leader(0).unwrap();
+        p.apply(Action::Kill(name("a", l)));
+        p.apply(Action::RunFor(3_000));
+        let rule = epoch_rule(p.world(), 0, "a", usize::MAX).unwrap();
+        assert!(rule.ends_with("+ 1 = 2"), "{rule}");
+    }
+
+    #[test]
+    fn the_console_lists_each_command_with_its_result() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::Command("you_a: create /x hello".into()));
+        p.apply(Action::RunFor(1_500));
+        p.apply(Action::Command("you_a: get /x".into()));
+        p.apply(Action::Command("you_a: addWatch /x".into()));
+        p.apply(Action::Command("you_b: delete /nothing".into()));
+        p.apply(Action::RunFor(500));
+        let log = client_log(&p);
+        let seen: Vec<(&str, &str)> = log.iter().map(|l| (l.op.as_str(), l.status)).collect();
+        assert_eq!(
+            seen,
+            [("you_a#1", "ok"), ("you_a#2", "ok"), ("you_a", "failed"), ("you_b#1", "failed")],
+            "{log:#?}"
+        );
+        assert_eq!(log[1].result, "ok \"hello\"");
+        assert_eq!(log[3].result, "failed with NONODE");
+    }
+
+    #[test]
+    fn trace_lines_name_servers_as_the_scenario_does() {
+        let names = ["a".to_string(), "b".to_string()];
+        assert_eq!(rename("t=3 c1.s4 → c1.s5 PING", &names), "t=3 b4 → b5 PING");
+        assert_eq!(
+            rename("t=9 s2 syncs s3 with DIFF zxid=0x1", &names),
+            "t=9 a2 syncs a3 with DIFF zxid=0x1"
+        );
+        assert_eq!(rename("network: partition {s1,s2}", &names), "network: partition {s1,s2}");
+        assert_eq!(rename("t=1 c1.s3 → c1.s5 REQUEST from=s3#1", &names), "t=1 b3 → b5 REQUEST from=b3#1");
+        assert_eq!(rename("network: partition {s1,s2}", &names[..1]), "network: partition {a1,a2}");
+        assert_eq!(
+            rename("client → c1.s2 write #1 · sessions s", &names),
+            "client → b2 write #1 · sessions s"
+        );
+    }
+
+    #[test]
+    fn clusters_show_servers_messages_and_cuts() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::StepEvent);
+        let cs = clusters(&p);
+        assert_eq!(cs.len(), 2);
+        assert!(cs[0].messages.iter().all(|m| m.kind == "NOTIFICATION"));
+        assert!(!cs[0].messages.is_empty() || !cs[1].messages.is_empty());
+        p.apply(Action::Isolate(name("a", ServerId(1))));
+        assert_eq!(clusters(&p)[0].cuts.len(), 4);
+        assert!(invariants(p.world()).iter().all(|i| i.holds));
+        assert_eq!(violation(&p), None);
+    }
+
+    #[test]
+    fn the_inspector_shows_the_log_with_its_committed_mark_and_votes() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::StepEvent);
+        p.apply(Action::Select(Some(name("a", ServerId(1)))));
+        let v = inspector(&p).unwrap();
+        assert!(v.own_vote.is_some());
+        p.apply(Action::RunFor(1_000));
+        p.apply(Action::Write("a".into()));
+        p.apply(Action::RunFor(500));
+        let v = inspector(&p).unwrap();
+        assert_eq!(v.name, "a1");
+        assert_eq!(v.log.len(), 1, "{v:?}");
+        assert!(v.log[0].committed && v.log[0].txn.starts_with("create /w-"), "{v:?}");
+        assert_eq!(v.tree.len(), 1);
+        assert!(!trace_tail(p.world(), 5, &p.clusters()).is_empty());
+        let st = spacetime(&p);
+        assert_eq!((st.cluster.as_str(), st.lanes.len()), ("a", 3));
+        assert_eq!(st.items.len(), SPACETIME_COLUMNS);
+        assert!(
+            st.items.iter().any(|i| matches!(i, SpaceTimeItem::Message { kind: "COMMIT", .. })),
+            "{st:?}"
+        );
+    }
+}
