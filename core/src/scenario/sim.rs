@@ -238,7 +238,7 @@ impl Replicated for Paths {
     type Reply = Result<String, String>;
     type Snapshot = Paths;
 
-    fn prepare(&self, outstanding: &[&PathTxn], _ctx: PrepareContext, request: &PathRequest) -> PathTxn {
+    fn prepare(&mut self, outstanding: &[&PathTxn], _ctx: PrepareContext, request: &PathRequest) -> PathTxn {
         if outstanding.is_empty() {
             return self.decide(request);
         }

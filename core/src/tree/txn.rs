@@ -9,7 +9,7 @@ use crate::ids::{SessionId, Zxid};
 use serde::{Deserialize, Serialize};
 
 /// A transaction with its header (ZooKeeper's `TxnHeader` + record).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Txn {
     /// The session that asked (0 for the server's own cleanup).
     pub session: SessionId,
@@ -26,7 +26,7 @@ pub struct Txn {
 }
 
 /// The body of a transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxnOp {
     /// A session starts.
     CreateSession {
