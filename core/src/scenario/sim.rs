@@ -448,7 +448,15 @@ impl SimDriver {
                     }
                     _ => {}
                 }
-                self.event(k, e.event.name(), &path);
+                let name = format!("{:?}", e.event);
+                let line = format!(
+                    "t={} {} → {} WATCH {name} {path}",
+                    self.world.now(),
+                    self.name(at),
+                    self.clients[k].name
+                );
+                self.lines.push(line);
+                self.event(k, &name, &path);
             }
         }
     }
@@ -689,7 +697,7 @@ impl SimDriver {
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else { return };
         let events = tree.set_watches(&mut f.watches, session, &req);
         for e in events {
-            self.event(k, e.event.name(), &e.path);
+            self.event(k, &format!("{:?}", e.event), &e.path);
         }
         self.send_queued(k, at);
     }
