@@ -1341,4 +1341,39 @@ mod tests {
         );
         assert!(r.passed(), "{r}");
     }
+
+    #[test]
+    fn the_history_records_invocations_and_completions_per_session() {
+        let sc = parse(
+            "seed 1\ncluster a with 3 servers\nclient c1 connects to a1\n\n\
+             c1: create /x 1\nrun until a has a leader\nrun until c1 is connected\n\
+             c1: create /y 1\nc1: get /y\nrun 1s\nkill a1\nc1: set /y 2\nrun 100ms\n",
+        )
+        .unwrap();
+        let mut r = runner(&sc, Default::default()).unwrap();
+        r.run_all();
+        let h = r.driver().history();
+        assert_eq!(h.len(), 4, "{h:#?}");
+        // Sent before the client had a session: its first connection attempt failed.
+        assert_eq!((h[0].session, &h[0].result), (0, &OpStatus::Failed("CONNECTIONLOSS".into())));
+        let session = r.driver().session_of("c1").unwrap().0;
+        assert!(h[1..].iter().all(|o| o.session == session));
+        assert_eq!(h[1].result, OpStatus::Ok("/y".into()));
+        assert_eq!(h[2].result, OpStatus::Ok("1".into()));
+        // A write's reply carries its zxid; the read after it carries at least that one.
+        let (w, rd) = (h[1].zxid.unwrap(), h[2].zxid.unwrap());
+        assert!(w > 0x1_0000_0001 && rd >= w, "{h:#?}");
+        assert!(h[2].invoked_ms >= h[1].invoked_ms && h[2].completed_ms >= h[1].completed_ms);
+        // Its server crashed: the write is told CONNECTIONLOSS (it may still commit).
+        assert_eq!(h[3].result, OpStatus::Failed("CONNECTIONLOSS".into()));
+        let events: Vec<&str> = r.driver().client_events("c1").iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(events, ["SyncConnected", "Disconnected"]);
+    }
+
+    #[test]
+    fn the_negotiated_timeout_is_between_2_and_20_ticks() {
+        assert_eq!(negotiate(30_000, 100), 2_000);
+        assert_eq!(negotiate(100, 100), 200);
+        assert_eq!(negotiate(1_000, 100), 1_000);
+    }
 }
