@@ -17,7 +17,7 @@ fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
 }
 
 fn scenario(seed: u64) -> String {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xc11e_47);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x00c1_1e47);
     let n = 3 + pick(&mut rng, 3);
     let clients = 2 + pick(&mut rng, 3);
     let mut s = format!("seed {seed}\ncluster a with {n} servers\n");
