@@ -34,9 +34,10 @@
 //! time and are never lost (a client is either connected or cut off, by a scenario's
 //! `disconnect`); a connected client touches its session at once on every event
 //! (ZooKeeper: pings every third of the read timeout, relayed by followers to the
-//! leader at their pings); a client notices a lost connection at once (ZooKeeper:
-//! after two thirds of the session timeout of silence); session ids are allocated by
-//! the driver.
+//! leader at their pings); a client notices at once that its server crashed or
+//! stopped serving (ZooKeeper: the connection closes), and after its read timeout (two
+//! thirds of the session timeout) that it was cut off; session ids are allocated by
+//! the driver; no session moves (`SessionMovedException`).
 
 use super::run::{Driver, Fault, OpStatus, ServerStatus};
 use super::*;
@@ -113,6 +114,8 @@ struct Client {
     last_zxid: Zxid,
     conn: Conn,
     up: bool,
+    /// When its network was cut (it notices only after its read timeout).
+    cut_at: u64,
     auth: AuthInfo,
     /// Unfinished operations, in the order sent.
     open: Vec<usize>,
@@ -253,6 +256,7 @@ impl SimDriver {
                 last_zxid: Zxid::ZERO,
                 conn: Conn::Disconnected { retry_at: 0 },
                 up: true,
+                cut_at: 0,
                 auth: AuthInfo::from_ip(&format!("10.0.1.{}", k + 1)),
                 open: Vec::new(),
                 data_watches: BTreeSet::new(),
@@ -607,7 +611,13 @@ impl SimDriver {
             }
             Conn::Connected { at, inc } => {
                 if !self.clients[k].up {
-                    return self.disconnect(k, "client cut off");
+                    // ZooKeeper's client notices silence after its read timeout, two
+                    // thirds of the session timeout; until then its requests go nowhere.
+                    let timeout = self.clients[k].session.map_or(0, |s| s.1);
+                    if now >= self.clients[k].cut_at + timeout * 2 / 3 {
+                        self.disconnect(k, "read timeout");
+                    }
+                    return;
                 }
                 if self.world.incarnation(at.0, at.1) != inc || !self.serving(at) {
                     return self.disconnect(k, "server not serving");
@@ -1231,6 +1241,9 @@ impl Driver for SimDriver {
 
     fn client_network(&mut self, client: &str, up: bool, trace: &mut Vec<String>) -> Result<(), String> {
         let k = self.clients.iter().position(|c| c.name == client).ok_or(format!("no client {client}"))?;
+        if self.clients[k].up && !up {
+            self.clients[k].cut_at = self.world.now();
+        }
         self.clients[k].up = up;
         self.pump();
         self.collect(trace);
