@@ -93,6 +93,27 @@ pub struct ClientEvent {
     pub path: String,
 }
 
+/// A client as a view shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClientView {
+    /// Its name.
+    pub name: String,
+    /// `connecting`, `connected`, `disconnected` or `expired`.
+    pub state: &'static str,
+    /// The server it is connected (or connecting) to, like `a1`.
+    pub server: Option<String>,
+    /// Its session id, once it has one.
+    pub session: Option<i64>,
+    /// Its negotiated session timeout (ms), once it has a session.
+    pub timeout_ms: Option<u64>,
+    /// The last zxid it has seen.
+    pub last_zxid: u64,
+    /// Whether its network reaches the servers (`disconnect` cuts it).
+    pub reachable: bool,
+    /// Its requests not yet answered.
+    pub pending: usize,
+}
+
 #[derive(Clone, Debug)]
 enum Conn {
     /// Not connected; next attempt at this time.
@@ -308,6 +329,31 @@ impl SimDriver {
     /// The events a client received (watch events and connection states), in order.
     pub fn client_events(&self, client: &str) -> &[ClientEvent] {
         self.clients.iter().find(|c| c.name == client).map_or(&[], |c| c.events.as_slice())
+    }
+
+    /// Every client: its connection, session and pending requests.
+    pub fn client_views(&self) -> Vec<ClientView> {
+        self.clients
+            .iter()
+            .map(|c| {
+                let (state, at) = match &c.conn {
+                    Conn::Disconnected { .. } => ("disconnected", None),
+                    Conn::Creating { at, .. } => ("connecting", Some(*at)),
+                    Conn::Connected { at, .. } => ("connected", Some(*at)),
+                    Conn::Expired => ("expired", None),
+                };
+                ClientView {
+                    name: c.name.clone(),
+                    state,
+                    server: at.map(|a| self.name(a)),
+                    session: c.session.map(|s| s.0 .0),
+                    timeout_ms: c.session.map(|s| s.1),
+                    last_zxid: c.last_zxid.0,
+                    reachable: c.up,
+                    pending: c.open.len(),
+                }
+            })
+            .collect()
     }
 
     /// A client's session id, once it has one.
@@ -1381,6 +1427,8 @@ mod tests {
         assert_eq!(h[3].result, OpStatus::Failed("CONNECTIONLOSS".into()));
         let events: Vec<&str> = r.driver().client_events("c1").iter().map(|e| e.event.as_str()).collect();
         assert_eq!(events, ["SyncConnected", "Disconnected"]);
+        let view = &r.driver().client_views()[0];
+        assert_eq!((view.state, view.session, view.timeout_ms), ("disconnected", Some(session), Some(2_000)));
     }
 
     #[test]
