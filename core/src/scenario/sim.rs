@@ -453,7 +453,10 @@ impl SimDriver {
                     continue;
                 };
                 let f = self.facing.entry(at).or_default();
-                let fresh = f.inc != inc || db.applied_count() < f.cursor;
+                // A server that stops serving closes every connection and forgets its
+                // watches (ZooKeeper shuts its ZooKeeperServer down); its tree may be
+                // reloaded meanwhile, so the cursor starts again.
+                let fresh = f.inc != inc || db.applied_count() < f.cursor || !v.serving;
                 if fresh {
                     *f = Facing { inc, cursor: db.applied_count(), watches: WatchManager::new() };
                     continue;
