@@ -1,7 +1,8 @@
 //! A sweep of random client workloads under random faults on the scenario simulator
 //! (the real tree, simulated clients and sessions): no ZAB invariant breaks, no panic,
 //! and every session's history is in order — replies in the order the requests were
-//! sent (FIFO) and the zxids they carry never go backwards. (The linearizability
+//! sent (FIFO), the zxids they carry never go backwards, and a watch fires at most
+//! once per registration. (The linearizability
 //! checker of issue 6 will read the same histories: `SimDriver::history`.)
 //!
 //! More seeds: `ZOOLAB_CLIENT_SEEDS=<n>`.
@@ -69,8 +70,33 @@ fn check(seed: u64, tally: &mut BTreeMap<String, u64>) -> Result<(), String> {
     if !report.passed() {
         return Err(format!("seed {seed}:\n{}\n{text}", report.summary()));
     }
+    // A watch fires at most once per registration: a client's watch events on a path
+    // are at most its watch-setting reads of it (get/stat/ls -w) that reached a server.
+    let history = r.driver().history();
+    for v in r.driver().client_views() {
+        let mut registered: BTreeMap<String, usize> = BTreeMap::new();
+        for op in history.iter().filter(|o| o.client == v.name) {
+            let mut words = op.command.split_whitespace();
+            let (verb, flag, path) = (words.next(), words.next(), words.next());
+            let reached =
+                matches!(&op.result, OpStatus::Ok(_)) || op.result == OpStatus::Failed("NONODE".into());
+            if matches!(verb, Some("get" | "stat" | "ls")) && flag == Some("-w") && reached {
+                *registered.entry(path.unwrap_or_default().to_string()).or_default() += 1;
+            }
+        }
+        let mut fired: BTreeMap<String, usize> = BTreeMap::new();
+        for e in r.driver().client_events(&v.name).iter().filter(|e| e.event.starts_with("Node")) {
+            *fired.entry(e.path.clone()).or_default() += 1;
+        }
+        for (path, n) in fired {
+            let reg = registered.get(&path).copied().unwrap_or(0);
+            if n > reg {
+                return Err(format!("seed {seed}: {} saw {n} events on {path} for {reg} watches", v.name));
+            }
+        }
+    }
     let mut by_session: BTreeMap<(String, i64), Vec<_>> = BTreeMap::new();
-    for op in r.driver().history() {
+    for op in history {
         let outcome = match &op.result {
             OpStatus::Ok(_) => "ok".to_string(),
             OpStatus::Failed(e) => e.clone(),

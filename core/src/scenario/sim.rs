@@ -479,39 +479,46 @@ impl SimDriver {
                 cl.session.map(|s| s.0) == Some(e.watcher)
                     && matches!(cl.conn, Conn::Connected { at: a, .. } if a == at)
             });
-            if let Some(k) = k {
-                let path = e.path.clone();
-                let cl = &mut self.clients[k];
-                use tree::EventType as E;
-                match e.event {
-                    E::NodeCreated => {
-                        cl.exist_watches.remove(&path);
-                    }
-                    E::NodeDataChanged => {
-                        cl.data_watches.remove(&path);
-                        cl.exist_watches.remove(&path);
-                    }
-                    E::NodeChildrenChanged => {
-                        cl.child_watches.remove(&path);
-                    }
-                    E::NodeDeleted => {
-                        cl.data_watches.remove(&path);
-                        cl.exist_watches.remove(&path);
-                        cl.child_watches.remove(&path);
-                    }
-                    _ => {}
-                }
-                let name = format!("{:?}", e.event);
-                let line = format!(
-                    "t={} {} → {} WATCH {name} {path}",
-                    self.world.now(),
-                    self.name(at),
-                    self.clients[k].name
-                );
-                self.lines.push(line);
-                self.event(k, &name, &path);
+            // A cut-off client never gets it: it keeps the watch and re-registers it
+            // on reconnecting, when setWatches fires it (the change is newer).
+            if let Some(k) = k.filter(|&k| self.clients[k].up) {
+                self.watch_event(k, at, e.event, &e.path);
             }
         }
+    }
+
+    /// A watch event reaches client `k` from server `at`: its one-shot watches on the
+    /// path are spent (it will not re-register them after a reconnect).
+    fn watch_event(&mut self, k: usize, at: (usize, ServerId), event: tree::EventType, path: &str) {
+        use tree::EventType as E;
+        let cl = &mut self.clients[k];
+        match event {
+            E::NodeCreated => {
+                cl.exist_watches.remove(path);
+            }
+            E::NodeDataChanged => {
+                cl.data_watches.remove(path);
+                cl.exist_watches.remove(path);
+            }
+            E::NodeChildrenChanged => {
+                cl.child_watches.remove(path);
+            }
+            E::NodeDeleted => {
+                cl.data_watches.remove(path);
+                cl.exist_watches.remove(path);
+                cl.child_watches.remove(path);
+            }
+            _ => {}
+        }
+        let name = format!("{event:?}");
+        let line = format!(
+            "t={} {} → {} WATCH {name} {path}",
+            self.world.now(),
+            self.name(at),
+            self.clients[k].name
+        );
+        self.lines.push(line);
+        self.event(k, &name, path);
     }
 
     fn track_sessions(&mut self, c: usize) {
@@ -756,7 +763,7 @@ impl SimDriver {
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else { return };
         let events = tree.set_watches(&mut f.watches, session, &req);
         for e in events {
-            self.event(k, &format!("{:?}", e.event), &e.path);
+            self.watch_event(k, at, e.event, &e.path);
         }
         self.send_queued(k, at);
     }
