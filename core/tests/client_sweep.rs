@@ -2,7 +2,7 @@
 //! (the real tree, simulated clients and sessions): no ZAB invariant breaks, no panic,
 //! and every session's history is in order — replies in the order the requests were
 //! sent (FIFO), the zxids they carry never go backwards, and a watch fires at most
-//! once per registration. (The linearizability
+//! once per registration; no server keeps an ephemeral of a closed session. (The linearizability
 //! checker of issue 6 will read the same histories: `SimDriver::history`.)
 //!
 //! More seeds: `ZOOLAB_CLIENT_SEEDS=<n>`.
@@ -12,6 +12,7 @@ use rand_core::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
 use zoolab_core::scenario::run::OpStatus;
 use zoolab_core::scenario::{parse, sim};
+use zoolab_core::tree::NodeKind;
 
 fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     rng.next_u64() % n
@@ -69,6 +70,23 @@ fn check(seed: u64, tally: &mut BTreeMap<String, u64>) -> Result<(), String> {
     let report = r.report();
     if !report.passed() {
         return Err(format!("seed {seed}:\n{}\n{text}", report.summary()));
+    }
+    // Every ephemeral on every server belongs to a session that server knows as live
+    // (closeSession, by a client or by expiry, deleted the others).
+    let world = r.driver().world();
+    for v in world.servers() {
+        let Some(server) = world.server(0, v.id) else { continue };
+        let tree = server.state().tree();
+        for (path, node) in tree.nodes() {
+            if let NodeKind::Ephemeral(owner) = node.kind() {
+                if !tree.sessions().contains_key(&owner) {
+                    return Err(format!(
+                        "seed {seed}: s{} keeps {path} of closed session 0x{:x}",
+                        v.id, owner.0
+                    ));
+                }
+            }
+        }
     }
     // A watch fires at most once per registration: a client's watch events on a path
     // are at most its watch-setting reads of it (get/stat/ls -w) that reached a server.
