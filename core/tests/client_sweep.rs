@@ -2,7 +2,8 @@
 //! (the real tree, simulated clients and sessions): no ZAB invariant breaks, no panic,
 //! and every session's history is in order — replies in the order the requests were
 //! sent (FIFO), the zxids they carry never go backwards, and a watch fires at most
-//! once per registration; no server keeps an ephemeral of a closed session. (The linearizability
+//! once per registration; a read after sync sees every write acknowledged before
+//! the sync; no server keeps an ephemeral of a closed session. (The linearizability
 //! checker of issue 6 will read the same histories: `SimDriver::history`.)
 //!
 //! More seeds: `ZOOLAB_CLIENT_SEEDS=<n>`.
@@ -110,6 +111,34 @@ fn check(seed: u64, tally: &mut BTreeMap<String, u64>) -> Result<(), String> {
             let reg = registered.get(&path).copied().unwrap_or(0);
             if n > reg {
                 return Err(format!("seed {seed}: {} saw {n} events on {path} for {reg} watches", v.name));
+            }
+        }
+    }
+    // A read right after a sync reflects every write acknowledged before the sync was
+    // sent: the zxid it carries is at least theirs.
+    let acked = |before: u64| {
+        history
+            .iter()
+            .filter(|o| matches!(o.command.split(' ').next(), Some("create" | "set" | "delete")))
+            .filter(|o| o.completed_ms.is_some_and(|t| t < before) && matches!(o.result, OpStatus::Ok(_)))
+            .filter_map(|o| o.zxid)
+            .max()
+            .unwrap_or(0)
+    };
+    for (i, sync) in history.iter().enumerate() {
+        if !sync.command.starts_with("sync ") || !matches!(sync.result, OpStatus::Ok(_)) {
+            continue;
+        }
+        let next = history[i + 1..].iter().find(|o| o.client == sync.client && o.session == sync.session);
+        if let Some(read) =
+            next.filter(|o| o.command.starts_with("get ") && matches!(o.result, OpStatus::Ok(_)))
+        {
+            *tally.entry("(read after sync)".to_string()).or_default() += 1;
+            let need = acked(sync.invoked_ms);
+            if read.zxid.unwrap_or(0) < need {
+                return Err(format!(
+                    "seed {seed}: {read:?} after {sync:?} misses a write of zxid 0x{need:x}"
+                ));
             }
         }
     }
