@@ -66,3 +66,14 @@ fn the_sweep_catches_electing_by_server_id_alone() {
     let found = caught(Bugs { elect_by_id: true, ..Bugs::default() }, 60);
     assert!(found.is_some(), "electing by server id alone went unnoticed");
 }
+
+#[test]
+fn the_data_tree_under_random_faults_breaks_no_invariant_and_converges() {
+    // Sessions, ephemerals, sequential creates and versioned writes, prepared by the
+    // real tree against outstanding proposals: replicas must end with equal digests.
+    let seeds = env_u64("ZOOLAB_FUZZ_TREE_SEEDS").unwrap_or(30);
+    match fuzz::sweep_tree(0, seeds, &FuzzOptions::default()) {
+        Ok(reports) => assert!(reports.iter().map(|r| r.replies).sum::<u64>() > seeds * 10, "{reports:?}"),
+        Err(f) => panic!("{f}"),
+    }
+}

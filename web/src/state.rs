@@ -22,7 +22,7 @@ use zoolab_core::scenario::{
 use zoolab_core::sim::World;
 
 /// The replicated state of the simulator the scenarios run on.
-pub type SimWorld = World<scenario::sim::Paths>;
+pub type SimWorld = World<zoolab_core::zab::zkdb::ZkDatabase>;
 
 /// The play timer's period, in real milliseconds.
 pub const TICK_MS: u32 = 100;
@@ -191,17 +191,40 @@ fn options(stop: Option<u64>) -> Options {
     Options { stop_at_events: stop, max_trace_lines: MAX_REPORT_LINES, ..Options::default() }
 }
 
-/// Gives every cluster the page's own client (`you_a` for cluster `a`) when the
-/// scenario has none of that name: clients do nothing until they send, so the trace
-/// is unchanged.
+/// Gives every cluster that no client of the scenario serves the page's own client
+/// (`you_a` for cluster `a`). A client connects (and opens a session, a transaction) as
+/// soon as the world starts, so adding one changes the run: clusters that already have a
+/// client keep the scenario exactly as written, and a built-in scenario opened in the
+/// page runs exactly as `zoolab run` runs it.
 fn with_page_clients(mut sc: Scenario) -> Scenario {
     for c in sc.clusters.clone() {
-        let name = page_client(&c.name);
-        if sc.client(&name).is_none() && sc.clients.len() < scenario::MAX_CLIENTS {
-            sc.clients.push(ClientDecl { name, connect: vec![Endpoint::Cluster(c.name.clone())] });
+        let served = sc.clients.iter().any(|cl| serves(cl, &c.name));
+        if !served && sc.clients.len() < scenario::MAX_CLIENTS {
+            sc.clients.push(ClientDecl {
+                name: page_client(&c.name),
+                connect: vec![Endpoint::Cluster(c.name.clone())],
+            });
         }
     }
     sc
+}
+
+/// Whether a client's connect string names a server of `cluster`.
+fn serves(client: &ClientDecl, cluster: &str) -> bool {
+    client.connect.iter().any(|e| match e {
+        Endpoint::Cluster(n) => n == cluster,
+        Endpoint::Server(s) => s.cluster == cluster,
+    })
+}
+
+/// The client the Write button uses for a cluster: the page's own if the scenario has
+/// it, else the first client that connects to the cluster.
+pub fn writer_of(sc: &Scenario, cluster: &str) -> Option<String> {
+    let own = page_client(cluster);
+    if sc.client(&own).is_some() {
+        return Some(own);
+    }
+    sc.clients.iter().find(|c| serves(c, cluster)).map(|c| c.name.clone())
 }
 
 /// The page's client of a cluster.
@@ -545,11 +568,14 @@ impl Playground {
                     self.append_text(&format!("partition {}", groups.join(" | ")));
                 }
             }
-            Action::Write(cluster) => {
-                self.writes += 1;
-                let n = self.writes;
-                self.append_text(&format!("{}: create -s /w- {n}", page_client(&cluster)));
-            }
+            Action::Write(cluster) => match writer_of(self.head.scenario(), &cluster) {
+                Some(client) => {
+                    self.writes += 1;
+                    let n = self.writes;
+                    self.append_text(&format!("{client}: create -s /w- {n}"));
+                }
+                None => self.error(format!("No client connects to cluster {cluster}.")),
+            },
             Action::Command(line) => self.append_text(&line),
             Action::Select(s) => self.selected = s,
             Action::Scrub(position) => {
@@ -885,7 +911,7 @@ mod tests {
 /// The trace hash of [`FRESH`] after one simulated second, pinned: the same natively
 /// (the unit tests) and in wasm (the browser tests).
 #[cfg(test)]
-pub const FRESH_1S_HASH: u64 = 0xc86f_7de1_f79d_9bf5;
+pub const FRESH_1S_HASH: u64 = 0xf0a4_0258_ad16_daa9;
 
 #[cfg(test)]
 mod pinned {

@@ -3,7 +3,6 @@
 
 use crate::state::{Playground, SimWorld};
 use zoolab_core::ids::{Epoch, ServerId};
-use zoolab_core::scenario::sim::PathTxn;
 use zoolab_core::scenario::{OpRef, Predicate};
 use zoolab_core::sim::{Role, ServerView, TraceKind};
 use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
@@ -306,15 +305,6 @@ pub struct InspectorView {
     pub tree: Vec<String>,
 }
 
-fn txn_text(t: &PathTxn) -> String {
-    match t {
-        PathTxn::Create { path, data } => format!("create {path} {data:?}"),
-        PathTxn::Set { path, data } => format!("set {path} {data:?}"),
-        PathTxn::Delete { path } => format!("delete {path}"),
-        PathTxn::Error { code } => format!("error {code}"),
-    }
-}
-
 /// How many log entries the inspector lists.
 pub const LOG_LINES: usize = 14;
 
@@ -335,7 +325,11 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
     let skip = entries.len().saturating_sub(LOG_LINES);
     let lines = entries[skip..]
         .iter()
-        .map(|e| LogLine { zxid: e.zxid.to_string(), txn: txn_text(&e.txn), committed: e.zxid <= committed })
+        .map(|e| LogLine {
+            zxid: e.zxid.to_string(),
+            txn: e.txn.op.to_string(),
+            committed: e.zxid <= committed,
+        })
         .collect();
     let (votes, own_vote, tree) = match live {
         Some(s) => {
@@ -355,7 +349,7 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
                 "s{} (zxid {}, round {}, epoch {})",
                 v.leader, v.zxid, v.election_epoch, v.peer_epoch
             ));
-            let state = s.state();
+            let state = s.state().tree();
             let mut tree = Vec::new();
             let mut stack = vec!["/".to_string()];
             while let Some(path) = stack.pop() {
@@ -363,10 +357,11 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
                     break;
                 }
                 if path != "/" {
-                    let data = state.node(&path).map(|n| n.data.clone()).unwrap_or_default();
-                    tree.push(format!("{path} = {data:?}"));
+                    let data = state.node(&path).map(|n| String::from_utf8_lossy(&n.data).into_owned());
+                    tree.push(format!("{path} = {:?}", data.unwrap_or_default()));
                 }
-                let mut kids = state.children(&path);
+                let mut kids: Vec<String> =
+                    state.node(&path).map(|n| n.children.iter().cloned().collect()).unwrap_or_default();
                 kids.reverse();
                 for k in kids {
                     stack.push(if path == "/" { format!("/{k}") } else { format!("{path}/{k}") });
@@ -632,6 +627,9 @@ mod tests {
     #[test]
     fn the_console_lists_each_command_with_its_result() {
         let mut p = Playground::open(&Source::Fresh).unwrap();
+        // Clients connect once their cluster has a leader; a command sent before fails
+        // with CONNECTIONLOSS, as ZooKeeper's client reports a failed connection attempt.
+        p.apply(Action::RunFor(1_000));
         p.apply(Action::Command("you_a: create /x hello".into()));
         p.apply(Action::RunFor(1_500));
         p.apply(Action::Command("you_a: get /x".into()));
@@ -642,7 +640,7 @@ mod tests {
         let seen: Vec<(&str, &str)> = log.iter().map(|l| (l.op.as_str(), l.status)).collect();
         assert_eq!(
             seen,
-            [("you_a#1", "ok"), ("you_a#2", "ok"), ("you_a", "failed"), ("you_b#1", "failed")],
+            [("you_a#1", "ok"), ("you_a#2", "ok"), ("you_a#3", "ok"), ("you_b#1", "failed")],
             "{log:#?}"
         );
         assert_eq!(log[1].result, "ok \"hello\"");
@@ -692,9 +690,10 @@ mod tests {
         p.apply(Action::RunFor(500));
         let v = inspector(&p).unwrap();
         assert_eq!(v.name, "a1");
-        assert_eq!(v.log.len(), 1, "{v:?}");
-        assert!(v.log[0].committed && v.log[0].txn.starts_with("create /w-"), "{v:?}");
-        assert_eq!(v.tree.len(), 1);
+        assert_eq!(v.log.len(), 2, "{v:?}");
+        assert!(v.log[0].committed && v.log[0].txn.starts_with("createSession"), "{v:?}");
+        assert!(v.log[1].committed && v.log[1].txn.starts_with("create /w-"), "{v:?}");
+        assert_eq!(v.tree.iter().filter(|t| t.starts_with("/w-")).count(), 1, "{v:?}");
         assert!(!trace_tail(p.world(), 5, &p.clusters()).is_empty());
         let st = spacetime(&p);
         assert_eq!((st.cluster.as_str(), st.lanes.len()), ("a", 3));

@@ -3,20 +3,31 @@
 
 /// Every built-in scenario: its name (the file's stem) and its text.
 pub const LIBRARY: &[(&str, &str)] = &[
+    ("ephemeral-removed-on-expiry", include_str!("../../../scenarios/ephemeral-removed-on-expiry.zk")),
     ("follower-far-behind-gets-snap", include_str!("../../../scenarios/follower-far-behind-gets-snap.zk")),
     ("leader-crash-during-broadcast", include_str!("../../../scenarios/leader-crash-during-broadcast.zk")),
     ("leader-gc-pause", include_str!("../../../scenarios/leader-gc-pause.zk")),
     ("lossy-network-converges", include_str!("../../../scenarios/lossy-network-converges.zk")),
     ("lost-quorum-stale-reads", include_str!("../../../scenarios/lost-quorum-stale-reads.zk")),
+    (
+        "lost-reply-during-leader-change",
+        include_str!("../../../scenarios/lost-reply-during-leader-change.zk"),
+    ),
     ("minority-cannot-commit", include_str!("../../../scenarios/minority-cannot-commit.zk")),
     ("observer-reads-lag", include_str!("../../../scenarios/observer-reads-lag.zk")),
     ("one-way-partition", include_str!("../../../scenarios/one-way-partition.zk")),
+    (
+        "reconnect-to-behind-server-refused",
+        include_str!("../../../scenarios/reconnect-to-behind-server-refused.zk"),
+    ),
     (
         "sequential-names-across-leader-change",
         include_str!("../../../scenarios/sequential-names-across-leader-change.zk"),
     ),
     ("slow-link-follower-lags", include_str!("../../../scenarios/slow-link-follower-lags.zk")),
+    ("stale-read-then-sync", include_str!("../../../scenarios/stale-read-then-sync.zk")),
     ("trunc-uncommitted-proposal", include_str!("../../../scenarios/trunc-uncommitted-proposal.zk")),
+    ("watch-fires-once", include_str!("../../../scenarios/watch-fires-once.zk")),
 ];
 
 /// A built-in scenario's text, by name.

@@ -254,6 +254,11 @@ pub enum Action {
     },
     /// `expect P`: check a predicate now.
     Expect(Predicate),
+    /// `disconnect c1`: the client's network is cut from every server (it loses its
+    /// connection; its session lives on until the leader expires it).
+    Disconnect(String),
+    /// `reconnect c1`: the client's network is back (it reconnects with its session).
+    Reconnect(String),
 }
 
 /// What a server is doing, as expectations name it.
@@ -360,6 +365,21 @@ pub enum Predicate {
     InvariantsHold,
     /// `trace contains "SNAP"`: some trace line so far contains the text.
     TraceContains(String),
+    /// `c1 is connected`: the client has a session and a connection to a server.
+    Connected(String),
+    /// `c1 saw NodeDataChanged /x` (at least once), `c1 saw NodeDataChanged /x 1 times`
+    /// (exactly), `c1 saw Expired`: events the client received (watch events, or
+    /// connection states: SyncConnected, Disconnected, Expired).
+    Saw {
+        /// The client.
+        client: String,
+        /// The event's name, as ZooKeeper's `EventType` or `KeeperState` spells it.
+        event: String,
+        /// The path (none for a state).
+        path: Option<String>,
+        /// Exactly this many times, or at least once.
+        times: Option<u32>,
+    },
 }
 
 /// Why [`load`] could not read its input.

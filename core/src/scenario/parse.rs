@@ -442,6 +442,12 @@ fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
             if opt(kw("pending")).parse_next(i)?.is_some() {
                 return Ok(Predicate::Pending(as_op(i, &subj)?));
             }
+            if opt(kw("connected")).parse_next(i)?.is_some() {
+                return match &subj {
+                    Subject::Word(w) => Ok(Predicate::Connected(w.clone())),
+                    _ => fail_at(i, &at, "a client like c1"),
+                };
+            }
             let state = cut_err(
                 preceded(ws, take_while(1.., word_char))
                     .verify_map(|w: &str| ServerState::ALL.into_iter().find(|s| s.word() == w))
@@ -470,6 +476,18 @@ fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
             .parse_next(i)?;
             Ok(Predicate::Failed { op, code: code.map(str::to_string) })
         }
+        "saw" => {
+            kw("saw").parse_next(i)?;
+            let Subject::Word(client) = &subj else { return fail_at(i, &at, "a client like c1") };
+            let event = cut_err(
+                preceded(ws, take_while(1.., |c: char| c.is_ascii_alphabetic()))
+                    .context(desc("an event like NodeDataChanged or Expired")),
+            )
+            .parse_next(i)?;
+            let path = opt(preceded(ws, path)).parse_next(i)?;
+            let times = opt(terminated(number::<u32>("a count"), cut_err(kw("times")))).parse_next(i)?;
+            Ok(Predicate::Saw { client: client.clone(), event: event.to_string(), path, times })
+        }
         "returned" => {
             kw("returned").parse_next(i)?;
             let op = as_op(i, &subj)?;
@@ -493,7 +511,7 @@ enum Stmt {
 }
 
 const STATEMENTS: &str = "a statement: scenario, seed, network, cluster, link, client, NAME: command, \
-kill, restart, pause, partition, isolate, heal, change, run, step, at, expect";
+kill, restart, pause, partition, isolate, heal, change, run, step, at, expect, disconnect, reconnect";
 
 fn action(i: &mut &str) -> PResult<Action> {
     ws.parse_next(i)?;
@@ -512,6 +530,14 @@ fn action(i: &mut &str) -> PResult<Action> {
             Action::Pause(s, cut_err(millis).parse_next(i)?)
         }
         "isolate" => Action::Isolate(one(i, "isolate")?),
+        "disconnect" => {
+            kw("disconnect").parse_next(i)?;
+            Action::Disconnect(cut_err(ident).parse_next(i)?.to_string())
+        }
+        "reconnect" => {
+            kw("reconnect").parse_next(i)?;
+            Action::Reconnect(cut_err(ident).parse_next(i)?.to_string())
+        }
         "heal" => {
             kw("heal").parse_next(i)?;
             Action::Heal(opt(server_ref).parse_next(i)?)
@@ -992,6 +1018,9 @@ fn check_predicate(sc: &Scenario, p: &Predicate) -> Result<(), String> {
         }
         Predicate::Returned { op, .. } => check_op(sc, op),
         Predicate::InvariantsHold | Predicate::TraceContains(_) => Ok(()),
+        Predicate::Connected(c) | Predicate::Saw { client: c, .. } => {
+            sc.client(c).map(|_| ()).ok_or_else(|| format!("no client {c}"))
+        }
     }
 }
 
@@ -1010,6 +1039,9 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
             Ok(())
         }
         Action::Kill(r) | Action::Restart(r) | Action::Pause(r, _) | Action::Isolate(r) => check_ref(sc, r),
+        Action::Disconnect(c) | Action::Reconnect(c) => {
+            sc.client(c).map(|_| ()).ok_or_else(|| format!("no client {c}"))
+        }
         Action::Heal(r) => r.as_ref().map_or(Ok(()), |r| check_ref(sc, r)),
         Action::Partition(groups) => {
             if groups.len() < 2 || groups.iter().any(Vec::is_empty) {

@@ -202,6 +202,8 @@ impl Display for Action {
                 write_refs(f, to)
             }
             Action::Isolate(s) => write!(f, "isolate {s}"),
+            Action::Disconnect(c) => write!(f, "disconnect {c}"),
+            Action::Reconnect(c) => write!(f, "reconnect {c}"),
             Action::Heal(None) => f.write_str("heal"),
             Action::Heal(Some(s)) => write!(f, "heal {s}"),
             Action::Network(n) => write!(f, "change network {n}"),
@@ -270,6 +272,18 @@ impl Display for Predicate {
             Predicate::TraceContains(s) => {
                 f.write_str("trace contains ")?;
                 write_str_lit(f, s)
+            }
+            Predicate::Connected(c) => write!(f, "{c} is connected"),
+            Predicate::Saw { client, event, path, times } => {
+                write!(f, "{client} saw {event}")?;
+                if let Some(p) = path {
+                    f.write_str(" ")?;
+                    write_path(f, p)?;
+                }
+                if let Some(n) = times {
+                    write!(f, " {n} times")?;
+                }
+                Ok(())
             }
         }
     }

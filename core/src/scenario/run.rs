@@ -49,6 +49,18 @@ pub trait Driver {
     fn violation(&self) -> Option<String>;
     /// The hash of every trace line so far.
     fn trace_hash(&self) -> u64;
+    /// Whether a client has a session and a connection.
+    fn connected(&self, _client: &str) -> bool {
+        false
+    }
+    /// How many events of this name (on this path, if given) a client received.
+    fn saw(&self, _client: &str, _event: &str, _path: Option<&str>) -> usize {
+        0
+    }
+    /// Cuts a client off from every server (`false`), or lets it reach them again.
+    fn client_network(&mut self, client: &str, _up: bool, _trace: &mut Vec<String>) -> Result<(), String> {
+        Err(format!("{client}: this world cannot disconnect clients"))
+    }
 }
 
 /// A fault or network change, with its servers resolved.
@@ -91,7 +103,7 @@ pub enum Fault {
 }
 
 /// What became of a client's command.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum OpStatus {
     /// Not answered yet.
     Pending,
@@ -519,6 +531,19 @@ impl<D: Driver> Runner<D> {
                 None => (true, "no invariant broken".into()),
                 Some(v) => (false, v),
             },
+            Predicate::Connected(c) => {
+                let held = self.d.connected(c);
+                (held, format!("{c} is {}", if held { "connected" } else { "not connected" }))
+            }
+            Predicate::Saw { client, event, path, times } => {
+                let n = self.d.saw(client, event, path.as_deref());
+                let held = match times {
+                    Some(t) => n == *t as usize,
+                    None => n > 0,
+                };
+                let on = path.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
+                (held, format!("{client} saw {event}{on} {n} times"))
+            }
             Predicate::TraceContains(text) => {
                 match self.world_lines.iter().find(|l| l.contains(text.as_str())) {
                     Some(l) => (true, format!("found in: {l}")),
@@ -572,6 +597,13 @@ impl<D: Driver> Runner<D> {
             return;
         }
         match a {
+            Action::Disconnect(c) | Action::Reconnect(c) => {
+                let r = self.d.client_network(c, matches!(a, Action::Reconnect(_)), &mut self.buf);
+                self.flush();
+                if let Err(why) = r {
+                    self.check(step, false, format!("cannot run: {why}"));
+                }
+            }
             Action::Client { client, command } => {
                 let r = self.d.submit(client, command, &mut self.buf);
                 self.flush();

@@ -50,6 +50,12 @@ expect invariants hold
 expect trace contains "SNAP \"quoted\"\n"
 expect not not a1 is down
 expect not a1 has /x = "v"
+disconnect c1
+reconnect c1
+expect c1 is connected
+expect c1 saw NodeDataChanged /x
+expect c2 saw NodeDeleted /x 1 times
+expect c1 saw Expired
 "#;
 
 #[test]
@@ -60,7 +66,7 @@ fn every_construct_round_trips_in_canonical_form() {
     assert_eq!(parse(&sc.to_string()).unwrap(), sc);
     assert_eq!(sc.validate(), Ok(()));
     assert_eq!(sc.clusters[0].observers, 1);
-    assert_eq!(sc.steps.len(), 38);
+    assert_eq!(sc.steps.len(), 44);
 }
 
 #[test]

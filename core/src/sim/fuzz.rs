@@ -11,12 +11,79 @@
 //! and digest. A failure carries the seed and the command that replays it.
 
 use super::{ClientWrite, ClusterSpec, NetConfig, World, WorldConfig};
-use crate::ids::ServerId;
+use crate::ids::{ServerId, SessionId};
+use crate::tree::{Acl, AuthInfo, Create, CreateMode, WriteRequest};
 use crate::zab::registers::{RegRequest, Registers};
-use crate::zab::{Bugs, ServerConfig};
+use crate::zab::zkdb::{ZkDatabase, ZkRequest};
+use crate::zab::{Bugs, Replicated, ServerConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use std::fmt;
+
+/// A replicated state the sweep can write to: random requests from a seeded stream.
+pub trait Fuzzable: Replicated {
+    /// The `n`th random write of a run (`draw` is a fresh random number).
+    fn random_request(n: u64, draw: u64) -> Self::Request;
+    /// The write that proves, once faults stop, that the ensemble commits again.
+    fn final_request() -> Self::Request;
+}
+
+impl Fuzzable for Registers {
+    fn random_request(n: u64, draw: u64) -> RegRequest {
+        let key = (n % 8) as u32;
+        if draw.is_multiple_of(2) {
+            RegRequest::Set { key, value: (draw >> 1) % 1000 }
+        } else {
+            RegRequest::Add { key, delta: 1 }
+        }
+    }
+
+    fn final_request() -> RegRequest {
+        RegRequest::Add { key: 99, delta: 1 }
+    }
+}
+
+/// Sessions the tree sweep writes from (ids 1..=4).
+const FUZZ_SESSIONS: u64 = 4;
+
+impl Fuzzable for ZkDatabase {
+    /// Session starts and ends, creates (persistent, sequential, ephemeral) and
+    /// deletes under `/f`, and data changes with and without versions: the requests
+    /// whose preparation depends on outstanding proposals.
+    fn random_request(n: u64, draw: u64) -> ZkRequest {
+        let session = SessionId(1 + ((draw >> 8) % FUZZ_SESSIONS) as i64);
+        let path = format!("/f{}", (draw >> 16) % 6);
+        let create = |mode: CreateMode, path: String| {
+            WriteRequest::Create(Create {
+                path,
+                data: n.to_le_bytes().to_vec(),
+                acl: Acl::open_unsafe(),
+                mode,
+                ttl: None,
+            })
+        };
+        let request = match draw % 16 {
+            0 => WriteRequest::CreateSession { timeout_ms: 4_000 },
+            1 => WriteRequest::CloseSession,
+            2..=4 => create(CreateMode::Persistent, path),
+            5 | 6 => create(CreateMode::Ephemeral, path),
+            7 => create(CreateMode::PersistentSequential, format!("{path}/s-")),
+            8 => create(CreateMode::EphemeralSequential, "/f0/e-".into()),
+            9..=11 => WriteRequest::SetData { path, data: draw.to_le_bytes().to_vec(), version: -1 },
+            12 => WriteRequest::SetData { path, data: vec![1], version: ((draw >> 24) % 3) as i32 },
+            _ => WriteRequest::Delete { path, version: -1 },
+        };
+        ZkRequest { session, auth: AuthInfo::from_ip("10.0.0.1"), request }
+    }
+
+    fn final_request() -> ZkRequest {
+        ZkRequest {
+            session: SessionId(0),
+            auth: AuthInfo::default(),
+            request: WriteRequest::SetData { path: "/".into(), data: b"settled".to_vec(), version: -1 },
+        }
+    }
+}
 
 /// How hard to shake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +171,13 @@ fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     rng.next_u64() % n.max(1)
 }
 
-/// The world a seed builds, before any fault.
+/// The world a seed builds, before any fault (replicating [`Registers`]).
 pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Registers> {
+    world_of(seed, bugs, trace_capacity)
+}
+
+/// The world a seed builds, before any fault, replicating any state.
+pub fn world_of<R: Replicated>(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<R> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f022);
     let participants = 3 + pick(&mut rng, 5);
     let observers = pick(&mut rng, 3);
@@ -136,7 +208,7 @@ pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Register
     World::new(cfg, seed)
 }
 
-fn fail(w: &World<Registers>, what: String) -> FuzzFailure {
+fn fail<R: Replicated>(w: &World<R>, what: String) -> FuzzFailure {
     let (step, what) = match w.violation() {
         Some(v) => (v.step, v.what.clone()),
         None => (w.steps(), what),
@@ -150,33 +222,39 @@ fn fail(w: &World<Registers>, what: String) -> FuzzFailure {
     }
 }
 
-/// Runs one seed.
+/// Runs one seed (replicating [`Registers`]).
 pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
-    let mut w = world_for(seed, opts.bugs, opts.trace_capacity);
+    run_with::<Registers>(seed, opts)
+}
+
+/// Runs one seed, replicating `R` (e.g. [`ZkDatabase`], the data tree).
+pub fn run_with<R: Fuzzable>(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
+    let mut w = world_of::<R>(seed, opts.bugs, opts.trace_capacity);
     drive(&mut w, seed, opts)
 }
 
-/// Runs one seed on a world made by [`world_for`], leaving it for inspection.
-pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
+/// Runs one seed on a world made by [`world_for`] or [`world_of`], leaving it for
+/// inspection.
+pub fn drive<R: Fuzzable>(
+    w: &mut World<R>,
+    seed: u64,
+    opts: &FuzzOptions,
+) -> Result<FuzzReport, FuzzFailure> {
     let w = &mut *w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17_5eed);
     let spec = w.config().clusters[0];
     let n = spec.participants + spec.observers;
     let base_net = w.config().net;
     let mut budget = opts.max_steps;
-    let mut key = 0u32;
+    let mut n_writes = 0u64;
     while w.now() < opts.fault_ms {
         let id = ServerId(1 + pick(&mut rng, n));
         match pick(&mut rng, 100) {
             0..=49 => {
                 // A burst of writes to random servers: pipelined proposals.
                 for _ in 0..1 + pick(&mut rng, 6) {
-                    key = (key + 1) % 8;
-                    let request = if pick(&mut rng, 2) == 0 {
-                        RegRequest::Set { key, value: rng.next_u64() % 1000 }
-                    } else {
-                        RegRequest::Add { key, delta: 1 }
-                    };
+                    n_writes += 1;
+                    let request = R::random_request(n_writes, rng.next_u64());
                     w.write(ServerId(1 + pick(&mut rng, n)), request);
                 }
             }
@@ -241,7 +319,7 @@ pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<
         let Some(leader) = w.leader(0) else { continue };
         match final_write.and_then(|r| w.write_status(r)) {
             None | Some(ClientWrite::Refused) => {
-                final_write = Some(w.write(leader, RegRequest::Add { key: 99, delta: 1 }));
+                final_write = Some(w.write(leader, R::final_request()));
             }
             Some(ClientWrite::Pending) => {}
             Some(ClientWrite::Ok(_)) => {
@@ -273,4 +351,9 @@ pub fn drive(w: &mut World<Registers>, seed: u64, opts: &FuzzOptions) -> Result<
 /// Runs seeds `from..from + count`, stopping at the first failure.
 pub fn sweep(from: u64, count: u64, opts: &FuzzOptions) -> Result<Vec<FuzzReport>, FuzzFailure> {
     (from..from + count).map(|seed| run(seed, opts)).collect()
+}
+
+/// [`sweep`] over the data tree ([`ZkDatabase`]).
+pub fn sweep_tree(from: u64, count: u64, opts: &FuzzOptions) -> Result<Vec<FuzzReport>, FuzzFailure> {
+    (from..from + count).map(|seed| run_with::<ZkDatabase>(seed, opts)).collect()
 }

@@ -310,6 +310,8 @@ pub struct World<R: Replicated = Registers> {
     stats: Stats,
     out: Vec<Output<R>>,
     clients: BTreeMap<u64, ClientWrite>,
+    /// What applying each answered write replied, until taken (bounded like `clients`).
+    replies: BTreeMap<u64, R::Reply>,
 }
 
 /// How many client writes [`World::write_status`] remembers (the oldest are forgotten).
@@ -382,6 +384,7 @@ impl<R: Replicated> World<R> {
             stats: Stats::default(),
             out: Vec::new(),
             clients: BTreeMap::new(),
+            replies: BTreeMap::new(),
             cfg,
         };
         for (c, spec) in w.cfg.clusters.clone().iter().enumerate() {
@@ -543,6 +546,18 @@ impl<R: Replicated> World<R> {
     /// The fate of a client write.
     pub fn write_status(&self, request_id: u64) -> Option<ClientWrite> {
         self.clients.get(&request_id).copied()
+    }
+
+    /// What applying an answered write replied, once (the world forgets it then; it
+    /// also forgets the oldest past [`MAX_TRACKED_WRITES`]).
+    pub fn take_reply(&mut self, request_id: u64) -> Option<R::Reply> {
+        self.replies.remove(&request_id)
+    }
+
+    /// How many times a server has crashed: a driver that keeps per-server state
+    /// (connections, watches) drops it when this changes.
+    pub fn incarnation(&self, c: usize, id: ServerId) -> u32 {
+        self.node(c, id).incarnation
     }
 
     /// Messages in flight, earliest first (bounded by `limit`).
@@ -990,9 +1005,13 @@ impl<R: Replicated> World<R> {
                     self.schedule(self.now + after_ms, Event::Timer { c, id, inc, timer });
                     None
                 }
-                Output::Reply { request_id, zxid, .. } => {
+                Output::Reply { request_id, zxid, reply } => {
                     self.stats.replies += 1;
                     self.clients.insert(request_id, ClientWrite::Ok(zxid));
+                    self.replies.insert(request_id, reply);
+                    if self.replies.len() > MAX_TRACKED_WRITES {
+                        self.replies.pop_first();
+                    }
                     self.record(TraceKind::Reply { at, request_id, zxid });
                     None
                 }

@@ -9,7 +9,7 @@ use crate::ids::{SessionId, Zxid};
 use serde::{Deserialize, Serialize};
 
 /// A transaction with its header (ZooKeeper's `TxnHeader` + record).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Txn {
     /// The session that asked (0 for the server's own cleanup).
     pub session: SessionId,
@@ -26,7 +26,7 @@ pub struct Txn {
 }
 
 /// The body of a transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxnOp {
     /// A session starts.
     CreateSession {
@@ -149,5 +149,34 @@ pub struct Failure {
 impl From<ZkError> for Failure {
     fn from(error: ZkError) -> Failure {
         Failure { error, multi: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for TxnOp {
+    /// One line for logs and the inspector: `create /a (3 bytes)`, `error NONODE`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxnOp::CreateSession { timeout_ms } => write!(f, "createSession timeout={timeout_ms}ms"),
+            TxnOp::CloseSession { paths } => write!(f, "closeSession ({} ephemerals)", paths.len()),
+            TxnOp::Create { path, data, .. } => write!(f, "create {path} ({} bytes)", data.len()),
+            TxnOp::Delete { path } => write!(f, "delete {path}"),
+            TxnOp::DeleteContainer { path } => write!(f, "deleteContainer {path}"),
+            TxnOp::SetData { path, data, .. } => write!(f, "setData {path} ({} bytes)", data.len()),
+            TxnOp::SetAcl { path, .. } => write!(f, "setACL {path}"),
+            TxnOp::Check { path, .. } => write!(f, "check {path}"),
+            TxnOp::Multi(ops) => {
+                f.write_str("multi [")?;
+                for (i, op) in ops.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{op}")?;
+                }
+                f.write_str("]")
+            }
+            TxnOp::Error(e) => write!(f, "error {}", e.name()),
+            #[allow(unreachable_patterns)]
+            other => write!(f, "{other:?}"),
+        }
     }
 }

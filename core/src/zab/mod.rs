@@ -25,6 +25,7 @@ pub mod quorum;
 pub mod registers;
 pub mod server;
 pub mod sync;
+pub mod zkdb;
 
 use crate::ids::Zxid;
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,16 @@ pub trait Replicated: Clone + Debug + Default + 'static {
 
     /// Turns a request into a transaction, on the leader, against the committed state
     /// (`self`) followed by the outstanding proposals (`outstanding`, in zxid order).
-    fn prepare(&self, outstanding: &[&Self::Txn], ctx: PrepareContext, request: &Self::Request) -> Self::Txn;
+    ///
+    /// `&mut self`: a state may keep its own record of what it prepared (the data
+    /// tree's `Preparer` keeps ZooKeeper's `outstandingChanges`), forgotten as
+    /// transactions apply; when `outstanding` is empty nothing it prepared is pending.
+    fn prepare(
+        &mut self,
+        outstanding: &[&Self::Txn],
+        ctx: PrepareContext,
+        request: &Self::Request,
+    ) -> Self::Txn;
     /// Applies a transaction; every replica does, in zxid order.
     fn apply(&mut self, zxid: Zxid, txn: &Self::Txn) -> Self::Reply;
     /// A copy of the whole state.

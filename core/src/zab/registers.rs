@@ -70,7 +70,7 @@ impl Replicated for Registers {
     type Reply = u64;
     type Snapshot = Registers;
 
-    fn prepare(&self, outstanding: &[&RegTxn], _ctx: PrepareContext, request: &RegRequest) -> RegTxn {
+    fn prepare(&mut self, outstanding: &[&RegTxn], _ctx: PrepareContext, request: &RegRequest) -> RegTxn {
         match *request {
             RegRequest::Set { key, value } => RegTxn::Set { key, value },
             RegRequest::Add { key, delta } => {
