@@ -1,7 +1,8 @@
-//! ZAB behaviours, each test named after what it pins. Some keep a golden trace in
-//! `core/tests/golden/<name>.txt` (PING lines left out for readability; the trace hash
-//! at the end covers every line). Regenerate them with
-//! `ZOOLAB_BLESS=1 cargo test -p zoolab-core --test behaviour`.
+//! ZAB behaviours through the `World` API over the toy `Registers` state machine, each
+//! test named after what it pins. The readable, datadriven versions of these behaviours
+//! are scenarios (`scenarios/`, `core/tests/scenarios/`) with golden traces, checked by
+//! `core/tests/scenario_goldens.rs`; the tests here pin what only the API shows
+//! (disk contents, in-flight messages, write status, the pinned trace hash).
 
 use std::path::PathBuf;
 use zoolab_core::sim::{ClientWrite, ClusterSpec, Role, World, WorldConfig};
@@ -44,37 +45,6 @@ fn converged(w: &World<Registers>) -> bool {
     live.iter().all(|v| v.serving && v.applied_zxid == live[0].applied_zxid && v.digest == live[0].digest)
 }
 
-fn golden(name: &str, w: &World<Registers>) {
-    let mut text = format!("# {name} (seed {}; PING lines omitted)\n", w.seed());
-    for e in w.trace() {
-        let line = e.to_string();
-        if !line.contains(" PING") {
-            text.push_str(&line);
-            text.push('\n');
-        }
-    }
-    text.push_str(&format!("# trace hash {:016x}\n", w.trace_hash()));
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.txt"));
-    if std::env::var("ZOOLAB_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &text).expect("write golden");
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("no golden {}; run with ZOOLAB_BLESS=1", path.display()));
-    if want != text {
-        let (n, (a, b)) = want
-            .lines()
-            .zip(text.lines())
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
-            .unwrap_or((want.lines().count().min(text.lines().count()), ("<end>", "<end>")));
-        panic!(
-            "golden {name} differs at line {}:\n  want: {a}\n  got:  {b}\n(ZOOLAB_BLESS=1 to accept)",
-            n + 1
-        );
-    }
-}
-
 #[test]
 fn election_with_equal_zxids_elects_the_highest_id() {
     let mut w = world(3, 0, ServerConfig::default(), 1);
@@ -82,7 +52,6 @@ fn election_with_equal_zxids_elects_the_highest_id() {
     assert_eq!(roles(&w), vec![Role::Following, Role::Following, Role::Leading]);
     assert_eq!(w.servers()[2].epoch, Epoch(1), "new epoch = max(accepted epochs) + 1");
     assert!(converged(&w));
-    golden("election_with_equal_zxids", &w);
 }
 
 #[test]
@@ -133,7 +102,6 @@ fn leader_crash_before_commit_reaches_anyone_keeps_the_write() {
         assert!(v.committed_zxid >= zxid, "s{} committed {}", v.id, v.committed_zxid);
         assert_eq!(w.server(0, v.id).expect("live").state().get(7), Some(42));
     }
-    golden("leader_crash_before_commit", &w);
 }
 
 #[test]
@@ -162,7 +130,6 @@ fn trunc_of_an_uncommitted_proposal() {
     let s3 = w.server(0, S3).expect("live");
     assert_eq!(s3.state().get(1), Some(1), "the uncommitted 666 is gone");
     assert!(s3.durable().log.get(lost).is_none());
-    golden("trunc_uncommitted_proposal", &w);
 }
 
 #[test]
@@ -181,7 +148,6 @@ fn follower_far_behind_gets_snap() {
     run(&mut w, 2_000);
     assert!(w.trace().iter().any(|e| e.to_string().contains("syncs s1 with SNAP")));
     assert!(converged(&w));
-    golden("follower_far_behind_snap", &w);
 }
 
 #[test]
@@ -245,7 +211,6 @@ fn minority_side_of_a_2_3_partition_cannot_commit() {
     run(&mut w, 8_000);
     assert!(converged(&w));
     assert_eq!(w.server(0, S5).expect("live").state().get(1), Some(222));
-    golden("partition_2_3", &w);
 }
 
 #[test]
