@@ -94,6 +94,10 @@ enum Command {
         /// Worker threads.
         #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
         jobs: usize,
+        /// What the ensembles replicate: ZooKeeper's data tree with sessions, or a toy
+        /// register map (ZAB alone).
+        #[arg(long, value_enum, default_value = "tree")]
+        state: fuzz::State,
     },
 }
 
@@ -134,8 +138,8 @@ fn main() -> ExitCode {
                 eprintln!("grade: {solved} solved");
             })
         }
-        Command::Fuzz { seeds, from, bug, fault_ms, jobs } => {
-            match fuzz::run(from, seeds, jobs, bug.as_deref(), fault_ms) {
+        Command::Fuzz { seeds, from, bug, fault_ms, jobs, state } => {
+            match fuzz::run(from, seeds, jobs, state, bug.as_deref(), fault_ms) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::from(1),
                 Err(e) => Err(e),
