@@ -202,8 +202,10 @@ async fn a_write_is_read_back_through_the_step_console() {
             s.click(".command button[type='submit']").await;
         }
     };
-    console("you_a: create /greeting hello").await;
+    // Before a leader exists, servers refuse clients: a request sent then fails with
+    // CONNECTIONLOSS, as ZooKeeper's client reports a failed connection attempt.
     console("run until a has a leader").await;
+    console("you_a: create /greeting hello").await;
     s.click("#run").await;
     console("you_a: get /greeting").await;
     s.click("#step").await;
