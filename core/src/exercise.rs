@@ -230,6 +230,8 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("break-the-quorum", include_str!("../../exercises/break-the-quorum.toml")),
     ("minority-partition", include_str!("../../exercises/minority-partition.toml")),
     ("far-behind-gets-snap", include_str!("../../exercises/far-behind-gets-snap.toml")),
+    ("stale-read-then-sync", include_str!("../../exercises/stale-read-then-sync.toml")),
+    ("ephemeral-vanishes", include_str!("../../exercises/ephemeral-vanishes.toml")),
     ("provoke-a-trunc", include_str!("../../exercises/provoke-a-trunc.toml")),
 ];
 
