@@ -16,36 +16,19 @@ fn cpu_seconds() -> Option<f64> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0)
 }
-use zoolab_core::sim::{ClusterSpec, World, WorldConfig};
-use zoolab_core::zab::registers::RegRequest;
-use zoolab_core::ServerId;
+use zoolab_core::sim::workload;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let writes: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let window: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100);
-    let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants: 5, observers: 0 }],
-        trace_capacity: 0,
-        ..WorldConfig::default()
-    };
-    let mut w: World = World::new(cfg, 42);
-    w.run_until(2_000, 1_000_000);
+    let mut w = workload::bench_ensemble();
     assert!(w.leader(0).is_some(), "a leader after 2 s");
-    let start_stats = w.stats();
+    let mut load = workload::ClosedLoop::new(&w, writes, window);
+    let start_stats = load.start;
     let start = Instant::now();
     let cpu_start = cpu_seconds();
-    let mut submitted = 0u64;
-    let mut next = 0u64;
-    while w.stats().replies - start_stats.replies < writes {
-        let done = w.stats().replies + w.stats().refusals - start_stats.replies - start_stats.refusals;
-        while submitted - done < window && submitted < writes * 2 {
-            next += 1;
-            let server = ServerId(1 + next % 5);
-            w.write(server, RegRequest::Add { key: (next % 64) as u32, delta: 1 });
-            submitted += 1;
-        }
-        w.run_for(1, u64::MAX);
+    while load.step(&mut w) {
         assert!(w.violation().is_none(), "{:?}", w.violation());
     }
     let secs = start.elapsed().as_secs_f64();

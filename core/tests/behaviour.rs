@@ -253,12 +253,7 @@ fn a_pinned_run_keeps_its_trace_hash() {
     // Pins the exact trace of one ensemble run, so any change in behaviour, in the
     // PRNG streams or in the rendering is noticed (and the hash can be compared with
     // the wasm build's).
-    let mut w = World::ensemble(5, 2026);
-    w.run_until(1_000, 1_000_000);
-    for i in 0..10 {
-        w.write_register(ServerId(1 + u64::from(i) % 5), i, u64::from(i));
-    }
-    w.run_until(2_000, 1_000_000);
+    let w = zoolab_core::sim::workload::pinned_run();
     assert!(converged(&w));
     let want = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pinned_hash.txt"),

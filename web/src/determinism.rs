@@ -9,20 +9,13 @@
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use wasm_bindgen_test::*;
-    use zoolab_core::ids::ServerId;
-    use zoolab_core::sim::World;
 
     wasm_bindgen_test_configure!(run_in_browser);
 
     #[wasm_bindgen_test]
     fn the_pinned_run_has_the_native_trace_hash_in_the_browser() {
         // The same run as `a_pinned_run_keeps_its_trace_hash` in core/tests/behaviour.rs.
-        let mut w = World::ensemble(5, 2026);
-        w.run_until(1_000, 1_000_000);
-        for i in 0..10u32 {
-            w.write_register(ServerId(1 + u64::from(i) % 5), i, u64::from(i));
-        }
-        w.run_until(2_000, 1_000_000);
+        let w = zoolab_core::sim::workload::pinned_run();
         let native = include_str!("../../core/tests/golden/pinned_hash.txt").trim();
         assert_eq!(format!("{:016x}", w.trace_hash()), native);
     }

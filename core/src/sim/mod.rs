@@ -44,6 +44,7 @@ pub mod fuzz;
 pub mod queue;
 pub mod trace;
 pub mod view;
+pub mod workload;
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::zab::log::{Durable, PersistOp};
