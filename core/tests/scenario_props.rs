@@ -2,6 +2,7 @@
 //! round trips are exact, and no input (text, link or bytes) makes them panic.
 
 use proptest::prelude::*;
+use zoolab_core::checker::Rule;
 use zoolab_core::scenario::{self, link, *};
 use zoolab_core::zkcli::{
     self, Acl, AddWatchMode, CreateMode, MultiOp, Perms, ReconfigChange, WatcherKind, ZkCommand,
@@ -263,6 +264,12 @@ fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
             .boxed(),
         (target, any::<u64>()).prop_map(|(target, zxid)| Predicate::HasCommitted { target, zxid }).boxed(),
         Just(Predicate::InvariantsHold).boxed(),
+        (
+            proptest::option::of(cluster.clone()),
+            proptest::option::of(proptest::sample::select(Rule::ALL.to_vec())),
+        )
+            .prop_map(|(cluster, violates)| Predicate::History { cluster, violates })
+            .boxed(),
         text().prop_map(Predicate::TraceContains).boxed(),
     ];
     if !t.clients.is_empty() {
@@ -354,11 +361,13 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             links,
             proptest::collection::vec(action(&t), 0..25),
             Just(t),
+            proptest::sample::subsequence(Bug::ALL.to_vec(), 0..=Bug::ALL.len()),
         )
-            .prop_map(|(title, seed, network, links, steps, t)| Scenario {
+            .prop_map(|(title, seed, network, links, steps, t, bugs)| Scenario {
                 title,
                 seed,
                 network,
+                bugs,
                 clusters: t.clusters,
                 links,
                 clients: t.clients,
@@ -370,6 +379,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 /// Words and symbols of the language, to make random texts that get past the first token.
 const VOCAB: &[&str] = &[
     "seed",
+    "bug",
+    "skip-trunc",
+    "history",
+    "linearizable",
+    "violates",
     "1",
     "cluster",
     "a",

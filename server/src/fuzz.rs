@@ -3,8 +3,23 @@
 use anyhow::{bail, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use zoolab_core::scenario::{sweep, Bug};
 use zoolab_core::sim::fuzz::{self, FuzzFailure, FuzzOptions};
 use zoolab_core::zab::zkdb::ZkDatabase;
+
+/// The scenario language's names for the bugs switched on.
+fn scenario_bugs(opts: &FuzzOptions) -> Vec<Bug> {
+    Bug::ALL
+        .into_iter()
+        .filter(|b| {
+            let mut bugs = zoolab_core::zab::Bugs::default();
+            b.apply(&mut bugs);
+            (bugs.commit_without_quorum && opts.bugs.commit_without_quorum)
+                || (bugs.skip_trunc && opts.bugs.skip_trunc)
+                || (bugs.elect_by_id && opts.bugs.elect_by_id)
+        })
+        .collect()
+}
 
 /// What the replicated state is in each run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -13,15 +28,20 @@ pub enum State {
     Tree,
     /// A toy register map: ZAB alone, fastest.
     Registers,
+    /// Simulated ZooKeeper clients (sessions, ephemerals, watches, syncs) on the tree,
+    /// under faults, every client history judged by the history checker.
+    Clients,
 }
 
 /// The deliberate bugs `--bug` can switch on (to show that the sweep catches them).
 pub const BUGS: &[&str] = &["commit_without_quorum", "skip_trunc", "elect_by_id"];
 
-/// Builds the sweep's options from the command line's.
+/// Builds the sweep's options from the command line's (bugs as `commit_without_quorum`
+/// or as scenarios write them, `commit-without-quorum`).
 pub fn options(bug: Option<&str>, fault_ms: Option<u64>) -> Result<FuzzOptions> {
     let mut opts = FuzzOptions::default();
-    match bug {
+    let bug = bug.map(|b| b.replace('-', "_"));
+    match bug.as_deref() {
         None => {}
         Some("commit_without_quorum") => opts.bugs.commit_without_quorum = true,
         Some("skip_trunc") => opts.bugs.skip_trunc = true,
@@ -32,6 +52,11 @@ pub fn options(bug: Option<&str>, fault_ms: Option<u64>) -> Result<FuzzOptions> 
         opts.fault_ms = ms;
     }
     Ok(opts)
+}
+
+/// The scenario the clients sweep plays for `seed`.
+pub fn client_scenario(seed: u64, opts: &FuzzOptions) -> String {
+    sweep::scenario(seed, &scenario_bugs(opts))
 }
 
 /// Runs seeds `from..from+count` on `jobs` threads; returns the failures, lowest seed first.
@@ -45,6 +70,7 @@ pub fn sweep(
 ) -> Vec<FuzzFailure> {
     let next = AtomicU64::new(from);
     let done = AtomicU64::new(0);
+    let (operations, events, unknown) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let failures = Mutex::new(Vec::new());
     let end = from.saturating_add(count);
     std::thread::scope(|scope| {
@@ -55,11 +81,31 @@ pub fn sweep(
                     break;
                 }
                 let outcome = match state {
-                    State::Tree => fuzz::run_with::<ZkDatabase>(seed, opts),
-                    State::Registers => fuzz::run(seed, opts),
+                    State::Tree => fuzz::run_with::<ZkDatabase>(seed, opts).map(|_| ()),
+                    State::Registers => fuzz::run(seed, opts).map(|_| ()),
+                    State::Clients => match sweep::run(seed, &scenario_bugs(opts)) {
+                        Ok(o) => {
+                            operations.fetch_add(o.operations as u64, Ordering::Relaxed);
+                            events.fetch_add(o.events as u64, Ordering::Relaxed);
+                            if let Some(why) = o.unknown {
+                                unknown.fetch_add(1, Ordering::Relaxed);
+                                if progress {
+                                    eprintln!("seed {seed}: the history checker could not decide: {why}");
+                                }
+                            }
+                            Ok(())
+                        }
+                        Err(f) => {
+                            eprintln!("{f}");
+                            let what = f.message;
+                            Err(FuzzFailure { seed, step: 0, what, tail: Vec::new(), bugs: opts.bugs })
+                        }
+                    },
                 };
                 if let Err(f) = outcome {
-                    eprintln!("{f}");
+                    if state != State::Clients {
+                        eprintln!("{f}");
+                    }
                     failures.lock().expect("no panics while held").push(f);
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -71,6 +117,14 @@ pub fn sweep(
     });
     let mut failures = failures.into_inner().expect("no panics while held");
     failures.sort_by_key(|f| f.seed);
+    if progress && state == State::Clients {
+        eprintln!(
+            "fuzz: the history checker judged {} operations and {} events; {} histories undecided (budget)",
+            operations.into_inner(),
+            events.into_inner(),
+            unknown.into_inner()
+        );
+    }
     failures
 }
 
@@ -86,8 +140,10 @@ pub fn run(
     let opts = options(bug, fault_ms)?;
     let failures = sweep(from, count, jobs, state, &opts, true);
     let mut bug_flag = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
-    if state == State::Registers {
-        bug_flag.push_str(" --state registers");
+    match state {
+        State::Registers => bug_flag.push_str(" --state registers"),
+        State::Clients => bug_flag.push_str(" --state clients"),
+        State::Tree => {}
     }
     for f in &failures {
         println!("seed {} failed: {}", f.seed, f.what);
@@ -106,6 +162,7 @@ mod tests {
         let ok = options(None, Some(5_000)).unwrap();
         assert!(sweep(0, 8, 2, State::Registers, &ok, false).is_empty());
         assert!(sweep(0, 4, 2, State::Tree, &ok, false).is_empty());
+        assert!(sweep(0, 4, 2, State::Clients, &ok, false).is_empty());
         let broken = options(Some("commit_without_quorum"), None).unwrap();
         let failures = sweep(0, 40, 2, State::Registers, &broken, false);
         assert!(!failures.is_empty(), "committing without a quorum must be caught within 40 seeds");

@@ -98,6 +98,11 @@ enum Command {
         /// register map (ZAB alone).
         #[arg(long, value_enum, default_value = "tree")]
         state: fuzz::State,
+        /// With `--state clients`: print the scenario of seed `--from` instead of running
+        /// it (to replay it with `zoolab run`, share it as a link, or keep it as a
+        /// regression in core/tests/regressions/).
+        #[arg(long)]
+        print_scenario: bool,
     },
 }
 
@@ -138,7 +143,13 @@ fn main() -> ExitCode {
                 eprintln!("grade: {solved} solved");
             })
         }
-        Command::Fuzz { seeds, from, bug, fault_ms, jobs, state } => {
+        Command::Fuzz { from, bug, state: fuzz::State::Clients, print_scenario: true, .. } => {
+            fuzz::options(bug.as_deref(), None).map(|opts| print!("{}", fuzz::client_scenario(from, &opts)))
+        }
+        Command::Fuzz { print_scenario: true, .. } => {
+            Err(anyhow::anyhow!("--print-scenario needs --state clients"))
+        }
+        Command::Fuzz { seeds, from, bug, fault_ms, jobs, state, .. } => {
             match fuzz::run(from, seeds, jobs, state, bug.as_deref(), fault_ms) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::from(1),

@@ -1247,9 +1247,24 @@ pub(crate) fn check_paths(
         }
         let relaxed_sync = Relax { sync_of: Some(x), ..Relax::default() };
         if let (Some(sync), (_, Search::Linearizable)) = (syncs[x.0], run(true, relaxed_sync, &mut budget)) {
+            // The write the read missed: the last one on the path acknowledged before
+            // the sync was sent.
+            let sent = history.op(sync).invoked;
+            let missed = raws
+                .iter()
+                .map(|r| r.id)
+                .filter(|&id| {
+                    let o = history.op(id);
+                    o.op.is_write()
+                        && matches!(o.outcome, Outcome::Ok { .. })
+                        && o.completed.is_some_and(|done| done < sent)
+                })
+                .max_by_key(|&id| history.op(id).completed);
+            let mut involved = vec![x, sync];
+            involved.extend(missed);
             found.push(Violation {
                 rule: Rule::SyncThenRead,
-                ops: vec![x, sync],
+                ops: involved,
                 events: vec![],
                 message: format!(
                     "op {} read {path} after sync (op {}) but saw a state the writes completed before the sync had already replaced",

@@ -95,6 +95,37 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in the checker's order.
+    pub const ALL: [Rule; 8] = [
+        Rule::WritesLinearizable,
+        Rule::ReadsSeeWrites,
+        Rule::SessionFifo,
+        Rule::SessionZxids,
+        Rule::NoTimeTravel,
+        Rule::SyncThenRead,
+        Rule::WatchOnce,
+        Rule::WatchBeforeChange,
+    ];
+
+    /// The rule's name in the scenario language (`sync-then-read`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Rule::WritesLinearizable => "writes-linearizable",
+            Rule::ReadsSeeWrites => "reads-see-writes",
+            Rule::SessionFifo => "session-fifo",
+            Rule::SessionZxids => "session-zxids",
+            Rule::NoTimeTravel => "no-time-travel",
+            Rule::SyncThenRead => "sync-then-read",
+            Rule::WatchOnce => "watch-once",
+            Rule::WatchBeforeChange => "watch-before-change",
+        }
+    }
+
+    /// The rule a slug names.
+    pub fn from_slug(slug: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.slug() == slug)
+    }
+
     /// The rule's number in the checker's list (1 to 4).
     pub fn number(self) -> u8 {
         match self {

@@ -137,6 +137,11 @@ pub(crate) fn check_fifo_and_zxids(history: &History, index: &Index, found: &mut
         let mut latest: Option<(Stamp, OpId)> = None;
         for &id in ids {
             let operation = history.op(id);
+            if matches!(operation.op, Op::CloseSession) {
+                // The leader's expiry, recorded as the session's last operation: not a
+                // request in the session's queue.
+                continue;
+            }
             let Some(done) = operation.completed else {
                 unanswered.get_or_insert(id);
                 continue;

@@ -93,7 +93,10 @@ pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>
             match item {
                 Item::Reply(id) => {
                     let operation = history.op(id);
-                    if let Some(zxid) = operation.outcome.zxid() {
+                    // The end of a session is no reply the session reads (an expiry is
+                    // the leader's decision), and its watches end with it.
+                    let read_by_session = !matches!(operation.op, Op::CloseSession);
+                    if let Some(zxid) = operation.outcome.zxid().filter(|_| read_by_session) {
                         let early =
                             pending.iter().find(|(_, reg)| reg.trigger.is_some_and(|w| w.zxid <= zxid));
                         if let Some(((path, _), reg)) = early {

@@ -3,6 +3,10 @@
 
 /// Every built-in scenario: its name (the file's stem) and its text.
 pub const LIBRARY: &[(&str, &str)] = &[
+    (
+        "commit-without-quorum-loses-a-write",
+        include_str!("../../../scenarios/commit-without-quorum-loses-a-write.zk"),
+    ),
     ("ephemeral-removed-on-expiry", include_str!("../../../scenarios/ephemeral-removed-on-expiry.zk")),
     ("follower-far-behind-gets-snap", include_str!("../../../scenarios/follower-far-behind-gets-snap.zk")),
     ("leader-crash-during-broadcast", include_str!("../../../scenarios/leader-crash-during-broadcast.zk")),

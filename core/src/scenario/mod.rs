@@ -30,12 +30,14 @@
 use crate::zkcli::ZkCommand;
 use serde::{Deserialize, Serialize};
 
+pub mod histlog;
 pub mod library;
 pub mod link;
 mod parse;
 mod print;
 pub mod run;
 pub mod sim;
+pub mod sweep;
 
 pub use parse::{parse, parse_predicate, ParseError, MAX_NOTS};
 
@@ -59,6 +61,9 @@ pub struct Scenario {
     pub seed: u64,
     /// The default network between any two servers or clients.
     pub network: NetSettings,
+    /// Deliberate protocol bugs switched on in every server, in canonical order
+    /// (empty for a correct ZooKeeper).
+    pub bugs: Vec<Bug>,
     /// The clusters, in declaration order.
     pub clusters: Vec<Cluster>,
     /// Links between clusters with their own network settings.
@@ -67,6 +72,42 @@ pub struct Scenario {
     pub clients: Vec<ClientDecl>,
     /// What happens, in order.
     pub steps: Vec<Action>,
+}
+
+/// A deliberate protocol bug (`bug commit-without-quorum` in a scenario's header):
+/// exercises ask students to find one by producing a history or a trace that breaks a
+/// guarantee, and tests use them to prove the checks can fail. See [`crate::zab::Bugs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Bug {
+    /// The leader commits a proposal without waiting for a quorum of ACKs.
+    CommitWithoutQuorum,
+    /// The leader sends DIFF where it should send TRUNC.
+    SkipTrunc,
+    /// Leader election orders votes by server id alone.
+    ElectById,
+}
+
+impl Bug {
+    /// Every bug, in canonical order.
+    pub const ALL: [Bug; 3] = [Bug::CommitWithoutQuorum, Bug::SkipTrunc, Bug::ElectById];
+
+    /// Its name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::CommitWithoutQuorum => "commit-without-quorum",
+            Bug::SkipTrunc => "skip-trunc",
+            Bug::ElectById => "elect-by-id",
+        }
+    }
+
+    /// Switches it on in ZAB's set of bugs.
+    pub fn apply(self, bugs: &mut crate::zab::Bugs) {
+        match self {
+            Bug::CommitWithoutQuorum => bugs.commit_without_quorum = true,
+            Bug::SkipTrunc => bugs.skip_trunc = true,
+            Bug::ElectById => bugs.elect_by_id = true,
+        }
+    }
 }
 
 /// Milliseconds of simulated time.
@@ -365,6 +406,15 @@ pub enum Predicate {
     InvariantsHold,
     /// `trace contains "SNAP"`: some trace line so far contains the text.
     TraceContains(String),
+    /// `history is linearizable` / `history of a is linearizable`: the history checker
+    /// accepts what the clients (of every cluster, or of `a`) saw so far, every rule
+    /// holding; `history violates sync-then-read`: it finds that rule broken.
+    History {
+        /// One cluster's clients, or every cluster's.
+        cluster: Option<String>,
+        /// The rule expected broken; `None`: every rule expected to hold.
+        violates: Option<crate::checker::Rule>,
+    },
     /// `c1 is connected`: the client has a session and a connection to a server.
     Connected(String),
     /// `c1 saw NodeDataChanged /x` (at least once), `c1 saw NodeDataChanged /x 1 times`

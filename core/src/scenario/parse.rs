@@ -354,6 +354,38 @@ fn predicate(i: &mut &str) -> PResult<Predicate> {
     Ok(p)
 }
 
+/// After `history`: `[of CLUSTER] is linearizable` or `[of CLUSTER] violates RULE`.
+fn history_predicate(i: &mut &str) -> PResult<Predicate> {
+    let cluster = match opt(kw("of")).parse_next(i)? {
+        Some(_) => Some(cut_err(cluster_name).parse_next(i)?),
+        None => None,
+    };
+    if opt(kw("is")).parse_next(i)?.is_some() {
+        cut_err(kw("linearizable")).parse_next(i)?;
+        return Ok(Predicate::History { cluster, violates: None });
+    }
+    cut_err(kw("violates").context(desc("`is linearizable` or `violates RULE`"))).parse_next(i)?;
+    ws.parse_next(i)?;
+    let at = i.checkpoint();
+    let word = cut_err(take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '-')).parse_next(i)?;
+    match crate::checker::Rule::from_slug(word) {
+        Some(rule) => Ok(Predicate::History { cluster, violates: Some(rule) }),
+        None => fail_at(i, &at, RULES_EXPECTED),
+    }
+}
+
+/// What `violates` expects (every [`crate::checker::Rule`]'s slug; a test keeps it true).
+pub(crate) const RULES_EXPECTED: &str = "a rule: writes-linearizable, reads-see-writes, session-fifo, \
+session-zxids, no-time-travel, sync-then-read, watch-once or watch-before-change";
+
+#[cfg(test)]
+#[test]
+fn the_rule_list_names_every_rule() {
+    for rule in crate::checker::Rule::ALL {
+        assert!(RULES_EXPECTED.contains(rule.slug()), "{rule:?}");
+    }
+}
+
 fn not_depth(p: &Predicate) -> usize {
     let mut depth = 0;
     let mut p = p;
@@ -372,6 +404,9 @@ fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
     if opt(kw("trace")).parse_next(i)?.is_some() {
         cut_err(kw("contains")).parse_next(i)?;
         return Ok(Predicate::TraceContains(cut_err(value).parse_next(i)?));
+    }
+    if opt(kw("history")).parse_next(i)?.is_some() {
+        return cut_err(history_predicate).parse_next(i);
     }
     ws.parse_next(i)?;
     let at = i.checkpoint();
@@ -502,6 +537,7 @@ enum Stmt {
     Title(String),
     Seed(u64),
     Network(NetSettings),
+    Bug(Bug),
     Cluster(Cluster),
     Link(LinkDecl),
     Client(ClientDecl),
@@ -510,7 +546,7 @@ enum Stmt {
     ClientCommand(String, usize),
 }
 
-const STATEMENTS: &str = "a statement: scenario, seed, network, cluster, link, client, NAME: command, \
+const STATEMENTS: &str = "a statement: scenario, seed, network, bug, cluster, link, client, NAME: command, \
 kill, restart, pause, partition, isolate, heal, change, run, step, at, expect, disconnect, reconnect";
 
 fn action(i: &mut &str) -> PResult<Action> {
@@ -647,6 +683,10 @@ fn statement(i: &mut &str) -> PResult<Stmt> {
             kw("network").parse_next(i)?;
             Stmt::Network(cut_err(net_settings).parse_next(i)?)
         }
+        "bug" => {
+            kw("bug").parse_next(i)?;
+            Stmt::Bug(cut_err(bug_name).parse_next(i)?)
+        }
         "cluster" => {
             kw("cluster").parse_next(i)?;
             Stmt::Cluster(cluster_decl(i)?)
@@ -661,6 +701,17 @@ fn statement(i: &mut &str) -> PResult<Stmt> {
         }
         _ => Stmt::Step(action(i)?),
     })
+}
+
+/// A deliberate bug's name.
+fn bug_name(i: &mut &str) -> PResult<Bug> {
+    alt((
+        kw("commit-without-quorum").value(Bug::CommitWithoutQuorum),
+        kw("skip-trunc").value(Bug::SkipTrunc),
+        kw("elect-by-id").value(Bug::ElectById),
+    ))
+    .context(desc("a bug: commit-without-quorum, skip-trunc or elect-by-id"))
+    .parse_next(i)
 }
 
 /// The 1-based column (in characters) of a byte offset.
@@ -751,6 +802,7 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         title: None,
         seed: 0,
         network: NetSettings::default(),
+        bugs: Vec::new(),
         clusters: Vec::new(),
         links: Vec::new(),
         clients: Vec::new(),
@@ -779,6 +831,13 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
                     return Err(header_only("the title (once)"));
                 }
                 sc.title = Some(t);
+            }
+            Stmt::Bug(b) => {
+                if !in_header || sc.bugs.contains(&b) {
+                    return Err(header_only("a bug (once each)"));
+                }
+                sc.bugs.push(b);
+                sc.bugs.sort();
             }
             Stmt::Seed(s) => {
                 if !in_header || seen_seed {
@@ -863,7 +922,7 @@ fn push_step(sc: &mut Scenario, a: Action) -> Result<(), String> {
     Ok(())
 }
 
-const RESERVED: &[&str] = &["leader", "not", "invariants", "trace"];
+const RESERVED: &[&str] = &["leader", "not", "invariants", "trace", "history"];
 
 fn check_cluster(sc: &Scenario, c: &Cluster) -> Result<(), String> {
     if sc.clusters.len() >= MAX_CLUSTERS {
@@ -1018,6 +1077,10 @@ fn check_predicate(sc: &Scenario, p: &Predicate) -> Result<(), String> {
         }
         Predicate::Returned { op, .. } => check_op(sc, op),
         Predicate::InvariantsHold | Predicate::TraceContains(_) => Ok(()),
+        Predicate::History { cluster: None, .. } => Ok(()),
+        Predicate::History { cluster: Some(c), .. } => {
+            sc.cluster(c).map(|_| ()).ok_or_else(|| format!("no cluster {c}"))
+        }
         Predicate::Connected(c) | Predicate::Saw { client: c, .. } => {
             sc.client(c).map(|_| ()).ok_or_else(|| format!("no client {c}"))
         }

@@ -269,6 +269,16 @@ impl Display for Predicate {
                 write_str_lit(f, value)
             }
             Predicate::InvariantsHold => f.write_str("invariants hold"),
+            Predicate::History { cluster, violates } => {
+                f.write_str("history")?;
+                if let Some(c) = cluster {
+                    write!(f, " of {c}")?;
+                }
+                match violates {
+                    None => f.write_str(" is linearizable"),
+                    Some(rule) => write!(f, " violates {}", rule.slug()),
+                }
+            }
             Predicate::TraceContains(s) => {
                 f.write_str("trace contains ")?;
                 write_str_lit(f, s)
@@ -300,6 +310,9 @@ impl Display for Scenario {
         writeln!(f, "seed {}", self.seed)?;
         if !self.network.is_empty() {
             writeln!(f, "network {}", self.network)?;
+        }
+        for b in &self.bugs {
+            writeln!(f, "bug {}", b.name())?;
         }
         for c in &self.clusters {
             writeln!(f, "{c}")?;

@@ -61,6 +61,23 @@ pub trait Driver {
     fn client_network(&mut self, client: &str, _up: bool, _trace: &mut Vec<String>) -> Result<(), String> {
         Err(format!("{client}: this world cannot disconnect clients"))
     }
+    /// The history checker's verdict on the clients of each cluster (or of `cluster`).
+    fn check_history(&self, _cluster: Option<&str>) -> Result<Vec<HistoryCheck>, String> {
+        Err("this world keeps no client history".into())
+    }
+}
+
+/// The history checker's verdict on the clients of one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryCheck {
+    /// The cluster.
+    pub cluster: String,
+    /// Operations in the checked history.
+    pub operations: usize,
+    /// The verdict.
+    pub verdict: crate::checker::Verdict,
+    /// One line, or the first violation explained.
+    pub summary: String,
 }
 
 /// A fault or network change, with its servers resolved.
@@ -277,6 +294,11 @@ impl<D: Driver> Runner<D> {
     /// The world.
     pub fn driver(&self) -> &D {
         &self.d
+    }
+
+    /// The world, keeping it after the run.
+    pub fn into_driver(self) -> D {
+        self.d
     }
 
     /// How many steps have run.
@@ -543,6 +565,24 @@ impl<D: Driver> Runner<D> {
                 };
                 let on = path.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
                 (held, format!("{client} saw {event}{on} {n} times"))
+            }
+            Predicate::History { cluster, violates } => {
+                let checks = self.d.check_history(cluster.as_deref())?;
+                let mut seen = Vec::new();
+                let mut held = true;
+                for c in &checks {
+                    held &= match violates {
+                        None => c.verdict.is_ok(),
+                        Some(rule) => c.verdict.violations().iter().any(|v| v.rule == *rule),
+                    };
+                    seen.push(format!("{}: {}", c.cluster, c.summary));
+                }
+                if violates.is_some() {
+                    held = checks
+                        .iter()
+                        .any(|c| c.verdict.violations().iter().any(|v| Some(v.rule) == *violates));
+                }
+                (held, seen.join("; "))
             }
             Predicate::TraceContains(text) => {
                 match self.world_lines.iter().find(|l| l.contains(text.as_str())) {

@@ -39,8 +39,10 @@
 //! thirds of the session timeout) that it was cut off; session ids are allocated by
 //! the driver; no session moves (`SessionMovedException`).
 
-use super::run::{Driver, Fault, OpStatus, ServerStatus};
+use super::histlog::{self, HistoryLog};
+use super::run::{Driver, Fault, HistoryCheck, OpStatus, ServerStatus};
 use super::*;
+use crate::checker;
 use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, ClusterSpec, NetConfig, Role, World, WorldConfig};
 use crate::tree::{
@@ -147,6 +149,12 @@ struct Client {
     persistent: BTreeSet<String>,
     recursive: BTreeSet<String>,
     events: Vec<ClientEvent>,
+    /// Watch events its server sent while the client was cut off, on a connection
+    /// that still stands: they arrive, before any later reply, if the network comes
+    /// back before the connection times out (TCP delivers them late, in order).
+    held: Vec<((usize, ServerId), tree::EventType, String)>,
+    /// The generation of its server's connections its connection belongs to.
+    conn_gen: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -166,12 +174,17 @@ struct Op {
     invoked_ms: u64,
     completed_ms: Option<u64>,
     zxid: Option<Zxid>,
+    /// The tree's result, in the history checker's terms, for the completion.
+    typed: Option<checker::OpResult>,
 }
 
 /// A server's client-facing side: its watch table and where it is in its tree's
 /// applied transactions.
 #[derive(Clone, Debug, Default)]
 struct Facing {
+    /// Which generation of the server's connections this is: it changes whenever the
+    /// server closes them all (crash, not serving, tree reloaded).
+    gen: u64,
     inc: u32,
     cursor: u64,
     watches: WatchManager,
@@ -199,6 +212,12 @@ pub struct SimDriver {
     seen: usize,
     /// The driver's own trace lines (sessions, connections), not yet collected.
     lines: Vec<String>,
+    /// The clients' history in the checker's terms.
+    log: HistoryLog,
+    /// closeSession proposals for expired sessions: (cluster, session, request id).
+    closing: Vec<(usize, SessionId, u64)>,
+    /// The last connection generation handed out (see `Facing::gen`).
+    next_gen: u64,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -214,6 +233,9 @@ impl SimDriver {
         // A scenario built in code gets the parser's checks too (sizes, names, ids).
         sc.validate()?;
         let mut server = ServerConfig::default();
+        for b in &sc.bugs {
+            b.apply(&mut server.bugs);
+        }
         if let Some(first) = sc.clusters.first() {
             if sc.clusters.iter().any(|c| c.settings != first.settings) {
                 return Err(
@@ -286,6 +308,8 @@ impl SimDriver {
                 persistent: BTreeSet::new(),
                 recursive: BTreeSet::new(),
                 events: Vec::new(),
+                held: Vec::new(),
+                conn_gen: 0,
             });
         }
         let world = World::new(cfg, sc.seed);
@@ -301,6 +325,9 @@ impl SimDriver {
             blocked: BTreeSet::new(),
             seen,
             lines: Vec::new(),
+            log: HistoryLog::default(),
+            closing: Vec::new(),
+            next_gen: 0,
         })
     }
 
@@ -324,6 +351,20 @@ impl SimDriver {
                 zxid: o.zxid.map(|z| z.0),
             })
             .collect()
+    }
+
+    /// The history of the clients of cluster `c` in the checker's terms (see
+    /// [`HistoryLog`] for what it leaves out).
+    pub fn checker_history(&self, c: usize) -> checker::History {
+        let commands: Vec<&ZkCommand> = self.ops.iter().map(|o| &o.command).collect();
+        self.log.build(c, &commands)
+    }
+
+    /// Checks the history of the clients of cluster `c`.
+    pub fn check_history_of(&self, c: usize) -> (checker::History, checker::Report) {
+        let history = self.checker_history(c);
+        let report = checker::check(&history);
+        (history, report)
     }
 
     /// The events a client received (watch events and connection states), in order.
@@ -412,6 +453,16 @@ impl SimDriver {
         if matches!(o.state, OpState::Done(_)) {
             return;
         }
+        let typed = o.typed.take();
+        let ok = match &status {
+            OpStatus::Ok(_) => Ok(typed),
+            // A failure the model reads as a result (exists() of a missing node).
+            OpStatus::Failed(_) if typed.is_some() => Ok(typed),
+            OpStatus::Failed(e) => Err(e.as_str()),
+            OpStatus::Pending => Ok(None),
+        };
+        self.log.completed(i, now, ok, zxid);
+        let o = &mut self.ops[i];
         o.state = OpState::Done(status);
         o.completed_ms = Some(now);
         o.zxid = zxid;
@@ -433,6 +484,7 @@ impl SimDriver {
     /// Everything that follows an event: servers deliver watch events, trackers expire
     /// sessions, clients (re)connect, send what they queued and collect replies.
     fn pump(&mut self) {
+        self.note_closes();
         self.deliver_watch_events();
         for c in 0..self.clusters.len() {
             self.track_sessions(c);
@@ -453,12 +505,18 @@ impl SimDriver {
                     continue;
                 };
                 let f = self.facing.entry(at).or_default();
+                if f.gen == 0 {
+                    self.next_gen += 1;
+                    f.gen = self.next_gen;
+                }
                 // A server that stops serving closes every connection and forgets its
                 // watches (ZooKeeper shuts its ZooKeeperServer down); its tree may be
                 // reloaded meanwhile, so the cursor starts again.
                 let fresh = f.inc != inc || db.applied_count() < f.cursor || !v.serving;
                 if fresh {
-                    *f = Facing { inc, cursor: db.applied_count(), watches: WatchManager::new() };
+                    self.next_gen += 1;
+                    let gen = self.next_gen;
+                    *f = Facing { gen, inc, cursor: db.applied_count(), watches: WatchManager::new() };
                     continue;
                 }
                 let auths: BTreeMap<SessionId, AuthInfo> =
@@ -479,10 +537,13 @@ impl SimDriver {
                 cl.session.map(|s| s.0) == Some(e.watcher)
                     && matches!(cl.conn, Conn::Connected { at: a, .. } if a == at)
             });
-            // A cut-off client never gets it: it keeps the watch and re-registers it
-            // on reconnecting, when setWatches fires it (the change is newer).
-            if let Some(k) = k.filter(|&k| self.clients[k].up) {
-                self.watch_event(k, at, e.event, &e.path);
+            // A cut-off client gets it once its network is back, if its connection
+            // survived; otherwise it keeps the watch and re-registers it on
+            // reconnecting, when setWatches fires it (the change is newer).
+            match k {
+                Some(k) if self.clients[k].up => self.watch_event(k, at, e.event, &e.path),
+                Some(k) => self.clients[k].held.push((at, e.event, e.path.clone())),
+                None => {}
             }
         }
     }
@@ -510,6 +571,9 @@ impl SimDriver {
             }
             _ => {}
         }
+        if let Some((session, _)) = self.clients[k].session {
+            self.log.watch_event(at.0, session, self.world.now(), event, path);
+        }
         let name = format!("{event:?}");
         let line = format!(
             "t={} {} → {} WATCH {name} {path}",
@@ -519,6 +583,27 @@ impl SimDriver {
         );
         self.lines.push(line);
         self.event(k, &name, path);
+    }
+
+    /// Records the expiries the leaders committed (for the history checker).
+    fn note_closes(&mut self) {
+        let now = self.world.now();
+        let mut i = 0;
+        while i < self.closing.len() {
+            let (c, s, r) = self.closing[i];
+            match self.world.write_status(r) {
+                Some(ClientWrite::Pending) => i += 1,
+                Some(ClientWrite::Ok(zxid)) => {
+                    if self.world.take_reply(r).is_some_and(|a| a.result.is_ok()) {
+                        self.log.closed(c, s, now, zxid);
+                    }
+                    self.closing.swap_remove(i);
+                }
+                Some(ClientWrite::Refused) | None => {
+                    self.closing.swap_remove(i);
+                }
+            }
+        }
     }
 
     fn track_sessions(&mut self, c: usize) {
@@ -586,6 +671,7 @@ impl SimDriver {
                 e.1 = now + e.0;
                 e.2 = Some(r);
             }
+            self.closing.push((c, s, r));
         }
     }
 
@@ -601,6 +687,7 @@ impl SimDriver {
         }
         let was_connected = matches!(self.clients[k].conn, Conn::Connected { .. });
         self.clients[k].conn = Conn::Disconnected { retry_at: now + RETRY_MS };
+        self.clients[k].held.clear();
         self.fail_open(k, "CONNECTIONLOSS");
         if was_connected {
             self.event(k, "Disconnected", "");
@@ -613,8 +700,11 @@ impl SimDriver {
         }
     }
 
-    fn expire(&mut self, k: usize) {
+    fn expire(&mut self, k: usize, cluster: usize) {
         let now = self.world.now();
+        if let Some((session, _)) = self.clients[k].session {
+            self.log.expired(cluster, session, now);
+        }
         self.lines.push(format!("t={now} {} is told its session expired", self.clients[k].name));
         self.clients[k].conn = Conn::Expired;
         self.fail_open(k, "SESSIONEXPIRED");
@@ -633,7 +723,9 @@ impl SimDriver {
                     }
                     let timeout = negotiate(REQUESTED_TIMEOUT_MS, self.world.config().server.tick_ms);
                     let server = self.name(at);
+                    let gen = self.facing_gen(at);
                     let cl = &mut self.clients[k];
+                    cl.conn_gen = gen;
                     cl.session = Some((session, timeout));
                     cl.last_zxid = cl.last_zxid.max(zxid);
                     cl.conn = Conn::Connected { at, inc };
@@ -678,6 +770,14 @@ impl SimDriver {
                 if self.world.incarnation(at.0, at.1) != inc || !self.serving(at) {
                     return self.disconnect(k, "server not serving");
                 }
+                if self.facing.get(&at).map(|f| f.gen) != Some(self.clients[k].conn_gen) {
+                    return self.disconnect(k, "connection closed by the server");
+                }
+                for (from, event, path) in std::mem::take(&mut self.clients[k].held) {
+                    if from == at {
+                        self.watch_event(k, at, event, &path);
+                    }
+                }
                 let session = self.clients[k].session.map(|s| s.0);
                 let known = session
                     .is_some_and(|s| self.db(at).is_some_and(|d| d.tree().sessions().contains_key(&s)));
@@ -686,11 +786,23 @@ impl SimDriver {
                 {
                     // The server applied the closeSession: it closes the connection and
                     // the client learns its session expired.
-                    return self.expire(k);
+                    return self.expire(k, at.0);
                 }
                 self.send_queued(k, at);
             }
         }
+    }
+
+    /// The generation of the server's current connections (see `Facing::gen`).
+    fn facing_gen(&mut self, at: (usize, ServerId)) -> u64 {
+        let inc = self.world.incarnation(at.0, at.1);
+        let cursor = self.db(at).map_or(0, ZkDatabase::applied_count);
+        let f = self.facing.entry(at).or_default();
+        if f.gen == 0 || f.inc != inc {
+            self.next_gen += 1;
+            *f = Facing { gen: self.next_gen, inc, cursor, watches: WatchManager::new() };
+        }
+        f.gen
     }
 
     fn connect(&mut self, k: usize, at: (usize, ServerId)) {
@@ -732,7 +844,7 @@ impl SimDriver {
         let alive = self.trackers[at.0].sessions.contains_key(&session)
             && self.db(at).is_some_and(|d| d.tree().sessions().contains_key(&session));
         if !alive {
-            return self.expire(k);
+            return self.expire(k, at.0);
         }
         if let Some(e) = self.trackers[at.0].sessions.get_mut(&session) {
             e.1 = now + e.0;
@@ -757,9 +869,12 @@ impl SimDriver {
         let inc_now = self.world.incarnation(at.0, at.1);
         let cursor = self.db(at).map_or(0, ZkDatabase::applied_count);
         let f = self.facing.entry(at).or_default();
-        if f.inc != inc_now {
-            *f = Facing { inc: inc_now, cursor, watches: WatchManager::new() };
+        if f.inc != inc_now || f.gen == 0 {
+            self.next_gen += 1;
+            let gen = self.next_gen;
+            *f = Facing { gen, inc: inc_now, cursor, watches: WatchManager::new() };
         }
+        self.clients[k].conn_gen = f.gen;
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else { return };
         let events = tree.set_watches(&mut f.watches, session, &req);
         for e in events {
@@ -781,7 +896,10 @@ impl SimDriver {
                 OpState::Write { request_id } => match self.world.write_status(request_id) {
                     Some(ClientWrite::Ok(zxid)) => {
                         let status = match self.world.take_reply(request_id).map(|a| a.result) {
-                            Some(Ok(r)) => OpStatus::Ok(format_result(&r)),
+                            Some(Ok(r)) => {
+                                self.ops[i].typed = histlog::write_result(&r);
+                                OpStatus::Ok(format_result(&r))
+                            }
                             Some(Err(f)) => OpStatus::Failed(f.error.name().to_string()),
                             None => OpStatus::Ok(String::new()),
                         };
@@ -799,6 +917,7 @@ impl SimDriver {
                             ZkCommand::Sync { path } => path.clone(),
                             _ => String::new(),
                         };
+                        self.ops[i].typed = Some(checker::OpResult::Synced);
                         self.finish(i, OpStatus::Ok(path), Some(applied));
                     } else {
                         earlier_open = true;
@@ -827,6 +946,7 @@ impl SimDriver {
                         // had committed when the sync reached it.
                         let Some(leader) = self.world.leader(at.0) else { break };
                         let until = self.world.servers_in(at.0)[(leader.0 - 1) as usize].committed_zxid;
+                        self.log.sent(i, at.0, session, self.world.now(), &command);
                         self.ops[i].state = OpState::Sync { at, until };
                         earlier_open = true;
                         continue;
@@ -835,6 +955,7 @@ impl SimDriver {
                         Some(Ok(request)) => {
                             let auth = self.clients[k].auth.clone();
                             let r = self.world.write_in(at.0, at.1, ZkRequest { session, auth, request });
+                            self.log.sent(i, at.0, session, self.world.now(), &command);
                             self.ops[i].state = OpState::Write { request_id: r };
                             earlier_open = true;
                         }
@@ -843,7 +964,9 @@ impl SimDriver {
                             if earlier_open {
                                 break;
                             }
-                            let status = self.local_read(k, at, &command);
+                            self.log.sent(i, at.0, session, self.world.now(), &command);
+                            let (status, typed) = self.local_read(k, at, &command);
+                            self.ops[i].typed = typed;
                             let zxid = self.db(at).map(|d| d.tree().last_zxid());
                             self.finish(i, status, zxid);
                         }
@@ -865,18 +988,28 @@ impl SimDriver {
         trace.append(&mut self.lines);
     }
 
-    fn local_read(&mut self, k: usize, at: (usize, ServerId), command: &ZkCommand) -> OpStatus {
+    /// Answers a read from the server's own tree: the console's status and the
+    /// checker's result.
+    fn local_read(
+        &mut self,
+        k: usize,
+        at: (usize, ServerId),
+        command: &ZkCommand,
+    ) -> (OpStatus, Option<checker::OpResult>) {
         let Some((session, _)) = self.clients[k].session else {
-            return OpStatus::Failed("CONNECTIONLOSS".into());
+            return (OpStatus::Failed("CONNECTIONLOSS".into()), None);
         };
         let Some(req) = read_request(command) else {
-            return OpStatus::Failed(format!("`{command}` is not supported by the simulator yet"));
+            return (OpStatus::Failed(format!("`{command}` is not supported by the simulator yet")), None);
         };
         let inc = self.world.incarnation(at.0, at.1);
         let cursor = self.db(at).map_or(0, ZkDatabase::applied_count);
-        let f = self.facing.entry(at).or_insert_with(|| Facing { inc, cursor, watches: WatchManager::new() });
+        let f = self.facing.entry(at).or_insert_with(|| {
+            self.next_gen += 1;
+            Facing { gen: self.next_gen, inc, cursor, watches: WatchManager::new() }
+        });
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else {
-            return OpStatus::Failed("CONNECTIONLOSS".into());
+            return (OpStatus::Failed("CONNECTIONLOSS".into()), None);
         };
         let auth = self.clients[k].auth.clone();
         let result = tree.read(&mut f.watches, session, &auth, &req);
@@ -905,8 +1038,15 @@ impl SimDriver {
             _ => {}
         }
         match result {
-            Ok(r) => OpStatus::Ok(format_read(command, r)),
-            Err(e) => OpStatus::Failed(e.name().to_string()),
+            Ok(r) => {
+                let typed = histlog::read_result(&r);
+                (OpStatus::Ok(format_read(command, r)), typed)
+            }
+            // exists() of a missing node succeeds with no stat (zkCli prints an error).
+            Err(tree::ZkError::NoNode) if matches!(req, ReadRequest::Exists { .. }) => {
+                (OpStatus::Failed("NONODE".into()), Some(checker::OpResult::Exists { stat: None }))
+            }
+            Err(e) => (OpStatus::Failed(e.name().to_string()), None),
         }
     }
 }
@@ -1232,12 +1372,34 @@ impl Driver for SimDriver {
             invoked_ms: self.world.now(),
             completed_ms: None,
             zxid: None,
+            typed: None,
         });
         let handle = self.ops.len() - 1;
         self.clients[k].open.push(handle);
         self.pump();
         self.collect(trace);
         Ok(handle as u64)
+    }
+
+    fn check_history(&self, cluster: Option<&str>) -> Result<Vec<HistoryCheck>, String> {
+        let wanted: Vec<usize> = match cluster {
+            Some(name) => {
+                vec![self.clusters.iter().position(|c| c == name).ok_or(format!("no cluster {name}"))?]
+            }
+            None => (0..self.clusters.len()).collect(),
+        };
+        Ok(wanted
+            .into_iter()
+            .map(|c| {
+                let (history, report) = self.check_history_of(c);
+                HistoryCheck {
+                    cluster: self.clusters[c].clone(),
+                    operations: history.operations.len(),
+                    summary: histlog::summary(&history, &report),
+                    verdict: report.verdict,
+                }
+            })
+            .collect())
     }
 
     fn op(&self, handle: u64) -> OpStatus {
