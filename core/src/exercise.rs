@@ -233,6 +233,8 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("stale-read-then-sync", include_str!("../../exercises/stale-read-then-sync.toml")),
     ("ephemeral-vanishes", include_str!("../../exercises/ephemeral-vanishes.toml")),
     ("provoke-a-trunc", include_str!("../../exercises/provoke-a-trunc.toml")),
+    ("lock-without-herd", include_str!("../../exercises/lock-without-herd.toml")),
+    ("find-the-protocol-bug", include_str!("../../exercises/find-the-protocol-bug.toml")),
 ];
 
 /// A built-in exercise's text, by name.
