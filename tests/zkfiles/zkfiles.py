@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""zoolab reads Apache ZooKeeper's dataDir: checked against a real ZooKeeper 3.8.
+
+    python3 tests/zkfiles/zkfiles.py --zoolab target/debug/zoolab
+        # `make test-zkfiles`: start a real standalone ZooKeeper, build a varied tree with
+        # kazoo, read its `hash`, kill it, then load its dataDir with `zoolab zk-import`
+        # (snapshots + logs, and again with the snapshots removed) and compare the digest
+        # and every node's data, Stat and ACL with what kazoo read.
+    python3 tests/zkfiles/zkfiles.py --record-fixture core/tests/data/zkfiles
+        # `make zkfiles-fixture`: record the small dataDirs the core's unit tests read
+        # without ZooKeeper (no 1 MiB node; the logs' zero padding trimmed).
+
+The server is started and killed by its own pid; its session(s) are still open when it
+dies, so the loaded tree has live sessions and their ephemerals. The workload pads with
+writes until the last zxid is a multiple of 128: ZooKeeper's `hash` only lists the tree
+digest at such zxids.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+LOG_JARS = ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
+PERMS = {1: "r", 2: "w", 4: "c", 8: "d", 16: "a"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(port, cmd):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(cmd.encode())
+        out = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return out.decode(errors="replace")
+            out += chunk
+
+
+class ZooKeeper:
+    """A standalone Apache ZooKeeper in a temporary directory."""
+
+    def __init__(self, snap_count):
+        self.dir = tempfile.mkdtemp(prefix="zoolab-zkfiles-")
+        self.data = os.path.join(self.dir, "data")
+        self.snap_count = snap_count
+        self.proc = None
+
+    def start(self):
+        for _ in range(5):
+            self.port = free_port()
+            shutil.rmtree(self.data, ignore_errors=True)
+            os.makedirs(self.data)
+            cfg = os.path.join(self.dir, "zoo.cfg")
+            with open(cfg, "w") as f:
+                f.write(f"tickTime=2000\ndataDir={self.data}\nclientPort={self.port}\n"
+                        "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+                        f"4lw.commands.whitelist=*\nsnapCount={self.snap_count}\npreAllocSize=16\n")
+            with open(os.path.join(self.dir, "log4j.properties"), "w") as f:
+                f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
+                        f"log4j.appender.F.File={self.dir}/zookeeper.log\n"
+                        "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
+                        "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
+            cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
+                   "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
+                   f"-Dlog4j.configuration=file:{self.dir}/log4j.properties",
+                   "-Dzookeeper.extendedTypesEnabled=true",
+                   "-Dznode.container.checkIntervalMs=3600000",
+                   "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
+            out = open(os.path.join(self.dir, "stdout.txt"), "w")
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            out.close()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if "Zookeeper version" in four_letter(self.port, "srvr"):
+                        return
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            self.kill()
+        raise RuntimeError("ZooKeeper did not start; see " + self.dir)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # its own pid
+            self.proc.wait()
+        self.proc = None
+
+
+# --- raw requests kazoo has no API for (containers, TTL nodes) ------------------------------
+def _int(v):
+    return struct.pack("!i", v)
+
+
+def _string(s):
+    b = s.encode()
+    return _int(len(b)) + b
+
+
+def _acl(acl):
+    out = _int(len(acl))
+    for a in acl:
+        out += _int(a.perms) + _string(a.id.scheme) + _string(a.id.id)
+    return out
+
+
+class RawCreate:
+    """create with opcode 19 (container) or 21 (TTL), through kazoo's connection."""
+
+    def __init__(self, path, data, acl, flags, ttl=None):
+        self.type = 21 if ttl is not None else 19
+        body = _string(path) + _int(len(data)) + data + _acl(acl) + _int(flags)
+        if ttl is not None:
+            body += struct.pack("!q", ttl)
+        self.body = body
+
+    def serialize(self):
+        return bytearray(self.body)
+
+    def deserialize(self, buf, off):
+        return None
+
+
+def raw(client, req):
+    result = client.handler.async_result()
+    client._call(req, result)
+    return result.get(timeout=20)
+
+
+def workload(zk, big):
+    """Builds a varied tree; returns the clients (still connected) and the last zxid."""
+    from kazoo.client import KazooClient
+    from kazoo.security import ACL, Id, OPEN_ACL_UNSAFE, make_digest_acl
+
+    hosts = f"127.0.0.1:{zk.port}"
+    a = KazooClient(hosts=hosts, timeout=30, auth_data=[("digest", "alice:secret")])
+    a.start(timeout=20)
+    b = KazooClient(hosts=hosts, timeout=30)
+    b.start(timeout=20)
+    c = KazooClient(hosts=hosts, timeout=30)
+    c.start(timeout=20)
+
+    a.create("/app", b"app data")
+    a.create("/app/cfg", b"v0", acl=[make_digest_acl("alice", "secret", all=True),
+                                     ACL(1, Id("ip", "127.0.0.1")), ACL(1, Id("ip", "10.0.0.0/8"))])
+    for i in range(5):
+        a.set("/app/cfg", f"v{i + 1}".encode())
+    a.set_acls("/app/cfg", [make_digest_acl("alice", "secret", all=True), ACL(31, Id("ip", "127.0.0.1"))])
+    for i in range(6):
+        a.create("/app/seq-", f"item {i}".encode(), sequence=True)
+    for name in sorted(a.get_children("/app"))[:3]:
+        if name.startswith("seq-"):
+            a.delete("/app/" + name)
+    a.create("/app/eph", b"alice's", ephemeral=True)
+    a.create("/app/eph-", b"", ephemeral=True, sequence=True)
+    b.create("/app/b-eph", b"bob's", ephemeral=True)
+    c.create("/app/c-eph", b"carol's", ephemeral=True)
+    raw(a, RawCreate("/cont", b"container", OPEN_ACL_UNSAFE, 4))
+    a.create("/cont/child", b"x")
+    raw(a, RawCreate("/ttl", b"ttl node", OPEN_ACL_UNSAFE, 5, ttl=3_600_000))
+    raw(a, RawCreate("/ttl-seq-", b"", OPEN_ACL_UNSAFE, 6, ttl=60_000))
+    a.create("/deep/a/b/c", b"deep", makepath=True)
+    a.create("/empty", b"")
+    a.create("/unicode-é", "données".encode())
+    a.create("/binary", bytes(range(256)))
+    # Deletes so counters run ahead of the children.
+    for i in range(4):
+        a.create(f"/deep/gone{i}")
+    for i in range(4):
+        a.delete(f"/deep/gone{i}")
+    # A multi that succeeds, and one that fails (an error txn in the log).
+    t = a.transaction()
+    t.create("/multi", b"m")
+    t.create("/multi/x", b"mx")
+    t.set_data("/app", b"app data 2")
+    t.check("/empty", 0)
+    t.delete("/deep/a/b/c")
+    t.commit()
+    t = a.transaction()
+    t.create("/never", b"")
+    t.delete("/does-not-exist")
+    t.commit()
+    try:
+        a.delete("/app")  # NOTEMPTY: no txn in 3.8 (errors are local), but harmless
+    except Exception:
+        pass
+    if big:
+        a.create("/big", b"z" * (1024 * 1024 - 200))
+        a.set("/big", b"y" * (1024 * 1024 - 300))
+    # Carol goes away: closeSession with her ephemeral.
+    c.stop()
+    c.close()
+    # Pad to a zxid multiple of 128 (the `hash` word lists only those).
+    a.create("/pad", b"")
+    zxid = a.exists("/pad").mzxid
+    i = 0
+    while zxid % 128 != 0:
+        i += 1
+        zxid = a.set("/pad", str(i).encode()).mzxid
+    return [a, b], zxid
+
+
+def dump(client):
+    """Every node as kazoo reads it: data, Stat, ACL."""
+    out = []
+    stack = ["/"]
+    while stack:
+        path = stack.pop()
+        data, stat = client.get(path)
+        acl, _ = client.get_acls(path)
+        out.append({
+            "path": path,
+            "data": base64.b64encode(data or b"").decode(),
+            "stat": {k: getattr(stat, k) for k in (
+                "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
+                "ephemeralOwner", "dataLength", "numChildren", "pzxid")},
+            "acl": [{"perms": a.perms, "scheme": a.id.scheme, "id": a.id.id} for a in acl],
+        })
+        for child in client.get_children(path):
+            stack.append(("" if path == "/" else path) + "/" + child)
+    out.sort(key=lambda n: n["path"])
+    return out
+
+
+def record(snap_count, big):
+    """Runs a real ZooKeeper through the workload; returns (dataDir copy root, expected)."""
+    zk = ZooKeeper(snap_count)
+    zk.start()
+    try:
+        clients, zxid = workload(zk, big)
+        hash_text = four_letter(zk.port, "hash")
+        want = None
+        for line in hash_text.splitlines():
+            if ":" in line:
+                z, d = line.split(":", 1)
+                if int(z.strip(), 16) == zxid:
+                    want = int(d.strip())
+        if want is None:
+            raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
+        nodes = dump(clients[0])
+        sessions = sorted(c.client_id[0] for c in clients)
+        if zxid != max(max(n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in nodes):
+            raise RuntimeError("a write after the padding")
+    finally:
+        zk.kill()
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass
+    expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes}
+    return zk, expected
+
+
+def datadirs(zk, into):
+    """Two copies of the dataDir: as ZooKeeper left it, and with every snapshot removed."""
+    both = os.path.join(into, "snap-and-logs")
+    logs = os.path.join(into, "logs-only")
+    for d in (both, logs):
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(zk.data, d)
+    for name in os.listdir(os.path.join(logs, "version-2")):
+        if name.startswith("snapshot."):
+            os.remove(os.path.join(logs, "version-2", name))
+    return both, logs
+
+
+def compare(zoolab, data_dir, expected):
+    out = subprocess.run([zoolab, "zk-import", "--data-dir", data_dir, "--json"],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        return [f"zk-import failed ({out.returncode}): {out.stderr.strip()}"]
+    got = json.loads(out.stdout)
+    errors = []
+    if got["zxid"] != expected["zxid"]:
+        errors.append(f"zxid {got['zxid']:#x} != ZooKeeper's {expected['zxid']:#x}")
+    if got["digest"] != expected["hash"]:
+        errors.append(f"digest {got['digest']} != ZooKeeper's hash {expected['hash']}")
+    if got.get("digest_mismatches", 0) != 0:
+        errors.append(f"{got['digest_mismatches']} txn digests differ from ZooKeeper's TxnDigest")
+    have = {n["path"]: n for n in got["nodes"]}
+    for n in expected["nodes"]:
+        g = have.pop(n["path"], None)
+        if g is None:
+            errors.append(f"{n['path']}: missing")
+            continue
+        for k in ("data", "stat", "acl"):
+            if g[k] != n[k]:
+                errors.append(f"{n['path']}: {k} {g[k]} != ZooKeeper's {n[k]}")
+    for p in have:
+        errors.append(f"{p}: not in ZooKeeper")
+    live = sorted(int(s) for s in got["sessions"])
+    if live != expected["sessions"]:
+        errors.append(f"sessions {live} != live sessions {expected['sessions']}")
+    return errors
+
+
+def trim_padding(root):
+    """Drops the preallocated zeros after the last record of every log (fixtures stay small)."""
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            if name.startswith("log."):
+                p = os.path.join(dirpath, name)
+                with open(p, "rb") as f:
+                    b = f.read()
+                with open(p, "wb") as f:
+                    f.write(b.rstrip(b"\0"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoolab", help="the zoolab binary to check")
+    ap.add_argument("--record-fixture", metavar="DIR", help="record small dataDirs and expected.json")
+    ap.add_argument("--snap-count", type=int, default=40)
+    args = ap.parse_args()
+    if args.record_fixture:
+        zk, expected = record(args.snap_count, big=False)
+        os.makedirs(args.record_fixture, exist_ok=True)
+        both, logs = datadirs(zk, args.record_fixture)
+        trim_padding(args.record_fixture)
+        with open(os.path.join(args.record_fixture, "expected.json"), "w") as f:
+            json.dump(expected, f, indent=1, sort_keys=True)
+            f.write("\n")
+        shutil.rmtree(zk.dir, ignore_errors=True)
+        print(f"recorded {args.record_fixture}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes")
+        return 0
+    if not args.zoolab:
+        ap.error("--zoolab or --record-fixture")
+    zk, expected = record(args.snap_count, big=True)
+    both, logs = datadirs(zk, zk.dir)
+    failed = False
+    for d in (both, logs):
+        snaps = sorted(n for n in os.listdir(os.path.join(d, "version-2")) if n.startswith("snapshot."))
+        errors = compare(args.zoolab, d, expected)
+        label = f"{os.path.basename(d)} ({len(snaps)} snapshots)"
+        if errors:
+            failed = True
+            print(f"FAIL {label}:")
+            for e in errors[:40]:
+                print("  " + e)
+        else:
+            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
+                  f"digest {expected['hash']} = ZooKeeper's hash")
+    if failed:
+        print("kept " + zk.dir)
+        return 1
+    shutil.rmtree(zk.dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
