@@ -300,7 +300,10 @@ def compare(zoolab, data_dir, expected):
         if g is None:
             errors.append(f"{n['path']}: missing")
             continue
-        for k in ("data", "stat", "acl"):
+        data = base64.b64decode(n["data"]).hex()
+        if g["data_hex"] != data:
+            errors.append(f"{n['path']}: data {g['data_hex'][:80]} != ZooKeeper's {data[:80]}")
+        for k in ("stat", "acl"):
             if g[k] != n[k]:
                 errors.append(f"{n['path']}: {k} {g[k]} != ZooKeeper's {n[k]}")
     for p in have:
