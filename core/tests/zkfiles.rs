@@ -123,3 +123,67 @@ fn logs_alone_load_to_the_same_tree() {
     assert!(loaded.digests_checked + 4 >= loaded.applied, "most txns carry a digest");
     check(&loaded.tree, &expected);
 }
+
+/// The fixture's files, name and bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let v2 = dir.join("version-2");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&v2)
+        .expect("fixture dir")
+        .map(|e| {
+            let e = e.expect("entry");
+            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("read"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn load_files(files: &[(String, Vec<u8>)]) -> Result<Loaded, zkdata::FileError> {
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    zkdata::load(&names, |n| Ok(files.iter().find(|(m, _)| m == n).expect("listed").1.clone()))
+}
+
+#[test]
+fn a_damaged_newest_snapshot_falls_back_to_an_older_one_and_the_same_tree() {
+    let (dir, expected) = fixture();
+    let good = files(&dir.join("snap-and-logs"));
+    let newest = good
+        .iter()
+        .filter_map(|(n, _)| {
+            zkdata::classify(n).filter(|(k, _)| *k != zkdata::FileKind::Log).map(|(_, z)| (z, n.clone()))
+        })
+        .max()
+        .expect("a snapshot")
+        .1;
+    let len = good.iter().find(|(n, _)| *n == newest).expect("newest").1.len();
+    // Cut it at many places, or flip a byte: always skipped (checksums), never a panic.
+    for step in 0..40 {
+        let at = len * step / 40;
+        for damage in [0, 1] {
+            let mut files = good.clone();
+            let bytes = &mut files.iter_mut().find(|(n, _)| *n == newest).expect("newest").1;
+            if damage == 0 {
+                bytes.truncate(at);
+            } else {
+                bytes[at] ^= 0x20;
+            }
+            let loaded = load_files(&files).unwrap_or_else(|e| panic!("cut/flip at {at}: {e}"));
+            assert_eq!(loaded.skipped_snapshots.len(), 1, "at {at}");
+            assert_eq!(loaded.skipped_snapshots[0].file, newest);
+            assert_eq!(loaded.tree.digest(), expected["hash"].as_u64().expect("hash"), "at {at}");
+        }
+    }
+}
+
+#[test]
+fn a_torn_last_log_record_ends_the_log_with_a_warning() {
+    let (dir, _) = fixture();
+    let mut files = files(&dir.join("logs-only"));
+    let (name, last) = files.last_mut().expect("a log");
+    let name = name.clone();
+    let full = last.len();
+    last.truncate(full - 3);
+    let loaded = load_files(&files).expect("loads");
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].starts_with(&format!("{name} at byte ")), "{:?}", loaded.warnings);
+}

@@ -134,7 +134,11 @@ fn seal(c: &mut Cursor<'_>, bytes: &[u8]) -> Result<(), FormatError> {
     let want = adler32(&bytes[..c.pos()]);
     let at = c.offset();
     let got = c.read(|r| r.i64("checksum"))?;
-    c.read(|r| r.string("seal"))?;
+    let end = c.offset();
+    // ZooKeeper always writes "/" here (and checks it on the file's last seal).
+    if c.read(|r| r.string("seal"))? != "/" {
+        return Err(FormatError::at(end, "the seal after the checksum is not \"/\"".to_owned()));
+    }
     if got as u64 != u64::from(want) {
         return Err(FormatError::at(
             at,
