@@ -142,6 +142,26 @@ def raw(client, req):
     return result.get(timeout=20)
 
 
+def burst(client, n=300):
+    """Many pipelined writes, so snapshots (every ~snapCount txns) are taken while the
+    tree changes under them: fuzzy snapshots, which the replay must repair."""
+    client.create("/burst")
+    pending = []
+    for i in range(n):
+        p = f"/burst/n{i % 17}"
+        if i % 3 == 0:
+            pending.append(client.create_async(p + "-", str(i).encode(), sequence=True))
+        elif i % 3 == 1:
+            pending.append(client.create_async(p, b"x"))
+        else:
+            pending.append(client.delete_async(p))
+    for r in pending:
+        try:
+            r.get(timeout=20)
+        except Exception:
+            pass  # NODEEXISTS / NONODE: these take no zxid in 3.8, harmless
+
+
 def workload(zk, big):
     """Builds a varied tree; returns the clients (still connected) and the last zxid."""
     from kazoo.client import KazooClient
@@ -200,6 +220,7 @@ def workload(zk, big):
     except Exception:
         pass
     if big:
+        burst(a)
         a.create("/big", b"z" * (1024 * 1024 - 200))
         a.set("/big", b"y" * (1024 * 1024 - 300))
     # Carol goes away: closeSession with her ephemeral.
