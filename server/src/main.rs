@@ -60,6 +60,9 @@ enum Command {
         /// hold no zoolab data yet. DIR may be that same `dataDir`.
         #[arg(long, value_name = "DIR")]
         import_zk: Option<PathBuf>,
+        /// With --import-zk: ZooKeeper's `dataLogDir`, when its logs are kept apart.
+        #[arg(long, value_name = "DIR", requires = "import_zk")]
+        import_zk_log_dir: Option<PathBuf>,
         /// With --import-zk: go on even if zoolab's digest differed from ZooKeeper's.
         #[arg(long)]
         allow_digest_mismatch: bool,
@@ -71,6 +74,9 @@ enum Command {
         /// ZooKeeper's dataDir (or its version-2 folder).
         #[arg(long)]
         data_dir: PathBuf,
+        /// ZooKeeper's dataLogDir, when its logs are kept apart from the snapshots.
+        #[arg(long)]
+        data_log_dir: Option<PathBuf>,
         /// Write the tree as a zoolab snapshot to this file.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -171,14 +177,15 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Server { config, import_zk, allow_digest_mismatch } => match import_zk {
+        Command::Server { config, import_zk, import_zk_log_dir, allow_digest_mismatch } => match import_zk {
             Some(dir) => {
-                zkimport::seed_server(&config, &dir, allow_digest_mismatch).and_then(|()| zk::run(&config))
+                zkimport::seed_server(&config, &dir, import_zk_log_dir.as_deref(), allow_digest_mismatch)
+                    .and_then(|()| zk::run(&config))
             }
             None => zk::run(&config),
         },
-        Command::ZkImport { data_dir, out, json, allow_digest_mismatch } => {
-            zkimport::run(&data_dir, out.as_deref(), json, allow_digest_mismatch)
+        Command::ZkImport { data_dir, data_log_dir, out, json, allow_digest_mismatch } => {
+            zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), json, allow_digest_mismatch)
         }
     };
     match result {

@@ -24,20 +24,47 @@ fn files_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// Loads a ZooKeeper data directory (or its `version-2`).
-pub fn load(dir: &Path) -> Result<Loaded> {
-    let dir = files_dir(dir);
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-        names.push(e?.file_name().to_string_lossy().into_owned());
+/// The ZooKeeper files in a folder: (name, path), sorted by name.
+fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if zkdata::classify(&name).is_some() {
+            out.push((name, e.path()));
+        }
     }
-    names.sort();
-    if !names.iter().any(|n| zkdata::classify(n).is_some()) {
-        bail!("{}: no ZooKeeper snapshot.* or log.* files here", dir.display());
+    out.sort();
+    Ok(out)
+}
+
+/// Loads a ZooKeeper data directory (or its `version-2`); with `log_dir` (ZooKeeper's
+/// `dataLogDir`) the logs are taken from there and only the snapshots from `data_dir`.
+pub fn load(data_dir: &Path, log_dir: Option<&Path>) -> Result<Loaded> {
+    let snaps = files_dir(data_dir);
+    let mut files = list(&snaps)?;
+    if let Some(logs) = log_dir {
+        let logs = files_dir(logs);
+        files.retain(|(n, _)| !matches!(zkdata::classify(n), Some((zkdata::FileKind::Log, _))));
+        files.extend(
+            list(&logs)?
+                .into_iter()
+                .filter(|(n, _)| matches!(zkdata::classify(n), Some((zkdata::FileKind::Log, _)))),
+        );
     }
-    let loaded = zkdata::load(&names, |n| std::fs::read(dir.join(n)).map_err(|e| e.to_string()))
-        .map_err(|e| anyhow::anyhow!("{}/{e}", dir.display()))?;
-    Ok(loaded)
+    if files.is_empty() {
+        bail!("{}: no ZooKeeper snapshot.* or log.* files here", snaps.display());
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let path_of = |name: &str| files.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone());
+    zkdata::load(&names, |n| {
+        let p = path_of(n).ok_or_else(|| "not listed".to_owned())?;
+        std::fs::read(p).map_err(|e| e.to_string())
+    })
+    .map_err(|e| {
+        let dir = path_of(&e.file).and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or(snaps.clone());
+        anyhow::anyhow!("{}/{e}", dir.display())
+    })
 }
 
 /// Fails when zoolab's digest differed from ZooKeeper's somewhere (unless allowed).
@@ -155,9 +182,15 @@ fn write_snapshot(tree: &DataTree, out: &Path) -> Result<()> {
     std::fs::write(out, snapshot::encode(tree)).with_context(|| format!("writing {}", out.display()))
 }
 
-/// `zoolab zk-import --data-dir DIR [--out FILE] [--json]`.
-pub fn run(data_dir: &Path, out: Option<&Path>, as_json: bool, allow_mismatch: bool) -> Result<()> {
-    let loaded = load(data_dir)?;
+/// `zoolab zk-import --data-dir DIR [--data-log-dir DIR] [--out FILE] [--json]`.
+pub fn run(
+    data_dir: &Path,
+    log_dir: Option<&Path>,
+    out: Option<&Path>,
+    as_json: bool,
+    allow_mismatch: bool,
+) -> Result<()> {
+    let loaded = load(data_dir, log_dir)?;
     if as_json {
         println!("{}", serde_json::to_string(&to_json(&loaded))?);
     } else {
@@ -177,7 +210,12 @@ pub fn run(data_dir: &Path, out: Option<&Path>, as_json: bool, allow_mismatch: b
 /// `dataDir`) with the tree of ZooKeeper's data directory DIR, which may be that same
 /// `dataDir` (ZooKeeper's `version-2` is only read). Refuses when the store already
 /// holds data, so a restart never replaces newer zoolab writes with the old import.
-pub fn seed_server(config: &Path, zk_dir: &Path, allow_mismatch: bool) -> Result<()> {
+pub fn seed_server(
+    config: &Path,
+    zk_dir: &Path,
+    zk_log_dir: Option<&Path>,
+    allow_mismatch: bool,
+) -> Result<()> {
     let cfg = crate::zk::config::Config::load(config)?;
     let Some(data_dir) = cfg.data_dir.as_deref() else {
         bail!("--import-zk needs a dataDir in {} to import into", config.display());
@@ -200,7 +238,7 @@ pub fn seed_server(config: &Path, zk_dir: &Path, allow_mismatch: bool) -> Result
             );
         }
     }
-    let loaded = load(zk_dir)?;
+    let loaded = load(zk_dir, zk_log_dir)?;
     eprint!("{}", summary(&loaded));
     check_digests(&loaded, allow_mismatch)?;
     let dir = data_dir.join(STORE_SUBDIR);

@@ -101,3 +101,31 @@ fn server_import_refuses_to_overwrite_zoolab_data() {
     assert!(stderr.contains("already holds zoolab data"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn logs_may_live_in_a_separate_data_log_dir() {
+    let dir = temp("split");
+    let src = fixture("snap-and-logs").join("version-2");
+    for sub in ["snaps/version-2", "logs/version-2"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for e in std::fs::read_dir(&src).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let to = if name.starts_with("log.") { "logs/version-2" } else { "snaps/version-2" };
+        std::fs::copy(src.join(&name), dir.join(to).join(&name)).unwrap();
+    }
+    let snaps = dir.join("snaps");
+    let logs = dir.join("logs");
+    let (code, stdout, stderr) = zoolab(&[
+        "zk-import",
+        "--data-dir",
+        snaps.to_str().unwrap(),
+        "--data-log-dir",
+        logs.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["digest"].as_u64(), Some(expected_hash()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
