@@ -253,7 +253,7 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FormatError> {
         pos += 2;
     }
     let body = bytes.get(pos..bytes.len().saturating_sub(8)).ok_or_else(|| truncated(pos))?;
-    let out = miniz_oxide::inflate::decompress_to_vec_with_limit(body, 1 << 34)
+    let out = miniz_oxide::inflate::decompress_to_vec_with_limit(body, usize::MAX)
         .map_err(|e| FormatError::at(pos as u64, format!("bad deflate data: {:?}", e.status)))?;
     let tail = &bytes[bytes.len() - 8..];
     let crc = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
