@@ -191,6 +191,9 @@ pub fn run(
     allow_mismatch: bool,
 ) -> Result<()> {
     let loaded = load(data_dir, log_dir)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
     if as_json {
         println!("{}", serde_json::to_string(&to_json(&loaded))?);
     } else {

@@ -210,7 +210,7 @@ pub struct Loaded {
     /// `Some(true)` equal, `Some(false)` different, `None` not checked.
     pub snapshot_digest_ok: Option<bool>,
     /// Things a user should know that did not stop the load (a partial last record, a
-    /// zxid going backwards, transactions ZooKeeper would also ignore).
+    /// zxid going backwards, missing transactions within an epoch).
     pub warnings: Vec<String>,
 }
 
@@ -308,6 +308,16 @@ pub fn load(
                     ));
                 }
                 continue;
+            }
+            let last = tree.last_zxid();
+            if zxid.0 >> 32 == last.0 >> 32 && zxid.0 != last.0 + 1 {
+                // Within an epoch zxids have no holes: a log file is missing or cut.
+                out.warnings.push(format!(
+                    "{name} at byte {}: transactions {:#x} to {:#x} are missing",
+                    entry.offset,
+                    last.0 + 1,
+                    zxid.0 - 1
+                ));
             }
             replay(&mut tree, entry);
             out.applied += 1;

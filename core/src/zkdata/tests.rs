@@ -326,6 +326,18 @@ fn logs_replay_to_the_same_tree_from_any_snapshot() {
 }
 
 #[test]
+fn a_missing_log_is_reported() {
+    let (_, txns) = workload();
+    let (a, rest) = txns.split_at(5);
+    let (_, c) = rest.split_at(4);
+    let files =
+        vec![("log.1".to_owned(), encode_log(a, 0)), (format!("log.{:x}", c[0].zxid.0), encode_log(c, 0))];
+    let loaded = load_files(&files).unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].contains("transactions 0x6 to 0x9 are missing"), "{:?}", loaded.warnings);
+}
+
+#[test]
 fn a_corrupt_newest_snapshot_is_skipped_for_an_older_one() {
     let (s, txns) = workload();
     let mut bad = encode_snapshot(&s.tree, true);
