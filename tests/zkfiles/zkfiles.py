@@ -315,6 +315,8 @@ def compare(zoolab, data_dir, expected):
         errors.append(f"digest {got['digest']} != ZooKeeper's hash {expected['hash']}")
     if got.get("digest_mismatches", 0) != 0:
         errors.append(f"{got['digest_mismatches']} txn digests differ from ZooKeeper's TxnDigest")
+    for w in got["warnings"] + got["skipped_snapshots"]:
+        errors.append(f"unexpected: {w}")
     have = {n["path"]: n for n in got["nodes"]}
     for n in expected["nodes"]:
         g = have.pop(n["path"], None)
