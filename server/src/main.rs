@@ -81,8 +81,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print JSON (the summary's numbers and every znode) instead of the summary.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "hash")]
         json: bool,
+        /// Print what ZooKeeper's `hash` four-letter word lists (the digest at every
+        /// replayed zxid that is a multiple of 128), to diff with a real server's.
+        #[arg(long)]
+        hash: bool,
         /// Succeed even if zoolab's digest differed from ZooKeeper's on the way.
         #[arg(long)]
         allow_digest_mismatch: bool,
@@ -184,8 +188,13 @@ fn main() -> ExitCode {
             }
             None => zk::run(&config),
         },
-        Command::ZkImport { data_dir, data_log_dir, out, json, allow_digest_mismatch } => {
-            zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), json, allow_digest_mismatch)
+        Command::ZkImport { data_dir, data_log_dir, out, json, hash, allow_digest_mismatch } => {
+            let output = match (json, hash) {
+                (true, _) => zkimport::Output::Json,
+                (_, true) => zkimport::Output::Hash,
+                _ => zkimport::Output::Summary,
+            };
+            zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), output, allow_digest_mismatch)
         }
     };
     match result {

@@ -172,6 +172,7 @@ fn to_json(l: &Loaded) -> Value {
         "digests_checked": l.digests_checked,
         "digest_mismatches": l.digest_mismatch_count,
         "snapshot_digest_ok": l.snapshot_digest_ok,
+        "hash": l.digest_log.render(),
         "skipped_snapshots": l.skipped_snapshots.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "warnings": l.warnings,
         "nodes": nodes,
@@ -182,19 +183,33 @@ fn write_snapshot(tree: &DataTree, out: &Path) -> Result<()> {
     std::fs::write(out, snapshot::encode(tree)).with_context(|| format!("writing {}", out.display()))
 }
 
-/// `zoolab zk-import --data-dir DIR [--data-log-dir DIR] [--out FILE] [--json]`.
+/// What `zk-import` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The human summary.
+    Summary,
+    /// Everything as JSON.
+    Json,
+    /// The `hash` four-letter word's lines for the replayed zxids.
+    Hash,
+}
+
+/// `zoolab zk-import --data-dir DIR [--data-log-dir DIR] [--out FILE] [--json|--hash]`.
 pub fn run(
     data_dir: &Path,
     log_dir: Option<&Path>,
     out: Option<&Path>,
-    as_json: bool,
+    output: Output,
     allow_mismatch: bool,
 ) -> Result<()> {
     let loaded = load(data_dir, log_dir)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    if as_json {
+    let as_json = output == Output::Json;
+    if output == Output::Hash {
+        print!("{}", loaded.digest_log.render());
+    } else if as_json {
         println!("{}", serde_json::to_string(&to_json(&loaded))?);
     } else {
         print!("{}", summary(&loaded));
@@ -202,7 +217,7 @@ pub fn run(
     check_digests(&loaded, allow_mismatch)?;
     if let Some(out) = out {
         write_snapshot(&loaded.tree, out)?;
-        if !as_json {
+        if output == Output::Summary {
             println!("wrote     {} (a zoolab snapshot)", out.display());
         }
     }

@@ -129,3 +129,11 @@ fn logs_may_live_in_a_separate_data_log_dir() {
     assert_eq!(v["digest"].as_u64(), Some(expected_hash()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn hash_prints_the_four_letter_words_lines() {
+    let src = fixture("logs-only");
+    let (code, stdout, stderr) = zoolab(&["zk-import", "--data-dir", src.to_str().unwrap(), "--hash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("80: {}\n", expected_hash() as i64));
+}

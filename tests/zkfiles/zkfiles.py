@@ -265,12 +265,12 @@ def record(snap_count, big):
     try:
         clients, zxid = workload(zk, big)
         hash_text = four_letter(zk.port, "hash")
-        want = None
+        lines = {}
         for line in hash_text.splitlines():
             if ":" in line:
                 z, d = line.split(":", 1)
-                if int(z.strip(), 16) == zxid:
-                    want = int(d.strip())
+                lines[int(z.strip(), 16)] = int(d.strip())
+        want = lines.get(zxid)
         if want is None:
             raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
         nodes = dump(clients[0])
@@ -285,7 +285,8 @@ def record(snap_count, big):
             c.close()
         except Exception:
             pass
-    expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes}
+    expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
+                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
     return zk, expected
 
 
@@ -315,6 +316,16 @@ def compare(zoolab, data_dir, expected):
         errors.append(f"digest {got['digest']} != ZooKeeper's hash {expected['hash']}")
     if got.get("digest_mismatches", 0) != 0:
         errors.append(f"{got['digest_mismatches']} txn digests differ from ZooKeeper's TxnDigest")
+    # zoolab's `hash` lines (the replayed zxids) must be ZooKeeper's for the same zxids.
+    compared = 0
+    for line in got["hash"].splitlines():
+        z, d = line.split(": ")
+        if z in expected["hash_lines"]:
+            compared += 1
+            if int(d) != expected["hash_lines"][z]:
+                errors.append(f"hash line {z}: {d} != ZooKeeper's {expected['hash_lines'][z]}")
+    if compared == 0:
+        errors.append(f"no hash line to compare: {got['hash']!r} vs {expected['hash_lines']}")
     for w in got["warnings"] + got["skipped_snapshots"]:
         errors.append(f"unexpected: {w}")
     have = {n["path"]: n for n in got["nodes"]}
@@ -433,7 +444,7 @@ def main():
                 print("  " + e)
         else:
             print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
-                  f"digest {expected['hash']} = ZooKeeper's hash")
+                  f"digest {expected['hash']} = ZooKeeper's hash (and its lines for replayed zxids)")
     errors = serve_imported(args.zoolab, both, expected)
     if errors:
         failed = True

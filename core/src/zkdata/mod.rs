@@ -25,6 +25,7 @@ pub mod log;
 pub mod snap;
 
 use crate::ids::{SessionId, Zxid};
+use crate::tree::digest::DigestLog;
 use crate::tree::{path, Acl, DataTree, Failure, TxnOp, ZkError};
 use std::fmt;
 
@@ -209,6 +210,10 @@ pub struct Loaded {
     /// The snapshot's digest trailer, compared when the tree reached its zxid:
     /// `Some(true)` equal, `Some(false)` different, `None` not checked.
     pub snapshot_digest_ok: Option<bool>,
+    /// The tree digest after every replayed zxid that is a multiple of 128: what the
+    /// `hash` four-letter word lists ([`DigestLog::render`] gives its text), so lines
+    /// for the same zxid can be compared with a real server's.
+    pub digest_log: DigestLog,
     /// Things a user should know that did not stop the load (a partial last record, a
     /// zxid going backwards, missing transactions within an epoch).
     pub warnings: Vec<String>,
@@ -274,6 +279,7 @@ pub fn load(
         digest_mismatches: Vec::new(),
         digest_mismatch_count: 0,
         snapshot_digest_ok: None,
+        digest_log: DigestLog::new(),
         warnings: Vec::new(),
     };
     // A digest the snapshot took before its file's zxid cannot be checked (ZooKeeper
@@ -320,6 +326,7 @@ pub fn load(
                 ));
             }
             replay(&mut tree, entry);
+            out.digest_log.record(zxid, tree.digest());
             out.applied += 1;
             if let Some(want) = entry.txn.digest {
                 out.digests_checked += 1;
