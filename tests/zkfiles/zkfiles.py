@@ -60,11 +60,12 @@ class ZooKeeper:
         self.snap_count = snap_count
         self.proc = None
 
-    def start(self):
+    def start(self, restart=False):
         for _ in range(5):
-            self.port = free_port()
-            shutil.rmtree(self.data, ignore_errors=True)
-            os.makedirs(self.data)
+            if not restart:
+                self.port = free_port()
+                shutil.rmtree(self.data, ignore_errors=True)
+                os.makedirs(self.data)
             cfg = os.path.join(self.dir, "zoo.cfg")
             with open(cfg, "w") as f:
                 f.write(f"tickTime=2000\ndataDir={self.data}\nclientPort={self.port}\n"
@@ -236,6 +237,36 @@ def workload(zk, big):
     return [a, b], zxid
 
 
+def after_restart(zk, clients):
+    """Kill ZooKeeper and start it again on the same dataDir (it reloads, snapshots, and
+    the clients resume their sessions), then write more: a dataDir with a history."""
+    zk.kill()
+    zk.start(restart=True)
+    a = clients[0]
+    deadline = time.monotonic() + 30
+    while not a.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    a.create("/after-restart", b"again")
+    a.set("/app", b"app data 3")
+    zxid = a.set("/pad", b"restart").mzxid
+    i = 0
+    while zxid % 128 != 0:
+        i += 1
+        zxid = a.set("/pad", f"r{i}".encode()).mzxid
+    # Bob's client must be back too before his session counts as live.
+    while not clients[1].connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return zxid
+
+
+def live_sessions(zk):
+    """ZooKeeper's session table, from the `dump` word's SessionTracker section."""
+    text = four_letter(zk.port, "dump")
+    tracker = text.split("ephemeral nodes dump", 1)[0]
+    return sorted({int(line.strip(), 16) for line in tracker.splitlines()
+                   if line.strip().startswith("0x")})
+
+
 def dump(client):
     """Every node as kazoo reads it: data, Stat, ACL."""
     out = []
@@ -258,12 +289,15 @@ def dump(client):
     return out
 
 
-def record(snap_count, big):
-    """Runs a real ZooKeeper through the workload; returns (dataDir copy root, expected)."""
+def record(snap_count, big, restart=False):
+    """Runs a real ZooKeeper through the workload; returns (the server, expected)."""
     zk = ZooKeeper(snap_count)
     zk.start()
+    clients = []
     try:
         clients, zxid = workload(zk, big)
+        if restart:
+            zxid = after_restart(zk, clients)
         hash_text = four_letter(zk.port, "hash")
         lines = {}
         for line in hash_text.splitlines():
@@ -274,7 +308,7 @@ def record(snap_count, big):
         if want is None:
             raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
         nodes = dump(clients[0])
-        sessions = sorted(c.client_id[0] for c in clients)
+        sessions = live_sessions(zk)
         if zxid != max(max(n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in nodes):
             raise RuntimeError("a write after the padding")
     finally:
@@ -430,7 +464,7 @@ def main():
         return 0
     if not args.zoolab:
         ap.error("--zoolab or --record-fixture")
-    zk, expected = record(args.snap_count, big=True)
+    zk, expected = record(args.snap_count, big=True, restart=True)
     both, logs = datadirs(zk, zk.dir)
     failed = False
     for d in (both, logs):
