@@ -1,8 +1,9 @@
 # Apache ZooKeeper's on-disk formats (core/src/zkdata, `zoolab zk-import`). Included from the
 # top-level Makefile.
-#   make test-zkfiles      a real ZooKeeper 3.8 builds a varied tree (1 MiB node included),
-#                          is killed, and `zoolab zk-import` must reproduce its `hash`
-#                          digest and every node's data, Stat and ACL (about 20 s)
+#   make test-zkfiles      a real ZooKeeper 3.8 (standalone, then a 3-server ensemble)
+#                          builds a varied tree (1 MiB node included), is killed, and
+#                          `zoolab zk-import` must reproduce its `hash` digest and every
+#                          node's data, Stat and ACL (about 15 s)
 #   make zkfiles-fixture   re-record the small dataDirs core/tests/zkfiles.rs reads
 # Installs what is missing first; the script stops the servers it starts by their pids.
 

@@ -3,9 +3,11 @@
 
     python3 tests/zkfiles/zkfiles.py --zoolab target/debug/zoolab
         # `make test-zkfiles`: start a real standalone ZooKeeper, build a varied tree with
-        # kazoo, read its `hash`, kill it, then load its dataDir with `zoolab zk-import`
-        # (snapshots + logs, and again with the snapshots removed) and compare the digest
-        # and every node's data, Stat and ACL with what kazoo read.
+        # kazoo, restart it, write more, read its `hash`, kill it, then load its dataDir
+        # with `zoolab zk-import` (snapshots + logs, and again with the snapshots removed)
+        # and compare the digest and every node's data, Stat and ACL with what kazoo read;
+        # serve it with `zoolab server --import-zk` and read it back with kazoo. Then the
+        # same on a 3-server ensemble, every member's dataDir.
     python3 tests/zkfiles/zkfiles.py --record-fixture core/tests/data/zkfiles
         # `make zkfiles-fixture`: record the small dataDirs the core's unit tests read
         # without ZooKeeper (no 1 MiB node; the logs' zero padding trimmed).
@@ -163,12 +165,11 @@ def burst(client, n=300):
             pass  # NODEEXISTS / NONODE: these take no zxid in 3.8, harmless
 
 
-def workload(zk, big):
+def workload(hosts, big):
     """Builds a varied tree; returns the clients (still connected) and the last zxid."""
     from kazoo.client import KazooClient
     from kazoo.security import ACL, Id, OPEN_ACL_UNSAFE, make_digest_acl
 
-    hosts = f"127.0.0.1:{zk.port}"
     a = KazooClient(hosts=hosts, timeout=30, auth_data=[("digest", "alice:secret")])
     a.start(timeout=20)
     b = KazooClient(hosts=hosts, timeout=30)
@@ -259,9 +260,19 @@ def after_restart(zk, clients):
     return zxid
 
 
-def live_sessions(zk):
+def hash_lines(port):
+    """The `hash` word's lines: zxid -> digest (a signed long)."""
+    lines = {}
+    for line in four_letter(port, "hash").splitlines():
+        if ":" in line:
+            z, d = line.split(":", 1)
+            lines[int(z.strip(), 16)] = int(d.strip())
+    return lines
+
+
+def live_sessions(port):
     """ZooKeeper's session table, from the `dump` word's SessionTracker section."""
-    text = four_letter(zk.port, "dump")
+    text = four_letter(port, "dump")
     tracker = text.split("ephemeral nodes dump", 1)[0]
     return sorted({int(line.strip(), 16) for line in tracker.splitlines()
                    if line.strip().startswith("0x")})
@@ -295,20 +306,15 @@ def record(snap_count, big, restart=False):
     zk.start()
     clients = []
     try:
-        clients, zxid = workload(zk, big)
+        clients, zxid = workload(f"127.0.0.1:{zk.port}", big)
         if restart:
             zxid = after_restart(zk, clients)
-        hash_text = four_letter(zk.port, "hash")
-        lines = {}
-        for line in hash_text.splitlines():
-            if ":" in line:
-                z, d = line.split(":", 1)
-                lines[int(z.strip(), 16)] = int(d.strip())
+        lines = hash_lines(zk.port)
         want = lines.get(zxid)
         if want is None:
             raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
         nodes = dump(clients[0])
-        sessions = live_sessions(zk)
+        sessions = live_sessions(zk.port)
         if zxid != max(max(n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in nodes):
             raise RuntimeError("a write after the padding")
     finally:
@@ -322,6 +328,111 @@ def record(snap_count, big, restart=False):
     expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
                 "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
     return zk, expected
+
+class Ensemble:
+    """A three-server Apache ZooKeeper ensemble on loopback: zxids with a real epoch."""
+
+    def __init__(self, snap_count, n=3):
+        self.dir = tempfile.mkdtemp(prefix="zoolab-zkfiles-ens-")
+        self.n = n
+        self.snap_count = snap_count
+        self.procs = []
+
+    def data(self, i):
+        return os.path.join(self.dir, f"data{i}")
+
+    def start(self):
+        ports = [(free_port(), free_port(), free_port()) for _ in range(self.n)]
+        self.ports = [p[0] for p in ports]
+        servers = "".join(f"server.{i + 1}=127.0.0.1:{q}:{e}\n" for i, (_, q, e) in enumerate(ports))
+        for i in range(self.n):
+            os.makedirs(self.data(i + 1))
+            with open(os.path.join(self.data(i + 1), "myid"), "w") as f:
+                f.write(f"{i + 1}\n")
+            cfg = os.path.join(self.dir, f"zoo{i + 1}.cfg")
+            with open(cfg, "w") as f:
+                f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={self.data(i + 1)}\n"
+                        f"clientPort={self.ports[i]}\nclientPortAddress=127.0.0.1\n"
+                        "admin.enableServer=false\n4lw.commands.whitelist=*\n"
+                        f"snapCount={self.snap_count}\npreAllocSize=16\n" + servers)
+            with open(os.path.join(self.dir, f"log4j{i + 1}.properties"), "w") as f:
+                f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
+                        f"log4j.appender.F.File={self.dir}/zookeeper{i + 1}.log\n"
+                        "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
+                        "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
+            cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx192m",
+                   "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
+                   f"-Dlog4j.configuration=file:{self.dir}/log4j{i + 1}.properties",
+                   "-Dzookeeper.extendedTypesEnabled=true",
+                   "-Dznode.container.checkIntervalMs=3600000",
+                   "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+            out = open(os.path.join(self.dir, f"stdout{i + 1}.txt"), "w")
+            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL))
+            out.close()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if all(self.mode(i) in ("leader", "follower") for i in range(self.n)):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the ensemble did not form; see " + self.dir)
+
+    def mode(self, i):
+        try:
+            for line in four_letter(self.ports[i], "srvr").splitlines():
+                if line.startswith("Mode:"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return None
+
+    def zxid(self, i):
+        for line in four_letter(self.ports[i], "srvr").splitlines():
+            if line.startswith("Zxid:"):
+                return int(line.split(":", 1)[1].strip(), 16)
+        return -1
+
+    def hosts(self):
+        return ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    def kill(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()  # its own pid
+                p.wait()
+        self.procs = []
+
+
+def record_ensemble(snap_count):
+    """The workload on a real ensemble; returns (ensemble, expected), every server at the
+    last zxid when they are killed."""
+    ens = Ensemble(snap_count)
+    clients = []
+    try:
+        ens.start()
+        clients, zxid = workload(ens.hosts(), big=False)
+        deadline = time.monotonic() + 30
+        while any(ens.zxid(i) < zxid for i in range(ens.n)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the followers did not catch up")
+            time.sleep(0.05)
+        leader = next(i for i in range(ens.n) if ens.mode(i) == "leader")
+        lines = hash_lines(ens.ports[leader])
+        if zxid not in lines:
+            raise RuntimeError(f"hash has no line for zxid {zxid:#x}: {lines}")
+        nodes = dump(clients[0])
+        sessions = live_sessions(ens.ports[leader])
+    finally:
+        ens.kill()
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass
+    expected = {"zxid": zxid, "hash": lines[zxid] & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
+                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
+    return ens, expected
 
 
 def datadirs(zk, into):
@@ -337,7 +448,7 @@ def datadirs(zk, into):
     return both, logs
 
 
-def compare(zoolab, data_dir, expected):
+def compare(zoolab, data_dir, expected, ensemble=False):
     out = subprocess.run([zoolab, "zk-import", "--data-dir", data_dir, "--json"],
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
@@ -371,6 +482,10 @@ def compare(zoolab, data_dir, expected):
         data = base64.b64decode(n["data"]).hex()
         if g["data_hex"] != data:
             errors.append(f"{n['path']}: data {g['data_hex'][:80]} != ZooKeeper's {data[:80]}")
+        if ensemble and n["path"] == "/zookeeper/config":
+            # Each member writes its own config node at startup, with its own clock (not
+            # replicated, outside the digest): kazoo read one member's.
+            g["stat"] = dict(g["stat"], mtime=n["stat"]["mtime"])
         for k in ("stat", "acl"):
             if g[k] != n[k]:
                 errors.append(f"{n['path']}: {k} {g[k]} != ZooKeeper's {n[k]}")
@@ -487,10 +602,23 @@ def main():
             print("  " + e)
     else:
         print(f"ok   zoolab server --import-zk serves the same {len(expected['nodes'])} nodes to kazoo")
+    ens, expected = record_ensemble(args.snap_count)
+    for i in range(ens.n):
+        errors = compare(args.zoolab, ens.data(i + 1), expected, ensemble=True)
+        label = f"ensemble server {i + 1}"
+        if errors:
+            failed = True
+            print(f"FAIL {label}:")
+            for e in errors[:40]:
+                print("  " + e)
+        else:
+            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
+                  f"digest {expected['hash']} = the leader's hash")
     if failed:
-        print("kept " + zk.dir)
+        print("kept " + zk.dir + " and " + ens.dir)
         return 1
     shutil.rmtree(zk.dir, ignore_errors=True)
+    shutil.rmtree(ens.dir, ignore_errors=True)
     return 0
 
 
