@@ -575,6 +575,16 @@ def main():
             json.dump(expected, f, indent=1, sort_keys=True)
             f.write("\n")
         shutil.rmtree(zk.dir, ignore_errors=True)
+        # One member of an ensemble: zxids with an epoch.
+        ens, expected = record_ensemble(args.snap_count)
+        member = os.path.join(args.record_fixture, "ensemble-member")
+        shutil.rmtree(member, ignore_errors=True)
+        shutil.copytree(os.path.join(ens.data(1), "version-2"), os.path.join(member, "version-2"))
+        trim_padding(member)
+        with open(os.path.join(args.record_fixture, "expected-ensemble.json"), "w") as f:
+            json.dump(expected, f, indent=1, sort_keys=True)
+            f.write("\n")
+        shutil.rmtree(ens.dir, ignore_errors=True)
         print(f"recorded {args.record_fixture}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes")
         return 0
     if not args.zoolab:
