@@ -147,14 +147,15 @@ pub fn decode_snapshot(name: &str, bytes: &[u8]) -> Result<snap::Snapshot, FileE
     }
 }
 
-/// Builds the tree a snapshot holds, as of `zxid` (the zxid in its file name).
-pub fn snapshot_tree(name: &str, s: &snap::Snapshot, zxid: Zxid) -> Result<DataTree, FileError> {
+/// Builds the tree a snapshot holds, as of `zxid` (the zxid in its file name). Takes the
+/// snapshot by value: its node data moves into the tree (a large tree is not held twice).
+pub fn snapshot_tree(name: &str, s: snap::Snapshot, zxid: Zxid) -> Result<DataTree, FileError> {
     let mut tree = DataTree::new();
     for &(session, timeout) in &s.sessions {
         tree.import_session(session, timeout);
     }
     let open = Acl::open_unsafe();
-    for n in &s.nodes {
+    for n in s.nodes {
         let acl = if n.acl == snap::OPEN_ACL_INDEX {
             &open
         } else {
@@ -165,7 +166,7 @@ pub fn snapshot_tree(name: &str, s: &snap::Snapshot, zxid: Zxid) -> Result<DataT
                 )
             })?
         };
-        tree.import_node(&n.path, n.data.clone(), acl, n.stat).map_err(|e| {
+        tree.import_node(&n.path, n.data, acl, n.stat).map_err(|e| {
             let why = match e {
                 ZkError::NoNode => "its parent is not in the snapshot before it".to_owned(),
                 _ => format!("its path is not valid ({})", e.name()),
@@ -249,7 +250,10 @@ pub fn load(
                 continue;
             }
         };
-        match decode_snapshot(name, &bytes).and_then(|s| Ok((snapshot_tree(name, &s, zxid)?, s.digest))) {
+        match decode_snapshot(name, &bytes).and_then(|s| {
+            let digest = s.digest;
+            Ok((snapshot_tree(name, s, zxid)?, digest))
+        }) {
             Ok((tree, digest)) => {
                 start = Some((name.to_owned(), zxid, tree, digest));
                 break;

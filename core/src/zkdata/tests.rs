@@ -288,7 +288,7 @@ fn a_snapshot_round_trips_with_sessions_types_and_acls() {
     let bytes = encode_snapshot(&s.tree, true);
     let decoded = decode_snapshot("snapshot.x", &bytes).unwrap();
     assert_eq!(decoded.digest.map(|d| d.digest), Some(s.tree.digest()));
-    let tree = snapshot_tree("snapshot.x", &decoded, s.tree.last_zxid()).unwrap();
+    let tree = snapshot_tree("snapshot.x", decoded, s.tree.last_zxid()).unwrap();
     same(&tree, &s.tree);
     assert!(tree.ttls().contains("/t") && tree.containers().contains("/c"));
 }
@@ -491,7 +491,7 @@ fn gzip_snapshots_are_inflated_and_checked() {
     gz.extend(crc32fast::hash(&plain).to_le_bytes());
     gz.extend((plain.len() as u32).to_le_bytes());
     let decoded = decode_snapshot("snapshot.11.gz", &gz).unwrap();
-    same(&snapshot_tree("snapshot.11.gz", &decoded, s.tree.last_zxid()).unwrap(), &s.tree);
+    same(&snapshot_tree("snapshot.11.gz", decoded, s.tree.last_zxid()).unwrap(), &s.tree);
     let n = gz.len();
     gz[n - 9] ^= 0xff; // the last deflate byte: bad data or a CRC mismatch
     assert!(decode_snapshot("snapshot.11.gz", &gz).is_err());
