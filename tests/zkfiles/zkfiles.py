@@ -82,8 +82,11 @@ class ZooKeeper:
                    "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
                    f"-Dlog4j.configuration=file:{self.dir}/log4j.properties",
                    "-Dzookeeper.extendedTypesEnabled=true",
-                   "-Dznode.container.checkIntervalMs=3600000",
-                   "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
+                   "-Dznode.container.checkIntervalMs=3600000"]
+            if restart:
+                # After the restart, gzip-compressed snapshots: the dataDir holds both kinds.
+                cmd.append("-Dzookeeper.snapshot.compression.method=gz")
+            cmd += ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
             out = open(os.path.join(self.dir, "stdout.txt"), "w")
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             out.close()
@@ -595,7 +598,10 @@ def main():
     for d in (both, logs):
         snaps = sorted(n for n in os.listdir(os.path.join(d, "version-2")) if n.startswith("snapshot."))
         errors = compare(args.zoolab, d, expected)
-        label = f"{os.path.basename(d)} ({len(snaps)} snapshots)"
+        gz = sum(1 for n in snaps if n.endswith(".gz"))
+        if d == both and not (0 < gz < len(snaps)):
+            errors.append(f"expected plain and gzip snapshots, got {snaps}")
+        label = f"{os.path.basename(d)} ({len(snaps)} snapshots, {gz} gzip)"
         if errors:
             failed = True
             print(f"FAIL {label}:")
