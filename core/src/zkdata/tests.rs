@@ -415,6 +415,17 @@ fn a_fuzzy_snapshot_is_repaired_by_the_replay() {
 }
 
 #[test]
+fn a_snapshot_without_its_digest_trailer_is_whole_but_a_cut_seal_is_not() {
+    let (s, _) = workload();
+    let snap = encode_snapshot(&s.tree, true);
+    let old_format = decode_snapshot("snapshot.5", &snap[..snap.len() - 33]).unwrap();
+    assert_eq!(old_format.digest, None);
+    for cut in [snap.len() - 34, snap.len() - 32, snap.len() - 1] {
+        assert!(decode_snapshot("snapshot.5", &snap[..cut]).is_err(), "cut at {cut}");
+    }
+}
+
+#[test]
 fn garbage_is_an_error_not_a_panic() {
     for bytes in [&b""[..], b"ZKSN", b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", &[0xff; 40]] {
         assert!(decode_snapshot("snapshot.1", bytes).is_err());
@@ -441,9 +452,19 @@ proptest! {
     fn truncated_snapshots_fail_cleanly(cut in 0usize..2000) {
         let (snap, _) = fixtures();
         let cut = cut % snap.len();
-        let err = decode_snapshot("snapshot.5", &snap[..cut]).unwrap_err();
-        prop_assert_eq!(err.file.as_str(), "snapshot.5");
-        prop_assert!(err.offset.unwrap_or(0) <= cut as u64);
+        // Without its digest trailer (zxid, version, digest: 20 bytes; its seal: 13) a
+        // snapshot is still whole: the format before ZooKeeper 3.6.
+        let before_trailer = snap.len() - 33;
+        match decode_snapshot("snapshot.5", &snap[..cut]) {
+            Ok(s) => {
+                prop_assert_eq!(cut, before_trailer);
+                prop_assert_eq!(s.digest, None);
+            }
+            Err(err) => {
+                prop_assert_eq!(err.file.as_str(), "snapshot.5");
+                prop_assert!(err.offset.unwrap_or(0) <= cut as u64);
+            }
+        }
     }
 
     #[test]
