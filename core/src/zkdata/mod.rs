@@ -24,7 +24,7 @@
 pub mod log;
 pub mod snap;
 
-use crate::ids::{SessionId, Zxid};
+use crate::ids::Zxid;
 use crate::tree::digest::DigestLog;
 use crate::tree::{path, Acl, DataTree, Failure, TxnOp, ZkError};
 use std::fmt;
@@ -374,11 +374,6 @@ pub fn replay(tree: &mut DataTree, entry: &log::LogEntry) {
         // Re-importing an existing node keeps its children and the digest exact.
         let _ = tree.import_node(parent, data, &acl, stat);
     }
-}
-
-/// The live sessions of a loaded tree (for summaries).
-pub fn sessions(tree: &DataTree) -> Vec<(SessionId, i32)> {
-    tree.sessions().iter().map(|(s, t)| (*s, *t)).collect()
 }
 
 #[cfg(test)]
