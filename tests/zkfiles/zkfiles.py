@@ -451,7 +451,7 @@ def datadirs(zk, into):
     return both, logs
 
 
-def compare(zoolab, data_dir, expected, ensemble=False):
+def compare(zoolab, data_dir, expected, ensemble=False, replays_all=False):
     out = subprocess.run([zoolab, "zk-import", "--data-dir", data_dir, "--json"],
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
@@ -472,7 +472,9 @@ def compare(zoolab, data_dir, expected, ensemble=False):
             compared += 1
             if int(d) != expected["hash_lines"][z]:
                 errors.append(f"hash line {z}: {d} != ZooKeeper's {expected['hash_lines'][z]}")
-    if compared == 0:
+    # (A snapshot at or after the last multiple of 128 leaves nothing to compare; a
+    # replay of every log always has lines.)
+    if compared == 0 and replays_all:
         errors.append(f"no hash line to compare: {got['hash']!r} vs {expected['hash_lines']}")
     for w in got["warnings"] + got["skipped_snapshots"]:
         errors.append(f"unexpected: {w}")
@@ -597,7 +599,7 @@ def main():
     failed = False
     for d in (both, logs):
         snaps = sorted(n for n in os.listdir(os.path.join(d, "version-2")) if n.startswith("snapshot."))
-        errors = compare(args.zoolab, d, expected)
+        errors = compare(args.zoolab, d, expected, replays_all=(d == logs))
         gz = sum(1 for n in snaps if n.endswith(".gz"))
         if d == both and not (0 < gz < len(snaps)):
             errors.append(f"expected plain and gzip snapshots, got {snaps}")
