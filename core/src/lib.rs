@@ -22,5 +22,6 @@ pub mod sim;
 pub mod tree;
 pub mod zab;
 pub mod zkcli;
+pub mod zkdata;
 
 pub use ids::{Epoch, ServerId, SessionId, Zxid};

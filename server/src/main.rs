@@ -6,6 +6,7 @@ mod fuzz;
 mod play;
 mod run;
 mod zk;
+mod zkimport;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -54,6 +55,41 @@ enum Command {
         /// ZooKeeper's configuration file (tickTime, dataDir, clientPort, ...).
         #[arg(long)]
         config: PathBuf,
+        /// Start from an Apache ZooKeeper data directory (its `version-2` snapshots and
+        /// logs, read only): its tree seeds zoolab's store under `dataDir`, which must
+        /// hold no zoolab data yet. DIR may be that same `dataDir`.
+        #[arg(long, value_name = "DIR")]
+        import_zk: Option<PathBuf>,
+        /// With --import-zk: ZooKeeper's `dataLogDir`, when its logs are kept apart.
+        #[arg(long, value_name = "DIR", requires = "import_zk")]
+        import_zk_log_dir: Option<PathBuf>,
+        /// With --import-zk: go on even if zoolab's digest differed from ZooKeeper's.
+        #[arg(long)]
+        allow_digest_mismatch: bool,
+    },
+    /// Read an Apache ZooKeeper data directory (snapshots and transaction logs) into
+    /// zoolab's tree: print a summary (zxid, znodes, sessions, digest — compare it with
+    /// ZooKeeper's `hash`), or everything as JSON; optionally write a zoolab snapshot.
+    ZkImport {
+        /// ZooKeeper's dataDir (or its version-2 folder).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// ZooKeeper's dataLogDir, when its logs are kept apart from the snapshots.
+        #[arg(long)]
+        data_log_dir: Option<PathBuf>,
+        /// Write the tree as a zoolab snapshot to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print JSON (the summary's numbers and every znode) instead of the summary.
+        #[arg(long, conflicts_with = "hash")]
+        json: bool,
+        /// Print what ZooKeeper's `hash` four-letter word lists (the digest at every
+        /// replayed zxid that is a multiple of 128), to diff with a real server's.
+        #[arg(long)]
+        hash: bool,
+        /// Succeed even if zoolab's digest differed from ZooKeeper's on the way.
+        #[arg(long)]
+        allow_digest_mismatch: bool,
     },
     /// Classroom exercises: list them, or check one (its reference solution must solve it
     /// and its wrong attempt must not).
@@ -156,7 +192,21 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Server { config } => zk::run(&config),
+        Command::Server { config, import_zk, import_zk_log_dir, allow_digest_mismatch } => match import_zk {
+            Some(dir) => {
+                zkimport::seed_server(&config, &dir, import_zk_log_dir.as_deref(), allow_digest_mismatch)
+                    .and_then(|()| zk::run(&config))
+            }
+            None => zk::run(&config),
+        },
+        Command::ZkImport { data_dir, data_log_dir, out, json, hash, allow_digest_mismatch } => {
+            let output = match (json, hash) {
+                (true, _) => zkimport::Output::Json,
+                (_, true) => zkimport::Output::Hash,
+                _ => zkimport::Output::Summary,
+            };
+            zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), output, allow_digest_mismatch)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

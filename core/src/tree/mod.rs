@@ -23,7 +23,9 @@
 //!   a multi reads its creates, which malformed requests still take a zxid); a
 //!   standalone server can run entirely on [`Standalone`].
 //! - **Migration** walks [`DataTree::nodes`], snapshots at a zxid, and imports with
-//!   [`DataTree::import_node`] keeping exact stats, cversions and node types.
+//!   [`DataTree::import_node`] keeping exact stats, cversions and node types. A real
+//!   ZooKeeper's data directory comes in through [`crate::zkdata::load`] (its snapshot
+//!   imported node by node, its logs applied with [`DataTree::apply`]).
 //!
 //! # Example: a leader and a follower
 //! ```
