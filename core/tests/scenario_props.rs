@@ -317,6 +317,17 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
             .boxed(),
         millis().prop_map(Action::Run).boxed(),
         (0u64..1000).prop_map(Action::Step).boxed(),
+        (
+            server_ref(t),
+            server_ref(t),
+            proptest::option::of(proptest::sample::select(vec!["PROPOSAL", "ACK", "NOTIFICATION"])),
+        )
+            .prop_filter("two servers of one cluster", |(from, to, _)| match (from, to) {
+                (ServerRef::Named(a), ServerRef::Named(b)) => a.cluster == b.cluster && a != b,
+                _ => true,
+            })
+            .prop_map(|(from, to, kind)| Action::Deliver { from, to, kind: kind.map(str::to_string) })
+            .boxed(),
         (predicate(t, 2), proptest::option::of(millis()))
             .prop_map(|(condition, within)| Action::RunUntil { condition, within })
             .boxed(),
@@ -382,6 +393,9 @@ const VOCAB: &[&str] = &[
     "bug",
     "skip-trunc",
     "history",
+    "deliver",
+    "->",
+    "PROPOSAL",
     "linearizable",
     "violates",
     "1",

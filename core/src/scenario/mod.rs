@@ -286,6 +286,17 @@ pub enum Action {
     },
     /// `step 10`: run exactly this many events.
     Step(u64),
+    /// `deliver a1 -> a2 PROPOSAL`: deliver now, by hand, the earliest message in
+    /// flight from a1 to a2 (of that kind, if given), ahead of its time and of every
+    /// other message; a connection's messages still arrive in order.
+    Deliver {
+        /// The sender.
+        from: ServerRef,
+        /// The receiver.
+        to: ServerRef,
+        /// ZooKeeper's packet name (`PROPOSAL`, `NOTIFICATION`, …), if it matters.
+        kind: Option<String>,
+    },
     /// `at 1500ms: kill a3`: run until that time, then act.
     At {
         /// The absolute simulated time.

@@ -547,7 +547,30 @@ enum Stmt {
 }
 
 const STATEMENTS: &str = "a statement: scenario, seed, network, bug, cluster, link, client, NAME: command, \
-kill, restart, pause, partition, isolate, heal, change, run, step, at, expect, disconnect, reconnect";
+kill, restart, pause, partition, isolate, heal, change, run, step, deliver, at, expect, disconnect, reconnect";
+
+/// ZooKeeper's packet names, as the trace and `deliver` spell them.
+pub const MESSAGE_KINDS: &[&str] = &[
+    "NOTIFICATION",
+    "FOLLOWERINFO",
+    "OBSERVERINFO",
+    "LEADERINFO",
+    "ACKEPOCH",
+    "DIFF",
+    "TRUNC",
+    "SNAP",
+    "PROPOSAL",
+    "COMMIT",
+    "NEWLEADER",
+    "ACK",
+    "UPTODATE",
+    "INFORM",
+    "PING",
+    "REQUEST",
+];
+
+const MESSAGE_KINDS_EXPECTED: &str = "a message kind: NOTIFICATION, FOLLOWERINFO, OBSERVERINFO, \
+LEADERINFO, ACKEPOCH, DIFF, TRUNC, SNAP, PROPOSAL, COMMIT, NEWLEADER, ACK, UPTODATE, INFORM, PING or REQUEST";
 
 fn action(i: &mut &str) -> PResult<Action> {
     ws.parse_next(i)?;
@@ -566,6 +589,18 @@ fn action(i: &mut &str) -> PResult<Action> {
             Action::Pause(s, cut_err(millis).parse_next(i)?)
         }
         "isolate" => Action::Isolate(one(i, "isolate")?),
+        "deliver" => {
+            let from = one(i, "deliver")?;
+            cut_err(sym("->")).parse_next(i)?;
+            let to = cut_err(server_ref).parse_next(i)?;
+            ws.parse_next(i)?;
+            let at = i.checkpoint();
+            let kind = opt(take_while(1.., |c: char| c.is_ascii_uppercase())).parse_next(i)?;
+            match kind {
+                Some(k) if !MESSAGE_KINDS.contains(&k) => return fail_at(i, &at, MESSAGE_KINDS_EXPECTED),
+                _ => Action::Deliver { from, to, kind: kind.map(str::to_string) },
+            }
+        }
         "disconnect" => {
             kw("disconnect").parse_next(i)?;
             Action::Disconnect(cut_err(ident).parse_next(i)?.to_string())
@@ -1153,6 +1188,19 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
             }
         }
         Action::Run(_) | Action::Step(_) => Ok(()),
+        Action::Deliver { from, to, .. } => {
+            check_ref(sc, from)?;
+            check_ref(sc, to)?;
+            match (from, to) {
+                (ServerRef::Named(a), ServerRef::Named(b)) if a.cluster != b.cluster => {
+                    Err(format!("{a} and {b} are in different clusters: no message travels between them"))
+                }
+                (ServerRef::Named(a), ServerRef::Named(b)) if a == b => {
+                    Err(format!("{a} sends nothing to itself"))
+                }
+                _ => Ok(()),
+            }
+        }
         Action::RunUntil { condition, .. } => check_predicate(sc, condition),
         Action::At { action, .. } => {
             if matches!(action.as_ref(), Action::At { .. }) {

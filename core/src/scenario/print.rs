@@ -223,6 +223,13 @@ impl Display for Action {
                 }
                 Ok(())
             }
+            Action::Deliver { from, to, kind } => {
+                write!(f, "deliver {from} -> {to}")?;
+                match kind {
+                    Some(k) => write!(f, " {k}"),
+                    None => Ok(()),
+                }
+            }
             Action::Step(1) => f.write_str("step"),
             Action::Step(n) => write!(f, "step {n}"),
             Action::At { time, action } => write!(f, "at {time}: {action}"),

@@ -61,6 +61,17 @@ pub trait Driver {
     fn client_network(&mut self, client: &str, _up: bool, _trace: &mut Vec<String>) -> Result<(), String> {
         Err(format!("{client}: this world cannot disconnect clients"))
     }
+    /// Delivers now the earliest message in flight from `from` to `to` (of `kind`);
+    /// returns what was delivered.
+    fn deliver(
+        &mut self,
+        _from: &ServerName,
+        _to: &ServerName,
+        _kind: Option<&str>,
+        _trace: &mut Vec<String>,
+    ) -> Result<String, String> {
+        Err("this world cannot deliver messages by hand".into())
+    }
     /// The history checker's verdict on the clients of each cluster (or of `cluster`).
     fn check_history(&self, _cluster: Option<&str>) -> Result<Vec<HistoryCheck>, String> {
         Err("this world keeps no client history".into())
@@ -656,6 +667,16 @@ impl<D: Driver> Runner<D> {
                 let t = Millis(self.d.now().0.saturating_add(d.0));
                 if let Err(why) = self.run_to(t) {
                     self.check(step, false, why);
+                }
+            }
+            Action::Deliver { from, to, kind } => {
+                let done = match (self.resolve(from), self.resolve(to)) {
+                    (Ok(a), Ok(b)) => self.d.deliver(&a, &b, kind.as_deref(), &mut self.buf),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                self.flush();
+                if let Err(why) = done {
+                    self.check(step, false, format!("cannot deliver: {why}"));
                 }
             }
             Action::Step(n) => {

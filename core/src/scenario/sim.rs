@@ -1381,6 +1381,37 @@ impl Driver for SimDriver {
         Ok(handle as u64)
     }
 
+    fn deliver(
+        &mut self,
+        from: &ServerName,
+        to: &ServerName,
+        kind: Option<&str>,
+        trace: &mut Vec<String>,
+    ) -> Result<String, String> {
+        let (fa, ta) = (self.addr(from)?, self.addr(to)?);
+        let between: Vec<_> = self
+            .world
+            .in_flight(usize::MAX)
+            .into_iter()
+            .filter(|m| (m.from.cluster, m.from.id) == fa && (m.to.cluster, m.to.id) == ta)
+            .collect();
+        let what = kind.unwrap_or("message");
+        let Some(at) = between.iter().position(|m| kind.is_none_or(|k| m.msg.kind() == k)) else {
+            return Err(format!("no {what} in flight from {from} to {to}"));
+        };
+        let m = &between[at];
+        if !self.world.deliver(m.key) {
+            let ahead = between[..at].iter().map(|e| e.msg.kind()).collect::<Vec<_>>().join(", ");
+            return Err(format!(
+                "{from} → {to} {}: the connection delivers in order, and {ahead} must arrive first",
+                m.msg
+            ));
+        }
+        self.pump();
+        self.collect(trace);
+        Ok(m.msg.to_string())
+    }
+
     fn check_history(&self, cluster: Option<&str>) -> Result<Vec<HistoryCheck>, String> {
         let wanted: Vec<usize> = match cluster {
             Some(name) => {
