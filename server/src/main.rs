@@ -4,6 +4,7 @@
 mod exercise;
 mod fuzz;
 mod play;
+mod quorum;
 mod run;
 mod zk;
 
