@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""Real ZooKeeper clients against a 3-process `zoolab server` ensemble on loopback.
+
+    python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab
+    python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab -k kill
+    python3 tests/realclients/test_ensemble.py --zoolab ... --history /tmp/h.json   # keep the load's history
+
+Each run starts its own ensemble (random free ports, a temporary directory, tickTime 200 ms)
+and stops every process it started by its own pid. kazoo does every operation against the
+leader and the followers (watches, ephemerals, multi, ACLs, sequential nodes, sync); zkCli.sh
+is smoked against a follower; then the faults: kill -9 of the leader under a write load and
+its restart, a SIGSTOPped leader, a SIGSTOPped follower. After each fault every write a
+client saw acknowledged must be on every server, and the servers must agree (same last zxid
+and digest). Exit status 0 when every test passed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HOST = "127.0.0.1"
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
+ENS = None  # the Ensemble
+HISTORY = None  # path to write the load's history to (JSON), if asked
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for(pred, secs=10.0):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        try:
+            if pred():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.05)
+    return pred()
+
+
+class Ensemble:
+    """Three zoolab processes; server ids 1..3."""
+
+    def __init__(self, binary, n=3):
+        self.binary = binary
+        self.tmp = tempfile.mkdtemp(prefix="zoolab-ensemble-")
+        ports = free_ports(3 * n)
+        self.client = {i: ports[3 * (i - 1)] for i in range(1, n + 1)}
+        self.procs = {}
+        self.stopped = set()
+        lines = "".join(f"server.{i}={HOST}:{ports[3 * (i - 1) + 1]}:{ports[3 * (i - 1) + 2]}\n"
+                        for i in range(1, n + 1))
+        for i in range(1, n + 1):
+            data = os.path.join(self.tmp, f"data{i}")
+            os.makedirs(data)
+            with open(os.path.join(data, "myid"), "w") as f:
+                f.write(f"{i}\n")
+            with open(self.cfg(i), "w") as f:
+                f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
+                        f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
+                        f"4lw.commands.whitelist=*\n{lines}")
+        for i in range(1, n + 1):
+            self.start(i)
+
+    def cfg(self, i):
+        return os.path.join(self.tmp, f"zoo{i}.cfg")
+
+    def log(self, i):
+        return os.path.join(self.tmp, f"zoolab{i}.log")
+
+    def start(self, i):
+        log = open(self.log(i), "a")
+        self.procs[i] = subprocess.Popen([self.binary, "server", "--config", self.cfg(i)], stdout=log,
+                                         stderr=log, stdin=subprocess.DEVNULL)
+
+    def kill9(self, i):
+        p = self.procs.pop(i)
+        p.kill()  # SIGKILL, by its own pid
+        p.wait()
+
+    def sigstop(self, i):
+        os.kill(self.procs[i].pid, signal.SIGSTOP)
+        self.stopped.add(i)
+
+    def sigcont(self, i):
+        os.kill(self.procs[i].pid, signal.SIGCONT)
+        self.stopped.discard(i)
+
+    def stop_all(self):
+        for i in list(self.stopped):
+            self.sigcont(i)
+        for i in list(self.procs):
+            self.kill9(i)
+
+    def hosts(self, ids=None):
+        return ",".join(f"{HOST}:{self.client[i]}" for i in (ids or sorted(self.client)))
+
+    def four(self, i, word):
+        with socket.create_connection((HOST, self.client[i]), timeout=2) as s:
+            s.sendall(word.encode())
+            out = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return out.decode()
+                out += chunk
+
+    def mode(self, i):
+        try:
+            for line in self.four(i, "srvr").splitlines():
+                if line.startswith("Mode: "):
+                    return line[6:]
+        except OSError:
+            pass
+        return None
+
+    def mntr(self, i):
+        return dict(line.split("\t", 1) for line in self.four(i, "mntr").splitlines() if "\t" in line)
+
+    def leader(self):
+        for i in sorted(self.procs):
+            if i not in self.stopped and self.mode(i) == "leader":
+                return i
+        return None
+
+    def followers(self):
+        return [i for i in sorted(self.procs) if i not in self.stopped and self.mode(i) == "follower"]
+
+    def settled(self, n=3):
+        """One leader, the others following, all serving."""
+        ids = [i for i in sorted(self.procs) if i not in self.stopped]
+        modes = [self.mode(i) for i in ids]
+        return len(ids) >= n and modes.count("leader") == 1 and modes.count("follower") == len(ids) - 1
+
+    def agreed(self):
+        """Every running server at the same last zxid with the same digest."""
+        ids = [i for i in sorted(self.procs) if i not in self.stopped]
+        m = [self.mntr(i) for i in ids]
+        return len({(x.get("zk_last_zxid"), x.get("zk_digest")) for x in m}) == 1 and "zk_digest" in m[0]
+
+
+def client(ids=None, timeout=4.0, **kw):
+    from kazoo.client import KazooClient
+    from kazoo.retry import KazooRetry
+    zk = KazooClient(hosts=ENS.hosts(ids), timeout=timeout,
+                     connection_retry=KazooRetry(max_tries=-1, delay=0.05, max_delay=0.5), **kw)
+    zk.start(timeout=15)
+    return zk
+
+
+def stop(zk):
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:
+        pass
+
+
+def wait_settled(secs=20):
+    assert wait_for(ENS.settled, secs), "no settled ensemble: " + str({i: ENS.mode(i) for i in ENS.procs})
+
+
+# --- the ensemble ---------------------------------------------------------------------------
+def test_a_roles_and_four_letter_words():
+    wait_settled()
+    lid = ENS.leader()
+    assert ENS.four(lid, "ruok") == "imok"
+    m = ENS.mntr(lid)
+    assert m["zk_server_state"] == "leader" and m["zk_server_id"] == str(lid), m
+    for f in ENS.followers():
+        assert ENS.mntr(f)["zk_server_state"] == "follower"
+        stat = ENS.four(f, "stat")
+        assert "Mode: follower" in stat and "Zxid: 0x" in stat, stat
+    conf = ENS.four(lid, "conf")
+    assert all(f"server.{i}=" in conf for i in (1, 2, 3)), conf
+
+
+def test_b_every_operation_against_leader_and_followers():
+    from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, NotEmptyError
+    lid = ENS.leader()
+    f1, f2 = ENS.followers()[:2]
+    on_leader, on_f1, on_f2 = client([lid]), client([f1]), client([f2])
+    try:
+        assert on_f1.create("/ops", b"v0") == "/ops"  # forwarded to the leader
+        on_leader.sync("/ops")
+        data, st = on_leader.get("/ops")
+        assert data == b"v0" and st.version == 0
+        assert on_f2.set("/ops", b"v1").version == 1
+        on_f1.sync("/ops")
+        data, st = on_f1.get("/ops")
+        assert data == b"v1" and st.version == 1, (data, st)
+        try:
+            on_leader.set("/ops", b"x", version=0)
+            raise AssertionError("stale version accepted")
+        except BadVersionError:
+            pass
+        try:
+            on_f2.create("/ops")
+            raise AssertionError("duplicate create accepted")
+        except NodeExistsError:
+            pass
+        on_f1.create("/ops/child", b"c")
+        try:
+            on_leader.delete("/ops")
+            raise AssertionError("deleted a parent")
+        except NotEmptyError:
+            pass
+        on_f2.sync("/ops")
+        assert on_f2.get_children("/ops") == ["child"]
+        assert on_f2.exists("/ops/child").dataLength == 1
+        on_f2.delete("/ops/child")
+        try:
+            on_f2.get("/ops/child")  # read-your-writes on the same session
+            raise AssertionError("deleted node still read")
+        except NoNodeError:
+            pass
+        # Sequential nodes from three servers: one counter.
+        names = [c.create("/ops/s-", b"", sequence=True) for c in (on_leader, on_f1, on_f2)]
+        assert names == ["/ops/s-0000000001", "/ops/s-0000000002", "/ops/s-0000000003"], names
+        # multi
+        t = on_f1.transaction()
+        t.create("/ops/m1", b"1")
+        t.create("/ops/m2", b"2")
+        t.check("/ops", 1)
+        assert t.commit() == ["/ops/m1", "/ops/m2", True]
+        t = on_f2.transaction()
+        t.create("/ops/m3")
+        t.check("/ops", 99)
+        res = t.commit()
+        assert isinstance(res[1], BadVersionError), res
+        on_leader.sync("/ops")
+        assert on_leader.exists("/ops/m3") is None
+    finally:
+        for c in (on_leader, on_f1, on_f2):
+            stop(c)
+
+
+def test_c_acls_and_digest_auth_on_a_follower():
+    from kazoo.exceptions import NoAuthError
+    from kazoo.security import make_digest_acl
+    f = ENS.followers()[0]
+    owner = client([f], auth_data=[("digest", "alice:secret")])
+    other = client([ENS.leader()])
+    try:
+        acl = make_digest_acl("alice", "secret", all=True)
+        owner.create("/acl", b"private", acl=[acl])
+        assert owner.get("/acl")[0] == b"private"
+        other.sync("/acl")
+        try:
+            other.get("/acl")
+            raise AssertionError("read without auth")
+        except NoAuthError:
+            pass
+        other.add_auth("digest", "alice:secret")
+        assert other.get("/acl")[0] == b"private"
+        assert owner.get_acls("/acl")[0][0].id.id.startswith("alice:")
+    finally:
+        stop(owner)
+        stop(other)
+
+
+def test_d_watches_fire_on_the_connected_server():
+    lid = ENS.leader()
+    f = ENS.followers()[0]
+    watcher, writer = client([f]), client([lid])
+    try:
+        writer.create("/w", b"0")
+        watcher.sync("/w")
+        got = []
+        ev = threading.Event()
+
+        def note(e):
+            got.append((e.type, e.path))
+            ev.set()
+        watcher.get("/w", watch=note)
+        writer.set("/w", b"1")
+        assert ev.wait(5), "data watch did not fire"
+        ev.clear()
+        watcher.get_children("/w", watch=note)
+        writer.create("/w/c")
+        assert ev.wait(5), "child watch did not fire"
+        ev.clear()
+        watcher.exists("/w/none", watch=note)
+        writer.create("/w/none")
+        assert ev.wait(5), "exists watch did not fire"
+        assert got == [("CHANGED", "/w"), ("CHILD", "/w"), ("CREATED", "/w/none")], got
+        # The watch event comes before the data: once told, a read sees the new value.
+        data = []
+        ev2 = threading.Event()
+        watcher.get("/w", watch=lambda e: (data.append(watcher.get("/w")[0]), ev2.set()))
+        writer.set("/w", b"2")
+        assert ev2.wait(5) and data == [b"2"], data
+    finally:
+        stop(watcher)
+        stop(writer)
+
+
+def test_e_ephemerals_go_when_their_session_closes():
+    f1, f2 = ENS.followers()[:2]
+    owner, other = client([f1]), client([f2])
+    try:
+        owner.ensure_path("/eph")
+        owner.create("/eph/a", b"", ephemeral=True)
+        other.sync("/eph")
+        assert other.exists("/eph/a").ephemeralOwner == owner.client_id[0]
+        stop(owner)
+        assert wait_for(lambda: other.sync("/eph") and other.exists("/eph/a") is None, 5), \
+            "ephemeral stayed after its session closed"
+    finally:
+        stop(other)
+
+
+def test_f_ephemerals_go_when_their_session_expires_at_the_leader():
+    """A client killed without closing: the leader's tracker expires its session."""
+    f = ENS.followers()[0]
+    code = ("import sys, time\nfrom kazoo.client import KazooClient\n"
+            f"zk = KazooClient(hosts='{ENS.hosts([f])}', timeout=1.0)\nzk.start(timeout=15)\n"
+            "zk.ensure_path('/exp')\nzk.create('/exp/a', b'', ephemeral=True)\n"
+            "print(zk.client_id[0], flush=True)\ntime.sleep(60)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    other = client([ENS.leader()])
+    try:
+        sid = int(p.stdout.readline())
+        other.sync("/exp")
+        assert other.exists("/exp/a").ephemeralOwner == sid
+        p.kill()  # by its own pid: no closeSession
+        p.wait()
+        assert wait_for(lambda: other.sync("/exp") and other.exists("/exp/a") is None, 10), \
+            "ephemeral stayed after its session's timeout"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        stop(other)
+
+
+def test_g_a_session_moves_between_servers():
+    """The same session resumes on another member (password checked there)."""
+    from kazoo.client import KazooClient
+    f1, f2 = ENS.followers()[:2]
+    a = client([f1])
+    try:
+        a.create("/move", b"", ephemeral=True)
+        sid, pw = a.client_id
+        b = KazooClient(hosts=ENS.hosts([f2]), client_id=(sid, pw), timeout=4.0)
+        b.start(timeout=15)
+        try:
+            assert b.client_id[0] == sid
+            assert b.exists("/move").ephemeralOwner == sid
+        finally:
+            b.stop()
+    finally:
+        stop(a)
+
+
+def test_h_zkcli_against_a_follower():
+    if not os.path.exists(ZKCLI):
+        print("  (zkCli.sh not installed: skipped)")
+        return
+    f = ENS.followers()[0]
+    script = "create /zkcli hello\nget /zkcli\nset /zkcli world\nstat /zkcli\nls /\ndelete /zkcli\nquit\n"
+    out = subprocess.run([ZKCLI, "-server", f"{HOST}:{ENS.client[f]}"], input=script, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60).stdout
+    for want in ["Created /zkcli", "hello", "dataVersion = 1", "zookeeper"]:
+        assert want in out, f"{want!r} not in:\n{out}"
+
+
+# --- faults ---------------------------------------------------------------------------------
+class Load:
+    """Writer threads, each with its own kazoo client on every server, creating unique
+    nodes; records every invocation and completion (ok, failed, unknown)."""
+
+    def __init__(self, writers=4):
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.acked = []
+        self.history = []
+        self.t0 = time.monotonic()
+        self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True) for w in range(writers)]
+        self.clients = []
+        for _ in range(writers):
+            self.clients.append(client())
+        self.clients[0].ensure_path("/load")
+        for t in self.threads:
+            t.start()
+
+    def note(self, **kw):
+        with self.lock:
+            kw["t"] = round(time.monotonic() - self.t0, 4)
+            self.history.append(kw)
+
+    def run(self, w):
+        from kazoo.exceptions import ConnectionLoss, NodeExistsError, OperationTimeoutError, SessionExpiredError
+        zk = self.clients[w]
+        k = 0
+        while not self.stop.is_set():
+            path = f"/load/w{w}-{k:06d}"
+            k += 1
+            self.note(session=w, op="invoke", kind="create", path=path)
+            try:
+                zk.create(path, str(k).encode())
+                self.note(session=w, op="ok", path=path)
+                with self.lock:
+                    self.acked.append(path)
+            except NodeExistsError:
+                self.note(session=w, op="ok", path=path, note="retried")
+                with self.lock:
+                    self.acked.append(path)
+            except (ConnectionLoss, OperationTimeoutError, SessionExpiredError) as e:
+                self.note(session=w, op="unknown", path=path, error=type(e).__name__)
+                time.sleep(0.05)
+            except Exception as e:  # kazoo raises others while reconnecting
+                self.note(session=w, op="unknown", path=path, error=type(e).__name__)
+                time.sleep(0.05)
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(20)
+        for c in self.clients:
+            stop(c)
+        if HISTORY:
+            with open(HISTORY, "w") as f:
+                json.dump(self.history, f)
+        return list(self.acked)
+
+
+def check_all_present(acked, label):
+    """Every acknowledged write is on every running server (read after sync)."""
+    assert acked, f"{label}: no write was acknowledged"
+    for i in sorted(ENS.procs):
+        if i in ENS.stopped:
+            continue
+        c = client([i])
+        try:
+            c.sync("/load")
+            have = set(c.get_children("/load"))
+            missing = [p for p in acked if p.rsplit("/", 1)[1] not in have]
+            assert not missing, f"{label}: server {i} lacks {len(missing)} acknowledged writes, e.g. {missing[:3]}"
+        finally:
+            stop(c)
+    assert wait_for(ENS.agreed, 10), f"{label}: servers disagree: " + str(
+        {i: (ENS.mntr(i).get("zk_last_zxid"), ENS.mntr(i).get("zk_digest")) for i in ENS.procs})
+
+
+def test_x_kill_9_the_leader_under_load_and_restart_it():
+    wait_settled()
+    load = Load()
+    try:
+        assert wait_for(lambda: load.count() >= 50, 20), "the load did not start"
+        lid = ENS.leader()
+        before = load.count()
+        ENS.kill9(lid)
+        # The others elect a new leader; the clients carry on.
+        assert wait_for(lambda: ENS.settled(2), 20), "no new leader"
+        assert wait_for(lambda: load.count() >= before + 50, 30), "clients did not carry on after re-election"
+        ENS.start(lid)
+        assert wait_for(lambda: ENS.settled(3), 30), "the old leader did not rejoin"
+        mid = load.count()
+        assert wait_for(lambda: load.count() >= mid + 30, 30), "writes stopped after the restart"
+    finally:
+        acked = load.finish()
+    check_all_present(acked, "kill -9 of the leader")
+    print(f"  {len(acked)} acknowledged writes, all present on every server")
+
+
+def test_y_sigstop_the_leader():
+    wait_settled()
+    load = Load(writers=3)
+    try:
+        assert wait_for(lambda: load.count() >= 30, 20), "the load did not start"
+        lid = ENS.leader()
+        ENS.sigstop(lid)
+        before = load.count()
+        assert wait_for(lambda: ENS.settled(2), 20), "no new leader while the old one is stopped"
+        assert wait_for(lambda: load.count() >= before + 30, 30), "clients did not carry on"
+        ENS.sigcont(lid)
+        assert wait_for(lambda: ENS.settled(3), 30), "the stopped leader did not come back as a follower"
+    finally:
+        acked = load.finish()
+    check_all_present(acked, "SIGSTOP of the leader")
+
+
+def test_z_sigstop_a_follower():
+    wait_settled()
+    load = Load(writers=3)
+    try:
+        assert wait_for(lambda: load.count() >= 30, 20), "the load did not start"
+        f = ENS.followers()[0]
+        ENS.sigstop(f)
+        before = load.count()
+        assert wait_for(lambda: load.count() >= before + 50, 30), "clients did not carry on"
+        ENS.sigcont(f)
+        assert wait_for(lambda: ENS.settled(3), 30), "the stopped follower did not come back"
+    finally:
+        acked = load.finish()
+    check_all_present(acked, "SIGSTOP of a follower")
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    global ENS, HISTORY
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoolab", required=True, help="the zoolab binary")
+    ap.add_argument("-k", help="only tests whose name contains this")
+    ap.add_argument("--history", help="write the fault loads' client history here (JSON)")
+    args = ap.parse_args()
+    HISTORY = args.history
+    import logging
+    logging.basicConfig(level=logging.CRITICAL)
+    ENS = Ensemble(args.zoolab)
+    failed = 0
+    t0 = time.monotonic()
+    try:
+        wait_settled(30)
+        for t in TESTS:
+            if args.k and args.k not in t.__name__:
+                continue
+            t1 = time.monotonic()
+            try:
+                t()
+                print(f"ok    {t.__name__} ({time.monotonic() - t1:.1f} s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL  {t.__name__}\n{traceback.format_exc()}", flush=True)
+    finally:
+        ENS.stop_all()
+        if failed or os.environ.get("ZOOLAB_SHOW_LOG"):
+            for i in sorted(ENS.client):
+                with open(ENS.log(i)) as f:
+                    print(f"--- zoolab {i} log tail ---\n" + "".join(f.readlines()[-25:]))
+        shutil.rmtree(ENS.tmp, ignore_errors=True)
+    print(f"ensemble: {'all passed' if not failed else f'{failed} failed'} in {time.monotonic() - t0:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
