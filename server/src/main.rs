@@ -3,6 +3,7 @@
 
 mod exercise;
 mod fuzz;
+mod history;
 mod play;
 mod quorum;
 mod run;
@@ -50,7 +51,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a ZooKeeper-compatible server (standalone) configured by a zoo.cfg.
+    /// Check a client history (the core checker's JSON, e.g. recorded by the ensemble
+    /// tests against real servers) against ZooKeeper's guarantees.
+    CheckHistory {
+        /// The history file (JSON).
+        file: String,
+    },
+    /// Run a ZooKeeper-compatible server configured by a zoo.cfg: standalone, or one
+    /// member of an ensemble when it has server.N lines (and myid in dataDir).
     Server {
         /// ZooKeeper's configuration file (tickTime, dataDir, clientPort, ...).
         #[arg(long)]
@@ -147,6 +155,11 @@ fn main() -> ExitCode {
             }
         }
         Command::Server { config } => zk::run(&config),
+        Command::CheckHistory { file } => match history::run(&file) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

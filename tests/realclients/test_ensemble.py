@@ -387,50 +387,90 @@ def test_h_zkcli_against_a_follower():
 
 # --- faults ---------------------------------------------------------------------------------
 class Load:
-    """Writer threads, each with its own kazoo client on every server, creating unique
-    nodes; records every invocation and completion (ok, failed, unknown)."""
+    """Writer threads, each with its own kazoo client (connect string: every server): unique
+    creates, setData and getData on a few shared keys, sync then getData. Every operation is
+    recorded as the core checker's history (`zoolab_core::checker::History` as JSON):
+    invocation and completion stamps, results with their stats; a lost reply is unknown."""
 
-    def __init__(self, writers=4):
+    KEYS = 3
+
+    def __init__(self, name, writers=4):
+        self.base = f"/load-{name}"
+        self.name = name
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.acked = []
-        self.history = []
+        self.ops = []
+        self.seq = 0
         self.t0 = time.monotonic()
+        self.clients = [client() for _ in range(writers)]
+        c0 = self.clients[0]
+        c0.ensure_path(self.base)
+        self.initial = {"/": {"data": [], "version": 0}, self.base: {"data": [], "version": 0}}
+        for k in range(self.KEYS):
+            c0.create(f"{self.base}/k{k}", b"0")
+            self.initial[f"{self.base}/k{k}"] = {"data": [48], "version": 0}
         self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True) for w in range(writers)]
-        self.clients = []
-        for _ in range(writers):
-            self.clients.append(client())
-        self.clients[0].ensure_path("/load")
         for t in self.threads:
             t.start()
 
-    def note(self, **kw):
+    def stamp(self):
         with self.lock:
-            kw["t"] = round(time.monotonic() - self.t0, 4)
-            self.history.append(kw)
+            self.seq += 1
+            return {"time": int((time.monotonic() - self.t0) * 1e6), "seq": self.seq}
+
+    @staticmethod
+    def stat(st):
+        return {"czxid": st.czxid, "mzxid": st.mzxid, "version": st.version, "ephemeral_owner": st.ephemeralOwner}
 
     def run(self, w):
-        from kazoo.exceptions import ConnectionLoss, NodeExistsError, OperationTimeoutError, SessionExpiredError
+        import random
+        from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
+        rnd = random.Random(w)
         zk = self.clients[w]
         k = 0
+        session = zk.client_id[0]
         while not self.stop.is_set():
-            path = f"/load/w{w}-{k:06d}"
             k += 1
-            self.note(session=w, op="invoke", kind="create", path=path)
+            r = rnd.random()
+            key = f"{self.base}/k{rnd.randrange(self.KEYS)}"
+            if r < 0.4:
+                path = f"{self.base}/w{w}-{k:06d}"
+                op = {"Create": {"path": path, "data": list(b"x"), "mode": {"ephemeral": False, "sequential": False}}}
+                call = lambda: zk.create(path, b"x", include_data=True)
+                done = lambda res: {"Created": {"path": res[0], "stat": self.stat(res[1])}}
+            elif r < 0.7:
+                value = f"{w}-{k}".encode()
+                op = {"SetData": {"path": key, "data": list(value), "version": None}}
+                call = lambda: zk.set(key, value)
+                done = lambda st: {"DataSet": {"stat": self.stat(st)}}
+            elif r < 0.95:
+                op = {"GetData": {"path": key, "watch": "No"}}
+                call = lambda: zk.get(key)
+                done = lambda res: {"Data": {"data": list(res[0]), "stat": self.stat(res[1])}}
+            else:
+                op = {"Sync": {"path": key}}
+                call = lambda: zk.sync(key)
+                done = lambda res: "Synced"
+            if zk.client_id and zk.client_id[0]:
+                session = zk.client_id[0]  # a new one only after an expiry
+            entry = {"session": session, "op": op, "invoked": self.stamp(), "completed": None,
+                     "outcome": {"Unknown": {"code": "ConnectionLoss"}}}
+            with self.lock:
+                self.ops.append(entry)
             try:
-                zk.create(path, str(k).encode())
-                self.note(session=w, op="ok", path=path)
-                with self.lock:
-                    self.acked.append(path)
-            except NodeExistsError:
-                self.note(session=w, op="ok", path=path, note="retried")
-                with self.lock:
-                    self.acked.append(path)
-            except (ConnectionLoss, OperationTimeoutError, SessionExpiredError) as e:
-                self.note(session=w, op="unknown", path=path, error=type(e).__name__)
-                time.sleep(0.05)
-            except Exception as e:  # kazoo raises others while reconnecting
-                self.note(session=w, op="unknown", path=path, error=type(e).__name__)
+                res = call()
+                entry["outcome"] = {"Ok": {"result": done(res), "zxid": None}}
+                entry["completed"] = self.stamp()
+                if "Create" in op:
+                    with self.lock:
+                        self.acked.append(op["Create"]["path"])
+            except (NodeExistsError, NoNodeError, BadVersionError) as e:
+                code = {"NodeExistsError": "NodeExists", "NoNodeError": "NoNode", "BadVersionError": "BadVersion"}
+                entry["outcome"] = {"Error": {"code": code[type(e).__name__], "zxid": None}}
+                entry["completed"] = self.stamp()
+            except Exception:  # connection loss, timeouts, expiry while reconnecting: no answer
+                entry["completed"] = self.stamp()  # when the client gave up on it
                 time.sleep(0.05)
 
     def count(self):
@@ -438,38 +478,44 @@ class Load:
             return len(self.acked)
 
     def finish(self):
+        """Stops the load; checks its history with `zoolab check-history`."""
         self.stop.set()
         for t in self.threads:
             t.join(20)
         for c in self.clients:
             stop(c)
-        if HISTORY:
-            with open(HISTORY, "w") as f:
-                json.dump(self.history, f)
+        history = {"initial": self.initial, "operations": self.ops, "events": []}
+        path = HISTORY.replace(".json", f"-{self.name}.json") if HISTORY else os.path.join(ENS.tmp, f"{self.name}.json")
+        with open(path, "w") as f:
+            json.dump(history, f)
+        out = subprocess.run([ENS.binary, "check-history", path], capture_output=True, text=True, timeout=120)
+        print("  " + (out.stdout + out.stderr).strip().replace("\n", "\n  "))
+        assert out.returncode == 0, f"the checker found a violation in {path}"
         return list(self.acked)
 
 
-def check_all_present(acked, label):
-    """Every acknowledged write is on every running server (read after sync)."""
+def check_all_present(load, acked, label):
+    """Every acknowledged create is on every running server (read after sync)."""
     assert acked, f"{label}: no write was acknowledged"
     for i in sorted(ENS.procs):
         if i in ENS.stopped:
             continue
         c = client([i])
         try:
-            c.sync("/load")
-            have = set(c.get_children("/load"))
+            c.sync(load.base)
+            have = set(c.get_children(load.base))
             missing = [p for p in acked if p.rsplit("/", 1)[1] not in have]
             assert not missing, f"{label}: server {i} lacks {len(missing)} acknowledged writes, e.g. {missing[:3]}"
         finally:
             stop(c)
     assert wait_for(ENS.agreed, 10), f"{label}: servers disagree: " + str(
         {i: (ENS.mntr(i).get("zk_last_zxid"), ENS.mntr(i).get("zk_digest")) for i in ENS.procs})
+    print(f"  {len(acked)} acknowledged creates, all present on every server")
 
 
 def test_x_kill_9_the_leader_under_load_and_restart_it():
     wait_settled()
-    load = Load()
+    load = Load("kill")
     try:
         assert wait_for(lambda: load.count() >= 50, 20), "the load did not start"
         lid = ENS.leader()
@@ -484,13 +530,12 @@ def test_x_kill_9_the_leader_under_load_and_restart_it():
         assert wait_for(lambda: load.count() >= mid + 30, 30), "writes stopped after the restart"
     finally:
         acked = load.finish()
-    check_all_present(acked, "kill -9 of the leader")
-    print(f"  {len(acked)} acknowledged writes, all present on every server")
+    check_all_present(load, acked, "kill -9 of the leader")
 
 
 def test_y_sigstop_the_leader():
     wait_settled()
-    load = Load(writers=3)
+    load = Load("stopleader", writers=3)
     try:
         assert wait_for(lambda: load.count() >= 30, 20), "the load did not start"
         lid = ENS.leader()
@@ -502,12 +547,12 @@ def test_y_sigstop_the_leader():
         assert wait_for(lambda: ENS.settled(3), 30), "the stopped leader did not come back as a follower"
     finally:
         acked = load.finish()
-    check_all_present(acked, "SIGSTOP of the leader")
+    check_all_present(load, acked, "SIGSTOP of the leader")
 
 
 def test_z_sigstop_a_follower():
     wait_settled()
-    load = Load(writers=3)
+    load = Load("stopfollower", writers=3)
     try:
         assert wait_for(lambda: load.count() >= 30, 20), "the load did not start"
         f = ENS.followers()[0]
@@ -518,7 +563,7 @@ def test_z_sigstop_a_follower():
         assert wait_for(lambda: ENS.settled(3), 30), "the stopped follower did not come back"
     finally:
         acked = load.finish()
-    check_all_present(acked, "SIGSTOP of a follower")
+    check_all_present(load, acked, "SIGSTOP of a follower")
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
@@ -529,7 +574,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoolab", required=True, help="the zoolab binary")
     ap.add_argument("-k", help="only tests whose name contains this")
-    ap.add_argument("--history", help="write the fault loads' client history here (JSON)")
+    ap.add_argument("--history", help="keep the fault loads' client histories as FILE-<test>.json")
     args = ap.parse_args()
     HISTORY = args.history
     import logging
