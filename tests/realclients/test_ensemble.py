@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Real ZooKeeper clients against a 3-process `zoolab server` ensemble on loopback.
+"""Real ZooKeeper clients against a `zoolab server` ensemble on loopback: three participant
+processes and one observer.
 
     python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab
     python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab -k kill
@@ -58,18 +59,20 @@ def wait_for(pred, secs=10.0):
 
 
 class Ensemble:
-    """Three zoolab processes; server ids 1..3."""
+    """Three zoolab participants (server ids 1..3) and one observer (4)."""
 
-    def __init__(self, binary, n=3):
+    def __init__(self, binary, n=3, observers=1):
         self.binary = binary
         self.tmp = tempfile.mkdtemp(prefix="zoolab-ensemble-")
-        ports = free_ports(3 * n)
-        self.client = {i: ports[3 * (i - 1)] for i in range(1, n + 1)}
+        total = n + observers
+        ports = free_ports(3 * total)
+        self.client = {i: ports[3 * (i - 1)] for i in range(1, total + 1)}
+        self.observers = set(range(n + 1, total + 1))
         self.procs = {}
         self.stopped = set()
-        lines = "".join(f"server.{i}={HOST}:{ports[3 * (i - 1) + 1]}:{ports[3 * (i - 1) + 2]}\n"
-                        for i in range(1, n + 1))
-        for i in range(1, n + 1):
+        lines = "".join(f"server.{i}={HOST}:{ports[3 * (i - 1) + 1]}:{ports[3 * (i - 1) + 2]}"
+                        f"{':observer' if i in self.observers else ''}\n" for i in range(1, total + 1))
+        for i in range(1, total + 1):
             data = os.path.join(self.tmp, f"data{i}")
             os.makedirs(data)
             with open(os.path.join(data, "myid"), "w") as f:
@@ -78,7 +81,7 @@ class Ensemble:
                 f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                         f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
                         f"4lw.commands.whitelist=*\n{lines}")
-        for i in range(1, n + 1):
+        for i in range(1, total + 1):
             self.start(i)
 
     def cfg(self, i):
@@ -146,10 +149,13 @@ class Ensemble:
         return [i for i in sorted(self.procs) if i not in self.stopped and self.mode(i) == "follower"]
 
     def settled(self, n=3):
-        """One leader, the others following, all serving."""
+        """At least n participants running: one leader, the others following, the
+        observers observing, all serving."""
         ids = [i for i in sorted(self.procs) if i not in self.stopped]
-        modes = [self.mode(i) for i in ids]
-        return len(ids) >= n and modes.count("leader") == 1 and modes.count("follower") == len(ids) - 1
+        modes = {i: self.mode(i) for i in ids}
+        voters = [m for i, m in modes.items() if i not in self.observers]
+        return (len(voters) >= n and voters.count("leader") == 1 and voters.count("follower") == len(voters) - 1
+                and all(modes[i] == "observer" for i in ids if i in self.observers))
 
     def agreed(self):
         """Every running server at the same last zxid with the same digest."""
@@ -371,6 +377,46 @@ def test_g_a_session_moves_between_servers():
             b.stop()
     finally:
         stop(a)
+
+
+def test_i_an_observer_serves_clients():
+    """Writes through an observer are forwarded to the leader; its watches fire; it never votes."""
+    obs = min(ENS.observers)
+    assert ENS.mntr(obs)["zk_server_state"] == "observer"
+    o, other = client([obs]), client([ENS.followers()[0]])
+    try:
+        assert o.create("/obs", b"1") == "/obs"
+        fired = threading.Event()
+        o.get("/obs", watch=lambda e: fired.set())
+        other.set("/obs", b"2")
+        assert fired.wait(5), "the observer's watch did not fire"
+        assert o.get("/obs")[0] == b"2"
+        other.create("/obs/e", ephemeral=True)
+        o.sync("/obs")
+        assert o.exists("/obs/e") is not None
+        stop(other)
+        assert wait_for(lambda: o.sync("/obs") and o.exists("/obs/e") is None, 5)
+    finally:
+        stop(o)
+        stop(other)
+
+
+def test_g2_a_client_ahead_of_the_server_is_refused():
+    """A connect request whose lastZxidSeen is ahead of the server's tree is refused
+    without an answer (the client must try another server); one at the server's zxid is
+    answered."""
+    import struct
+    f = ENS.followers()[0]
+
+    def connect(last_zxid):
+        body = struct.pack(">iqiqi16s?", 0, last_zxid, 4000, 0, 16, b"\0" * 16, False)
+        with socket.create_connection((HOST, ENS.client[f]), timeout=5) as s:
+            s.sendall(struct.pack(">i", len(body)) + body)
+            return s.recv(4096)
+    zxid = int(ENS.mntr(f)["zk_last_zxid"], 16)
+    assert connect(zxid) != b"", "a client at the server's zxid was refused"
+    got = connect(zxid + (100 << 32))
+    assert got == b"", f"a client ahead of the server was answered: {got!r}"
 
 
 def test_h_zkcli_against_a_follower():
