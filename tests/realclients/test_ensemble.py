@@ -80,7 +80,7 @@ class Ensemble:
             with open(self.cfg(i), "w") as f:
                 f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                         f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
-                        f"4lw.commands.whitelist=*\n{lines}")
+                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\n{lines}")
         for i in range(1, total + 1):
             self.start(i)
 
@@ -420,15 +420,24 @@ def test_g2_a_client_ahead_of_the_server_is_refused():
 
 
 def test_h_zkcli_against_a_follower():
+    """zkCli.sh against a follower; its container and TTL nodes go by the leader's
+    container manager."""
     if not os.path.exists(ZKCLI):
         print("  (zkCli.sh not installed: skipped)")
         return
     f = ENS.followers()[0]
-    script = "create /zkcli hello\nget /zkcli\nset /zkcli world\nstat /zkcli\nls /\ndelete /zkcli\nquit\n"
+    script = ("create /zkcli hello\nget /zkcli\nset /zkcli world\nstat /zkcli\nls /\ndelete /zkcli\n"
+              "create -c /zkc\ncreate /zkc/x\ndelete /zkc/x\ncreate -t 300 /zkt v\nquit\n")
     out = subprocess.run([ZKCLI, "-server", f"{HOST}:{ENS.client[f]}"], input=script, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, timeout=60).stdout
-    for want in ["Created /zkcli", "hello", "dataVersion = 1", "zookeeper"]:
+    for want in ["Created /zkcli", "hello", "dataVersion = 1", "zookeeper", "Created /zkc/x", "Created /zkt"]:
         assert want in out, f"{want!r} not in:\n{out}"
+    zk = client([ENS.leader()])
+    try:
+        assert wait_for(lambda: zk.sync("/") and zk.exists("/zkc") is None and zk.exists("/zkt") is None, 10), \
+            "the empty container or the expired TTL node stayed"
+    finally:
+        stop(zk)
 
 
 # --- faults ---------------------------------------------------------------------------------

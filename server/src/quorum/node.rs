@@ -79,6 +79,7 @@ enum Req {
     Connect { conn: ConnId, session: SessionId, timeout_ms: i32 },
     Write { conn: ConnId },
     Expire { session: SessionId },
+    Internal,
 }
 
 /// The leader's session tracker.
@@ -122,6 +123,7 @@ pub struct Node {
     next_sync: u64,
     tracker: Tracker,
     was_serving: bool,
+    last_cleanup: Instant,
     counters: Counters,
     started: Instant,
 }
@@ -186,6 +188,7 @@ impl Node {
             next_sync: 1,
             tracker: Tracker::default(),
             was_serving: false,
+            last_cleanup: Instant::now(),
             counters: Counters::default(),
             started: Instant::now(),
         }
@@ -423,7 +426,7 @@ impl Node {
                     e.2 = false;
                 }
             }
-            None => {}
+            Some(Req::Internal) | None => {}
         }
     }
 
@@ -588,6 +591,22 @@ impl Node {
         for s in touched {
             if let Some(e) = self.tracker.sessions.get_mut(&s) {
                 e.1 = e.1.max(now + Duration::from_millis(e.0));
+            }
+        }
+        // The container manager (empty containers, expired TTL nodes) runs on the leader.
+        if now.duration_since(self.last_cleanup)
+            >= Duration::from_millis(self.config.container_check_interval_ms)
+        {
+            self.last_cleanup = now;
+            let reqs =
+                self.zab.state().tree().cleanup_requests(wall_ms(), self.config.container_max_never_used_ms);
+            if !reqs.is_empty() {
+                info!("container manager: deleting {} node(s)", reqs.len());
+            }
+            for request in reqs {
+                let id = self.new_request_id();
+                let zk = ZkRequest { session: SessionId(0), auth: AuthInfo::default(), request };
+                self.submit(Req::Internal, id, zk);
             }
         }
         let due: Vec<SessionId> =
