@@ -68,7 +68,6 @@ struct QConn {
     timeout_ms: i32,
     queue: VecDeque<Pending>,
     last_heard: Instant,
-    since: Instant,
     last_zxid: i64,
     received: u64,
     sent: u64,
@@ -762,7 +761,6 @@ impl crate::zk::Facing for Node {
                 timeout_ms: 0,
                 queue: VecDeque::new(),
                 last_heard: now,
-                since: now,
                 last_zxid: 0,
                 received: 0,
                 sent: 0,
@@ -971,7 +969,6 @@ impl crate::zk::Facing for Node {
                     self.watches.remove_watcher(s);
                 }
             }
-            let _ = c.since;
         }
     }
 }
