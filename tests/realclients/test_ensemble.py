@@ -568,6 +568,25 @@ def check_all_present(load, acked, label):
     print(f"  {len(acked)} acknowledged creates, all present on every server")
 
 
+def test_w_kill_9_every_server_under_load_and_restart_them():
+    """A whole-ensemble crash: every acknowledged write was synced to a quorum's disks."""
+    wait_settled()
+    load = Load("crashall", writers=3)
+    try:
+        assert wait_for(lambda: load.count() >= 50, 20), "the load did not start"
+        for i in sorted(ENS.procs):
+            ENS.kill9(i)
+        acked_at_crash = load.count()
+        time.sleep(0.3)
+        for i in sorted(ENS.client):
+            ENS.start(i)
+        assert wait_for(lambda: ENS.settled(3), 30), "the ensemble did not come back"
+        assert wait_for(lambda: load.count() >= acked_at_crash + 30, 30), "clients did not carry on"
+    finally:
+        acked = load.finish()
+    check_all_present(load, acked, "kill -9 of every server")
+
+
 def test_x_kill_9_the_leader_under_load_and_restart_it():
     wait_settled()
     load = Load("kill")
