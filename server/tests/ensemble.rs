@@ -22,6 +22,7 @@ fn free_port() -> u16 {
 struct Ensemble {
     dir: PathBuf,
     client: Vec<u16>,
+    quorum: Vec<u16>,
     procs: Vec<Option<Child>>,
 }
 
@@ -30,8 +31,9 @@ impl Ensemble {
         let dir = std::env::temp_dir().join(format!("zoolab-ensemble-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let quorum: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let lines: String =
-            (1..=3).map(|i| format!("server.{i}=127.0.0.1:{}:{}\n", free_port(), free_port())).collect();
+            (1..=3).map(|i| format!("server.{i}=127.0.0.1:{}:{}\n", quorum[i - 1], free_port())).collect();
         for i in 1..=3 {
             let data = dir.join(format!("data{i}"));
             std::fs::create_dir_all(&data).unwrap();
@@ -47,7 +49,7 @@ impl Ensemble {
             )
             .unwrap();
         }
-        let mut e = Ensemble { dir, client, procs: vec![None, None, None] };
+        let mut e = Ensemble { dir, client, quorum, procs: vec![None, None, None] };
         for i in 1..=3 {
             e.launch(i);
         }
@@ -210,6 +212,14 @@ fn three_processes_elect_replicate_and_survive_a_kill_9_of_the_leader() {
     let leader = e.settled(&[1, 2, 3]);
     let followers: Vec<usize> = (1..=3).filter(|&i| i != leader).collect();
     let (f1, f2) = (followers[0], followers[1]);
+
+    // Garbage on the leader's quorum port closes that connection only, with a reason.
+    let mut junk = TcpStream::connect(("127.0.0.1", e.quorum[leader - 1])).unwrap();
+    junk.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    junk.write_all(&[0, 0, 0, 4, 1, 2, 3, 4, 9, 9, 9, 9]).unwrap();
+    let mut rest = Vec::new();
+    let _ = junk.read_to_end(&mut rest); // returns once the server closes it
+    assert!(e.logs().contains("closing a connection: bad CRC"), "{}", e.logs());
 
     // Writes through followers; one sequence counter; reads elsewhere after sync.
     let mut a = Client::connect(e.client[f1 - 1]);
