@@ -80,7 +80,7 @@ class Ensemble:
             with open(self.cfg(i), "w") as f:
                 f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                         f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
-                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\n{lines}")
+                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n{lines}")
         for i in range(1, total + 1):
             self.start(i)
 
@@ -566,6 +566,32 @@ def check_all_present(load, acked, label):
     assert wait_for(ENS.agreed, 10), f"{label}: servers disagree: " + str(
         {i: (ENS.mntr(i).get("zk_last_zxid"), ENS.mntr(i).get("zk_digest")) for i in ENS.procs})
     print(f"  {len(acked)} acknowledged creates, all present on every server")
+
+
+def test_v_a_follower_far_behind_is_synced_by_snap():
+    """snapCount=100: while a follower is down the others snapshot and compact their logs
+    past it, so on its return the leader sends its whole tree (SNAP) over TCP."""
+    wait_settled()
+    f = ENS.followers()[0]
+    ENS.kill9(f)
+    zk = client([ENS.leader()])
+    try:
+        zk.ensure_path("/snap")
+        for k in range(300):
+            zk.create_async(f"/snap/n{k:04d}", b"v").get(timeout=30)
+        ENS.start(f)
+        assert wait_for(lambda: ENS.settled(3), 30), "the follower did not come back"
+        assert wait_for(ENS.agreed, 15), "the follower did not catch up"
+        with open(ENS.log(f)) as log:
+            text = log.read()
+        assert "installed the leader's snapshot" in text, "no SNAP: " + text[-2000:]
+        c = client([f])
+        try:
+            assert len(c.get_children("/snap")) == 300
+        finally:
+            stop(c)
+    finally:
+        stop(zk)
 
 
 def test_w_kill_9_every_server_under_load_and_restart_them():
