@@ -15,7 +15,7 @@ use super::store::QStore;
 use super::wire::Frame;
 use crate::zk::config::Config;
 use crate::zk::reply;
-use crate::zk::state::{max_queued_bytes, wall_ms, ConnId, Next, Out, Outbox};
+use crate::zk::state::{max_queued_bytes, wall_ms, ConnId, Counters, Next, Out, Outbox};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
 use std::net::{IpAddr, SocketAddr};
@@ -66,7 +66,8 @@ struct QConn {
     dead: bool,
     session: Option<SessionId>,
     timeout_ms: i32,
-    queue: VecDeque<Pending>,
+    /// Requests in order, with when they were read.
+    queue: VecDeque<(Instant, Pending)>,
     last_heard: Instant,
     last_zxid: i64,
     received: u64,
@@ -86,13 +87,6 @@ enum Req {
 struct Tracker {
     epoch: Option<Epoch>,
     sessions: BTreeMap<SessionId, (u64, Instant, bool)>,
-}
-
-/// Server-wide counters.
-#[derive(Default)]
-pub struct Counters {
-    received: u64,
-    sent: u64,
 }
 
 /// One ensemble member.
@@ -319,7 +313,7 @@ impl Node {
             Frame::SyncResp { id, zxid } => {
                 if let Some(conn) = self.syncs.remove(&id) {
                     if let Some(c) = self.conns.get_mut(&conn) {
-                        for p in c.queue.iter_mut() {
+                        for (_, p) in c.queue.iter_mut() {
                             if let Pending::Sync { id: i, until, .. } = p {
                                 if *i == id {
                                     *until = Some(zxid);
@@ -407,7 +401,7 @@ impl Node {
                 let Some(c) = self.conns.get_mut(&conn) else { return };
                 match result {
                     Some(r) => {
-                        for p in c.queue.iter_mut() {
+                        for (_, p) in c.queue.iter_mut() {
                             if let Pending::Write { request_id: id, done, .. } = p {
                                 if *id == request_id {
                                     *done = Some(r);
@@ -481,8 +475,9 @@ impl Node {
                 c.queue.clear();
                 return;
             }
-            let Some(p) = c.queue.pop_front() else { return };
+            let Some((at, p)) = c.queue.pop_front() else { return };
             let sid = c.session.unwrap_or(SessionId(0));
+            let timed = !matches!(p, Pending::Ready(_));
             match p {
                 Pending::Ready(bytes) => self.send(conn, Out::Packet(bytes)),
                 Pending::Write { xid, wire, done: Some((zxid, applied)), close_after, .. } => {
@@ -521,10 +516,18 @@ impl Node {
                 }
                 other => {
                     if let Some(c) = self.conns.get_mut(&conn) {
-                        c.queue.push_front(other);
+                        c.queue.push_front((at, other));
                     }
                     return;
                 }
+            }
+            if timed {
+                let us = at.elapsed().as_micros() as u64;
+                let k = &mut self.counters;
+                k.min_us = if k.timed == 0 { us } else { k.min_us.min(us) };
+                k.max_us = k.max_us.max(us);
+                k.total_us += us;
+                k.timed += 1;
             }
         }
     }
@@ -656,8 +659,9 @@ impl Node {
             }
             out.push('\n');
         }
+        let (min, avg, max) = self.counters.latency();
         out.push_str(&format!(
-            "Latency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
+            "Latency min/avg/max: {min:.3}/{avg:.3}/{max:.3}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
              Zxid: 0x{:x}\nMode: {mode}\nNode count: {}\n",
             self.counters.received,
             self.counters.sent,
@@ -676,8 +680,12 @@ impl Node {
         let st = self.zab.status();
         let tree = self.zab.state().tree();
         let ephemerals: usize = tree.sessions().keys().map(|&s| tree.ephemerals_of(s).count()).sum();
-        let mut rows: Vec<(&str, String)> = vec![
+        let lat = self.counters.latency();
+        let rows: Vec<(&str, String)> = vec![
             ("zk_version", crate::zk::fourlw::VERSION.to_string()),
+            ("zk_avg_latency", format!("{:.4}", lat.1)),
+            ("zk_max_latency", format!("{:.3}", lat.2)),
+            ("zk_min_latency", format!("{:.3}", lat.0)),
             ("zk_server_state", mode.into()),
             ("zk_server_id", self.me.0.to_string()),
             ("zk_packets_received", self.counters.received.to_string()),
@@ -696,10 +704,6 @@ impl Node {
             ("zk_committed_zxid", format!("0x{:x}", st.committed.0)),
             ("zk_digest", st.digest.to_string()),
         ];
-        if st.state == PeerState::Leading {
-            let learners = self.config.servers.len().saturating_sub(1);
-            rows.push(("zk_learners", learners.to_string()));
-        }
         rows.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
     }
 
@@ -856,7 +860,7 @@ impl crate::zk::Facing for Node {
         let z = self.zxid();
         let push = |node: &mut Node, p: Pending| {
             if let Some(c) = node.conns.get_mut(&conn) {
-                c.queue.push_back(p);
+                c.queue.push_back((now, p));
             }
         };
         match req {
