@@ -198,6 +198,16 @@ def test_a_roles_and_four_letter_words():
         assert "Mode: follower" in stat and "Zxid: 0x" in stat, stat
     conf = ENS.four(lid, "conf")
     assert all(f"server.{i}=" in conf for i in (1, 2, 3)), conf
+    zk = client([lid])
+    try:
+        zk.create("/fourlw", b"", ephemeral=True)
+        zk.get("/fourlw", watch=lambda e: None)
+        assert f"sid=0x{zk.client_id[0]:x}" in ENS.four(lid, "cons")
+        assert "1 connections watching some paths" in ENS.four(lid, "wchs")
+        dump = ENS.four(lid, "dump")
+        assert "Global Sessions" in dump and "\t/fourlw" in dump, dump
+    finally:
+        stop(zk)
 
 
 def test_b_every_operation_against_leader_and_followers():

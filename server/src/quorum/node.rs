@@ -118,6 +118,7 @@ pub struct Node {
     was_serving: bool,
     last_cleanup: Instant,
     counters: Counters,
+    digests: zoolab_core::tree::digest::DigestLog,
     started: Instant,
 }
 
@@ -183,6 +184,7 @@ impl Node {
             was_serving: false,
             last_cleanup: Instant::now(),
             counters: Counters::default(),
+            digests: zoolab_core::tree::digest::DigestLog::new(),
             started: Instant::now(),
         }
     }
@@ -257,6 +259,7 @@ impl Node {
             Output::SyncChosen { learner, plan } => info!("syncing server {learner} with {plan}"),
             Output::Truncated { to } => info!("log truncated after {to}"),
             Output::Installed { zxid, .. } => info!("installed the leader's snapshot at {zxid}"),
+            Output::Applied { zxid, digest } => self.digests.record(zxid, digest),
             _ => {}
         }
     }
@@ -647,16 +650,7 @@ impl Node {
         let mut out = format!("Zookeeper version: {}\n", crate::zk::fourlw::VERSION);
         if with_clients {
             out.push_str("Clients:\n");
-            for c in self.conns.values() {
-                out.push_str(&format!(
-                    " /{}[1](queued={},recved={},sent={},sid=0x{:x})\n",
-                    c.peer,
-                    c.queue.len(),
-                    c.received,
-                    c.sent,
-                    c.session.map_or(0, |s| s.0)
-                ));
-            }
+            self.connections(&mut out);
             out.push('\n');
         }
         let (min, avg, max) = self.counters.latency();
@@ -670,6 +664,51 @@ impl Node {
             self.zxid(),
             self.zab.state().tree().node_count()
         ));
+        out
+    }
+
+    fn connections(&self, out: &mut String) {
+        for c in self.conns.values() {
+            out.push_str(&format!(
+                " /{}[1](queued={},recved={},sent={},sid=0x{:x},to={},lzxid=0x{:x})\n",
+                c.peer,
+                c.queue.len(),
+                c.received,
+                c.sent,
+                c.session.map_or(0, |s| s.0),
+                c.timeout_ms,
+                c.last_zxid
+            ));
+        }
+    }
+
+    fn dump(&self) -> String {
+        let tree = self.zab.state().tree();
+        let mut out = String::new();
+        if self.zab.status().state == PeerState::Leading {
+            out.push_str(&format!(
+                "SessionTracker dump:\nGlobal Sessions({}):\n",
+                self.tracker.sessions.len()
+            ));
+            for (sid, (timeout, _, _)) in &self.tracker.sessions {
+                out.push_str(&format!("0x{:x}\t{timeout}ms\n", sid.0));
+            }
+        }
+        let with: Vec<_> =
+            tree.sessions().keys().filter(|&&s| tree.ephemerals_of(s).next().is_some()).collect();
+        out.push_str(&format!("ephemeral nodes dump:\nSessions with Ephemerals ({}):\n", with.len()));
+        for &s in &with {
+            out.push_str(&format!("0x{:x}:\n", s.0));
+            for p in tree.ephemerals_of(*s) {
+                out.push_str(&format!("\t{p}\n"));
+            }
+        }
+        out.push_str(&format!("Connections dump:\nConnections Sets (1)/({}):\n", self.conns.len()));
+        for c in self.conns.values() {
+            if let Some(s) = c.session {
+                out.push_str(&format!("0x{:x}\n", s.0));
+            }
+        }
         out
     }
 
@@ -741,7 +780,23 @@ impl crate::zk::Facing for Node {
             "conf" => self.conf(),
             "isro" => "rw".into(),
             "envi" => crate::zk::fourlw::envi(),
-            _ => format!("{word} is not available on an ensemble member yet\n"),
+            "hash" => self.digests.render(),
+            "cons" => {
+                let mut out = String::new();
+                self.connections(&mut out);
+                out.push('\n');
+                out
+            }
+            "wchs" => {
+                let watching = self
+                    .conns
+                    .values()
+                    .filter(|c| c.session.is_some_and(|s| self.watches.has_watches(s)))
+                    .count();
+                format!("{watching} connections watching some paths\nTotal watches:{}\n", self.watches.len())
+            }
+            "dump" => self.dump(),
+            _ => String::new(),
         }
     }
 
