@@ -578,6 +578,35 @@ def check_all_present(load, acked, label):
     print(f"  {len(acked)} acknowledged creates, all present on every server")
 
 
+def test_u_a_torn_log_tail_is_truncated_on_restart():
+    """kill -9 a follower, tear its write-ahead log's tail (half a record), restart it:
+    recovery cuts the tail (logged) and the leader brings it up to date."""
+    wait_settled()
+    f = ENS.followers()[0]
+    zk = client([ENS.leader()])
+    try:
+        zk.ensure_path("/torn")
+        for k in range(20):
+            zk.create(f"/torn/n{k}", b"v")
+        ENS.kill9(f)
+        wal = os.path.join(ENS.tmp, f"data{f}", "zoolab-q", "wal")
+        with open(wal, "ab") as w:
+            w.write(b"\x00\x00\x01\x00\xde\xad\xbe\xefhalf a record")
+        zk.create("/torn/while-down", b"v")
+        ENS.start(f)
+        assert wait_for(lambda: ENS.settled(3), 30), "the follower did not come back"
+        assert wait_for(ENS.agreed, 15), "the follower did not catch up"
+        with open(ENS.log(f)) as log:
+            assert "truncating the log there" in log.read(), "the torn tail was not reported"
+        c = client([f])
+        try:
+            assert c.exists("/torn/while-down") is not None and len(c.get_children("/torn")) == 21
+        finally:
+            stop(c)
+    finally:
+        stop(zk)
+
+
 def test_v_a_follower_far_behind_is_synced_by_snap():
     """snapCount=100: while a follower is down the others snapshot and compact their logs
     past it, so on its return the leader sends its whole tree (SNAP) over TCP."""
