@@ -31,6 +31,8 @@ import traceback
 HOST = "127.0.0.1"
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 ENS = None  # the Ensemble
+# zookeeper.DigestAuthenticationProvider.superDigest for super:secret: base64(sha1("super:secret")).
+SUPER_DIGEST = "super:" + __import__("base64").b64encode(__import__("hashlib").sha1(b"super:secret").digest()).decode()
 HISTORY = None  # path to write the load's history to (JSON), if asked
 
 
@@ -65,7 +67,8 @@ class Ensemble:
         self.binary = binary
         self.tmp = tempfile.mkdtemp(prefix="zoolab-ensemble-")
         total = n + observers
-        ports = free_ports(3 * total)
+        ports = free_ports(3 * total + 1)
+        self.admin = ports[-1]  # server 1's HTTP status endpoint
         self.client = {i: ports[3 * (i - 1)] for i in range(1, total + 1)}
         self.observers = set(range(n + 1, total + 1))
         self.procs = {}
@@ -80,7 +83,10 @@ class Ensemble:
             with open(self.cfg(i), "w") as f:
                 f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                         f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
-                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n{lines}")
+                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n"
+                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n"
+                        + (f"admin.serverPort={self.admin}\nadmin.serverAddress={HOST}\n" if i == 1 else "")
+                        + lines)
         for i in range(1, total + 1):
             self.start(i)
 
@@ -198,6 +204,10 @@ def test_a_roles_and_four_letter_words():
         assert "Mode: follower" in stat and "Zxid: 0x" in stat, stat
     conf = ENS.four(lid, "conf")
     assert all(f"server.{i}=" in conf for i in (1, 2, 3)), conf
+    import urllib.request
+    with urllib.request.urlopen(f"http://{HOST}:{ENS.admin}/commands/mntr", timeout=5) as r:
+        m = json.load(r)
+    assert m["server_state"] in ("leader", "follower") and m["server_id"] == 1, m
     zk = client([lid])
     try:
         zk.create("/fourlw", b"", ephemeral=True)
@@ -288,6 +298,13 @@ def test_c_acls_and_digest_auth_on_a_follower():
             pass
         other.add_auth("digest", "alice:secret")
         assert other.get("/acl")[0] == b"private"
+        root = client([ENS.followers()[-1]], auth_data=[("digest", "super:secret")])
+        try:
+            root.sync("/acl")
+            assert root.get("/acl")[0] == b"private"  # read on a follower
+            root.set("/acl", b"by super")  # a write checked by the leader
+        finally:
+            stop(root)
         assert owner.get_acls("/acl")[0][0].id.id.startswith("alice:")
     finally:
         stop(owner)

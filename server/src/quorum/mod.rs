@@ -122,6 +122,16 @@ async fn serve(
         Arc::new_cyclic(|weak| Mutex::new(Node::new(config.clone(), my, zab, store, peers, weak.clone())));
     lock(&node).boot(out);
 
+    if let Some(addr) = config.admin {
+        let l = TcpListener::bind(addr).await.with_context(|| format!("binding the admin port {addr}"))?;
+        info!("HTTP status endpoint: http://{}/commands/mntr and /metrics", l.local_addr()?);
+        let app = crate::zk::admin::router(node.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                warn!("the HTTP status endpoint stopped: {e}");
+            }
+        });
+    }
     let members: BTreeSet<u64> = config.servers.iter().map(|s| s.id).collect();
     tokio::spawn(accept_peers(election, node.clone(), members.clone(), "election"));
     tokio::spawn(accept_peers(quorum, node.clone(), members, "quorum"));

@@ -5,7 +5,7 @@
 //! container manager, answers four-letter words, and enforces the limits (connections
 //! per IP, `jute.maxbuffer`). A malformed or oversized packet closes only its connection.
 
-mod admin;
+pub(crate) mod admin;
 pub mod config;
 pub(crate) mod fourlw;
 pub(crate) mod reply;
@@ -43,6 +43,8 @@ pub(crate) trait Facing: Send + 'static {
     fn jute_max_buffer(&self) -> usize;
     /// The answer to a four-letter word (empty: just close).
     fn four_letter(&self, word: &str) -> String;
+    /// Any word's answer, whitelisted or not (`None`: unknown): the HTTP endpoint's.
+    fn four_letter_any(&self, word: &str) -> Option<String>;
     /// Registers a new connection, or refuses it.
     fn open(&mut self, peer: SocketAddr, out: Outbox) -> Result<ConnId, String>;
     /// The connect request.
@@ -61,6 +63,9 @@ impl Facing for State {
     }
     fn four_letter(&self, word: &str) -> String {
         fourlw::answer(self, word)
+    }
+    fn four_letter_any(&self, word: &str) -> Option<String> {
+        fourlw::answer_any(self, word)
     }
     fn open(&mut self, peer: SocketAddr, out: Outbox) -> Result<ConnId, String> {
         State::open(self, peer, out)
