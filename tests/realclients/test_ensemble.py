@@ -722,6 +722,41 @@ def test_z_sigstop_a_follower():
     check_all_present(load, acked, "SIGSTOP of a follower")
 
 
+def soak(rounds, seed):
+    """Random faults for `rounds` rounds under a load (not part of the default run): each
+    round kills -9, SIGSTOPs or leaves alone a random member (leader or not), waits,
+    brings it back; then every acknowledged create must be everywhere, the members must
+    agree, and the history must check out."""
+    import random
+    rnd = random.Random(seed)
+    wait_settled()
+    load = Load(f"soak{seed}", writers=4)
+    try:
+        for r in range(rounds):
+            running = [i for i in sorted(ENS.procs) if i not in ENS.stopped]
+            victim = ENS.leader() if rnd.random() < 0.5 else rnd.choice(running)
+            if victim is None:
+                victim = rnd.choice(running)
+            fault = rnd.choice(["kill", "stop", "none"])
+            before = load.count()
+            print(f"  round {r}: {fault} server {victim} ({ENS.mode(victim)}), {before} acked so far", flush=True)
+            if fault == "kill":
+                ENS.kill9(victim)
+            elif fault == "stop":
+                ENS.sigstop(victim)
+            time.sleep(rnd.uniform(0.2, 3.0))
+            if fault == "kill":
+                ENS.start(victim)
+            elif fault == "stop":
+                ENS.sigcont(victim)
+            assert wait_for(lambda: ENS.settled(3), 40), f"round {r}: no settled ensemble " + str(
+                {i: ENS.mode(i) for i in ENS.procs})
+            assert wait_for(lambda: load.count() > before, 30), f"round {r}: no progress"
+    finally:
+        acked = load.finish()
+    check_all_present(load, acked, f"soak seed {seed}")
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
@@ -731,6 +766,8 @@ def main():
     ap.add_argument("--zoolab", required=True, help="the zoolab binary")
     ap.add_argument("-k", help="only tests whose name contains this")
     ap.add_argument("--history", help="keep the fault loads' client histories as FILE-<test>.json")
+    ap.add_argument("--soak", type=int, metavar="ROUNDS", help="run only random fault rounds (not in make test)")
+    ap.add_argument("--seed", type=int, default=1, help="the soak's seed")
     args = ap.parse_args()
     HISTORY = args.history
     import logging
@@ -740,7 +777,10 @@ def main():
     t0 = time.monotonic()
     try:
         wait_settled(30)
-        for t in TESTS:
+        tests = [lambda: soak(args.soak, args.seed)] if args.soak else TESTS
+        if args.soak:
+            tests[0].__name__ = f"soak_{args.soak}_rounds_seed_{args.seed}"
+        for t in tests:
             if args.k and args.k not in t.__name__:
                 continue
             t1 = time.monotonic()
