@@ -144,26 +144,37 @@ fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
 struct Client {
     sock: TcpStream,
     session: i64,
+    password: Vec<u8>,
     xid: i32,
+    /// Watch notifications met while waiting for replies: (type, path).
+    events: Vec<(i32, String)>,
 }
 
 impl Client {
     fn connect(port: u16) -> Client {
+        Client::resume(port, 0, vec![0; 16])
+    }
+
+    /// Connects with an existing session (0: a new one).
+    fn resume(port: u16, session: i64, password: Vec<u8>) -> Client {
         let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: 0,
             timeout_ms: 2000,
-            session_id: 0,
-            password: vec![0; 16],
+            session_id: session,
+            password,
             read_only: false,
         };
         sock.write_all(&frame(&req.encode())).unwrap();
         let body = read_frame(&mut sock).expect("a connect response");
         let resp = ConnectResponse::decode(&body, LIMIT).unwrap();
         assert_ne!(resp.session_id, 0);
-        Client { sock, session: resp.session_id, xid: 0 }
+        if session != 0 {
+            assert_eq!(resp.session_id, session, "the session did not resume");
+        }
+        Client { sock, session: resp.session_id, password: resp.password, xid: 0, events: Vec::new() }
     }
 
     fn call(&mut self, op: OpCode, body: impl FnOnce(&mut Writer)) -> (i32, Vec<u8>) {
@@ -174,8 +185,12 @@ impl Client {
         self.sock.write_all(&frame(&w.into_bytes())).unwrap();
         loop {
             let body = read_frame(&mut self.sock).expect("a reply");
-            let h = ReplyHeader::read(&mut Reader::new(&body, LIMIT)).unwrap();
-            if h.xid == self.xid {
+            let mut r = Reader::new(&body, LIMIT);
+            let h = ReplyHeader::read(&mut r).unwrap();
+            if h.xid == -1 {
+                let (kind, _state) = (r.i32("type").unwrap(), r.i32("state").unwrap());
+                self.events.push((kind, r.string("path").unwrap()));
+            } else if h.xid == self.xid {
                 return (h.err, body[16..].to_vec());
             }
         }
@@ -230,7 +245,29 @@ fn three_processes_elect_replicate_and_survive_a_kill_9_of_the_leader() {
     assert_eq!(a.create("/eph", 1).0, 0);
     assert!(b.exists("/eph"));
     assert_ne!(a.session, b.session);
-    a.close();
+    // a's session moves to the other follower and sets its watches there (setWatches
+    // relative to zxid 0): /data changed since, so its event comes at once; /nope is
+    // missing, so the exists watch waits, and fires when b creates it.
+    let mut moved = Client::resume(e.client[f2 - 1], a.session, a.password.clone());
+    moved.call(OpCode::SetWatches, |w| {
+        w.i64(0);
+        for list in [&["/data"][..], &["/nope"][..], &[][..]] {
+            w.i32(list.len() as i32);
+            for p in list {
+                w.string(p);
+            }
+        }
+    });
+    assert_eq!(moved.events, [(3, "/data".to_string())], "NodeDataChanged for a change since zxid 0");
+    assert_eq!(b.create("/nope", 0).0, 0);
+    moved.exists("/");
+    assert_eq!(
+        moved.events[1..],
+        [(1, "/nope".to_string())],
+        "NodeCreated on the member the session moved to"
+    );
+    drop(a);
+    moved.close();
     assert!(!b.exists("/eph"), "an ephemeral outlived its closed session");
     b.close();
 
