@@ -1,27 +1,30 @@
 #!/usr/bin/env python3
-"""Write throughput of a 3-process zoolab ensemble and a 3-process Apache ZooKeeper 3.8
-ensemble, measured in the same run with the same client load (BENCHMARKS.md).
+"""Throughput, latency and memory of a 3-process zoolab ensemble and a 3-process Apache
+ZooKeeper 3.8 ensemble, measured in the same run with the same load (BENCHMARKS.md).
 
-    cargo build --release -p zoolab-server
-    python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab [--secs 10] [--clients 4]
+    cargo build --release -p zoolab-server --example zkload
+    python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab \
+        --load target/release/examples/zkload [--secs 10] [--sessions 32] [--keys 100000]
 
 Both ensembles run on loopback (free ports, temporary directories, tickTime 2000, fsync on),
-one after the other. The load: `--clients` kazoo clients, each connected to one server
-(round robin over the three), each keeping `--window` asynchronous creates of 100-byte
-znodes in flight for `--secs` seconds; the figure is acknowledged creates per second.
-Apache ZooKeeper is skipped when Debian's `zookeeper` package is not installed. Every
-process started is stopped by its own pid.
+one after the other. The load is `zkload` (server/examples/zkload.rs: Rust, tokio, the core's
+jute codec): `--sessions` sessions spread over the three servers, each keeping 4 requests in
+flight, on `--keys` znodes created first; 1 KB values; first 100% setData, then 90% getData.
+It reports operations per second, p50/p99 latency and its own CPU time (to show it was not
+the bottleneck); this script adds each server's resident memory (VmRSS) after the write
+phase. Apache ZooKeeper is skipped when Debian's `zookeeper` package is not installed.
+Every process started is stopped by its own pid.
 """
 
 import argparse
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HOST = "127.0.0.1"
@@ -87,60 +90,31 @@ def ensemble(kind, binary, tmp):
     raise SystemExit(f"{kind}: the ensemble did not form")
 
 
-def load(ports, secs, clients, window):
-    from kazoo.client import KazooClient
-    zks = []
-    for i in range(clients):
-        zk = KazooClient(hosts=f"{HOST}:{ports[i % len(ports)]}", timeout=30)
-        zk.start(timeout=30)
-        zks.append(zk)
-    zks[0].ensure_path("/bench")
-    for zk in zks:
-        zk.sync("/bench")
-    payload = b"x" * 100
-    acked = [0] * clients
-    errors = [0] * clients
-    stop_at = time.monotonic() + secs
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
-    def run(i):
-        zk = zks[i]
-        sem = threading.Semaphore(window)
-        n = 0
 
-        def done(a, i=i):
-            try:
-                a.get()
-                if time.monotonic() <= stop_at:
-                    acked[i] += 1
-            except Exception:
-                errors[i] += 1
-            sem.release()
-        while time.monotonic() < stop_at:
-            sem.acquire()
-            n += 1
-            zk.create_async(f"/bench/c{i}-{n}", payload).rawlink(done)
-        for _ in range(window):
-            sem.acquire(timeout=30)
-
-    t0 = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = min(time.monotonic() - t0, secs)
-    for zk in zks:
-        zk.stop()
-        zk.close()
-    return sum(acked) / elapsed, sum(errors)
+def zkload(binary, ports, secs, sessions, keys, reads):
+    hosts = ",".join(f"{HOST}:{p}" for p in ports)
+    out = subprocess.run([binary, hosts, "--sessions", str(sessions), "--secs", str(secs), "--keys", str(keys),
+                          "--reads", str(reads), "--value", "1024", "--window", "4"],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"zkload failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoolab", required=True)
+    ap.add_argument("--load", required=True, help="the zkload binary (server/examples/zkload.rs)")
     ap.add_argument("--secs", type=float, default=10)
-    ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--window", type=int, default=64)
+    ap.add_argument("--sessions", type=int, default=32)
+    ap.add_argument("--keys", type=int, default=100_000)
     args = ap.parse_args()
     import logging
     logging.basicConfig(level=logging.CRITICAL)
@@ -155,18 +129,28 @@ def main():
         procs = []
         try:
             procs, ports = ensemble(kind, args.zoolab, tmp)
-            rate, errors = load(ports, args.secs, args.clients, args.window)
-            results[kind] = rate
-            print(f"{kind:10} 3 servers: {rate:8.0f} creates/s acknowledged "
-                  f"({args.clients} clients x {args.window} in flight, {args.secs:.0f} s, {errors} errors)",
-                  flush=True)
+            w = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.0)
+            rss = [rss_mb(p.pid) for p in procs]
+            r = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.9)
+            results[kind] = (w, r, rss)
+            for name, x in (("100% writes", w), ("90% reads", r)):
+                print(f"{kind:10} {name:12} {x['ops_per_s']:8.0f} ops/s  p50 {x['p50_ms']:7.2f} ms  "
+                      f"p99 {x['p99_ms']:7.2f} ms  errors {x['errors']}  load generator CPU "
+                      f"{x['loadgen_cpu_s']:.1f} s of {args.secs:.0f} s", flush=True)
+            print(f"{kind:10} resident memory after the writes ({args.keys} znodes of 1 KB at most): "
+                  + ", ".join(f"{m:.0f} MB" for m in rss), flush=True)
         finally:
             for p in procs:
                 p.kill()  # by its own pid
                 p.wait()
             shutil.rmtree(tmp, ignore_errors=True)
     if len(results) == 2:
-        print(f"zoolab / ZooKeeper: {results['zoolab'] / results['zookeeper']:.2f}")
+        (zw, zr, zm), (aw, ar, am) = results["zoolab"], results["zookeeper"]
+        print(f"zoolab / ZooKeeper: writes {zw['ops_per_s'] / aw['ops_per_s']:.2f}x, "
+              f"reads {zr['ops_per_s'] / ar['ops_per_s']:.2f}x, "
+              f"write p99 {zw['p99_ms'] / max(aw['p99_ms'], 1e-9):.2f}x, "
+              f"read p99 {zr['p99_ms'] / max(ar['p99_ms'], 1e-9):.2f}x, "
+              f"memory {sum(zm) / max(sum(am), 1e-9):.2f}x")
     return 0
 
 
