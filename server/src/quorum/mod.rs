@@ -111,8 +111,9 @@ async fn serve(
         ..ServerConfig::default()
     };
     let qv = Arc::new(QuorumMaj::new(voters, observers));
-    let (durable, incarnation) = match &store {
-        Some(s) => (s.durable(), s.incarnation),
+    let mut store = store;
+    let (durable, incarnation) = match &mut store {
+        Some(s) => (s.take_durable(), s.incarnation),
         None => (Default::default(), 1),
     };
     let mut out = Vec::new();

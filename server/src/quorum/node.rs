@@ -197,7 +197,18 @@ impl Node {
         for o in out {
             self.output(o, &mut more);
         }
+        self.end_of_step();
         self.drain(more);
+    }
+
+    /// A step's outputs are carried out: a checkpoint it asked for is written now.
+    fn end_of_step(&mut self) {
+        if let Some(store) = &mut self.store {
+            if let Err(e) = store.end_of_step(self.zab.durable()) {
+                error!("cannot write a checkpoint: {e:#}; stopping");
+                std::process::exit(3);
+            }
+        }
     }
 
     /// Steps the core with one input and carries out everything that follows.
@@ -213,6 +224,7 @@ impl Node {
             for o in out {
                 self.output(o, &mut inputs);
             }
+            self.end_of_step();
             guard += 1;
             if guard > 1_000_000 {
                 error!("the core keeps asking for inputs; giving up on this batch");

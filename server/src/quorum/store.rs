@@ -10,7 +10,11 @@
 //!   crash between writing a checkpoint and starting its log leaves an older log,
 //!   whose records the checkpoint already holds).
 //!
-//! A snapshot or an installed SNAP writes a new checkpoint and starts a new log.
+//! A snapshot or an installed SNAP writes a new checkpoint and starts a new log, once the
+//! core's step that asked for it has been carried out ([`QStore::end_of_step`], from the
+//! core's own view of its durable state, so the store keeps no second copy of the log);
+//! the records of that step after it go into the checkpoint, not the old log, so a crash
+//! before the checkpoint leaves the state from before the step.
 //! Appends are written at once and synced by the driver's group commit
 //! ([`QStore::log_handle`]); recovery replays the newest checkpoint and its log,
 //! truncating a torn or corrupt tail (logged).
@@ -57,9 +61,11 @@ pub struct QStore {
     dir: PathBuf,
     wal: File,
     generation: u64,
-    /// What is written (the copy that survives a crash once synced).
-    disk: Durable<ZkDatabase>,
+    /// The recovered state, until the core takes it.
+    recovered: Option<Durable<ZkDatabase>>,
     snapshot: Option<ZkSnapshot>,
+    /// A snapshot or SNAP was asked for in the current step: checkpoint at its end.
+    checkpoint_due: bool,
     /// How many times this server has started (the core's `incarnation`).
     pub incarnation: u32,
 }
@@ -222,7 +228,15 @@ impl QStore {
             disk.accepted_epoch,
             disk.current_epoch
         );
-        Ok(QStore { dir, wal, generation, disk, snapshot, incarnation })
+        Ok(QStore {
+            dir,
+            wal,
+            generation,
+            recovered: Some(disk),
+            snapshot,
+            checkpoint_due: false,
+            incarnation,
+        })
     }
 
     fn new_wal(dir: &Path, generation: u64) -> Result<File> {
@@ -232,15 +246,17 @@ impl QStore {
         Ok(OpenOptions::new().append(true).open(dir.join("wal"))?)
     }
 
-    /// The recovered durable state, for the core.
-    pub fn durable(&self) -> Durable<ZkDatabase> {
-        self.disk.clone()
+    /// The recovered durable state, for the core (once).
+    pub fn take_durable(&mut self) -> Durable<ZkDatabase> {
+        self.recovered.take().unwrap_or_default()
     }
 
     /// Writes one record (not synced: see [`QStore::log_handle`]). A snapshot or an
     /// install writes a checkpoint (synced) and starts a new log.
     pub fn write(&mut self, op: &PersistOp<ZkDatabase>) -> Result<()> {
-        self.disk.apply(op);
+        if self.checkpoint_due {
+            return Ok(()); // the checkpoint at the end of this step holds it
+        }
         let rec = match op {
             PersistOp::Append(e) => Record::Append(e.zxid, e.txn.clone()),
             PersistOp::Truncate(z) => Record::Truncate(*z),
@@ -248,7 +264,8 @@ impl QStore {
             PersistOp::CurrentEpoch(e) => Record::CurrentEpoch(*e),
             PersistOp::Snapshot(_, s) | PersistOp::Install(_, s) => {
                 self.snapshot = Some(s.clone());
-                return self.checkpoint();
+                self.checkpoint_due = true;
+                return Ok(());
             }
         };
         let payload = bincode::serialize(&rec).context("encoding a record")?;
@@ -256,17 +273,25 @@ impl QStore {
         Ok(())
     }
 
-    fn checkpoint(&mut self) -> Result<()> {
+    /// The end of a core step: `disk` is the core's view of everything written so far
+    /// (including what this step asked for). Writes the checkpoint a snapshot or SNAP of
+    /// this step asked for, and starts a new log.
+    pub fn end_of_step(&mut self, disk: &Durable<ZkDatabase>) -> Result<()> {
+        if !self.checkpoint_due {
+            return Ok(());
+        }
+        self.checkpoint_due = false;
         // Whatever the old log holds must be on disk before a newer generation says so.
         self.wal.sync_data()?;
         let generation = self.generation + 1;
+        let snapshot_zxid = disk.log.snapshot_zxid();
         let cp = Checkpoint {
             generation,
-            accepted_epoch: self.disk.accepted_epoch,
-            current_epoch: self.disk.current_epoch,
-            snapshot_zxid: self.disk.log.snapshot_zxid(),
+            accepted_epoch: disk.accepted_epoch,
+            current_epoch: disk.current_epoch,
+            snapshot_zxid,
             snapshot: self.snapshot.as_ref().map(|s| s.0.to_vec()),
-            entries: self.disk.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect(),
+            entries: disk.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect(),
         };
         let payload = bincode::serialize(&cp).context("encoding the checkpoint")?;
         let mut bytes = CP_MAGIC.to_vec();
@@ -274,7 +299,7 @@ impl QStore {
         write_atomic(&self.dir, "checkpoint", &bytes)?;
         self.wal = Self::new_wal(&self.dir, generation)?;
         self.generation = generation;
-        info!("checkpoint at {} (generation {generation})", self.disk.log.snapshot_zxid());
+        info!("checkpoint at {snapshot_zxid} (generation {generation})");
         Ok(())
     }
 
@@ -306,11 +331,17 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         {
             let mut s = QStore::open(&dir).unwrap();
-            s.write(&PersistOp::AcceptedEpoch(Epoch(1))).unwrap();
-            s.write(&PersistOp::CurrentEpoch(Epoch(1))).unwrap();
-            for z in 1..=3 {
-                s.write(&PersistOp::Append(LogEntry { zxid: Zxid(z), txn: txn(z), origin: None })).unwrap();
+            let mut core = s.take_durable();
+            for op in [PersistOp::AcceptedEpoch(Epoch(1)), PersistOp::CurrentEpoch(Epoch(1))] {
+                core.apply(&op);
+                s.write(&op).unwrap();
             }
+            for z in 1..=3 {
+                let op = PersistOp::Append(LogEntry { zxid: Zxid(z), txn: txn(z), origin: None });
+                core.apply(&op);
+                s.write(&op).unwrap();
+            }
+            s.end_of_step(&core).unwrap();
         }
         // Tear the last record.
         let wal = dir.join("zoolab-q/wal");
@@ -318,15 +349,27 @@ mod tests {
         OpenOptions::new().write(true).open(&wal).unwrap().set_len(len - 3).unwrap();
         let mut s = QStore::open(&dir).unwrap();
         assert_eq!(s.incarnation, 2);
-        let d = s.durable();
+        let mut d = s.take_durable();
         assert_eq!((d.accepted_epoch, d.current_epoch, d.log.last_zxid()), (Epoch(1), Epoch(1), Zxid(2)));
-        // A checkpoint, then more records: both come back.
+        // A snapshot and an append in one step: a checkpoint at its end holds both; an
+        // append in a later step goes to the new log; all come back.
         let (db, _) = d.log.replay();
-        s.write(&PersistOp::Snapshot(Zxid(2), zoolab_core::zab::Replicated::snapshot(&db))).unwrap();
-        s.write(&PersistOp::Append(LogEntry { zxid: Zxid(3), txn: txn(3), origin: None })).unwrap();
+        let step = [
+            PersistOp::Snapshot(Zxid(2), zoolab_core::zab::Replicated::snapshot(&db)),
+            PersistOp::Append(LogEntry { zxid: Zxid(3), txn: txn(3), origin: None }),
+        ];
+        for op in &step {
+            d.apply(op);
+            s.write(op).unwrap();
+        }
+        s.end_of_step(&d).unwrap();
+        let op = PersistOp::Append(LogEntry { zxid: Zxid(4), txn: txn(4), origin: None });
+        d.apply(&op);
+        s.write(&op).unwrap();
+        s.end_of_step(&d).unwrap();
         drop(s);
-        let d = QStore::open(&dir).unwrap().durable();
-        assert_eq!((d.log.snapshot_zxid(), d.log.last_zxid()), (Zxid(2), Zxid(3)));
+        let d = QStore::open(&dir).unwrap().take_durable();
+        assert_eq!((d.log.snapshot_zxid(), d.log.last_zxid(), d.log.entries().len()), (Zxid(2), Zxid(4), 2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
