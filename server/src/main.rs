@@ -3,7 +3,9 @@
 
 mod exercise;
 mod fuzz;
+mod history;
 mod play;
+mod quorum;
 mod run;
 mod zk;
 mod zkimport;
@@ -50,7 +52,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a ZooKeeper-compatible server (standalone) configured by a zoo.cfg.
+    /// Check a client history (the core checker's JSON, e.g. recorded by the ensemble
+    /// tests against real servers) against ZooKeeper's guarantees.
+    CheckHistory {
+        /// The history file (JSON).
+        file: String,
+    },
+    /// Run a ZooKeeper-compatible server configured by a zoo.cfg: standalone, or one
+    /// member of an ensemble when it has server.N lines (and myid in dataDir).
     Server {
         /// ZooKeeper's configuration file (tickTime, dataDir, clientPort, ...).
         #[arg(long)]
@@ -207,6 +216,11 @@ fn main() -> ExitCode {
             };
             zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), output, allow_digest_mismatch)
         }
+        Command::CheckHistory { file } => match history::run(&file) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -235,6 +235,12 @@ pub fn seed_server(
     allow_mismatch: bool,
 ) -> Result<()> {
     let cfg = crate::zk::config::Config::load(config)?;
+    if !cfg.standalone() {
+        bail!(
+            "--import-zk seeds a standalone server; for an ensemble, import into one standalone \
+             server first (ensemble members do not take an imported tree yet)"
+        );
+    }
     let Some(data_dir) = cfg.data_dir.as_deref() else {
         bail!("--import-zk needs a dataDir in {} to import into", config.display());
     };

@@ -131,3 +131,38 @@ fn grade_writes_one_csv_row_per_submission() {
     assert!(rows[3][5].contains("bad link"), "{:?}", rows[3]);
     assert!(err.contains("1 solved"), "{err}");
 }
+
+#[test]
+fn check_history_accepts_a_good_history_and_explains_a_stale_write() {
+    // One setData acknowledged, then a read in a later session that started after it
+    // completed and synced, yet returns the old value: a violation.
+    let stat = |v: u32, z: u32| format!(r#"{{"czxid":1,"mzxid":{z},"version":{v},"ephemeral_owner":0}}"#);
+    let history = |read: &str, version: u32, mzxid: u32| {
+        format!(
+            r#"{{"initial":{{"/":{{"data":[],"version":0}},"/k":{{"data":[48],"version":0}}}},"events":[],
+            "operations":[
+             {{"session":1,"op":{{"SetData":{{"path":"/k","data":[49],"version":null}}}},"invoked":{{"time":1,"seq":1}},
+               "completed":{{"time":2,"seq":2}},"outcome":{{"Ok":{{"result":{{"DataSet":{{"stat":{}}}}},"zxid":null}}}}}},
+             {{"session":2,"op":{{"Sync":{{"path":"/k"}}}},"invoked":{{"time":3,"seq":3}},
+               "completed":{{"time":4,"seq":4}},"outcome":{{"Ok":{{"result":"Synced","zxid":null}}}}}},
+             {{"session":2,"op":{{"GetData":{{"path":"/k","watch":"No"}}}},"invoked":{{"time":5,"seq":5}},
+               "completed":{{"time":6,"seq":6}},"outcome":{{"Ok":{{"result":{{"Data":{{"data":{read},"stat":{}}}}},"zxid":null}}}}}}
+            ]}}"#,
+            stat(1, 2),
+            stat(version, mzxid)
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("zoolab-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, history("[49]", 1, 2)).unwrap();
+    let (code, out, err) = zoolab(&["check-history", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(": OK"), "{out}");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, history("[48]", 0, 1)).unwrap();
+    let (code, out, err) = zoolab(&["check-history", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("violation"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

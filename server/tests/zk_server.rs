@@ -599,7 +599,7 @@ fn a_read_only_client_is_served_read_write_and_old_clients_without_the_flag_too(
 }
 
 #[test]
-fn a_bad_config_names_its_line_and_an_ensemble_is_refused_for_now() {
+fn a_bad_config_names_its_line_and_an_ensemble_needs_its_myid() {
     let dir = std::env::temp_dir().join(format!("zoolab-badcfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = |text: &str| {
@@ -615,7 +615,7 @@ fn a_bad_config_names_its_line_and_an_ensemble_is_refused_for_now() {
     let (ok, err) = run("tickTime=2000\nclientPort=twenty\n");
     assert!(!ok && err.contains("line 2"), "{err}");
     let (ok, err) = run("clientPort=0\nserver.1=a:1:2\nserver.2=b:1:2\n");
-    assert!(!ok && err.contains("replicated mode"), "{err}");
+    assert!(!ok && err.contains("no myid"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -3,17 +3,21 @@
 //! `GET /metrics` gives the `mntr` numbers in Prometheus' text format. Off unless
 //! `admin.enableServer=true` (or `admin.serverPort` is set) in `zoo.cfg`.
 
-use super::{fourlw, lock, Shared};
+use super::{lock, Facing};
 use axum::extract::{Path, State as AxumState};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
 
-/// The router.
-pub fn router(shared: Shared) -> Router {
-    Router::new().route("/commands/{word}", get(command)).route("/metrics", get(metrics)).with_state(shared)
+/// The router, for a standalone server or an ensemble member.
+pub(crate) fn router<F: Facing + Sync>(shared: Arc<Mutex<F>>) -> Router {
+    Router::new()
+        .route("/commands/{word}", get(command::<F>))
+        .route("/metrics", get(metrics::<F>))
+        .with_state(shared)
 }
 
 fn mntr_map(text: &str) -> Map<String, Value> {
@@ -31,9 +35,12 @@ fn mntr_map(text: &str) -> Map<String, Value> {
     m
 }
 
-async fn command(AxumState(shared): AxumState<Shared>, Path(word): Path<String>) -> impl IntoResponse {
+async fn command<F: Facing + Sync>(
+    AxumState(shared): AxumState<Arc<Mutex<F>>>,
+    Path(word): Path<String>,
+) -> impl IntoResponse {
     // The admin endpoint answers every word (it is opt-in itself).
-    let text = fourlw::answer_any(&lock(&shared), &word);
+    let text = lock(&shared).four_letter_any(&word);
     match text {
         None => (StatusCode::NOT_FOUND, axum::Json(json!({"command": word, "error": "unknown command"}))),
         Some(t) if word == "mntr" => {
@@ -46,8 +53,8 @@ async fn command(AxumState(shared): AxumState<Shared>, Path(word): Path<String>)
     }
 }
 
-async fn metrics(AxumState(shared): AxumState<Shared>) -> impl IntoResponse {
-    let text = fourlw::answer_any(&lock(&shared), "mntr").unwrap_or_default();
+async fn metrics<F: Facing + Sync>(AxumState(shared): AxumState<Arc<Mutex<F>>>) -> impl IntoResponse {
+    let text = lock(&shared).four_letter_any("mntr").unwrap_or_default();
     let mut out = String::new();
     for (k, v) in mntr_map(&text) {
         if let Value::Number(n) = v {

@@ -75,7 +75,11 @@ fn mntr(st: &State) -> String {
 }
 
 fn conf(st: &State) -> String {
-    let c = &st.config;
+    conf_of(&st.config)
+}
+
+/// `conf`'s answer for these settings (an ensemble member adds its `server.N` lines).
+pub(crate) fn conf_of(c: &super::config::Config) -> String {
     let dir = |p: Option<&std::path::PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
     let addr = c.client_port_address.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".into());
     format!(
@@ -94,7 +98,7 @@ fn conf(st: &State) -> String {
     )
 }
 
-fn envi() -> String {
+pub(crate) fn envi() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
     let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
     format!(

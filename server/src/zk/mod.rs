@@ -5,14 +5,14 @@
 //! container manager, answers four-letter words, and enforces the limits (connections
 //! per IP, `jute.maxbuffer`). A malformed or oversized packet closes only its connection.
 
-mod admin;
+pub(crate) mod admin;
 pub mod config;
-mod fourlw;
-mod reply;
-mod state;
+pub(crate) mod fourlw;
+pub(crate) mod reply;
+pub(crate) mod state;
 mod store;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use config::Config;
 use state::{ConnId, Next, Out, Outbox, State};
 use std::net::SocketAddr;
@@ -25,13 +25,63 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 use tracing::{info, warn};
 use zoolab_core::jute::proto::ConnectRequest;
+use zoolab_core::jute::proto::RequestHeader;
 use zoolab_core::jute::request::WireRequest;
 
 type Shared = Arc<Mutex<State>>;
 
-fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+fn lock<T>(s: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock would be a bug; keep serving rather than cascade.
     s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a client connection talks to: the standalone [`State`] or a replicated server
+/// (`crate::quorum`). The framing, the handshake's decoding, four-letter words and the
+/// limits are the same; each implementation decides what a session and a request do.
+pub(crate) trait Facing: Send + 'static {
+    /// `jute.maxbuffer`.
+    fn jute_max_buffer(&self) -> usize;
+    /// The answer to a four-letter word (empty: just close).
+    fn four_letter(&self, word: &str) -> String;
+    /// Any word's answer, whitelisted or not (`None`: unknown): the HTTP endpoint's.
+    fn four_letter_any(&self, word: &str) -> Option<String>;
+    /// Registers a new connection, or refuses it.
+    fn open(&mut self, peer: SocketAddr, out: Outbox) -> Result<ConnId, String>;
+    /// The connect request.
+    fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next;
+    /// One request after the handshake.
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next;
+    /// A packet that could not be read: close with this logged reason.
+    fn malformed(&mut self, conn: ConnId, why: &str);
+    /// The connection is gone.
+    fn closed(&mut self, conn: ConnId);
+}
+
+impl Facing for State {
+    fn jute_max_buffer(&self) -> usize {
+        self.config.jute_max_buffer
+    }
+    fn four_letter(&self, word: &str) -> String {
+        fourlw::answer(self, word)
+    }
+    fn four_letter_any(&self, word: &str) -> Option<String> {
+        fourlw::answer_any(self, word)
+    }
+    fn open(&mut self, peer: SocketAddr, out: Outbox) -> Result<ConnId, String> {
+        State::open(self, peer, out)
+    }
+    fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next {
+        State::handshake(self, conn, req, now)
+    }
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
+        State::request(self, conn, header, req, now)
+    }
+    fn malformed(&mut self, conn: ConnId, why: &str) {
+        State::malformed(self, conn, why)
+    }
+    fn closed(&mut self, conn: ConnId) {
+        State::closed(self, conn)
+    }
 }
 
 /// `zoolab server --config zoo.cfg`.
@@ -42,11 +92,7 @@ pub fn run(config_path: &Path) -> Result<()> {
         warn!("{}: {w}", config_path.display());
     }
     if !config.standalone() {
-        bail!(
-            "{} server.N lines: replicated mode over TCP is not implemented yet; \
-             use one server (or none) for standalone",
-            config.servers.len()
-        );
+        return crate::quorum::run(config);
     }
     let (tree, store) = match &config.data_dir {
         Some(dir) => {
@@ -135,6 +181,11 @@ async fn serve(
         }
     });
 
+    accept_clients(listener, shared).await
+}
+
+/// Accepts client connections forever, each served by [`connection`].
+pub(crate) async fn accept_clients<F: Facing>(listener: TcpListener, shared: Arc<Mutex<F>>) -> Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -160,7 +211,7 @@ async fn read_body(r: &mut (impl AsyncReadExt + Unpin), len: i32, limit: usize) 
     Ok(buf)
 }
 
-async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
+async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: SocketAddr) {
     let (mut rd, wr) = stream.into_split();
     let mut first = [0u8; 4];
     if rd.read_exact(&mut first).await.is_err() {
@@ -169,7 +220,7 @@ async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
     // A four-letter word instead of a length.
     if let Ok(word) = std::str::from_utf8(&first) {
         if config::ALL_FOUR_LETTER_WORDS.contains(&word) || word.chars().all(|c| c.is_ascii_lowercase()) {
-            let answer = fourlw::answer(&lock(&shared), word);
+            let answer = lock(&shared).four_letter(word);
             let mut wr = wr;
             let _ = wr.write_all(answer.as_bytes()).await;
             let _ = wr.shutdown().await;
@@ -211,13 +262,13 @@ async fn connection(shared: Shared, stream: TcpStream, peer: SocketAddr) {
 }
 
 /// Reads packets until the connection should close; returns the reason to log, if any.
-async fn read_loop(
-    shared: &Shared,
+async fn read_loop<F: Facing>(
+    shared: &Mutex<F>,
     conn: ConnId,
     rd: &mut tokio::net::tcp::OwnedReadHalf,
     first_len: i32,
 ) -> Option<String> {
-    let limit = lock(shared).config.jute_max_buffer;
+    let limit = lock(shared).jute_max_buffer();
     let body = match read_body(rd, first_len, limit).await {
         Ok(b) => b,
         Err(e) => return Some(e),

@@ -1,0 +1,314 @@
+//! `zoolab server` with two or more `server.N` lines: one member of a replicated
+//! ensemble. The core's ZAB server over the data tree ([`Server<ZkDatabase>`]) is driven
+//! with tokio: wall-clock timers, the election port carrying Fast Leader Election's
+//! notifications and the quorum port carrying the leader–learner packets (one TCP
+//! connection per peer, port and direction; frames in [`wire`]), durability through the
+//! core's persist records ([`store`], synced by group commit), and the client port
+//! served by [`node::Node`] through the same connection code as the standalone server.
+//!
+//! A TCP connection to a peer that breaks takes the core's leader–learner connections
+//! that used it with it: later packets on them are dropped (as a packet on a closed
+//! socket would be), so the core never sees a gap in a connection's FIFO stream; it
+//! notices the silence and elects again.
+
+mod node;
+mod store;
+mod wire;
+
+use crate::zk::config::Config;
+use anyhow::{bail, Context, Result};
+use node::{Node, PeerTx};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use wire::{read_frame, Frame, MAGIC};
+use zoolab_core::ids::ServerId;
+use zoolab_core::zab::message::ConnId;
+use zoolab_core::zab::quorum::QuorumMaj;
+use zoolab_core::zab::server::Server;
+use zoolab_core::zab::ServerConfig;
+
+/// Frames kept for a peer that cannot be reached; older ones are dropped.
+const MAX_BACKLOG: usize = 100_000;
+
+fn lock(n: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
+    n.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs this ensemble member until it is killed.
+pub fn run(config: Config) -> Result<()> {
+    let Some(my_id) = config.my_id else {
+        bail!("{} server.N lines but no myid in dataDir: which server is this?", config.servers.len());
+    };
+    let Some(me) = config.servers.iter().find(|s| s.id == my_id).cloned() else {
+        bail!("myid is {my_id} but there is no server.{my_id} line");
+    };
+    let voters: Vec<ServerId> =
+        config.servers.iter().filter(|s| !s.observer).map(|s| ServerId(s.id)).collect();
+    let observers: Vec<ServerId> =
+        config.servers.iter().filter(|s| s.observer).map(|s| ServerId(s.id)).collect();
+    if voters.is_empty() {
+        bail!("no participant among the server.N lines");
+    }
+    let store = match &config.data_dir {
+        Some(dir) => Some(store::QStore::open(config.data_log_dir.as_deref().unwrap_or(dir))?),
+        None => {
+            warn!("no dataDir: this member keeps its log in memory only");
+            None
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    rt.block_on(serve(Arc::new(config), me, voters, observers, store))
+}
+
+async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
+    TcpListener::bind((host, port)).await.with_context(|| format!("binding the {what} port {host}:{port}"))
+}
+
+async fn serve(
+    config: Arc<Config>,
+    me: crate::zk::config::ServerLine,
+    voters: Vec<ServerId>,
+    observers: Vec<ServerId>,
+    store: Option<store::QStore>,
+) -> Result<()> {
+    let my = ServerId(me.id);
+    let client_ip = config.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let client = TcpListener::bind(SocketAddr::new(client_ip, config.client_port))
+        .await
+        .with_context(|| format!("binding the client port {}", config.client_port))?;
+    let election = bind(&me.host, me.election_port, "election").await?;
+    let quorum = bind(&me.host, me.quorum_port, "quorum").await?;
+    let role = if me.observer { "observer" } else { "participant" };
+    info!(
+        "zoolab ensemble member {} ({role}) of {}: client port {}, quorum {}, election {}",
+        me.id,
+        config.servers.len(),
+        client.local_addr()?,
+        quorum.local_addr()?,
+        election.local_addr()?
+    );
+    let tick = u64::from(config.tick_time);
+    let write_timeout = Duration::from_millis((tick * u64::from(config.sync_limit)).max(1_000));
+    let mut peers = BTreeMap::new();
+    for s in config.servers.iter().filter(|s| s.id != me.id) {
+        let (etx, erx) = mpsc::unbounded_channel();
+        let (qtx, qrx) = mpsc::unbounded_channel();
+        tokio::spawn(peer_sender(me.id, s.id, format!("{}:{}", s.host, s.election_port), erx, write_timeout));
+        tokio::spawn(peer_sender(me.id, s.id, format!("{}:{}", s.host, s.quorum_port), qrx, write_timeout));
+        peers.insert(ServerId(s.id), PeerTx { election: etx, quorum: qtx });
+    }
+    let zcfg = ServerConfig {
+        tick_ms: tick,
+        init_limit: u64::from(config.init_limit),
+        sync_limit: u64::from(config.sync_limit),
+        snap_count: config.snap_count,
+        ..ServerConfig::default()
+    };
+    let qv = Arc::new(QuorumMaj::new(voters, observers));
+    let mut store = store;
+    let (durable, incarnation) = match &mut store {
+        Some(s) => (s.take_durable(), s.incarnation),
+        None => (Default::default(), 1),
+    };
+    let mut out = Vec::new();
+    let zab =
+        Server::recover(my, zcfg, qv, durable, incarnation, crate::zk::state::wall_ms() as u64, &mut out);
+    let node =
+        Arc::new_cyclic(|weak| Mutex::new(Node::new(config.clone(), my, zab, store, peers, weak.clone())));
+    lock(&node).boot(out);
+
+    if let Some(addr) = config.admin {
+        let l = TcpListener::bind(addr).await.with_context(|| format!("binding the admin port {addr}"))?;
+        info!("HTTP status endpoint: http://{}/commands/mntr and /metrics", l.local_addr()?);
+        let app = crate::zk::admin::router(node.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                warn!("the HTTP status endpoint stopped: {e}");
+            }
+        });
+    }
+    let members: BTreeSet<u64> = config.servers.iter().map(|s| s.id).collect();
+    tokio::spawn(accept_peers(election, node.clone(), members.clone(), "election"));
+    tokio::spawn(accept_peers(quorum, node.clone(), members, "quorum"));
+
+    // Group commit: one sync covers every record written before it began.
+    let n = node.clone();
+    let wake = lock(&node).sync_wake.clone();
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            loop {
+                let due = lock(&n).sync_due();
+                let Some((file, upto)) = due else { break };
+                match tokio::task::spawn_blocking(move || file.sync_data()).await {
+                    Ok(Ok(())) => lock(&n).synced(upto),
+                    Ok(Err(e)) => {
+                        tracing::error!("cannot sync the log: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                    Err(e) => {
+                        tracing::error!("the log syncer failed: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                }
+            }
+        }
+    });
+    let n = node.clone();
+    let period = Duration::from_millis((tick / 4).clamp(10, 500));
+    tokio::spawn(async move {
+        let mut t = tokio::time::interval(period);
+        loop {
+            t.tick().await;
+            lock(&n).periodic();
+        }
+    });
+    crate::zk::accept_clients(client, node).await
+}
+
+/// Reads frames from peers that connect to one of our ports.
+async fn accept_peers(
+    listener: TcpListener,
+    node: Arc<Mutex<Node>>,
+    members: BTreeSet<u64>,
+    what: &'static str,
+) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("{what} port: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let node = node.clone();
+        let members = members.clone();
+        tokio::spawn(async move {
+            let mut rd = tokio::io::BufReader::with_capacity(256 << 10, stream);
+            let from = match tokio::time::timeout(Duration::from_secs(5), read_frame(&mut rd)).await {
+                Ok(Ok(Some(Frame::Hello { magic: MAGIC, from }))) if members.contains(&from) => from,
+                Ok(Ok(Some(Frame::Hello { magic: MAGIC, from }))) => {
+                    return warn!(%addr, "{what} port: closing a connection from server {from}, not a member");
+                }
+                Ok(Err(why)) => return warn!(%addr, "{what} port: closing a connection: {why}"),
+                Ok(Ok(_)) => return warn!(%addr, "{what} port: closing a connection that did not say hello"),
+                Err(_) => return warn!(%addr, "{what} port: closing a connection silent for 5 s"),
+            };
+            loop {
+                match read_frame(&mut rd).await {
+                    Ok(Some(f)) => lock(&node).on_frame(ServerId(from), f),
+                    Ok(None) => break,
+                    Err(why) => {
+                        warn!(%addr, "{what} port: closing the connection from server {from}: {why}");
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn take(
+    rx: &mut mpsc::UnboundedReceiver<Frame>,
+    backlog: &mut VecDeque<Frame>,
+    broken: &mut BTreeSet<ConnId>,
+) -> bool {
+    loop {
+        match rx.try_recv() {
+            Ok(f) => {
+                backlog.push_back(f);
+                if backlog.len() > MAX_BACKLOG {
+                    if let Some(c) = backlog.pop_front().and_then(|f| f.conn()) {
+                        broken.insert(c);
+                    }
+                }
+            }
+            Err(mpsc::error::TryRecvError::Empty) => return true,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+        }
+    }
+}
+
+/// Sends one peer's frames on one port, reconnecting as needed. The leader–learner
+/// connections that used a broken TCP connection are broken for good.
+async fn peer_sender(
+    me: u64,
+    to: u64,
+    addr: String,
+    mut rx: mpsc::UnboundedReceiver<Frame>,
+    write_timeout: Duration,
+) {
+    let mut backlog = VecDeque::new();
+    let mut broken: BTreeSet<ConnId> = BTreeSet::new();
+    let mut warned = false;
+    loop {
+        let mut stream = loop {
+            if !take(&mut rx, &mut backlog, &mut broken) {
+                return;
+            }
+            match tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(&addr)).await {
+                Ok(Ok(s)) => break s,
+                _ => {
+                    if !warned {
+                        info!("cannot reach server {to} at {addr} yet; retrying");
+                        warned = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        warned = false;
+        let _ = stream.set_nodelay(true);
+        let hello = Frame::Hello { magic: MAGIC, from: me }.encode();
+        if stream.write_all(&hello).await.is_err() {
+            continue;
+        }
+        let mut used = BTreeSet::new();
+        loop {
+            if !take(&mut rx, &mut backlog, &mut broken) {
+                return;
+            }
+            if backlog.is_empty() {
+                match rx.recv().await {
+                    Some(f) => backlog.push_back(f),
+                    None => return,
+                }
+                continue;
+            }
+            let mut buf = Vec::new();
+            while let Some(f) = backlog.pop_front() {
+                if let Some(c) = f.conn() {
+                    if broken.contains(&c) {
+                        continue;
+                    }
+                    used.insert(c);
+                }
+                buf.extend_from_slice(&f.encode());
+                if buf.len() > 1 << 20 {
+                    break;
+                }
+            }
+            match tokio::time::timeout(write_timeout, stream.write_all(&buf)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    warn!("connection to server {to} at {addr} lost: {e}");
+                    break;
+                }
+                Err(_) => {
+                    warn!("connection to server {to} at {addr}: a write blocked for {write_timeout:?}; dropping it");
+                    break;
+                }
+            }
+        }
+        broken.extend(used);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,221 @@
+//! What servers of an ensemble say to each other over TCP: the core's ZAB messages
+//! ([`Message`]) and this driver's own frames (session touches and sync requests for
+//! the leader), encoded with bincode.
+//!
+//! A frame on the wire: length u32 BE · CRC-32 of the payload u32 BE · payload. The
+//! length is bounded ([`MAX_FRAME`]); a frame too long, with a bad CRC or that does not
+//! decode closes its connection (the caller logs the reason). Each connection starts
+//! with [`Frame::Hello`] naming the sender.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use zoolab_core::ids::{Epoch, SessionId, Zxid};
+use zoolab_core::tree::{AuthInfo, Txn, WriteRequest};
+use zoolab_core::zab::message::{ConnId, LearnerKind, Message, Notification, Origin, Packet};
+use zoolab_core::zab::zkdb::{ZkDatabase, ZkRequest, ZkSnapshot};
+
+/// The largest frame accepted (a SNAP carries the whole tree).
+pub const MAX_FRAME: usize = 512 << 20;
+/// Every ensemble connection's first frame carries this.
+pub const MAGIC: u32 = 0x5a4c_5131; // "ZLQ1"
+
+/// One frame between two servers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Frame {
+    /// The first frame of a connection.
+    Hello {
+        /// [`MAGIC`].
+        magic: u32,
+        /// The sender's `myid`.
+        from: u64,
+    },
+    /// A Fast Leader Election notification (election port).
+    Notification(Notification),
+    /// A quorum packet (quorum port).
+    Quorum {
+        /// The leader–learner connection it belongs to.
+        conn: ConnId,
+        /// The packet.
+        packet: WirePacket,
+    },
+    /// A learner to its leader: these sessions have live clients here (ZooKeeper's
+    /// PING session list).
+    Touch {
+        /// The sessions.
+        sessions: Vec<SessionId>,
+    },
+    /// A learner to its leader: what have you committed? (a client's `sync`).
+    SyncReq {
+        /// The learner's id for it.
+        id: u64,
+    },
+    /// The leader's answer to [`Frame::SyncReq`].
+    SyncResp {
+        /// The learner's id.
+        id: u64,
+        /// The leader's last committed zxid when it read the request.
+        zxid: Zxid,
+    },
+}
+
+/// [`Packet`] for the data tree, serializable.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum WirePacket {
+    LearnerInfo { kind: LearnerKind, accepted_epoch: Epoch },
+    LeaderInfo { new_epoch: Epoch },
+    AckEpoch { current_epoch: Option<Epoch>, last_zxid: Zxid },
+    Diff { zxid: Zxid },
+    Trunc { zxid: Zxid },
+    Snap { zxid: Zxid, snapshot: Vec<u8> },
+    Proposal { zxid: Zxid, txn: Txn, origin: Option<Origin> },
+    Commit { zxid: Zxid },
+    NewLeader { zxid: Zxid },
+    Ack { zxid: Zxid },
+    UpToDate,
+    Inform { zxid: Zxid, txn: Txn, origin: Option<Origin> },
+    Ping,
+    Request { origin: Origin, session: SessionId, auth: AuthInfo, request: WriteRequest },
+}
+
+impl Frame {
+    /// The frame carrying a core message.
+    pub fn from_message(msg: Message<ZkDatabase>) -> Frame {
+        let (conn, packet) = match msg {
+            Message::Notification(n) => return Frame::Notification(n),
+            Message::Quorum { conn, packet } => (conn, packet),
+        };
+        let packet = match packet {
+            Packet::LearnerInfo { kind, accepted_epoch } => WirePacket::LearnerInfo { kind, accepted_epoch },
+            Packet::LeaderInfo { new_epoch } => WirePacket::LeaderInfo { new_epoch },
+            Packet::AckEpoch { current_epoch, last_zxid } => {
+                WirePacket::AckEpoch { current_epoch, last_zxid }
+            }
+            Packet::Diff { zxid } => WirePacket::Diff { zxid },
+            Packet::Trunc { zxid } => WirePacket::Trunc { zxid },
+            Packet::Snap { zxid, snapshot } => WirePacket::Snap { zxid, snapshot: snapshot.0.to_vec() },
+            Packet::Proposal { zxid, txn, origin } => WirePacket::Proposal { zxid, txn, origin },
+            Packet::Commit { zxid } => WirePacket::Commit { zxid },
+            Packet::NewLeader { zxid } => WirePacket::NewLeader { zxid },
+            Packet::Ack { zxid } => WirePacket::Ack { zxid },
+            Packet::UpToDate => WirePacket::UpToDate,
+            Packet::Inform { zxid, txn, origin } => WirePacket::Inform { zxid, txn, origin },
+            Packet::Ping => WirePacket::Ping,
+            Packet::Request { origin, request } => WirePacket::Request {
+                origin,
+                session: request.session,
+                auth: request.auth,
+                request: request.request,
+            },
+        };
+        Frame::Quorum { conn, packet }
+    }
+
+    /// The core message a frame carries, if it carries one.
+    pub fn into_message(self) -> Option<Message<ZkDatabase>> {
+        let (conn, packet) = match self {
+            Frame::Notification(n) => return Some(Message::Notification(n)),
+            Frame::Quorum { conn, packet } => (conn, packet),
+            _ => return None,
+        };
+        let packet = match packet {
+            WirePacket::LearnerInfo { kind, accepted_epoch } => Packet::LearnerInfo { kind, accepted_epoch },
+            WirePacket::LeaderInfo { new_epoch } => Packet::LeaderInfo { new_epoch },
+            WirePacket::AckEpoch { current_epoch, last_zxid } => {
+                Packet::AckEpoch { current_epoch, last_zxid }
+            }
+            WirePacket::Diff { zxid } => Packet::Diff { zxid },
+            WirePacket::Trunc { zxid } => Packet::Trunc { zxid },
+            WirePacket::Snap { zxid, snapshot } => {
+                Packet::Snap { zxid, snapshot: ZkSnapshot(Arc::new(snapshot)) }
+            }
+            WirePacket::Proposal { zxid, txn, origin } => Packet::Proposal { zxid, txn, origin },
+            WirePacket::Commit { zxid } => Packet::Commit { zxid },
+            WirePacket::NewLeader { zxid } => Packet::NewLeader { zxid },
+            WirePacket::Ack { zxid } => Packet::Ack { zxid },
+            WirePacket::UpToDate => Packet::UpToDate,
+            WirePacket::Inform { zxid, txn, origin } => Packet::Inform { zxid, txn, origin },
+            WirePacket::Ping => Packet::Ping,
+            WirePacket::Request { origin, session, auth, request } => {
+                Packet::Request { origin, request: ZkRequest { session, auth, request } }
+            }
+        };
+        Some(Message::Quorum { conn, packet })
+    }
+
+    /// The leader–learner connection a quorum frame travels on.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Frame::Quorum { conn, .. } => Some(*conn),
+            _ => None,
+        }
+    }
+
+    /// The frame on the wire: length, CRC, payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let payload = bincode::serialize(self).expect("frames always serialize");
+        let mut out = Vec::with_capacity(payload.len() + 8);
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    /// Checks and decodes a payload.
+    pub fn decode(crc: u32, payload: &[u8]) -> Result<Frame, String> {
+        if crc32fast::hash(payload) != crc {
+            return Err(format!("bad CRC on a frame of {} bytes", payload.len()));
+        }
+        let f: Frame = bincode::deserialize(payload).map_err(|e| format!("undecodable frame: {e}"))?;
+        if let Frame::Quorum { packet: WirePacket::Snap { snapshot, .. }, .. } = &f {
+            // The core trusts snapshots it is handed: check this one decodes first.
+            zoolab_core::tree::snapshot::decode(snapshot)
+                .map_err(|e| format!("SNAP with a bad snapshot: {e}"))?;
+        }
+        Ok(f)
+    }
+}
+
+/// Reads one frame; `Ok(None)` at a clean end of stream.
+pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> Result<Option<Frame>, String> {
+    let mut head = [0u8; 8];
+    match r.read_exact(&mut head[..4]).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(format!("reading: {e}")),
+    }
+    r.read_exact(&mut head[4..]).await.map_err(|e| format!("reading a frame header: {e}"))?;
+    let len = u32::from_be_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_be_bytes(head[4..].try_into().expect("4 bytes"));
+    if len > MAX_FRAME {
+        return Err(format!("frame of {len} bytes over the limit of {MAX_FRAME}"));
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload).await.map_err(|e| format!("reading a frame of {len} bytes: {e}"))?;
+    Frame::decode(crc, &payload).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_round_trip_and_corruption_is_refused() {
+        let f = Frame::Quorum { conn: ConnId(7), packet: WirePacket::Commit { zxid: Zxid(0x1_0000_0003) } };
+        let bytes = f.encode();
+        let back = read_frame(&mut &bytes[..]).await.unwrap().unwrap();
+        assert!(matches!(
+            back,
+            Frame::Quorum { conn: ConnId(7), packet: WirePacket::Commit { zxid: Zxid(0x1_0000_0003) } }
+        ));
+        let mut bad = bytes.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(read_frame(&mut &bad[..]).await.unwrap_err().contains("CRC"));
+        let mut huge = bytes;
+        huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(read_frame(&mut &huge[..]).await.unwrap_err().contains("limit"));
+        assert!(read_frame(&mut &[][..]).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Throughput, latency and memory of a 3-process zoolab ensemble and a 3-process Apache
+ZooKeeper 3.8 ensemble, measured in the same run with the same load (BENCHMARKS.md).
+
+    cargo build --release -p zoolab-server --example zkload
+    python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab \
+        --load target/release/examples/zkload [--secs 10] [--sessions 32] [--keys 100000]
+
+Both ensembles run on loopback (free ports, temporary directories, tickTime 2000, fsync on),
+one after the other. The load is `zkload` (server/examples/zkload.rs: Rust, tokio, the core's
+jute codec): `--sessions` sessions spread over the three servers, each keeping 4 requests in
+flight, on `--keys` znodes created first; 1 KB values; first 100% setData, then 90% getData.
+It reports operations per second, p50/p99 latency and its own CPU time (to show it was not
+the bottleneck); this script adds each server's resident memory (VmRSS) after the write
+phase. Apache ZooKeeper is skipped when Debian's `zookeeper` package is not installed.
+Every process started is stopped by its own pid.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+
+
+def free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def four(port, word):
+    try:
+        with socket.create_connection((HOST, port), timeout=2) as s:
+            s.sendall(word.encode())
+            out = b""
+            while True:
+                c = s.recv(4096)
+                if not c:
+                    return out.decode()
+                out += c
+    except OSError:
+        return ""
+
+
+def ensemble(kind, binary, tmp):
+    ports = free_ports(9)
+    client = [ports[3 * i] for i in range(3)]
+    lines = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
+    procs = []
+    for i in range(3):
+        data = os.path.join(tmp, f"{kind}{i + 1}")
+        os.makedirs(data)
+        with open(os.path.join(data, "myid"), "w") as f:
+            f.write(f"{i + 1}\n")
+        cfg = os.path.join(tmp, f"{kind}{i + 1}.cfg")
+        with open(cfg, "w") as f:
+            f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={data}\nclientPort={client[i]}\n"
+                    f"clientPortAddress={HOST}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
+                    f"maxClientCnxns=0\n{lines}")
+        log = open(os.path.join(tmp, f"{kind}{i + 1}.log"), "w")
+        if kind == "zoolab":
+            cmd = [binary, "server", "--config", cfg]
+        else:
+            cp = ":".join(["/etc/zookeeper/conf"] + sorted(glob.glob("/usr/share/java/*.jar")))
+            cmd = ["java", "-Xmx512m", "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        modes = [m for p in client for m in four(p, "srvr").splitlines() if m.startswith("Mode: ")]
+        if sorted(modes) == ["Mode: follower", "Mode: follower", "Mode: leader"]:
+            return procs, client
+        time.sleep(0.2)
+    for p in procs:
+        p.kill()
+        p.wait()
+    raise SystemExit(f"{kind}: the ensemble did not form")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def zkload(binary, ports, secs, sessions, keys, reads):
+    hosts = ",".join(f"{HOST}:{p}" for p in ports)
+    out = subprocess.run([binary, hosts, "--sessions", str(sessions), "--secs", str(secs), "--keys", str(keys),
+                          "--reads", str(reads), "--value", "1024", "--window", "4"],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"zkload failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoolab", required=True)
+    ap.add_argument("--load", required=True, help="the zkload binary (server/examples/zkload.rs)")
+    ap.add_argument("--secs", type=float, default=10)
+    ap.add_argument("--sessions", type=int, default=32)
+    ap.add_argument("--keys", type=int, default=100_000)
+    args = ap.parse_args()
+    import logging
+    logging.basicConfig(level=logging.CRITICAL)
+    kinds = ["zoolab"]
+    if os.path.exists("/usr/share/java/zookeeper.jar"):
+        kinds.append("zookeeper")
+    else:
+        print("Apache ZooKeeper not installed (apt-get install zookeeper): measuring zoolab only")
+    results = {}
+    for kind in kinds:
+        tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+        procs = []
+        try:
+            procs, ports = ensemble(kind, args.zoolab, tmp)
+            w = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.0)
+            rss = [rss_mb(p.pid) for p in procs]
+            r = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.9)
+            results[kind] = (w, r, rss)
+            for name, x in (("100% writes", w), ("90% reads", r)):
+                print(f"{kind:10} {name:12} {x['ops_per_s']:8.0f} ops/s  p50 {x['p50_ms']:7.2f} ms  "
+                      f"p99 {x['p99_ms']:7.2f} ms  errors {x['errors']}  load generator CPU "
+                      f"{x['loadgen_cpu_s']:.1f} s of {args.secs:.0f} s", flush=True)
+            print(f"{kind:10} resident memory after the writes ({args.keys} znodes of 1 KB at most): "
+                  + ", ".join(f"{m:.0f} MB" for m in rss), flush=True)
+        finally:
+            for p in procs:
+                p.kill()  # by its own pid
+                p.wait()
+            shutil.rmtree(tmp, ignore_errors=True)
+    if len(results) == 2:
+        (zw, zr, zm), (aw, ar, am) = results["zoolab"], results["zookeeper"]
+        print(f"zoolab / ZooKeeper: writes {zw['ops_per_s'] / aw['ops_per_s']:.2f}x, "
+              f"reads {zr['ops_per_s'] / ar['ops_per_s']:.2f}x, "
+              f"write p99 {zw['p99_ms'] / max(aw['p99_ms'], 1e-9):.2f}x, "
+              f"read p99 {zr['p99_ms'] / max(ar['p99_ms'], 1e-9):.2f}x, "
+              f"memory {sum(zm) / max(sum(am), 1e-9):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
