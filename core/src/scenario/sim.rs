@@ -246,6 +246,7 @@ impl SimDriver {
                 .map(|c| ClusterSpec {
                     participants: u64::from(c.servers),
                     observers: u64::from(c.observers),
+                    spares: 0,
                 })
                 .collect(),
             server,
@@ -578,8 +579,7 @@ impl SimDriver {
             }
         }
         for s in expire {
-            let request =
-                ZkRequest { session: s, auth: AuthInfo::default(), request: WriteRequest::CloseSession };
+            let request = ZkRequest::write(s, AuthInfo::default(), WriteRequest::CloseSession);
             let r = self.world.write_in(c, lid, request);
             self.lines.push(format!("t={now} {} expires session 0x{:x}", self.name((c, lid)), s.0));
             if let Some(e) = self.trackers[c].sessions.get_mut(&s) {
@@ -711,6 +711,7 @@ impl SimDriver {
                 request: WriteRequest::CreateSession {
                     timeout_ms: i32::try_from(timeout).unwrap_or(i32::MAX),
                 },
+                reconfig: None,
             };
             let request_id = self.world.write_in(at.0, at.1, request);
             self.clients[k].conn = Conn::Creating { at, inc, request_id, session };
@@ -834,7 +835,7 @@ impl SimDriver {
                     match write_request(&command, self.db(at).map(ZkDatabase::tree)) {
                         Some(Ok(request)) => {
                             let auth = self.clients[k].auth.clone();
-                            let r = self.world.write_in(at.0, at.1, ZkRequest { session, auth, request });
+                            let r = self.world.write_in(at.0, at.1, ZkRequest::write(session, auth, request));
                             self.ops[i].state = OpState::Write { request_id: r };
                             earlier_open = true;
                         }

@@ -73,7 +73,7 @@ impl Fuzzable for ZkDatabase {
             12 => WriteRequest::SetData { path, data: vec![1], version: ((draw >> 24) % 3) as i32 },
             _ => WriteRequest::Delete { path, version: -1 },
         };
-        ZkRequest { session, auth: AuthInfo::from_ip("10.0.0.1"), request }
+        ZkRequest::write(session, AuthInfo::from_ip("10.0.0.1"), request)
     }
 
     fn final_request() -> ZkRequest {
@@ -81,6 +81,7 @@ impl Fuzzable for ZkDatabase {
             session: SessionId(0),
             auth: AuthInfo::default(),
             request: WriteRequest::SetData { path: "/".into(), data: b"settled".to_vec(), version: -1 },
+            reconfig: None,
         }
     }
 }
@@ -199,7 +200,7 @@ pub fn world_of<R: Replicated>(seed: u64, bugs: Bugs, trace_capacity: usize) -> 
         tail_ms: 0,
     };
     let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants, observers }],
+        clusters: vec![ClusterSpec { participants, observers, spares: 0 }],
         server,
         net,
         trace_capacity,
