@@ -1065,8 +1065,9 @@ impl<R: Replicated> World<R> {
                 Output::Recovered { committed } => Some(Observation::Recovered(committed)),
                 Output::CommittedThrough { zxid } => Some(Observation::CommittedThrough(zxid)),
                 Output::Activated { version, voters } => {
+                    let fingerprint = Fnv64::of(&voters);
                     self.record(TraceKind::Activated { at, version, voters });
-                    None
+                    Some(Observation::Activated(version, fingerprint))
                 }
                 Output::SyncChosen { learner, plan } => {
                     self.record(TraceKind::Sync { at, learner, plan });

@@ -348,12 +348,13 @@ impl<R: Replicated> Server<R> {
     ) -> Server<R> {
         let (mut state, applied) = disk.log.replay();
         let committed = disk.log.snapshot_zxid();
-        let snapshot_config = disk.log.snapshot().and_then(|snap| R::restore(snap).membership());
-        let base = [disk.config.clone(), snapshot_config]
-            .into_iter()
-            .flatten()
+        // Every activation is persisted before anything that depends on it (records
+        // complete in order), so the persisted configuration is at least as new as
+        // the one in the snapshot.
+        let base = disk
+            .config
+            .clone()
             .filter(|c| c.version >= initial.version && QuorumMaj::of_config(c).is_some())
-            .max_by_key(|c| c.version)
             .unwrap_or(initial);
         if state.membership().is_none() {
             state.init_membership(&base);

@@ -293,7 +293,7 @@ impl ZkDatabase {
 mod tests {
     use super::*;
     use crate::ids::ServerId;
-    use crate::sim::{ClusterSpec, World, WorldConfig};
+    use crate::sim::{ClientWrite, ClusterSpec, World, WorldConfig};
     use crate::tree::{Acl, Create, CreateMode, OpResult};
     use crate::zab::server::Server;
 
@@ -420,6 +420,55 @@ mod tests {
         assert_eq!(w.server(0, ServerId(4)).unwrap().config().version, version);
         w.run_for(2_000, 200_000);
         assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
+
+    #[test]
+    fn between_a_reconfig_proposal_and_its_commit_quorums_are_joint() {
+        let mut w = spares_world(2);
+        let leader = w.leader(0).unwrap();
+        // {1,2,3} → {1,4,5}: the old three are not a quorum of the new configuration.
+        let grow = ReconfigRequest {
+            members: Some(
+                "server.1=server1:2888:3888;2181,server.4=server4:2888:3888;2181,server.5=server5:2888:3888;2181"
+                    .into(),
+            ),
+            from_config: -1,
+            ..ReconfigRequest::default()
+        };
+        let r = w.write(leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), grow));
+        // The new voters are cut off before the proposal reaches them: the old three
+        // alone are a quorum of the old configuration, not of the new one.
+        w.partition(&[&[ServerId(1), ServerId(2), ServerId(3)], &[ServerId(4), ServerId(5)]]);
+        let x = w.write(leader, req(S, create("/x", CreateMode::Persistent)));
+        w.run_for(200, 200_000);
+        let s = w.server(0, leader).unwrap();
+        assert!(
+            s.pending_config().is_some(),
+            "the reconfig is pending on the leader: {:?} {:?} {:?}",
+            w.write_status(r),
+            s.status(),
+            s.config()
+        );
+        assert_eq!(s.config().version, 0);
+        assert!(s.quorum().contains_quorum(&[1, 2, 4].map(ServerId).into()));
+        assert!(!s.quorum().contains_quorum(&[1, 2, 3].map(ServerId).into()), "joint: 2 of 1,4,5 needed too");
+        assert_eq!(w.write_status(r), Some(ClientWrite::Pending));
+        assert_eq!(
+            w.write_status(x),
+            Some(ClientWrite::Pending),
+            "a write after it waits for the new quorum"
+        );
+        for id in 1..=3 {
+            assert!(w.server(0, ServerId(id)).unwrap().state().tree().node("/x").is_none(), "s{id}");
+        }
+        // Healed, the new voters log it and both commit; nothing was lost.
+        w.heal();
+        w.run_for(5_000, 500_000);
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+        let leader = w.leader(0).expect("a leader after the heal");
+        let s = w.server(0, leader).unwrap();
+        assert_eq!(s.config().participants(), [1, 4, 5].map(ServerId), "{:?}", s.config());
+        assert!(s.state().tree().node("/x").is_some());
     }
 
     #[test]
