@@ -38,7 +38,14 @@ fn replay() {
         Ok("elect_by_id") => opts.bugs.elect_by_id = true,
         _ => {}
     }
-    match fuzz::run(seed, &opts) {
+    // ZOOLAB_FUZZ_RECONFIG=1: the data tree with spares and reconfigurations.
+    let result = if std::env::var("ZOOLAB_FUZZ_RECONFIG").is_ok() {
+        opts.trace_capacity = env_u64("ZOOLAB_FUZZ_TRACE").map_or(400, |n| n as usize);
+        fuzz::sweep_reconfig(seed, 1, &opts).map(|mut r| r.remove(0))
+    } else {
+        fuzz::run(seed, &opts)
+    };
+    match result {
         Ok(r) => eprintln!("seed {seed} passes: {r:?}"),
         Err(f) => panic!("{f}"),
     }
@@ -74,6 +81,21 @@ fn the_data_tree_under_random_faults_breaks_no_invariant_and_converges() {
     let seeds = env_u64("ZOOLAB_FUZZ_TREE_SEEDS").unwrap_or(30);
     match fuzz::sweep_tree(0, seeds, &FuzzOptions::default()) {
         Ok(reports) => assert!(reports.iter().map(|r| r.replies).sum::<u64>() > seeds * 10, "{reports:?}"),
+        Err(f) => panic!("{f}"),
+    }
+}
+
+#[test]
+fn reconfigurations_under_random_faults_break_no_invariant_and_converge() {
+    // Spares, and random reconfigurations (the leader's own removal, role changes,
+    // whole new memberships) through ZAB among the faults.
+    let seeds = env_u64("ZOOLAB_FUZZ_RECONFIG_SEEDS").unwrap_or(20);
+    match fuzz::sweep_reconfig(0, seeds, &FuzzOptions::default()) {
+        Ok(reports) => {
+            assert!(reports.iter().map(|r| r.replies).sum::<u64>() > seeds * 10, "{reports:?}");
+            let reconfigured = reports.iter().filter(|r| r.config_version > 0).count();
+            assert!(reconfigured * 2 > reports.len(), "most seeds commit a reconfiguration: {reports:?}");
+        }
         Err(f) => panic!("{f}"),
     }
 }

@@ -47,6 +47,11 @@ pub struct Notification {
     pub peer_epoch: Epoch,
     /// The sender's state.
     pub state: PeerState,
+    /// The version of the sender's committed configuration (ZooKeeper sends the
+    /// configuration itself; a server that hears of a newer one from an established
+    /// ensemble follows its leader and learns it by the sync).
+    #[serde(default)]
+    pub config_version: u64,
 }
 
 /// A leader–learner connection, picked by the learner when it connects.

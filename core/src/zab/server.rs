@@ -276,6 +276,9 @@ pub struct Server<R: Replicated> {
     /// Who counts: the committed configuration's majority, or while a reconfiguration
     /// is proposed and not committed, the joint quorum of both.
     quorum: Arc<dyn QuorumVerifier>,
+    /// The committed configuration's majority alone: who may lead (ZooKeeper's
+    /// election weighs candidates by the committed configuration, never the pending).
+    electable: Arc<QuorumMaj>,
     /// The last committed configuration (ZooKeeper's `quorumVerifier`).
     config: QuorumConfig,
     /// A newer configuration seen in a proposal and not committed yet (ZooKeeper's
@@ -359,12 +362,12 @@ impl<R: Replicated> Server<R> {
         if state.membership().is_none() {
             state.init_membership(&base);
         }
-        let quorum: Arc<dyn QuorumVerifier> =
-            Arc::new(QuorumMaj::of_config(&base).expect("a configuration has a participant"));
+        let electable = Arc::new(QuorumMaj::of_config(&base).expect("a configuration has a participant"));
         let mut s = Server {
             id,
             cfg,
-            quorum,
+            quorum: electable.clone(),
+            electable,
             config: base,
             next_config: None,
             config_changed: false,
@@ -554,6 +557,7 @@ impl<R: Replicated> Server<R> {
     fn set_configs(&mut self, committed: QuorumConfig, pending: Option<QuorumConfig>) {
         let pending = pending.filter(|p| p.version > committed.version);
         let base = QuorumMaj::of_config(&committed).expect("a committed configuration has a participant");
+        self.electable = Arc::new(base.clone());
         self.quorum = match pending.as_ref().and_then(QuorumMaj::of_config) {
             Some(next) => Arc::new(JointQuorum::new(base, next)),
             None => Arc::new(base),
@@ -756,8 +760,13 @@ impl<R: Replicated> Server<R> {
         self.quorum.is_voter(self.id)
     }
 
+    /// Whether this server may be elected: a voter of the committed configuration.
+    fn electable(&self) -> bool {
+        self.electable.is_voter(self.id)
+    }
+
     fn initial_vote(&self) -> Vote {
-        if self.is_voter() {
+        if self.electable() {
             Vote {
                 leader: self.id,
                 zxid: self.disk.log.last_zxid(),
@@ -786,6 +795,7 @@ impl<R: Replicated> Server<R> {
             election_epoch: self.vote.election_epoch,
             peer_epoch: self.vote.peer_epoch,
             state: self.my_state(),
+            config_version: self.config.version,
         }
     }
 
@@ -843,6 +853,17 @@ impl<R: Replicated> Server<R> {
     }
 
     fn on_notification(&mut self, from: ServerId, n: Notification, out: &mut Vec<Output<R>>) {
+        // While LOOKING: a peer has committed the configuration we only saw proposed.
+        // Versions are zxids, so it is the same transaction, and it is in force; the
+        // election starts again under it. (ZooKeeper sends the configuration itself
+        // and, only while LOOKING, adopts any newer one.)
+        let looking = matches!(self.phase, Phase::Looking(_));
+        if looking && self.next_config.as_ref().is_some_and(|p| p.version == n.config_version) {
+            let c = self.next_config.clone().expect("checked");
+            self.activate(c, out);
+            self.config_changed = false;
+            self.start_election(out);
+        }
         // Servers outside the configuration (joiners, servers reconfigured out) are
         // answered like observers: told who leads, never counted.
         let Phase::Looking(_) = &self.phase else {
@@ -852,6 +873,16 @@ impl<R: Replicated> Server<R> {
             }
             return;
         };
+        let established = matches!(n.state, PeerState::Following | PeerState::Leading | PeerState::Observing);
+        if established && n.config_version > self.config.version {
+            // An established ensemble under a configuration newer than ours (we
+            // missed its reconfiguration, or were reconfigured out meanwhile): our
+            // configuration cannot find it a quorum, so follow its leader and learn
+            // the configuration from the sync.
+            let mut v = Vote::of(&n);
+            v.election_epoch = self.logical_clock;
+            return self.decide(v, out);
+        }
         if !self.quorum.is_voter(from) {
             self.reply_vote(from, out);
             return;
@@ -862,7 +893,7 @@ impl<R: Replicated> Server<R> {
         if n.state == PeerState::Looking && n.election_epoch < self.logical_clock && self.is_voter() {
             self.reply_vote(from, out);
         }
-        if !self.quorum.is_voter(n.leader) {
+        if !self.electable.is_voter(n.leader) {
             return; // a vote for a server that cannot lead counts for nothing
         }
         let bugs = self.cfg.bugs;
@@ -870,7 +901,7 @@ impl<R: Replicated> Server<R> {
         let finalizing = matches!(&self.phase, Phase::Looking(e) if e.finalizing);
         if finalizing {
             // During the finalize wait only a better vote matters; it reopens the round.
-            if beats(&nv, &self.vote, &*self.quorum, bugs.elect_by_id) {
+            if beats(&nv, &self.vote, &*self.electable, bugs.elect_by_id) {
                 if let Phase::Looking(e) = &mut self.phase {
                     e.finalizing = false;
                 }
@@ -888,12 +919,12 @@ impl<R: Replicated> Server<R> {
                         e.recv.clear();
                     }
                     let mine = self.initial_vote();
-                    self.vote = if beats(&nv, &mine, &*self.quorum, bugs.elect_by_id) { nv } else { mine };
+                    self.vote = if beats(&nv, &mine, &*self.electable, bugs.elect_by_id) { nv } else { mine };
                     self.vote.election_epoch = self.logical_clock;
                     self.send_notifications(out);
                 } else if n.election_epoch < self.logical_clock {
                     return;
-                } else if beats(&nv, &self.vote, &*self.quorum, bugs.elect_by_id) {
+                } else if beats(&nv, &self.vote, &*self.electable, bugs.elect_by_id) {
                     self.vote = nv;
                     self.send_notifications(out);
                 }
@@ -954,7 +985,11 @@ impl<R: Replicated> Server<R> {
     fn decide(&mut self, vote: Vote, out: &mut Vec<Output<R>>) {
         self.vote = vote;
         self.election_gen += 1; // cancels the election timer
-        if vote.leader == self.id && self.is_voter() {
+        if vote.leader == self.id {
+            if !self.electable() {
+                // Not ours to lead (a vote for us under a configuration we left).
+                return self.start_election(out);
+            }
             self.start_leading(out);
         } else {
             let kind = self.learner_kind();
