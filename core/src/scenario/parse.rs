@@ -460,8 +460,11 @@ fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
                 return Ok(Predicate::HasConfigVersion { target, version });
             }
             let target = as_target(i, &subj)?;
-            let what =
-                if negated { "leader or a znode path" } else { "a leader, committed, or a znode path" };
+            let what = if negated {
+                "leader or a znode path"
+            } else {
+                "a leader, committed, voters, config, or a znode path"
+            };
             let path = cut_err(alt((str_lit, path.context(desc(what))))).parse_next(i)?;
             if negated {
                 return Ok(Predicate::Not(Box::new(Predicate::HasNode { target, path, data: None })));

@@ -482,10 +482,14 @@ impl<R: Replicated> World<R> {
         cl.nodes
             .iter()
             .map(|n| {
-                let initial = QuorumMaj::of_config(&cl.initial).expect("a participant");
                 let (observer, member) = match &n.server {
                     Some(s) => (!s.quorum().is_voter(n.id), s.quorum().is_member(n.id)),
-                    None => (!initial.is_voter(n.id), initial.is_member(n.id)),
+                    None => {
+                        // Down: the configuration it will boot with.
+                        let config = n.disk.config.as_ref().unwrap_or(&cl.initial);
+                        let q = QuorumMaj::of_config(config).expect("a participant");
+                        (!q.is_voter(n.id), q.is_member(n.id))
+                    }
                 };
                 match &n.server {
                     None => ServerView {

@@ -472,6 +472,41 @@ mod tests {
     }
 
     #[test]
+    fn roles_change_by_reconfig_and_servers_reconnect_in_their_new_role() {
+        let cfg = WorldConfig {
+            clusters: vec![ClusterSpec { participants: 3, observers: 1, spares: 0 }],
+            ..WorldConfig::default()
+        };
+        let mut w = World::new(cfg, 5);
+        w.run_until(2_000, 200_000);
+        w.write(ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
+        w.run_for(500, 200_000);
+        assert_eq!(w.servers()[3].role, crate::sim::Role::Observing);
+        // The observer becomes a participant and a follower an observer, in one step.
+        let leader = w.leader(0).unwrap();
+        let demoted = (1..=3).find(|&i| ServerId(i) != leader).unwrap();
+        let change = add(&format!(
+            "server.4=server4:2888:3888:participant;2181,server.{demoted}=server{demoted}:2888:3888:observer;2181"
+        ));
+        assert!(reconfig(&mut w, leader.0, change).is_ok());
+        w.run_for(3_000, 200_000);
+        let views = w.servers();
+        assert_eq!(views[3].role, crate::sim::Role::Following, "{:?}", views[3]);
+        assert!(!views[3].observer);
+        let d = &views[(demoted - 1) as usize];
+        assert_eq!(d.role, crate::sim::Role::Observing, "{d:?}");
+        // The promoted server's vote counts: with the third voter down, the leader and
+        // s4 are a quorum of {leader, other, s4}.
+        let leader = w.leader(0).unwrap();
+        let other = (1..=3).find(|&i| ServerId(i) != leader && i != demoted).unwrap();
+        w.kill(ServerId(other));
+        let id = w.write(leader, req(S, create("/roles", CreateMode::Persistent)));
+        w.run_for(1_000, 200_000);
+        assert!(w.take_reply(id).unwrap().result.is_ok());
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
+
+    #[test]
     fn reconfig_errors_follow_zookeeper() {
         let mut w = spares_world(2);
         let bad_version = ReconfigRequest { from_config: 0x42, ..add("server.4=server4:2888:3888;2181") };
