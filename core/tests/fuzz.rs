@@ -2,7 +2,8 @@
 //! and each deliberately broken behaviour must be caught.
 //!
 //! Replay one seed: `ZOOLAB_FUZZ_SEED=<seed> cargo test -p zoolab-core --test fuzz replay -- --nocapture`
-//! (with `ZOOLAB_FUZZ_BUG=commit_without_quorum|skip_trunc|elect_by_id` to switch a bug on).
+//! (with `ZOOLAB_FUZZ_BUG=commit_without_quorum|skip_trunc|elect_by_id|skip_joint_quorum`
+//! to switch a bug on; `ZOOLAB_FUZZ_RECONFIG=1` for the sweep with reconfigurations).
 //! More seeds: `ZOOLAB_FUZZ_SEEDS=<n>`.
 
 use zoolab_core::sim::fuzz::{self, FuzzOptions};
@@ -36,6 +37,7 @@ fn replay() {
         Ok("commit_without_quorum") => opts.bugs.commit_without_quorum = true,
         Ok("skip_trunc") => opts.bugs.skip_trunc = true,
         Ok("elect_by_id") => opts.bugs.elect_by_id = true,
+        Ok("skip_joint_quorum") => opts.bugs.skip_joint_quorum = true,
         _ => {}
     }
     // ZOOLAB_FUZZ_RECONFIG=1: the data tree with spares and reconfigurations.
@@ -98,4 +100,17 @@ fn reconfigurations_under_random_faults_break_no_invariant_and_converge() {
         }
         Err(f) => panic!("{f}"),
     }
+}
+
+#[test]
+fn the_reconfiguration_sweep_catches_skipping_joint_quorums() {
+    // Committing on the old configuration's quorum alone while a reconfiguration is
+    // pending can commit a configuration whose own voters never logged it: the sweep
+    // finds such an ensemble unable to elect a leader again (ZAB's log keeps the
+    // committed history itself safe; the joint quorum is what keeps it live).
+    let opts =
+        FuzzOptions { bugs: Bugs { skip_joint_quorum: true, ..Bugs::default() }, ..FuzzOptions::default() };
+    let seeds = env_u64("ZOOLAB_FUZZ_RECONFIG_SEEDS").unwrap_or(300);
+    let found = (0..seeds).find_map(|seed| fuzz::sweep_reconfig(seed, 1, &opts).err());
+    assert!(found.is_some(), "skipping joint quorums went unnoticed in {seeds} seeds");
 }

@@ -200,6 +200,7 @@ impl FuzzFailure {
             Bugs { commit_without_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=commit_without_quorum ",
             Bugs { skip_trunc: true, .. } => "ZOOLAB_FUZZ_BUG=skip_trunc ",
             Bugs { elect_by_id: true, .. } => "ZOOLAB_FUZZ_BUG=elect_by_id ",
+            Bugs { skip_joint_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=skip_joint_quorum ",
             _ => "",
         };
         format!(

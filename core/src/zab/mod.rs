@@ -120,6 +120,10 @@ pub struct Bugs {
     pub skip_trunc: bool,
     /// Fast Leader Election orders votes by server id alone, ignoring epochs and zxids.
     pub elect_by_id: bool,
+    /// A pending reconfiguration is ignored until it commits: quorums stay those of
+    /// the old configuration alone instead of joint (old and new).
+    #[serde(default)]
+    pub skip_joint_quorum: bool,
 }
 
 /// Timing and sizing of one server, in ZooKeeper's terms.

@@ -559,8 +559,8 @@ impl<R: Replicated> Server<R> {
         let base = QuorumMaj::of_config(&committed).expect("a committed configuration has a participant");
         self.electable = Arc::new(base.clone());
         self.quorum = match pending.as_ref().and_then(QuorumMaj::of_config) {
-            Some(next) => Arc::new(JointQuorum::new(base, next)),
-            None => Arc::new(base),
+            Some(next) if !self.cfg.bugs.skip_joint_quorum => Arc::new(JointQuorum::new(base, next)),
+            _ => Arc::new(base),
         };
         self.config = committed;
         self.next_config = pending;
