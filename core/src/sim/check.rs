@@ -10,7 +10,8 @@
 //! - *Integrity*: no server truncates a transaction it has committed.
 //! - *State*: servers that have applied the same zxid have equal digests.
 //! - *Configuration agreement*: servers that activate a configuration of the same
-//!   version activate the same voters, and each activates versions in increasing order
+//!   version activate the same voters, and each run of a server activates versions in
+//!   increasing order
 //!   (a reconfiguration is a transaction, so this follows from agreement; it is checked
 //!   on its own because membership decides every quorum after it).
 
@@ -121,6 +122,8 @@ impl Checker {
             }
             Observation::Recovered(committed) => {
                 self.last_commit.insert(id, committed);
+                // An activation whose record the crash lost happens again.
+                self.last_config.remove(&id);
             }
             Observation::CommittedThrough(zxid) => {
                 let prev = self.last_commit.entry(id).or_insert(Zxid::ZERO);

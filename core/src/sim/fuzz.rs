@@ -427,7 +427,14 @@ pub fn drive<R: Fuzzable>(
     let views: Vec<String> = w
         .servers()
         .iter()
-        .map(|v| format!("s{} {} applied={} digest={:x}", v.id, v.role, v.applied_zxid, v.digest))
+        .map(|v| {
+            let config = w.server(0, v.id).map_or(String::new(), |s| {
+                let pending =
+                    s.pending_config().map_or(String::new(), |p| format!(" pending={:x}", p.version));
+                format!(" config={:x}{pending} voters={:?}", s.config().version, s.quorum().voters())
+            });
+            format!("s{} {} applied={} digest={:x}{config}", v.id, v.role, v.applied_zxid, v.digest)
+        })
         .collect();
     Err(fail(
         w,

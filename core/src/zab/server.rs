@@ -281,6 +281,8 @@ pub struct Server<R: Replicated> {
     electable: Arc<QuorumMaj>,
     /// The last committed configuration (ZooKeeper's `quorumVerifier`).
     config: QuorumConfig,
+    /// The same, shared by the notifications that carry it.
+    shared_config: Arc<QuorumConfig>,
     /// A newer configuration seen in a proposal and not committed yet (ZooKeeper's
     /// `lastSeenQuorumVerifier`).
     next_config: Option<QuorumConfig>,
@@ -368,6 +370,7 @@ impl<R: Replicated> Server<R> {
             cfg,
             quorum: electable.clone(),
             electable,
+            shared_config: Arc::new(base.clone()),
             config: base,
             next_config: None,
             config_changed: false,
@@ -473,7 +476,12 @@ impl<R: Replicated> Server<R> {
         self.now = now;
         match input {
             Input::Message { from, msg } => match msg {
-                Message::Notification(n) => self.on_notification(from, n, out),
+                Message::Notification(n, config) => {
+                    if let Some(c) = config {
+                        self.on_config_heard(&c, out);
+                    }
+                    self.on_notification(from, n, out)
+                }
                 Message::Quorum { conn, packet } => self.on_packet(from, conn, packet, out),
             },
             Input::Client { request_id, request } => self.on_client(request_id, request, out),
@@ -562,6 +570,9 @@ impl<R: Replicated> Server<R> {
             Some(next) if !self.cfg.bugs.skip_joint_quorum => Arc::new(JointQuorum::new(base, next)),
             _ => Arc::new(base),
         };
+        if committed != *self.shared_config {
+            self.shared_config = Arc::new(committed.clone());
+        }
         self.config = committed;
         self.next_config = pending;
     }
@@ -829,7 +840,7 @@ impl<R: Replicated> Server<R> {
         let n = self.notification();
         for &to in self.quorum.voters() {
             if to != self.id {
-                out.push(Output::Send { to, msg: Message::Notification(n) });
+                out.push(Output::Send { to, msg: Message::Notification(n, self.config_to_send()) });
             }
         }
         // Our own notification reaches us too (ZooKeeper loops it back), and may
@@ -848,22 +859,30 @@ impl<R: Replicated> Server<R> {
         }
     }
 
+    /// The committed configuration notifications carry (none until a reconfiguration
+    /// has committed: the static one is known to everyone).
+    fn config_to_send(&self) -> Option<Arc<QuorumConfig>> {
+        (self.config.version > 0).then(|| self.shared_config.clone())
+    }
+
+    /// A notification carried a peer's committed configuration. While LOOKING, a newer
+    /// one than ours is in force (it was committed) and the election starts again
+    /// under it, as ZooKeeper's FastLeaderElection does; otherwise it waits for the
+    /// sync.
+    fn on_config_heard(&mut self, c: &QuorumConfig, out: &mut Vec<Output<R>>) {
+        if !matches!(self.phase, Phase::Looking(_)) || c.version <= self.config.version {
+            return;
+        }
+        self.activate(c.clone(), out);
+        self.config_changed = false;
+        self.start_election(out);
+    }
+
     fn reply_vote(&self, to: ServerId, out: &mut Vec<Output<R>>) {
-        out.push(Output::Send { to, msg: Message::Notification(self.notification()) });
+        out.push(Output::Send { to, msg: Message::Notification(self.notification(), self.config_to_send()) });
     }
 
     fn on_notification(&mut self, from: ServerId, n: Notification, out: &mut Vec<Output<R>>) {
-        // While LOOKING: a peer has committed the configuration we only saw proposed.
-        // Versions are zxids, so it is the same transaction, and it is in force; the
-        // election starts again under it. (ZooKeeper sends the configuration itself
-        // and, only while LOOKING, adopts any newer one.)
-        let looking = matches!(self.phase, Phase::Looking(_));
-        if looking && self.next_config.as_ref().is_some_and(|p| p.version == n.config_version) {
-            let c = self.next_config.clone().expect("checked");
-            self.activate(c, out);
-            self.config_changed = false;
-            self.start_election(out);
-        }
         // Servers outside the configuration (joiners, servers reconfigured out) are
         // answered like observers: told who leads, never counted.
         let Phase::Looking(_) = &self.phase else {
@@ -940,7 +959,11 @@ impl<R: Replicated> Server<R> {
             }
             PeerState::Observing => {}
             PeerState::Following | PeerState::Leading => {
-                let quorum = self.quorum.clone();
+                // Joining an established leader decides nothing (the leader's epoch and
+                // NEWLEADER quorums do): it is judged by the committed configuration,
+                // so a reconfiguration this server logged but that was never committed
+                // (its new leader will truncate it) cannot keep it from joining.
+                let quorum: Arc<dyn QuorumVerifier> = self.electable.clone();
                 let (me, clock) = (self.id, self.logical_clock);
                 let Phase::Looking(e) = &mut self.phase else { unreachable!() };
                 let mut decided = None;
