@@ -18,7 +18,7 @@ const S5: ServerId = ServerId(5);
 
 fn world(participants: u64, observers: u64, server: ServerConfig, seed: u64) -> World<Registers> {
     let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants, observers }],
+        clusters: vec![ClusterSpec { participants, observers, spares: 0 }],
         server,
         ..WorldConfig::default()
     };
@@ -271,7 +271,7 @@ fn a_pinned_run_keeps_its_trace_hash() {
 #[test]
 fn a_crash_keeps_only_what_the_disk_acknowledged() {
     let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants: 3, observers: 0 }],
+        clusters: vec![ClusterSpec { participants: 3, observers: 0, spares: 0 }],
         disk_min_ms: 50,
         disk_max_ms: 50,
         ..WorldConfig::default()
@@ -299,8 +299,8 @@ fn a_crash_keeps_only_what_the_disk_acknowledged() {
 fn a_world_holds_independent_clusters() {
     let cfg = WorldConfig {
         clusters: vec![
-            ClusterSpec { participants: 3, observers: 0 },
-            ClusterSpec { participants: 5, observers: 1 },
+            ClusterSpec { participants: 3, observers: 0, spares: 0 },
+            ClusterSpec { participants: 5, observers: 1, spares: 0 },
         ],
         ..WorldConfig::default()
     };

@@ -43,17 +43,25 @@ fn topo() -> impl Strategy<Value = Topo> {
                 .map(|n| {
                     (
                         1u8..=5,
-                        0u8..=2,
+                        (0u8..=2, 0u8..=2),
                         proptest::option::of((1u64..3000).prop_map(Millis)),
                         proptest::option::of(1u32..20),
                         proptest::option::of(1u32..20),
                         proptest::option::of((1u32..100_000, 0u32..1000)),
                     )
                         .prop_map(
-                            move |(servers, observers, tick_time, init_limit, sync_limit, counts)| Cluster {
+                            move |(
+                                servers,
+                                (observers, spares),
+                                tick_time,
+                                init_limit,
+                                sync_limit,
+                                counts,
+                            )| Cluster {
                                 name: n.to_string(),
                                 servers,
                                 observers,
+                                spares,
                                 settings: ClusterSettings {
                                     tick_time,
                                     init_limit,
@@ -85,7 +93,7 @@ fn topo() -> impl Strategy<Value = Topo> {
                                     } else {
                                         Endpoint::Server(ServerName {
                                             cluster: cluster.name.clone(),
-                                            id: 1 + id % (cluster.servers + cluster.observers),
+                                            id: 1 + id % cluster.total(),
                                         })
                                     }
                                 })
@@ -106,10 +114,7 @@ fn server_ref(t: &Topo) -> impl Strategy<Value = ServerRef> {
         if leader {
             ServerRef::LeaderOf(cl.name.clone())
         } else {
-            ServerRef::Named(ServerName {
-                cluster: cl.name.clone(),
-                id: 1 + id % (cl.servers + cl.observers),
-            })
+            ServerRef::Named(ServerName { cluster: cl.name.clone(), id: 1 + id % cl.total() })
         }
     })
 }
@@ -248,6 +253,22 @@ fn text() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 \"\\\\\n\t/é#:=.,|<>-]{0,16}"
 }
 
+/// Some servers of one cluster, once each in id order.
+fn voters(t: &Topo) -> impl Strategy<Value = Vec<ServerName>> {
+    let clusters = t.clusters.clone();
+    (0..clusters.len(), any::<u16>()).prop_map(move |(c, mask)| {
+        let cl = &clusters[c];
+        let mut v: Vec<ServerName> = (1..=cl.total())
+            .filter(|id| mask & (1 << (id - 1)) != 0)
+            .map(|id| ServerName { cluster: cl.name.clone(), id })
+            .collect();
+        if v.is_empty() {
+            v.push(ServerName { cluster: cl.name.clone(), id: 1 });
+        }
+        v
+    })
+}
+
 fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
     let clusters: Vec<String> = t.clusters.iter().map(|c| c.name.clone()).collect();
     let cluster = proptest::sample::select(clusters);
@@ -262,7 +283,13 @@ fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
         (target.clone(), zpath(), proptest::option::of(text()))
             .prop_map(|(target, path, data)| Predicate::HasNode { target, path, data })
             .boxed(),
-        (target, any::<u64>()).prop_map(|(target, zxid)| Predicate::HasCommitted { target, zxid }).boxed(),
+        (target.clone(), any::<u64>())
+            .prop_map(|(target, zxid)| Predicate::HasCommitted { target, zxid })
+            .boxed(),
+        (target.clone(), any::<u64>())
+            .prop_map(|(target, version)| Predicate::HasConfigVersion { target, version })
+            .boxed(),
+        (target, voters(t)).prop_map(|(target, voters)| Predicate::HasVoters { target, voters }).boxed(),
         Just(Predicate::InvariantsHold).boxed(),
         (
             proptest::option::of(cluster.clone()),

@@ -98,7 +98,14 @@ pub fn sweep(
                         Err(f) => {
                             eprintln!("{f}");
                             let what = f.message;
-                            Err(FuzzFailure { seed, step: 0, what, tail: Vec::new(), bugs: opts.bugs })
+                            Err(FuzzFailure {
+                                seed,
+                                step: 0,
+                                what,
+                                tail: Vec::new(),
+                                bugs: opts.bugs,
+                                reconfig: false,
+                            })
                         }
                     },
                 };

@@ -20,6 +20,12 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("minority-cannot-commit", include_str!("../../../scenarios/minority-cannot-commit.zk")),
     ("observer-reads-lag", include_str!("../../../scenarios/observer-reads-lag.zk")),
     ("one-way-partition", include_str!("../../../scenarios/one-way-partition.zk")),
+    ("reconfig-3-to-5", include_str!("../../../scenarios/reconfig-3-to-5.zk")),
+    ("reconfig-leader-removes-itself", include_str!("../../../scenarios/reconfig-leader-removes-itself.zk")),
+    (
+        "reconfig-refused-without-quorum",
+        include_str!("../../../scenarios/reconfig-refused-without-quorum.zk"),
+    ),
     (
         "reconnect-to-behind-server-refused",
         include_str!("../../../scenarios/reconnect-to-behind-server-refused.zk"),

@@ -141,10 +141,12 @@ impl NetSettings {
     }
 }
 
-/// A cluster (ensemble): `cluster a with 3 servers and 1 observer`.
+/// A cluster (ensemble): `cluster a with 3 servers and 1 observer and 2 spares`.
 ///
-/// Participants are numbered `1..=servers`, observers follow them; the servers of
-/// cluster `a` are called `a1`, `a2`, …
+/// Participants are numbered `1..=servers`, observers follow them, then spares; the
+/// servers of cluster `a` are called `a1`, `a2`, … Spares run outside the initial
+/// configuration (joiners): they follow its leader without a vote until a `reconfig`
+/// adds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
     /// Its name: letters and `_` only, so that `a3` reads as server 3 of `a`.
@@ -153,6 +155,9 @@ pub struct Cluster {
     pub servers: u8,
     /// How many observers.
     pub observers: u8,
+    /// How many spares: servers outside the initial configuration.
+    #[serde(default)]
+    pub spares: u8,
     /// zoo.cfg's timing settings, where they differ from the simulator's defaults.
     pub settings: ClusterSettings,
 }
@@ -395,6 +400,20 @@ pub enum Predicate {
         /// The zxid.
         zxid: u64,
     },
+    /// `a has voters a1 a2 a4`: the committed configuration has exactly these voters.
+    HasVoters {
+        /// Where to look.
+        target: Target,
+        /// The voters, in id order.
+        voters: Vec<ServerName>,
+    },
+    /// `a has config version 0x100000003`: the committed configuration's version.
+    HasConfigVersion {
+        /// Where to look.
+        target: Target,
+        /// The version (the zxid of the reconfiguration that made it).
+        version: u64,
+    },
     /// `c1 succeeded`.
     Succeeded(OpRef),
     /// `c1 failed [with NODEEXISTS]`.
@@ -470,6 +489,13 @@ pub fn load(input: &str) -> Result<(Scenario, Option<u64>), LoadError> {
         Ok((sc, Some(position)))
     } else {
         Ok((parse(input)?, None))
+    }
+}
+
+impl Cluster {
+    /// How many servers it runs: participants, observers and spares.
+    pub fn total(&self) -> u8 {
+        self.servers.saturating_add(self.observers).saturating_add(self.spares)
     }
 }
 

@@ -230,10 +230,23 @@ fn cluster_decl(i: &mut &str) -> PResult<Cluster> {
     cut_err(kw("with")).parse_next(i)?;
     let servers = cut_err(number::<u8>("a number of servers")).parse_next(i)?;
     cut_err(alt((kw("servers"), kw("server")))).parse_next(i)?;
-    let mut observers = 0;
+    let (mut observers, mut spares) = (0, 0);
     if opt(kw("and")).parse_next(i)?.is_some() {
-        observers = cut_err(number::<u8>("a number of observers")).parse_next(i)?;
-        cut_err(alt((kw("observers"), kw("observer")))).parse_next(i)?;
+        let n = cut_err(number::<u8>("a number of observers or spares")).parse_next(i)?;
+        if opt(alt((kw("spares"), kw("spare")))).parse_next(i)?.is_some() {
+            spares = n;
+        } else {
+            observers = n;
+            cut_err(
+                alt((kw("observers"), kw("observer"), kw("spares"), kw("spare")))
+                    .context(desc("observers or spares")),
+            )
+            .parse_next(i)?;
+            if opt(kw("and")).parse_next(i)?.is_some() {
+                spares = cut_err(number::<u8>("a number of spares")).parse_next(i)?;
+                cut_err(alt((kw("spares"), kw("spare")))).parse_next(i)?;
+            }
+        }
     }
     let mut settings = ClusterSettings::default();
     while opt(sym(",")).parse_next(i)?.is_some() {
@@ -265,7 +278,7 @@ fn cluster_decl(i: &mut &str) -> PResult<Cluster> {
             }
         }
     }
-    Ok(Cluster { name, servers, observers, settings })
+    Ok(Cluster { name, servers, observers, spares, settings })
 }
 
 fn link_decl(i: &mut &str, settings_required: bool) -> PResult<LinkDecl> {
@@ -462,9 +475,31 @@ fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
                 .parse_next(i)?;
                 return Ok(Predicate::HasCommitted { target, zxid });
             }
+            if !negated && opt(kw("voters")).parse_next(i)?.is_some() {
+                let target = as_target(i, &subj)?;
+                let mut voters = vec![cut_err(server_name).parse_next(i)?];
+                while let Some(v) = opt(server_name).parse_next(i)? {
+                    voters.push(v);
+                }
+                return Ok(Predicate::HasVoters { target, voters });
+            }
+            if !negated && opt(kw("config")).parse_next(i)?.is_some() {
+                let target = as_target(i, &subj)?;
+                cut_err(kw("version")).parse_next(i)?;
+                let version = cut_err(
+                    atomic(preceded((ws, "0x"), hex_digit1))
+                        .try_map(|h: &str| u64::from_str_radix(h, 16))
+                        .context(desc("a config version like 0x100000003")),
+                )
+                .parse_next(i)?;
+                return Ok(Predicate::HasConfigVersion { target, version });
+            }
             let target = as_target(i, &subj)?;
-            let what =
-                if negated { "leader or a znode path" } else { "a leader, committed, or a znode path" };
+            let what = if negated {
+                "leader or a znode path"
+            } else {
+                "a leader, committed, voters, config, or a znode path"
+            };
             let path = cut_err(alt((str_lit, path.context(desc(what))))).parse_next(i)?;
             if negated {
                 return Ok(Predicate::Not(Box::new(Predicate::HasNode { target, path, data: None })));
@@ -969,10 +1004,10 @@ fn check_cluster(sc: &Scenario, c: &Cluster) -> Result<(), String> {
     if sc.cluster(&c.name).is_some() {
         return Err(format!("cluster {} is declared twice", c.name));
     }
-    let total = u16::from(c.servers) + u16::from(c.observers);
+    let total = u16::from(c.servers) + u16::from(c.observers) + u16::from(c.spares);
     if c.servers == 0 || total > u16::from(MAX_SERVERS_PER_CLUSTER) {
         return Err(format!(
-            "a cluster has at least 1 server and at most {MAX_SERVERS_PER_CLUSTER} servers and observers together"
+            "a cluster has at least 1 server and at most {MAX_SERVERS_PER_CLUSTER} servers, observers and spares together"
         ));
     }
     if c.settings.tick_time == Some(Millis(0)) {
@@ -1021,14 +1056,8 @@ fn check_server(sc: &Scenario, s: &ServerName) -> Result<(), String> {
     let Some(c) = sc.cluster(&s.cluster) else {
         return Err(format!("no cluster {} (for server {s})", s.cluster));
     };
-    if s.id == 0 || s.id > c.servers + c.observers {
-        return Err(format!(
-            "cluster {} has servers {}1 to {}{}",
-            c.name,
-            c.name,
-            c.name,
-            c.servers + c.observers
-        ));
+    if s.id == 0 || s.id > c.total() {
+        return Err(format!("cluster {} has servers {}1 to {}{}", c.name, c.name, c.name, c.total()));
     }
     Ok(())
 }
@@ -1099,7 +1128,19 @@ fn check_predicate(sc: &Scenario, p: &Predicate) -> Result<(), String> {
             check_target(sc, target)?;
             zkcli::validate_path(path, false).map_err(|e| e.to_string())
         }
-        Predicate::HasCommitted { target, .. } => check_target(sc, target),
+        Predicate::HasCommitted { target, .. } | Predicate::HasConfigVersion { target, .. } => {
+            check_target(sc, target)
+        }
+        Predicate::HasVoters { target, voters } => {
+            check_target(sc, target)?;
+            for v in voters {
+                check_server(sc, v)?;
+            }
+            if voters.windows(2).any(|w| w[0] >= w[1]) {
+                return Err("list voters once each, in id order (a1 a2 a3)".into());
+            }
+            Ok(())
+        }
         Predicate::Succeeded(op) | Predicate::Pending(op) => check_op(sc, op),
         Predicate::Failed { op, code } => {
             check_op(sc, op)?;

@@ -125,6 +125,9 @@ impl Display for Cluster {
         if self.observers > 0 {
             write!(f, " and {} observer{}", self.observers, plural(self.observers))?;
         }
+        if self.spares > 0 {
+            write!(f, " and {} spare{}", self.spares, plural(self.spares))?;
+        }
         let s = &self.settings;
         if let Some(t) = s.tick_time {
             write!(f, ", tickTime {t}")?;
@@ -267,6 +270,16 @@ impl Display for Predicate {
                 Ok(())
             }
             Predicate::HasCommitted { target, zxid } => write!(f, "{target} has committed 0x{zxid:x}"),
+            Predicate::HasVoters { target, voters } => {
+                write!(f, "{target} has voters")?;
+                for v in voters {
+                    write!(f, " {v}")?;
+                }
+                Ok(())
+            }
+            Predicate::HasConfigVersion { target, version } => {
+                write!(f, "{target} has config version 0x{version:x}")
+            }
             Predicate::Succeeded(op) => write!(f, "{op} succeeded"),
             Predicate::Failed { op, code: None } => write!(f, "{op} failed"),
             Predicate::Failed { op, code: Some(c) } => write!(f, "{op} failed with {c}"),

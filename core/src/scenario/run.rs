@@ -47,6 +47,11 @@ pub trait Driver {
     fn read(&self, name: &ServerName, path: &str) -> Result<Option<String>, String>;
     /// The first invariant the world found broken.
     fn violation(&self) -> Option<String>;
+    /// The committed configuration a server follows: its version and its voters' ids
+    /// (`None`: the server is down, or the world has no configurations).
+    fn config(&self, _name: &ServerName) -> Option<(u64, Vec<u8>)> {
+        None
+    }
     /// The hash of every trace line so far.
     fn trace_hash(&self) -> u64;
     /// Whether a client has a session and a connection.
@@ -456,7 +461,7 @@ impl<D: Driver> Runner<D> {
     }
 
     fn members(&self, cluster: &str) -> Vec<ServerName> {
-        let n = self.sc.cluster(cluster).map_or(0, |c| c.servers + c.observers);
+        let n = self.sc.cluster(cluster).map_or(0, Cluster::total);
         (1..=n).map(|id| ServerName { cluster: cluster.to_string(), id }).collect()
     }
 
@@ -536,6 +541,43 @@ impl<D: Driver> Runner<D> {
                     let c = self.d.server(&s).committed;
                     held &= c >= *zxid;
                     seen.push(format!("{s} committed 0x{c:x}"));
+                }
+                (held, seen.join(", "))
+            }
+            Predicate::HasVoters { target, voters } => {
+                let want: Vec<u8> = voters.iter().map(|v| v.id).collect();
+                let mut seen = Vec::new();
+                let mut held = true;
+                for s in self.targets(target)? {
+                    match self.d.config(&s) {
+                        Some((_, got)) => {
+                            held &= got == want;
+                            let names: Vec<String> =
+                                got.iter().map(|id| format!("{}{id}", s.cluster)).collect();
+                            seen.push(format!("{s} has voters {}", names.join(" ")));
+                        }
+                        None => {
+                            held = false;
+                            seen.push(format!("{s} has no configuration"));
+                        }
+                    }
+                }
+                (held, seen.join(", "))
+            }
+            Predicate::HasConfigVersion { target, version } => {
+                let mut seen = Vec::new();
+                let mut held = true;
+                for s in self.targets(target)? {
+                    match self.d.config(&s) {
+                        Some((v, _)) => {
+                            held &= v == *version;
+                            seen.push(format!("{s} has config version 0x{v:x}"));
+                        }
+                        None => {
+                            held = false;
+                            seen.push(format!("{s} has no configuration"));
+                        }
+                    }
                 }
                 (held, seen.join(", "))
             }

@@ -49,9 +49,9 @@ use crate::tree::{
     self, Acl, AuthInfo, Create, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
     WatchManager, WatchMode, WatcherType, WriteRequest,
 };
-use crate::zab::zkdb::{ZkDatabase, ZkRequest};
+use crate::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest};
 use crate::zab::ServerConfig;
-use crate::zkcli::{self, ZkCommand};
+use crate::zkcli::{self, ReconfigChange, ZkCommand};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The session timeout a client asks for (zkCli's default).
@@ -268,6 +268,7 @@ impl SimDriver {
                 .map(|c| ClusterSpec {
                     participants: u64::from(c.servers),
                     observers: u64::from(c.observers),
+                    spares: u64::from(c.spares),
                 })
                 .collect(),
             server,
@@ -286,8 +287,7 @@ impl SimDriver {
                     Endpoint::Cluster(name) => {
                         let i = index(name)?;
                         let cl = &sc.clusters[i];
-                        servers
-                            .extend((1..=u64::from(cl.servers + cl.observers)).map(|id| (i, ServerId(id))));
+                        servers.extend((1..=u64::from(cl.total())).map(|id| (i, ServerId(id))));
                     }
                 }
             }
@@ -663,8 +663,7 @@ impl SimDriver {
             }
         }
         for s in expire {
-            let request =
-                ZkRequest { session: s, auth: AuthInfo::default(), request: WriteRequest::CloseSession };
+            let request = ZkRequest::write(s, AuthInfo::default(), WriteRequest::CloseSession);
             let r = self.world.write_in(c, lid, request);
             self.lines.push(format!("t={now} {} expires session 0x{:x}", self.name((c, lid)), s.0));
             if let Some(e) = self.trackers[c].sessions.get_mut(&s) {
@@ -768,6 +767,9 @@ impl SimDriver {
                     return;
                 }
                 if self.world.incarnation(at.0, at.1) != inc || !self.serving(at) {
+                    if self.world.incarnation(at.0, at.1) == inc {
+                        self.take_answers(k, at);
+                    }
                     return self.disconnect(k, "server not serving");
                 }
                 if self.facing.get(&at).map(|f| f.gen) != Some(self.clients[k].conn_gen) {
@@ -823,6 +825,7 @@ impl SimDriver {
                 request: WriteRequest::CreateSession {
                     timeout_ms: i32::try_from(timeout).unwrap_or(i32::MAX),
                 },
+                reconfig: None,
             };
             let request_id = self.world.write_in(at.0, at.1, request);
             self.clients[k].conn = Conn::Creating { at, inc, request_id, session };
@@ -883,6 +886,40 @@ impl SimDriver {
         self.send_queued(k, at);
     }
 
+    /// What an answered write returned.
+    fn write_outcome(&mut self, i: usize, at: (usize, ServerId), request_id: u64) -> OpStatus {
+        let reconfig = matches!(self.ops[i].command, ZkCommand::Reconfig { .. });
+        match self.world.take_reply(request_id).map(|a| a.result) {
+            // zkCli prints the new configuration (as this server has it).
+            Some(Ok(_)) if reconfig => OpStatus::Ok(
+                self.db(at)
+                    .and_then(|d| d.tree().node(tree::path::CONFIG))
+                    .map(|n| String::from_utf8_lossy(&n.data).into_owned())
+                    .unwrap_or_default(),
+            ),
+            Some(Ok(r)) => {
+                self.ops[i].typed = histlog::write_result(&r);
+                OpStatus::Ok(format_result(&r))
+            }
+            Some(Err(f)) => OpStatus::Failed(f.error.name().to_string()),
+            None => OpStatus::Ok(String::new()),
+        }
+    }
+
+    /// Answers a server sent before it stopped serving (in the same step: a server
+    /// that commits a reconfiguration which moves it goes LOOKING at once) still
+    /// reach its client, as they would on the wire before the connection closes.
+    fn take_answers(&mut self, k: usize, at: (usize, ServerId)) {
+        for i in self.clients[k].open.clone() {
+            if let OpState::Write { request_id } = self.ops[i].state {
+                if let Some(ClientWrite::Ok(zxid)) = self.world.write_status(request_id) {
+                    let status = self.write_outcome(i, at, request_id);
+                    self.finish(i, status, Some(zxid));
+                }
+            }
+        }
+    }
+
     /// Sends a connected client's queued requests in order: writes at once (the server
     /// forwards them, in order, to the leader), reads and syncs once everything the
     /// client sent before them is answered.
@@ -895,14 +932,7 @@ impl SimDriver {
                 OpState::Done(_) => {}
                 OpState::Write { request_id } => match self.world.write_status(request_id) {
                     Some(ClientWrite::Ok(zxid)) => {
-                        let status = match self.world.take_reply(request_id).map(|a| a.result) {
-                            Some(Ok(r)) => {
-                                self.ops[i].typed = histlog::write_result(&r);
-                                OpStatus::Ok(format_result(&r))
-                            }
-                            Some(Err(f)) => OpStatus::Failed(f.error.name().to_string()),
-                            None => OpStatus::Ok(String::new()),
-                        };
+                        let status = self.write_outcome(i, at, request_id);
                         self.finish(i, status, Some(zxid));
                     }
                     Some(ClientWrite::Refused) | None => {
@@ -951,10 +981,23 @@ impl SimDriver {
                         earlier_open = true;
                         continue;
                     }
+                    if let ZkCommand::Reconfig { version, change, .. } = &command {
+                        match reconfig_request(*version, change) {
+                            Ok(r) => {
+                                let auth = self.clients[k].auth.clone();
+                                let r =
+                                    self.world.write_in(at.0, at.1, ZkRequest::reconfig(session, auth, r));
+                                self.ops[i].state = OpState::Write { request_id: r };
+                                earlier_open = true;
+                            }
+                            Err(e) => self.finish(i, OpStatus::Failed(e), None),
+                        }
+                        continue;
+                    }
                     match write_request(&command, self.db(at).map(ZkDatabase::tree)) {
                         Some(Ok(request)) => {
                             let auth = self.clients[k].auth.clone();
-                            let r = self.world.write_in(at.0, at.1, ZkRequest { session, auth, request });
+                            let r = self.world.write_in(at.0, at.1, ZkRequest::write(session, auth, request));
                             self.log.sent(i, at.0, session, self.world.now(), &command);
                             self.ops[i].state = OpState::Write { request_id: r };
                             earlier_open = true;
@@ -1153,8 +1196,40 @@ fn write_request(command: &ZkCommand, tree: Option<&DataTree>) -> Option<Result<
 }
 
 /// The tree read for a command the simulator answers from a server's tree.
+/// zkCli's `reconfig` as ZooKeeper's request (`-file` is read client-side by zkCli;
+/// simulated clients have no files).
+fn reconfig_request(version: Option<u64>, change: &ReconfigChange) -> Result<ReconfigRequest, String> {
+    let from_config = version.map_or(-1, |v| i64::try_from(v).unwrap_or(i64::MAX));
+    let r = ReconfigRequest { from_config, ..ReconfigRequest::default() };
+    Ok(match change {
+        ReconfigChange::Incremental { add, remove } => {
+            ReconfigRequest { joining: add.clone(), leaving: remove.clone(), ..r }
+        }
+        ReconfigChange::Members(m) => ReconfigRequest { members: Some(m.clone()), ..r },
+        ReconfigChange::File(_) => return Err("`reconfig -file` needs a file; use -members".into()),
+    })
+}
+
+/// `config -c`: the version and the client connect string (ZooKeeper's
+/// `ConfigUtils.getClientConfigStr`).
+fn compact_config(text: &str) -> String {
+    let Ok(c) = crate::config::QuorumConfig::parse(text) else { return text.to_string() };
+    let clients: Vec<String> = c
+        .servers
+        .values()
+        .filter_map(|s| {
+            let client = s.client.as_ref()?;
+            Some(if client.contains(':') { client.clone() } else { format!("{}:{client}", s.host) })
+        })
+        .collect();
+    format!("{:x} {}", c.version, clients.join(","))
+}
+
 fn read_request(command: &ZkCommand) -> Option<ReadRequest> {
     Some(match command {
+        ZkCommand::Config { watch, .. } => {
+            ReadRequest::GetData { path: tree::path::CONFIG.to_string(), watch: *watch }
+        }
         ZkCommand::Get { path, watch, .. } => ReadRequest::GetData { path: path.clone(), watch: *watch },
         ZkCommand::Stat { path, watch } => ReadRequest::Exists { path: path.clone(), watch: *watch },
         ZkCommand::Ls { path, watch, recursive: false, .. } => {
@@ -1195,7 +1270,10 @@ fn format_result(r: &OpResult) -> String {
 
 fn format_read(command: &ZkCommand, r: ReadResponse) -> String {
     match r {
-        ReadResponse::Data { data, .. } => String::from_utf8_lossy(&data).into_owned(),
+        ReadResponse::Data { data, .. } => match command {
+            ZkCommand::Config { compact: true, .. } => compact_config(&String::from_utf8_lossy(&data)),
+            _ => String::from_utf8_lossy(&data).into_owned(),
+        },
         ReadResponse::Stat(s) => {
             format!("version = {}, cversion = {}, numChildren = {}", s.version, s.cversion, s.num_children)
         }
@@ -1356,6 +1434,7 @@ impl Driver for SimDriver {
         let k = self.clients.iter().position(|c| c.name == client).ok_or(format!("no client {client}"))?;
         let supported = write_request(command, None).is_some()
             || read_request(command).is_some()
+            || matches!(command, ZkCommand::Reconfig { change, .. } if !matches!(change, ReconfigChange::File(_)))
             || matches!(command, ZkCommand::Sync { .. } | ZkCommand::AddAuth { .. });
         if !supported {
             return Err(format!("`{command}` is not supported by the simulator yet"));
@@ -1431,6 +1510,13 @@ impl Driver for SimDriver {
                 }
             })
             .collect())
+    }
+
+    fn config(&self, name: &ServerName) -> Option<(u64, Vec<u8>)> {
+        let (c, id) = self.addr(name).ok()?;
+        let config = self.world.server(c, id)?.config();
+        let voters = config.participants().iter().filter_map(|v| u8::try_from(v.0).ok()).collect();
+        Some((config.version, voters))
     }
 
     fn op(&self, handle: u64) -> OpStatus {

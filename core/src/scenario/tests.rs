@@ -98,7 +98,12 @@ fn errors_name_line_column_and_what_was_expected() {
         ("run 5x", 4, 5, "expected until, or a duration like 500ms, found `5x`"),
         ("run 5s now", 4, 8, "expected end of line, found `now`"),
         ("expect a1 is lead", 4, 14, "expected leading, following"),
-        ("expect a has a leeder", 4, 14, "expected a leader, committed, or a znode path, found `a`"),
+        (
+            "expect a has a leeder",
+            4,
+            14,
+            "expected a leader, committed, voters, config, or a znode path, found `a`",
+        ),
         ("expect c1 succeeded extra", 4, 21, "expected end of line"),
         ("expect c9 succeeded", 4, 1, "no client c9"),
         ("expect a is leading", 4, 8, "expected a server like a1"),
@@ -117,6 +122,40 @@ fn errors_name_line_column_and_what_was_expected() {
         assert!(msg.contains(want), "{line}: got `{msg}`, want `{want}`");
         assert_eq!((el, ec), (l, c), "{line}: {msg}");
     }
+}
+
+#[test]
+fn spares_and_configuration_predicates_read_and_print() {
+    let text = "seed 0\ncluster a with 3 servers and 2 spares\ncluster b with 3 servers and 1 observer and 1 spare\n\n\
+                expect a has voters a1 a2 a4\nexpect leader of b has config version 0x100000003\n\
+                run until a5 has voters a1 a2 a3 a4 a5 within 5s\n";
+    let sc = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.to_string(), text);
+    assert_eq!((sc.clusters[0].spares, sc.clusters[1].observers, sc.clusters[1].spares), (2, 1, 1));
+    assert_eq!(sc.clusters[0].total(), 5);
+    let voters = |ids: &[u8]| ids.iter().map(|&id| ServerName { cluster: "a".into(), id }).collect();
+    assert_eq!(
+        sc.steps[0],
+        Action::Expect(Predicate::HasVoters {
+            target: Target::Cluster("a".into()),
+            voters: voters(&[1, 2, 4])
+        })
+    );
+    let head = "cluster a with 3 servers and 2 spares\n";
+    for (line, want) in [
+        ("expect a has voters a2 a1", "in id order"),
+        ("expect a has voters a6", "cluster a has servers a1 to a5"),
+        ("expect a has voters", "expected a server name like a1"),
+        ("expect a has config 0x1", "expected `version`"),
+        ("expect a has config version 12", "expected a config version like 0x100000003"),
+    ] {
+        let (_, _, msg) = err(&format!("{head}{line}\n"));
+        assert!(msg.contains(want), "{line}: got `{msg}`, want `{want}`");
+    }
+    let (_, _, m) = err("cluster a with 3 servers and 1 spare and 1 observer\n");
+    assert!(m.contains("expected end of line"), "observers come before spares: {m}");
+    let (_, _, m) = err("cluster a with 5 servers and 2 observers and 3 spares\n");
+    assert!(m.contains("at most 9"), "{m}");
 }
 
 #[test]

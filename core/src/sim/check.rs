@@ -9,6 +9,11 @@
 //!   server's committed history is a prefix of one history.
 //! - *Integrity*: no server truncates a transaction it has committed.
 //! - *State*: servers that have applied the same zxid have equal digests.
+//! - *Configuration agreement*: servers that activate a configuration of the same
+//!   version activate the same voters, and each run of a server activates versions in
+//!   increasing order
+//!   (a reconfiguration is a transaction, so this follows from agreement; it is checked
+//!   on its own because membership decides every quorum after it).
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use std::collections::BTreeMap;
@@ -31,6 +36,8 @@ pub enum Observation {
     Recovered(Zxid),
     /// Learned that everything up to a zxid is committed (a snapshot from SNAP).
     CommittedThrough(Zxid),
+    /// Activated a committed configuration: its version and a fingerprint of its voters.
+    Activated(u64, u64),
 }
 
 /// The invariant checker of one cluster.
@@ -40,6 +47,8 @@ pub struct Checker {
     committed: BTreeMap<Zxid, u64>,
     last_commit: BTreeMap<ServerId, Zxid>,
     digests: BTreeMap<Zxid, u64>,
+    configs: BTreeMap<u64, u64>,
+    last_config: BTreeMap<ServerId, u64>,
 }
 
 impl Checker {
@@ -113,10 +122,29 @@ impl Checker {
             }
             Observation::Recovered(committed) => {
                 self.last_commit.insert(id, committed);
+                // An activation whose record the crash lost happens again.
+                self.last_config.remove(&id);
             }
             Observation::CommittedThrough(zxid) => {
                 let prev = self.last_commit.entry(id).or_insert(Zxid::ZERO);
                 *prev = (*prev).max(zxid);
+            }
+            Observation::Activated(version, voters) => {
+                if let Some(&other) = self.configs.get(&version) {
+                    if other != voters {
+                        return Err(format!(
+                            "configuration agreement: s{id} activated other voters at version {version:x}"
+                        ));
+                    }
+                }
+                let prev = self.last_config.get(&id).copied().unwrap_or(0);
+                if version <= prev {
+                    return Err(format!(
+                        "configuration agreement: s{id} activated version {version:x} after {prev:x}"
+                    ));
+                }
+                self.configs.insert(version, voters);
+                self.last_config.insert(id, version);
             }
         }
         Ok(())
@@ -163,5 +191,17 @@ mod tests {
         let mut c = Checker::default();
         c.observe(ServerId(1), Observation::Applied(z(1), 5)).unwrap();
         assert!(c.observe(ServerId(2), Observation::Applied(z(1), 6)).unwrap_err().starts_with("state"));
+
+        let mut c = Checker::default();
+        c.observe(ServerId(1), Observation::Activated(0x1_0000_0002, 77)).unwrap();
+        c.observe(ServerId(2), Observation::Activated(0x1_0000_0002, 77)).unwrap();
+        assert!(c
+            .observe(ServerId(3), Observation::Activated(0x1_0000_0002, 78))
+            .unwrap_err()
+            .starts_with("configuration agreement"));
+        assert!(c
+            .observe(ServerId(1), Observation::Activated(0x1_0000_0001, 70))
+            .unwrap_err()
+            .starts_with("configuration agreement"));
     }
 }

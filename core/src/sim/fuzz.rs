@@ -9,12 +9,17 @@
 //! requires, within `settle_ms`: no invariant broken at any step, an established
 //! leader, a new write committed, and every server serving with the same applied zxid
 //! and digest. A failure carries the seed and the command that replays it.
+//!
+//! With [`FuzzOptions::reconfig`] ([`sweep_reconfig`], on the data tree) the world also
+//! has spares and the schedule mixes in random reconfigurations (new memberships,
+//! servers added, removed, turned into observers or back, the leader included),
+//! all proposed through ZAB under the same faults.
 
 use super::{ClientWrite, ClusterSpec, NetConfig, World, WorldConfig};
 use crate::ids::{ServerId, SessionId};
 use crate::tree::{Acl, AuthInfo, Create, CreateMode, WriteRequest};
 use crate::zab::registers::{RegRequest, Registers};
-use crate::zab::zkdb::{ZkDatabase, ZkRequest};
+use crate::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest};
 use crate::zab::{Bugs, Replicated, ServerConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -26,6 +31,11 @@ pub trait Fuzzable: Replicated {
     fn random_request(n: u64, draw: u64) -> Self::Request;
     /// The write that proves, once faults stop, that the ensemble commits again.
     fn final_request() -> Self::Request;
+    /// A random reconfiguration of a cluster of `servers` servers (with whatever must
+    /// precede it, in order), if this state knows configurations.
+    fn random_reconfig(_draw: u64, _servers: u64) -> Vec<Self::Request> {
+        Vec::new()
+    }
 }
 
 impl Fuzzable for Registers {
@@ -73,7 +83,7 @@ impl Fuzzable for ZkDatabase {
             12 => WriteRequest::SetData { path, data: vec![1], version: ((draw >> 24) % 3) as i32 },
             _ => WriteRequest::Delete { path, version: -1 },
         };
-        ZkRequest { session, auth: AuthInfo::from_ip("10.0.0.1"), request }
+        ZkRequest::write(session, AuthInfo::from_ip("10.0.0.1"), request)
     }
 
     fn final_request() -> ZkRequest {
@@ -81,7 +91,57 @@ impl Fuzzable for ZkDatabase {
             session: SessionId(0),
             auth: AuthInfo::default(),
             request: WriteRequest::SetData { path: "/".into(), data: b"settled".to_vec(), version: -1 },
+            reconfig: None,
         }
+    }
+
+    /// Half the time a whole new membership (each server a participant, an observer
+    /// or out, at least one participant), otherwise one server added (as participant
+    /// or observer) or removed.
+    fn random_reconfig(draw: u64, servers: u64) -> Vec<ZkRequest> {
+        let spec = |id: u64, observer: bool| {
+            let role = if observer { ":observer" } else { "" };
+            format!("server.{id}=server{id}:2888:3888{role};2181")
+        };
+        let id = 1 + (draw >> 8) % servers;
+        let r = match draw % 4 {
+            0 | 1 => {
+                let mut members = Vec::new();
+                for i in 1..=servers {
+                    match (draw >> (16 + 2 * i)) % 4 {
+                        0 | 1 => members.push(spec(i, false)),
+                        2 => members.push(spec(i, true)),
+                        _ => {}
+                    }
+                }
+                if !members.iter().any(|m| !m.ends_with(":observer;2181")) {
+                    members.push(spec(id, false));
+                }
+                ReconfigRequest {
+                    members: Some(members.join(",")),
+                    from_config: -1,
+                    ..ReconfigRequest::default()
+                }
+            }
+            2 => ReconfigRequest {
+                joining: Some(spec(id, (draw >> 12).is_multiple_of(3))),
+                from_config: -1,
+                ..ReconfigRequest::default()
+            },
+            _ => ReconfigRequest {
+                leaving: Some(id.to_string()),
+                from_config: -1,
+                ..ReconfigRequest::default()
+            },
+        };
+        // Its own session, (re)started just before: the reconfig is not refused for
+        // a session the faults closed.
+        let session = SessionId(1 + FUZZ_SESSIONS as i64);
+        let auth = AuthInfo::from_ip("10.0.0.1");
+        vec![
+            ZkRequest::write(session, auth.clone(), WriteRequest::CreateSession { timeout_ms: 4_000 }),
+            ZkRequest::reconfig(session, auth, r),
+        ]
     }
 }
 
@@ -98,6 +158,8 @@ pub struct FuzzOptions {
     pub max_steps: u64,
     /// Trace records kept (the tail shown on failure).
     pub trace_capacity: usize,
+    /// Spares in the world and random reconfigurations among the faults.
+    pub reconfig: bool,
 }
 
 impl Default for FuzzOptions {
@@ -108,6 +170,7 @@ impl Default for FuzzOptions {
             settle_ms: 30_000,
             max_steps: 5_000_000,
             trace_capacity: 64,
+            reconfig: false,
         }
     }
 }
@@ -125,19 +188,23 @@ pub struct FuzzFailure {
     pub tail: Vec<String>,
     /// The deliberate bugs that were on.
     pub bugs: Bugs,
+    /// Whether the sweep reconfigured ([`FuzzOptions::reconfig`]).
+    pub reconfig: bool,
 }
 
 impl FuzzFailure {
     /// The command that replays this seed.
     pub fn replay_command(&self) -> String {
+        let reconfig = if self.reconfig { "ZOOLAB_FUZZ_RECONFIG=1 " } else { "" };
         let bug = match self.bugs {
             Bugs { commit_without_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=commit_without_quorum ",
             Bugs { skip_trunc: true, .. } => "ZOOLAB_FUZZ_BUG=skip_trunc ",
             Bugs { elect_by_id: true, .. } => "ZOOLAB_FUZZ_BUG=elect_by_id ",
+            Bugs { skip_joint_quorum: true, .. } => "ZOOLAB_FUZZ_BUG=skip_joint_quorum ",
             _ => "",
         };
         format!(
-            "{bug}ZOOLAB_FUZZ_SEED={} cargo test -p zoolab-core --test fuzz replay -- --nocapture",
+            "{reconfig}{bug}ZOOLAB_FUZZ_SEED={} cargo test -p zoolab-core --test fuzz replay -- --nocapture",
             self.seed
         )
     }
@@ -165,6 +232,9 @@ pub struct FuzzReport {
     pub replies: u64,
     /// The trace hash.
     pub trace_hash: u64,
+    /// The version of the leader's committed configuration at the end (0 when no
+    /// reconfiguration committed).
+    pub config_version: u64,
 }
 
 fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
@@ -178,9 +248,15 @@ pub fn world_for(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<Register
 
 /// The world a seed builds, before any fault, replicating any state.
 pub fn world_of<R: Replicated>(seed: u64, bugs: Bugs, trace_capacity: usize) -> World<R> {
+    world_with::<R>(seed, bugs, trace_capacity, false)
+}
+
+fn world_with<R: Replicated>(seed: u64, bugs: Bugs, trace_capacity: usize, spares: bool) -> World<R> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f022);
     let participants = 3 + pick(&mut rng, 5);
     let observers = pick(&mut rng, 3);
+    // (Drawn last, and only with spares, so that other sweeps' worlds stay the same.)
+    let mut spares = if spares { Some(0) } else { None };
     let server = ServerConfig {
         snap_count: 5 + pick(&mut rng, 40),
         commit_log_count: 2 + pick(&mut rng, 20) as usize,
@@ -198,8 +274,11 @@ pub fn world_of<R: Replicated>(seed: u64, bugs: Bugs, trace_capacity: usize) -> 
         tail_ppm: 0,
         tail_ms: 0,
     };
+    if let Some(s) = spares.as_mut() {
+        *s = 1 + pick(&mut rng, 3);
+    }
     let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants, observers }],
+        clusters: vec![ClusterSpec { participants, observers, spares: spares.unwrap_or(0) }],
         server,
         net,
         trace_capacity,
@@ -219,6 +298,7 @@ fn fail<R: Replicated>(w: &World<R>, what: String) -> FuzzFailure {
         what,
         tail: w.trace().iter().map(|e| e.to_string()).collect(),
         bugs: w.config().server.bugs,
+        reconfig: w.config().clusters[0].spares > 0,
     }
 }
 
@@ -229,7 +309,7 @@ pub fn run(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
 
 /// Runs one seed, replicating `R` (e.g. [`ZkDatabase`], the data tree).
 pub fn run_with<R: Fuzzable>(seed: u64, opts: &FuzzOptions) -> Result<FuzzReport, FuzzFailure> {
-    let mut w = world_of::<R>(seed, opts.bugs, opts.trace_capacity);
+    let mut w = world_with::<R>(seed, opts.bugs, opts.trace_capacity, opts.reconfig);
     drive(&mut w, seed, opts)
 }
 
@@ -243,11 +323,17 @@ pub fn drive<R: Fuzzable>(
     let w = &mut *w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17_5eed);
     let spec = w.config().clusters[0];
-    let n = spec.participants + spec.observers;
+    let n = spec.participants + spec.observers + spec.spares;
     let base_net = w.config().net;
     let mut budget = opts.max_steps;
     let mut n_writes = 0u64;
     while w.now() < opts.fault_ms {
+        if opts.reconfig && pick(&mut rng, 8) == 0 {
+            let at = ServerId(1 + pick(&mut rng, n));
+            for r in R::random_reconfig(rng.next_u64(), n) {
+                w.write(at, r);
+            }
+        }
         let id = ServerId(1 + pick(&mut rng, n));
         match pick(&mut rng, 100) {
             0..=49 => {
@@ -332,6 +418,7 @@ pub fn drive<R: Fuzzable>(
                         steps: w.steps(),
                         replies: w.stats().replies,
                         trace_hash: w.trace_hash(),
+                        config_version: w.server(0, leader).map_or(0, |s| s.config().version),
                     });
                 }
             }
@@ -340,7 +427,14 @@ pub fn drive<R: Fuzzable>(
     let views: Vec<String> = w
         .servers()
         .iter()
-        .map(|v| format!("s{} {} applied={} digest={:x}", v.id, v.role, v.applied_zxid, v.digest))
+        .map(|v| {
+            let config = w.server(0, v.id).map_or(String::new(), |s| {
+                let pending =
+                    s.pending_config().map_or(String::new(), |p| format!(" pending={:x}", p.version));
+                format!(" config={:x}{pending} voters={:?}", s.config().version, s.quorum().voters())
+            });
+            format!("s{} {} applied={} digest={:x}{config}", v.id, v.role, v.applied_zxid, v.digest)
+        })
         .collect();
     Err(fail(
         w,
@@ -351,6 +445,12 @@ pub fn drive<R: Fuzzable>(
 /// Runs seeds `from..from + count`, stopping at the first failure.
 pub fn sweep(from: u64, count: u64, opts: &FuzzOptions) -> Result<Vec<FuzzReport>, FuzzFailure> {
     (from..from + count).map(|seed| run(seed, opts)).collect()
+}
+
+/// [`sweep`] over the data tree with spares and random reconfigurations.
+pub fn sweep_reconfig(from: u64, count: u64, opts: &FuzzOptions) -> Result<Vec<FuzzReport>, FuzzFailure> {
+    let opts = FuzzOptions { reconfig: true, ..*opts };
+    (from..from + count).map(|seed| run_with::<ZkDatabase>(seed, &opts)).collect()
 }
 
 /// [`sweep`] over the data tree ([`ZkDatabase`]).

@@ -46,6 +46,7 @@ pub mod trace;
 pub mod view;
 pub mod workload;
 
+use crate::config::{MemberRole, QuorumConfig, ServerSpec};
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::zab::log::{Durable, PersistOp};
 use crate::zab::message::{ConnId, Message, Packet, PeerState};
@@ -61,7 +62,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::fmt::Write as _;
-use std::sync::Arc;
 pub use trace::{Addr, DropReason, TraceEvent, TraceKind};
 
 /// A server's role, as ZooKeeper names its states (plus `Down` for a crashed server).
@@ -112,8 +112,11 @@ pub struct ServerView {
     pub digest: u64,
     /// Whether it serves clients (an established leader, or a learner after UPTODATE).
     pub serving: bool,
-    /// Whether it is an observer.
+    /// Whether it does not vote (an observer, or a server outside the configuration).
     pub observer: bool,
+    /// Whether the configuration it follows names it at all (spares and servers
+    /// reconfigured out do not).
+    pub member: bool,
     /// Whether it is paused.
     pub paused: bool,
     /// The leader it follows (or itself when leading).
@@ -127,6 +130,21 @@ pub struct ClusterSpec {
     pub participants: u64,
     /// Observers (the ids after the participants).
     pub observers: u64,
+    /// Spares (the ids after the observers): servers that run outside the initial
+    /// configuration. They know it, follow its leader without a vote and sync (as
+    /// ZooKeeper's joiners do), and count once a reconfiguration adds them.
+    #[serde(default)]
+    pub spares: u64,
+}
+
+impl ClusterSpec {
+    /// The initial dynamic configuration: participants `server.1..`, then observers,
+    /// on hosts `server<N>` with ZooKeeper's customary ports; version 0.
+    pub fn initial_config(&self) -> QuorumConfig {
+        let role =
+            |i: u64| if i <= self.participants { MemberRole::Participant } else { MemberRole::Observer };
+        QuorumConfig::of((1..=self.participants + self.observers).map(|i| ServerSpec::local(i, role(i))))
+    }
 }
 
 /// The simulated network's behaviour.
@@ -187,7 +205,7 @@ pub struct WorldConfig {
 impl Default for WorldConfig {
     fn default() -> Self {
         WorldConfig {
-            clusters: vec![ClusterSpec { participants: 3, observers: 0 }],
+            clusters: vec![ClusterSpec { participants: 3, observers: 0, spares: 0 }],
             server: ServerConfig::default(),
             net: NetConfig::default(),
             disk_min_ms: 0,
@@ -280,7 +298,8 @@ struct Node<R: Replicated> {
 
 #[derive(Clone, Debug)]
 struct Cluster<R: Replicated> {
-    quorum: Arc<dyn QuorumVerifier>,
+    /// The static configuration every server boots with.
+    initial: QuorumConfig,
     nodes: Vec<Node<R>>,
     blocked: BTreeSet<(ServerId, ServerId)>,
     broken: BTreeSet<(ServerId, ServerId, ConnId)>,
@@ -352,7 +371,7 @@ impl World<Registers> {
     /// default timing and network.
     pub fn ensemble(n: u64, seed: u64) -> World<Registers> {
         let cfg = WorldConfig {
-            clusters: vec![ClusterSpec { participants: n, observers: 0 }],
+            clusters: vec![ClusterSpec { participants: n, observers: 0, spares: 0 }],
             ..WorldConfig::default()
         };
         World::new(cfg, seed)
@@ -389,12 +408,9 @@ impl<R: Replicated> World<R> {
             cfg,
         };
         for (c, spec) in w.cfg.clusters.clone().iter().enumerate() {
-            assert!(spec.participants >= 1 && spec.participants + spec.observers <= 255, "1..=255 servers");
-            let n = spec.participants + spec.observers;
-            let quorum: Arc<dyn QuorumVerifier> = Arc::new(QuorumMaj::new(
-                (1..=spec.participants).map(ServerId),
-                (spec.participants + 1..=n).map(ServerId),
-            ));
+            let n = spec.participants + spec.observers + spec.spares;
+            assert!(spec.participants >= 1 && n <= 255, "1..=255 servers");
+            let initial = spec.initial_config();
             let nodes = (1..=n)
                 .map(|i| Node {
                     id: ServerId(i),
@@ -408,7 +424,7 @@ impl<R: Replicated> World<R> {
                 })
                 .collect();
             w.clusters.push(Cluster {
-                quorum,
+                initial,
                 nodes,
                 blocked: BTreeSet::new(),
                 broken: BTreeSet::new(),
@@ -466,7 +482,15 @@ impl<R: Replicated> World<R> {
         cl.nodes
             .iter()
             .map(|n| {
-                let observer = !cl.quorum.is_voter(n.id);
+                let (observer, member) = match &n.server {
+                    Some(s) => (!s.quorum().is_voter(n.id), s.quorum().is_member(n.id)),
+                    None => {
+                        // Down: the configuration it will boot with.
+                        let config = n.disk.config.as_ref().unwrap_or(&cl.initial);
+                        let q = QuorumMaj::of_config(config).expect("a participant");
+                        (!q.is_voter(n.id), q.is_member(n.id))
+                    }
+                };
                 match &n.server {
                     None => ServerView {
                         id: n.id,
@@ -479,6 +503,7 @@ impl<R: Replicated> World<R> {
                         digest: 0,
                         serving: false,
                         observer,
+                        member,
                         paused: false,
                         leader: None,
                     },
@@ -500,6 +525,7 @@ impl<R: Replicated> World<R> {
                             digest: st.digest,
                             serving: st.serving,
                             observer,
+                            member,
                             paused: n.paused_until > self.now,
                             leader: st.leader,
                         }
@@ -884,13 +910,13 @@ impl<R: Replicated> World<R> {
     }
 
     fn boot(&mut self, c: usize, id: ServerId) {
-        let quorum = self.clusters[c].quorum.clone();
+        let initial = self.clusters[c].initial.clone();
         let cfg = self.cfg.server;
         let now = self.now;
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         let n = self.node(c, id);
-        let server = Server::recover(id, cfg, quorum, n.disk.clone(), n.incarnation, now, &mut out);
+        let server = Server::recover(id, cfg, initial, n.disk.clone(), n.incarnation, now, &mut out);
         self.node_mut(c, id).server = Some(server);
         self.handle_outputs(c, id, &mut out);
         self.out = out;
@@ -1042,6 +1068,11 @@ impl<R: Replicated> World<R> {
                 }
                 Output::Recovered { committed } => Some(Observation::Recovered(committed)),
                 Output::CommittedThrough { zxid } => Some(Observation::CommittedThrough(zxid)),
+                Output::Activated { version, voters } => {
+                    let fingerprint = Fnv64::of(&voters);
+                    self.record(TraceKind::Activated { at, version, voters });
+                    Some(Observation::Activated(version, fingerprint))
+                }
                 Output::SyncChosen { learner, plan } => {
                     self.record(TraceKind::Sync { at, learner, plan });
                     None

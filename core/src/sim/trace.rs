@@ -92,6 +92,15 @@ pub enum TraceKind {
         /// The epoch.
         epoch: Epoch,
     },
+    /// A server activated a committed configuration.
+    Activated {
+        /// The server.
+        at: Addr,
+        /// The configuration's version (the zxid of its reconfiguration).
+        version: u64,
+        /// Its voters.
+        voters: Vec<ServerId>,
+    },
     /// A leader chose how to sync a learner.
     Sync {
         /// The leader.
@@ -186,6 +195,10 @@ impl fmt::Display for TraceEvent {
             TraceKind::Drop { from, to, msg, why } => write!(f, "{from} ↛ {to} {msg} ({why})"),
             TraceKind::Role { at, state, epoch } => write!(f, "{at} {state} epoch={epoch}"),
             TraceKind::Established { at, epoch } => write!(f, "{at} established epoch={epoch}"),
+            TraceKind::Activated { at, version, voters } => {
+                let names: Vec<String> = voters.iter().map(|v| format!("s{v}")).collect();
+                write!(f, "{at} activates config version={version:x} voters={}", names.join(","))
+            }
             TraceKind::Sync { at, learner, plan } => write!(f, "{at} syncs s{learner} with {plan}"),
             TraceKind::Truncated { at, to } => write!(f, "{at} truncated log to {to}"),
             TraceKind::Installed { at, zxid } => write!(f, "{at} installed snapshot at {zxid}"),

@@ -23,7 +23,7 @@ pub fn pinned_run() -> World<Registers> {
 /// still covers every line), run until its first leader is elected.
 pub fn bench_ensemble() -> World<Registers> {
     let cfg = WorldConfig {
-        clusters: vec![ClusterSpec { participants: 5, observers: 0 }],
+        clusters: vec![ClusterSpec { participants: 5, observers: 0, spares: 0 }],
         trace_capacity: 0,
         ..WorldConfig::default()
     };

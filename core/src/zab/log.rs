@@ -1,11 +1,12 @@
 //! A server's durable state: its txn log (after its latest snapshot), the snapshot,
-//! `acceptedEpoch` and `currentEpoch`; and the records ([`PersistOp`]) that change it.
+//! `acceptedEpoch`, `currentEpoch` and the committed configuration; and the records ([`PersistOp`]) that change it.
 //!
 //! The server keeps its own copy, updated as it emits records; the driver keeps the
 //! copy that survives a crash, updated only as it acknowledges records.
 
 use super::message::Origin;
 use super::Replicated;
+use crate::config::QuorumConfig;
 use crate::ids::{Epoch, Zxid};
 
 /// One logged proposal.
@@ -34,6 +35,11 @@ impl<R: Replicated> Default for TxnLog<R> {
 }
 
 impl<R: Replicated> TxnLog<R> {
+    /// The snapshot the log starts from, if any.
+    pub fn snapshot(&self) -> Option<&R::Snapshot> {
+        self.snapshot.as_ref()
+    }
+
     /// The zxid of the snapshot the log starts from (zero: the empty state).
     pub fn snapshot_zxid(&self) -> Zxid {
         self.snapshot_zxid
@@ -128,6 +134,9 @@ pub enum PersistOp<R: Replicated> {
     AcceptedEpoch(Epoch),
     /// Write `currentEpoch`.
     CurrentEpoch(Epoch),
+    /// Write the committed configuration (ZooKeeper's dynamic configuration file,
+    /// rewritten when a reconfiguration commits).
+    Config(QuorumConfig),
 }
 
 /// What survives a crash.
@@ -139,11 +148,14 @@ pub struct Durable<R: Replicated> {
     pub accepted_epoch: Epoch,
     /// The epoch of the last NEWLEADER it acknowledged (or led).
     pub current_epoch: Epoch,
+    /// The last committed configuration it activated, if a reconfiguration ever
+    /// committed here (otherwise its static configuration holds).
+    pub config: Option<QuorumConfig>,
 }
 
 impl<R: Replicated> Default for Durable<R> {
     fn default() -> Self {
-        Durable { log: TxnLog::default(), accepted_epoch: Epoch(0), current_epoch: Epoch(0) }
+        Durable { log: TxnLog::default(), accepted_epoch: Epoch(0), current_epoch: Epoch(0), config: None }
     }
 }
 
@@ -160,6 +172,7 @@ impl<R: Replicated> Durable<R> {
             PersistOp::Install(z, s) => self.log.install(*z, s.clone()),
             PersistOp::AcceptedEpoch(e) => self.accepted_epoch = *e,
             PersistOp::CurrentEpoch(e) => self.current_epoch = *e,
+            PersistOp::Config(c) => self.config = Some(c.clone()),
         }
     }
 }

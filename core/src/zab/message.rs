@@ -6,9 +6,11 @@
 //! connection is dropped by its receiver, as a packet from a closed socket would be.
 
 use super::Replicated;
+use crate::config::QuorumConfig;
 use crate::ids::{Epoch, ServerId, Zxid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A server's state as its notifications announce it (ZooKeeper's `ServerState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -47,6 +49,11 @@ pub struct Notification {
     pub peer_epoch: Epoch,
     /// The sender's state.
     pub state: PeerState,
+    /// The version of the sender's committed configuration (ZooKeeper sends the
+    /// configuration itself; a server that hears of a newer one from an established
+    /// ensemble follows its leader and learns it by the sync).
+    #[serde(default)]
+    pub config_version: u64,
 }
 
 /// A leader–learner connection, picked by the learner when it connects.
@@ -75,8 +82,10 @@ pub struct Origin {
 /// Any message between two servers.
 #[derive(Clone, Debug)]
 pub enum Message<R: Replicated> {
-    /// Fast Leader Election.
-    Notification(Notification),
+    /// Fast Leader Election, with the sender's committed configuration once a
+    /// reconfiguration has committed (ZooKeeper's notifications carry it: a LOOKING
+    /// server adopts a newer one).
+    Notification(Notification, Option<Arc<QuorumConfig>>),
     /// A packet on a leader–learner connection.
     Quorum {
         /// The connection it travels on.
@@ -211,7 +220,7 @@ impl<R: Replicated> Message<R> {
     /// The message without payloads.
     pub fn summary(&self) -> MsgSummary {
         match self {
-            Message::Notification(n) => MsgSummary::Notification(*n),
+            Message::Notification(n, _) => MsgSummary::Notification(*n),
             Message::Quorum { packet, .. } => match packet {
                 Packet::LearnerInfo { kind, accepted_epoch } => {
                     MsgSummary::LearnerInfo(*kind, *accepted_epoch)
@@ -238,13 +247,13 @@ impl<R: Replicated> Message<R> {
     /// Whether it travels on the election channel (which may reorder and duplicate)
     /// rather than on a FIFO leader–learner connection.
     pub fn is_election(&self) -> bool {
-        matches!(self, Message::Notification(_))
+        matches!(self, Message::Notification(..))
     }
 
     /// The connection a quorum packet travels on.
     pub fn conn(&self) -> Option<ConnId> {
         match self {
-            Message::Notification(_) => None,
+            Message::Notification(..) => None,
             Message::Quorum { conn, .. } => Some(*conn),
         }
     }

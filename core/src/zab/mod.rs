@@ -27,19 +27,33 @@ pub mod server;
 pub mod sync;
 pub mod zkdb;
 
-use crate::ids::Zxid;
+use crate::config::QuorumConfig;
+use crate::ids::{ServerId, Zxid};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
 
 /// What the leader knows when it prepares a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PrepareContext {
+pub struct PrepareContext<'a> {
     /// The zxid the transaction will carry.
     pub zxid: Zxid,
     /// The leader's clock, in milliseconds (ZooKeeper stamps transactions with it;
     /// appliers never read their own clock).
     pub time_ms: u64,
+    /// The leader and the followers it has synced and forwards proposals to
+    /// (ZooKeeper's `isQuorumSynced`: a reconfiguration is refused when the new
+    /// configuration's voters among them are not a quorum).
+    pub synced: &'a BTreeSet<ServerId>,
+}
+
+impl PrepareContext<'static> {
+    /// A context with no synced learners (tests and single-replica uses).
+    pub fn alone(zxid: Zxid, time_ms: u64) -> PrepareContext<'static> {
+        static NONE: BTreeSet<ServerId> = BTreeSet::new();
+        PrepareContext { zxid, time_ms, synced: &NONE }
+    }
 }
 
 /// A deterministic state machine that ZAB replicates.
@@ -64,7 +78,7 @@ pub trait Replicated: Clone + Debug + Default + 'static {
     fn prepare(
         &mut self,
         outstanding: &[&Self::Txn],
-        ctx: PrepareContext,
+        ctx: PrepareContext<'_>,
         request: &Self::Request,
     ) -> Self::Txn;
     /// Applies a transaction; every replica does, in zxid order.
@@ -76,6 +90,20 @@ pub trait Replicated: Clone + Debug + Default + 'static {
     /// A digest of the state: equal states have equal digests (cheap: it is taken
     /// after every transaction, as ZooKeeper's incremental digest is).
     fn digest(&self) -> u64;
+
+    /// The membership this state records (ZooKeeper's `/zookeeper/config`), if it
+    /// records one. States that know nothing of configurations keep the default.
+    fn membership(&self) -> Option<QuorumConfig> {
+        None
+    }
+    /// Records the static membership a server starts with, in a state that records
+    /// none yet (ZooKeeper's `initConfigInZKDatabase`; not a transaction).
+    fn init_membership(&mut self, _config: &QuorumConfig) {}
+    /// The membership a transaction installs when it is a reconfiguration (its
+    /// version is the transaction's zxid).
+    fn membership_of(_txn: &Self::Txn) -> Option<QuorumConfig> {
+        None
+    }
 }
 
 /// Deliberately broken behaviours, to prove that the checks can fail.
@@ -92,6 +120,10 @@ pub struct Bugs {
     pub skip_trunc: bool,
     /// Fast Leader Election orders votes by server id alone, ignoring epochs and zxids.
     pub elect_by_id: bool,
+    /// A pending reconfiguration is ignored until it commits: quorums stay those of
+    /// the old configuration alone instead of joint (old and new).
+    #[serde(default)]
+    pub skip_joint_quorum: bool,
 }
 
 /// Timing and sizing of one server, in ZooKeeper's terms.

@@ -1,9 +1,11 @@
 //! Who counts in a quorum: ZooKeeper's `QuorumVerifier` behind a small trait.
 //!
-//! Majority quorums now ([`QuorumMaj`]); the reconfiguration work adds joint quorums
-//! (a set is a quorum when it is one in both the old and the new configuration) as
-//! another implementation. Observers are members that never count.
+//! Majority quorums ([`QuorumMaj`]) and joint quorums ([`JointQuorum`]: while a
+//! reconfiguration is proposed and not yet committed, a set is a quorum only when it is
+//! one in both the old and the new configuration, as ZooKeeper's leader asks of every
+//! proposal in that window). Observers are members that never count.
 
+use crate::config::QuorumConfig;
 use crate::ids::ServerId;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -48,6 +50,65 @@ impl QuorumMaj {
     }
 }
 
+impl QuorumMaj {
+    /// The voters and observers of a dynamic configuration (`None` when it has no
+    /// participant: such a configuration is refused before it is ever proposed).
+    pub fn of_config(config: &QuorumConfig) -> Option<QuorumMaj> {
+        let voters = config.participants();
+        if voters.is_empty() {
+            return None;
+        }
+        Some(QuorumMaj::new(voters, config.observers()))
+    }
+}
+
+/// Joint quorums: a set is a quorum when it holds a majority of the old configuration's
+/// voters *and* one of the new configuration's (ZooKeeper: the leader's proposals carry
+/// an ack set per configuration while a reconfiguration is pending).
+///
+/// Its voters are every server that votes in either configuration (elections and the
+/// leader's quorum bookkeeping reach all of them); its observers are the members of
+/// either that vote in neither.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JointQuorum {
+    old: QuorumMaj,
+    new: QuorumMaj,
+    voters: BTreeSet<ServerId>,
+    observers: BTreeSet<ServerId>,
+}
+
+impl JointQuorum {
+    /// The joint configuration of `old` and `new`.
+    pub fn new(old: QuorumMaj, new: QuorumMaj) -> JointQuorum {
+        let voters: BTreeSet<ServerId> = old.voters.union(&new.voters).copied().collect();
+        let observers: BTreeSet<ServerId> =
+            old.observers.union(&new.observers).filter(|id| !voters.contains(id)).copied().collect();
+        JointQuorum { old, new, voters, observers }
+    }
+
+    /// The configuration being left.
+    pub fn old(&self) -> &QuorumMaj {
+        &self.old
+    }
+
+    /// The configuration being entered.
+    pub fn new_config(&self) -> &QuorumMaj {
+        &self.new
+    }
+}
+
+impl QuorumVerifier for JointQuorum {
+    fn voters(&self) -> &BTreeSet<ServerId> {
+        &self.voters
+    }
+    fn observers(&self) -> &BTreeSet<ServerId> {
+        &self.observers
+    }
+    fn contains_quorum(&self, set: &BTreeSet<ServerId>) -> bool {
+        self.old.contains_quorum(set) && self.new.contains_quorum(set)
+    }
+}
+
 impl QuorumVerifier for QuorumMaj {
     fn voters(&self) -> &BTreeSet<ServerId> {
         &self.voters
@@ -78,6 +139,41 @@ mod tests {
         let even = QuorumMaj::new(ids(&[1, 2, 3, 4]), ids(&[]));
         assert!(!even.contains_quorum(&ids(&[1, 2])), "half is not a majority");
         assert!(even.contains_quorum(&ids(&[1, 2, 3])));
+    }
+
+    #[test]
+    fn a_joint_quorum_needs_a_majority_of_both_configurations() {
+        // 3 → 5: {1,2,3} then {1,2,3,4,5}.
+        let j = JointQuorum::new(
+            QuorumMaj::new(ids(&[1, 2, 3]), ids(&[])),
+            QuorumMaj::new(ids(&[1, 2, 3, 4, 5]), ids(&[])),
+        );
+        assert_eq!(j.voters(), &ids(&[1, 2, 3, 4, 5]));
+        assert!(!j.contains_quorum(&ids(&[1, 4, 5])), "a majority of the new only");
+        assert!(!j.contains_quorum(&ids(&[1, 2])), "a majority of the old only");
+        assert!(j.contains_quorum(&ids(&[1, 2, 4])));
+        // Removing the leader 3 of {1,2,3}: the new {1,2} needs both.
+        let j = JointQuorum::new(
+            QuorumMaj::new(ids(&[1, 2, 3]), ids(&[])),
+            QuorumMaj::new(ids(&[1, 2]), ids(&[3])),
+        );
+        assert!(!j.contains_quorum(&ids(&[1, 3])));
+        assert!(j.contains_quorum(&ids(&[1, 2])));
+        assert!(!j.observers().contains(&ServerId(3)), "3 still votes in the old configuration");
+        assert!(j.is_voter(ServerId(3)));
+    }
+
+    #[test]
+    fn a_configuration_without_participants_has_no_verifier() {
+        use crate::config::{MemberRole, ServerSpec};
+        let only_observers = QuorumConfig::of([ServerSpec::local(1, MemberRole::Observer)]);
+        assert!(QuorumMaj::of_config(&only_observers).is_none());
+        let c = QuorumConfig::of([
+            ServerSpec::local(1, MemberRole::Participant),
+            ServerSpec::local(2, MemberRole::Observer),
+        ]);
+        let q = QuorumMaj::of_config(&c).unwrap();
+        assert!(q.is_voter(ServerId(1)) && q.observers().contains(&ServerId(2)));
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Replicated for Registers {
     type Reply = u64;
     type Snapshot = Registers;
 
-    fn prepare(&mut self, outstanding: &[&RegTxn], _ctx: PrepareContext, request: &RegRequest) -> RegTxn {
+    fn prepare(&mut self, outstanding: &[&RegTxn], _ctx: PrepareContext<'_>, request: &RegRequest) -> RegTxn {
         match *request {
             RegRequest::Set { key, value } => RegTxn::Set { key, value },
             RegRequest::Add { key, delta } => {
@@ -112,8 +112,8 @@ mod tests {
     use super::*;
     use crate::ids::Epoch;
 
-    fn ctx(c: u32) -> PrepareContext {
-        PrepareContext { zxid: Zxid::new(Epoch(1), c), time_ms: 0 }
+    fn ctx(c: u32) -> PrepareContext<'static> {
+        PrepareContext::alone(Zxid::new(Epoch(1), c), 0)
     }
 
     #[test]

@@ -17,9 +17,10 @@
 use super::election::{beats, has_quorum, leader_confirmed, Vote};
 use super::log::{Durable, LogEntry, PersistOp};
 use super::message::{ConnId, LearnerKind, Message, Notification, Origin, Packet, PeerState};
-use super::quorum::QuorumVerifier;
+use super::quorum::{JointQuorum, QuorumMaj, QuorumVerifier};
 use super::sync::{self, LeaderHistory, SyncOp};
 use super::{Fnv64, PrepareContext, Replicated, ServerConfig};
+use crate::config::QuorumConfig;
 use crate::ids::{Epoch, ServerId, Zxid};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -161,6 +162,14 @@ pub enum Output<R: Replicated> {
         /// What it knows to be committed (its snapshot's zxid).
         committed: Zxid,
     },
+    /// Observation: the server activated a committed configuration (a reconfiguration
+    /// committed, or a newer one found by a sync).
+    Activated {
+        /// The configuration's version (the zxid of its reconfiguration).
+        version: u64,
+        /// Its voters.
+        voters: Vec<ServerId>,
+    },
     /// Observation: a sync plan chosen for a learner.
     SyncChosen {
         /// The learner.
@@ -264,7 +273,21 @@ enum Deferred<R: Replicated> {
 pub struct Server<R: Replicated> {
     id: ServerId,
     cfg: ServerConfig,
+    /// Who counts: the committed configuration's majority, or while a reconfiguration
+    /// is proposed and not committed, the joint quorum of both.
     quorum: Arc<dyn QuorumVerifier>,
+    /// The committed configuration's majority alone: who may lead (ZooKeeper's
+    /// election weighs candidates by the committed configuration, never the pending).
+    electable: Arc<QuorumMaj>,
+    /// The last committed configuration (ZooKeeper's `quorumVerifier`).
+    config: QuorumConfig,
+    /// The same, shared by the notifications that carry it.
+    shared_config: Arc<QuorumConfig>,
+    /// A newer configuration seen in a proposal and not committed yet (ZooKeeper's
+    /// `lastSeenQuorumVerifier`).
+    next_config: Option<QuorumConfig>,
+    /// A configuration was activated since the role was last checked against it.
+    config_changed: bool,
     incarnation: u32,
     disk: Durable<R>,
     state: R,
@@ -313,22 +336,44 @@ pub struct Status {
 impl<R: Replicated> Server<R> {
     /// Starts a server from its durable state (empty for a new server). It begins
     /// LOOKING. `incarnation` distinguishes its runs (connection ids derive from it).
+    ///
+    /// `initial` is its static configuration, used until its state records one (a
+    /// state that records configurations keeps the committed one in its snapshot and
+    /// log, so reconfigurations survive restarts). A server need not be a member: one
+    /// that is not (a joiner, or a server reconfigured out) follows the leader without
+    /// a vote until a configuration names it.
     pub fn recover(
         id: ServerId,
         cfg: ServerConfig,
-        quorum: Arc<dyn QuorumVerifier>,
+        initial: QuorumConfig,
         disk: Durable<R>,
         incarnation: u32,
         now: u64,
         out: &mut Vec<Output<R>>,
     ) -> Server<R> {
-        assert!(quorum.is_member(id), "server {id} is not in its configuration");
-        let (state, applied) = disk.log.replay();
+        let (mut state, applied) = disk.log.replay();
         let committed = disk.log.snapshot_zxid();
+        // Every activation is persisted before anything that depends on it (records
+        // complete in order), so the persisted configuration is at least as new as
+        // the one in the snapshot.
+        let base = disk
+            .config
+            .clone()
+            .filter(|c| c.version >= initial.version && QuorumMaj::of_config(c).is_some())
+            .unwrap_or(initial);
+        if state.membership().is_none() {
+            state.init_membership(&base);
+        }
+        let electable = Arc::new(QuorumMaj::of_config(&base).expect("a configuration has a participant"));
         let mut s = Server {
             id,
             cfg,
-            quorum,
+            quorum: electable.clone(),
+            electable,
+            shared_config: Arc::new(base.clone()),
+            config: base,
+            next_config: None,
+            config_changed: false,
             incarnation,
             disk,
             state,
@@ -347,6 +392,7 @@ impl<R: Replicated> Server<R> {
             now,
             clients: BTreeSet::new(),
         };
+        s.configs_from_log();
         out.push(Output::Recovered { committed });
         out.push(Output::Applied { zxid: s.applied, digest: s.state.digest() });
         out.push(Output::SetTimer { timer: Timer::Tick, after_ms: s.cfg.tick_ms });
@@ -362,6 +408,22 @@ impl<R: Replicated> Server<R> {
     /// The replicated state as this server has applied it.
     pub fn state(&self) -> &R {
         &self.state
+    }
+
+    /// The last committed configuration this server knows.
+    pub fn config(&self) -> &QuorumConfig {
+        &self.config
+    }
+
+    /// A newer configuration proposed and not yet committed, as this server saw it.
+    pub fn pending_config(&self) -> Option<&QuorumConfig> {
+        self.next_config.as_ref()
+    }
+
+    /// Who counts in a quorum for this server now (joint while a reconfiguration is
+    /// pending).
+    pub fn quorum(&self) -> &dyn QuorumVerifier {
+        &*self.quorum
     }
 
     /// The server's own view of its durable state (written, not necessarily
@@ -414,7 +476,12 @@ impl<R: Replicated> Server<R> {
         self.now = now;
         match input {
             Input::Message { from, msg } => match msg {
-                Message::Notification(n) => self.on_notification(from, n, out),
+                Message::Notification(n, config) => {
+                    if let Some(c) = config {
+                        self.on_config_heard(&c, out);
+                    }
+                    self.on_notification(from, n, out)
+                }
                 Message::Quorum { conn, packet } => self.on_packet(from, conn, packet, out),
             },
             Input::Client { request_id, request } => self.on_client(request_id, request, out),
@@ -435,6 +502,11 @@ impl<R: Replicated> Server<R> {
     // ---- durability -------------------------------------------------------------
 
     fn persist(&mut self, op: PersistOp<R>, out: &mut Vec<Output<R>>) {
+        if let PersistOp::Append(e) = &op {
+            if let Some(c) = R::membership_of(&e.txn) {
+                self.proposed_config(c);
+            }
+        }
         self.disk.apply(&op);
         self.persist_seq += 1;
         out.push(Output::Persist { seq: self.persist_seq, op });
@@ -487,6 +559,92 @@ impl<R: Replicated> Server<R> {
         self.after_persist(Deferred::Send(to, msg), out);
     }
 
+    // ---- configuration ------------------------------------------------------------
+
+    /// Makes `committed` (and a newer `pending`, if any) the configurations in force.
+    fn set_configs(&mut self, committed: QuorumConfig, pending: Option<QuorumConfig>) {
+        let pending = pending.filter(|p| p.version > committed.version);
+        let base = QuorumMaj::of_config(&committed).expect("a committed configuration has a participant");
+        self.electable = Arc::new(base.clone());
+        self.quorum = match pending.as_ref().and_then(QuorumMaj::of_config) {
+            Some(next) if !self.cfg.bugs.skip_joint_quorum => Arc::new(JointQuorum::new(base, next)),
+            _ => Arc::new(base),
+        };
+        if committed != *self.shared_config {
+            self.shared_config = Arc::new(committed.clone());
+        }
+        self.config = committed;
+        self.next_config = pending;
+    }
+
+    /// A reconfiguration was logged (proposed, not committed): quorums are joint
+    /// until it commits.
+    fn proposed_config(&mut self, c: QuorumConfig) {
+        let newer = c.version > self.next_config.as_ref().map_or(self.config.version, |p| p.version);
+        if newer && QuorumMaj::of_config(&c).is_some() {
+            let committed = self.config.clone();
+            self.set_configs(committed, Some(c));
+        }
+    }
+
+    /// A reconfiguration was committed (or a newer committed configuration arrived
+    /// with a snapshot): it is in force from now on.
+    fn activate(&mut self, c: QuorumConfig, out: &mut Vec<Output<R>>) {
+        if c.version <= self.config.version || QuorumMaj::of_config(&c).is_none() {
+            return;
+        }
+        let pending = self.next_config.take();
+        let (version, voters) = (c.version, c.participants());
+        self.persist(PersistOp::Config(c.clone()), out);
+        self.set_configs(c, pending);
+        self.config_changed = true;
+        out.push(Output::Activated { version, voters });
+    }
+
+    /// The committed and pending configurations from the log: the latest
+    /// reconfiguration at or below the committed zxid is in force, a later one pending.
+    fn configs_from_log(&mut self) {
+        let mut committed = self.config.clone();
+        let mut pending = None;
+        for e in self.disk.log.entries() {
+            if let Some(c) = R::membership_of(&e.txn) {
+                if e.zxid <= self.committed {
+                    if c.version > committed.version {
+                        committed = c;
+                    }
+                } else {
+                    pending = Some(c);
+                }
+            }
+        }
+        self.set_configs(committed, pending);
+    }
+
+    /// After a configuration changed: whether this server's place no longer matches it
+    /// (a leader reconfigured out, a learner whose leader was, or whose role changed).
+    /// ZooKeeper's peers then leave and elect again under the new configuration.
+    fn misplaced(&mut self) -> bool {
+        if !std::mem::take(&mut self.config_changed) {
+            return false;
+        }
+        match &self.phase {
+            Phase::Looking(_) => false,
+            Phase::Leading(_) => !self.is_voter(),
+            Phase::Learning(l) => l.kind != self.learner_kind() || !self.quorum.is_voter(l.leader),
+        }
+    }
+
+    /// How this server connects to a leader: configured observers observe; voters and
+    /// servers outside the configuration follow (the latter without a vote, ZooKeeper's
+    /// joiners).
+    fn learner_kind(&self) -> LearnerKind {
+        if !self.is_voter() && self.quorum.observers().contains(&self.id) {
+            LearnerKind::Observer
+        } else {
+            LearnerKind::Follower
+        }
+    }
+
     // ---- state ----------------------------------------------------------------------
 
     /// Once a leader is established, its history up to `upto` is committed: the
@@ -509,6 +667,9 @@ impl<R: Replicated> Server<R> {
             let e = &self.disk.log.entries()[i];
             let (zxid, origin) = (e.zxid, e.origin);
             out.push(Output::Committed { zxid, txn_hash: Fnv64::of(&e.txn) });
+            if let Some(c) = R::membership_of(&e.txn) {
+                self.activate(c, out);
+            }
             if zxid > self.applied {
                 let reply = self.state.apply(zxid, &self.disk.log.entries()[i].txn);
                 self.applied = zxid;
@@ -549,10 +710,15 @@ impl<R: Replicated> Server<R> {
             return false;
         }
         let from = self.applied;
+        let mut configs = Vec::new();
         for e in l.staged.iter().filter(|e| e.zxid > from && e.zxid <= upto) {
             self.state.apply(e.zxid, &e.txn);
             self.applied = e.zxid;
             out.push(Output::Applied { zxid: e.zxid, digest: self.state.digest() });
+            configs.extend(R::membership_of(&e.txn));
+        }
+        for c in configs {
+            self.activate(c, out);
         }
         true
     }
@@ -566,8 +732,12 @@ impl<R: Replicated> Server<R> {
             let e = &self.disk.log.entries()[i];
             let zxid = e.zxid;
             self.state.apply(zxid, &e.txn);
+            let config = R::membership_of(&e.txn);
             self.applied = zxid;
             out.push(Output::Applied { zxid, digest: self.state.digest() });
+            if let Some(c) = config {
+                self.activate(c, out);
+            }
         }
     }
 
@@ -582,13 +752,17 @@ impl<R: Replicated> Server<R> {
     /// Reloads the state from the log, as ZooKeeper does when a peer restarts its
     /// ZooKeeperServer: the whole log is replayed.
     fn reload(&mut self, out: &mut Vec<Output<R>>) {
-        let (state, applied) = self.disk.log.replay();
+        let (mut state, applied) = self.disk.log.replay();
+        if state.membership().is_none() {
+            state.init_membership(&self.config);
+        }
         if applied != self.applied || state.digest() != self.state.digest() {
             self.state = state;
             self.applied = applied;
             out.push(Output::Applied { zxid: applied, digest: self.state.digest() });
         }
         self.committed = self.committed.min(self.applied).max(self.disk.log.snapshot_zxid());
+        self.configs_from_log();
     }
 
     // ---- election -------------------------------------------------------------------
@@ -597,8 +771,13 @@ impl<R: Replicated> Server<R> {
         self.quorum.is_voter(self.id)
     }
 
+    /// Whether this server may be elected: a voter of the committed configuration.
+    fn electable(&self) -> bool {
+        self.electable.is_voter(self.id)
+    }
+
     fn initial_vote(&self) -> Vote {
-        if self.is_voter() {
+        if self.electable() {
             Vote {
                 leader: self.id,
                 zxid: self.disk.log.last_zxid(),
@@ -627,6 +806,7 @@ impl<R: Replicated> Server<R> {
             election_epoch: self.vote.election_epoch,
             peer_epoch: self.vote.peer_epoch,
             state: self.my_state(),
+            config_version: self.config.version,
         }
     }
 
@@ -660,7 +840,7 @@ impl<R: Replicated> Server<R> {
         let n = self.notification();
         for &to in self.quorum.voters() {
             if to != self.id {
-                out.push(Output::Send { to, msg: Message::Notification(n) });
+                out.push(Output::Send { to, msg: Message::Notification(n, self.config_to_send()) });
             }
         }
         // Our own notification reaches us too (ZooKeeper loops it back), and may
@@ -679,14 +859,32 @@ impl<R: Replicated> Server<R> {
         }
     }
 
+    /// The committed configuration notifications carry (none until a reconfiguration
+    /// has committed: the static one is known to everyone).
+    fn config_to_send(&self) -> Option<Arc<QuorumConfig>> {
+        (self.config.version > 0).then(|| self.shared_config.clone())
+    }
+
+    /// A notification carried a peer's committed configuration. While LOOKING, a newer
+    /// one than ours is in force (it was committed) and the election starts again
+    /// under it, as ZooKeeper's FastLeaderElection does; otherwise it waits for the
+    /// sync.
+    fn on_config_heard(&mut self, c: &QuorumConfig, out: &mut Vec<Output<R>>) {
+        if !matches!(self.phase, Phase::Looking(_)) || c.version <= self.config.version {
+            return;
+        }
+        self.activate(c.clone(), out);
+        self.config_changed = false;
+        self.start_election(out);
+    }
+
     fn reply_vote(&self, to: ServerId, out: &mut Vec<Output<R>>) {
-        out.push(Output::Send { to, msg: Message::Notification(self.notification()) });
+        out.push(Output::Send { to, msg: Message::Notification(self.notification(), self.config_to_send()) });
     }
 
     fn on_notification(&mut self, from: ServerId, n: Notification, out: &mut Vec<Output<R>>) {
-        if !self.quorum.is_member(from) {
-            return;
-        }
+        // Servers outside the configuration (joiners, servers reconfigured out) are
+        // answered like observers: told who leads, never counted.
         let Phase::Looking(_) = &self.phase else {
             // Not electing: tell a LOOKING server (or any observer) who leads.
             if n.state == PeerState::Looking || !self.quorum.is_voter(from) {
@@ -694,6 +892,16 @@ impl<R: Replicated> Server<R> {
             }
             return;
         };
+        let established = matches!(n.state, PeerState::Following | PeerState::Leading | PeerState::Observing);
+        if established && n.config_version > self.config.version {
+            // An established ensemble under a configuration newer than ours (we
+            // missed its reconfiguration, or were reconfigured out meanwhile): our
+            // configuration cannot find it a quorum, so follow its leader and learn
+            // the configuration from the sync.
+            let mut v = Vote::of(&n);
+            v.election_epoch = self.logical_clock;
+            return self.decide(v, out);
+        }
         if !self.quorum.is_voter(from) {
             self.reply_vote(from, out);
             return;
@@ -704,7 +912,7 @@ impl<R: Replicated> Server<R> {
         if n.state == PeerState::Looking && n.election_epoch < self.logical_clock && self.is_voter() {
             self.reply_vote(from, out);
         }
-        if !self.quorum.is_voter(n.leader) {
+        if !self.electable.is_voter(n.leader) {
             return; // a vote for a server that cannot lead counts for nothing
         }
         let bugs = self.cfg.bugs;
@@ -712,7 +920,7 @@ impl<R: Replicated> Server<R> {
         let finalizing = matches!(&self.phase, Phase::Looking(e) if e.finalizing);
         if finalizing {
             // During the finalize wait only a better vote matters; it reopens the round.
-            if beats(&nv, &self.vote, &*self.quorum, bugs.elect_by_id) {
+            if beats(&nv, &self.vote, &*self.electable, bugs.elect_by_id) {
                 if let Phase::Looking(e) = &mut self.phase {
                     e.finalizing = false;
                 }
@@ -730,12 +938,12 @@ impl<R: Replicated> Server<R> {
                         e.recv.clear();
                     }
                     let mine = self.initial_vote();
-                    self.vote = if beats(&nv, &mine, &*self.quorum, bugs.elect_by_id) { nv } else { mine };
+                    self.vote = if beats(&nv, &mine, &*self.electable, bugs.elect_by_id) { nv } else { mine };
                     self.vote.election_epoch = self.logical_clock;
                     self.send_notifications(out);
                 } else if n.election_epoch < self.logical_clock {
                     return;
-                } else if beats(&nv, &self.vote, &*self.quorum, bugs.elect_by_id) {
+                } else if beats(&nv, &self.vote, &*self.electable, bugs.elect_by_id) {
                     self.vote = nv;
                     self.send_notifications(out);
                 }
@@ -751,7 +959,11 @@ impl<R: Replicated> Server<R> {
             }
             PeerState::Observing => {}
             PeerState::Following | PeerState::Leading => {
-                let quorum = self.quorum.clone();
+                // Joining an established leader decides nothing (the leader's epoch and
+                // NEWLEADER quorums do): it is judged by the committed configuration,
+                // so a reconfiguration this server logged but that was never committed
+                // (its new leader will truncate it) cannot keep it from joining.
+                let quorum: Arc<dyn QuorumVerifier> = self.electable.clone();
                 let (me, clock) = (self.id, self.logical_clock);
                 let Phase::Looking(e) = &mut self.phase else { unreachable!() };
                 let mut decided = None;
@@ -796,10 +1008,14 @@ impl<R: Replicated> Server<R> {
     fn decide(&mut self, vote: Vote, out: &mut Vec<Output<R>>) {
         self.vote = vote;
         self.election_gen += 1; // cancels the election timer
-        if vote.leader == self.id && self.is_voter() {
+        if vote.leader == self.id {
+            if !self.electable() {
+                // Not ours to lead (a vote for us under a configuration we left).
+                return self.start_election(out);
+            }
             self.start_leading(out);
         } else {
-            let kind = if self.is_voter() { LearnerKind::Follower } else { LearnerKind::Observer };
+            let kind = self.learner_kind();
             self.start_learning(vote.leader, kind, out);
         }
     }
@@ -883,6 +1099,9 @@ impl<R: Replicated> Server<R> {
                 self.applied = zxid;
                 self.since_snapshot = 0;
                 out.push(Output::Installed { zxid, digest: self.state.digest() });
+                if let Some(c) = self.state.membership() {
+                    self.activate(c, out);
+                }
                 if let Phase::Learning(l) = &mut self.phase {
                     l.staged.clear();
                     l.snap = Some((zxid, snapshot));
@@ -920,6 +1139,7 @@ impl<R: Replicated> Server<R> {
                 for e in staged {
                     self.persist(PersistOp::Append(e), out);
                 }
+                self.configs_from_log();
                 self.persist(PersistOp::CurrentEpoch(zxid.epoch()), out);
                 self.send_to_leader(Packet::Ack { zxid }, true, out);
                 // Proposals of the new epoch forwarded before NEWLEADER are logged now.
@@ -964,6 +1184,9 @@ impl<R: Replicated> Server<R> {
                 // member's vote agrees for servers that join later.
                 self.vote.peer_epoch = self.disk.current_epoch;
                 out.push(Output::Role { state: self.my_state(), epoch: self.disk.current_epoch });
+                if self.misplaced() {
+                    self.look(out);
+                }
             }
             (LearnerStage::Broadcast, Packet::Proposal { zxid, txn, origin })
                 if kind == LearnerKind::Follower =>
@@ -979,6 +1202,9 @@ impl<R: Replicated> Server<R> {
                     return self.look(out);
                 }
                 self.commit_upto(zxid, out);
+                if self.misplaced() {
+                    self.look(out);
+                }
             }
             (LearnerStage::Broadcast, Packet::Inform { zxid, txn, origin })
                 if kind == LearnerKind::Observer =>
@@ -988,6 +1214,9 @@ impl<R: Replicated> Server<R> {
                 }
                 self.persist(PersistOp::Append(LogEntry { zxid, txn, origin }), out);
                 self.commit_upto(zxid, out);
+                if self.misplaced() {
+                    self.look(out);
+                }
             }
             (_, Packet::Ping) => self.send_to_leader(Packet::Ping, false, out),
             // Anything else is a protocol surprise: the connection is closed.
@@ -1168,6 +1397,9 @@ impl<R: Replicated> Server<R> {
             self.leading().handlers.get_mut(&id).expect("listed").stage = HandlerStage::Broadcast;
             self.send_packet(id, conn, Packet::UpToDate, out);
         }
+        if self.misplaced() {
+            self.look(out);
+        }
     }
 
     fn on_leader_packet(
@@ -1186,7 +1418,14 @@ impl<R: Replicated> Server<R> {
             if l.handlers.get(&from).is_some_and(|h| h.conn == conn) {
                 return; // a retry on the same connection
             }
-            let kind = if quorum.is_voter(from) { kind } else { LearnerKind::Observer };
+            // Configured observers observe; voters and servers outside the
+            // configuration follow (the latter's acks count for nothing until a
+            // configuration names them).
+            let kind = if !quorum.is_voter(from) && quorum.observers().contains(&from) {
+                LearnerKind::Observer
+            } else {
+                kind
+            };
             let mut h = Handler {
                 conn,
                 kind,
@@ -1230,7 +1469,7 @@ impl<R: Replicated> Server<R> {
                     self.sync_learner(from, out);
                     return;
                 }
-                if kind == LearnerKind::Follower {
+                if kind == LearnerKind::Follower && quorum.is_voter(from) {
                     if let Some(ce) = current_epoch {
                         // "Follower is ahead of the leader": give up leading.
                         if (ce, last_zxid) > (self.disk.current_epoch, self.disk.log.last_zxid()) {
@@ -1281,7 +1520,17 @@ impl<R: Replicated> Server<R> {
         l.next_counter += 1;
         let zxid = Zxid::new(epoch, l.next_counter);
         let pending: Vec<&R::Txn> = l.outstanding.values().map(|p| &p.txn).collect();
-        let txn = self.state.prepare(&pending, PrepareContext { zxid, time_ms: now }, &request);
+        let mut synced: BTreeSet<ServerId> = l
+            .handlers
+            .iter()
+            .filter(|(_, h)| {
+                h.forwarding && h.kind == LearnerKind::Follower && h.stage == HandlerStage::Broadcast
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        synced.insert(self.id);
+        let ctx = PrepareContext { zxid, time_ms: now, synced: &synced };
+        let txn = self.state.prepare(&pending, ctx, &request);
         let targets: Vec<(ServerId, ConnId)> = l
             .handlers
             .iter()
@@ -1306,9 +1555,10 @@ impl<R: Replicated> Server<R> {
     /// Commits outstanding proposals strictly in zxid order, each once a quorum of
     /// voters (the leader included) has logged it.
     fn try_commit(&mut self, out: &mut Vec<Output<R>>) {
-        let quorum = self.quorum.clone();
         let bugs = self.cfg.bugs;
         loop {
+            // Joint while a reconfiguration is pending; the new one once it commits.
+            let quorum = self.quorum.clone();
             let Phase::Leading(l) = &mut self.phase else { return };
             let Some((&zxid, p)) = l.outstanding.iter().next() else { return };
             let ok = if bugs.commit_without_quorum {
@@ -1334,6 +1584,11 @@ impl<R: Replicated> Server<R> {
                 self.send_packet(id, conn, packet, out);
             }
             self.commit_upto(zxid, out);
+            if self.misplaced() {
+                // Reconfigured out: the leader steps down once the change is
+                // committed, and the new configuration elects its own.
+                return self.look(out);
+            }
         }
     }
 
@@ -1425,7 +1680,6 @@ impl<R: Replicated> Server<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zab::quorum::QuorumMaj;
     use crate::zab::registers::{RegRequest, Registers};
 
     /// Drives one server by hand: the sans-IO contract without the simulator.
@@ -1439,12 +1693,15 @@ mod tests {
 
     impl Harness {
         fn lone() -> Harness {
-            let quorum: Arc<dyn QuorumVerifier> = Arc::new(QuorumMaj::new([ServerId(1)], []));
+            let config = QuorumConfig::of([crate::config::ServerSpec::local(
+                1,
+                crate::config::MemberRole::Participant,
+            )]);
             let mut out = Vec::new();
             let server = Server::recover(
                 ServerId(1),
                 ServerConfig::default(),
-                quorum,
+                config,
                 Durable::default(),
                 0,
                 0,

@@ -11,6 +11,17 @@
 //! - **snapshot**: [`snapshot::encode`] / [`snapshot::decode`], shared behind an `Arc`.
 //! - **digest**: the tree's incremental digest (ZooKeeper's own).
 //!
+//! **Reconfiguration** (ZooKeeper 3.5+): a [`ReconfigRequest`] is prepared by the
+//! leader against the configuration in `/zookeeper/config` (the committed one) and the
+//! outstanding proposals (one reconfiguration at a time: `RECONFIGINPROGRESS`), checked
+//! against the expected version (`BADVERSION`) and against the followers the leader has
+//! synced (`NEWCONFIGNOQUORUM` when the new configuration's voters among them are not a
+//! quorum), and becomes a transaction that writes the new configuration text, with
+//! `version=` its own zxid, to `/zookeeper/config`. [`Replicated::membership_of`] lets
+//! ZAB see it: quorums are joint from its proposal to its commit, and the new
+//! configuration is in force from its commit. The simulator's ensembles run with
+//! reconfiguration enabled and authorise it as ZooKeeper's `skipACL` would.
+//!
 //! Servers facing clients need each applied transaction's watch triggers, on every
 //! replica (not only where the request came in): the database keeps the last
 //! [`TRIGGERS_KEPT`] of them, with a count of applied transactions as the driver's
@@ -18,11 +29,15 @@
 //! the digest nor the snapshot).
 
 use super::{PrepareContext, Replicated};
-use crate::ids::{SessionId, Zxid};
+use crate::config::{parse_server, QuorumConfig};
+use crate::ids::{ServerId, SessionId, Zxid};
+use crate::tree::error::ZkError;
+use crate::tree::txn::TxnOp;
 use crate::tree::{
-    snapshot, Applied, AuthInfo, DataTree, Origin, Preparer, TreeConfig, Trigger, Txn, WriteRequest,
+    acl, path, snapshot, Applied, AuthInfo, DataTree, Origin, Preparer, TreeConfig, Trigger, Txn,
+    WriteRequest,
 };
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
@@ -38,8 +53,80 @@ pub struct ZkRequest {
     pub session: SessionId,
     /// Its authentication.
     pub auth: AuthInfo,
-    /// The write.
+    /// The write (ignored when `reconfig` is set).
     pub request: WriteRequest,
+    /// A reconfiguration instead of a tree write.
+    pub reconfig: Option<ReconfigRequest>,
+}
+
+impl ZkRequest {
+    /// A tree write.
+    pub fn write(session: SessionId, auth: AuthInfo, request: WriteRequest) -> ZkRequest {
+        ZkRequest { session, auth, request, reconfig: None }
+    }
+
+    /// A reconfiguration.
+    pub fn reconfig(session: SessionId, auth: AuthInfo, reconfig: ReconfigRequest) -> ZkRequest {
+        ZkRequest {
+            session,
+            auth,
+            request: WriteRequest::Reconfig { data: Vec::new() },
+            reconfig: Some(reconfig),
+        }
+    }
+}
+
+/// ZooKeeper's `ReconfigRequest`: incremental (`joining`, `leaving`) or a whole new
+/// membership (`members`), and the configuration version it expects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReconfigRequest {
+    /// `-add`: comma-separated `server.N=host:quorumPort:electionPort[:role][;client]`.
+    pub joining: Option<String>,
+    /// `-remove`: comma-separated server ids.
+    pub leaving: Option<String>,
+    /// `-members`: the whole new membership, comma-separated server specs.
+    pub members: Option<String>,
+    /// `-v`: the expected configuration version, or -1 for any.
+    pub from_config: i64,
+}
+
+impl ReconfigRequest {
+    /// The configuration this request makes of `current` (version not yet set), or
+    /// ZooKeeper's error for it.
+    pub fn next_config(&self, current: &QuorumConfig) -> Result<QuorumConfig, ZkError> {
+        let specs = |list: &str| -> Result<Vec<crate::config::ServerSpec>, ZkError> {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|item| {
+                    let (k, v) = item.split_once('=').ok_or(ZkError::BadArguments)?;
+                    parse_server(k.trim(), v).map_err(|_| ZkError::BadArguments)
+                })
+                .collect()
+        };
+        let mut next = if let Some(members) = &self.members {
+            QuorumConfig::of(specs(members)?)
+        } else {
+            let mut next = current.clone();
+            if let Some(leaving) = &self.leaving {
+                for id in leaving.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let id: u64 = id.parse().map_err(|_| ZkError::BadArguments)?;
+                    next.servers.remove(&ServerId(id));
+                }
+            }
+            if let Some(joining) = &self.joining {
+                for spec in specs(joining)? {
+                    next.servers.insert(spec.id, spec);
+                }
+            }
+            next
+        };
+        if next.participants().is_empty() {
+            return Err(ZkError::BadArguments);
+        }
+        next.version = 0;
+        Ok(next)
+    }
 }
 
 /// A snapshot of the tree: [`snapshot::encode`]'s bytes, shared.
@@ -104,16 +191,23 @@ impl Replicated for ZkDatabase {
     type Reply = Applied;
     type Snapshot = ZkSnapshot;
 
-    fn prepare(&mut self, outstanding: &[&Txn], ctx: PrepareContext, request: &ZkRequest) -> Txn {
+    fn prepare(&mut self, outstanding: &[&Txn], ctx: PrepareContext<'_>, request: &ZkRequest) -> Txn {
         if outstanding.is_empty() {
             self.prep.clear();
         }
-        let origin = Origin {
-            session: request.session,
-            auth: &request.auth,
-            zxid: ctx.zxid,
-            time: i64::try_from(ctx.time_ms).unwrap_or(i64::MAX),
-        };
+        let time = i64::try_from(ctx.time_ms).unwrap_or(i64::MAX);
+        if let Some(r) = &request.reconfig {
+            let write = match self.reconfigure(outstanding, &ctx, r) {
+                Ok(data) => WriteRequest::Reconfig { data },
+                Err(e) => WriteRequest::Invalid(e),
+            };
+            // The simulator's ensembles authorise reconfiguration as `skipACL` does.
+            let mut auth = request.auth.clone();
+            let _ = auth.add("digest", RECONFIG_USER.as_bytes(), Some(&acl::digest_id(RECONFIG_USER)));
+            let origin = Origin { session: request.session, auth: &auth, zxid: ctx.zxid, time };
+            return self.prep.prepare(&self.tree, &write, &origin);
+        }
+        let origin = Origin { session: request.session, auth: &request.auth, zxid: ctx.zxid, time };
         self.prep.prepare(&self.tree, &request.request, &origin)
     }
 
@@ -141,18 +235,70 @@ impl Replicated for ZkDatabase {
     fn digest(&self) -> u64 {
         self.tree.digest()
     }
+
+    fn membership(&self) -> Option<QuorumConfig> {
+        let node = self.tree.node(path::CONFIG)?;
+        QuorumConfig::parse(std::str::from_utf8(&node.data).ok()?).ok().filter(|c| !c.servers.is_empty())
+    }
+
+    fn init_membership(&mut self, config: &QuorumConfig) {
+        let Some(node) = self.tree.node(path::CONFIG) else { return };
+        let (acl, stat) = (self.tree.acl_of(node), node.stat);
+        let data = config.to_string().into_bytes();
+        // Under /zookeeper/: outside the digest, as in ZooKeeper.
+        let _ = self.tree.import_node(path::CONFIG, data, &acl, stat);
+    }
+
+    fn membership_of(txn: &Txn) -> Option<QuorumConfig> {
+        match &txn.op {
+            TxnOp::SetData { path: p, data, .. } if p == path::CONFIG => {
+                QuorumConfig::parse(std::str::from_utf8(data).ok()?).ok().filter(|c| !c.servers.is_empty())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The user the simulator's reconfigurations are authorised as (`skipACL`).
+const RECONFIG_USER: &str = "zoolab:reconfig";
+
+impl ZkDatabase {
+    /// The leader's half of a reconfiguration: the new configuration's text, or the
+    /// error ZooKeeper's `PrepRequestProcessor` answers.
+    fn reconfigure(
+        &self,
+        outstanding: &[&Txn],
+        ctx: &PrepareContext<'_>,
+        r: &ReconfigRequest,
+    ) -> Result<Vec<u8>, ZkError> {
+        if outstanding.iter().any(|t| Self::membership_of(t).is_some()) {
+            return Err(ZkError::ReconfigInProgress);
+        }
+        let current = self.membership().ok_or(ZkError::ReconfigDisabled)?;
+        if r.from_config != -1 && u64::try_from(r.from_config).ok() != Some(current.version) {
+            return Err(ZkError::BadVersion);
+        }
+        let mut next = r.next_config(&current)?;
+        let voters: BTreeSet<ServerId> = next.participants().into_iter().collect();
+        let synced = voters.intersection(ctx.synced).count();
+        if 2 * synced <= voters.len() {
+            return Err(ZkError::NewConfigNoQuorum);
+        }
+        next.version = ctx.zxid.0;
+        Ok(next.to_string().into_bytes())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::ServerId;
-    use crate::sim::{ClusterSpec, World, WorldConfig};
+    use crate::sim::{ClientWrite, ClusterSpec, World, WorldConfig};
     use crate::tree::{Acl, Create, CreateMode, OpResult};
     use crate::zab::server::Server;
 
     fn req(session: i64, request: WriteRequest) -> ZkRequest {
-        ZkRequest { session: SessionId(session), auth: AuthInfo::from_ip("10.0.0.9"), request }
+        ZkRequest::write(SessionId(session), AuthInfo::from_ip("10.0.0.9"), request)
     }
 
     fn create(path: &str, mode: CreateMode) -> WriteRequest {
@@ -167,7 +313,7 @@ mod tests {
 
     fn world() -> World<ZkDatabase> {
         let cfg = WorldConfig {
-            clusters: vec![ClusterSpec { participants: 3, observers: 0 }],
+            clusters: vec![ClusterSpec { participants: 3, observers: 0, spares: 0 }],
             ..WorldConfig::default()
         };
         let mut w = World::new(cfg, 7);
@@ -211,10 +357,231 @@ mod tests {
         assert!(w.violation().is_none());
     }
 
+    fn spares_world(spares: u64) -> World<ZkDatabase> {
+        let cfg = WorldConfig {
+            clusters: vec![ClusterSpec { participants: 3, observers: 0, spares }],
+            ..WorldConfig::default()
+        };
+        let mut w = World::new(cfg, 11);
+        w.run_until(2_000, 200_000);
+        assert!(w.leader(0).is_some());
+        w.write(ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
+        w.run_for(500, 200_000);
+        w
+    }
+
+    const S: i64 = 9;
+
+    fn reconfig(w: &mut World<ZkDatabase>, at: u64, r: ReconfigRequest) -> Result<OpResult, ZkError> {
+        let id = w.write(ServerId(at), ZkRequest::reconfig(SessionId(S), AuthInfo::default(), r));
+        w.run_for(1_000, 200_000);
+        let status = w.write_status(id);
+        w.take_reply(id).unwrap_or_else(|| panic!("{status:?} at s{at} for {id}")).result.map_err(|e| e.error)
+    }
+
+    fn add(spec: &str) -> ReconfigRequest {
+        ReconfigRequest { joining: Some(spec.into()), from_config: -1, ..ReconfigRequest::default() }
+    }
+
+    #[test]
+    fn spares_join_by_reconfig_and_then_count() {
+        let mut w = spares_world(2);
+        // Spares follow without a vote.
+        let views = w.servers();
+        assert!(views[3].observer && !views[3].member, "{:?}", views[3]);
+        assert!(views[3].serving, "a spare syncs with the leader");
+        let r = reconfig(
+            &mut w,
+            1,
+            add("server.4=server4:2888:3888:participant;2181,server.5=server5:2888:3888;2181"),
+        );
+        assert!(r.is_ok(), "{r:?}");
+        let version = w.server(0, ServerId(1)).unwrap().config().version;
+        assert_ne!(version, 0);
+        for id in 1..=5 {
+            let s = w.server(0, ServerId(id)).unwrap();
+            assert_eq!(s.config().version, version, "s{id}");
+            assert_eq!(s.config().participants().len(), 5);
+            assert!(s.pending_config().is_none());
+            let text = String::from_utf8(s.state().tree().node(path::CONFIG).unwrap().data.clone()).unwrap();
+            assert!(text.ends_with(&format!("version={version:x}")), "{text}");
+        }
+        assert!(w.servers().iter().all(|v| v.member && !v.observer));
+        // 3 of 5 now commit without two of the original three.
+        let leader = w.leader(0).unwrap();
+        let others: Vec<u64> = (1..=3).filter(|&i| ServerId(i) != leader).collect();
+        w.kill(ServerId(others[0]));
+        let id = w.write(leader, req(S, create("/after", CreateMode::Persistent)));
+        w.run_for(1_000, 200_000);
+        assert!(w.take_reply(id).unwrap().result.is_ok());
+        // A restart keeps the configuration (it lives in the log and snapshot).
+        w.kill(ServerId(4));
+        w.restart(ServerId(4));
+        assert_eq!(w.server(0, ServerId(4)).unwrap().config().version, version);
+        w.run_for(2_000, 200_000);
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
+
+    #[test]
+    fn between_a_reconfig_proposal_and_its_commit_quorums_are_joint() {
+        let mut w = spares_world(2);
+        let leader = w.leader(0).unwrap();
+        // {1,2,3} → {1,4,5}: the old three are not a quorum of the new configuration.
+        let grow = ReconfigRequest {
+            members: Some(
+                "server.1=server1:2888:3888;2181,server.4=server4:2888:3888;2181,server.5=server5:2888:3888;2181"
+                    .into(),
+            ),
+            from_config: -1,
+            ..ReconfigRequest::default()
+        };
+        let r = w.write(leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), grow));
+        // The new voters are cut off before the proposal reaches them: the old three
+        // alone are a quorum of the old configuration, not of the new one.
+        w.partition(&[&[ServerId(1), ServerId(2), ServerId(3)], &[ServerId(4), ServerId(5)]]);
+        let x = w.write(leader, req(S, create("/x", CreateMode::Persistent)));
+        w.run_for(200, 200_000);
+        let s = w.server(0, leader).unwrap();
+        assert!(
+            s.pending_config().is_some(),
+            "the reconfig is pending on the leader: {:?} {:?} {:?}",
+            w.write_status(r),
+            s.status(),
+            s.config()
+        );
+        assert_eq!(s.config().version, 0);
+        assert!(s.quorum().contains_quorum(&[1, 2, 4].map(ServerId).into()));
+        assert!(!s.quorum().contains_quorum(&[1, 2, 3].map(ServerId).into()), "joint: 2 of 1,4,5 needed too");
+        assert_eq!(w.write_status(r), Some(ClientWrite::Pending));
+        assert_eq!(
+            w.write_status(x),
+            Some(ClientWrite::Pending),
+            "a write after it waits for the new quorum"
+        );
+        for id in 1..=3 {
+            assert!(w.server(0, ServerId(id)).unwrap().state().tree().node("/x").is_none(), "s{id}");
+        }
+        // Healed, the new voters log it and both commit; nothing was lost.
+        w.heal();
+        w.run_for(5_000, 500_000);
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+        let leader = w.leader(0).expect("a leader after the heal");
+        let s = w.server(0, leader).unwrap();
+        assert_eq!(s.config().participants(), [1, 4, 5].map(ServerId), "{:?}", s.config());
+        assert!(s.state().tree().node("/x").is_some());
+    }
+
+    #[test]
+    fn roles_change_by_reconfig_and_servers_reconnect_in_their_new_role() {
+        let cfg = WorldConfig {
+            clusters: vec![ClusterSpec { participants: 3, observers: 1, spares: 0 }],
+            ..WorldConfig::default()
+        };
+        let mut w = World::new(cfg, 5);
+        w.run_until(2_000, 200_000);
+        w.write(ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
+        w.run_for(500, 200_000);
+        assert_eq!(w.servers()[3].role, crate::sim::Role::Observing);
+        // The observer becomes a participant and a follower an observer, in one step.
+        let leader = w.leader(0).unwrap();
+        let demoted = (1..=3).find(|&i| ServerId(i) != leader).unwrap();
+        let change = add(&format!(
+            "server.4=server4:2888:3888:participant;2181,server.{demoted}=server{demoted}:2888:3888:observer;2181"
+        ));
+        assert!(reconfig(&mut w, leader.0, change).is_ok());
+        w.run_for(3_000, 200_000);
+        let views = w.servers();
+        assert_eq!(views[3].role, crate::sim::Role::Following, "{:?}", views[3]);
+        assert!(!views[3].observer);
+        let d = &views[(demoted - 1) as usize];
+        assert_eq!(d.role, crate::sim::Role::Observing, "{d:?}");
+        // The promoted server's vote counts: with the third voter down, the leader and
+        // s4 are a quorum of {leader, other, s4}.
+        let leader = w.leader(0).unwrap();
+        let other = (1..=3).find(|&i| ServerId(i) != leader && i != demoted).unwrap();
+        w.kill(ServerId(other));
+        let id = w.write(leader, req(S, create("/roles", CreateMode::Persistent)));
+        w.run_for(1_000, 200_000);
+        assert!(w.take_reply(id).unwrap().result.is_ok());
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
+
+    #[test]
+    fn reconfig_errors_follow_zookeeper() {
+        let mut w = spares_world(2);
+        let bad_version = ReconfigRequest { from_config: 0x42, ..add("server.4=server4:2888:3888;2181") };
+        assert_eq!(reconfig(&mut w, 1, bad_version), Err(ZkError::BadVersion));
+        let no_voters = ReconfigRequest {
+            members: Some("server.1=server1:2888:3888:observer;2181".into()),
+            from_config: -1,
+            ..ReconfigRequest::default()
+        };
+        assert_eq!(reconfig(&mut w, 1, no_voters), Err(ZkError::BadArguments));
+        // Voters that are not connected: no quorum of the new configuration is synced.
+        w.kill(ServerId(4));
+        w.kill(ServerId(5));
+        // (once the leader has noticed: their handlers time out after syncLimit)
+        w.run_for(1_500, 200_000);
+        let unsynced = ReconfigRequest {
+            members: Some(
+                "server.1=server1:2888:3888;2181,server.4=server4:2888:3888;2181,server.5=server5:2888:3888;2181"
+                    .into(),
+            ),
+            from_config: 0,
+            ..ReconfigRequest::default()
+        };
+        assert_eq!(reconfig(&mut w, 2, unsynced), Err(ZkError::NewConfigNoQuorum));
+        // Two at once: the second is refused while the first is pending.
+        let leader = w.leader(0).unwrap();
+        let other = (1..=3).find(|&i| ServerId(i) != leader).unwrap();
+        let remove = ReconfigRequest {
+            leaving: Some(other.to_string()),
+            from_config: -1,
+            ..ReconfigRequest::default()
+        };
+        let a = w.write(leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), remove));
+        let b = w.write(
+            leader,
+            ZkRequest::reconfig(
+                SessionId(S),
+                AuthInfo::default(),
+                add("server.6=server6:2888:3888:observer;2181"),
+            ),
+        );
+        w.run_for(2_000, 200_000);
+        let ra = w.take_reply(a).map(|x| x.result.map_err(|e| e.error));
+        let rb = w.take_reply(b).map(|x| x.result.map_err(|e| e.error));
+        assert!(matches!(ra, Some(Ok(_))), "{ra:?}");
+        assert_eq!(rb.map(|r| r.err()), Some(Some(ZkError::ReconfigInProgress)));
+        assert!(w.violation().is_none());
+    }
+
+    #[test]
+    fn a_leader_that_removes_itself_hands_over() {
+        let mut w = spares_world(0);
+        let leader = w.leader(0).unwrap();
+        let r = ReconfigRequest {
+            leaving: Some(leader.0.to_string()),
+            from_config: -1,
+            ..ReconfigRequest::default()
+        };
+        let follower = ServerId(if leader.0 == 1 { 2 } else { 1 });
+        assert!(reconfig(&mut w, follower.0, r).is_ok());
+        w.run_for(3_000, 200_000);
+        let next = w.leader(0).expect("the two left elect a leader");
+        assert_ne!(next, leader);
+        let v = &w.servers()[(leader.0 - 1) as usize];
+        assert!(!v.member && v.observer, "{v:?}");
+        let id = w.write(next, req(S, create("/after", CreateMode::Persistent)));
+        w.run_for(1_000, 200_000);
+        assert!(w.take_reply(id).unwrap().result.is_ok());
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
+
     #[test]
     fn a_snapshot_restores_the_same_tree() {
         let mut db = ZkDatabase::default();
-        let ctx = PrepareContext { zxid: Zxid(1), time_ms: 10 };
+        let ctx = PrepareContext::alone(Zxid(1), 10);
         let t = db.prepare(&[], ctx, &req(0, create("/a", CreateMode::Persistent)));
         db.apply(Zxid(1), &t);
         let copy = ZkDatabase::restore(&db.snapshot());

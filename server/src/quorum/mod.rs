@@ -27,9 +27,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 use wire::{read_frame, Frame, MAGIC};
+use zoolab_core::config::{MemberRole, QuorumConfig, ServerSpec};
 use zoolab_core::ids::ServerId;
 use zoolab_core::zab::message::ConnId;
-use zoolab_core::zab::quorum::QuorumMaj;
 use zoolab_core::zab::server::Server;
 use zoolab_core::zab::ServerConfig;
 
@@ -48,11 +48,7 @@ pub fn run(config: Config) -> Result<()> {
     let Some(me) = config.servers.iter().find(|s| s.id == my_id).cloned() else {
         bail!("myid is {my_id} but there is no server.{my_id} line");
     };
-    let voters: Vec<ServerId> =
-        config.servers.iter().filter(|s| !s.observer).map(|s| ServerId(s.id)).collect();
-    let observers: Vec<ServerId> =
-        config.servers.iter().filter(|s| s.observer).map(|s| ServerId(s.id)).collect();
-    if voters.is_empty() {
+    if config.servers.iter().all(|s| s.observer) {
         bail!("no participant among the server.N lines");
     }
     let store = match &config.data_dir {
@@ -63,7 +59,7 @@ pub fn run(config: Config) -> Result<()> {
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    rt.block_on(serve(Arc::new(config), me, voters, observers, store))
+    rt.block_on(serve(Arc::new(config), me, store))
 }
 
 async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
@@ -73,8 +69,6 @@ async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
 async fn serve(
     config: Arc<Config>,
     me: crate::zk::config::ServerLine,
-    voters: Vec<ServerId>,
-    observers: Vec<ServerId>,
     store: Option<store::QStore>,
 ) -> Result<()> {
     let my = ServerId(me.id);
@@ -110,7 +104,15 @@ async fn serve(
         snap_count: config.snap_count,
         ..ServerConfig::default()
     };
-    let qv = Arc::new(QuorumMaj::new(voters, observers));
+    // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0).
+    let qcfg = QuorumConfig::of(config.servers.iter().map(|s| ServerSpec {
+        id: ServerId(s.id),
+        host: s.host.clone(),
+        quorum_port: s.quorum_port,
+        election_port: s.election_port,
+        role: if s.observer { MemberRole::Observer } else { MemberRole::Participant },
+        client: Some(config.client_port.to_string()),
+    }));
     let mut store = store;
     let (durable, incarnation) = match &mut store {
         Some(s) => (s.take_durable(), s.incarnation),
@@ -118,7 +120,7 @@ async fn serve(
     };
     let mut out = Vec::new();
     let zab =
-        Server::recover(my, zcfg, qv, durable, incarnation, crate::zk::state::wall_ms() as u64, &mut out);
+        Server::recover(my, zcfg, qcfg, durable, incarnation, crate::zk::state::wall_ms() as u64, &mut out);
     let node =
         Arc::new_cyclic(|weak| Mutex::new(Node::new(config.clone(), my, zab, store, peers, weak.clone())));
     lock(&node).boot(out);

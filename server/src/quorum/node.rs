@@ -622,7 +622,7 @@ impl Node {
             }
             for request in reqs {
                 let id = self.new_request_id();
-                let zk = ZkRequest { session: SessionId(0), auth: AuthInfo::default(), request };
+                let zk = ZkRequest::write(SessionId(0), AuthInfo::default(), request);
                 self.submit(Req::Internal, id, zk);
             }
         }
@@ -635,7 +635,7 @@ impl Node {
                 e.2 = true;
             }
             let id = self.new_request_id();
-            let zk = ZkRequest { session: s, auth: AuthInfo::default(), request: WriteRequest::CloseSession };
+            let zk = ZkRequest::write(s, AuthInfo::default(), WriteRequest::CloseSession);
             self.submit(Req::Expire { session: s }, id, zk);
         }
     }
@@ -909,11 +909,11 @@ impl crate::zk::Facing for Node {
         let sid = SessionId(self.next_session);
         self.next_session += 1;
         let id = self.new_request_id();
-        let zk = ZkRequest {
-            session: sid,
-            auth: AuthInfo::from_ip(&peer.ip().to_string()),
-            request: WriteRequest::CreateSession { timeout_ms: timeout },
-        };
+        let zk = ZkRequest::write(
+            sid,
+            AuthInfo::from_ip(&peer.ip().to_string()),
+            WriteRequest::CreateSession { timeout_ms: timeout },
+        );
         self.submit(Req::Connect { conn, session: sid, timeout_ms: timeout }, id, zk);
         Next::Continue
     }
@@ -957,11 +957,7 @@ impl crate::zk::Facing for Node {
                 let id = self.new_request_id();
                 let wire = req.clone();
                 push(self, Pending::Write { request_id: id, xid, wire, done: None, close_after: true });
-                let zk = ZkRequest {
-                    session: sid,
-                    auth: AuthInfo::default(),
-                    request: WriteRequest::CloseSession,
-                };
+                let zk = ZkRequest::write(sid, AuthInfo::default(), WriteRequest::CloseSession);
                 self.submit(Req::Write { conn }, id, zk);
             }
             _ => match from_wire(req) {
@@ -982,7 +978,7 @@ impl crate::zk::Facing for Node {
                         },
                     );
                     let auth = self.auth.get(&sid).cloned().unwrap_or_default();
-                    self.submit(Req::Write { conn }, id, ZkRequest { session: sid, auth, request: w });
+                    self.submit(Req::Write { conn }, id, ZkRequest::write(sid, auth, w));
                 }
                 TreeRequest::Read(ReadRequest::Sync { path }) => {
                     let st = self.zab.status();

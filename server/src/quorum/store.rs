@@ -26,6 +26,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing::{info, warn};
+use zoolab_core::config::QuorumConfig;
 use zoolab_core::ids::{Epoch, Zxid};
 use zoolab_core::tree::Txn;
 use zoolab_core::zab::log::{Durable, LogEntry, PersistOp};
@@ -45,6 +46,8 @@ struct Checkpoint {
     snapshot_zxid: Zxid,
     snapshot: Option<Vec<u8>>,
     entries: Vec<(Zxid, Txn)>,
+    /// The last committed configuration activated here (after a reconfiguration).
+    config: Option<QuorumConfig>,
 }
 
 /// One logged record.
@@ -54,6 +57,7 @@ enum Record {
     Truncate(Zxid),
     AcceptedEpoch(Epoch),
     CurrentEpoch(Epoch),
+    Config(QuorumConfig),
 }
 
 /// The durable state of one replicated server.
@@ -134,6 +138,7 @@ impl QStore {
         if let Some(cp) = cp {
             disk.accepted_epoch = cp.accepted_epoch;
             disk.current_epoch = cp.current_epoch;
+            disk.config = cp.config.clone();
             if let Some(bytes) = cp.snapshot {
                 let s = ZkSnapshot(Arc::new(bytes));
                 disk.log.install(cp.snapshot_zxid, s.clone());
@@ -191,6 +196,7 @@ impl QStore {
                             Record::Truncate(z) => PersistOp::Truncate(z),
                             Record::AcceptedEpoch(e) => PersistOp::AcceptedEpoch(e),
                             Record::CurrentEpoch(e) => PersistOp::CurrentEpoch(e),
+                            Record::Config(c) => PersistOp::Config(c),
                         };
                         disk.apply(&op);
                         replayed += 1;
@@ -262,6 +268,7 @@ impl QStore {
             PersistOp::Truncate(z) => Record::Truncate(*z),
             PersistOp::AcceptedEpoch(e) => Record::AcceptedEpoch(*e),
             PersistOp::CurrentEpoch(e) => Record::CurrentEpoch(*e),
+            PersistOp::Config(c) => Record::Config(c.clone()),
             PersistOp::Snapshot(_, s) | PersistOp::Install(_, s) => {
                 self.snapshot = Some(s.clone());
                 self.checkpoint_due = true;
@@ -292,6 +299,7 @@ impl QStore {
             snapshot_zxid,
             snapshot: self.snapshot.as_ref().map(|s| s.0.to_vec()),
             entries: disk.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect(),
+            config: disk.config.clone(),
         };
         let payload = bincode::serialize(&cp).context("encoding the checkpoint")?;
         let mut bytes = CP_MAGIC.to_vec();

@@ -10,10 +10,20 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use zoolab_core::config::QuorumConfig;
 use zoolab_core::ids::{Epoch, SessionId, Zxid};
 use zoolab_core::tree::{AuthInfo, Txn, WriteRequest};
 use zoolab_core::zab::message::{ConnId, LearnerKind, Message, Notification, Origin, Packet};
-use zoolab_core::zab::zkdb::{ZkDatabase, ZkRequest, ZkSnapshot};
+use zoolab_core::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest, ZkSnapshot};
+
+/// A reconfiguration request on the wire (ZooKeeper's `ReconfigRequest`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WireReconfig {
+    joining: Option<String>,
+    leaving: Option<String>,
+    members: Option<String>,
+    from_config: i64,
+}
 
 /// The largest frame accepted (a SNAP carries the whole tree).
 pub const MAX_FRAME: usize = 512 << 20;
@@ -31,7 +41,7 @@ pub enum Frame {
         from: u64,
     },
     /// A Fast Leader Election notification (election port).
-    Notification(Notification),
+    Notification(Notification, Option<QuorumConfig>),
     /// A quorum packet (quorum port).
     Quorum {
         /// The leader–learner connection it belongs to.
@@ -63,27 +73,62 @@ pub enum Frame {
 #[allow(missing_docs)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum WirePacket {
-    LearnerInfo { kind: LearnerKind, accepted_epoch: Epoch },
-    LeaderInfo { new_epoch: Epoch },
-    AckEpoch { current_epoch: Option<Epoch>, last_zxid: Zxid },
-    Diff { zxid: Zxid },
-    Trunc { zxid: Zxid },
-    Snap { zxid: Zxid, snapshot: Vec<u8> },
-    Proposal { zxid: Zxid, txn: Txn, origin: Option<Origin> },
-    Commit { zxid: Zxid },
-    NewLeader { zxid: Zxid },
-    Ack { zxid: Zxid },
+    LearnerInfo {
+        kind: LearnerKind,
+        accepted_epoch: Epoch,
+    },
+    LeaderInfo {
+        new_epoch: Epoch,
+    },
+    AckEpoch {
+        current_epoch: Option<Epoch>,
+        last_zxid: Zxid,
+    },
+    Diff {
+        zxid: Zxid,
+    },
+    Trunc {
+        zxid: Zxid,
+    },
+    Snap {
+        zxid: Zxid,
+        snapshot: Vec<u8>,
+    },
+    Proposal {
+        zxid: Zxid,
+        txn: Txn,
+        origin: Option<Origin>,
+    },
+    Commit {
+        zxid: Zxid,
+    },
+    NewLeader {
+        zxid: Zxid,
+    },
+    Ack {
+        zxid: Zxid,
+    },
     UpToDate,
-    Inform { zxid: Zxid, txn: Txn, origin: Option<Origin> },
+    Inform {
+        zxid: Zxid,
+        txn: Txn,
+        origin: Option<Origin>,
+    },
     Ping,
-    Request { origin: Origin, session: SessionId, auth: AuthInfo, request: WriteRequest },
+    Request {
+        origin: Origin,
+        session: SessionId,
+        auth: AuthInfo,
+        request: WriteRequest,
+        reconfig: Option<WireReconfig>,
+    },
 }
 
 impl Frame {
     /// The frame carrying a core message.
     pub fn from_message(msg: Message<ZkDatabase>) -> Frame {
         let (conn, packet) = match msg {
-            Message::Notification(n) => return Frame::Notification(n),
+            Message::Notification(n, cfg) => return Frame::Notification(n, cfg.map(|c| (*c).clone())),
             Message::Quorum { conn, packet } => (conn, packet),
         };
         let packet = match packet {
@@ -107,6 +152,12 @@ impl Frame {
                 session: request.session,
                 auth: request.auth,
                 request: request.request,
+                reconfig: request.reconfig.map(|r| WireReconfig {
+                    joining: r.joining,
+                    leaving: r.leaving,
+                    members: r.members,
+                    from_config: r.from_config,
+                }),
             },
         };
         Frame::Quorum { conn, packet }
@@ -115,7 +166,7 @@ impl Frame {
     /// The core message a frame carries, if it carries one.
     pub fn into_message(self) -> Option<Message<ZkDatabase>> {
         let (conn, packet) = match self {
-            Frame::Notification(n) => return Some(Message::Notification(n)),
+            Frame::Notification(n, cfg) => return Some(Message::Notification(n, cfg.map(Arc::new))),
             Frame::Quorum { conn, packet } => (conn, packet),
             _ => return None,
         };
@@ -137,8 +188,14 @@ impl Frame {
             WirePacket::UpToDate => Packet::UpToDate,
             WirePacket::Inform { zxid, txn, origin } => Packet::Inform { zxid, txn, origin },
             WirePacket::Ping => Packet::Ping,
-            WirePacket::Request { origin, session, auth, request } => {
-                Packet::Request { origin, request: ZkRequest { session, auth, request } }
+            WirePacket::Request { origin, session, auth, request, reconfig } => {
+                let reconfig = reconfig.map(|r| ReconfigRequest {
+                    joining: r.joining,
+                    leaving: r.leaving,
+                    members: r.members,
+                    from_config: r.from_config,
+                });
+                Packet::Request { origin, request: ZkRequest { session, auth, request, reconfig } }
             }
         };
         Some(Message::Quorum { conn, packet })
