@@ -108,6 +108,17 @@ impl Replicated for ZkDatabase {
         if outstanding.is_empty() {
             self.prep.clear();
         }
+        // A migration's write fence (crate::migration::fence): NOTREADONLY in its scope.
+        if crate::migration::fence::refuses(&self.tree, outstanding, request) {
+            let refused = WriteRequest::Invalid(crate::tree::ZkError::NotReadOnly);
+            let origin = Origin {
+                session: request.session,
+                auth: &request.auth,
+                zxid: ctx.zxid,
+                time: i64::try_from(ctx.time_ms).unwrap_or(i64::MAX),
+            };
+            return self.prep.prepare(&self.tree, &refused, &origin);
+        }
         let origin = Origin {
             session: request.session,
             auth: &request.auth,
