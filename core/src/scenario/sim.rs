@@ -52,6 +52,8 @@ use crate::zab::ServerConfig;
 use crate::zkcli::{self, ZkCommand};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod migrate;
+
 /// The session timeout a client asks for (zkCli's default).
 pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
 /// How long a client waits before its next connection attempt.
@@ -199,6 +201,10 @@ pub struct SimDriver {
     seen: usize,
     /// The driver's own trace lines (sessions, connections), not yet collected.
     lines: Vec<String>,
+    /// A migration between two of the clusters, if one was started.
+    migration: Option<crate::migration::sim::Controller>,
+    /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
+    links: BTreeMap<(usize, usize), u64>,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -290,6 +296,12 @@ impl SimDriver {
         }
         let world = World::new(cfg, sc.seed);
         let seen = world.trace().len();
+        let mut links = BTreeMap::new();
+        for l in &sc.links {
+            let (a, b) = (index(&l.a)?, index(&l.b)?);
+            let ms = l.net.latency.map_or(0, |(lo, hi)| (lo.0 + hi.0) / 2);
+            links.insert((a.min(b), a.max(b)), ms);
+        }
         Ok(SimDriver {
             world,
             trackers: vec![Tracker::default(); clusters.len()],
@@ -301,6 +313,8 @@ impl SimDriver {
             blocked: BTreeSet::new(),
             seen,
             lines: Vec::new(),
+            migration: None,
+            links,
         })
     }
 
@@ -433,6 +447,7 @@ impl SimDriver {
     /// Everything that follows an event: servers deliver watch events, trackers expire
     /// sessions, clients (re)connect, send what they queued and collect replies.
     fn pump(&mut self) {
+        self.pump_migration();
         self.deliver_watch_events();
         for c in 0..self.clusters.len() {
             self.track_sessions(c);
@@ -1277,7 +1292,9 @@ impl Driver for SimDriver {
     }
 
     fn violation(&self) -> Option<String> {
-        self.world.violation().map(ToString::to_string)
+        self.world.violation().map(ToString::to_string).or_else(|| {
+            self.migration.as_ref().and_then(|m| m.violation()).map(|v| format!("migration: {v}"))
+        })
     }
 
     fn trace_hash(&self) -> u64 {
