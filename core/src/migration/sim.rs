@@ -859,10 +859,11 @@ impl Controller {
                         ));
                         // A write in the new epoch, so the target's zxid passes the source's.
                         self.control(self.plan.target, ControlKind::Record, now);
+                    } else {
+                        self.control(self.plan.target, ControlKind::Unfence, now);
                     }
                 }
                 Phase::Soak => {
-                    self.control(self.plan.target, ControlKind::Unfence, now);
                     self.soak_from = now;
                     self.rev =
                         Some(Stream::new(self.plan.target, self.plan.source, Transport::SnapshotAndLog));
@@ -873,7 +874,21 @@ impl Controller {
                 _ => {}
             }
         }
-        // Clients move once the target is unfenced.
+        // At cut-over, once the target's zxid is raised (a record write in its new
+        // epoch committed), the target is unfenced.
+        if phase == Phase::CutOver && self.raised.is_some() {
+            let raised = self
+                .control
+                .iter()
+                .rev()
+                .find(|c| c.cluster == self.plan.target && c.what == ControlKind::Record);
+            let unfencing =
+                self.control.iter().any(|c| c.cluster == self.plan.target && c.what == ControlKind::Unfence);
+            if raised.is_some_and(|c| c.done.is_some()) && !unfencing {
+                self.control(self.plan.target, ControlKind::Unfence, now);
+            }
+        }
+        // Clients move as the soak starts (the target is unfenced by then).
         if phase == Phase::Soak
             && !self.clients_moved
             && self.control_done(self.plan.target, ControlKind::Unfence).is_some()
@@ -1114,16 +1129,14 @@ impl Controller {
             Phase::CutOver => {
                 let target =
                     w.servers_in(p.target).iter().filter(|v| v.serving).map(|v| v.applied_zxid).max();
-                let raised = self
-                    .control
-                    .iter()
-                    .rev()
-                    .find(|c| c.cluster == p.target && c.what == ControlKind::Record);
-                let written = p.broken.no_zxid_raise || raised.is_some_and(|c| c.done.is_some());
+                let written = self.control_done(p.target, ControlKind::Unfence).is_some();
                 match target {
                     Some(z) => ok(
                         written && w.leader(p.target).is_some(),
-                        format!("target at {z}, clients have seen up to {}", clients.max_zxid),
+                        format!(
+                            "target at {z} and unfenced, clients have seen up to {}; {} clients to move",
+                            clients.max_zxid, clients.on_source
+                        ),
                     ),
                     None => ok(false, "target not serving yet".into()),
                 }

@@ -1312,6 +1312,20 @@ impl Driver for SimDriver {
             .count()
     }
 
+    fn migration(
+        &mut self,
+        a: &crate::scenario::migrate::MigrationAction,
+        trace: &mut Vec<String>,
+    ) -> Result<String, String> {
+        let r = migrate::statement(self, a);
+        self.collect(trace);
+        r
+    }
+
+    fn migration_phase(&self) -> Option<crate::migration::phase::Phase> {
+        self.migration.as_ref().map(|m| m.phase())
+    }
+
     fn client_network(&mut self, client: &str, up: bool, trace: &mut Vec<String>) -> Result<(), String> {
         let k = self.clients.iter().position(|c| c.name == client).ok_or(format!("no client {client}"))?;
         if self.clients[k].up && !up {

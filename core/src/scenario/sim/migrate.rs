@@ -165,3 +165,43 @@ impl SimDriver {
         }
     }
 }
+
+/// The scenario language's migration statements on the simulator.
+pub(super) fn statement(
+    d: &mut SimDriver,
+    a: &crate::scenario::migrate::MigrationAction,
+) -> Result<String, String> {
+    use crate::migration::fidelity::Transport;
+    use crate::migration::sim::SessionPolicy;
+    use crate::scenario::migrate::{phase_word, MigrationAction, Via};
+    match a {
+        MigrationAction::Start { source, target, via, subtree, sessions } => {
+            let s = d.cluster_index(source).ok_or(format!("no cluster {source}"))?;
+            let t = d.cluster_index(target).ok_or(format!("no cluster {target}"))?;
+            let (transport, default) = match via {
+                Via::Snapshot => (Transport::SnapshotAndLog, SessionPolicy::Import),
+                Via::ClientApi => (Transport::ClientApi { target_is_zoolab: true }, SessionPolicy::Expire),
+            };
+            let mut plan =
+                Plan::new(s, t, subtree.as_deref().unwrap_or("/"), transport, sessions.unwrap_or(default));
+            plan.latency_ms = d.link_latency(s, t);
+            d.start_migration(plan)?;
+            Ok(format!(
+                "migration of {} from {source} to {target} in draft",
+                subtree.as_deref().unwrap_or("/")
+            ))
+        }
+        MigrationAction::Step => {
+            let from = d.migration().map(|m| m.phase()).ok_or("no migration")?;
+            let to = d.migration_step()?;
+            let detail =
+                d.migration().and_then(|m| m.migration().journal().last().map(|j| j.evidence.clone()));
+            Ok(format!("{} -> {}: {}", phase_word(from), phase_word(to), detail.unwrap_or_default()))
+        }
+        MigrationAction::Abort => {
+            let to = d.migration_abort("operator abort")?;
+            Ok(format!("rollback started: {}", phase_word(to)))
+        }
+        MigrationAction::Run { .. } => Err("the runner runs `migration run` step by step".into()),
+    }
+}
