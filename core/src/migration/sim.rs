@@ -941,6 +941,17 @@ impl Controller {
                     .control_done(self.plan.target, ControlKind::Fence)
                     .is_some_and(|z| Some(z) > self.target_unfenced)
                 {
+                    // A full pass before the source takes over again: while it was
+                    // fenced its tracker may have expired the sessions that moved
+                    // (and their ephemerals); the target's table and nodes win.
+                    let scope = self.plan.subtree.clone();
+                    if let Some(st) = self.rev.as_mut() {
+                        if let Reader::Log { mirror, .. } = &st.reader {
+                            let all: Vec<String> = scope_paths(mirror, &scope).collect();
+                            st.dirty.extend(all);
+                        }
+                        st.dirty.insert(String::new());
+                    }
                     Some(Rollback::Drain)
                 } else {
                     None
