@@ -20,4 +20,5 @@ pub mod record;
 pub mod sim;
 #[cfg(test)]
 mod sim_tests;
+pub mod sweep;
 pub mod verify;

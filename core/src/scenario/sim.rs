@@ -577,6 +577,7 @@ impl SimDriver {
             })
             .map(|at| self.serving(at))
             .collect();
+        let held = self.sessions_held(c);
         let t = &mut self.trackers[c];
         for (s, ok) in touched.iter().zip(serving) {
             if let Some(e) = t.sessions.get_mut(s) {
@@ -584,6 +585,14 @@ impl SimDriver {
                     e.1 = now + e.0;
                 }
             }
+        }
+        if held {
+            // A migration target before cut-over: the imported sessions' clocks start
+            // when their clients move (see `migrate::sessions_held`).
+            for e in t.sessions.values_mut() {
+                e.1 = now + e.0;
+            }
+            return;
         }
         let mut expire = Vec::new();
         for (&s, e) in &t.sessions {

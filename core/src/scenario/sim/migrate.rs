@@ -24,6 +24,24 @@ impl SimDriver {
         self.links.get(&(a.min(b), a.max(b))).copied().unwrap_or(0)
     }
 
+    /// Whether cluster `c`'s leader holds its sessions' clocks: the target of a
+    /// migration before its clients move holds imported sessions whose clients are still
+    /// on the source; expiring them there would delete their ephemerals behind the
+    /// copy's back. Their timeouts restart at cut-over (research §4.4, S-import).
+    pub(super) fn sessions_held(&self, c: usize) -> bool {
+        self.migration
+            .as_ref()
+            .is_some_and(|m| m.plan().target == c && m.phase() >= Phase::Preflight && m.phase() < Phase::Soak)
+    }
+
+    /// Cuts or restores the link between the migration's clusters.
+    pub fn set_migration_link(&mut self, up: bool) {
+        if let Some(m) = self.migration.as_mut() {
+            m.set_link(up);
+        }
+        self.pump();
+    }
+
     /// Starts a migration in draft (replacing none: one migration per run).
     pub fn start_migration(&mut self, plan: Plan) -> Result<(), String> {
         if self.migration.as_ref().is_some_and(|m| m.phase().reversible()) {
