@@ -1174,6 +1174,10 @@ impl Controller {
                 let Some(fz) = self.source_fence else { return ok(false, "no fence".into()) };
                 let (idle, detail) = self.caught_up(w, st);
                 let through = st.shipped >= fz;
+                if !(idle && through) {
+                    // Not there yet: no need to hash the trees.
+                    return ok(false, format!("fence {fz}; {detail}"));
+                }
                 let (Some(dst), Some(src)) = (leader_tree(w, p.target), self.source_view(w)) else {
                     return ok(false, "a cluster has no leader".into());
                 };

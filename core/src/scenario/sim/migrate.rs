@@ -34,6 +34,18 @@ impl SimDriver {
             .is_some_and(|m| m.plan().target == c && m.phase() >= Phase::Preflight && m.phase() < Phase::Soak)
     }
 
+    /// Loads nodes into a cluster in bulk through its leader's ZAB (benchmarks, big
+    /// fixtures): the migration import path, without a migration. `None`: no leader.
+    pub fn import_into(&mut self, cluster: usize, imp: crate::tree::Import) -> Option<u64> {
+        let leader = self.world.leader(cluster)?;
+        let request = crate::zab::zkdb::ZkRequest {
+            session: crate::ids::SessionId(0),
+            auth: crate::tree::AuthInfo::from_ip("127.0.0.1"),
+            request: crate::tree::WriteRequest::Import(imp),
+        };
+        Some(self.world.write_in(cluster, leader, request))
+    }
+
     /// Cuts or restores the link between the migration's clusters.
     pub fn set_migration_link(&mut self, up: bool) {
         if let Some(m) = self.migration.as_mut() {
