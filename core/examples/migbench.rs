@@ -103,7 +103,7 @@ fn main() {
         // Steady writes until the freeze (afterwards they would be refused).
         if phase < Phase::Freeze {
             k += 1;
-            let line = if k % 2 == 0 {
+            let line = if k.is_multiple_of(2) {
                 format!("create /data/p{:02}/w{k} x", k % 100)
             } else {
                 format!("set /data/p{:02}/n{:06} v{k}", k % 100, k % per as u64)
