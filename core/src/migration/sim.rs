@@ -1184,10 +1184,25 @@ impl Controller {
                 let d = compare(src, dst, p, 5);
                 let hs = verify::summarize(src, &p.subtree, p.fidelity()).hash;
                 let ht = verify::summarize(dst, &p.subtree, p.fidelity()).hash;
+                // ZooKeeper's own digest compares whole trees: it applies to an exact
+                // copy of `/` with its ephemerals (shown, not gated on).
+                let digest = if p.subtree == "/"
+                    && p.fidelity() == Fidelity::Exact
+                    && p.sessions == SessionPolicy::Import
+                {
+                    format!(
+                        "; ZooKeeper digest {:x} / {:x} ({})",
+                        src.digest(),
+                        dst.digest(),
+                        if src.digest() == dst.digest() { "equal" } else { "different" }
+                    )
+                } else {
+                    String::new()
+                };
                 ok(
                     idle && through && d.is_empty(),
                     format!(
-                        "fence {fz}; {detail}; hashes {} / {}; {} differences",
+                        "fence {fz}; {detail}; hashes {} / {}; {} differences{digest}",
                         &hs[..12],
                         &ht[..12],
                         d.len()

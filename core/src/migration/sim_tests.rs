@@ -81,6 +81,9 @@ fn snapshot_plus_log_migrates_exactly_and_commits() {
     assert_eq!(m.violation(), None);
     assert_eq!(m.phase(), Phase::Committed, "{:?}", m.migration().journal());
     assert_eq!(d.violation(), None);
+    // The final sync's evidence: an exact copy of `/` has ZooKeeper's own digest.
+    let fs = m.migration().journal().iter().find(|j| j.from == Phase::FinalSync).unwrap();
+    assert!(fs.evidence.contains("(equal)"), "{}", fs.evidence);
     // Clients moved: c1 keeps its session and its ephemeral on the target.
     run_for(&mut d, 2_000);
     assert!(d.connected("c1") && d.connected("c2"));
