@@ -298,6 +298,7 @@ fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
             .prop_map(|(cluster, violates)| Predicate::History { cluster, violates })
             .boxed(),
         text().prop_map(Predicate::TraceContains).boxed(),
+        migration_predicate(),
     ];
     if !t.clients.is_empty() {
         let names: Vec<String> = t.clients.iter().map(|c| c.name.clone()).collect();
@@ -363,6 +364,7 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
             .prop_map(|(time, s)| Action::At { time, action: Box::new(Action::Kill(s)) })
             .boxed(),
     ];
+    options.push(migration_action(&clusters));
     if clusters.len() >= 2 {
         let (a, b) = (clusters[0].clone(), clusters[1].clone());
         options.push(
@@ -625,4 +627,46 @@ fn largest_inputs_are_read_in_bounded_time() {
     let junk = "A".repeat(link::MAX_LINK_CHARS - 3);
     let _ = link::decode(&format!("z1.{junk}"));
     assert!(start.elapsed() < budget, "long link: {:?}", start.elapsed());
+}
+
+// --- migration statements (issue 7), apart so that other additions merge cleanly ---
+
+fn phase() -> impl Strategy<Value = zoolab_core::migration::phase::Phase> {
+    proptest::sample::select(
+        zoolab_core::scenario::migrate::PHASE_WORDS.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+    )
+}
+
+fn migration_predicate() -> BoxedStrategy<Predicate> {
+    use zoolab_core::scenario::migrate::MigrationPredicate as P;
+    prop_oneof![phase().prop_map(P::In), Just(P::Committed), Just(P::InvariantsHold)]
+        .prop_map(Predicate::Migration)
+        .boxed()
+}
+
+fn migration_action(clusters: &[String]) -> BoxedStrategy<Action> {
+    use zoolab_core::migration::sim::SessionPolicy;
+    use zoolab_core::scenario::migrate::{MigrationAction as M, Via};
+    let control = prop_oneof![
+        Just(M::Step),
+        Just(M::Abort),
+        (proptest::option::of(phase()), proptest::option::of(millis()))
+            .prop_map(|(until, within)| M::Run { until, within }),
+    ]
+    .prop_map(Action::Migration);
+    if clusters.len() < 2 {
+        return control.boxed();
+    }
+    let (a, b) = (clusters[0].clone(), clusters[1].clone());
+    let start = (
+        any::<bool>(),
+        prop_oneof![Just(Via::Snapshot), Just(Via::ClientApi)],
+        proptest::option::of(zpath().prop_filter("not /zookeeper", |p| !p.starts_with("/zookeeper"))),
+        proptest::option::of(prop_oneof![Just(SessionPolicy::Import), Just(SessionPolicy::Expire)]),
+    )
+        .prop_map(move |(swap, via, subtree, sessions)| {
+            let (source, target) = if swap { (b.clone(), a.clone()) } else { (a.clone(), b.clone()) };
+            Action::Migration(M::Start { source, target, via, subtree, sessions })
+        });
+    prop_oneof![control, start].boxed()
 }

@@ -13,7 +13,12 @@
 //! Transports (observer join, snapshot plus log, client API) drive a [`phase::Migration`]
 //! from the simulator or from real ensembles; they arrive with the rest of issue 7.
 
+pub mod fence;
 pub mod fidelity;
 pub mod phase;
 pub mod record;
+pub mod sim;
+#[cfg(test)]
+mod sim_tests;
+pub mod sweep;
 pub mod verify;

@@ -206,6 +206,14 @@ impl Migration {
         &self.journal
     }
 
+    /// A controller takes the migration over with a newer stamp (the maximum it saw
+    /// plus one); an older stamp is refused.
+    pub fn claim(&mut self, stamp: u64) -> Result<(), TransitionError> {
+        self.check_stamp(stamp)?;
+        self.stamp = stamp;
+        Ok(())
+    }
+
     fn check_stamp(&self, stamp: u64) -> Result<(), TransitionError> {
         if stamp < self.stamp {
             return Err(TransitionError::StaleController { stale: stamp, current: self.stamp });

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub mod histlog;
 pub mod library;
 pub mod link;
+pub mod migrate;
 mod parse;
 mod print;
 pub mod run;
@@ -316,6 +317,8 @@ pub enum Action {
     Disconnect(String),
     /// `reconnect c1`: the client's network is back (it reconnects with its session).
     Reconnect(String),
+    /// `migrate a -> b via snapshot`, `migration step|run|abort` ([`migrate`]).
+    Migration(migrate::MigrationAction),
 }
 
 /// What a server is doing, as expectations name it.
@@ -460,6 +463,8 @@ pub enum Predicate {
         /// Exactly this many times, or at least once.
         times: Option<u32>,
     },
+    /// `migration is in cut-over`, `migration committed`, `migration invariants hold`.
+    Migration(migrate::MigrationPredicate),
 }
 
 /// Why [`load`] could not read its input.

@@ -14,6 +14,8 @@ use winnow::prelude::*;
 use winnow::stream::Stream;
 use winnow::token::{literal, none_of, one_of, take_while};
 
+mod migrate;
+
 /// Why a text is not a scenario, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
@@ -410,6 +412,9 @@ fn not_depth(p: &Predicate) -> usize {
 }
 
 fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
+    if opt(kw("migration")).parse_next(i)?.is_some() {
+        return Ok(Predicate::Migration(cut_err(migrate::predicate).parse_next(i)?));
+    }
     if opt(kw("invariants")).parse_next(i)?.is_some() {
         cut_err(kw("hold")).parse_next(i)?;
         return Ok(Predicate::InvariantsHold);
@@ -582,7 +587,8 @@ enum Stmt {
 }
 
 const STATEMENTS: &str = "a statement: scenario, seed, network, bug, cluster, link, client, NAME: command, \
-kill, restart, pause, partition, isolate, heal, change, run, step, deliver, at, expect, disconnect, reconnect";
+kill, restart, pause, partition, isolate, heal, change, run, step, deliver, at, expect, disconnect, reconnect, \
+migrate, migration";
 
 /// ZooKeeper's packet names, as the trace and `deliver` spell them.
 pub const MESSAGE_KINDS: &[&str] = &[
@@ -636,6 +642,8 @@ fn action(i: &mut &str) -> PResult<Action> {
                 _ => Action::Deliver { from, to, kind: kind.map(str::to_string) },
             }
         }
+        "migrate" => Action::Migration(migrate::start(i)?),
+        "migration" => Action::Migration(migrate::control(i)?),
         "disconnect" => {
             kw("disconnect").parse_next(i)?;
             Action::Disconnect(cut_err(ident).parse_next(i)?.to_string())
@@ -992,7 +1000,7 @@ fn push_step(sc: &mut Scenario, a: Action) -> Result<(), String> {
     Ok(())
 }
 
-const RESERVED: &[&str] = &["leader", "not", "invariants", "trace", "history"];
+const RESERVED: &[&str] = &["leader", "not", "invariants", "trace", "history", "migration"];
 
 fn check_cluster(sc: &Scenario, c: &Cluster) -> Result<(), String> {
     if sc.clusters.len() >= MAX_CLUSTERS {
@@ -1152,7 +1160,7 @@ fn check_predicate(sc: &Scenario, p: &Predicate) -> Result<(), String> {
             }
         }
         Predicate::Returned { op, .. } => check_op(sc, op),
-        Predicate::InvariantsHold | Predicate::TraceContains(_) => Ok(()),
+        Predicate::InvariantsHold | Predicate::TraceContains(_) | Predicate::Migration(_) => Ok(()),
         Predicate::History { cluster: None, .. } => Ok(()),
         Predicate::History { cluster: Some(c), .. } => {
             sc.cluster(c).map(|_| ()).ok_or_else(|| format!("no cluster {c}"))
@@ -1181,6 +1189,7 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
         Action::Disconnect(c) | Action::Reconnect(c) => {
             sc.client(c).map(|_| ()).ok_or_else(|| format!("no client {c}"))
         }
+        Action::Migration(m) => super::migrate::check_action(sc, m),
         Action::Heal(r) => r.as_ref().map_or(Ok(()), |r| check_ref(sc, r)),
         Action::Partition(groups) => {
             if groups.len() < 2 || groups.iter().any(Vec::is_empty) {

@@ -22,7 +22,7 @@ pub(crate) fn write_str_lit(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
 }
 
 /// A path: bare when it is a plain token, else a string literal.
-fn write_path(f: &mut Formatter<'_>, p: &str) -> fmt::Result {
+pub(crate) fn write_path(f: &mut Formatter<'_>, p: &str) -> fmt::Result {
     let plain = p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"');
     if plain {
         f.write_str(p)
@@ -207,6 +207,7 @@ impl Display for Action {
             Action::Isolate(s) => write!(f, "isolate {s}"),
             Action::Disconnect(c) => write!(f, "disconnect {c}"),
             Action::Reconnect(c) => write!(f, "reconnect {c}"),
+            Action::Migration(m) => m.fmt(f),
             Action::Heal(None) => f.write_str("heal"),
             Action::Heal(Some(s)) => write!(f, "heal {s}"),
             Action::Network(n) => write!(f, "change network {n}"),
@@ -299,6 +300,7 @@ impl Display for Predicate {
                     Some(rule) => write!(f, " violates {}", rule.slug()),
                 }
             }
+            Predicate::Migration(m) => m.fmt(f),
             Predicate::TraceContains(s) => {
                 f.write_str("trace contains ")?;
                 write_str_lit(f, s)

@@ -14,6 +14,8 @@
 
 use super::*;
 use std::collections::BTreeMap;
+
+mod migrate;
 use std::fmt;
 
 /// How long `run until` waits when the scenario does not say.
@@ -61,6 +63,19 @@ pub trait Driver {
     /// How many events of this name (on this path, if given) a client received.
     fn saw(&self, _client: &str, _event: &str, _path: Option<&str>) -> usize {
         0
+    }
+    /// Carries out a migration statement's single action (start, one step, abort);
+    /// `Ok` with what happened, `Err` with why not (a closed gate says what it saw).
+    fn migration(
+        &mut self,
+        a: &super::migrate::MigrationAction,
+        _trace: &mut Vec<String>,
+    ) -> Result<String, String> {
+        Err(format!("`{a}`: this world has no migrations"))
+    }
+    /// The migration's phase, if one was started.
+    fn migration_phase(&self) -> Option<crate::migration::phase::Phase> {
+        None
     }
     /// Cuts a client off from every server (`false`), or lets it reach them again.
     fn client_network(&mut self, client: &str, _up: bool, _trace: &mut Vec<String>) -> Result<(), String> {
@@ -602,6 +617,7 @@ impl<D: Driver> Runner<D> {
                 let s = self.op(op)?;
                 (matches!(&s, OpStatus::Ok(v) if v == value), format!("{op} {}", status(&s)))
             }
+            Predicate::Migration(m) => self.eval_migration(m),
             Predicate::InvariantsHold => match self.d.violation() {
                 None => (true, "no invariant broken".into()),
                 Some(v) => (false, v),
@@ -760,6 +776,7 @@ impl<D: Driver> Runner<D> {
                 let (held, seen) = self.eval(p);
                 self.check(step, held, seen);
             }
+            Action::Migration(m) => self.migration(step, m),
             _ => unreachable!("faults are handled above"),
         }
     }

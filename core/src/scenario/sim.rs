@@ -54,6 +54,8 @@ use crate::zab::ServerConfig;
 use crate::zkcli::{self, ReconfigChange, ZkCommand};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod migrate;
+
 /// The session timeout a client asks for (zkCli's default).
 pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
 /// How long a client waits before its next connection attempt.
@@ -218,6 +220,10 @@ pub struct SimDriver {
     closing: Vec<(usize, SessionId, u64)>,
     /// The last connection generation handed out (see `Facing::gen`).
     next_gen: u64,
+    /// A migration between two of the clusters, if one was started.
+    migration: Option<crate::migration::sim::Controller>,
+    /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
+    links: BTreeMap<(usize, usize), u64>,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -314,6 +320,12 @@ impl SimDriver {
         }
         let world = World::new(cfg, sc.seed);
         let seen = world.trace().len();
+        let mut links = BTreeMap::new();
+        for l in &sc.links {
+            let (a, b) = (index(&l.a)?, index(&l.b)?);
+            let ms = l.net.latency.map_or(0, |(lo, hi)| (lo.0 + hi.0) / 2);
+            links.insert((a.min(b), a.max(b)), ms);
+        }
         Ok(SimDriver {
             world,
             trackers: vec![Tracker::default(); clusters.len()],
@@ -328,6 +340,8 @@ impl SimDriver {
             log: HistoryLog::default(),
             closing: Vec::new(),
             next_gen: 0,
+            migration: None,
+            links,
         })
     }
 
@@ -485,6 +499,7 @@ impl SimDriver {
     /// sessions, clients (re)connect, send what they queued and collect replies.
     fn pump(&mut self) {
         self.note_closes();
+        self.pump_migration();
         self.deliver_watch_events();
         for c in 0..self.clusters.len() {
             self.track_sessions(c);
@@ -647,6 +662,7 @@ impl SimDriver {
             })
             .map(|at| self.serving(at))
             .collect();
+        let held = self.sessions_held(c);
         let t = &mut self.trackers[c];
         for (s, ok) in touched.iter().zip(serving) {
             if let Some(e) = t.sessions.get_mut(s) {
@@ -654,6 +670,14 @@ impl SimDriver {
                     e.1 = now + e.0;
                 }
             }
+        }
+        if held {
+            // A migration target before cut-over: the imported sessions' clocks start
+            // when their clients move (see `migrate::sessions_held`).
+            for e in t.sessions.values_mut() {
+                e.1 = now + e.0;
+            }
+            return;
         }
         let mut expire = Vec::new();
         for (&s, e) in &t.sessions {
@@ -1556,7 +1580,9 @@ impl Driver for SimDriver {
     }
 
     fn violation(&self) -> Option<String> {
-        self.world.violation().map(ToString::to_string)
+        self.world.violation().map(ToString::to_string).or_else(|| {
+            self.migration.as_ref().and_then(|m| m.violation()).map(|v| format!("migration: {v}"))
+        })
     }
 
     fn trace_hash(&self) -> u64 {
@@ -1572,6 +1598,20 @@ impl Driver for SimDriver {
             .iter()
             .filter(|e| e.event == event && path.is_none_or(|p| p == e.path))
             .count()
+    }
+
+    fn migration(
+        &mut self,
+        a: &crate::scenario::migrate::MigrationAction,
+        trace: &mut Vec<String>,
+    ) -> Result<String, String> {
+        let r = migrate::statement(self, a);
+        self.collect(trace);
+        r
+    }
+
+    fn migration_phase(&self) -> Option<crate::migration::phase::Phase> {
+        self.migration.as_ref().map(|m| m.phase())
     }
 
     fn client_network(&mut self, client: &str, up: bool, trace: &mut Vec<String>) -> Result<(), String> {

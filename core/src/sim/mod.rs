@@ -659,6 +659,28 @@ impl<R: Replicated> World<R> {
         self.boot(c, id);
     }
 
+    /// Starts cluster `c` over in an epoch above `epoch` (a migration's cut-over, so
+    /// that the target's zxids pass every zxid its clients saw on the source — etcd's
+    /// `--bump-revision`): every server's `acceptedEpoch` is raised to at least `epoch`
+    /// on its disk and the servers that were up restart, so the next leader's epoch is
+    /// `epoch + 1` or more. Nothing committed is lost (a quorum persisted it).
+    pub fn raise_epoch_in(&mut self, c: usize, epoch: Epoch) {
+        let ids: Vec<(ServerId, bool)> =
+            self.clusters[c].nodes.iter().map(|n| (n.id, n.server.is_some())).collect();
+        for &(id, _) in &ids {
+            self.kill_in(c, id);
+            let n = self.node_mut(c, id);
+            if n.disk.accepted_epoch < epoch {
+                n.disk.accepted_epoch = epoch;
+            }
+        }
+        for (id, up) in ids {
+            if up {
+                self.restart_in(c, id);
+            }
+        }
+    }
+
     /// Pauses server `id` of cluster `c` for `ms` milliseconds (a GC pause).
     pub fn pause_in(&mut self, c: usize, id: ServerId, ms: u64) {
         let until = self.now + ms;

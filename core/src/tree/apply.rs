@@ -129,6 +129,23 @@ impl DataTree {
             TxnOp::Check { .. } => Ok(OpResult::Checked),
             TxnOp::Multi(_) => Err(ZkError::MarshallingError),
             TxnOp::Error(e) => Err(*e),
+            TxnOp::Import(i) => {
+                for p in &i.deletes {
+                    self.unimport_node(p);
+                }
+                for n in &i.nodes {
+                    // A node whose parent is missing is skipped (the controller's next
+                    // verification sees it): a batch never stops half-way.
+                    let _ = self.import_node(&n.path, n.data.clone(), &n.acl, n.stat);
+                }
+                for s in &i.closed_sessions {
+                    self.sessions.remove(s);
+                }
+                for &(s, t) in &i.sessions {
+                    self.sessions.insert(s, t);
+                }
+                Ok(OpResult::Checked)
+            }
         }
     }
 }

@@ -371,6 +371,30 @@ impl DataTree {
         Ok(())
     }
 
+    /// Removes a node and everything under it (a migration tombstone), leaving its
+    /// parent's stat as it is (the import brings the parent's own). Absent: nothing.
+    pub fn unimport_node(&mut self, path: &str) {
+        if path == ROOT || path == ZOOKEEPER || !self.nodes.contains_key(path) {
+            return;
+        }
+        let under: Vec<String> = self
+            .nodes
+            .range(path.to_owned()..)
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(path))
+            .filter(|p| p.len() == path.len() || p.as_bytes()[path.len()] == b'/')
+            .cloned()
+            .collect();
+        for p in under.iter().rev() {
+            self.remove(p);
+        }
+        if let Some(parent) = path::parent(path) {
+            if let Some(n) = self.nodes.get_mut(parent) {
+                n.children.remove(path::name(path));
+            }
+        }
+    }
+
     /// Registers a session (migration; normally a `createSession` transaction does).
     pub fn import_session(&mut self, session: SessionId, timeout_ms: i32) {
         self.sessions.insert(session, timeout_ms);

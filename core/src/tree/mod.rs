@@ -132,7 +132,7 @@ pub use read::{ReadResponse, SetWatches};
 pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
 pub use standalone::{Reply, Standalone};
 pub use stat::{Stat, StatPersisted};
-pub use txn::{Failure, MultiError, OpResult, Txn, TxnOp};
+pub use txn::{Failure, Import, ImportedNode, MultiError, OpResult, Txn, TxnOp};
 pub use watch::{EventType, Trigger, TriggerKind, WatchManager, WatchMode, WatchedEvent, WatcherType};
 
 #[cfg(test)]

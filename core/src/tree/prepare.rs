@@ -396,6 +396,9 @@ impl Preparer {
             }
             WriteRequest::Invalid(e) => Err(*e),
             WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
+            // The controller's import carries its own stats; later requests are prepared
+            // against the committed tree (client writes are fenced in the scope meanwhile).
+            WriteRequest::Import(i) => Ok(TxnOp::Import(i.clone())),
         }
     }
 

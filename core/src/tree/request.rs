@@ -187,6 +187,9 @@ pub enum WriteRequest {
         /// The path.
         path: String,
     },
+    /// Migration's import path (a controller's batch, never a client's: no wire
+    /// opcode maps to it).
+    Import(super::txn::Import),
 }
 
 impl WriteRequest {
@@ -218,6 +221,12 @@ impl WriteRequest {
                 WriteRequest::DeleteContainer { path } => path.len(),
                 // joiningServers, leavingServers, newMembers: approximated by the data.
                 WriteRequest::Reconfig { data } => 12 + data.len() + 8,
+                WriteRequest::Import(i) => i
+                    .nodes
+                    .iter()
+                    .map(|n| s(&n.path) + 4 + n.data.len() + acl(&n.acl) + 68)
+                    .chain(i.deletes.iter().map(|p| s(p)))
+                    .sum::<usize>(),
                 WriteRequest::Multi(ops) => {
                     MULTI_HEADER
                         + ops

@@ -90,6 +90,38 @@ pub enum TxnOp {
     Multi(Vec<TxnOp>),
     /// A request that failed at the leader: it still takes a zxid, as in ZooKeeper.
     Error(ZkError),
+    /// Migration: nodes and sessions imported exactly as another ensemble has them
+    /// (zoolab's import path; no ZooKeeper opcode maps to it).
+    Import(Import),
+}
+
+/// A batch a migration controller imports into a tree through its ensemble's ZAB, so
+/// that every server applies it: upserts with their exact stored Stat, ACL and node
+/// type (parents first), deletes (tombstones, children first), and session-table
+/// changes. Applying it twice gives the same tree (the controller may resend).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Import {
+    /// Nodes to create or overwrite, parents before children.
+    pub nodes: Vec<ImportedNode>,
+    /// Paths to remove (absent ones are skipped), children before parents.
+    pub deletes: Vec<String>,
+    /// Sessions to register, with their timeouts (ms).
+    pub sessions: Vec<(SessionId, i32)>,
+    /// Sessions to forget (their ephemerals are removed by `deletes`).
+    pub closed_sessions: Vec<SessionId>,
+}
+
+/// One imported node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImportedNode {
+    /// Its path.
+    pub path: String,
+    /// Its data.
+    pub data: Vec<u8>,
+    /// Its ACL.
+    pub acl: Vec<Acl>,
+    /// Its stored Stat (the raw ephemeral owner gives the node type).
+    pub stat: super::stat::StatPersisted,
 }
 
 /// What a successful operation returns.
@@ -175,6 +207,7 @@ impl std::fmt::Display for TxnOp {
                 f.write_str("]")
             }
             TxnOp::Error(e) => write!(f, "error {}", e.name()),
+            TxnOp::Import(i) => write!(f, "import ({} nodes, {} deletes)", i.nodes.len(), i.deletes.len()),
             #[allow(unreachable_patterns)]
             other => write!(f, "{other:?}"),
         }

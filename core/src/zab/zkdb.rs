@@ -207,6 +207,12 @@ impl Replicated for ZkDatabase {
             let origin = Origin { session: request.session, auth: &auth, zxid: ctx.zxid, time };
             return self.prep.prepare(&self.tree, &write, &origin);
         }
+        // A migration's write fence (crate::migration::fence): NOTREADONLY in its scope.
+        if crate::migration::fence::refuses(&self.tree, outstanding, request) {
+            let refused = WriteRequest::Invalid(crate::tree::ZkError::NotReadOnly);
+            let origin = Origin { session: request.session, auth: &request.auth, zxid: ctx.zxid, time };
+            return self.prep.prepare(&self.tree, &refused, &origin);
+        }
         let origin = Origin { session: request.session, auth: &request.auth, zxid: ctx.zxid, time };
         self.prep.prepare(&self.tree, &request.request, &origin)
     }

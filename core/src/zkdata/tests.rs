@@ -138,6 +138,7 @@ fn op_record(w: &mut Writer, op: &TxnOp, session: i64) -> i32 {
             });
             MULTI
         }
+        TxnOp::Import(_) => unreachable!("a migration's import has no ZooKeeper log record"),
     }
 }
 

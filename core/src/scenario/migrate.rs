@@ -1,0 +1,160 @@
+//! The scenario language's migration statements (issue 7), kept apart from the rest
+//! of the language so that other additions merge without conflicts:
+//!
+//! ```text
+//! link a <-> b latency 40ms                      # header: the controller's copies take it
+//! migrate a -> b via snapshot|client-api [subtree /app] [sessions import|expire]
+//! migration step                                 # leave the current phase if its gate holds
+//! migration run [until PHASE] [within 30s]       # step whenever a gate holds
+//! migration abort                                # roll back (any phase before commit)
+//! expect migration is in cut-over
+//! expect migration committed
+//! expect migration invariants hold
+//! ```
+//!
+//! Phases are written `draft`, `preflight`, `seed`, `catch-up`, `verify`, `freeze`,
+//! `final-sync`, `cut-over`, `soak`, `committed`, `rolling-back`, `rolled-back`.
+
+use super::Millis;
+use crate::migration::phase::Phase;
+use crate::migration::sim::SessionPolicy;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How the data travels, as the language names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Via {
+    /// `snapshot`: snapshot plus log (exact).
+    Snapshot,
+    /// `client-api`: the client API (logical).
+    ClientApi,
+}
+
+/// A migration statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MigrationAction {
+    /// `migrate a -> b via snapshot [subtree /x] [sessions import]`: a migration in draft.
+    Start {
+        /// The source cluster.
+        source: String,
+        /// The target cluster.
+        target: String,
+        /// The transport.
+        via: Via,
+        /// The subtree (`/` when not given).
+        subtree: Option<String>,
+        /// The session policy (snapshot: import, client API: expire, when not given).
+        sessions: Option<SessionPolicy>,
+    },
+    /// `migration step`.
+    Step,
+    /// `migration run [until PHASE] [within 30s]`.
+    Run {
+        /// The phase to stop at (committed or rolled back when not given).
+        until: Option<Phase>,
+        /// The bound on simulated time ([`super::run::DEFAULT_WITHIN`] when not given).
+        within: Option<Millis>,
+    },
+    /// `migration abort`.
+    Abort,
+}
+
+/// A condition on the migration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MigrationPredicate {
+    /// `migration is in PHASE`.
+    In(Phase),
+    /// `migration committed`.
+    Committed,
+    /// `migration invariants hold`: no migration rule broken so far.
+    InvariantsHold,
+}
+
+/// Every phase with its word in the language.
+pub const PHASE_WORDS: [(Phase, &str); 12] = [
+    (Phase::Draft, "draft"),
+    (Phase::Preflight, "preflight"),
+    (Phase::Seed, "seed"),
+    (Phase::CatchUp, "catch-up"),
+    (Phase::Verify, "verify"),
+    (Phase::Freeze, "freeze"),
+    (Phase::FinalSync, "final-sync"),
+    (Phase::CutOver, "cut-over"),
+    (Phase::Soak, "soak"),
+    (Phase::Committed, "committed"),
+    (Phase::RollingBack, "rolling-back"),
+    (Phase::RolledBack, "rolled-back"),
+];
+
+/// A phase's word.
+pub fn phase_word(p: Phase) -> &'static str {
+    PHASE_WORDS.iter().find(|(q, _)| *q == p).map_or("?", |(_, w)| w)
+}
+
+/// The phase a word names.
+pub fn phase_of(word: &str) -> Option<Phase> {
+    PHASE_WORDS.iter().find(|(_, w)| *w == word).map(|(p, _)| *p)
+}
+
+impl fmt::Display for MigrationAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigrationAction::Start { source, target, via, subtree, sessions } => {
+                write!(f, "migrate {source} -> {target} via ")?;
+                f.write_str(match via {
+                    Via::Snapshot => "snapshot",
+                    Via::ClientApi => "client-api",
+                })?;
+                if let Some(s) = subtree {
+                    f.write_str(" subtree ")?;
+                    super::print::write_path(f, s)?;
+                }
+                if let Some(s) = sessions {
+                    write!(f, " sessions {s}")?;
+                }
+                Ok(())
+            }
+            MigrationAction::Step => f.write_str("migration step"),
+            MigrationAction::Run { until, within } => {
+                f.write_str("migration run")?;
+                if let Some(p) = until {
+                    write!(f, " until {}", phase_word(*p))?;
+                }
+                if let Some(w) = within {
+                    write!(f, " within {w}")?;
+                }
+                Ok(())
+            }
+            MigrationAction::Abort => f.write_str("migration abort"),
+        }
+    }
+}
+
+impl fmt::Display for MigrationPredicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigrationPredicate::In(p) => write!(f, "migration is in {}", phase_word(*p)),
+            MigrationPredicate::Committed => f.write_str("migration committed"),
+            MigrationPredicate::InvariantsHold => f.write_str("migration invariants hold"),
+        }
+    }
+}
+
+/// Checks a statement against the scenario's topology.
+pub(crate) fn check_action(sc: &super::Scenario, a: &MigrationAction) -> Result<(), String> {
+    if let MigrationAction::Start { source, target, subtree, .. } = a {
+        for c in [source, target] {
+            sc.cluster(c).ok_or_else(|| format!("no cluster {c}"))?;
+        }
+        if source == target {
+            return Err("a migration goes from one cluster to another".into());
+        }
+        if let Some(s) = subtree {
+            crate::zkcli::validate_path(s, false).map_err(|e| e.to_string())?;
+            if s.starts_with("/zookeeper") {
+                return Err("/zookeeper belongs to each cluster: it is never migrated".into());
+            }
+        }
+    }
+    Ok(())
+}
