@@ -8,6 +8,7 @@
 
 pub mod components;
 mod determinism;
+pub mod exercise_file;
 pub mod state;
 pub mod view;
 

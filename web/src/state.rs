@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
-use zoolab_core::exercise::{self, Exercise, Grade};
+use zoolab_core::exercise::{Exercise, Grade};
 use zoolab_core::ids::ServerId;
 use zoolab_core::scenario::classroom::{Control, Lock};
 use zoolab_core::scenario::run::{Check, Driver, Options, Runner};
@@ -246,9 +246,8 @@ pub struct ExerciseRun {
 
 impl ExerciseRun {
     fn new(name: &str) -> Result<ExerciseRun, String> {
-        let text =
-            exercise::builtin(name).ok_or_else(|| format!("there is no built-in exercise {name:?}"))?;
-        let exercise = Exercise::parse(text).map_err(|e| format!("{name}: {e}"))?;
+        // Not `Exercise::parse`: its TOML parser would double the page's download.
+        let exercise = crate::exercise_file::builtin(name)?;
         let setup_steps = exercise.setup_scenario().map_err(|e| e.to_string())?.steps.len();
         Ok(ExerciseRun { name: name.to_string(), exercise, setup_steps, hints_shown: 0, grade: None })
     }
@@ -1310,7 +1309,7 @@ mod tests {
 
     #[test]
     fn every_built_in_exercise_opens_in_the_page_and_its_solution_solves_it_there() {
-        for (name, _) in exercise::LIBRARY {
+        for (name, _) in zoolab_core::exercise::LIBRARY {
             let mut p = exercise(name);
             let sol = p.exercise.as_ref().unwrap().exercise.solution.clone();
             for line in sol.lines().filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#')) {

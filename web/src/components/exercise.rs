@@ -6,7 +6,7 @@ use super::markdown;
 use crate::state::{Action, ExerciseRun, Progress, Status};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use zoolab_core::exercise::{Exercise, LIBRARY};
+use zoolab_core::exercise::LIBRARY;
 use zoolab_core::scenario::classroom::{Control, Lock};
 
 /// A status as text and shape (never colour alone).
@@ -26,7 +26,8 @@ fn titles() -> &'static [(String, u8)] {
         LIBRARY
             .iter()
             .map(|(name, text)| {
-                Exercise::parse(text).map_or_else(|_| (name.to_string(), 0), |e| (e.title, e.level))
+                crate::exercise_file::read(text)
+                    .map_or_else(|_| (name.to_string(), 0), |e| (e.title, e.level))
             })
             .collect()
     })
