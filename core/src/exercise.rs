@@ -187,7 +187,7 @@ impl Exercise {
         if !attempt.steps.starts_with(&setup.steps) {
             return Err(ExerciseError::NotThisExercise("it does not start with the exercise's setup".into()));
         }
-        Ok(())
+        check_lock(attempt, setup.steps.len())
     }
 
     /// Runs an attempt to its end and evaluates every goal.
@@ -221,6 +221,21 @@ impl Exercise {
         }
         Ok((solution, wrong))
     }
+}
+
+/// Under a teacher's lock (`lock allowing …` in the attempt's header), every step the
+/// student added after the setup's first `setup_steps` must use an allowed control.
+fn check_lock(attempt: &Scenario, setup_steps: usize) -> Result<(), ExerciseError> {
+    let Some(lock) = &attempt.classroom.lock else { return Ok(()) };
+    for (i, step) in attempt.steps.iter().enumerate().skip(setup_steps) {
+        if !lock.permits(step) {
+            return Err(ExerciseError::NotThisExercise(format!(
+                "step {} (`{step}`) uses a control the teacher's lock does not allow ({lock})",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The built-in exercises (`exercises/*.toml`), compiled in, easiest first.
@@ -261,6 +276,20 @@ mod tests {
         let ex = Exercise::parse(LIBRARY[0].1).unwrap();
         let other = scenario::parse("seed 99\ncluster a with 3 servers\nclient c1 connects to a1\n").unwrap();
         assert!(matches!(ex.grade(&other), Err(ExerciseError::NotThisExercise(_))));
+    }
+
+    #[test]
+    fn a_locked_attempt_may_use_only_the_allowed_controls() {
+        let ex = Exercise::parse(builtin("break-the-quorum").unwrap()).unwrap();
+        let mut good = ex.attempt(&ex.solution).unwrap();
+        good.classroom.lock = Some(scenario::classroom::Lock::for_steps(&good.steps[1..]));
+        assert!(ex.grade(&good).unwrap().solved());
+        let mut bad = ex.attempt(&format!("{}\npartition a1 | a2\n", ex.solution)).unwrap();
+        bad.classroom.lock = good.classroom.lock.clone();
+        match ex.grade(&bad) {
+            Err(ExerciseError::NotThisExercise(m)) => assert!(m.contains("partition a1 | a2"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

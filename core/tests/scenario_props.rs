@@ -402,10 +402,12 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             proptest::collection::vec(action(&t), 0..25),
             Just(t),
             proptest::sample::subsequence(Bug::ALL.to_vec(), 0..=Bug::ALL.len()),
+            classroom(),
         )
-            .prop_map(|(title, seed, network, links, steps, t, bugs)| Scenario {
+            .prop_map(|(title, seed, network, links, steps, t, bugs, classroom)| Scenario {
                 title,
                 seed,
+                classroom,
                 network,
                 bugs,
                 clusters: t.clusters,
@@ -414,6 +416,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 steps,
             })
     })
+}
+
+/// A classroom header: an exercise's name and a teacher's lock, each maybe.
+fn classroom() -> impl Strategy<Value = zoolab_core::scenario::classroom::Classroom> {
+    use zoolab_core::scenario::classroom::{Classroom, Control, Lock};
+    (
+        proptest::option::of("[a-z0-9_-]{1,20}"),
+        proptest::option::of(proptest::collection::btree_set(
+            proptest::sample::select(Control::ALL.to_vec()),
+            0..4,
+        )),
+    )
+        .prop_map(|(exercise, lock)| Classroom { exercise, lock: lock.map(|allow| Lock { allow }) })
 }
 
 /// Words and symbols of the language, to make random texts that get past the first token.

@@ -8,6 +8,7 @@
 
 pub mod components;
 mod determinism;
+pub mod exercise_file;
 pub mod state;
 pub mod view;
 
@@ -160,6 +161,56 @@ mod browser_tests {
         assert_eq!(all(&root, "#trace li").len(), 1);
         assert_eq!(all(&root, ".spacetime .lane").len(), 3);
         assert!(!all(&root, ".spacetime .st-msg").is_empty());
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
+    fn exercises_grade_and_lock_in_wasm_as_natively() {
+        use super::state::{ExerciseRun, LinkKind};
+        use zoolab_core::scenario::classroom::Control;
+        let mut p = Playground::open(&Source::Exercise("break-the-quorum".into())).unwrap();
+        p.apply(Action::TeacherLink(vec![Control::Kill, Control::Client]));
+        assert_eq!(p.link_kind, LinkKind::Teacher);
+        let mut s = Playground::open(&Source::Link(p.link.clone().unwrap())).unwrap();
+        assert!(s.lock().is_some() && !s.allows(Control::Partition));
+        for line in ["kill a3", "kill a4", "kill a5", "c1: create /stalled x", "run 5s"] {
+            s.apply(Action::Command(line.into()));
+        }
+        s.apply(Action::Command("heal".into()));
+        assert!(s.banner.is_some(), "heal is locked");
+        s.apply(Action::Submit);
+        assert!(s.exercise.as_ref().is_some_and(ExerciseRun::solved));
+        let again = Playground::open(&Source::Link(s.link.clone().unwrap())).unwrap();
+        assert_eq!(again.lock(), s.lock(), "the lock survives the submit link");
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_exercise_pane_checks_goals_and_reveals_hints() {
+        use super::components::ExercisePane;
+        use super::state::ExerciseRun;
+        #[derive(Properties, PartialEq)]
+        struct Props {
+            run: ExerciseRun,
+        }
+        #[function_component(Pane)]
+        fn pane(props: &Props) -> Html {
+            html! { <ExercisePane run={props.run.clone()} lock={None} on_action={Callback::noop()} /> }
+        }
+        let mut p = Playground::open(&Source::Exercise("break-the-quorum".into())).unwrap();
+        p.apply(Action::Command("kill a5".into()));
+        p.apply(Action::Hint);
+        p.apply(Action::Check);
+        let root = mount();
+        yew::Renderer::<Pane>::with_root_and_props(root.clone(), Props { run: p.exercise.clone().unwrap() })
+            .render();
+        settle().await;
+        assert_eq!(all(&root, "#goals li").len(), 4);
+        assert!(!all(&root, "#goals li.fail").is_empty());
+        assert!(text(&root, "#verdict").starts_with("✗ Not yet"));
+        assert_eq!(all(&root, "#hints li").len(), 1);
+        assert!(text(&root, "#hint").contains("1 of 2"));
+        assert!(all(&root, "#explanation").is_empty(), "no explanation before it is solved");
+        assert!(!all(&root, "#instructions p").is_empty(), "the Markdown is rendered");
         root.remove();
     }
 }

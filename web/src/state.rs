@@ -11,9 +11,12 @@
 //! model lives in a `RefCell` and each action bumps a version).
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
+use zoolab_core::exercise::{Exercise, Grade};
 use zoolab_core::ids::ServerId;
+use zoolab_core::scenario::classroom::{Control, Lock};
 use zoolab_core::scenario::run::{Check, Driver, Options, Runner};
 use zoolab_core::scenario::sim::{runner, SimDriver};
 use zoolab_core::scenario::{
@@ -66,6 +69,8 @@ pub enum Source {
     Link(String),
     /// A scenario's text (a topology to play with, or a whole scenario), run through.
     Text(String),
+    /// A built-in exercise by name: its setup, run through, with its instructions.
+    Exercise(String),
 }
 
 /// Worlds to start from: a label and the scenario's header.
@@ -143,6 +148,114 @@ pub enum Action {
     Reseed(u64),
     /// Close the banner.
     Dismiss,
+    /// Show a cluster's client console, for one of its clients (or its first).
+    Console(String, Option<String>),
+    /// Grade the run against the open exercise's goals.
+    Check,
+    /// Reveal the open exercise's next hint.
+    Hint,
+    /// Grade the run and make its submit link (the attempt, with the exercise's name).
+    Submit,
+    /// Make the teacher's locked link of the open exercise: its setup, leaving the
+    /// student these controls.
+    TeacherLink(Vec<Control>),
+}
+
+/// What the last link made is for (the banner above it says so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Share: reopens this state.
+    Share,
+    /// A student's attempt at an exercise, for `zoolab grade`.
+    Submit,
+    /// A teacher's locked exercise link, for the class.
+    Teacher,
+}
+
+/// How far a student got with an exercise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Checked at least once, not solved yet.
+    Attempted,
+    /// Solved (never downgraded).
+    Solved,
+}
+
+/// The student's progress over the exercises, as kept in the browser's local storage
+/// (`name=solved;name=attempted`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress(pub BTreeMap<String, Status>);
+
+/// The local-storage key of [`Progress`].
+pub const PROGRESS_KEY: &str = "zoolab.exercises";
+
+impl Progress {
+    /// Reads the stored text; what it does not understand is skipped.
+    pub fn parse(text: &str) -> Progress {
+        let mut p = Progress::default();
+        for entry in text.split(';').take(256) {
+            let status = match entry.split_once('=') {
+                Some((name, "solved")) => Some((name, Status::Solved)),
+                Some((name, "attempted")) => Some((name, Status::Attempted)),
+                _ => None,
+            };
+            if let Some((name, st)) = status.filter(|(n, _)| !n.is_empty() && n.len() <= 64) {
+                p.record(name, st);
+            }
+        }
+        p
+    }
+
+    /// The text to store.
+    pub fn to_text(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, s)| format!("{n}={}", if *s == Status::Solved { "solved" } else { "attempted" }))
+            .collect();
+        parts.join(";")
+    }
+
+    /// Notes a check's outcome; solved stays solved.
+    pub fn record(&mut self, name: &str, status: Status) {
+        let e = self.0.entry(name.to_string()).or_insert(status);
+        *e = (*e).max(status);
+    }
+
+    /// An exercise's status, if the student has checked it.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.0.get(name).copied()
+    }
+}
+
+/// The exercise open in the page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExerciseRun {
+    /// Its name (`break-the-quorum`).
+    pub name: String,
+    /// Its file, parsed.
+    pub exercise: Exercise,
+    /// How many of the run's steps are the setup's (kept apart when compacting, so the
+    /// attempt still starts with them).
+    pub setup_steps: usize,
+    /// Hints revealed so far.
+    pub hints_shown: usize,
+    /// The last check's verdict (or why the run could not be graded).
+    pub grade: Option<Result<Grade, String>>,
+}
+
+impl ExerciseRun {
+    fn new(name: &str) -> Result<ExerciseRun, String> {
+        // Not `Exercise::parse`: its TOML parser would double the page's download.
+        let exercise = crate::exercise_file::builtin(name)?;
+        let setup_steps = exercise.setup_scenario().map_err(|e| e.to_string())?.steps.len();
+        Ok(ExerciseRun { name: name.to_string(), exercise, setup_steps, hints_shown: 0, grade: None })
+    }
+
+    /// Whether the last check solved it.
+    pub fn solved(&self) -> bool {
+        matches!(&self.grade, Some(Ok(g)) if g.solved())
+    }
 }
 
 /// A message for the user above the clusters.
@@ -185,6 +298,15 @@ pub struct Playground {
     pub rules: Vec<Option<String>>,
     rules_at: u64,
     writes: u64,
+    /// The exercise open, if any.
+    pub exercise: Option<ExerciseRun>,
+    /// The student's progress over the exercises (kept across opens; the page stores it).
+    pub progress: Progress,
+    /// What the last link made is for.
+    pub link_kind: LinkKind,
+    /// The client console shown: a cluster and maybe a client of it (else the first
+    /// cluster, its first client).
+    pub console: Option<(String, Option<String>)>,
 }
 
 fn options(stop: Option<u64>) -> Options {
@@ -235,15 +357,24 @@ pub fn page_client(cluster: &str) -> String {
 /// The scenario with its consecutive `run`s and `step`s merged: the same world, the
 /// same trace hash, a shorter link (the play timer appends a `run` per tick).
 pub fn compact(sc: &Scenario) -> Scenario {
+    compact_after(sc, 0)
+}
+
+/// [`compact`], leaving the first `keep` steps as they are (an exercise's setup, which
+/// an attempt must start with).
+pub fn compact_after(sc: &Scenario, keep: usize) -> Scenario {
     let mut out = sc.clone();
-    out.steps.clear();
-    for s in &sc.steps {
-        match (out.steps.last_mut(), s) {
+    let keep = keep.min(sc.steps.len());
+    out.steps.truncate(keep);
+    let mut merged = Vec::new();
+    for s in &sc.steps[keep..] {
+        match (merged.last_mut(), s) {
             (Some(Step::Run(a)), Step::Run(b)) => a.0 = a.0.saturating_add(b.0),
             (Some(Step::Step(a)), Step::Step(b)) => *a = a.saturating_add(*b),
-            _ => out.steps.push(s.clone()),
+            _ => merged.push(s.clone()),
         }
     }
+    out.steps.extend(merged);
     out
 }
 
@@ -305,8 +436,75 @@ impl Playground {
                 })?;
                 (sc, Some(position), "link".into(), true)
             }
+            Source::Exercise(name) => {
+                let ex = ExerciseRun::new(name)?;
+                let mut sc = ex.exercise.setup_scenario().map_err(|e| e.to_string())?;
+                sc.classroom.exercise = Some(name.clone());
+                (sc, None, format!("exercise {name}"), true)
+            }
         };
-        Playground::start(sc, position, origin, run_through, *source == Source::Fresh)
+        let mut pg = Playground::start(sc, position, origin, run_through, *source == Source::Fresh)?;
+        pg.attach_exercise();
+        Ok(pg)
+    }
+
+    /// Opens the exercise the run's header names (`exercise "…"`), if it is a built-in.
+    fn attach_exercise(&mut self) {
+        let Some(name) = self.head.scenario().classroom.exercise.clone() else { return };
+        match ExerciseRun::new(&name) {
+            Ok(ex) => self.exercise = Some(ex),
+            Err(e) => {
+                self.banner =
+                    Some(Banner::Error(format!("This run names an exercise this page does not have: {e}")))
+            }
+        }
+    }
+
+    /// The teacher's lock of this run, if any.
+    pub fn lock(&self) -> Option<&Lock> {
+        self.head.scenario().classroom.lock.as_ref()
+    }
+
+    /// Whether the student may use a control (always, without a lock).
+    pub fn allows(&self, c: Control) -> bool {
+        self.lock().is_none_or(|l| l.allows(c))
+    }
+
+    /// How many leading steps compaction keeps as they are (the exercise's setup).
+    fn kept_steps(&self) -> usize {
+        self.exercise.as_ref().map_or(0, |e| e.setup_steps)
+    }
+
+    /// The scenario of the state shown, compacted: what a link carries and what a check grades.
+    pub fn attempt(&self) -> (Scenario, u64) {
+        match &self.past {
+            Some(p) => (compact_after(&p.fork, self.kept_steps()), p.position),
+            None => (self.scenario(), self.head_events()),
+        }
+    }
+
+    /// Grades the run shown against the open exercise and notes the progress.
+    fn check(&mut self) {
+        let (sc, _) = self.attempt();
+        let Some(ex) = self.exercise.as_mut() else {
+            return self.error("No exercise is open: choose one in the Exercises list.");
+        };
+        let grade = ex.exercise.grade(&sc).map_err(|e| e.to_string());
+        let status = if matches!(&grade, Ok(g) if g.solved()) { Status::Solved } else { Status::Attempted };
+        ex.grade = Some(grade);
+        let name = ex.name.clone();
+        self.progress.record(&name, status);
+    }
+
+    /// The teacher's link: the exercise's setup, run through, locked to `allow`.
+    fn teacher_link(&self, allow: &[Control]) -> Result<String, String> {
+        let ex = self.exercise.as_ref().ok_or("No exercise is open.")?;
+        let mut sc = ex.exercise.setup_scenario().map_err(|e| e.to_string())?;
+        sc.classroom.exercise = Some(ex.name.clone());
+        sc.classroom.lock = Some(Lock { allow: allow.iter().copied().collect() });
+        let mut r = runner(&sc, options(None))?;
+        r.run_all();
+        link::encode(&sc, r.driver().events()).map_err(|e| e.to_string())
     }
 
     /// A playground over a scenario, replayed to `position` (a link's) or, with
@@ -318,11 +516,22 @@ impl Playground {
         run_through: bool,
         welcome: bool,
     ) -> Result<Playground, String> {
-        let sc = with_page_clients(sc);
+        // An exercise's world stays exactly its setup's (an attempt must keep it).
+        let sc = if sc.classroom.exercise.is_some() { sc } else { with_page_clients(sc) };
         let mut head = match position {
             Some(p) => {
-                let (_, fork) = replay(&sc, p)?;
-                runner(&fork, options(None))?
+                // A link made at the end of its run (the usual case, and always a
+                // submitted or teacher's link) reopens its scenario as written: the
+                // last step is not cut into a `step N`, so an exercise's setup stays
+                // intact.
+                let mut whole = runner(&sc, options(None))?;
+                whole.run_all();
+                if whole.driver().events() == p {
+                    whole
+                } else {
+                    let (_, fork) = replay(&sc, p)?;
+                    runner(&fork, options(None))?
+                }
             }
             None => runner(&sc, options(None))?,
         };
@@ -342,6 +551,10 @@ impl Playground {
             rules: Vec::new(),
             rules_at: 0,
             writes: 0,
+            exercise: None,
+            progress: Progress::default(),
+            link_kind: LinkKind::Share,
+            console: None,
         }
         .with_checks())
     }
@@ -358,7 +571,7 @@ impl Playground {
 
     /// The scenario of the whole run (compacted: what a link carries).
     pub fn scenario(&self) -> Scenario {
-        compact(self.head.scenario())
+        compact_after(self.head.scenario(), self.kept_steps())
     }
 
     /// Events run at the head of the run (the timeline's length).
@@ -388,10 +601,7 @@ impl Playground {
 
     /// The share link of the run as it is now (the head, or the fork shown).
     pub fn make_link(&self) -> Result<String, String> {
-        let (sc, position) = match &self.past {
-            Some(p) => (compact(&p.fork), p.position),
-            None => (self.scenario(), self.head_events()),
-        };
+        let (sc, position) = self.attempt();
         link::encode(&sc, position).map_err(|e| e.to_string())
     }
 
@@ -410,6 +620,18 @@ impl Playground {
 
     /// Appends a step to the run (forking first when scrubbed back).
     fn append(&mut self, step: Step) {
+        if let Some(lock) = self.lock() {
+            if !lock.permits(&step) {
+                return self.error(format!(
+                    "`{step}` is locked: this exercise's link leaves you only the clock{}.",
+                    if lock.allow.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and {}", lock.allow.iter().map(|c| c.word()).collect::<Vec<_>>().join(", "))
+                    }
+                ));
+            }
+        }
         if let Err(e) = self.fork_if_past() {
             return self.error(e);
         }
@@ -481,7 +703,14 @@ impl Playground {
     pub fn apply(&mut self, action: Action) {
         let refresh = !matches!(
             action,
-            Action::Tick | Action::Select(_) | Action::SetSpeed(_) | Action::Dismiss | Action::Share
+            Action::Tick
+                | Action::Select(_)
+                | Action::SetSpeed(_)
+                | Action::Dismiss
+                | Action::Share
+                | Action::Hint
+                | Action::Console(..)
+                | Action::TeacherLink(_)
         );
         let replaced = matches!(
             action,
@@ -502,7 +731,11 @@ impl Playground {
     fn apply_inner(&mut self, action: Action) {
         match action {
             Action::Open(source) => match Playground::open(&source) {
-                Ok(p) => *self = p,
+                Ok(p) => {
+                    let progress = std::mem::take(&mut self.progress);
+                    *self = p;
+                    self.progress = progress;
+                }
                 Err(e) => {
                     self.playing = false;
                     self.error(e);
@@ -598,21 +831,63 @@ impl Playground {
                 }
             }
             Action::Share => match self.make_link() {
-                Ok(l) => self.link = Some(l),
+                Ok(l) => {
+                    self.link = Some(l);
+                    self.link_kind = LinkKind::Share;
+                }
                 Err(e) => self.error(format!("No link: {e}")),
             },
             Action::Dismiss => self.banner = None,
+            Action::Reseed(_) if self.lock().is_some() => {
+                self.error("The seed is locked: this exercise's link fixes the world.")
+            }
             Action::Reset | Action::Reseed(_) => {
+                // An exercise starts over from its setup, run through; anything else
+                // from its topology, nothing run.
                 let mut sc = self.head.scenario().clone();
-                sc.steps.clear();
+                let keep = self.kept_steps();
+                sc.steps.truncate(keep);
                 if let Action::Reseed(seed) = action {
                     sc.seed = seed;
                 }
-                match Playground::start(sc, None, self.origin.clone(), false, false) {
-                    Ok(p) => *self = p,
+                match Playground::start(sc, None, self.origin.clone(), keep > 0, false) {
+                    Ok(p) => {
+                        let progress = std::mem::take(&mut self.progress);
+                        let exercise = self.exercise.take().map(|e| ExerciseRun { grade: None, ..e });
+                        *self = p;
+                        self.progress = progress;
+                        self.exercise = exercise;
+                    }
                     Err(e) => self.error(e),
                 }
             }
+            Action::Check => self.check(),
+            Action::Console(cluster, client) => self.console = Some((cluster, client)),
+            Action::Hint => {
+                if let Some(ex) = self.exercise.as_mut() {
+                    ex.hints_shown = (ex.hints_shown + 1).min(ex.exercise.hints.len());
+                }
+            }
+            Action::Submit => {
+                if self.exercise.is_none() {
+                    return self.error("No exercise is open: Submit is for an exercise's attempt.");
+                }
+                self.check();
+                match self.make_link() {
+                    Ok(l) => {
+                        self.link = Some(l);
+                        self.link_kind = LinkKind::Submit;
+                    }
+                    Err(e) => self.error(format!("No link: {e}")),
+                }
+            }
+            Action::TeacherLink(allow) => match self.teacher_link(&allow) {
+                Ok(l) => {
+                    self.link = Some(l);
+                    self.link_kind = LinkKind::Teacher;
+                }
+                Err(e) => self.error(format!("No link: {e}")),
+            },
         }
     }
 }
@@ -905,6 +1180,148 @@ mod tests {
             compact(&sc).to_string().split("\n\n").nth(1).unwrap(),
             "run 200ms\nstep 3\nkill a1\nrun 1s\n"
         );
+    }
+
+    fn exercise(name: &str) -> Playground {
+        let p = Playground::open(&Source::Exercise(name.into())).unwrap();
+        assert!(p.banner.is_none(), "{:?}", p.banner);
+        p
+    }
+
+    fn goals(p: &Playground) -> Vec<bool> {
+        match &p.exercise.as_ref().unwrap().grade {
+            Some(Ok(g)) => g.goals.iter().map(|g| g.passed).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_exercise_opens_on_its_setup_and_check_grades_the_run() {
+        let mut p = exercise("break-the-quorum");
+        assert_eq!(p.scenario().classroom.exercise.as_deref(), Some("break-the-quorum"));
+        assert!(p.world().leader(0).is_some(), "the setup ran through");
+        p.apply(Action::Check);
+        assert!(!p.exercise.as_ref().unwrap().solved());
+        assert!(!goals(&p)[1], "the leader is still there");
+        assert_eq!(p.progress.status("break-the-quorum"), Some(Status::Attempted));
+        // Played the way the page plays: clicks and ticks of the timer.
+        for s in ["a3", "a4", "a5"] {
+            p.apply(Action::Kill(ServerName { cluster: "a".into(), id: s[1..].parse().unwrap() }));
+        }
+        p.apply(Action::Command("c1: create /stalled x".into()));
+        p.apply(Action::Play);
+        for _ in 0..6 {
+            p.apply(Action::Tick);
+        }
+        p.apply(Action::Pause);
+        p.apply(Action::RunFor(5_000));
+        p.apply(Action::Check);
+        assert_eq!(goals(&p), [true; 4], "{}", p.scenario());
+        assert!(p.exercise.as_ref().unwrap().solved());
+        assert_eq!(p.progress.status("break-the-quorum"), Some(Status::Solved));
+        // Its setup's steps are kept as they are, the student's merged.
+        let setup = p.exercise.as_ref().unwrap().exercise.setup_scenario().unwrap();
+        assert!(p.scenario().steps.starts_with(&setup.steps));
+        assert!(p.scenario().to_string().contains("run 5600ms\n"), "{}", p.scenario());
+    }
+
+    #[test]
+    fn a_submit_link_reopens_the_attempt_and_grades_the_same() {
+        let mut p = exercise("break-the-quorum");
+        p.apply(Action::Command("kill a5".into()));
+        p.apply(Action::Command("c1: create /stalled x".into()));
+        p.apply(Action::RunFor(5_000));
+        p.apply(Action::Submit);
+        assert_eq!(p.link_kind, LinkKind::Submit);
+        assert!(!p.exercise.as_ref().unwrap().solved());
+        let link = p.link.clone().unwrap();
+        let mut q = Playground::open(&Source::Link(link.clone())).unwrap();
+        assert_eq!(q.exercise.as_ref().map(|e| e.name.as_str()), Some("break-the-quorum"));
+        assert_eq!(q.trace_hash(), p.trace_hash());
+        q.apply(Action::Check);
+        assert_eq!(goals(&q), goals(&p));
+        // What `zoolab grade` does with it.
+        let (sc, _) = scenario::load(&link).unwrap();
+        let ex = &q.exercise.as_ref().unwrap().exercise;
+        assert_eq!(ex.grade(&sc).unwrap().goals.iter().map(|g| g.passed).collect::<Vec<_>>(), goals(&p));
+    }
+
+    #[test]
+    fn hints_come_one_at_a_time_and_reset_starts_the_exercise_over() {
+        let mut p = exercise("break-the-quorum");
+        for want in [1, 2, 2] {
+            p.apply(Action::Hint);
+            assert_eq!(p.exercise.as_ref().unwrap().hints_shown, want);
+        }
+        let start = p.trace_hash();
+        p.apply(Action::Command("kill a1".into()));
+        p.apply(Action::Check);
+        p.apply(Action::Reset);
+        assert_eq!(p.trace_hash(), start, "back to the setup, run through");
+        let ex = p.exercise.as_ref().unwrap();
+        assert_eq!((ex.hints_shown, ex.grade.is_none()), (2, true));
+        assert_eq!(p.progress.status("break-the-quorum"), Some(Status::Attempted), "progress kept");
+    }
+
+    #[test]
+    fn a_teacher_lock_fixes_the_world_and_survives_the_students_links() {
+        let mut t = exercise("break-the-quorum");
+        t.apply(Action::TeacherLink(vec![Control::Kill, Control::Client]));
+        assert_eq!(t.link_kind, LinkKind::Teacher);
+        let mut p = Playground::open(&Source::Link(t.link.clone().unwrap())).unwrap();
+        assert_eq!(p.trace_hash(), exercise("break-the-quorum").trace_hash(), "the setup, run through");
+        assert!(p.allows(Control::Kill) && p.allows(Control::Client) && !p.allows(Control::Partition));
+        p.apply(Action::Command("partition a1 a2 | a3 a4 a5".into()));
+        assert!(matches!(&p.banner, Some(Banner::Error(e)) if e.contains("locked")), "{:?}", p.banner);
+        p.apply(Action::Dismiss);
+        p.apply(Action::Reseed(9));
+        assert!(matches!(&p.banner, Some(Banner::Error(e)) if e.contains("seed is locked")));
+        assert_eq!(p.scenario().seed, 1);
+        p.apply(Action::Dismiss);
+        for id in [3, 4, 5] {
+            p.apply(Action::Kill(ServerName { cluster: "a".into(), id }));
+        }
+        p.apply(Action::Command("c1: create /stalled x".into()));
+        p.apply(Action::RunFor(5_000));
+        assert!(p.banner.is_none(), "{:?}", p.banner);
+        p.apply(Action::Share);
+        let q = Playground::open(&Source::Link(p.link.clone().unwrap())).unwrap();
+        assert_eq!(q.lock(), p.lock(), "the lock survives the student's share link");
+        p.apply(Action::Submit);
+        assert!(p.exercise.as_ref().unwrap().solved());
+        let (sc, _) = scenario::load(p.link.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            sc.classroom.lock,
+            Some(Lock { allow: [Control::Client, Control::Kill].into_iter().collect() })
+        );
+    }
+
+    #[test]
+    fn progress_round_trips_and_never_forgets_a_solve() {
+        let mut p = Progress::parse("first-write=solved;kill-the-leader=attempted;junk;=solved;x=maybe");
+        assert_eq!(p.to_text(), "first-write=solved;kill-the-leader=attempted");
+        p.record("first-write", Status::Attempted);
+        p.record("kill-the-leader", Status::Solved);
+        assert_eq!(Progress::parse(&p.to_text()), p);
+        assert_eq!(p.status("first-write"), Some(Status::Solved));
+        assert_eq!(p.status("nope"), None);
+    }
+
+    #[test]
+    fn every_built_in_exercise_opens_in_the_page_and_its_solution_solves_it_there() {
+        for (name, _) in zoolab_core::exercise::LIBRARY {
+            let mut p = exercise(name);
+            let sol = p.exercise.as_ref().unwrap().exercise.solution.clone();
+            for line in sol.lines().filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#')) {
+                p.apply(Action::Command(line.to_string()));
+            }
+            p.apply(Action::Check);
+            assert!(
+                p.exercise.as_ref().unwrap().solved(),
+                "{name}: {:?}",
+                p.exercise.as_ref().unwrap().grade
+            );
+        }
     }
 }
 

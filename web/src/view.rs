@@ -605,6 +605,228 @@ pub fn rename(line: &str, clusters: &[String]) -> String {
     out
 }
 
+/// How many lines a client console shows (the latest).
+pub const CONSOLE_LINES: usize = 40;
+/// How many operations the history table lists (the latest).
+pub const HISTORY_ROWS: usize = 30;
+/// How many completions a Tab lists.
+pub const MAX_COMPLETIONS: usize = 24;
+
+/// One line of a client's console: a command with its outcome, or an event it received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleLine {
+    /// Simulated time (ms): the command's invocation, or the event's arrival.
+    pub time_ms: u64,
+    /// `command` or `event`.
+    pub kind: &'static str,
+    /// The command as zkCli writes it, or the event (`WATCHER::NodeDataChanged /x`).
+    pub text: String,
+    /// The command's outcome (empty for an event).
+    pub result: String,
+    /// `ok`, `failed`, `pending` or `event`.
+    pub status: &'static str,
+}
+
+/// One client operation as the history table shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// The client.
+    pub client: String,
+    /// The command.
+    pub command: String,
+    /// Invocation time (ms).
+    pub invoked_ms: u64,
+    /// Completion time (ms), if it completed.
+    pub completed_ms: Option<u64>,
+    /// Its result or error (`…` while pending).
+    pub result: String,
+    /// `ok`, `failed` or `pending`.
+    pub status: &'static str,
+    /// The zxid the reply carried, in hex.
+    pub zxid: Option<String>,
+}
+
+/// A cluster's client console as the page draws it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleView {
+    /// The cluster.
+    pub cluster: String,
+    /// The clients that connect to it (the chooser).
+    pub clients: Vec<String>,
+    /// The client typing.
+    pub client: String,
+    /// zkCli's prompt: `[zk: a1(CONNECTED) 3] you_a>`.
+    pub prompt: String,
+    /// The console's latest lines.
+    pub lines: Vec<ConsoleLine>,
+    /// The latest operations of every client of the cluster.
+    pub history: Vec<HistoryRow>,
+    /// Operations not listed (older).
+    pub history_hidden: usize,
+}
+
+fn op_result(r: &zoolab_core::scenario::run::OpStatus) -> (String, &'static str) {
+    use zoolab_core::scenario::run::OpStatus;
+    match r {
+        OpStatus::Pending => ("…".into(), "pending"),
+        OpStatus::Ok(v) => (v.clone(), "ok"),
+        OpStatus::Failed(e) => (e.clone(), "failed"),
+    }
+}
+
+/// The clients of the run that connect to `cluster`.
+pub fn clients_of(p: &Playground, cluster: &str) -> Vec<String> {
+    p.shown()
+        .scenario()
+        .clients
+        .iter()
+        .filter(|c| {
+            c.connect.iter().any(|e| match e {
+                zoolab_core::scenario::Endpoint::Cluster(n) => n == cluster,
+                zoolab_core::scenario::Endpoint::Server(s) => s.cluster == cluster,
+            })
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// The console of `cluster` for `client` (its first client when `client` is not one of
+/// the cluster's), or `None` when no client connects to the cluster.
+pub fn console(p: &Playground, cluster: &str, client: Option<&str>) -> Option<ConsoleView> {
+    let clients = clients_of(p, cluster);
+    let client = client
+        .filter(|c| clients.iter().any(|x| x == c))
+        .map_or_else(|| clients.first().cloned(), |c| Some(c.to_string()))?;
+    let d = p.shown().driver();
+    let history = d.history();
+    let mut lines: Vec<ConsoleLine> = history
+        .iter()
+        .filter(|o| o.client == client)
+        .map(|o| {
+            let (result, status) = op_result(&o.result);
+            ConsoleLine { time_ms: o.invoked_ms, kind: "command", text: o.command.clone(), result, status }
+        })
+        .collect();
+    for e in d.client_events(&client) {
+        let text = if e.path.is_empty() {
+            format!("WatchedEvent state:{}", e.event)
+        } else {
+            format!("WATCHER::WatchedEvent state:SyncConnected type:{} path:{}", e.event, e.path)
+        };
+        lines.push(ConsoleLine {
+            time_ms: e.time_ms,
+            kind: "event",
+            text,
+            result: String::new(),
+            status: "event",
+        });
+    }
+    lines.sort_by_key(|l| l.time_ms);
+    let skip = lines.len().saturating_sub(CONSOLE_LINES);
+    let lines = lines.split_off(skip);
+    let view = d.client_views().into_iter().find(|v| v.name == client);
+    let sent = history.iter().filter(|o| o.client == client).count();
+    let prompt = match &view {
+        Some(v) => format!(
+            "[zk: {}({}) {sent}] {client}>",
+            v.server.clone().unwrap_or_else(|| "-".into()),
+            v.state.to_uppercase()
+        ),
+        None => format!("[zk: - {sent}] {client}>"),
+    };
+    let ours: Vec<_> = history.into_iter().filter(|o| clients.contains(&o.client)).collect();
+    let history_hidden = ours.len().saturating_sub(HISTORY_ROWS);
+    let history = ours[history_hidden..]
+        .iter()
+        .map(|o| {
+            let (result, status) = op_result(&o.result);
+            HistoryRow {
+                client: o.client.clone(),
+                command: o.command.clone(),
+                invoked_ms: o.invoked_ms,
+                completed_ms: o.completed_ms,
+                result,
+                status,
+                zxid: o.zxid.map(|z| format!("0x{z:x}")),
+            }
+        })
+        .collect();
+    Some(ConsoleView {
+        cluster: cluster.to_string(),
+        clients,
+        client,
+        prompt,
+        lines,
+        history,
+        history_hidden,
+    })
+}
+
+/// What a Tab completes a path to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// The line with its last word completed as far as it is unambiguous.
+    pub line: String,
+    /// The paths that match, when more than one does (to list under the prompt).
+    pub candidates: Vec<String>,
+}
+
+/// Completes the path being typed at the end of `line` from the tree of the server
+/// `client` is connected to (zkCli completes from the server's children), or, while
+/// it is not connected, from its cluster's leader's.
+pub fn complete(p: &Playground, client: &str, line: &str) -> Completion {
+    let unchanged = Completion { line: line.to_string(), candidates: Vec::new() };
+    let start = line.rfind([' ', '\t']).map_or(0, |i| i + 1);
+    let word = &line[start..];
+    if !word.starts_with('/') {
+        return unchanged;
+    }
+    let Some((c, id)) = completion_server(p, client) else { return unchanged };
+    let Some(server) = p.world().server(c, id) else { return unchanged };
+    let tree = server.state().tree();
+    let (parent, prefix) = match word.rfind('/') {
+        Some(0) => ("/".to_string(), &word[1..]),
+        Some(i) => (word[..i].to_string(), &word[i + 1..]),
+        None => return unchanged,
+    };
+    let Some(node) = tree.node(&parent) else { return unchanged };
+    let base = if parent == "/" { String::new() } else { parent.clone() };
+    let mut matches: Vec<String> =
+        node.children.iter().filter(|k| k.starts_with(prefix)).map(|k| format!("{base}/{k}")).collect();
+    matches.sort();
+    match matches.len() {
+        0 => unchanged,
+        1 => Completion { line: format!("{}{}", &line[..start], matches[0]), candidates: Vec::new() },
+        _ => {
+            let first = matches[0].clone();
+            let mut common = matches.iter().skip(1).fold(first.len(), |n, m| {
+                first.bytes().zip(m.bytes()).take(n).take_while(|(a, b)| a == b).count()
+            });
+            while !first.is_char_boundary(common) {
+                common -= 1;
+            }
+            matches.truncate(MAX_COMPLETIONS);
+            let done = format!("{}{}", &line[..start], &first[..common.max(word.len())]);
+            Completion { line: done, candidates: matches }
+        }
+    }
+}
+
+/// The server whose tree completes a client's paths: the one it is connected to, else
+/// the leader of the cluster it connects to.
+fn completion_server(p: &Playground, client: &str) -> Option<(usize, ServerId)> {
+    let names = p.clusters();
+    let d = p.shown().driver();
+    let at = d.client_views().into_iter().find(|v| v.name == client).and_then(|v| v.server);
+    if let Some(s) = at {
+        let split = s.find(|ch: char| ch.is_ascii_digit())?;
+        let c = names.iter().position(|n| *n == s[..split])?;
+        return Some((c, ServerId(s[split..].parse().ok()?)));
+    }
+    let cluster = names.iter().position(|n| clients_of(p, n).iter().any(|x| x == client))?;
+    Some((cluster, p.world().leader(cluster)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,5 +924,46 @@ mod tests {
             st.items.iter().any(|i| matches!(i, SpaceTimeItem::Message { kind: "COMMIT", .. })),
             "{st:?}"
         );
+    }
+
+    #[test]
+    fn the_console_completes_paths_and_shows_results_watch_events_and_the_history() {
+        let mut p = Playground::open(&crate::state::Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        for line in ["you_a: create /app x", "you_a: create /apple y", "you_a: create /app/conf z"] {
+            p.apply(Action::Command(line.into()));
+        }
+        p.apply(Action::RunFor(500));
+        let c = complete(&p, "you_a", "get -w /a");
+        assert_eq!(
+            (c.line.as_str(), c.candidates.clone()),
+            ("get -w /app", vec!["/app".into(), "/apple".into()])
+        );
+        assert_eq!(complete(&p, "you_a", "get /appl").line, "get /apple");
+        assert_eq!(complete(&p, "you_a", "ls /app/c").line, "ls /app/conf");
+        assert_eq!(complete(&p, "you_a", "ls /zz").line, "ls /zz", "nothing to complete");
+        assert_eq!(complete(&p, "you_a", "ls").line, "ls");
+        p.apply(Action::Command("you_a: get -w /app".into()));
+        p.apply(Action::RunFor(300));
+        p.apply(Action::Command("you_b: create /elsewhere 1".into()));
+        p.apply(Action::Command("you_a: set /app y".into()));
+        p.apply(Action::RunFor(500));
+        let v = console(&p, "a", None).unwrap();
+        assert_eq!(v.client, "you_a");
+        assert!(v.prompt.starts_with("[zk: a") && v.prompt.ends_with("you_a>"), "{}", v.prompt);
+        let cmds: Vec<_> = v.lines.iter().filter(|l| l.kind == "command").collect();
+        assert_eq!(cmds.len(), 5);
+        assert!(cmds.iter().all(|l| l.status == "ok"), "{cmds:?}");
+        assert!(
+            v.lines
+                .iter()
+                .any(|l| l.kind == "event" && l.text.contains("NodeDataChanged") && l.text.contains("/app")),
+            "{:?}",
+            v.lines
+        );
+        assert_eq!(v.history.len(), 5, "only cluster a's clients");
+        assert!(v.history.iter().all(|r| r.zxid.is_some() && r.completed_ms.is_some()));
+        let b = console(&p, "b", Some("nobody")).unwrap();
+        assert_eq!((b.client.as_str(), b.history.len()), ("you_b", 1));
     }
 }

@@ -30,6 +30,7 @@
 use crate::zkcli::ZkCommand;
 use serde::{Deserialize, Serialize};
 
+pub mod classroom;
 pub mod histlog;
 pub mod library;
 pub mod link;
@@ -60,6 +61,9 @@ pub struct Scenario {
     pub title: Option<String>,
     /// The seed of the world's random generator (0 when not given).
     pub seed: u64,
+    /// The exercise this run attempts and the teacher's lock (`classroom.rs`).
+    #[serde(default)]
+    pub classroom: classroom::Classroom,
     /// The default network between any two servers or clients.
     pub network: NetSettings,
     /// Deliberate protocol bugs switched on in every server, in canonical order

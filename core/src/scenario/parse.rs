@@ -879,6 +879,7 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
     let mut sc = Scenario {
         title: None,
         seed: 0,
+        classroom: Default::default(),
         network: NetSettings::default(),
         bugs: Vec::new(),
         clusters: Vec::new(),
@@ -900,9 +901,16 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         if line.len() > zkcli::MAX_LINE_BYTES {
             return Err(err(indent, format!("line longer than {} bytes", zkcli::MAX_LINE_BYTES)));
         }
-        let stmt = parse_line(line).map_err(|(at, m)| err(at, m))?;
         let in_header = sc.steps.is_empty();
         let header_only = |what: &str| err(indent, format!("{what} belongs before the first step"));
+        if let Some(read) = super::classroom::parse_header_line(line) {
+            read_classroom_line(&mut sc, read, in_header).map_err(|(at, m)| match at {
+                Some(at) => err(at, m),
+                None => header_only(&m),
+            })?;
+            continue;
+        }
+        let stmt = parse_line(line).map_err(|(at, m)| err(at, m))?;
         match stmt {
             Stmt::Title(t) => {
                 if !in_header || sc.title.is_some() {
@@ -987,6 +995,33 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         });
     }
     Ok(sc)
+}
+
+/// Puts a classroom header line (`exercise "…"`, `lock …`) into the scenario; an error
+/// at a byte offset, or (`None`) a line out of place, named for "… belongs before the
+/// first step".
+fn read_classroom_line(
+    sc: &mut Scenario,
+    read: Result<super::classroom::Line, (usize, String)>,
+    in_header: bool,
+) -> Result<(), (Option<usize>, String)> {
+    use super::classroom::Line;
+    let line = read.map_err(|(at, m)| (Some(at), m))?;
+    match line {
+        Line::Exercise(name) => {
+            if !in_header || sc.classroom.exercise.is_some() {
+                return Err((None, "the exercise's name (once)".into()));
+            }
+            sc.classroom.exercise = Some(name);
+        }
+        Line::Lock(lock) => {
+            if !in_header || sc.classroom.lock.is_some() {
+                return Err((None, "the lock (once)".into()));
+            }
+            sc.classroom.lock = Some(lock);
+        }
+    }
+    Ok(())
 }
 
 fn push_step(sc: &mut Scenario, a: Action) -> Result<(), String> {
@@ -1276,6 +1311,7 @@ impl Scenario {
         if self.title.as_deref().is_some_and(|t| t.len() > 1024) {
             return Err("title longer than 1024 bytes".into());
         }
+        self.classroom.validate()?;
         if !self.network.is_empty() {
             check_net(&self.network)?;
         }

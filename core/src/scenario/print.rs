@@ -330,6 +330,7 @@ impl Display for Scenario {
             f.write_str("\n")?;
         }
         writeln!(f, "seed {}", self.seed)?;
+        write!(f, "{}", self.classroom)?;
         if !self.network.is_empty() {
             writeln!(f, "network {}", self.network)?;
         }

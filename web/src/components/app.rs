@@ -1,16 +1,40 @@
-use crate::components::{ClusterPanel, Inspector, InvariantsPanel, Timeline};
-use crate::state::{Action, Banner, Model, Playground, Source, SPEEDS, STEP_KINDS, TICK_MS, TOPOLOGIES};
+use crate::components::{
+    ClusterPanel, ExerciseList, ExercisePane, Inspector, InvariantsPanel, Timeline, ZkConsole,
+};
+use crate::state::{
+    Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS, TICK_MS,
+    TOPOLOGIES,
+};
 use crate::view;
 use gloo::events::EventListener;
 use gloo::timers::callback::Interval;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
+use zoolab_core::scenario::classroom::Control;
 use zoolab_core::scenario::library::LIBRARY;
+
+/// The browser's local storage, when the page may use it.
+fn storage() -> Option<web_sys::Storage> {
+    gloo::utils::window().local_storage().ok().flatten()
+}
+
+/// The student's exercise progress as this browser kept it.
+pub fn stored_progress() -> Progress {
+    storage()
+        .and_then(|s| s.get_item(PROGRESS_KEY).ok().flatten())
+        .map_or_else(Progress::default, |t| Progress::parse(&t))
+}
 
 /// Opens what the URL's fragment names (a share link), or the first-visit scenario;
 /// a link that does not open leaves the first-visit scenario and a banner saying why.
 pub fn initial() -> Playground {
+    let mut p = initial_run();
+    p.progress = stored_progress();
+    p
+}
+
+fn initial_run() -> Playground {
     let hash = gloo::utils::window().location().hash().unwrap_or_default();
     let hash = hash.trim_start_matches('#');
     if hash.is_empty() {
@@ -112,6 +136,38 @@ pub fn app() -> Html {
         });
     }
 
+    // The exercise progress goes back to local storage whenever a check changes it.
+    {
+        let text = pg.progress.to_text();
+        use_effect_with(text, move |text| {
+            if let Some(s) = storage() {
+                if !text.is_empty() {
+                    let _ = s.set_item(PROGRESS_KEY, text);
+                }
+            }
+        });
+    }
+
+    let locked = pg.lock().cloned();
+    // The client console: the cluster chosen (else the first with a client) and its view.
+    let names = pg.clusters();
+    let (console_cluster, console_client) = pg.console.clone().unwrap_or_default();
+    let console_cluster = if names.contains(&console_cluster) {
+        console_cluster
+    } else {
+        names
+            .iter()
+            .find(|n| !view::clients_of(&pg, n).is_empty())
+            .or(names.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let console_view = view::console(&pg, &console_cluster, console_client.as_deref());
+    let complete = {
+        let pg = model.pg.clone();
+        Callback::from(move |(client, line): (String, String)| view::complete(&pg.borrow(), &client, &line))
+    };
+    let hide = |c: Control| (!pg.allows(c)).then_some("locked");
     let button = |id: &'static str, label: &str, title: &'static str, action: Action, disabled: bool| {
         let dispatch = dispatch.clone();
         html! {
@@ -147,7 +203,11 @@ pub fn app() -> Html {
             <header class="topbar">
                 <h1 title="zoolab: a ZooKeeper laboratory">{ "zoolab" }</h1>
                 <span class="scenario-title" id="scenario-title" title="The scenario this run started from">{ title }</span>
-                <ScenarioMenu origin={pg.origin.clone()} on_action={dispatch.clone()} />
+                if locked.is_none() {
+                    <ScenarioMenu origin={pg.origin.clone()} on_action={dispatch.clone()} />
+                } else {
+                    <span class="locked-badge" id="locked-badge" title="Your teacher's link fixes the world: topology, seed, network and the controls this exercise does not need">{ "🔒 classroom mode" }</span>
+                }
                 <button id="share" class="primary" title="Copy a link that reopens exactly this state, anywhere"
                         onclick={let d = dispatch.clone(); Callback::from(move |_| d.emit(Action::Share))}>{ "Share" }</button>
             </header>
@@ -174,17 +234,21 @@ pub fn app() -> Html {
                     let name = c.name.clone();
                     let onclick = Callback::from(move |_| d.emit(Action::Write(name.clone())));
                     html! {
-                        <button id={format!("write-{}", c.name)} disabled={halted}
+                        <button id={format!("write-{}", c.name)} class={classes!(hide(Control::Client))} disabled={halted || hide(Control::Client).is_some()}
                                 title={format!("A client (you_{0}) creates a sequential znode through cluster {0}", c.name)}
                                 {onclick}>{ format!("Write to {}", c.name) }</button>
                     }
                 }) }
-                <PartitionEditor clusters={clusters.iter().map(|c| (c.name.clone(), c.servers.len() as u8)).collect::<Vec<_>>()} on_action={dispatch.clone()} />
-                { button("heal", "Heal", "Repair every partition and cut link", Action::Heal, halted) }
-                <NetworkMenu on_action={dispatch.clone()} />
+                if pg.allows(Control::Partition) {
+                    <PartitionEditor clusters={clusters.iter().map(|c| (c.name.clone(), c.servers.len() as u8)).collect::<Vec<_>>()} on_action={dispatch.clone()} />
+                    { button("heal", "Heal", "Repair every partition and cut link", Action::Heal, halted) }
+                }
+                if pg.allows(Control::Network) {
+                    <NetworkMenu on_action={dispatch.clone()} />
+                }
                 <span class="sep" />
                 <label title="Every random choice of the world (latencies, losses, timeouts) derives from the seed: change it to start over with another run">
-                    { "seed " }<input id="seed" class="seed" type="number" min="0" value={seed.to_string()} onchange={on_seed} />
+                    { "seed " }<input id="seed" class="seed" type="number" min="0" value={seed.to_string()} onchange={on_seed} disabled={locked.is_some()} />
                 </label>
                 { button("reset", "Reset", "Start this world over: same topology and seed, nothing run", Action::Reset, false) }
             </div>
@@ -209,25 +273,36 @@ pub fn app() -> Html {
                     </p>
                 }
                 if let Some(l) = &pg.link {
-                    <p class="banner info share">
-                        <span title="Anyone who opens it gets this exact state: same scenario, same events, same trace hash">{ "Share this link (also in the address bar, and copied where the browser allows): " }</span>
+                    <p class={classes!("banner", "info", "share", format!("link-{:?}", pg.link_kind).to_lowercase())} id="link-banner">
+                        <span title="Anyone who opens it gets this exact state: same scenario, same events, same trace hash">{ match pg.link_kind {
+                            LinkKind::Share => "Share this link (also in the address bar, and copied where the browser allows): ",
+                            LinkKind::Submit => "Submit this link to your teacher — it holds your attempt and the exercise's name (copied where the browser allows): ",
+                            LinkKind::Teacher => "Hand out this locked link to the class — the world and the unneeded controls are fixed (copied where the browser allows): ",
+                        } }</span>
                         <input id="share-link" readonly=true value={l.clone()} size="60" />
                     </p>
                 }
             </div>
-            <div class="workspace">
+            <div class={classes!("workspace", pg.exercise.is_some().then_some("with-exercise"))}>
                 <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
                     { for clusters.into_iter().map(|c| { let k = c.index; html! {
-                        <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} />
+                        <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
                     } }) }
                 </div>
                 <aside class="side">
+                    <ExerciseList progress={pg.progress.clone()} current={pg.exercise.as_ref().map(|e| e.name.clone())}
+                                  locked={locked.is_some()} on_action={dispatch.clone()} />
+                    if let Some(run) = &pg.exercise {
+                        <ExercisePane run={run.clone()} lock={locked.clone()} on_action={dispatch.clone()} />
+                    }
                     <InvariantsPanel invariants={view::invariants(pg.world())} />
                     <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
                 </aside>
             </div>
             <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
                       trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
+            <ZkConsole clusters={names.clone()} cluster={console_cluster} view={console_view} locked={!pg.allows(Control::Client)}
+                       complete={complete} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
                 <CommandLine on_action={dispatch.clone()} />
                 <table class="clients" id="clients" title="Each client command of the run and what became of it (as `expect c1 succeeded` sees it)">

@@ -2,6 +2,7 @@ use crate::state::{name, Action};
 use crate::view::{message_class, message_help, message_label, role_help, role_word, ClusterView};
 use yew::prelude::*;
 use zoolab_core::ids::ServerId;
+use zoolab_core::scenario::classroom::{Control, Lock};
 use zoolab_core::scenario::ServerName;
 use zoolab_core::sim::{Role, ServerView};
 
@@ -14,6 +15,10 @@ pub struct ClusterProps {
     pub selected: Option<ServerName>,
     /// Where the user's actions go (acting while viewing the past forks the run).
     pub on_action: Callback<Action>,
+    /// A teacher's lock: the server buttons it does not allow are hidden (their space
+    /// kept, so nothing moves).
+    #[prop_or_default]
+    pub lock: Option<Lock>,
 }
 
 const W: f64 = 320.0;
@@ -173,6 +178,7 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
         Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Some(nm.clone()))))
     };
     let down = s.role == Role::Down;
+    let locked = |c: Control| props.lock.as_ref().is_some_and(|l| !l.allows(c)).then_some("locked");
     let role = role_word(s);
     let sel = props.selected.as_ref().is_some_and(|x| *x == nm);
     html! {
@@ -192,12 +198,12 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
             </dl>
             <div class="server-actions">
                 if down {
-                    <button class="restart" title="Restart: recover from what it wrote to disk and rejoin as LOOKING" onclick={act(Action::Restart)}>{ "Restart" }</button>
+                    <button class={classes!("restart", locked(Control::Restart))} disabled={locked(Control::Restart).is_some()} title="Restart: recover from what it wrote to disk and rejoin as LOOKING" onclick={act(Action::Restart)}>{ "Restart" }</button>
                 } else {
-                    <button class="kill" title="Kill: crash it; it keeps only what its disk acknowledged" onclick={act(Action::Kill)}>{ "Kill" }</button>
+                    <button class={classes!("kill", locked(Control::Kill))} disabled={locked(Control::Kill).is_some()} title="Kill: crash it; it keeps only what its disk acknowledged" onclick={act(Action::Kill)}>{ "Kill" }</button>
                 }
-                <button class="freeze" disabled={down} title="Pause it for 1 s, like a long garbage-collection pause" onclick={act(Action::Freeze)}>{ "Pause" }</button>
-                <button class="isolate" disabled={down} title="Isolate: cut every link between it and the others" onclick={act(Action::Isolate)}>{ "Isolate" }</button>
+                <button class={classes!("freeze", locked(Control::Pause))} disabled={down || locked(Control::Pause).is_some()} title="Pause it for 1 s, like a long garbage-collection pause" onclick={act(Action::Freeze)}>{ "Pause" }</button>
+                <button class={classes!("isolate", locked(Control::Partition))} disabled={down || locked(Control::Partition).is_some()} title="Isolate: cut every link between it and the others" onclick={act(Action::Isolate)}>{ "Isolate" }</button>
             </div>
         </article>
     }

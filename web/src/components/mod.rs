@@ -2,10 +2,15 @@
 
 mod app;
 mod cluster;
+mod console;
+mod exercise;
+pub mod markdown;
 mod panels;
 mod timeline;
 
 pub use app::{App, NETWORKS};
 pub use cluster::ClusterPanel;
+pub use console::{navigate, ZkConsole};
+pub use exercise::{ExerciseList, ExercisePane};
 pub use panels::{Inspector, InvariantsPanel};
 pub use timeline::Timeline;
