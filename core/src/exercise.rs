@@ -65,6 +65,11 @@ pub struct Exercise {
     pub wrong: String,
     /// Shown once solved (Markdown).
     pub explanation: String,
+    /// For an exercise about a deliberately broken system: the run is meant to break
+    /// an invariant, and its message starts with this (`"migration: acknowledged
+    /// writes lost"`). Without it, any broken invariant fails the attempt.
+    #[serde(default)]
+    pub breaks: Option<String>,
 }
 
 /// Why an exercise file or an attempt is not usable.
@@ -109,12 +114,20 @@ pub struct Grade {
     pub violation: Option<String>,
     /// The attempt's trace hash (two equal hashes are the same run).
     pub trace_hash: u64,
+    /// The invariant the exercise means the run to break (see [`Exercise::breaks`]).
+    pub breaks: Option<String>,
 }
 
 impl Grade {
-    /// Whether every goal holds and no invariant broke.
+    /// Whether every goal holds and no invariant broke (or, for an exercise about a
+    /// broken system, exactly the one it is about broke).
     pub fn solved(&self) -> bool {
-        self.violation.is_none() && self.goals.iter().all(|g| g.passed)
+        let run_ok = match (&self.violation, &self.breaks) {
+            (None, None) => true,
+            (Some(v), Some(b)) => v.starts_with(b.as_str()),
+            _ => false,
+        };
+        run_ok && self.goals.iter().all(|g| g.passed)
     }
 
     /// How many goals hold.
@@ -128,8 +141,13 @@ impl fmt::Display for Grade {
         for g in &self.goals {
             writeln!(f, "{} {}: {}", if g.passed { "✓" } else { "✗" }, g.expect, g.detail)?;
         }
-        if let Some(v) = &self.violation {
-            writeln!(f, "✗ invariant broken: {v}")?;
+        match (&self.violation, &self.breaks) {
+            (Some(v), Some(b)) if v.starts_with(b.as_str()) => {
+                writeln!(f, "✓ invariant broken, as meant: {v}")?
+            }
+            (Some(v), _) => writeln!(f, "✗ invariant broken: {v}")?,
+            (None, Some(b)) => writeln!(f, "✗ the run breaks nothing yet (expected: {b}…)")?,
+            (None, None) => {}
         }
         write!(f, "{} of {} goals; trace hash {:016x}", self.passed(), self.goals.len(), self.trace_hash)
     }
@@ -203,7 +221,12 @@ impl Exercise {
             let (passed, detail) = runner.evaluate(&p);
             goals.push(GoalResult { expect: g.expect.clone(), passed, detail });
         }
-        Ok(Grade { goals, violation: report.violation, trace_hash: report.trace_hash })
+        Ok(Grade {
+            goals,
+            violation: report.violation,
+            trace_hash: report.trace_hash,
+            breaks: self.breaks.clone(),
+        })
     }
 
     /// The teacher's check: the solution solves it and the wrong attempt does not.
@@ -250,6 +273,9 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("provoke-a-trunc", include_str!("../../exercises/provoke-a-trunc.toml")),
     ("lock-without-herd", include_str!("../../exercises/lock-without-herd.toml")),
     ("find-the-protocol-bug", include_str!("../../exercises/find-the-protocol-bug.toml")),
+    ("reconfig-3-to-5", include_str!("../../exercises/reconfig-3-to-5.toml")),
+    ("migrate-under-load", include_str!("../../exercises/migrate-under-load.toml")),
+    ("faulty-migration", include_str!("../../exercises/faulty-migration.toml")),
 ];
 
 /// A built-in exercise's text, by name.

@@ -251,6 +251,11 @@ pub fn read(text: &str) -> Result<Exercise, String> {
         solution: string(&mut doc, "solution")?,
         wrong: string(&mut doc, "wrong")?,
         explanation: string(&mut doc, "explanation")?,
+        breaks: match take(&mut doc, "breaks") {
+            None => None,
+            Some(Value::Str(s)) => Some(s),
+            Some(_) => return Err("`breaks` is a string".into()),
+        },
     };
     if let Some((k, _)) = doc.first() {
         return Err(format!("unknown key `{k}`"));

@@ -90,11 +90,28 @@ pub enum Bug {
     SkipTrunc,
     /// Leader election orders votes by server id alone.
     ElectById,
+    /// A migration's final-sync gate opens without waiting for the fence zxid.
+    MigrationSkipsFinalSync,
+    /// A migration goes from catch-up straight to cut-over (no verify, freeze or
+    /// final sync).
+    MigrationCutsOverBeforeVerify,
+    /// A migration does not raise the target's zxid at cut-over.
+    MigrationNoZxidRaise,
+    /// A migration copies ephemerals as persistent nodes (zkcopy's old default).
+    MigrationEphemeralsAsPersistent,
 }
 
 impl Bug {
     /// Every bug, in canonical order.
-    pub const ALL: [Bug; 3] = [Bug::CommitWithoutQuorum, Bug::SkipTrunc, Bug::ElectById];
+    pub const ALL: [Bug; 7] = [
+        Bug::CommitWithoutQuorum,
+        Bug::SkipTrunc,
+        Bug::ElectById,
+        Bug::MigrationSkipsFinalSync,
+        Bug::MigrationCutsOverBeforeVerify,
+        Bug::MigrationNoZxidRaise,
+        Bug::MigrationEphemeralsAsPersistent,
+    ];
 
     /// Its name in the language.
     pub fn name(self) -> &'static str {
@@ -102,6 +119,10 @@ impl Bug {
             Bug::CommitWithoutQuorum => "commit-without-quorum",
             Bug::SkipTrunc => "skip-trunc",
             Bug::ElectById => "elect-by-id",
+            Bug::MigrationSkipsFinalSync => "migration-skips-final-sync",
+            Bug::MigrationCutsOverBeforeVerify => "migration-cuts-over-before-verify",
+            Bug::MigrationNoZxidRaise => "migration-no-zxid-raise",
+            Bug::MigrationEphemeralsAsPersistent => "migration-ephemerals-as-persistent",
         }
     }
 
@@ -111,6 +132,18 @@ impl Bug {
             Bug::CommitWithoutQuorum => bugs.commit_without_quorum = true,
             Bug::SkipTrunc => bugs.skip_trunc = true,
             Bug::ElectById => bugs.elect_by_id = true,
+            _ => {}
+        }
+    }
+
+    /// Switches it on in a migration's set of broken behaviours.
+    pub fn apply_migration(self, broken: &mut crate::migration::sim::Broken) {
+        match self {
+            Bug::MigrationSkipsFinalSync => broken.skip_final_sync = true,
+            Bug::MigrationCutsOverBeforeVerify => broken.cut_over_before_verify = true,
+            Bug::MigrationNoZxidRaise => broken.no_zxid_raise = true,
+            Bug::MigrationEphemeralsAsPersistent => broken.ephemerals_as_persistent = true,
+            _ => {}
         }
     }
 }

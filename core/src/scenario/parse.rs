@@ -787,8 +787,15 @@ fn bug_name(i: &mut &str) -> PResult<Bug> {
         kw("commit-without-quorum").value(Bug::CommitWithoutQuorum),
         kw("skip-trunc").value(Bug::SkipTrunc),
         kw("elect-by-id").value(Bug::ElectById),
+        kw("migration-skips-final-sync").value(Bug::MigrationSkipsFinalSync),
+        kw("migration-cuts-over-before-verify").value(Bug::MigrationCutsOverBeforeVerify),
+        kw("migration-no-zxid-raise").value(Bug::MigrationNoZxidRaise),
+        kw("migration-ephemerals-as-persistent").value(Bug::MigrationEphemeralsAsPersistent),
     ))
-    .context(desc("a bug: commit-without-quorum, skip-trunc or elect-by-id"))
+    .context(desc(
+        "a bug: commit-without-quorum, skip-trunc, elect-by-id, migration-skips-final-sync, \
+         migration-cuts-over-before-verify, migration-no-zxid-raise or migration-ephemerals-as-persistent",
+    ))
     .parse_next(i)
 }
 

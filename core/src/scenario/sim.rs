@@ -222,6 +222,8 @@ pub struct SimDriver {
     next_gen: u64,
     /// A migration between two of the clusters, if one was started.
     migration: Option<crate::migration::sim::Controller>,
+    /// The scenario's deliberately broken migration behaviours (`bug migration-…`).
+    broken_migration: crate::migration::sim::Broken,
     /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
     links: BTreeMap<(usize, usize), u64>,
 }
@@ -341,6 +343,13 @@ impl SimDriver {
             closing: Vec::new(),
             next_gen: 0,
             migration: None,
+            broken_migration: {
+                let mut broken = crate::migration::sim::Broken::default();
+                for b in &sc.bugs {
+                    b.apply_migration(&mut broken);
+                }
+                broken
+            },
             links,
         })
     }

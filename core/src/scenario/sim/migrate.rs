@@ -55,7 +55,12 @@ impl SimDriver {
     }
 
     /// Starts a migration in draft (replacing none: one migration per run).
-    pub fn start_migration(&mut self, plan: Plan) -> Result<(), String> {
+    pub fn start_migration(&mut self, mut plan: Plan) -> Result<(), String> {
+        let b = self.broken_migration;
+        plan.broken.skip_final_sync |= b.skip_final_sync;
+        plan.broken.cut_over_before_verify |= b.cut_over_before_verify;
+        plan.broken.no_zxid_raise |= b.no_zxid_raise;
+        plan.broken.ephemerals_as_persistent |= b.ephemerals_as_persistent;
         if self.migration.as_ref().is_some_and(|m| m.phase().reversible()) {
             return Err("a migration is already running".into());
         }
