@@ -59,6 +59,9 @@ async fn the_console_completes_a_path_runs_commands_and_shows_a_watch_event() {
     assert_eq!(s.count("#history tbody tr").await, 3);
     assert_eq!(s.count("#history tbody tr.ok").await, 3);
     assert!(s.text("#history tbody tr:first-child").await.contains("0x"), "a zxid");
+    // The history checker's verdict on what this cluster's clients saw.
+    let verdict = s.text("#history-verdict").await;
+    assert!(verdict.starts_with("✓ linearizable: 3 operations"), "{verdict}");
     s.screenshot("console-watch-event").await;
 
     // The other cluster's tab has its own client.

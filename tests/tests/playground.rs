@@ -267,12 +267,20 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
     assert_eq!(s.count(".cluster").await, 3);
     s.client.find(Locator::Css("#speed")).await.unwrap().select_by_value("7").await.unwrap(); // 100×
     s.click("#play").await;
+    // A measurement, not an assertion: on a loaded machine frames are slow, so the
+    // script gets three minutes (WebDriver's default is one).
+    let patient = fantoccini::wd::TimeoutConfiguration::new(
+        Some(std::time::Duration::from_secs(180)),
+        Some(std::time::Duration::from_secs(60)),
+        Some(std::time::Duration::ZERO),
+    );
+    s.client.update_timeouts(patient).await.unwrap();
     let script = "const done = arguments[arguments.length - 1]; const d = []; let last = performance.now(); \
                   let n = 0; function f(t) { d.push(t - last); last = t; \
-                  if (++n < 600) { requestAnimationFrame(f); } else { d.sort((a, b) => a - b); \
-                  done([d[300], d[593], d[599]]); } } requestAnimationFrame(f);";
+                  if (++n < 300) { requestAnimationFrame(f); } else { d.sort((a, b) => a - b); \
+                  done([d[150], d[296], d[299]]); } } requestAnimationFrame(f);";
     let r = s.client.execute_async(script, vec![]).await.unwrap();
-    println!("frame times over 600 frames, 3 clusters of 5 at 100×: p50, p99, max (ms) = {r}");
+    println!("frame times over 300 frames, 3 clusters of 5 at 100×: p50, p99, max (ms) = {r}");
     s.click("#play").await;
     assert_eq!(s.count(".server[data-role='LEADING']").await, 3, "each cluster elected a leader");
     assert_eq!(s.count("#violation").await, 0);

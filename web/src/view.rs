@@ -663,6 +663,9 @@ pub struct ConsoleView {
     pub history: Vec<HistoryRow>,
     /// Operations not listed (older).
     pub history_hidden: usize,
+    /// The history checker's verdict on this cluster's clients' history: whether it
+    /// held, and one line (the first violation explained, when one broke).
+    pub verdict: (bool, String),
 }
 
 fn op_result(r: &zoolab_core::scenario::run::OpStatus) -> (String, &'static str) {
@@ -688,6 +691,28 @@ pub fn clients_of(p: &Playground, cluster: &str) -> Vec<String> {
         })
         .map(|c| c.name.clone())
         .collect()
+}
+
+/// The most operations the console checks on every redraw (the checker is fast, but a
+/// very long run is better checked once, with `zoolab run`).
+const CHECK_LIVE_MAX: usize = 2_000;
+
+/// The history checker's verdict on the clients of `cluster`.
+fn verdict(p: &Playground, cluster: &str, operations: usize) -> (bool, String) {
+    use zoolab_core::scenario::run::Driver;
+    if operations > CHECK_LIVE_MAX {
+        return (
+            true,
+            format!("{operations} operations: too many to check live; `zoolab run LINK` checks them"),
+        );
+    }
+    match p.shown().driver().check_history(Some(cluster)) {
+        Ok(checks) => match checks.into_iter().next() {
+            Some(c) => (!matches!(c.verdict, zoolab_core::checker::Verdict::Violated(_)), c.summary),
+            None => (true, String::new()),
+        },
+        Err(e) => (true, e),
+    }
 }
 
 /// The console of `cluster` for `client` (its first client when `client` is not one of
@@ -759,6 +784,7 @@ pub fn console(p: &Playground, cluster: &str, client: Option<&str>) -> Option<Co
         lines,
         history,
         history_hidden,
+        verdict: verdict(p, cluster, ours.len()),
     })
 }
 

@@ -178,13 +178,14 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
                     </p>
                 </div>
                 <div class="zk-history">
+                    <p id="history-verdict" class={classes!("verdict", if v.verdict.0 { "solved" } else { "failed" })}
+                        title="The history checker: writes linearizable, each session's replies in order with zxids never going back, a read after sync up to date, a watch firing once and before its change is seen">
+                        { if v.verdict.0 { "✓ " } else { "✗ " } }{ v.verdict.1.clone() }
+                    </p>
                     <table class="history" id="history" title="Every operation of this cluster's clients: invocation and completion (simulated ms), the result or error, the zxid of the reply">
                         <thead><tr>
                             <th>{ "client" }</th><th>{ "command" }</th><th>{ "invoked" }</th><th>{ "completed" }</th>
                             <th>{ "result" }</th><th>{ "zxid" }</th>
-                            // CHECKER VERDICT: the lead's per-history verdict (linearizable, FIFO, …)
-                            // goes in this column; `view::HistoryRow` gets a field for it.
-                            <th class="verdict" title="The checker's verdict on this history (coming with the checker)">{ "verdict" }</th>
                         </tr></thead>
                         <tbody>
                             { for v.history.iter().map(|r| html! {
@@ -194,7 +195,6 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
                                     <td>{ r.completed_ms.map_or_else(|| "…".to_string(), |t| t.to_string()) }</td>
                                     <td class="result">{ r.result.clone() }</td>
                                     <td>{ r.zxid.clone().unwrap_or_default() }</td>
-                                    <td class="verdict">{ "—" }</td>
                                 </tr>
                             }) }
                         </tbody>
