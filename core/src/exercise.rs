@@ -264,6 +264,7 @@ fn check_lock(attempt: &Scenario, setup_steps: usize) -> Result<(), ExerciseErro
 /// The built-in exercises (`exercises/*.toml`), compiled in, easiest first.
 pub const LIBRARY: &[(&str, &str)] = &[
     ("first-write", include_str!("../../exercises/first-write.toml")),
+    ("leader-and-epoch", include_str!("../../exercises/leader-and-epoch.toml")),
     ("kill-the-leader", include_str!("../../exercises/kill-the-leader.toml")),
     ("break-the-quorum", include_str!("../../exercises/break-the-quorum.toml")),
     ("minority-partition", include_str!("../../exercises/minority-partition.toml")),
