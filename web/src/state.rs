@@ -114,6 +114,18 @@ pub enum Action {
     /// Run events until a message of this kind (PROPOSAL, COMMIT, …) is delivered;
     /// recorded as `step N`.
     StepToKind(&'static str),
+    /// Deliver by hand, now, the earliest message of this kind in flight from one
+    /// server of a cluster to another (recorded as `deliver a3 -> a1 PROPOSAL`).
+    Deliver {
+        /// The cluster.
+        cluster: String,
+        /// The sender's id.
+        from: u64,
+        /// The receiver's id.
+        to: u64,
+        /// The message's kind.
+        kind: &'static str,
+    },
     /// Let this many simulated milliseconds pass.
     RunFor(u64),
     /// Crash a server.
@@ -784,6 +796,9 @@ impl Playground {
                 }
                 self.error(format!("No {kind} was delivered within {MAX_LOOKAHEAD} events."));
             }
+            Action::Deliver { cluster, from, to, kind } => {
+                self.append_text(&format!("deliver {cluster}{from} -> {cluster}{to} {kind}"))
+            }
             Action::Kill(s) => self.append_text(&format!("kill {}{}", s.cluster, s.id)),
             Action::Restart(s) => self.append_text(&format!("restart {}{}", s.cluster, s.id)),
             Action::Freeze(s) => self.append_text(&format!("pause {}{} for 1s", s.cluster, s.id)),
@@ -1152,6 +1167,39 @@ mod tests {
             .find(|e| matches!(e.kind, zoolab_core::sim::TraceKind::Deliver { .. }));
         assert!(last.unwrap().to_string().contains("PROPOSAL"), "{last:?}");
         assert!(p.scenario().to_string().contains("you_a: create -s /w- 1\nstep "), "{}", p.scenario());
+        let l = p.make_link().unwrap();
+        assert_eq!(Playground::open(&Source::Link(l)).unwrap().trace_hash(), p.trace_hash());
+    }
+
+    #[test]
+    fn a_message_delivered_by_hand_is_a_step_of_the_shared_run() {
+        let mut p = fresh();
+        p.apply(Action::RunFor(1_000));
+        p.apply(Action::Write("a".into()));
+        let mut pending = None;
+        for _ in 0..20 {
+            // A connection delivers in order: the PROPOSAL must be the first in flight
+            // between its two servers.
+            let all = p.world().in_flight(usize::MAX);
+            pending = all
+                .iter()
+                .enumerate()
+                .find(|(i, m)| {
+                    m.msg.kind() == "PROPOSAL" && !all[..*i].iter().any(|e| e.from == m.from && e.to == m.to)
+                })
+                .map(|(_, m)| m.clone());
+            if pending.is_some() {
+                break;
+            }
+            p.apply(Action::StepEvent);
+        }
+        let m = pending.expect("the leader proposes the write");
+        let (from, to) = (m.from.id.0, m.to.id.0);
+        let events = p.world().steps();
+        p.apply(Action::Deliver { cluster: "a".into(), from, to, kind: "PROPOSAL" });
+        assert_eq!(p.world().steps(), events + 1, "exactly one event: the delivery ({:?})", p.banner);
+        let line = format!("deliver a{from} -> a{to} PROPOSAL");
+        assert!(p.scenario().to_string().contains(&line), "{}", p.scenario());
         let l = p.make_link().unwrap();
         assert_eq!(Playground::open(&Source::Link(l)).unwrap().trace_hash(), p.trace_hash());
     }

@@ -99,9 +99,15 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy + ((k % 3) as f64 - 1.0) * 3.0);
         let label = message_label(m.kind);
         let w = 7.0 + 6.2 * label.len() as f64;
+        let onclick = {
+            let cb = props.on_action.clone();
+            let (cluster, from, to, kind) = (c.name.clone(), m.from, m.to, m.kind);
+            Callback::from(move |_: MouseEvent| cb.emit(Action::Deliver { cluster: cluster.clone(), from, to, kind }))
+        };
         html! {
-            <g class={classes!("msg", message_class(m.kind))} data-kind={m.kind} transform={format!("translate({x:.1},{y:.1})")}>
-                <title>{ format!("{}\n{}", m.detail, message_help(m.kind)) }</title>
+            <g class={classes!("msg", message_class(m.kind))} data-kind={m.kind} data-from={m.from.to_string()} data-to={m.to.to_string()}
+               transform={format!("translate({x:.1},{y:.1})")} {onclick}>
+                <title>{ format!("{}\n{}\nClick to deliver it now, ahead of its time (a connection still delivers in order).", m.detail, message_help(m.kind)) }</title>
                 <rect x={(-w / 2.0).to_string()} y="-8" width={w.to_string()} height="16" rx="3" />
                 <text y="4" text-anchor="middle">{ label }</text>
             </g>
