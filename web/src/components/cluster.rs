@@ -135,8 +135,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         <section class="cluster" aria-label={format!("cluster {}", c.name)} data-cluster={c.name.clone()}>
             <h2>
                 { format!("Cluster {} ", c.name) }
-                <span class="muted">{ format!("· {} servers{}", c.servers.iter().filter(|s| !s.observer).count(),
-                    match c.servers.iter().filter(|s| s.observer).count() { 0 => String::new(), k => format!(", {k} observer{}", if k > 1 { "s" } else { "" }) }) }</span>
+                <span class="muted">{ membership(&c.servers) }</span>
             </h2>
             <svg class="ring" viewBox={format!("0 0 {W} {H}")} role="img"
                  aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
@@ -213,4 +212,22 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
             </div>
         </article>
     }
+}
+
+/// `· 3 servers, 1 observer, 2 spares`: voters, observers and servers outside the
+/// configuration (spares, or servers reconfigured out), as the configuration has them.
+fn membership(servers: &[zoolab_core::sim::ServerView]) -> String {
+    let count = |f: &dyn Fn(&zoolab_core::sim::ServerView) -> bool| servers.iter().filter(|s| f(s)).count();
+    let voters = count(&|s| s.member && !s.observer);
+    let observers = count(&|s| s.member && s.observer);
+    let spares = count(&|s| !s.member);
+    let plural = |n: usize, word: &str| format!(", {n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut text = format!("· {voters} server{}", if voters == 1 { "" } else { "s" });
+    if observers > 0 {
+        text += &plural(observers, "observer");
+    }
+    if spares > 0 {
+        text += &plural(spares, "spare");
+    }
+    text
 }
