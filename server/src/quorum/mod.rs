@@ -16,6 +16,7 @@ mod store;
 mod wire;
 
 use crate::zk::config::Config;
+use crate::zk::lock;
 use anyhow::{bail, Context, Result};
 use node::{Node, PeerTx};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -35,10 +36,6 @@ use zoolab_core::zab::ServerConfig;
 
 /// Frames kept for a peer that cannot be reached; older ones are dropped.
 const MAX_BACKLOG: usize = 100_000;
-
-fn lock(n: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
-    n.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Runs this ensemble member until it is killed.
 pub fn run(config: Config) -> Result<()> {
@@ -139,29 +136,8 @@ async fn serve(
     tokio::spawn(accept_peers(election, node.clone(), members.clone(), "election"));
     tokio::spawn(accept_peers(quorum, node.clone(), members, "quorum"));
 
-    // Group commit: one sync covers every record written before it began.
-    let n = node.clone();
     let wake = lock(&node).sync_wake.clone();
-    tokio::spawn(async move {
-        loop {
-            wake.notified().await;
-            loop {
-                let due = lock(&n).sync_due();
-                let Some((file, upto)) = due else { break };
-                match tokio::task::spawn_blocking(move || file.sync_data()).await {
-                    Ok(Ok(())) => lock(&n).synced(upto),
-                    Ok(Err(e)) => {
-                        tracing::error!("cannot sync the log: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                    Err(e) => {
-                        tracing::error!("the log syncer failed: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                }
-            }
-        }
-    });
+    crate::zk::spawn_group_commit(node.clone(), wake);
     let n = node.clone();
     let period = Duration::from_millis((tick / 4).clamp(10, 500));
     tokio::spawn(async move {

@@ -14,6 +14,7 @@
 use super::store::QStore;
 use super::wire::Frame;
 use crate::zk::config::Config;
+use crate::zk::lock;
 use crate::zk::reply;
 use crate::zk::state::{max_queued_bytes, wall_ms, ConnId, Counters, Next, Out, Outbox};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -120,10 +121,6 @@ pub struct Node {
     counters: Counters,
     digests: zoolab_core::tree::digest::DigestLog,
     started: Instant,
-}
-
-fn lock(n: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
-    n.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A session's password: the same on every member (ZooKeeper derives it from the
@@ -284,27 +281,6 @@ impl Node {
                 lock(&n).input(Input::Timer(timer));
             }
         });
-    }
-
-    /// For the syncer: the log to sync and the last record it covers, if any are unsynced.
-    pub fn sync_due(&self) -> Option<(std::fs::File, u64)> {
-        if self.synced >= self.written {
-            return None;
-        }
-        match self.store.as_ref().map(QStore::log_handle) {
-            Some(Ok(f)) => Some((f, self.written)),
-            Some(Err(e)) => {
-                error!("cannot reopen the log: {e:#}; stopping");
-                std::process::exit(3);
-            }
-            None => None,
-        }
-    }
-
-    /// Records up to `upto` are durable.
-    pub fn synced(&mut self, upto: u64) {
-        self.synced = self.synced.max(upto);
-        self.input(Input::Persisted(upto));
     }
 
     /// A frame from a peer.
@@ -1041,5 +1017,18 @@ impl crate::zk::Facing for Node {
                 }
             }
         }
+    }
+}
+
+impl crate::zk::GroupCommit for Node {
+    /// The log to sync and the last record it covers, if any are unsynced.
+    fn sync_due(&self) -> Option<(std::fs::File, u64)> {
+        crate::zk::sync_due(self.synced, self.written, || self.store.as_ref().map(QStore::log_handle))
+    }
+
+    /// Records up to `upto` are durable: the core learns it.
+    fn synced(&mut self, upto: u64) {
+        self.synced = self.synced.max(upto);
+        self.input(Input::Persisted(upto));
     }
 }

@@ -30,7 +30,60 @@ use zoolab_core::jute::request::WireRequest;
 
 type Shared = Arc<Mutex<State>>;
 
-fn lock<T>(s: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// What the group-commit syncer needs of a server's state (standalone or ensemble).
+pub(crate) trait GroupCommit: Send + 'static {
+    /// The log to sync and the last record it covers, if any are unsynced.
+    fn sync_due(&self) -> Option<(std::fs::File, u64)>;
+    /// Records up to `upto` are durable.
+    fn synced(&mut self, upto: u64);
+}
+
+/// The body of [`GroupCommit::sync_due`]: a handle on the log when records past
+/// `synced` were written (`written` is the last), from the store's `log_handle`.
+pub(crate) fn sync_due(
+    synced: u64,
+    written: u64,
+    handle: impl FnOnce() -> Option<Result<std::fs::File>>,
+) -> Option<(std::fs::File, u64)> {
+    if synced >= written {
+        return None;
+    }
+    match handle() {
+        Some(Ok(f)) => Some((f, written)),
+        Some(Err(e)) => {
+            tracing::error!("cannot reopen the log: {e:#}; stopping");
+            std::process::exit(3);
+        }
+        None => None,
+    }
+}
+
+/// Group commit: woken after each write, one sync covers every record written before it
+/// began. A failed sync stops the process (the records cannot be acknowledged).
+pub(crate) fn spawn_group_commit<T: GroupCommit>(state: Arc<Mutex<T>>, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            loop {
+                let due = lock(&state).sync_due();
+                let Some((file, upto)) = due else { break };
+                match tokio::task::spawn_blocking(move || file.sync_data()).await {
+                    Ok(Ok(())) => lock(&state).synced(upto),
+                    Ok(Err(e)) => {
+                        tracing::error!("cannot sync the log: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                    Err(e) => {
+                        tracing::error!("the log syncer failed: {e}; stopping");
+                        std::process::exit(3);
+                    }
+                }
+            }
+        }
+    });
+}
+
+pub(crate) fn lock<T>(s: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock would be a bug; keep serving rather than cascade.
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -146,30 +199,9 @@ async fn serve(
             lock(&s).expire(Instant::now());
         }
     });
-    // Group commit: one sync covers every transaction appended before it began; the
-    // packets held for them are released after it.
-    let s = shared.clone();
+    // Group commit: the packets held for the synced transactions are released after it.
     let wake = lock(&shared).sync_wake.clone();
-    tokio::spawn(async move {
-        loop {
-            wake.notified().await;
-            loop {
-                let due = lock(&s).sync_due();
-                let Some((file, upto)) = due else { break };
-                match tokio::task::spawn_blocking(move || file.sync_data()).await {
-                    Ok(Ok(())) => lock(&s).synced(upto),
-                    Ok(Err(e)) => {
-                        tracing::error!("cannot sync the transaction log: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                    Err(e) => {
-                        tracing::error!("the log syncer failed: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                }
-            }
-        }
-    });
+    spawn_group_commit(shared.clone(), wake);
     let s = shared.clone();
     let period = Duration::from_millis(config.container_check_interval_ms.max(10));
     tokio::spawn(async move {

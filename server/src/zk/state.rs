@@ -229,32 +229,25 @@ impl State {
             }
         }
     }
+}
 
-    /// For the syncer: the log to sync and how many transactions that covers, if any
-    /// are unsynced.
-    pub fn sync_due(&self) -> Option<(std::fs::File, u64)> {
-        if self.synced >= self.appended {
-            return None;
-        }
-        match self.store.as_ref().map(Store::log_handle) {
-            Some(Ok(f)) => Some((f, self.appended)),
-            Some(Err(e)) => {
-                error!("cannot reopen the transaction log: {e:#}; stopping");
-                std::process::exit(3);
-            }
-            None => None,
-        }
+impl super::GroupCommit for State {
+    /// The log to sync and how many transactions that covers, if any are unsynced.
+    fn sync_due(&self) -> Option<(std::fs::File, u64)> {
+        super::sync_due(self.synced, self.appended, || self.store.as_ref().map(Store::log_handle))
     }
 
     /// The log is synced up to `upto` transactions: the packets held for them go out.
-    pub fn synced(&mut self, upto: u64) {
+    fn synced(&mut self, upto: u64) {
         self.synced = self.synced.max(upto);
         while self.held.front().is_some_and(|(tag, _, _)| *tag <= self.synced) {
             let (_, conn, out) = self.held.pop_front().expect("non-empty");
             self.send_now(conn, out);
         }
     }
+}
 
+impl State {
     /// The last zxid applied.
     pub fn zxid(&self) -> i64 {
         self.zk.tree().last_zxid().0 as i64
