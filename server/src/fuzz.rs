@@ -9,16 +9,15 @@ use zoolab_core::zab::zkdb::ZkDatabase;
 
 /// The scenario language's names for the bugs switched on.
 fn scenario_bugs(opts: &FuzzOptions) -> Vec<Bug> {
-    Bug::ALL
-        .into_iter()
-        .filter(|b| {
-            let mut bugs = zoolab_core::zab::Bugs::default();
-            b.apply(&mut bugs);
-            (bugs.commit_without_quorum && opts.bugs.commit_without_quorum)
-                || (bugs.skip_trunc && opts.bugs.skip_trunc)
-                || (bugs.elect_by_id && opts.bugs.elect_by_id)
-        })
-        .collect()
+    let b = opts.bugs;
+    [
+        (b.commit_without_quorum, Bug::CommitWithoutQuorum),
+        (b.skip_trunc, Bug::SkipTrunc),
+        (b.elect_by_id, Bug::ElectById),
+    ]
+    .into_iter()
+    .filter_map(|(on, bug)| on.then_some(bug))
+    .collect()
 }
 
 /// What the replicated state is in each run.

@@ -902,15 +902,8 @@ impl SimDriver {
             persistent: cl.persistent.iter().cloned().collect(),
             persistent_recursive: cl.recursive.iter().cloned().collect(),
         };
-        let inc_now = self.world.incarnation(at.0, at.1);
-        let cursor = self.db(at).map_or(0, ZkDatabase::applied_count);
-        let f = self.facing.entry(at).or_default();
-        if f.inc != inc_now || f.gen == 0 {
-            self.next_gen += 1;
-            let gen = self.next_gen;
-            *f = Facing { gen, inc: inc_now, cursor, watches: WatchManager::new() };
-        }
-        self.clients[k].conn_gen = f.gen;
+        self.clients[k].conn_gen = self.facing_gen(at);
+        let f = self.facing.get_mut(&at).expect("facing_gen made it");
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else { return };
         let events = tree.set_watches(&mut f.watches, session, &req);
         for e in events {
