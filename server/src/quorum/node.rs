@@ -994,6 +994,34 @@ impl crate::zk::Facing for Node {
         Next::Continue
     }
 
+    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+        self.counters.received += 1;
+        let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
+            c.received += 1;
+            c.last_heard = now;
+            c.session
+        }) else {
+            return Next::Close("import before the handshake".into());
+        };
+        let auth = self.auth.get(&sid).cloned().unwrap_or_default();
+        let pending = if !auth.is_super() {
+            warn!("import refused for session 0x{:x}: not the super-user", sid.0);
+            Pending::Ready(reply::header(xid, self.zxid(), ZkError::NoAuth.code()))
+        } else {
+            let id = self.new_request_id();
+            let zk = ZkRequest::write(sid, auth, WriteRequest::Import(imp));
+            self.submit(Req::Write { conn }, id, zk);
+            // An applied import answers like a check: a header with its zxid.
+            let wire = WireRequest::Check { path: "/".into(), version: -1 };
+            Pending::Write { request_id: id, xid, wire, done: None, close_after: false }
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back((now, pending));
+        }
+        self.flush(conn);
+        Next::Continue
+    }
+
     fn malformed(&mut self, conn: ConnId, why: &str) {
         if let Some(c) = self.conns.get(&conn) {
             warn!(peer = %c.peer, "closing connection: {why}");

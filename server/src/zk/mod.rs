@@ -108,6 +108,9 @@ pub(crate) trait Facing: Send + 'static {
     fn malformed(&mut self, conn: ConnId, why: &str);
     /// The connection is gone.
     fn closed(&mut self, conn: ConnId);
+    /// zoolab's import request ([`crate::migrate::wire::IMPORT_OP`]): a migration
+    /// controller's batch, proposed as the core's `TxnOp::Import`, super-user only.
+    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next;
 }
 
 impl Facing for State {
@@ -134,6 +137,9 @@ impl Facing for State {
     }
     fn closed(&mut self, conn: ConnId) {
         State::closed(self, conn)
+    }
+    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+        State::import(self, conn, xid, imp, now)
     }
 }
 
@@ -321,6 +327,17 @@ async fn read_loop<F: Facing>(
             Ok(b) => b,
             Err(e) => return Some(e),
         };
+        // zoolab's own opcode (a migration's import) is not ZooKeeper's: decoded here.
+        if let Some((xid, imp)) = crate::migrate::wire::decode_import(&body, limit) {
+            let imp = match imp {
+                Ok(i) => i,
+                Err(e) => return Some(format!("malformed import request: {e}")),
+            };
+            if let Next::Close(why) = lock(shared).import(conn, xid, imp, Instant::now()) {
+                return Some(why);
+            }
+            continue;
+        }
         let (header, req) = match WireRequest::decode(&body, limit) {
             Ok(x) => x,
             Err(e) => return Some(format!("malformed request: {e}")),

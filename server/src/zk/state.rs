@@ -20,7 +20,7 @@ use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, RequestHeader, X
 use zoolab_core::jute::request::WireRequest;
 use zoolab_core::tree::digest::DigestLog;
 use zoolab_core::tree::wire::{from_wire, TreeRequest};
-use zoolab_core::tree::{DataTree, Reply, Standalone, TreeConfig, Txn, ZkError};
+use zoolab_core::tree::{DataTree, Reply, Standalone, TreeConfig, Txn, WriteRequest, ZkError};
 
 /// What a connection's writer does next.
 #[derive(Debug)]
@@ -247,6 +247,18 @@ impl super::GroupCommit for State {
     }
 }
 
+/// A migration's write fence (`zoolab_core::migration::fence`), as the ensemble's leader
+/// applies it: a write in the fenced subtree becomes a NOTREADONLY error transaction.
+fn fenced<'a>(tree: &DataTree, w: &'a WriteRequest) -> &'a WriteRequest {
+    use zoolab_core::migration::fence;
+    static REFUSED: WriteRequest = WriteRequest::Invalid(ZkError::NotReadOnly);
+    let Some(scope) = fence::fenced_scope(tree, &[]) else { return w };
+    if fence::written_paths(w).iter().any(|p| fence::in_scope(&scope, p)) {
+        return &REFUSED;
+    }
+    w
+}
+
 impl State {
     /// The last zxid applied.
     pub fn zxid(&self) -> i64 {
@@ -277,6 +289,44 @@ impl State {
             },
         );
         Ok(id)
+    }
+
+    /// zoolab's import request: a migration controller's batch, applied as the core's
+    /// `TxnOp::Import` under the next zxid. Only a super-user session may send it; any
+    /// other gets NOAUTH (and the refusal is logged).
+    pub fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+        self.counters.received += 1;
+        let Some(sid) = self.conns.get(&conn).and_then(|c| c.session) else {
+            return Next::Close("import before the handshake".into());
+        };
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return Next::Close(format!("session 0x{:x} has expired", sid.0));
+        };
+        session.deadline = now + std::time::Duration::from_millis(session.timeout_ms as u64);
+        if !self.zk.auth(sid).is_some_and(|a| a.is_super()) {
+            warn!("import refused for session 0x{:x}: not the super-user", sid.0);
+            let z = self.zxid();
+            self.send(conn, Out::Packet(reply::header(xid, z, ZkError::NoAuth.code())));
+            return Next::Continue;
+        }
+        let w = WriteRequest::Import(imp);
+        match self.zk.write(sid, &w, wall_ms()) {
+            Ok(r) => {
+                self.log(&r.txn);
+                self.deliver(&r);
+                let z = r.applied.zxid.0 as i64;
+                let err = match &r.applied.result {
+                    Ok(_) => 0,
+                    Err(f) => f.error.code(),
+                };
+                self.send(conn, Out::Packet(reply::header(xid, z, err)));
+                Next::Continue
+            }
+            Err(_) => {
+                self.send(conn, Out::Close);
+                Next::Close(format!("import of {} bytes over jute.maxbuffer", w.wire_len()))
+            }
+        }
     }
 
     /// Forgets a closed connection (its session lives on until it expires).
@@ -484,7 +534,7 @@ impl State {
             _ => {}
         }
         match from_wire(req) {
-            TreeRequest::Write(w) => match self.zk.write(sid, &w, wall_ms()) {
+            TreeRequest::Write(w) => match self.zk.write(sid, fenced(self.zk.tree(), &w), wall_ms()) {
                 Ok(r) => {
                     self.log(&r.txn);
                     self.deliver(&r);

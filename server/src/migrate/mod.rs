@@ -1,0 +1,1040 @@
+//! `zoolab migrate`: the migration engine against real ensembles over TCP — the core's
+//! phase machine ([`zoolab_core::migration::phase`]) with its gates and evidence, the
+//! core's verification ([`zoolab_core::migration::verify`]) and fidelity report, driven
+//! through the client API of any ZooKeeper (Apache ZooKeeper 3.8 included), with
+//! zoolab's exact import path ([`wire`]) when the target is zoolab and the real write
+//! fence ([`zoolab_core::migration::fence`]) when the source is zoolab.
+//!
+//! Every step is idempotent and computed from the two clusters' state, so a killed
+//! controller resumes from its journal ([`plan::Journal`]): it sets its persistent
+//! recursive watch again, walks both sides and reconciles before going on.
+
+pub mod client;
+pub mod plan;
+pub mod wire;
+
+use anyhow::{bail, Context, Result};
+use client::{CallError, Client, Event};
+use plan::{Change, Journal, NodeCopy};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use zoolab_core::ids::Zxid;
+use zoolab_core::jute::proto::WireAcl;
+use zoolab_core::migration::fence::FENCE_PATH;
+use zoolab_core::migration::fidelity::{self, Transport};
+use zoolab_core::migration::phase::{Evidence, Phase};
+use zoolab_core::migration::record::{next_stamp, RECORD_PATH};
+use zoolab_core::migration::verify::{self, Fidelity};
+use zoolab_core::tree::{DataTree, Import, ImportedNode, StatPersisted};
+
+/// What to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Action {
+    /// Do the current phase's work and advance one phase if its gate holds.
+    Step,
+    /// Step until committed, until `--until`, or until a gate stays closed.
+    Run,
+    /// Print the journal.
+    Status,
+    /// Roll back (any phase before commit).
+    Abort,
+}
+
+/// The options of `zoolab migrate`.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    /// Source hosts and optional chroot.
+    pub from: String,
+    /// Target hosts and optional chroot.
+    pub to: String,
+    /// The migrated subtree.
+    pub subtree: String,
+    /// The journal file.
+    pub journal: PathBuf,
+    /// The action.
+    pub action: Action,
+    /// `run` stops on reaching this phase (before doing its work).
+    pub until: Option<Phase>,
+    /// Digest credentials (`user:password`) on the source.
+    pub source_auth: Option<String>,
+    /// Digest credentials on the target (its super-user for the import path).
+    pub target_auth: Option<String>,
+    /// Copy through the client API even into zoolab (no import path).
+    pub logical: bool,
+    /// Freeze of a non-zoolab source: seconds with no write in scope.
+    pub quiet_secs: u64,
+    /// How long `freeze` waits for that quiet window.
+    pub freeze_wait_secs: u64,
+    /// Soak time before commit.
+    pub soak_secs: u64,
+    /// The catch-up gate's lag bound (transactions).
+    pub max_lag: i64,
+}
+
+/// Parses a phase name as printed (`catch-up`, `final-sync`, `cut-over`, ...).
+pub fn parse_phase(s: &str) -> Result<Phase, String> {
+    let want = s.replace(['-', '_'], " ");
+    zoolab_core::migration::phase::FORWARD
+        .iter()
+        .copied()
+        .find(|p| p.to_string() == want || p.to_string().replace(' ', "") == want.replace(' ', ""))
+        .ok_or_else(|| format!("unknown phase {s:?} (draft, preflight, seed, catch-up, verify, freeze, final-sync, cut-over, soak, committed)"))
+}
+
+/// `HOSTS[/chroot]` split.
+fn split_hosts(s: &str) -> (String, String) {
+    match s.find('/') {
+        Some(i) => {
+            let root = s[i..].trim_end_matches('/');
+            (s[..i].to_string(), if root.is_empty() { "/".into() } else { root.to_string() })
+        }
+        None => (s.to_string(), "/".to_string()),
+    }
+}
+
+fn join(root: &str, rel: &str) -> String {
+    match (root, rel) {
+        ("/", r) => r.to_string(),
+        (r, "/") => r.to_string(),
+        (r, x) => format!("{r}{x}"),
+    }
+}
+
+fn parent(path: &str) -> Option<&str> {
+    if path == "/" {
+        return None;
+    }
+    let i = path.rfind('/')?;
+    Some(if i == 0 { "/" } else { &path[..i] })
+}
+
+/// One side of the migration.
+struct Side {
+    hosts: String,
+    root: String,
+    client: Arc<Client>,
+    zoolab: bool,
+    auth: Option<String>,
+}
+
+impl Side {
+    async fn open(spec: &str, subtree: &str, auth: Option<String>, events: mpsc::UnboundedSender<Event>) -> Result<Side> {
+        let (hosts, chroot) = split_hosts(spec);
+        let root = join(&chroot, subtree);
+        let client = Client::connect(&hosts, events).await?;
+        // zoolab says so in `srvr` (its version string); anything else is treated as
+        // Apache ZooKeeper (or another implementation of its client API).
+        let first = hosts.split(',').next().unwrap_or_default().to_string();
+        let zoolab = client::four_letter(&first, "srvr").await.map(|s| s.contains("zoolab")).unwrap_or(false);
+        let side = Side { hosts, root, client: Arc::new(client), zoolab, auth };
+        side.authenticate().await?;
+        Ok(side)
+    }
+
+    async fn authenticate(&self) -> Result<()> {
+        if let Some(a) = &self.auth {
+            self.client
+                .auth("digest", a.as_bytes())
+                .await
+                .map_err(|e| anyhow::anyhow!("digest authentication on {} failed: {e}", self.hosts))?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("{} ({})", self.hosts, if self.zoolab { "zoolab" } else { "ZooKeeper" })
+    }
+
+    /// Reads one node (data, ACL, Stat); `None` if absent. `changed` when the data's and
+    /// the ACL's Stat disagree (it changed between the two reads).
+    async fn read(&self, path: &str) -> Result<Option<(NodeCopy, bool)>, CallError> {
+        let Some((data, stat)) = self.client.get_data(path).await? else { return Ok(None) };
+        let Some((acl, astat)) = self.client.get_acl(path).await? else { return Ok(None) };
+        let changed = astat.mzxid != stat.mzxid || astat.aversion != stat.aversion || astat.pzxid != stat.pzxid;
+        Ok(Some((NodeCopy { data, acl, stat: astat }, changed)))
+    }
+
+    /// Walks the subtree: every node by path relative to the root (`/zookeeper` and the
+    /// migration's own znodes left out); `changed` collects paths read mid-change.
+    async fn walk(&self, changed: &mut BTreeSet<String>) -> Result<BTreeMap<String, NodeCopy>, CallError> {
+        let mut out = BTreeMap::new();
+        let mut todo = vec![self.root.clone()];
+        while let Some(path) = todo.pop() {
+            if path == "/zookeeper" || path.starts_with("/zookeeper/") {
+                continue;
+            }
+            let Some((node, mid)) = self.read(&path).await? else { continue };
+            if mid {
+                changed.insert(path.clone());
+            }
+            if let Some(kids) = self.client.children(&path).await? {
+                for k in kids {
+                    todo.push(join(&path, &format!("/{k}")));
+                }
+            }
+            let rel = verify::relative(&self.root, &path).unwrap_or("/").to_string();
+            let rel = if self.root == "/" { path.clone() } else { rel };
+            out.insert(rel, node);
+        }
+        Ok(out)
+    }
+
+    fn abs(&self, rel: &str) -> String {
+        join(&self.root, rel)
+    }
+
+    fn rel<'a>(&self, abs: &'a str) -> Option<&'a str> {
+        if self.root == "/" {
+            return (abs != "/zookeeper" && !abs.starts_with("/zookeeper/")).then_some(abs);
+        }
+        verify::relative(&self.root, abs)
+    }
+}
+
+/// The controller.
+struct Engine {
+    opts: Opts,
+    src: Side,
+    dst: Side,
+    events: mpsc::UnboundedReceiver<Event>,
+    /// Source paths changed since they were last copied (from the watch).
+    dirty: BTreeSet<String>,
+    journal: Journal,
+    watching: bool,
+    exact: bool,
+}
+
+fn is_ephemeral(n: &NodeCopy) -> bool {
+    n.stat.ephemeral_owner != 0
+}
+
+fn tree_of(nodes: &BTreeMap<String, NodeCopy>) -> DataTree {
+    let mut t = DataTree::new();
+    for (rel, n) in nodes {
+        let _ = t.import_node(rel, n.data.clone(), &plan::acl(&n.acl), plan::persisted(&n.stat));
+    }
+    t
+}
+
+const BATCH_BYTES: usize = 256 << 10;
+
+impl Engine {
+    fn fidelity(&self) -> Fidelity {
+        if self.exact {
+            Fidelity::Exact
+        } else {
+            Fidelity::Logical
+        }
+    }
+
+    fn stamp(&self) -> u64 {
+        self.journal.migration.stamp()
+    }
+
+    fn say(&self, line: &str) {
+        println!("migrate: {line}");
+    }
+
+    /// Collects watch notifications into the dirty set; true if any arrived.
+    fn drain_events(&mut self) -> bool {
+        let mut any = false;
+        while let Ok(e) = self.events.try_recv() {
+            any = true;
+            if self.src.rel(&e.path).is_some() {
+                // A create or delete also changes the parent's pzxid and cversion.
+                if matches!(e.kind, 1 | 2) {
+                    if let Some(p) = parent(&e.path) {
+                        if self.src.rel(p).is_some() {
+                            self.dirty.insert(p.to_string());
+                        }
+                    }
+                }
+                self.dirty.insert(e.path);
+            }
+        }
+        any
+    }
+
+    /// Reconnects a side whose connection was lost (a new session; the watch is set
+    /// again and the caller reconciles by walking both sides).
+    async fn reconnect(&mut self) -> Result<()> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if !self.src.client.alive() {
+            self.say(&format!("source connection lost; reconnecting to {}", self.src.hosts));
+            self.src.client = Arc::new(Client::connect(&self.src.hosts, tx.clone()).await?);
+            self.src.authenticate().await?;
+            self.events = rx;
+            self.watching = false;
+        }
+        if !self.dst.client.alive() {
+            self.say(&format!("target connection lost; reconnecting to {}", self.dst.hosts));
+            let (dtx, _) = mpsc::unbounded_channel();
+            self.dst.client = Arc::new(Client::connect(&self.dst.hosts, dtx).await?);
+            self.dst.authenticate().await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the persistent recursive watch (before any walk); returns its zxid.
+    async fn watch(&mut self) -> Result<i64> {
+        let z = self.src.client.add_recursive_watch(&self.src.root).await.map_err(|e| {
+            anyhow::anyhow!("addWatch (persistent recursive) on the source's {} failed: {e}", self.src.root)
+        })?;
+        self.watching = true;
+        Ok(z)
+    }
+
+    async fn import(&self, side: &Side, imp: &Import) -> Result<i64> {
+        side.client.import(imp).await.map_err(|e| match e {
+            CallError::Server(-102) => anyhow::anyhow!(
+                "{} refused zoolab's import request (NOAUTH): it needs the super-user — configure \
+                 DigestAuthenticationProvider.superDigest and pass its credentials (--target-auth / \
+                 --source-auth super:PASSWORD), or copy logically with --logical",
+                side.hosts
+            ),
+            e => anyhow::anyhow!("import into {} failed: {e}", side.hosts),
+        })
+    }
+
+    /// Applies changes to the target, in order.
+    async fn apply(&self, changes: Vec<Change>, target: &BTreeMap<String, NodeCopy>) -> Result<usize> {
+        let changes = plan::order(changes);
+        let n = changes.len();
+        if self.exact {
+            let mut imp = Import::default();
+            let mut bytes = 0;
+            for c in changes {
+                match c {
+                    Change::Upsert { rel, node } => {
+                        bytes += node.data.len() + rel.len() + 100;
+                        imp.nodes.push(ImportedNode {
+                            path: self.dst.abs(&rel),
+                            data: node.data,
+                            acl: plan::acl(&node.acl),
+                            stat: plan::persisted(&node.stat),
+                        });
+                    }
+                    Change::Tombstone { rel, .. } => {
+                        bytes += rel.len() + 8;
+                        // A batch applies its deletes first: send what came before.
+                        if !imp.nodes.is_empty() {
+                            self.import(&self.dst, &std::mem::take(&mut imp)).await?;
+                            bytes = 0;
+                        }
+                        imp.deletes.push(self.dst.abs(&rel));
+                    }
+                }
+                if bytes > BATCH_BYTES {
+                    self.import(&self.dst, &std::mem::take(&mut imp)).await?;
+                    bytes = 0;
+                }
+            }
+            if !imp.nodes.is_empty() || !imp.deletes.is_empty() {
+                self.import(&self.dst, &imp).await?;
+            }
+            return Ok(n);
+        }
+        let c = &self.dst.client;
+        for ch in changes {
+            match ch {
+                Change::Upsert { rel, node } => {
+                    let path = self.dst.abs(&rel);
+                    match target.get(&rel) {
+                        Some(t) if t.data == node.data && t.acl == node.acl => {}
+                        _ => match c.create(&path, &node.data, &node.acl, 0).await {
+                            Ok(_) => {}
+                            Err(CallError::Server(client::NODEEXISTS)) => {
+                                c.set_data(&path, &node.data, -1).await?;
+                                c.set_acl(&path, &node.acl).await?;
+                            }
+                            Err(e) => bail!("create {path} on the target: {e}"),
+                        },
+                    }
+                }
+                Change::Tombstone { rel, .. } => {
+                    let path = self.dst.abs(&rel);
+                    self.delete_tree(&path).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn delete_tree(&self, path: &str) -> Result<()> {
+        let c = &self.dst.client;
+        let mut order = vec![path.to_string()];
+        let mut i = 0;
+        while i < order.len() {
+            if let Some(kids) = c.children(&order[i]).await? {
+                for k in kids {
+                    order.push(join(&order[i], &format!("/{k}")));
+                }
+            }
+            i += 1;
+        }
+        for p in order.iter().rev() {
+            match c.delete(p).await {
+                Ok(()) | Err(CallError::Server(client::NONODE)) => {}
+                Err(e) => bail!("delete {p} on the target: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn differs(&self, s: &NodeCopy, t: &NodeCopy) -> bool {
+        s.data != t.data
+            || s.acl != t.acl
+            || (self.exact && plan::persisted(&s.stat) != plan::persisted(&t.stat))
+    }
+
+    /// Walks both sides and applies every difference (a seed into an empty target, a
+    /// reconciliation after a reconnect or a restart). Returns the source walk.
+    async fn reconcile(&mut self) -> Result<(BTreeMap<String, NodeCopy>, usize)> {
+        let mut mid = BTreeSet::new();
+        let src: BTreeMap<String, NodeCopy> =
+            self.src.walk(&mut mid).await?.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
+        self.dirty.extend(mid);
+        let dst = self.dst.walk(&mut BTreeSet::new()).await?;
+        let z = self.src.client.last_zxid();
+        let mut changes = Vec::new();
+        for (rel, n) in &src {
+            if rel == "/" && !self.exact {
+                continue; // the root exists on both; its data is left alone logically
+            }
+            if dst.get(rel).is_none_or(|t| self.differs(n, t)) {
+                changes.push(Change::Upsert { rel: rel.clone(), node: n.clone() });
+            }
+        }
+        for rel in dst.keys() {
+            if !src.contains_key(rel) && rel != "/" {
+                changes.push(Change::Tombstone { rel: rel.clone(), zxid: z });
+            }
+        }
+        let n = self.apply(changes, &dst).await?;
+        Ok((src, n))
+    }
+
+    /// Re-reads the changed paths and applies them in source zxid order, until no
+    /// change is waiting after a sync; returns the source zxid the copy is complete
+    /// through (`None` if changes kept coming until `deadline`).
+    async fn catch_up(&mut self, deadline: Instant) -> Result<(Option<i64>, usize)> {
+        let mut applied = 0;
+        loop {
+            self.drain_events();
+            if self.dirty.is_empty() {
+                // Events for every transaction up to a reply's zxid reach this session
+                // before that reply, so an empty queue after the sync means complete.
+                let z = self.src.client.synced_zxid(&self.src.root).await?;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if !self.drain_events() {
+                    return Ok((Some(z), applied));
+                }
+            }
+            if Instant::now() > deadline {
+                return Ok((None, applied));
+            }
+            let paths: Vec<String> = std::mem::take(&mut self.dirty).into_iter().collect();
+            let mut reads: BTreeMap<String, Option<NodeCopy>> = BTreeMap::new();
+            for p in &paths {
+                let r = self.src.read(p).await?;
+                if let Some((_, true)) = &r {
+                    self.dirty.insert(p.clone());
+                }
+                reads.insert(p.clone(), r.map(|x| x.0));
+            }
+            let now_z = self.src.client.last_zxid();
+            let mut changes = Vec::new();
+            for (p, r) in &reads {
+                let Some(rel) = self.src.rel(p) else { continue };
+                match r {
+                    Some(n) if !is_ephemeral(n) => {
+                        changes.push(Change::Upsert { rel: rel.to_string(), node: n.clone() })
+                    }
+                    Some(_) => {}
+                    None => {
+                        let z = parent(p)
+                            .and_then(|q| reads.get(q))
+                            .and_then(|r| r.as_ref())
+                            .map_or(now_z, |n| n.stat.pzxid);
+                        changes.push(Change::Tombstone { rel: rel.to_string(), zxid: z });
+                    }
+                }
+            }
+            // The logical path needs to know what the target holds for its upserts.
+            let dst = if self.exact { BTreeMap::new() } else { self.target_nodes(&changes).await? };
+            applied += self.apply(changes, &dst).await?;
+        }
+    }
+
+    async fn target_nodes(&self, changes: &[Change]) -> Result<BTreeMap<String, NodeCopy>> {
+        let mut out = BTreeMap::new();
+        for c in changes {
+            if let Some((n, _)) = self.dst.read(&self.dst.abs(c.rel())).await? {
+                out.insert(c.rel().to_string(), n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Walks both sides and compares them: counts, subtree hashes, differences.
+    /// Paths the watch reports changed meanwhile are left out (and say so).
+    async fn compare(&mut self) -> Result<(Evidence, BTreeMap<String, NodeCopy>, usize)> {
+        let before = self.dirty.len();
+        let mut mid = BTreeSet::new();
+        let src: BTreeMap<String, NodeCopy> =
+            self.src.walk(&mut mid).await?.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
+        let dst = self.dst.walk(&mut BTreeSet::new()).await?;
+        self.drain_events();
+        self.dirty.extend(mid);
+        let moving: BTreeSet<String> =
+            self.dirty.iter().filter_map(|p| self.src.rel(p).map(str::to_string)).collect();
+        let keep = |m: &BTreeMap<String, NodeCopy>| -> BTreeMap<String, NodeCopy> {
+            m.iter()
+                .filter(|(rel, _)| !moving.iter().any(|d| rel.as_str() == d || rel.starts_with(&format!("{d}/"))))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let (s, mut t) = (keep(&src), keep(&dst));
+        if !self.exact {
+            // Logically the root is not copied (it exists on both sides).
+            if let Some(r) = s.get("/") {
+                t.insert("/".into(), r.clone());
+            }
+        }
+        let (st, tt) = (tree_of(&s), tree_of(&t));
+        let f = self.fidelity();
+        let (ss, ts) = (verify::summarize(&st, "/", f), verify::summarize(&tt, "/", f));
+        let diffs: Vec<String> =
+            verify::diff(&st, "/", &tt, "/", f, 20).into_iter().map(|d| format!("{} {}", d.path, d.what)).collect();
+        let ev = plan::verify_gate(&ss.to_string(), &ts.to_string(), ss == ts, &diffs, moving.len());
+        let _ = before;
+        Ok((ev, src, diffs.len()))
+    }
+
+    async fn read_record(&self, side: &Side) -> Result<Option<(u64, i32)>> {
+        match side.client.get_data(RECORD_PATH).await? {
+            None => Ok(None),
+            Some((data, stat)) => {
+                let v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
+                Ok(Some((v["stamp"].as_u64().unwrap_or(0), stat.version)))
+            }
+        }
+    }
+
+    async fn write_record(&self, side: &Side, stamp: u64, expected: Option<i32>) -> Result<String> {
+        let data = serde_json::to_vec(&serde_json::json!({
+            "stamp": stamp,
+            "from": self.journal.from,
+            "to": self.journal.to,
+            "subtree": self.journal.subtree,
+        }))?;
+        if side.zoolab && !self.opts.logical {
+            let z = side.client.last_zxid();
+            let stat = StatPersisted::created(Zxid(z as u64), now_ms(), 0);
+            let node = ImportedNode {
+                path: RECORD_PATH.into(),
+                data,
+                acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
+                stat,
+            };
+            self.import(side, &Import { nodes: vec![node], ..Import::default() }).await?;
+            return Ok(format!("{RECORD_PATH} imported"));
+        }
+        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        let r = match expected {
+            None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| ()),
+            Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|_| ()),
+        };
+        match r {
+            Ok(()) => Ok(format!("{RECORD_PATH} written")),
+            Err(CallError::Server(-103)) | Err(CallError::Server(client::NODEEXISTS)) => {
+                bail!("the migration record on {} changed under this controller: another controller owns it", side.hosts)
+            }
+            Err(e) => bail!("cannot write the migration record {RECORD_PATH} on {}: {e}", side.hosts),
+        }
+    }
+
+    /// Fails fast when a newer controller took the migration over.
+    async fn check_stamp(&self) -> Result<()> {
+        for side in [&self.src, &self.dst] {
+            if let Some((s, _)) = self.read_record(side).await? {
+                if s > self.stamp() {
+                    bail!(
+                        "stale controller: {} holds migration stamp {s} > this journal's {}",
+                        side.hosts,
+                        self.stamp()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_fence(&self, side: &Side, on: bool) -> Result<i64> {
+        let imp = if on {
+            Import {
+                nodes: vec![ImportedNode {
+                    path: FENCE_PATH.into(),
+                    data: side.root.as_bytes().to_vec(),
+                    acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
+                    stat: StatPersisted::created(Zxid(side.client.last_zxid() as u64), now_ms(), 0),
+                }],
+                ..Import::default()
+            }
+        } else {
+            Import { deletes: vec![FENCE_PATH.into()], ..Import::default() }
+        };
+        self.import(side, &imp).await
+    }
+
+    /// The fidelity report, printed before anything is copied.
+    fn fidelity_report(&self, src: &BTreeMap<String, NodeCopy>, ephemerals: &[String]) {
+        let tree = tree_of(src);
+        let r = fidelity::report(&tree, "/", Transport::ClientApi { target_is_zoolab: self.exact });
+        println!("fidelity: transport client API, {}", if self.exact {
+            "into zoolab through its import path (exact Stat: zxids, times, versions, cversion; ACLs)"
+        } else {
+            "logical copy (data and ACLs)"
+        });
+        for line in r.to_string().lines() {
+            println!("fidelity: {line}");
+        }
+        println!(
+            "fidelity: - ephemerals are not copied: {} on the source now ({}); their owners re-create them when they reconnect to the target",
+            ephemerals.len(),
+            ephemerals.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        );
+        if !self.src.zoolab {
+            println!("fidelity: - containers and TTL nodes look persistent through the client API: they arrive as persistent nodes");
+            println!(
+                "fidelity: - freeze: the source is not zoolab, so it has no server-side write fence; the freeze requires the \
+                 writers to be stopped and holds when the watch sees no write in scope for {} s; a write after the freeze \
+                 is caught by the final sync (any node with a zxid above the freeze zxid) and closes its gate",
+                self.opts.quiet_secs
+            );
+        } else {
+            println!("fidelity: - freeze: zoolab's write fence ({FENCE_PATH}): writes in scope are refused with NOTREADONLY");
+        }
+        if !self.exact {
+            println!("fidelity: - versions and sequence counters restart on the target (not zoolab, or --logical)");
+        }
+        println!(
+            "fidelity: - cut-over: {}",
+            if self.dst.zoolab {
+                "the target's zxid is raised above the source's by empty import batches (same epoch), or the gate says to restart its election above the source's epoch"
+            } else {
+                "the target's zxid is raised above the source's by writes to the migration record (same epoch), or the gate says to restart its leader until its epoch passes the source's"
+            }
+        );
+    }
+
+    /// Does the current phase's work; returns the evidence for its gate.
+    async fn work(&mut self, phase: Phase) -> Result<Evidence> {
+        if phase > Phase::Preflight && phase < Phase::Committed {
+            self.check_stamp().await?;
+        }
+        if matches!(phase, Phase::Seed | Phase::CatchUp | Phase::Verify | Phase::Freeze | Phase::FinalSync)
+            && !self.watching
+        {
+            let z = self.watch().await?;
+            if phase > Phase::Seed {
+                // A restarted (or reconnected) controller: anything may have changed
+                // while nobody watched. Reconcile by walking both sides.
+                let (_, n) = self.reconcile().await?;
+                self.say(&format!("watch set again at 0x{z:x}; reconciled {n} differences"));
+            }
+        }
+        match phase {
+            Phase::Draft => Ok(Evidence {
+                holds: true,
+                detail: format!(
+                    "source {} root {}, target {} root {}, {}",
+                    self.src.describe(),
+                    self.src.root,
+                    self.dst.describe(),
+                    self.dst.root,
+                    if self.exact { "exact import path" } else { "logical client-API copy" }
+                ),
+            }),
+            Phase::Preflight => {
+                let mut seen = vec![self.stamp()];
+                let mut versions = Vec::new();
+                for side in [&self.src, &self.dst] {
+                    let r = self.read_record(side).await?;
+                    seen.extend(r.map(|x| x.0));
+                    versions.push(r.map(|x| x.1));
+                }
+                let stamp = next_stamp(&seen);
+                self.journal.migration.claim(stamp)?;
+                let mut notes = Vec::new();
+                notes.push(self.write_record(&self.src, stamp, versions[0]).await?);
+                notes.push(self.write_record(&self.dst, stamp, versions[1]).await?);
+                let mut mid = BTreeSet::new();
+                let all = self.src.walk(&mut mid).await?;
+                let ephemerals: Vec<String> =
+                    all.iter().filter(|(_, n)| is_ephemeral(n)).map(|(r, _)| self.src.abs(r)).collect();
+                let src: BTreeMap<String, NodeCopy> = all.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
+                self.fidelity_report(&src, &ephemerals);
+                let target = self.dst.walk(&mut BTreeSet::new()).await?;
+                let occupied: Vec<&String> = target.keys().filter(|k| k.as_str() != "/").collect();
+                if !occupied.is_empty() {
+                    return Ok(Evidence {
+                        holds: false,
+                        detail: format!(
+                            "the target's {} is not empty ({} znodes, e.g. {}): this controller migrates into an empty subtree only",
+                            self.dst.root,
+                            occupied.len(),
+                            occupied[0]
+                        ),
+                    });
+                }
+                if self.dst.zoolab && !self.opts.logical {
+                    let z = self.set_fence(&self.dst, true).await?;
+                    notes.push(format!("target fenced on {} at 0x{z:x} until the cut-over", self.dst.root));
+                }
+                Ok(Evidence {
+                    holds: true,
+                    detail: format!(
+                        "stamp {stamp}; {}; target subtree empty; source {} znodes ({} ephemeral)",
+                        notes.join("; "),
+                        src.len() + ephemerals.len(),
+                        ephemerals.len()
+                    ),
+                })
+            }
+            Phase::Seed => {
+                let start = self.src.client.last_zxid();
+                let (src, n) = self.reconcile().await?;
+                self.journal.start_zxid = Some(start);
+                Ok(Evidence {
+                    holds: true,
+                    detail: format!(
+                        "watch set at 0x{start:x} before the walk; seeded {} znodes ({n} writes to the target); {} paths changed during the walk",
+                        src.len(),
+                        self.dirty.len()
+                    ),
+                })
+            }
+            Phase::CatchUp => {
+                let (applied, n) = self.catch_up(Instant::now() + Duration::from_secs(10)).await?;
+                let source = self.src.client.synced_zxid(&self.src.root).await?;
+                self.drain_events();
+                let applied_z = applied.unwrap_or(0);
+                if applied.is_some() {
+                    self.journal.applied_zxid = Some(applied_z);
+                }
+                let mut ev = plan::catch_up_gate(source, applied_z, self.dirty.len(), self.opts.max_lag);
+                ev.detail.push_str(&format!("; {n} changes applied in source zxid order"));
+                Ok(ev)
+            }
+            Phase::Verify => {
+                let mut last = None;
+                for _ in 0..5 {
+                    self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                    let (ev, _, _) = self.compare().await?;
+                    if ev.holds {
+                        return Ok(ev);
+                    }
+                    last = Some(ev);
+                }
+                Ok(last.unwrap_or(Evidence { holds: false, detail: "no comparison".into() }))
+            }
+            Phase::Freeze => {
+                if self.src.zoolab {
+                    let z = self.set_fence(&self.src, true).await?;
+                    self.journal.fence_zxid = Some(z);
+                    return Ok(Evidence {
+                        holds: true,
+                        detail: format!(
+                            "write fence {FENCE_PATH} on {} committed on the source at 0x{z:x}: writes in scope get NOTREADONLY",
+                            self.src.root
+                        ),
+                    });
+                }
+                let deadline = Instant::now() + Duration::from_secs(self.opts.freeze_wait_secs);
+                let quiet = Duration::from_secs(self.opts.quiet_secs);
+                let mut since = Instant::now();
+                self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if self.drain_events() {
+                        since = Instant::now();
+                        self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                    }
+                    if since.elapsed() >= quiet {
+                        let z = self.src.client.synced_zxid(&self.src.root).await?;
+                        if self.drain_events() {
+                            since = Instant::now();
+                            continue;
+                        }
+                        self.journal.fence_zxid = Some(z);
+                        return Ok(Evidence {
+                            holds: true,
+                            detail: format!(
+                                "no write in {} for {} s through the watch (the source has no fence: writers must be stopped); freeze zxid 0x{z:x}",
+                                self.src.root, self.opts.quiet_secs
+                            ),
+                        });
+                    }
+                    if Instant::now() > deadline {
+                        return Ok(Evidence {
+                            holds: false,
+                            detail: format!(
+                                "writes in {} kept arriving for {} s: stop the writers (the source is not zoolab and has no write fence)",
+                                self.src.root, self.opts.freeze_wait_secs
+                            ),
+                        });
+                    }
+                }
+            }
+            Phase::FinalSync => {
+                let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
+                let (applied, _) = self.catch_up(Instant::now() + Duration::from_secs(10)).await?;
+                let (mut ev, src, diffs) = self.compare().await?;
+                let late: Vec<String> = src
+                    .iter()
+                    .filter(|(_, n)| n.stat.czxid.max(n.stat.mzxid).max(n.stat.pzxid) > fence)
+                    .map(|(r, _)| self.src.abs(r))
+                    .collect();
+                let applied = applied.unwrap_or(0);
+                let mut g = plan::final_sync_gate(fence, applied, ev.holds, &late, diffs);
+                if self.exact {
+                    let (st, tt) = (tree_of(&src), tree_of(&self.dst.walk(&mut BTreeSet::new()).await?));
+                    let behind = verify::sequence_counters_behind(&st, "/", &tt, "/");
+                    if !behind.is_empty() {
+                        g.holds = false;
+                        g.detail.push_str(&format!("; sequence counters behind at {}", behind[0].path));
+                    }
+                }
+                self.journal.applied_zxid = Some(applied);
+                g.detail.push_str(&format!("; {}", ev.detail));
+                ev = g;
+                Ok(ev)
+            }
+            Phase::CutOver => self.cut_over().await,
+            Phase::Soak => {
+                tokio::time::sleep(Duration::from_secs(self.opts.soak_secs)).await;
+                let z = self.dst.client.synced_zxid(&self.dst.root).await?;
+                Ok(Evidence {
+                    holds: true,
+                    detail: format!(
+                        "soaked {} s; target serving at 0x{z:x}; the operator commits (no way back after)",
+                        self.opts.soak_secs
+                    ),
+                })
+            }
+            Phase::Committed | Phase::RolledBack => bail!("the migration is {phase}: nothing left to do"),
+            Phase::RollingBack => self.roll_back_work().await,
+        }
+    }
+
+    async fn cut_over(&mut self) -> Result<Evidence> {
+        let source = self.src.client.synced_zxid("/").await?;
+        let source = source.max(self.journal.fence_zxid.unwrap_or(0));
+        let mut target = self.dst.client.synced_zxid("/").await?;
+        if target <= source {
+            if (target >> 32) < (source >> 32) {
+                return Ok(Evidence {
+                    holds: false,
+                    detail: format!(
+                        "target zxid 0x{target:x} is in an older epoch than the source's 0x{source:x}: restart the target's \
+                         election until its epoch passes {} ({}), then step again",
+                        source >> 32,
+                        if self.dst.zoolab { "restart its servers" } else { "restart its leader once per epoch" }
+                    ),
+                });
+            }
+            let gap = source - target;
+            if gap > 2_000_000 {
+                bail!("the target is {gap} transactions behind the source's zxid: too many to raise by writes");
+            }
+            self.say(&format!("raising the target's zxid by {gap} transactions"));
+            let exact = self.dst.zoolab && !self.opts.logical;
+            let mut rounds = 0;
+            while target <= source && rounds < 100 {
+                rounds += 1;
+                let want = (source - target + 1).min(256) as usize;
+                let mut set = tokio::task::JoinSet::new();
+                for _ in 0..want {
+                    let c = self.dst.client.clone();
+                    set.spawn(async move {
+                        if exact {
+                            c.import(&Import::default()).await.map(|_| ())
+                        } else {
+                            c.set_data(RECORD_PATH, b"{}", -1).await.map(|_| ())
+                        }
+                    });
+                }
+                while let Some(r) = set.join_next().await {
+                    r?.map_err(|e| anyhow::anyhow!("raising the target's zxid: {e}"))?;
+                }
+                target = self.dst.client.synced_zxid("/").await?;
+            }
+            if !exact {
+                // The record's content was overwritten by the raise: write it back.
+                let v = self.read_record(&self.dst).await?.map(|x| x.1);
+                self.write_record(&self.dst, self.stamp(), v).await?;
+            }
+        }
+        let mut ev = plan::cut_over_gate(target, source);
+        if ev.holds {
+            self.journal.raised_zxid = Some(target);
+            if self.dst.zoolab && !self.opts.logical {
+                let z = self.set_fence(&self.dst, false).await?;
+                ev.detail.push_str(&format!("; target unfenced at 0x{z:x}: clients move to {}", self.dst.hosts));
+            }
+        }
+        Ok(ev)
+    }
+
+    async fn roll_back_work(&mut self) -> Result<Evidence> {
+        let mut notes = Vec::new();
+        if self.src.zoolab {
+            let z = self.set_fence(&self.src, false).await?;
+            notes.push(format!("source unfenced at 0x{z:x}"));
+        } else {
+            notes.push("the source had no fence: its writers may start again".to_string());
+        }
+        let cut = self.journal.raised_zxid.is_some();
+        if cut && self.dst.zoolab && !self.opts.logical {
+            let z = self.set_fence(&self.dst, true).await?;
+            notes.push(format!("target fenced again at 0x{z:x}"));
+        } else if self.dst.zoolab && !self.opts.logical {
+            let z = self.set_fence(&self.dst, false).await?;
+            notes.push(format!("target's migration fence lifted at 0x{z:x} (its copy is left in place)"));
+        }
+        if cut {
+            notes.push(
+                "writes the target took after the cut-over are not copied back (no reverse mirror yet): \
+                 compare the subtrees before moving clients back"
+                    .to_string(),
+            );
+        }
+        Ok(Evidence { holds: true, detail: notes.join("; ") })
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn print_status(j: &Journal) {
+    println!("migration {} -> {} subtree {}", j.from, j.to, j.subtree);
+    println!("phase: {} (stamp {})", j.migration.phase(), j.migration.stamp());
+    for e in j.migration.journal() {
+        println!("  {} -> {} [stamp {}]: {}", e.from, e.to, e.stamp, e.evidence);
+    }
+    for (k, v) in [("start", j.start_zxid), ("applied", j.applied_zxid), ("fence", j.fence_zxid), ("raised", j.raised_zxid)] {
+        if let Some(z) = v {
+            println!("{k} zxid: 0x{z:x}");
+        }
+    }
+    println!("gate of {}: {}", j.migration.phase(), j.migration.phase().gate());
+}
+
+/// Exit status: 0 done (or the phase asked for reached), 2 a gate is closed.
+pub fn run(opts: Opts) -> Result<bool> {
+    if !opts.subtree.starts_with('/') {
+        bail!("--subtree must be an absolute path, got {:?}", opts.subtree);
+    }
+    let existing = Journal::load(&opts.journal)?;
+    if let Some(j) = &existing {
+        if !j.same_migration(&opts.from, &opts.to, &opts.subtree) {
+            bail!(
+                "{} belongs to another migration ({} -> {} subtree {}); use another --journal",
+                opts.journal.display(),
+                j.from,
+                j.to,
+                j.subtree
+            );
+        }
+    }
+    if opts.action == Action::Status {
+        match &existing {
+            Some(j) => print_status(j),
+            None => println!("no journal at {}: nothing started", opts.journal.display()),
+        }
+        return Ok(true);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(drive(opts, existing))
+}
+
+async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let src = Side::open(&opts.from, &opts.subtree, opts.source_auth.clone(), tx)
+        .await
+        .context("connecting to the source")?;
+    let (dtx, _drx) = mpsc::unbounded_channel();
+    let dst = Side::open(&opts.to, &opts.subtree, opts.target_auth.clone(), dtx)
+        .await
+        .context("connecting to the target")?;
+    let exact = dst.zoolab && !opts.logical;
+    let resumed = existing.is_some();
+    let journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
+    let mut e = Engine { opts, src, dst, events: rx, dirty: BTreeSet::new(), journal, watching: false, exact };
+    if resumed {
+        e.say(&format!("resuming from {} in phase {}", e.opts.journal.display(), e.journal.migration.phase()));
+    }
+    if e.opts.action == Action::Abort {
+        let stamp = e.stamp();
+        e.journal.migration.roll_back(stamp, "aborted by the operator")?;
+        e.journal.save(&e.opts.journal)?;
+        if e.journal.migration.phase() == Phase::RollingBack {
+            let ev = e.roll_back_work().await?;
+            e.journal.migration.advance(stamp, ev.clone())?;
+            e.journal.save(&e.opts.journal)?;
+            e.say(&format!("rolled back: {}", ev.detail));
+        } else {
+            e.say("rolled back (nothing had been copied)");
+        }
+        return Ok(true);
+    }
+    loop {
+        let phase = e.journal.migration.phase();
+        if matches!(phase, Phase::Committed | Phase::RolledBack) {
+            e.say(&format!("the migration is {phase}"));
+            return Ok(true);
+        }
+        if e.opts.action == Action::Run && e.opts.until == Some(phase) {
+            e.say(&format!("stopping at {phase} as asked (its gate: {})", phase.gate()));
+            return Ok(true);
+        }
+        let t0 = Instant::now();
+        let ev = loop {
+            match e.work(phase).await {
+                Ok(ev) => break ev,
+                Err(err) if err.downcast_ref::<CallError>() == Some(&CallError::Lost) || !e.src.client.alive() || !e.dst.client.alive() => {
+                    e.say(&format!("{phase}: {err:#}; reconnecting and reconciling"));
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    e.reconnect().await?;
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let stamp = e.stamp();
+        match e.journal.migration.advance(stamp, ev.clone()) {
+            Ok(next) => {
+                e.journal.save(&e.opts.journal)?;
+                println!(
+                    "phase {phase} -> {next} ({} ms): {}",
+                    t0.elapsed().as_millis(),
+                    ev.detail
+                );
+            }
+            Err(err) => {
+                println!("phase {phase}: gate closed: {err}");
+                return Ok(false);
+            }
+        }
+        if e.opts.action == Action::Step {
+            return Ok(true);
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The pure parts of `zoolab migrate`: the journal file, the order changes are applied
+//! in, the conversion of a client-visible Stat to the stored one, and the gates'
+//! decisions. The phases themselves are the core's ([`zoolab_core::migration::phase`]).
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use zoolab_core::ids::Zxid;
+use zoolab_core::jute::proto::{WireAcl, WireStat};
+use zoolab_core::migration::phase::{Evidence, Migration};
+use zoolab_core::tree::{Acl, Perms, StatPersisted};
+
+/// The journal: the migration (phase, stamp, every transition with its evidence) and
+/// what later phases need from earlier ones. Written after every transition (to a
+/// temporary file, then renamed), so a killed controller resumes from the last
+/// completed phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    /// The source's hosts and chroot, as given.
+    pub from: String,
+    /// The target's hosts and chroot, as given.
+    pub to: String,
+    /// The migrated subtree (relative to each side's chroot).
+    pub subtree: String,
+    /// The core's phase machine.
+    pub migration: Migration,
+    /// The source zxid the seed walk started at (the watch was set before it).
+    pub start_zxid: Option<i64>,
+    /// The source zxid the copy is known to be complete through.
+    pub applied_zxid: Option<i64>,
+    /// The source's zxid at the freeze (the fence marker's, on zoolab).
+    pub fence_zxid: Option<i64>,
+    /// The target's zxid after the cut-over's raise.
+    pub raised_zxid: Option<i64>,
+}
+
+impl Journal {
+    /// A new journal in draft.
+    pub fn new(from: &str, to: &str, subtree: &str, stamp: u64) -> Journal {
+        Journal {
+            from: from.into(),
+            to: to.into(),
+            subtree: subtree.into(),
+            migration: Migration::new(stamp),
+            start_zxid: None,
+            applied_zxid: None,
+            fence_zxid: None,
+            raised_zxid: None,
+        }
+    }
+
+    /// Reads a journal; `None` if the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<Journal>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a migration journal", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Writes the journal atomically (temporary file, sync, rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec_pretty(self)?;
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    }
+
+    /// Whether a journal was written for this same migration.
+    pub fn same_migration(&self, from: &str, to: &str, subtree: &str) -> bool {
+        self.from == from && self.to == to && self.subtree == subtree
+    }
+}
+
+/// One znode as read through the client API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeCopy {
+    /// Its data.
+    pub data: Vec<u8>,
+    /// Its ACL.
+    pub acl: Vec<WireAcl>,
+    /// Its Stat as clients see it.
+    pub stat: WireStat,
+}
+
+/// The stored Stat behind a client-visible one: ZooKeeper shows clients
+/// `2 * cversion - numChildren` (see `zoolab_core::tree::stat`), so the stored
+/// counter of children ever created is `(cversion + numChildren) / 2`.
+pub fn persisted(s: &WireStat) -> StatPersisted {
+    StatPersisted {
+        czxid: Zxid(s.czxid as u64),
+        mzxid: Zxid(s.mzxid as u64),
+        ctime: s.ctime,
+        mtime: s.mtime,
+        version: s.version,
+        cversion: ((i64::from(s.cversion) + i64::from(s.num_children)) / 2) as i32,
+        aversion: s.aversion,
+        ephemeral_owner: s.ephemeral_owner,
+        pzxid: Zxid(s.pzxid as u64),
+    }
+}
+
+/// The core's ACL from the wire's.
+pub fn acl(list: &[WireAcl]) -> Vec<Acl> {
+    list.iter().map(|a| Acl::new(Perms(a.perms), &a.scheme, &a.id)).collect()
+}
+
+/// One change to apply to the target, at the source zxid it was observed at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Create or overwrite the node at this path (relative to the migrated root).
+    Upsert {
+        /// The relative path.
+        rel: String,
+        /// The node as the source has it.
+        node: NodeCopy,
+    },
+    /// Remove this path and everything under it (a tombstone).
+    Tombstone {
+        /// The relative path.
+        rel: String,
+        /// A source zxid at or after the delete (the parent's pzxid, or the read's).
+        zxid: i64,
+    },
+}
+
+impl Change {
+    /// The relative path.
+    pub fn rel(&self) -> &str {
+        match self {
+            Change::Upsert { rel, .. } | Change::Tombstone { rel, .. } => rel,
+        }
+    }
+
+    /// The source zxid of the state it carries (an upsert's last change to the node).
+    pub fn zxid(&self) -> i64 {
+        match self {
+            Change::Upsert { node, .. } => node.stat.mzxid.max(node.stat.czxid),
+            Change::Tombstone { zxid, .. } => *zxid,
+        }
+    }
+}
+
+fn is_under(anc: &str, path: &str) -> bool {
+    anc == "/" || path.strip_prefix(anc).is_some_and(|r| r.starts_with('/'))
+}
+
+/// The order changes are applied in: source zxid order, except that an upsert never
+/// comes after an upsert of one of its descendants (a parent must exist before its
+/// children: the parent's key is the smallest of its subtree's) and a tombstone never
+/// comes before a tombstone of one of its descendants (children go first: the
+/// parent's key is the largest of its subtree's). Ties: upserts before tombstones,
+/// shallower upserts first, deeper tombstones first, then by path.
+pub fn order(changes: Vec<Change>) -> Vec<Change> {
+    let depth = |p: &str| if p == "/" { 0 } else { p.matches('/').count() };
+    let keys: Vec<i64> = changes
+        .iter()
+        .map(|c| match c {
+            Change::Upsert { rel, .. } => changes
+                .iter()
+                .filter(|d| matches!(d, Change::Upsert { .. }) && is_under(rel, d.rel()))
+                .map(Change::zxid)
+                .fold(c.zxid(), i64::min),
+            Change::Tombstone { rel, .. } => changes
+                .iter()
+                .filter(|d| matches!(d, Change::Tombstone { .. }) && is_under(rel, d.rel()))
+                .map(Change::zxid)
+                .fold(c.zxid(), i64::max),
+        })
+        .collect();
+    let mut keyed: Vec<(i64, u8, i64, String, Change)> = changes
+        .into_iter()
+        .zip(keys)
+        .map(|(c, k)| {
+            let d = depth(c.rel()) as i64;
+            match &c {
+                Change::Upsert { .. } => (k, 0, d, c.rel().to_string(), c),
+                Change::Tombstone { .. } => (k, 1, -d, c.rel().to_string(), c),
+            }
+        })
+        .collect();
+    keyed.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
+    keyed.into_iter().map(|k| k.4).collect()
+}
+
+/// How far `applied` is behind `source`, in transactions, when both are in the same
+/// epoch; `None` when the epochs differ (the lag cannot be counted).
+pub fn lag(source: i64, applied: i64) -> Option<i64> {
+    ((source >> 32) == (applied >> 32)).then(|| (source - applied).max(0))
+}
+
+/// The catch-up gate: the copy is complete through `applied`, within `max_lag`
+/// transactions of the source, with no change still waiting to be read.
+pub fn catch_up_gate(source: i64, applied: i64, waiting: usize, max_lag: i64) -> Evidence {
+    let l = lag(source, applied);
+    Evidence {
+        holds: waiting == 0 && l.is_some_and(|l| l <= max_lag),
+        detail: format!(
+            "source zxid 0x{source:x}, applied 0x{applied:x}, lag {}, {waiting} changed paths waiting",
+            l.map_or("unknown (epochs differ)".into(), |l| l.to_string())
+        ),
+    }
+}
+
+/// The verify gate: equal counts and hashes, no difference.
+pub fn verify_gate(source: &str, target: &str, equal: bool, diffs: &[String], skipped: usize) -> Evidence {
+    let mut detail = format!("source {source}; target {target}; {} differences", diffs.len());
+    if skipped > 0 {
+        detail.push_str(&format!(" ({skipped} paths changed during the walk, left to the final sync)"));
+    }
+    for d in diffs.iter().take(5) {
+        detail.push_str(&format!("; {d}"));
+    }
+    Evidence { holds: equal && diffs.is_empty(), detail }
+}
+
+/// The final-sync gate: the copy equals the source and nothing in scope changed on
+/// the source after the freeze (`late`: paths whose czxid, mzxid or pzxid is above the
+/// fence zxid — a writer the freeze did not stop).
+pub fn final_sync_gate(fence: i64, applied: i64, equal: bool, late: &[String], diffs: usize) -> Evidence {
+    let mut detail = format!("fence zxid 0x{fence:x}, applied through 0x{applied:x}, {diffs} differences");
+    if !late.is_empty() {
+        detail.push_str(&format!(
+            "; {} paths written after the freeze (e.g. {}): a writer is still running",
+            late.len(),
+            late.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Evidence { holds: equal && diffs == 0 && late.is_empty() && applied >= fence, detail }
+}
+
+/// The cut-over gate: the target's zxid is above every zxid the source gave out
+/// (clients refuse a server whose last zxid is behind theirs).
+pub fn cut_over_gate(target: i64, source: i64) -> Evidence {
+    Evidence {
+        holds: target > source,
+        detail: format!(
+            "target zxid 0x{target:x} {} source zxid 0x{source:x}",
+            if target > source { ">" } else { "<=" }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zoolab_core::migration::phase::Phase;
+
+    fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
+        let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
+        Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    fn tomb(rel: &str, zxid: i64) -> Change {
+        Change::Tombstone { rel: rel.into(), zxid }
+    }
+
+    fn rels(v: &[Change]) -> Vec<String> {
+        v.iter().map(|c| format!("{}{}", if matches!(c, Change::Upsert { .. }) { "+" } else { "-" }, c.rel())).collect()
+    }
+
+    #[test]
+    fn changes_apply_in_source_zxid_order() {
+        let got = order(vec![up("/b", 7, 7), tomb("/c", 5), up("/a", 3, 9), up("/d", 2, 2)]);
+        assert_eq!(rels(&got), ["+/d", "-/c", "+/b", "+/a"]);
+    }
+
+    #[test]
+    fn a_parent_changed_after_its_child_is_still_created_first() {
+        // /p created at 2, child at 4, /p's data set at 10: /p's state is from 10, but
+        // /p/c cannot be created before /p.
+        let got = order(vec![up("/p/c", 4, 4), up("/p", 2, 10), up("/q", 6, 6)]);
+        assert_eq!(rels(&got), ["+/p", "+/p/c", "+/q"]);
+    }
+
+    #[test]
+    fn tombstones_remove_children_before_parents() {
+        let got = order(vec![tomb("/p", 8), tomb("/p/c", 9), up("/x", 8, 8)]);
+        assert_eq!(rels(&got), ["+/x", "-/p/c", "-/p"]);
+    }
+
+    #[test]
+    fn the_stored_cversion_is_recovered_from_the_visible_one() {
+        // 5 children created, 2 deleted: clients see 7 (creates plus deletes), 3 children.
+        let s = WireStat { cversion: 7, num_children: 3, ..WireStat::default() };
+        assert_eq!(persisted(&s).cversion, 5);
+        let back = zoolab_core::tree::Stat::from_persisted(&persisted(&s), 0, 3);
+        assert_eq!(back.cversion, 7);
+    }
+
+    #[test]
+    fn gates_hold_only_on_their_evidence() {
+        let e1 = 1i64 << 32;
+        assert!(catch_up_gate(e1 + 10, e1 + 8, 0, 5).holds);
+        assert!(!catch_up_gate(e1 + 10, e1 + 2, 0, 5).holds, "lag 8 > 5");
+        assert!(!catch_up_gate(e1 + 10, e1 + 10, 3, 5).holds, "changes still waiting");
+        assert!(!catch_up_gate(2 * e1 + 1, e1 + 10, 0, 5).holds, "epochs differ");
+        assert!(cut_over_gate(2 * e1, e1 + 99).holds);
+        assert!(!cut_over_gate(e1 + 99, e1 + 99).holds);
+        assert!(final_sync_gate(e1 + 5, e1 + 5, true, &[], 0).holds);
+        let late = final_sync_gate(e1 + 5, e1 + 5, true, &["/a".into()], 0);
+        assert!(!late.holds && late.detail.contains("writer is still running"), "{}", late.detail);
+        assert!(!verify_gate("s", "t", true, &["/x data differs".into()], 0).holds);
+        assert!(!verify_gate("s", "t", false, &[], 0).holds);
+        assert!(verify_gate("s", "s", true, &[], 2).holds);
+    }
+
+    #[test]
+    fn the_journal_round_trips_through_its_file() {
+        let dir = std::env::temp_dir().join(format!("zoolab-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.json");
+        assert_eq!(Journal::load(&path).unwrap(), None);
+        let mut j = Journal::new("127.0.0.1:2181", "127.0.0.1:3181", "/app", 3);
+        j.migration.advance(3, Evidence { holds: true, detail: "ok".into() }).unwrap();
+        j.fence_zxid = Some(0x1_0000_0042);
+        j.save(&path).unwrap();
+        let back = Journal::load(&path).unwrap().unwrap();
+        assert_eq!(back, j);
+        assert_eq!(back.migration.phase(), Phase::Preflight);
+        assert!(back.same_migration("127.0.0.1:2181", "127.0.0.1:3181", "/app"));
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(Journal::load(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,75 @@
+//! zoolab's import request on the client port: not a ZooKeeper opcode. A migration
+//! controller sends a batch ([`zoolab_core::tree::Import`]: nodes with their exact
+//! stored Stat, ACL and type, tombstones, sessions) and the server proposes it as the
+//! core's `TxnOp::Import` through its own ZAB (standalone: its single log), so every
+//! server applies it. Only a super-user session may send it (digest auth matching
+//! `DigestAuthenticationProvider.superDigest`); any other session gets NOAUTH.
+//!
+//! Packet: the usual request header (xid, type = [`IMPORT_OP`]) and one jute buffer
+//! holding the batch in bincode. The reply is a bare reply header: its zxid is the
+//! batch's. An empty batch still takes a zxid (the controller uses that to raise the
+//! target's zxid at cut-over).
+
+use zoolab_core::jute::proto::RequestHeader;
+use zoolab_core::jute::{frame, Reader, Writer};
+use zoolab_core::tree::Import;
+
+/// The opcode: far above ZooKeeper's (which stop at 107), so no client sends it by
+/// accident. Apache ZooKeeper closes the connection on it.
+pub const IMPORT_OP: i32 = 0x7a6c;
+
+/// Decodes `body` (a packet after its length) if it is an import request:
+/// `None` for any other opcode, else its xid and the batch or why it is malformed.
+pub fn decode_import(body: &[u8], limit: usize) -> Option<(i32, Result<Import, String>)> {
+    let mut r = Reader::new(body, limit);
+    let header = RequestHeader::read(&mut r).ok()?;
+    if header.op != IMPORT_OP {
+        return None;
+    }
+    let imp = r
+        .buffer("import")
+        .map_err(|e| e.to_string())
+        .and_then(|b| bincode::deserialize::<Import>(&b).map_err(|e| format!("batch: {e}")));
+    Some((header.xid, imp))
+}
+
+/// The framed request for `imp` with `xid`.
+pub fn encode_import(xid: i32, imp: &Import) -> Vec<u8> {
+    let mut w = Writer::new();
+    RequestHeader { xid, op: IMPORT_OP }.write(&mut w);
+    // Serializing plain data into memory cannot fail.
+    w.buffer(&bincode::serialize(imp).unwrap_or_default());
+    frame(&w.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zoolab_core::ids::Zxid;
+    use zoolab_core::tree::{Acl, ImportedNode, Perms, StatPersisted};
+
+    #[test]
+    fn an_import_round_trips_and_other_opcodes_are_left_alone() {
+        let imp = Import {
+            nodes: vec![ImportedNode {
+                path: "/a".into(),
+                data: b"x".to_vec(),
+                acl: vec![Acl::new(Perms(31), "world", "anyone")],
+                stat: StatPersisted::created(Zxid(0x1_0000_0005), 7, 0),
+            }],
+            deletes: vec!["/b".into()],
+            ..Import::default()
+        };
+        let framed = encode_import(9, &imp);
+        let (xid, back) = decode_import(&framed[4..], 1 << 20).expect("an import");
+        assert_eq!((xid, back), (9, Ok(imp)));
+        let mut w = Writer::new();
+        RequestHeader { xid: 1, op: 4 }.write(&mut w);
+        w.string("/a").bool(false);
+        assert!(decode_import(&w.into_bytes(), 1 << 20).is_none());
+        let mut bad = Writer::new();
+        RequestHeader { xid: 2, op: IMPORT_OP }.write(&mut bad);
+        bad.buffer(b"\xff\xff");
+        assert!(decode_import(&bad.into_bytes(), 1 << 20).unwrap().1.is_err());
+    }
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""`zoolab migrate` between real ensembles on loopback.
+
+    python3 tests/migrate/migrate.py --zoolab target/debug/zoolab
+    python3 tests/migrate/migrate.py --zoolab target/debug/zoolab -k fence   # one test
+
+1. Apache ZooKeeper 3.8 (3 servers) -> zoolab (3 servers), subtree /app, while two kazoo
+   writers write to the source: the migrate process is killed (SIGKILL, by its pid) once
+   the seed is journaled and resumed from the journal; the writers stop at the freeze
+   (the source has no fence: the freeze waits for a quiet watch); after commit every
+   acknowledged write is on the target with the same data, and every node has the
+   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL.
+2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
+   subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
+   lifts the fence; the import path without the super-user is refused with NOAUTH.
+
+Every server is started in a temporary directory on free ports and stopped by its pid.
+Exit status 0 when every test passed.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError, NotReadOnlyCallError
+from kazoo.security import make_digest_acl
+
+HOST = "127.0.0.1"
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+LOG_JARS = ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
+SUPER_DIGEST = "super:" + base64.b64encode(hashlib.sha1(b"super:secret").digest()).decode()
+ZOOLAB = None
+TMP = None
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def four(port, word):
+    try:
+        with socket.create_connection((HOST, port), timeout=2) as s:
+            s.sendall(word.encode())
+            out = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return out.decode(errors="replace")
+                out += chunk
+    except OSError:
+        return ""
+
+
+def srvr(port, key):
+    for line in four(port, "srvr").splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+class Ensemble:
+    """Three servers on loopback: Apache ZooKeeper (`java`) or zoolab (`binary`)."""
+
+    def __init__(self, name, binary=None):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir)
+        self.binary = binary
+        ports = free_ports(9)
+        self.ports = ports[0::3]
+        servers = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
+        self.procs = []
+        for i in range(3):
+            data = os.path.join(self.dir, f"data{i + 1}")
+            os.makedirs(data)
+            with open(os.path.join(data, "myid"), "w") as f:
+                f.write(f"{i + 1}\n")
+            cfg = os.path.join(self.dir, f"zoo{i + 1}.cfg")
+            tick = 200 if binary else 500
+            with open(cfg, "w") as f:
+                f.write(f"tickTime={tick}\ninitLimit=20\nsyncLimit=10\ndataDir={data}\n"
+                        f"clientPort={self.ports[i]}\nclientPortAddress={HOST}\n"
+                        "admin.enableServer=false\n4lw.commands.whitelist=*\n"
+                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n" + servers)
+            log = open(os.path.join(self.dir, f"server{i + 1}.log"), "w")
+            if binary:
+                cmd = [binary, "server", "--config", cfg]
+            else:
+                props = os.path.join(self.dir, f"log4j{i + 1}.properties")
+                with open(props, "w") as f:
+                    f.write("log4j.rootLogger=WARN, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
+                            f"log4j.appender.F.File={self.dir}/zookeeper{i + 1}.log\n"
+                            "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
+                            "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
+                cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx192m",
+                       "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
+                       f"-Dlog4j.configuration=file:{props}",
+                       f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
+                       "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            modes = [srvr(p, "Mode") for p in self.ports]
+            if sorted(m or "" for m in modes) == ["follower", "follower", "leader"]:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the ensemble {name} did not form; see {self.dir}")
+
+    def hosts(self):
+        return ",".join(f"{HOST}:{p}" for p in self.ports)
+
+    def zxid(self):
+        return max(int(srvr(p, "Zxid") or "0x0", 16) for p in self.ports)
+
+    def client(self, **kw):
+        zk = KazooClient(hosts=self.hosts(), timeout=10, **kw)
+        zk.start(timeout=15)
+        return zk
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()  # by its own pid
+                p.wait()
+        self.procs = []
+
+
+def migrate(src, dst, journal, *args, subtree="/app", check=True, timeout=120):
+    cmd = [ZOOLAB, "migrate", "--from", src.hosts(), "--to", dst.hosts(), "--subtree", subtree,
+           "--journal", journal, *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    print(f"$ zoolab migrate ... {' '.join(args)}  -> exit {r.returncode}")
+    for line in (r.stdout + r.stderr).splitlines():
+        print("    " + line)
+    if check and r.returncode != 0:
+        raise AssertionError(f"zoolab migrate {' '.join(args)} exited {r.returncode}")
+    return r
+
+
+def phase(journal):
+    try:
+        with open(journal) as f:
+            return json.load(f)["migration"]["phase"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def build_tree(zk, root):
+    """A varied tree: nesting, data up to 100 KB, versions > 0, an ACL'd subtree,
+    a sequential parent whose counter is ahead of its children, ~600 znodes."""
+    zk.ensure_path(root)
+    for a in range(20):
+        zk.create(f"{root}/d{a}", f"dir {a}".encode())
+        for b in range(25):
+            zk.create(f"{root}/d{a}/n{b}", f"{a}-{b}".encode() * (1 + b))
+    zk.create(f"{root}/big", b"x" * 100_000)
+    zk.create(f"{root}/versioned", b"v0")
+    for v in range(5):
+        zk.set(f"{root}/versioned", f"v{v + 1}".encode())
+    acl = make_digest_acl("alice", "pw", all=True)
+    zk.create(f"{root}/private", b"secret", acl=[acl])
+    zk.create(f"{root}/locks")
+    for _ in range(12):
+        p = zk.create(f"{root}/locks/lock-", sequence=True)
+        zk.delete(p)
+    zk.create(f"{root}/locks/lock-", sequence=True)
+
+
+class Writers:
+    """Kazoo writers on the source: set, create and delete keys; each acknowledged
+    write is remembered (its path's last acknowledged state)."""
+
+    def __init__(self, ens, root, n=2):
+        self.zk = ens.client()
+        self.root = root
+        self.state = {}
+        self.uncertain = set()
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.count = 0
+        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True) for t in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def run(self, t):
+        i = 0
+        while not self.stop_flag.is_set():
+            i += 1
+            path = f"{self.root}/load/w{t}/k{i % 40}"
+            data = f"w{t}-{i}".encode()
+            try:
+                if i % 9 == 0:
+                    try:
+                        self.zk.delete(path)
+                    except NoNodeError:
+                        pass
+                    val = None
+                else:
+                    try:
+                        self.zk.set(path, data)
+                    except NoNodeError:
+                        self.zk.create(path, data, makepath=True)
+                    val = data
+                with self.lock:
+                    self.state[path] = val
+                    self.count += 1
+            except Exception:
+                with self.lock:
+                    self.uncertain.add(path)
+            time.sleep(0.002)
+
+    def finish(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join()
+        self.zk.stop()
+        self.zk.close()
+        return {p: v for p, v in self.state.items() if p not in self.uncertain}
+
+
+def walk(zk, root):
+    out = {}
+    todo = [root]
+    while todo:
+        p = todo.pop()
+        data, st = zk.get(p)
+        acl, _ = zk.get_acls(p)
+        out[p] = (data, st, sorted((a.perms, a.id.scheme, a.id.id) for a in acl))
+        todo.extend(f"{p}/{c}" for c in zk.get_children(p))
+    return out
+
+
+STAT_FIELDS = ["czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion", "ephemeralOwner",
+               "dataLength", "numChildren", "pzxid"]
+
+
+def assert_same_trees(src_zk, dst_zk, root, exact=True):
+    a, b = walk(src_zk, root), walk(dst_zk, root)
+    assert sorted(a) == sorted(b), f"paths differ: only source {sorted(set(a) - set(b))[:5]}, only target {sorted(set(b) - set(a))[:5]}"
+    for p in a:
+        da, sa, acla = a[p]
+        db, sb, aclb = b[p]
+        assert da == db, f"{p}: data differs"
+        assert acla == aclb, f"{p}: ACL differs {acla} vs {aclb}"
+        if exact:
+            for f in STAT_FIELDS:
+                assert getattr(sa, f) == getattr(sb, f), f"{p}: Stat.{f} {getattr(sa, f)} on the source, {getattr(sb, f)} on the target"
+    return len(a)
+
+
+def test_zookeeper_to_zoolab():
+    src = Ensemble("zk-source")
+    dst = Ensemble("zoolab-target", ZOOLAB)
+    try:
+        admin = src.client(auth_data=[("digest", "super:secret")])
+        build_tree(admin, "/app")
+        admin.create("/outside", b"not migrated")
+        writers = Writers(src, "/app")
+        time.sleep(0.5)
+        journal = os.path.join(TMP, "zk-to-zoolab.json")
+        args = ["--source-auth", "super:secret", "--target-auth", "super:secret", "--quiet-secs", "2"]
+        # The first run is killed once the seed is journaled.
+        p = subprocess.Popen([ZOOLAB, "migrate", "--from", src.hosts(), "--to", dst.hosts(), "--subtree", "/app",
+                              "--journal", journal, *args, "--until", "freeze", "run"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while phase(journal) in (None, "Draft", "Preflight", "Seed") and time.monotonic() < deadline:
+            if p.poll() is not None:
+                break
+            time.sleep(0.01)
+        killed_in = phase(journal)
+        alive = p.poll() is None
+        p.kill()  # by its own pid
+        out = p.communicate()[0]
+        print("first run (killed in phase %s):\n    %s" % (killed_in, out.replace("\n", "\n    ")))
+        assert alive, "the first migrate run ended before it could be interrupted"
+        assert killed_in in ("CatchUp", "Verify"), f"killed in {killed_in}"
+        assert "fidelity:" in out and "versions restart" not in out, "the fidelity report comes first; exact import keeps versions"
+        r = migrate(src, dst, journal, *args, "--until", "freeze", "run")
+        assert "resuming from" in r.stdout, "the second run resumes from the journal"
+        assert phase(journal) == "Freeze", phase(journal)
+        acked = writers.finish()
+        print(f"writers stopped at the freeze: {writers.count} acknowledged writes, {len(acked)} keys")
+        assert writers.count > 50, "the writers wrote during the migration"
+        r = migrate(src, dst, journal, *args, "run")
+        assert phase(journal) == "Committed", phase(journal)
+        assert "cut over" in r.stdout and "target zxid" in r.stdout
+        dzk = dst.client(auth_data=[("digest", "super:secret")])
+        for path, val in acked.items():
+            if val is None:
+                assert dzk.exists(path) is None, f"{path} was deleted (acknowledged) but is on the target"
+            else:
+                assert dzk.get(path)[0] == val, f"{path}: acknowledged {val!r}, target has {dzk.get(path)[0]!r}"
+        n = assert_same_trees(admin, dzk, "/app", exact=True)
+        print(f"{n} znodes equal with their Stat and ACL; {len(acked)} acknowledged keys checked")
+        assert dzk.exists("/outside") is None, "outside the subtree: not migrated"
+        assert dst.zxid() > src.zxid(), f"target zxid {dst.zxid():x} not above the source's {src.zxid():x}"
+        dzk.create("/app/after-cut-over", b"the target takes writes")
+        assert dzk.get("/app/locks")[1].cversion == admin.get("/app/locks")[1].cversion
+        seq = dzk.create("/app/locks/lock-", sequence=True)
+        assert seq == "/app/locks/lock-0000000013", f"the sequence counter came across: {seq}"
+        r = migrate(src, dst, journal, *args, "status")
+        assert "committed" in r.stdout
+        dzk.stop()
+        admin.stop()
+    finally:
+        src.stop()
+        dst.stop()
+
+
+def test_zoolab_to_zoolab_with_the_fence():
+    src = Ensemble("zoolab-source", ZOOLAB)
+    dst = Ensemble("zoolab-target2", ZOOLAB)
+    try:
+        szk = src.client(auth_data=[("digest", "super:secret")])
+        build_tree(szk, "/svc")
+        szk.create("/other", b"")
+        # Without the super-user the import path is refused, clearly.
+        r = migrate(src, dst, os.path.join(TMP, "noauth.json"), "run", subtree="/svc", check=False)
+        assert r.returncode != 0 and "NOAUTH" in r.stderr and "super-user" in r.stderr, r.stderr
+        auth = ["--source-auth", "super:secret", "--target-auth", "super:secret"]
+        # An aborted migration (after its freeze) lifts the fence.
+        aj = os.path.join(TMP, "abort.json")
+        szk.create("/tmp2/a", b"1", makepath=True)
+        migrate(src, dst, aj, *auth, "--until", "freeze", "run", subtree="/tmp2")
+        migrate(src, dst, aj, *auth, "step", subtree="/tmp2")
+        try:
+            szk.set("/tmp2/a", b"2")
+            raise AssertionError("a write to a frozen subtree succeeded")
+        except NotReadOnlyCallError:
+            pass
+        migrate(src, dst, aj, *auth, "abort", subtree="/tmp2")
+        assert phase(aj) == "RolledBack", phase(aj)
+        szk.set("/tmp2/a", b"3")
+        # The real migration.
+        journal = os.path.join(TMP, "zoolab-to-zoolab.json")
+        migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc")
+        dzk = dst.client()
+        try:
+            dzk.create("/svc/early", b"")
+            raise AssertionError("the target took a write in scope before the cut-over")
+        except NotReadOnlyCallError:
+            pass
+        r = migrate(src, dst, journal, *auth, "step", subtree="/svc")
+        assert "write fence" in r.stdout and phase(journal) == "FinalSync"
+        try:
+            szk.set("/svc/d1", b"late")
+            raise AssertionError("a write to the source after the freeze succeeded")
+        except NotReadOnlyCallError:
+            pass
+        szk.set("/other", b"outside the fence")
+        migrate(src, dst, journal, *auth, "run", subtree="/svc")
+        assert phase(journal) == "Committed", phase(journal)
+        dzk.add_auth("digest", "super:secret")
+        n = assert_same_trees(szk, dzk, "/svc", exact=True)
+        print(f"{n} znodes equal with their Stat and ACL")
+        dzk.create("/svc/after", b"")
+        dzk.stop()
+        szk.stop()
+    finally:
+        src.stop()
+        dst.stop()
+
+
+TESTS = [test_zookeeper_to_zoolab, test_zoolab_to_zoolab_with_the_fence]
+
+
+def main():
+    global ZOOLAB, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zoolab", required=True)
+    ap.add_argument("-k", default="")
+    a = ap.parse_args()
+    ZOOLAB = os.path.abspath(a.zoolab)
+    TMP = tempfile.mkdtemp(prefix="zoolab-migrate-")
+    failed = 0
+    t0 = time.monotonic()
+    for t in TESTS:
+        if a.k not in t.__name__:
+            continue
+        s = time.monotonic()
+        try:
+            t()
+            print(f"PASS {t.__name__} ({time.monotonic() - s:.1f} s)")
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+            print(f"FAIL {t.__name__} (servers' logs in {TMP})")
+    print(f"{'FAILED' if failed else 'passed'} in {time.monotonic() - t0:.1f} s")
+    if not failed:
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
