@@ -183,13 +183,7 @@ impl Client {
                 }
             });
         }
-        Ok(Client {
-            tx,
-            waiters,
-            xid: AtomicI32::new(1),
-            alive,
-            last_zxid,
-        })
+        Ok(Client { tx, waiters, xid: AtomicI32::new(1), alive, last_zxid })
     }
 
     /// Whether the connection still stands.
@@ -219,7 +213,11 @@ impl Client {
         Ok((h, body))
     }
 
-    async fn call(&self, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<(ReplyHeader, Vec<u8>), CallError> {
+    async fn call(
+        &self,
+        op: OpCode,
+        body: impl FnOnce(&mut Writer),
+    ) -> Result<(ReplyHeader, Vec<u8>), CallError> {
         let xid = self.xid.fetch_add(1, Ordering::SeqCst);
         let mut w = Writer::new();
         RequestHeader { xid, op: op.code() }.write(&mut w);
@@ -237,10 +235,11 @@ impl Client {
 
     /// getData: the data and Stat, `None` if absent.
     pub async fn get_data(&self, path: &str) -> Result<Option<(Vec<u8>, WireStat)>, CallError> {
-        match self.call(OpCode::GetData, |w| {
-            w.string(path).bool(false);
-        })
-        .await
+        match self
+            .call(OpCode::GetData, |w| {
+                w.string(path).bool(false);
+            })
+            .await
         {
             Ok((_, b)) => {
                 let mut r = Reader::new(&b, LIMIT);
@@ -255,10 +254,11 @@ impl Client {
 
     /// getACL: the ACL and Stat, `None` if absent.
     pub async fn get_acl(&self, path: &str) -> Result<Option<(Vec<WireAcl>, WireStat)>, CallError> {
-        match self.call(OpCode::GetAcl, |w| {
-            w.string(path);
-        })
-        .await
+        match self
+            .call(OpCode::GetAcl, |w| {
+                w.string(path);
+            })
+            .await
         {
             Ok((_, b)) => {
                 let mut r = Reader::new(&b, LIMIT);
@@ -273,10 +273,11 @@ impl Client {
 
     /// getChildren: the names, `None` if absent.
     pub async fn children(&self, path: &str) -> Result<Option<Vec<String>>, CallError> {
-        match self.call(OpCode::GetChildren, |w| {
-            w.string(path).bool(false);
-        })
-        .await
+        match self
+            .call(OpCode::GetChildren, |w| {
+                w.string(path).bool(false);
+            })
+            .await
         {
             Ok((_, b)) => {
                 let mut r = Reader::new(&b, LIMIT);
@@ -310,7 +311,13 @@ impl Client {
     }
 
     /// create (persistent or ephemeral by `flags`); returns the zxid.
-    pub async fn create(&self, path: &str, data: &[u8], acl: &[WireAcl], flags: i32) -> Result<i64, CallError> {
+    pub async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        acl: &[WireAcl],
+        flags: i32,
+    ) -> Result<i64, CallError> {
         self.call(OpCode::Create, |w| {
             w.string(path).buffer(data);
             WireAcl::write_list(acl, w);

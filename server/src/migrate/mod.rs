@@ -121,7 +121,12 @@ struct Side {
 }
 
 impl Side {
-    async fn open(spec: &str, subtree: &str, auth: Option<String>, events: mpsc::UnboundedSender<Event>) -> Result<Side> {
+    async fn open(
+        spec: &str,
+        subtree: &str,
+        auth: Option<String>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Result<Side> {
         let (hosts, chroot) = split_hosts(spec);
         let root = join(&chroot, subtree);
         let client = Client::connect(&hosts, events).await?;
@@ -153,7 +158,8 @@ impl Side {
     async fn read(&self, path: &str) -> Result<Option<(NodeCopy, bool)>, CallError> {
         let Some((data, stat)) = self.client.get_data(path).await? else { return Ok(None) };
         let Some((acl, astat)) = self.client.get_acl(path).await? else { return Ok(None) };
-        let changed = astat.mzxid != stat.mzxid || astat.aversion != stat.aversion || astat.pzxid != stat.pzxid;
+        let changed =
+            astat.mzxid != stat.mzxid || astat.aversion != stat.aversion || astat.pzxid != stat.pzxid;
         Ok(Some((NodeCopy { data, acl, stat: astat }, changed)))
     }
 
@@ -417,24 +423,26 @@ impl Engine {
         Ok((src, n))
     }
 
-    /// Re-reads the changed paths and applies them in source zxid order, until no
-    /// change is waiting after a sync; returns the source zxid the copy is complete
-    /// through (`None` if changes kept coming until `deadline`).
-    async fn catch_up(&mut self, deadline: Instant) -> Result<(Option<i64>, usize)> {
+    /// Re-reads the changed paths and applies them in source zxid order, round after
+    /// round: each round starts with a sync whose reply zxid Z is behind every
+    /// notification already queued (ZooKeeper sends a session the events of the
+    /// transactions up to Z before that reply), so once the round's changed paths are
+    /// re-read and applied the copy is complete through Z. Stops when a round finds
+    /// nothing changed (fully caught up), when the lag is within `max_lag`, or at
+    /// `deadline`. Returns the last complete zxid and the changes applied.
+    async fn catch_up(&mut self, deadline: Instant, max_lag: i64) -> Result<(Option<i64>, usize)> {
         let mut applied = 0;
+        let mut complete = None;
         loop {
+            let z = self.src.client.synced_zxid(&self.src.root).await?;
             self.drain_events();
             if self.dirty.is_empty() {
-                // Events for every transaction up to a reply's zxid reach this session
-                // before that reply, so an empty queue after the sync means complete.
-                let z = self.src.client.synced_zxid(&self.src.root).await?;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                if !self.drain_events() {
-                    return Ok((Some(z), applied));
-                }
+                return Ok((Some(z), applied));
             }
-            if Instant::now() > deadline {
-                return Ok((None, applied));
+            if let Some(c) = complete {
+                if plan::lag(z, c).is_some_and(|l| l <= max_lag) || Instant::now() > deadline {
+                    return Ok((complete, applied));
+                }
             }
             let paths: Vec<String> = std::mem::take(&mut self.dirty).into_iter().collect();
             let mut reads: BTreeMap<String, Option<NodeCopy>> = BTreeMap::new();
@@ -466,6 +474,7 @@ impl Engine {
             // The logical path needs to know what the target holds for its upserts.
             let dst = if self.exact { BTreeMap::new() } else { self.target_nodes(&changes).await? };
             applied += self.apply(changes, &dst).await?;
+            complete = Some(z);
         }
     }
 
@@ -493,7 +502,9 @@ impl Engine {
             self.dirty.iter().filter_map(|p| self.src.rel(p).map(str::to_string)).collect();
         let keep = |m: &BTreeMap<String, NodeCopy>| -> BTreeMap<String, NodeCopy> {
             m.iter()
-                .filter(|(rel, _)| !moving.iter().any(|d| rel.as_str() == d || rel.starts_with(&format!("{d}/"))))
+                .filter(|(rel, _)| {
+                    !moving.iter().any(|d| rel.as_str() == d || rel.starts_with(&format!("{d}/")))
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
@@ -507,8 +518,10 @@ impl Engine {
         let (st, tt) = (tree_of(&s), tree_of(&t));
         let f = self.fidelity();
         let (ss, ts) = (verify::summarize(&st, "/", f), verify::summarize(&tt, "/", f));
-        let diffs: Vec<String> =
-            verify::diff(&st, "/", &tt, "/", f, 20).into_iter().map(|d| format!("{} {}", d.path, d.what)).collect();
+        let diffs: Vec<String> = verify::diff(&st, "/", &tt, "/", f, 20)
+            .into_iter()
+            .map(|d| format!("{} {}", d.path, d.what))
+            .collect();
         let ev = plan::verify_gate(&ss.to_string(), &ts.to_string(), ss == ts, &diffs, moving.len());
         let _ = before;
         Ok((ev, src, diffs.len()))
@@ -551,7 +564,10 @@ impl Engine {
         match r {
             Ok(()) => Ok(format!("{RECORD_PATH} written")),
             Err(CallError::Server(-103)) | Err(CallError::Server(client::NODEEXISTS)) => {
-                bail!("the migration record on {} changed under this controller: another controller owns it", side.hosts)
+                bail!(
+                    "the migration record on {} changed under this controller: another controller owns it",
+                    side.hosts
+                )
             }
             Err(e) => bail!("cannot write the migration record {RECORD_PATH} on {}: {e}", side.hosts),
         }
@@ -594,11 +610,14 @@ impl Engine {
     fn fidelity_report(&self, src: &BTreeMap<String, NodeCopy>, ephemerals: &[String]) {
         let tree = tree_of(src);
         let r = fidelity::report(&tree, "/", Transport::ClientApi { target_is_zoolab: self.exact });
-        println!("fidelity: transport client API, {}", if self.exact {
-            "into zoolab through its import path (exact Stat: zxids, times, versions, cversion; ACLs)"
-        } else {
-            "logical copy (data and ACLs)"
-        });
+        println!(
+            "fidelity: transport client API, {}",
+            if self.exact {
+                "into zoolab through its import path (exact Stat: zxids, times, versions, cversion; ACLs)"
+            } else {
+                "logical copy (data and ACLs)"
+            }
+        );
         for line in r.to_string().lines() {
             println!("fidelity: {line}");
         }
@@ -619,7 +638,9 @@ impl Engine {
             println!("fidelity: - freeze: zoolab's write fence ({FENCE_PATH}): writes in scope are refused with NOTREADONLY");
         }
         if !self.exact {
-            println!("fidelity: - versions and sequence counters restart on the target (not zoolab, or --logical)");
+            println!(
+                "fidelity: - versions and sequence counters restart on the target (not zoolab, or --logical)"
+            );
         }
         println!(
             "fidelity: - cut-over: {}",
@@ -676,7 +697,8 @@ impl Engine {
                 let all = self.src.walk(&mut mid).await?;
                 let ephemerals: Vec<String> =
                     all.iter().filter(|(_, n)| is_ephemeral(n)).map(|(r, _)| self.src.abs(r)).collect();
-                let src: BTreeMap<String, NodeCopy> = all.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
+                let src: BTreeMap<String, NodeCopy> =
+                    all.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
                 self.fidelity_report(&src, &ephemerals);
                 let target = self.dst.walk(&mut BTreeSet::new()).await?;
                 let occupied: Vec<&String> = target.keys().filter(|k| k.as_str() != "/").collect();
@@ -719,7 +741,8 @@ impl Engine {
                 })
             }
             Phase::CatchUp => {
-                let (applied, n) = self.catch_up(Instant::now() + Duration::from_secs(10)).await?;
+                let (applied, n) =
+                    self.catch_up(Instant::now() + Duration::from_secs(10), self.opts.max_lag).await?;
                 let source = self.src.client.synced_zxid(&self.src.root).await?;
                 self.drain_events();
                 let applied_z = applied.unwrap_or(0);
@@ -733,7 +756,7 @@ impl Engine {
             Phase::Verify => {
                 let mut last = None;
                 for _ in 0..5 {
-                    self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                    self.catch_up(Instant::now() + Duration::from_secs(5), 0).await?;
                     let (ev, _, _) = self.compare().await?;
                     if ev.holds {
                         return Ok(ev);
@@ -757,12 +780,12 @@ impl Engine {
                 let deadline = Instant::now() + Duration::from_secs(self.opts.freeze_wait_secs);
                 let quiet = Duration::from_secs(self.opts.quiet_secs);
                 let mut since = Instant::now();
-                self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                self.catch_up(Instant::now() + Duration::from_secs(5), 0).await?;
                 loop {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if self.drain_events() {
                         since = Instant::now();
-                        self.catch_up(Instant::now() + Duration::from_secs(5)).await?;
+                        self.catch_up(Instant::now() + Duration::from_secs(5), 0).await?;
                     }
                     if since.elapsed() >= quiet {
                         let z = self.src.client.synced_zxid(&self.src.root).await?;
@@ -792,7 +815,7 @@ impl Engine {
             }
             Phase::FinalSync => {
                 let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
-                let (applied, _) = self.catch_up(Instant::now() + Duration::from_secs(10)).await?;
+                let (applied, _) = self.catch_up(Instant::now() + Duration::from_secs(10), 0).await?;
                 let (mut ev, src, diffs) = self.compare().await?;
                 let late: Vec<String> = src
                     .iter()
@@ -849,7 +872,9 @@ impl Engine {
             }
             let gap = source - target;
             if gap > 2_000_000 {
-                bail!("the target is {gap} transactions behind the source's zxid: too many to raise by writes");
+                bail!(
+                    "the target is {gap} transactions behind the source's zxid: too many to raise by writes"
+                );
             }
             self.say(&format!("raising the target's zxid by {gap} transactions"));
             let exact = self.dst.zoolab && !self.opts.logical;
@@ -884,7 +909,8 @@ impl Engine {
             self.journal.raised_zxid = Some(target);
             if self.dst.zoolab && !self.opts.logical {
                 let z = self.set_fence(&self.dst, false).await?;
-                ev.detail.push_str(&format!("; target unfenced at 0x{z:x}: clients move to {}", self.dst.hosts));
+                ev.detail
+                    .push_str(&format!("; target unfenced at 0x{z:x}: clients move to {}", self.dst.hosts));
             }
         }
         Ok(ev)
@@ -930,7 +956,12 @@ fn print_status(j: &Journal) {
     for e in j.migration.journal() {
         println!("  {} -> {} [stamp {}]: {}", e.from, e.to, e.stamp, e.evidence);
     }
-    for (k, v) in [("start", j.start_zxid), ("applied", j.applied_zxid), ("fence", j.fence_zxid), ("raised", j.raised_zxid)] {
+    for (k, v) in [
+        ("start", j.start_zxid),
+        ("applied", j.applied_zxid),
+        ("fence", j.fence_zxid),
+        ("raised", j.raised_zxid),
+    ] {
         if let Some(z) = v {
             println!("{k} zxid: 0x{z:x}");
         }
@@ -978,9 +1009,14 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
     let exact = dst.zoolab && !opts.logical;
     let resumed = existing.is_some();
     let journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
-    let mut e = Engine { opts, src, dst, events: rx, dirty: BTreeSet::new(), journal, watching: false, exact };
+    let mut e =
+        Engine { opts, src, dst, events: rx, dirty: BTreeSet::new(), journal, watching: false, exact };
     if resumed {
-        e.say(&format!("resuming from {} in phase {}", e.opts.journal.display(), e.journal.migration.phase()));
+        e.say(&format!(
+            "resuming from {} in phase {}",
+            e.opts.journal.display(),
+            e.journal.migration.phase()
+        ));
     }
     if e.opts.action == Action::Abort {
         let stamp = e.stamp();
@@ -1010,7 +1046,11 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         let ev = loop {
             match e.work(phase).await {
                 Ok(ev) => break ev,
-                Err(err) if err.downcast_ref::<CallError>() == Some(&CallError::Lost) || !e.src.client.alive() || !e.dst.client.alive() => {
+                Err(err)
+                    if err.downcast_ref::<CallError>() == Some(&CallError::Lost)
+                        || !e.src.client.alive()
+                        || !e.dst.client.alive() =>
+                {
                     e.say(&format!("{phase}: {err:#}; reconnecting and reconciling"));
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     e.reconnect().await?;
@@ -1022,11 +1062,7 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         match e.journal.migration.advance(stamp, ev.clone()) {
             Ok(next) => {
                 e.journal.save(&e.opts.journal)?;
-                println!(
-                    "phase {phase} -> {next} ({} ms): {}",
-                    t0.elapsed().as_millis(),
-                    ev.detail
-                );
+                println!("phase {phase} -> {next} ({} ms): {}", t0.elapsed().as_millis(), ev.detail);
             }
             Err(err) => {
                 println!("phase {phase}: gate closed: {err}");

@@ -71,7 +71,8 @@ impl Journal {
             f.write_all(&bytes)?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
     }
 
     /// Whether a journal was written for this same migration.
@@ -198,11 +199,12 @@ pub fn lag(source: i64, applied: i64) -> Option<i64> {
 }
 
 /// The catch-up gate: the copy is complete through `applied`, within `max_lag`
-/// transactions of the source, with no change still waiting to be read.
+/// transactions of the source (the `waiting` paths changed after `applied`: they are
+/// that lag, shown, not counted twice).
 pub fn catch_up_gate(source: i64, applied: i64, waiting: usize, max_lag: i64) -> Evidence {
     let l = lag(source, applied);
     Evidence {
-        holds: waiting == 0 && l.is_some_and(|l| l <= max_lag),
+        holds: l.is_some_and(|l| l <= max_lag),
         detail: format!(
             "source zxid 0x{source:x}, applied 0x{applied:x}, lag {}, {waiting} changed paths waiting",
             l.map_or("unknown (epochs differ)".into(), |l| l.to_string())
@@ -264,7 +266,9 @@ mod tests {
     }
 
     fn rels(v: &[Change]) -> Vec<String> {
-        v.iter().map(|c| format!("{}{}", if matches!(c, Change::Upsert { .. }) { "+" } else { "-" }, c.rel())).collect()
+        v.iter()
+            .map(|c| format!("{}{}", if matches!(c, Change::Upsert { .. }) { "+" } else { "-" }, c.rel()))
+            .collect()
     }
 
     #[test]
@@ -301,7 +305,11 @@ mod tests {
         let e1 = 1i64 << 32;
         assert!(catch_up_gate(e1 + 10, e1 + 8, 0, 5).holds);
         assert!(!catch_up_gate(e1 + 10, e1 + 2, 0, 5).holds, "lag 8 > 5");
-        assert!(!catch_up_gate(e1 + 10, e1 + 10, 3, 5).holds, "changes still waiting");
+        assert!(
+            catch_up_gate(e1 + 10, e1 + 9, 3, 5).holds,
+            "paths changed after the applied zxid are the lag"
+        );
+        assert!(!catch_up_gate(e1 + 10, 0, 0, 5).holds, "nothing complete yet");
         assert!(!catch_up_gate(2 * e1 + 1, e1 + 10, 0, 5).holds, "epochs differ");
         assert!(cut_over_gate(2 * e1, e1 + 99).holds);
         assert!(!cut_over_gate(e1 + 99, e1 + 99).holds);

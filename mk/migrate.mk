@@ -1,0 +1,15 @@
+# `zoolab migrate` between real ensembles (issues 7 and 10). Included from the Makefile.
+#   make test-migrate   Apache ZooKeeper 3.8 (3 servers) -> zoolab (3 servers) under a kazoo
+#                       write load, the migrate process killed once and resumed from its
+#                       journal, every acknowledged write and every Stat checked on the
+#                       target; then zoolab -> zoolab with the real write fence (NOTREADONLY
+#                       after the freeze), an abort, and the import path refused without
+#                       the super-user (about 35 s after the build)
+# Uses server-deps from mk/server.mk (kazoo, Debian's zookeeper). The script starts its
+# servers on free ports in a temporary directory and stops them by their own pids.
+
+.PHONY: test-migrate
+
+test-migrate: server-deps
+	$(CARGO) build -q -p zoolab-server
+	python3 tests/migrate/migrate.py --zoolab target/debug/zoolab
