@@ -375,6 +375,15 @@ def test_zoolab_to_zoolab_with_the_fence():
         n = assert_same_trees(szk, dzk, "/svc", exact=True)
         print(f"{n} znodes equal with their Stat and ACL")
         dzk.create("/svc/after", b"")
+        # The logical path (plain client writes; versions restart) on another subtree.
+        build_tree(szk, "/logi")
+        szk.delete("/logi/private")  # alice's ACL: the controller could not read it back
+        lj = os.path.join(TMP, "logical.json")
+        r = migrate(src, dst, lj, *auth, "--logical", "run", subtree="/logi")
+        assert phase(lj) == "Committed" and "versions restart" in r.stdout, "the logical copy states its losses"
+        n = assert_same_trees(szk, dzk, "/logi", exact=False)
+        assert dzk.get("/logi/versioned")[1].version == 0, "logically, versions restart"
+        print(f"{n} znodes equal logically (data and ACL)")
         dzk.stop()
         szk.stop()
     finally:

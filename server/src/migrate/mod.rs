@@ -344,6 +344,23 @@ impl Engine {
             return Ok(n);
         }
         let c = &self.dst.client;
+        // The subtree's parents on the target (a chroot, or a deeper subtree).
+        let mut up = parent(&self.dst.root);
+        let mut missing = Vec::new();
+        while let Some(p) = up.filter(|p| *p != "/") {
+            if c.get_data(p).await?.is_some() {
+                break;
+            }
+            missing.push(p.to_string());
+            up = parent(p);
+        }
+        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        for p in missing.iter().rev() {
+            match c.create(p, b"", &open, 0).await {
+                Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
+                Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
+            }
+        }
         for ch in changes {
             match ch {
                 Change::Upsert { rel, node } => {
@@ -407,8 +424,8 @@ impl Engine {
         let z = self.src.client.last_zxid();
         let mut changes = Vec::new();
         for (rel, n) in &src {
-            if rel == "/" && !self.exact {
-                continue; // the root exists on both; its data is left alone logically
+            if rel == "/" && !self.exact && self.dst.root == "/" {
+                continue; // `/` exists on both; logically its data is left alone
             }
             if dst.get(rel).is_none_or(|t| self.differs(n, t)) {
                 changes.push(Change::Upsert { rel: rel.clone(), node: n.clone() });
@@ -509,8 +526,8 @@ impl Engine {
                 .collect()
         };
         let (s, mut t) = (keep(&src), keep(&dst));
-        if !self.exact {
-            // Logically the root is not copied (it exists on both sides).
+        if !self.exact && self.dst.root == "/" {
+            // Logically `/` is not copied (it exists on both sides).
             if let Some(r) = s.get("/") {
                 t.insert("/".into(), r.clone());
             }
@@ -618,33 +635,44 @@ impl Engine {
                 "logical copy (data and ACLs)"
             }
         );
-        for line in r.to_string().lines() {
-            println!("fidelity: {line}");
+        // The core's report counts what the transport loses on the tree as read; the
+        // lines after it are what the client API cannot even see.
+        if r.exact() {
+            println!(
+                "fidelity: kept exactly: data, ACLs, and every Stat field (czxid, mzxid, pzxid, ctime, mtime, \
+                 version, cversion, aversion)"
+            );
+        } else {
+            for line in r.to_string().lines().skip(1) {
+                println!("fidelity: {line}");
+            }
         }
+        let some: Vec<String> = ephemerals.iter().take(3).cloned().collect();
         println!(
-            "fidelity: - ephemerals are not copied: {} on the source now ({}); their owners re-create them when they reconnect to the target",
+            "fidelity: - ephemerals are not copied (sessions are not migrated; they end with the source): {} on the \
+             source now{}; their owners re-create them when they reconnect to the target",
             ephemerals.len(),
-            ephemerals.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            if some.is_empty() { String::new() } else { format!(" (e.g. {})", some.join(", ")) }
         );
-        if !self.src.zoolab {
-            println!("fidelity: - containers and TTL nodes look persistent through the client API: they arrive as persistent nodes");
+        println!(
+            "fidelity: - containers and TTL nodes look persistent through the client API (ephemeralOwner 0): they \
+             arrive as persistent nodes"
+        );
+        if self.src.zoolab {
+            println!(
+                "fidelity: - freeze: zoolab's write fence ({FENCE_PATH}): writes in scope are refused with NOTREADONLY"
+            );
+        } else {
             println!(
                 "fidelity: - freeze: the source is not zoolab, so it has no server-side write fence; the freeze requires the \
                  writers to be stopped and holds when the watch sees no write in scope for {} s; a write after the freeze \
                  is caught by the final sync (any node with a zxid above the freeze zxid) and closes its gate",
                 self.opts.quiet_secs
             );
-        } else {
-            println!("fidelity: - freeze: zoolab's write fence ({FENCE_PATH}): writes in scope are refused with NOTREADONLY");
-        }
-        if !self.exact {
-            println!(
-                "fidelity: - versions and sequence counters restart on the target (not zoolab, or --logical)"
-            );
         }
         println!(
             "fidelity: - cut-over: {}",
-            if self.dst.zoolab {
+            if self.exact {
                 "the target's zxid is raised above the source's by empty import batches (same epoch), or the gate says to restart its election above the source's epoch"
             } else {
                 "the target's zxid is raised above the source's by writes to the migration record (same epoch), or the gate says to restart its leader until its epoch passes the source's"
