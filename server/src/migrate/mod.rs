@@ -267,18 +267,21 @@ impl Engine {
     /// Reconnects a side whose connection was lost (a new session; the watch is set
     /// again and the caller reconciles by walking both sides).
     async fn reconnect(&mut self) -> Result<()> {
-        let (tx, rx) = mpsc::unbounded_channel();
         if !self.src.client.alive() {
             self.say(&format!("source connection lost; reconnecting to {}", self.src.hosts));
-            self.src.client = Arc::new(Client::connect(&self.src.hosts, tx.clone()).await?);
+            let (tx, rx) = mpsc::unbounded_channel();
+            self.src.client = Arc::new(connect_patiently(&self.src.hosts, tx).await?);
             self.src.authenticate().await?;
+            // Notifications missed while disconnected are not replayed: the caller
+            // sets the watch again and reconciles by walking both sides.
             self.events = rx;
+            self.dirty.clear();
             self.watching = false;
         }
         if !self.dst.client.alive() {
             self.say(&format!("target connection lost; reconnecting to {}", self.dst.hosts));
             let (dtx, _) = mpsc::unbounded_channel();
-            self.dst.client = Arc::new(Client::connect(&self.dst.hosts, dtx).await?);
+            self.dst.client = Arc::new(connect_patiently(&self.dst.hosts, dtx).await?);
             self.dst.authenticate().await?;
         }
         Ok(())
@@ -968,6 +971,18 @@ impl Engine {
             );
         }
         Ok(Evidence { holds: true, detail: notes.join("; ") })
+    }
+}
+
+/// Connects, retrying for half a minute (an ensemble electing a leader refuses sessions).
+async fn connect_patiently(hosts: &str, events: mpsc::UnboundedSender<Event>) -> Result<Client> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Client::connect(hosts, events.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
     }
 }
 

@@ -75,9 +75,19 @@ impl Journal {
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
     }
 
-    /// Whether a journal was written for this same migration.
+    /// Whether a journal was written for this same migration: the same subtree and
+    /// chroots, and at least one server in common on each side (an ensemble's member
+    /// list may change during a migration).
     pub fn same_migration(&self, from: &str, to: &str, subtree: &str) -> bool {
-        self.from == from && self.to == to && self.subtree == subtree
+        fn overlap(a: &str, b: &str) -> bool {
+            let split = |s: &str| {
+                let (hosts, root) = s.split_at(s.find('/').unwrap_or(s.len()));
+                (hosts.split(',').map(str::trim).map(str::to_string).collect::<Vec<_>>(), root.to_string())
+            };
+            let ((ha, ra), (hb, rb)) = (split(a), split(b));
+            ra == rb && ha.iter().any(|h| hb.contains(h))
+        }
+        self.subtree == subtree && overlap(&self.from, from) && overlap(&self.to, to)
     }
 }
 
@@ -335,6 +345,13 @@ mod tests {
         assert_eq!(back, j);
         assert_eq!(back.migration.phase(), Phase::Preflight);
         assert!(back.same_migration("127.0.0.1:2181", "127.0.0.1:3181", "/app"));
+        assert!(
+            back.same_migration("127.0.0.1:2182,127.0.0.1:2181", "127.0.0.1:3181", "/app"),
+            "a member added"
+        );
+        assert!(!back.same_migration("127.0.0.1:2181", "127.0.0.1:3181", "/other"));
+        assert!(!back.same_migration("127.0.0.1:2181/chroot", "127.0.0.1:3181", "/app"));
+        assert!(!back.same_migration("127.0.0.1:9999", "127.0.0.1:3181", "/app"));
         std::fs::write(&path, b"{not json").unwrap();
         assert!(Journal::load(&path).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
