@@ -15,7 +15,7 @@ use zoolab_core::jute::{frame, Reader, Writer};
 use zoolab_core::tree::Import;
 
 /// The opcode: far above ZooKeeper's (which stop at 107), so no client sends it by
-/// accident. Apache ZooKeeper closes the connection on it.
+/// accident; Apache ZooKeeper does not know it.
 pub const IMPORT_OP: i32 = 0x7a6c;
 
 /// Decodes `body` (a packet after its length) if it is an import request:
