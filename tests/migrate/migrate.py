@@ -378,6 +378,18 @@ def test_zoolab_to_zoolab_with_the_fence():
         migrate(src, dst, aj, *auth, "abort", subtree="/tmp2")
         assert phase(aj) == "RolledBack", phase(aj)
         szk.set("/tmp2/a", b"3")
+        # A second controller on the same subtree takes a higher stamp: the first one,
+        # now stale, fails fast (and so does its abort).
+        s1, s2 = os.path.join(TMP, "first.json"), os.path.join(TMP, "second.json")
+        szk.create("/tmp3/a", b"1", makepath=True)
+        migrate(src, dst, s1, *auth, "--until", "freeze", "run", subtree="/tmp3")
+        migrate(src, dst, s2, *auth, "step", subtree="/tmp3")
+        r = migrate(src, dst, s2, *auth, "step", subtree="/tmp3", check=False)
+        assert r.returncode == 2 and "not empty" in r.stdout, "the second controller's preflight: target not empty"
+        for action in ("step", "abort"):
+            r = migrate(src, dst, s1, *auth, action, subtree="/tmp3", check=False)
+            assert r.returncode == 1 and "stale controller" in r.stderr, r.stderr
+        assert phase(s1) == "Freeze", phase(s1)
         # The real migration.
         journal = os.path.join(TMP, "zoolab-to-zoolab.json")
         migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc")

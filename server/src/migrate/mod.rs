@@ -1062,6 +1062,7 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         ));
     }
     if e.opts.action == Action::Abort {
+        e.check_stamp().await?;
         let stamp = e.stamp();
         e.journal.migration.roll_back(stamp, "aborted by the operator")?;
         e.journal.save(&e.opts.journal)?;
