@@ -76,11 +76,12 @@ pub struct Opts {
 
 /// Parses a phase name as printed (`catch-up`, `final-sync`, `cut-over`, ...).
 pub fn parse_phase(s: &str) -> Result<Phase, String> {
-    let want = s.replace(['-', '_'], " ");
+    let norm = |x: &str| x.replace(['-', '_', ' '], "").to_ascii_lowercase();
+    let want = norm(s);
     zoolab_core::migration::phase::FORWARD
         .iter()
         .copied()
-        .find(|p| p.to_string() == want || p.to_string().replace(' ', "") == want.replace(' ', ""))
+        .find(|p| norm(&p.to_string()) == want)
         .ok_or_else(|| format!("unknown phase {s:?} (draft, preflight, seed, catch-up, verify, freeze, final-sync, cut-over, soak, committed)"))
 }
 
@@ -226,6 +227,10 @@ fn tree_of(nodes: &BTreeMap<String, NodeCopy>) -> DataTree {
 }
 
 const BATCH_BYTES: usize = 256 << 10;
+/// The largest import packet sent: `jute.maxbuffer`'s default (0xfffff) less headers.
+const IMPORT_MAX_BYTES: u64 = 0xfffff - 64;
+/// Lost connections in a row, in one phase, before the controller gives up.
+const MAX_RECONNECTS: usize = 5;
 
 impl Engine {
     fn fidelity(&self) -> Fidelity {
@@ -297,6 +302,14 @@ impl Engine {
     }
 
     async fn import(&self, side: &Side, imp: &Import) -> Result<i64> {
+        let size = bincode::serialized_size(imp).unwrap_or(0);
+        if size > IMPORT_MAX_BYTES {
+            bail!(
+                "an import batch of {size} bytes (node {}) is over zoolab's default jute.maxbuffer: \
+                 a node this large cannot go through the import path; copy it with --logical",
+                imp.nodes.first().map_or("?", |n| n.path.as_str())
+            );
+        }
         side.client.import(imp).await.map_err(|e| match e {
             CallError::Server(-102) => anyhow::anyhow!(
                 "{} refused zoolab's import request (NOAUTH): it needs the super-user — configure \
@@ -318,7 +331,12 @@ impl Engine {
             for c in changes {
                 match c {
                     Change::Upsert { rel, node } => {
-                        bytes += node.data.len() + rel.len() + 100;
+                        let size = node.data.len() + rel.len() + 100;
+                        if bytes + size > BATCH_BYTES && !imp.nodes.is_empty() {
+                            self.import(&self.dst, &std::mem::take(&mut imp)).await?;
+                            bytes = 0;
+                        }
+                        bytes += size;
                         imp.nodes.push(ImportedNode {
                             path: self.dst.abs(&rel),
                             data: node.data,
@@ -1087,14 +1105,17 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
             return Ok(true);
         }
         let t0 = Instant::now();
+        let mut lost = 0;
         let ev = loop {
             match e.work(phase).await {
                 Ok(ev) => break ev,
                 Err(err)
-                    if err.downcast_ref::<CallError>() == Some(&CallError::Lost)
-                        || !e.src.client.alive()
-                        || !e.dst.client.alive() =>
+                    if lost < MAX_RECONNECTS
+                        && (err.downcast_ref::<CallError>() == Some(&CallError::Lost)
+                            || !e.src.client.alive()
+                            || !e.dst.client.alive()) =>
                 {
+                    lost += 1;
                     e.say(&format!("{phase}: {err:#}; reconnecting and reconciling"));
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     e.reconnect().await?;
@@ -1116,5 +1137,32 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         if e.opts.action == Action::Step {
             return Ok(true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_chroots_and_paths() {
+        assert_eq!(split_hosts("a:1,b:2/app/x"), ("a:1,b:2".to_string(), "/app/x".to_string()));
+        assert_eq!(split_hosts("a:1"), ("a:1".to_string(), "/".to_string()));
+        assert_eq!(split_hosts("a:1/"), ("a:1".to_string(), "/".to_string()));
+        assert_eq!(join("/", "/app"), "/app");
+        assert_eq!(join("/c", "/"), "/c");
+        assert_eq!(join("/c", "/app"), "/c/app");
+        assert_eq!(parent("/a/b"), Some("/a"));
+        assert_eq!(parent("/a"), Some("/"));
+        assert_eq!(parent("/"), None);
+    }
+
+    #[test]
+    fn phases_parse_as_printed_and_with_dashes() {
+        assert_eq!(parse_phase("freeze"), Ok(Phase::Freeze));
+        assert_eq!(parse_phase("final-sync"), Ok(Phase::FinalSync));
+        assert_eq!(parse_phase("cut over"), Ok(Phase::CutOver));
+        assert_eq!(parse_phase("catch-up"), Ok(Phase::CatchUp));
+        assert!(parse_phase("thaw").unwrap_err().contains("unknown phase"));
     }
 }
