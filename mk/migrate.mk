@@ -3,8 +3,9 @@
 #                       write load, the migrate process killed once and resumed from its
 #                       journal, every acknowledged write and every Stat checked on the
 #                       target; then zoolab -> zoolab with the real write fence (NOTREADONLY
-#                       after the freeze), an abort, and the import path refused without
-#                       the super-user (about 45 s after the build)
+#                       after the freeze), an abort, a stale controller, the import path
+#                       refused without the super-user, a --logical copy; the whole tree
+#                       between two standalone servers (about 55 s after the build)
 # Uses server-deps from mk/server.mk (kazoo, Debian's zookeeper). The script starts its
 # servers on free ports in a temporary directory and stops them by their own pids.
 

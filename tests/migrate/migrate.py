@@ -12,7 +12,10 @@
    source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
-   lifts the fence; the import path without the super-user is refused with NOAUTH.
+   lifts the fence; the import path without the super-user is refused with NOAUTH; a
+   stale controller fails fast; a --logical copy.
+3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
+   path without ZAB between processes.
 
 Every server is started in a temporary directory on free ports and stopped by its pid.
 Exit status 0 when every test passed.
@@ -429,7 +432,77 @@ def test_zoolab_to_zoolab_with_the_fence():
         dst.stop()
 
 
-TESTS = [test_zookeeper_to_zoolab, test_zoolab_to_zoolab_with_the_fence]
+class Standalone:
+    """One `zoolab server` without server.N lines."""
+
+    def __init__(self, name):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir)
+        (self.port,) = free_ports(1)
+        self.ports = [self.port]
+        cfg = os.path.join(self.dir, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(f"tickTime=200\ndataDir={self.dir}\nclientPort={self.port}\nclientPortAddress={HOST}\n"
+                    f"4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
+        log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen([ZOOLAB, "server", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + 20
+        while four(self.port, "ruok") != "imok":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"zoolab server {name} did not start; see {self.dir}")
+            time.sleep(0.05)
+
+    def hosts(self):
+        return f"{HOST}:{self.port}"
+
+    def zxid(self):
+        return int(srvr(self.port, "Zxid") or "0x0", 16)
+
+    def client(self, **kw):
+        zk = KazooClient(hosts=self.hosts(), timeout=10, **kw)
+        zk.start(timeout=15)
+        return zk
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()  # by its own pid
+            self.proc.wait()
+
+
+def test_the_whole_tree_between_standalone_servers():
+    src, dst = Standalone("standalone-source"), Standalone("standalone-target")
+    try:
+        szk = src.client(auth_data=[("digest", "super:secret")])
+        build_tree(szk, "/top")
+        szk.create("/second/level", b"2", makepath=True)
+        journal = os.path.join(TMP, "whole.json")
+        auth = ["--source-auth", "super:secret", "--target-auth", "super:secret"]
+        migrate(src, dst, journal, *auth, "--until", "final-sync", "run", subtree="/")
+        try:
+            szk.create("/new", b"")
+            raise AssertionError("a standalone source took a write after its freeze")
+        except NotReadOnlyCallError:
+            pass
+        migrate(src, dst, journal, *auth, "run", subtree="/")
+        assert phase(journal) == "Committed", phase(journal)
+        dzk = dst.client(auth_data=[("digest", "super:secret")])
+        for top in ("/top", "/second"):
+            assert_same_trees(szk, dzk, top, exact=True)
+        ra, rb = szk.get("/")[1], dzk.get("/")[1]
+        for f in STAT_FIELDS:
+            assert getattr(ra, f) == getattr(rb, f), f"/: Stat.{f} {getattr(ra, f)} vs {getattr(rb, f)}"
+        assert dst.zxid() > src.zxid()
+        dzk.create("/new", b"the target serves")
+        dzk.stop()
+        szk.stop()
+    finally:
+        src.stop()
+        dst.stop()
+
+
+TESTS = [test_zookeeper_to_zoolab, test_zoolab_to_zoolab_with_the_fence, test_the_whole_tree_between_standalone_servers]
 
 
 def main():
