@@ -122,6 +122,11 @@ enum Command {
         /// With --import-zk: go on even if zoolab's digest differed from ZooKeeper's.
         #[arg(long)]
         allow_digest_mismatch: bool,
+        /// An ensemble member's election starts with its acceptedEpoch raised to at least
+        /// this epoch, so the next leader's zxids pass it (`zoolab migrate`'s cut-over when
+        /// the source is in a later epoch: restart every target member with it).
+        #[arg(long, value_name = "EPOCH")]
+        min_epoch: Option<u32>,
     },
     /// Read an Apache ZooKeeper data directory (snapshots and transaction logs) into
     /// zoolab's tree: print a summary (zxid, znodes, sessions, digest — compare it with
@@ -248,13 +253,15 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Server { config, import_zk, import_zk_log_dir, allow_digest_mismatch } => match import_zk {
-            Some(dir) => {
-                zkimport::seed_server(&config, &dir, import_zk_log_dir.as_deref(), allow_digest_mismatch)
-                    .and_then(|()| zk::run(&config))
+        Command::Server { config, import_zk, import_zk_log_dir, allow_digest_mismatch, min_epoch } => {
+            match import_zk {
+                Some(dir) => {
+                    zkimport::seed_server(&config, &dir, import_zk_log_dir.as_deref(), allow_digest_mismatch)
+                        .and_then(|()| zk::run(&config, min_epoch))
+                }
+                None => zk::run(&config, min_epoch),
             }
-            None => zk::run(&config),
-        },
+        }
         Command::ZkImport { data_dir, data_log_dir, out, json, hash, allow_digest_mismatch } => {
             let output = match (json, hash) {
                 (true, _) => zkimport::Output::Json,

@@ -92,6 +92,7 @@ class Ensemble:
         self.ports = ports[0::3]
         servers = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
         self.procs = []
+        self.cmds = []
         self.dead = set()
         self.first = 0  # listed first in hosts(): the server a new session goes to
         for i in range(3):
@@ -121,8 +122,13 @@ class Ensemble:
                        f"-Dlog4j.configuration=file:{props}",
                        f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
                        "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+            self.cmds.append(cmd)
             self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
             log.close()
+        self.wait_formed()
+
+    def wait_formed(self):
+        name = os.path.basename(self.dir)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             modes = [srvr(p, "Mode") for p in self.ports]
@@ -145,6 +151,19 @@ class Ensemble:
         zk = KazooClient(hosts=self.hosts(), timeout=10, **kw)
         zk.start(timeout=15)
         return zk
+
+    def restart(self, i, extra=()):
+        """Kills server i (by its pid) and starts it again, with `extra` arguments."""
+        if self.procs[i].poll() is None:
+            self.procs[i].kill()
+            self.procs[i].wait()
+        log = open(os.path.join(self.dir, f"server{i + 1}.log"), "a")
+        self.procs[i] = subprocess.Popen(self.cmds[i] + list(extra), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        log.close()
+
+    def leader(self):
+        return next(i for i, p in enumerate(self.ports) if srvr(p, "Mode") == "leader")
 
     def kill_one(self, i):
         self.procs[i].kill()  # by its own pid
@@ -289,6 +308,12 @@ def test_zookeeper_to_zoolab():
         admin = src.client(auth_data=[("digest", "super:secret")])
         build_tree(admin, "/app")
         admin.create("/outside", b"not migrated")
+        # A new source leader: the source is in epoch 2, the fresh target in epoch 1, as
+        # when a long-lived ensemble moves to a new one.
+        src.restart(src.leader())
+        src.wait_formed()
+        admin.create("/epoch2", b"")
+        assert src.zxid() >> 32 == 2, hex(src.zxid())
         # The controller's source server is a follower (killed later: a leader's death
         # would start a new epoch on the source, which the cut-over's raise by writes
         # cannot pass; its gate would ask to restart the target's election).
@@ -331,9 +356,16 @@ def test_zookeeper_to_zoolab():
         acked = writers.finish()
         print(f"writers stopped at the freeze: {writers.count} acknowledged writes, {len(acked)} keys")
         assert writers.count > 50, "the writers wrote during the migration"
+        # The cut-over's gate: the target's epoch (1) is behind the source's (2).
+        r = migrate(src, dst, journal, *args, "run", check=False)
+        assert r.returncode == 2 and phase(journal) == "CutOver", (r.returncode, phase(journal))
+        assert "--min-epoch 2" in r.stdout, "the gate says how to raise the target's epoch"
+        for i in range(3):
+            dst.restart(i, ["--min-epoch", "2"])
+        dst.wait_formed()
         r = migrate(src, dst, journal, *args, "run")
         assert phase(journal) == "Committed", phase(journal)
-        assert "cut over" in r.stdout and "target zxid" in r.stdout
+        assert "target zxid 0x3" in r.stdout, "the target's next leader is in epoch 3"
         dzk = dst.client(auth_data=[("digest", "super:secret")])
         for path, val in acked.items():
             if val is None:

@@ -913,9 +913,13 @@ impl Engine {
                     holds: false,
                     detail: format!(
                         "target zxid 0x{target:x} is in an older epoch than the source's 0x{source:x}: restart the target's \
-                         election until its epoch passes {} ({}), then step again",
-                        source >> 32,
-                        if self.dst.zoolab { "restart its servers" } else { "restart its leader once per epoch" }
+                         election above epoch {e} ({}), then step again",
+                        if self.dst.zoolab {
+                            format!("restart every target member with `zoolab server --config … --min-epoch {}`", source >> 32)
+                        } else {
+                            "each ZooKeeper leader election adds one to the epoch: restart its leader until it passes".into()
+                        },
+                        e = source >> 32
                     ),
                 });
             }

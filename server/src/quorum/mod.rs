@@ -38,7 +38,7 @@ use zoolab_core::zab::ServerConfig;
 const MAX_BACKLOG: usize = 100_000;
 
 /// Runs this ensemble member until it is killed.
-pub fn run(config: Config) -> Result<()> {
+pub fn run(config: Config, min_epoch: Option<u32>) -> Result<()> {
     let Some(my_id) = config.my_id else {
         bail!("{} server.N lines but no myid in dataDir: which server is this?", config.servers.len());
     };
@@ -56,7 +56,7 @@ pub fn run(config: Config) -> Result<()> {
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
-    rt.block_on(serve(Arc::new(config), me, store))
+    rt.block_on(serve(Arc::new(config), me, store, min_epoch))
 }
 
 async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener> {
@@ -67,6 +67,7 @@ async fn serve(
     config: Arc<Config>,
     me: crate::zk::config::ServerLine,
     store: Option<store::QStore>,
+    min_epoch: Option<u32>,
 ) -> Result<()> {
     let my = ServerId(me.id);
     let client_ip = config.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
@@ -111,10 +112,18 @@ async fn serve(
         client: Some(config.client_port.to_string()),
     }));
     let mut store = store;
-    let (durable, incarnation) = match &mut store {
+    let (mut durable, incarnation) = match &mut store {
         Some(s) => (s.take_durable(), s.incarnation),
         None => (Default::default(), 1),
     };
+    if let Some(e) = min_epoch.map(|e| zoolab_core::ids::Epoch(e.into())) {
+        // Only acceptedEpoch: the election's votes (currentEpoch, zxid, id) are unchanged,
+        // and a leader's new epoch is above every accepted one, so it skips past `e`.
+        if durable.accepted_epoch < e {
+            info!("acceptedEpoch raised from {} to {} (--min-epoch)", durable.accepted_epoch.0, e.0);
+            durable.accepted_epoch = e;
+        }
+    }
     let mut out = Vec::new();
     let zab =
         Server::recover(my, zcfg, qcfg, durable, incarnation, crate::zk::state::wall_ms() as u64, &mut out);

@@ -144,14 +144,22 @@ impl Facing for State {
 }
 
 /// `zoolab server --config zoo.cfg`.
-pub fn run(config_path: &Path) -> Result<()> {
+/// `min_epoch` (ensembles only): start this member's election with its `acceptedEpoch`
+/// raised to at least that epoch, so the next leader's epoch passes it (a migration's
+/// cut-over: the target's zxids above every zxid the source gave out).
+pub fn run(config_path: &Path, min_epoch: Option<u32>) -> Result<()> {
     let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).try_init();
     let config = Config::load(config_path)?;
     for w in &config.warnings {
         warn!("{}: {w}", config_path.display());
     }
     if !config.standalone() {
-        return crate::quorum::run(config);
+        return crate::quorum::run(config, min_epoch);
+    }
+    if min_epoch.is_some() {
+        anyhow::bail!(
+            "--min-epoch is for ensemble members (server.N lines); a standalone server has no election"
+        );
     }
     let (tree, store) = match &config.data_dir {
         Some(dir) => {
