@@ -116,7 +116,7 @@ async fn serve(
         Some(s) => (s.take_durable(), s.incarnation),
         None => (Default::default(), 1),
     };
-    if let Some(e) = min_epoch.map(|e| zoolab_core::ids::Epoch(e.into())) {
+    if let Some(e) = min_epoch.map(zoolab_core::ids::Epoch) {
         // Only acceptedEpoch: the election's votes (currentEpoch, zxid, id) are unchanged,
         // and a leader's new epoch is above every accepted one, so it skips past `e`.
         if durable.accepted_epoch < e {
