@@ -5,7 +5,7 @@
 #                       target; then zoolab -> zoolab with the real write fence (NOTREADONLY
 #                       after the freeze), an abort, a stale controller, the import path
 #                       refused without the super-user, a --logical copy; the whole tree
-#                       between two standalone servers (about 55 s after the build)
+#                       between two standalone servers (60 to 80 s after the build on a busy 2-core machine)
 # Uses server-deps from mk/server.mk (kazoo, Debian's zookeeper). The script starts its
 # servers on free ports in a temporary directory and stops them by their own pids.
 
