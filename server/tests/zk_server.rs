@@ -566,9 +566,16 @@ fn a_client_that_never_reads_is_dropped_before_it_exhausts_memory() {
             w.string("/big").bool(false);
         });
     }
-    assert!(is_closed(&mut slow.sock));
+    // The slow client reads nothing until the server has given up on it: reading earlier
+    // would drain the queue the server measures (on a loaded machine the server may not
+    // have queued enough yet), and the test would race the server instead of testing it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !srv.log().contains("client too slow") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let log = srv.log();
     assert!(log.contains("client too slow"), "{log}");
+    assert!(is_closed(&mut slow.sock));
     assert_eq!(writer.exists("/big"), 0);
 }
 
