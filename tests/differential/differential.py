@@ -47,7 +47,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import struct
@@ -381,6 +380,7 @@ def run_side(kind, n, ttl, zoolab_bin, sequences, out):
     """In a worker process: start the cluster, run every sequence, put the answers on `out`."""
     record.patch_kazoo()
     cluster = Cluster(kind, n, ttl, zoolab_bin)
+    admin = None
     try:
         cluster.start()
         admin = SideRunner(cluster, [])
@@ -415,7 +415,7 @@ def run_side(kind, n, ttl, zoolab_bin, sequences, out):
         out.put((kind, None, traceback.format_exc()))
     finally:
         try:
-            for c in admin.clients.values():
+            for c in (admin.clients.values() if admin else ()):
                 c.stop()
                 c.close()
         except Exception:
@@ -509,6 +509,11 @@ def compare(target, sequences, zk, zl, show):
     diffs = []
     for (name, steps, _, _), (zr, zt, zd), (lr, lt, ld) in zip(sequences, zk, zl):
         zr, lr = ports_normalized(zr), ports_normalized(lr)
+        broken = [f"{k}: {r[0]['failed']}" for k, r in (("zookeeper", zr), ("zoolab", lr))
+                  if r and "failed" in r[0]]
+        if broken:  # a sequence that could not run is a failure even if both sides broke alike
+            diffs.append(f"[{target}] {name} did not run: " + "; ".join(broken))
+            continue
         if zr != lr:
             for i in range(max(len(zr), len(lr))):
                 a = zr[i] if i < len(zr) else None
@@ -529,6 +534,13 @@ def compare(target, sequences, zk, zl, show):
                     break
         if zd is not None:
             diffs += digests(target, name, zt, zd, lt, ld)
+    # Not a vacuous pass: the answers compared include errors and watch events.
+    answers = [r for res, _, _ in zk for r in res]
+    errors = sum(1 for r in answers if "error" in r)
+    events = sum(len(r["ok"]) for r in answers if isinstance(r.get("ok"), list)
+                 and r["ok"] and isinstance(r["ok"][0], dict) and set(r["ok"][0]) == {"type", "path"})
+    if not errors or (not events and target != "standalone-nottl"):
+        diffs.append(f"[{target}] only {errors} error answer(s) and {events} watch event(s): nothing was tested")
     for d in diffs[:show]:
         print("DIFFERENCE " + d, file=sys.stderr)
     if len(diffs) > show:
