@@ -22,7 +22,7 @@ size: web
 tools:
 	scripts/ensure-tools.sh wasm browser
 
-test: tools lint test-native test-wasm test-e2e test-server test-server-conformance test-ensemble test-zkfiles test-migrate test-sweep
+test: tools lint test-native test-wasm test-e2e test-server test-server-conformance test-ensemble test-zkfiles test-differential test-migrate test-sweep
 	@echo "make test: all suites passed"
 
 lint:

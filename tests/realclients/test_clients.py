@@ -365,7 +365,8 @@ def main():
         cfg = os.path.join(tmp, "zoo.cfg")
         with open(cfg, "w") as f:
             f.write(f"tickTime=500\nclientPort={PORT}\nclientPortAddress={HOST}\n"
-                    f"4lw.commands.whitelist=*\nminSessionTimeout=1000\ndataDir={tmp}/data\n")
+                    f"4lw.commands.whitelist=*\nminSessionTimeout=1000\ndataDir={tmp}/data\n"
+                    "extendedTypesEnabled=true\n")  # TTL nodes are off by default, as in ZooKeeper
         log = open(os.path.join(tmp, "zoolab.log"), "a")
 
         def start():

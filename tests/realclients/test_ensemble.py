@@ -84,6 +84,7 @@ class Ensemble:
                 f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                         f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
                         f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n"
+                        "extendedTypesEnabled=true\n"
                         f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n"
                         + (f"admin.serverPort={self.admin}\nadmin.serverAddress={HOST}\n" if i == 1 else "")
                         + lines)

@@ -859,6 +859,7 @@ impl SimDriver {
                     timeout_ms: i32::try_from(timeout).unwrap_or(i32::MAX),
                 },
                 reconfig: None,
+                ttl_enabled: true,
             };
             let request_id = self.world.write_in(at.0, at.1, request);
             self.clients[k].conn = Conn::Creating { at, inc, request_id, session };

@@ -92,6 +92,7 @@ impl Fuzzable for ZkDatabase {
             auth: AuthInfo::default(),
             request: WriteRequest::SetData { path: "/".into(), data: b"settled".to_vec(), version: -1 },
             reconfig: None,
+            ttl_enabled: true,
         }
     }
 

@@ -130,6 +130,11 @@ impl Preparer {
         &self.config
     }
 
+    /// Turns TTL nodes (`zookeeper.extendedTypesEnabled`) on or off for later requests.
+    pub fn set_ttl_enabled(&mut self, on: bool) {
+        self.config.ttl_enabled = on;
+    }
+
     /// How many change records are outstanding.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()

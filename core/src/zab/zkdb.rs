@@ -57,12 +57,18 @@ pub struct ZkRequest {
     pub request: WriteRequest,
     /// A reconfiguration instead of a tree write.
     pub reconfig: Option<ReconfigRequest>,
+    /// `zookeeper.extendedTypesEnabled` of the member that took the request: TTL creates
+    /// are refused with `UNIMPLEMENTED` (still a transaction, as in ZooKeeper) when off.
+    /// ZooKeeper reads the leader's setting; zoolab's members carry theirs with each
+    /// request (the same `zoo.cfg` everywhere gives the same answer). The simulator's
+    /// ensembles keep TTL nodes on.
+    pub ttl_enabled: bool,
 }
 
 impl ZkRequest {
     /// A tree write.
     pub fn write(session: SessionId, auth: AuthInfo, request: WriteRequest) -> ZkRequest {
-        ZkRequest { session, auth, request, reconfig: None }
+        ZkRequest { session, auth, request, reconfig: None, ttl_enabled: true }
     }
 
     /// A reconfiguration.
@@ -72,6 +78,7 @@ impl ZkRequest {
             auth,
             request: WriteRequest::Reconfig { data: Vec::new() },
             reconfig: Some(reconfig),
+            ttl_enabled: true,
         }
     }
 }
@@ -195,6 +202,7 @@ impl Replicated for ZkDatabase {
         if outstanding.is_empty() {
             self.prep.clear();
         }
+        self.prep.set_ttl_enabled(request.ttl_enabled);
         let time = i64::try_from(ctx.time_ms).unwrap_or(i64::MAX);
         if let Some(r) = &request.reconfig {
             let write = match self.reconfigure(outstanding, &ctx, r) {
@@ -249,8 +257,12 @@ impl Replicated for ZkDatabase {
 
     fn init_membership(&mut self, config: &QuorumConfig) {
         let Some(node) = self.tree.node(path::CONFIG) else { return };
-        let (acl, stat) = (self.tree.acl_of(node), node.stat);
+        let (acl, mut stat) = (self.tree.acl_of(node), node.stat);
         let data = config.to_string().into_bytes();
+        // ZooKeeper's initConfigInZKDatabase: setData with version -1 and the
+        // configuration's version as mzxid.
+        stat.version = -1;
+        stat.mzxid = Zxid(config.version);
         // Under /zookeeper/: outside the digest, as in ZooKeeper.
         let _ = self.tree.import_node(path::CONFIG, data, &acl, stat);
     }
@@ -595,5 +607,52 @@ mod tests {
         assert_eq!(copy.tree(), db.tree());
         assert_eq!(db.applied_count(), 1);
         assert_eq!(db.triggers_since(0).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn ttl_creates_follow_the_requests_extended_types_setting() {
+        // Found by the differential suite (tests/differential): an ensemble whose members
+        // say extendedTypesEnabled=false refuses TTL nodes with UNIMPLEMENTED, in a
+        // transaction (the zxid is taken) as ZooKeeper's PrepRequestProcessor does.
+        let mut db = ZkDatabase::default();
+        let ttl = |path: &str| {
+            WriteRequest::Create(Create {
+                ttl: Some(60_000),
+                ..match create(path, CreateMode::PersistentWithTtl) {
+                    WriteRequest::Create(c) => c,
+                    _ => unreachable!(),
+                }
+            })
+        };
+        let t = db.prepare(
+            &[],
+            PrepareContext::alone(Zxid(1), 5),
+            &req(5, WriteRequest::CreateSession { timeout_ms: 6_000 }),
+        );
+        db.apply(Zxid(1), &t);
+        let off = ZkRequest { ttl_enabled: false, ..req(5, ttl("/t")) };
+        let t = db.prepare(&[], PrepareContext::alone(Zxid(2), 10), &off);
+        let applied = db.apply(Zxid(2), &t);
+        assert_eq!(applied.result.unwrap_err().error, ZkError::Unimplemented);
+        assert_eq!(applied.zxid, Zxid(2));
+        assert!(db.tree().node("/t").is_none());
+        // The next request's own setting counts: TTL nodes on again.
+        let t = db.prepare(&[], PrepareContext::alone(Zxid(3), 20), &req(5, ttl("/t")));
+        let applied = db.apply(Zxid(3), &t);
+        assert!(applied.result.is_ok(), "{:?}", applied.result);
+        assert!(db.tree().node("/t").is_some());
+    }
+
+    #[test]
+    fn the_config_node_is_set_with_version_minus_one_as_zookeeper_does() {
+        // ZooKeeper's initConfigInZKDatabase sets /zookeeper/config with version -1 and
+        // the configuration's version as mzxid (seen by the differential suite).
+        let mut db = ZkDatabase::default();
+        let cfg = QuorumConfig::parse("server.1=a:1:2:participant\nversion=100000000").unwrap();
+        db.init_membership(&cfg);
+        let node = db.tree().node(path::CONFIG).unwrap();
+        assert_eq!(node.stat.version, -1);
+        assert_eq!(node.stat.mzxid, Zxid(0x1_0000_0000));
+        assert_eq!(node.data, b"server.1=a:1:2:participant\nversion=100000000");
     }
 }

@@ -102,14 +102,15 @@ async fn serve(
         snap_count: config.snap_count,
         ..ServerConfig::default()
     };
-    // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0).
+    // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0;
+    // a client address only where the `server.N` line gives one).
     let qcfg = QuorumConfig::of(config.servers.iter().map(|s| ServerSpec {
         id: ServerId(s.id),
         host: s.host.clone(),
         quorum_port: s.quorum_port,
         election_port: s.election_port,
         role: if s.observer { MemberRole::Observer } else { MemberRole::Participant },
-        client: Some(config.client_port.to_string()),
+        client: s.client.clone(),
     }));
     let mut store = store;
     let (mut durable, incarnation) = match &mut store {

@@ -954,7 +954,11 @@ impl crate::zk::Facing for Node {
                         },
                     );
                     let auth = self.auth.get(&sid).cloned().unwrap_or_default();
-                    self.submit(Req::Write { conn }, id, ZkRequest::write(sid, auth, w));
+                    let zk = ZkRequest {
+                        ttl_enabled: self.tree_config.ttl_enabled,
+                        ..ZkRequest::write(sid, auth, w)
+                    };
+                    self.submit(Req::Write { conn }, id, zk);
                 }
                 TreeRequest::Read(ReadRequest::Sync { path }) => {
                     let st = self.zab.status();

@@ -121,6 +121,8 @@ pub enum WirePacket {
         auth: AuthInfo,
         request: WriteRequest,
         reconfig: Option<WireReconfig>,
+        /// The forwarding member's `extendedTypesEnabled`.
+        ttl_enabled: bool,
     },
 }
 
@@ -158,6 +160,7 @@ impl Frame {
                     members: r.members,
                     from_config: r.from_config,
                 }),
+                ttl_enabled: request.ttl_enabled,
             },
         };
         Frame::Quorum { conn, packet }
@@ -188,14 +191,17 @@ impl Frame {
             WirePacket::UpToDate => Packet::UpToDate,
             WirePacket::Inform { zxid, txn, origin } => Packet::Inform { zxid, txn, origin },
             WirePacket::Ping => Packet::Ping,
-            WirePacket::Request { origin, session, auth, request, reconfig } => {
+            WirePacket::Request { origin, session, auth, request, reconfig, ttl_enabled } => {
                 let reconfig = reconfig.map(|r| ReconfigRequest {
                     joining: r.joining,
                     leaving: r.leaving,
                     members: r.members,
                     from_config: r.from_config,
                 });
-                Packet::Request { origin, request: ZkRequest { session, auth, request, reconfig } }
+                Packet::Request {
+                    origin,
+                    request: ZkRequest { session, auth, request, reconfig, ttl_enabled },
+                }
             }
         };
         Some(Message::Quorum { conn, packet })

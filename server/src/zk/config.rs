@@ -20,6 +20,9 @@ pub struct ServerLine {
     pub election_port: u16,
     /// `observer` or `participant`.
     pub observer: bool,
+    /// The client address after `;`, as ZooKeeper prints it in `/zookeeper/config`
+    /// (`0.0.0.0:PORT` for a bare port); `None` when the line has none (`clientPort`).
+    pub client: Option<String>,
 }
 
 /// What a `zoo.cfg` says, with ZooKeeper's defaults.
@@ -95,7 +98,7 @@ impl Default for Config {
             autopurge_purge_interval: 0,
             servers: Vec::new(),
             my_id: None,
-            extended_types: true,
+            extended_types: false,
             super_digest: None,
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
@@ -125,7 +128,15 @@ fn parse_bool(line: usize, key: &str, value: &str) -> Result<bool> {
 
 fn parse_server(line: usize, key: &str, value: &str) -> Result<ServerLine> {
     let id: u64 = num(line, key, &key["server.".len()..])?;
-    let addr = value.split(';').next().unwrap_or_default();
+    let (addr, client) = match value.split_once(';') {
+        Some((a, c)) => (a, Some(c.trim())),
+        None => (value, None),
+    };
+    let client = match client {
+        None | Some("") => None,
+        Some(c) if c.contains(':') => Some(c.to_string()),
+        Some(port) => Some(format!("0.0.0.0:{}", num::<u16>(line, key, port)?)),
+    };
     let parts: Vec<&str> = addr.split(':').collect();
     if parts.len() < 3 {
         bail!("line {line}: {key}={value}: expected host:quorumPort:electionPort[:role]");
@@ -141,6 +152,7 @@ fn parse_server(line: usize, key: &str, value: &str) -> Result<ServerLine> {
         quorum_port: num(line, key, parts[1])?,
         election_port: num(line, key, parts[2])?,
         observer,
+        client,
     })
 }
 
@@ -338,5 +350,37 @@ mod tests {
         assert!(!c.standalone());
         assert!(c.servers[1].observer);
         assert_eq!(c.servers[1].election_port, 3888);
+        // Only a line that names a client address puts one in /zookeeper/config.
+        assert_eq!(c.servers[0].client, None);
+        assert_eq!(c.servers[1].client.as_deref(), Some("0.0.0.0:2181"));
+        let c = Config::parse(
+            "server.1=a:2888:3888;2181
+server.2=b:2888:3888
+",
+        )
+        .unwrap();
+        assert_eq!(c.servers[0].client.as_deref(), Some("0.0.0.0:2181"));
+        assert!(Config::parse(
+            "server.1=a:2888:3888;http
+"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn ttl_nodes_are_off_unless_extended_types_are_enabled_as_in_zookeeper() {
+        assert!(
+            !Config::parse(
+                "tickTime=2000
+"
+            )
+            .unwrap()
+            .extended_types
+        );
+        for line in ["extendedTypesEnabled=true", "zookeeper.extendedTypesEnabled=true"] {
+            assert!(Config::parse(line).unwrap().extended_types, "{line}");
+        }
+        assert!(!Config::parse("extendedTypesEnabled=false").unwrap().extended_types);
+        assert!(Config::parse("extendedTypesEnabled=maybe").is_err());
     }
 }
