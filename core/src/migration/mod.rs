@@ -15,6 +15,7 @@
 
 pub mod fence;
 pub mod fidelity;
+mod observer;
 pub mod phase;
 pub mod record;
 pub mod sim;

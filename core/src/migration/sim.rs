@@ -221,6 +221,8 @@ pub struct Controller {
     entered: Phase,
     /// Whether the link between the clusters carries traffic (a partition cuts it).
     link_up: bool,
+    /// Observer join: the target's servers while they observe the source.
+    obs: Option<super::observer::ObserverJoin>,
 }
 
 #[derive(Clone, Debug)]
@@ -623,6 +625,7 @@ impl Controller {
             checked_cut: false,
             entered: Phase::Draft,
             link_up: true,
+            obs: None,
         }
     }
 
@@ -731,6 +734,7 @@ impl Controller {
                 }
             }
         }
+        self.drive_observers(w, clients);
         for dir in 0..2 {
             let mut s = if dir == 0 { self.fwd.take() } else { self.rev.take() };
             if let Some(st) = s.as_mut() {
@@ -850,6 +854,8 @@ impl Controller {
                     self.control(self.plan.target, ControlKind::Record, now);
                     self.control(self.plan.target, ControlKind::Fence, now);
                 }
+                // Observer join: the target's servers join the source (`drive_observers`).
+                Phase::Seed if self.plan.transport == Transport::ObserverJoin => {}
                 Phase::Seed => {
                     self.fwd = Some(Stream::new(self.plan.source, self.plan.target, self.plan.transport));
                 }
@@ -862,6 +868,12 @@ impl Controller {
                         if matches!(st.reader, Reader::Watch { .. }) {
                             st.reader = Reader::Watch { at: None, read_zxid: Zxid::ZERO };
                         }
+                    }
+                }
+                Phase::CutOver if self.obs.is_some() => {
+                    // Out of the source's configuration first; raised once home.
+                    if let Some(o) = self.obs.as_mut() {
+                        o.leave(false, &mut self.lines);
                     }
                 }
                 Phase::CutOver => {
@@ -943,6 +955,105 @@ impl Controller {
         out
     }
 
+    /// Observer join: the target's servers join the source when seeding starts, and
+    /// leave it at the cut-over (or a rollback); once home after the cut-over, the
+    /// target is raised above the source's epoch like any target.
+    fn drive_observers(&mut self, w: &mut World<ZkDatabase>, clients: Clients) {
+        if self.plan.transport != Transport::ObserverJoin {
+            return;
+        }
+        let phase = self.m.phase();
+        if self.obs.is_none() && phase == Phase::Seed {
+            self.obs = super::observer::ObserverJoin::start(w, &self.plan, &mut self.lines);
+        }
+        let Some(mut o) = self.obs.take() else { return };
+        let home = o.tick(w, &self.plan, self.link_up, &mut self.lines);
+        let separated = matches!(o.place, super::observer::Place::Home { restored: false });
+        self.obs = Some(o);
+        if let Some(z) = home.filter(|_| separated) {
+            // The target now holds the source's history, fence marker included: its
+            // fence is the source's, and its log is scanned from here on.
+            self.target_fence = self.source_fence.or(self.target_fence);
+            self.scans[1] = self.scans[1].max(z);
+        }
+        if separated && phase == Phase::CutOver && self.raised.is_none() {
+            let now = w.now();
+            if self.plan.broken.no_zxid_raise {
+                if !self
+                    .control
+                    .iter()
+                    .any(|c| c.cluster == self.plan.target && c.what == ControlKind::Unfence)
+                {
+                    self.control(self.plan.target, ControlKind::Unfence, now);
+                }
+            } else {
+                self.raise_target(w, clients, now);
+            }
+        }
+    }
+
+    /// Evidence of the observer-join transport for seed, catch-up, verify, final sync.
+    fn observer_evidence(&self, w: &World<ZkDatabase>) -> Evidence {
+        let p = &self.plan;
+        let ok = |holds: bool, detail: String| Evidence { holds, detail };
+        let Some(o) = &self.obs else {
+            return ok(false, "the target's servers have not joined yet (the source needs a leader)".into());
+        };
+        let (synced, slowest, detail) = o.progress(w, p);
+        let Some(l) = w.leader(p.source) else { return ok(false, format!("source has no leader; {detail}")) };
+        let views = w.servers_in(p.source);
+        let leader_applied = views.iter().find(|v| v.id == l).map_or(Zxid::ZERO, |v| v.applied_zxid);
+        let committed = views.iter().map(|v| v.committed_zxid).max().unwrap_or(Zxid::ZERO);
+        let lag = if committed > slowest { lag_txns(w, p.source, slowest, committed) } else { 0 };
+        let detail =
+            format!("{detail}; source committed {committed}, slowest observer {slowest}, lag {lag} txns");
+        // An observer's tree against the leader's, at a zxid both have applied.
+        let same = |need: Zxid| -> Option<String> {
+            let src = leader_tree(w, p.source)?;
+            let mut out = Vec::new();
+            for v in o.views(w, p.source) {
+                let t = w.server(p.source, v.id)?.state().tree();
+                if !v.serving || v.applied_zxid < need {
+                    return None;
+                }
+                if v.applied_zxid != leader_applied {
+                    return None;
+                }
+                let d = compare(src, t, p, 3);
+                if !d.is_empty() || t.digest() != src.digest() {
+                    return Some(format!("s{} differs at {}: {d:?}", v.id, v.applied_zxid));
+                }
+                out.push(format!("s{}", v.id));
+            }
+            let h = verify::summarize(src, &p.subtree, Fidelity::Exact);
+            Some(format!(
+                "{} equal to the leader at {leader_applied}: {h}; ZooKeeper digest {:x} equal",
+                out.join(","),
+                src.digest()
+            ))
+        };
+        match self.m.phase() {
+            Phase::Seed => ok(synced, detail),
+            Phase::CatchUp => ok(synced && lag <= p.lag_bound, detail),
+            Phase::Verify => match same(Zxid::ZERO) {
+                Some(v) if !v.contains("differs") => ok(synced, format!("{detail}; {v}")),
+                Some(v) => ok(false, format!("{detail}; {v}")),
+                None => ok(false, format!("{detail}; waiting for the observers to reach the leader's zxid")),
+            },
+            Phase::FinalSync => {
+                let Some(fz) = self.source_fence else { return ok(false, "no fence".into()) };
+                match same(fz) {
+                    Some(v) if !v.contains("differs") => ok(synced, format!("fence {fz}; {detail}; {v}")),
+                    Some(v) => ok(false, format!("fence {fz}; {detail}; {v}")),
+                    None => {
+                        ok(false, format!("fence {fz}; {detail}; waiting for every observer to apply it"))
+                    }
+                }
+            }
+            _ => ok(false, detail),
+        }
+    }
+
     /// Restarts the target's election above every epoch the source or a client has
     /// shown, then writes the record in the new epoch.
     fn raise_target(&mut self, w: &mut World<ZkDatabase>, clients: Clients, now: u64) {
@@ -965,8 +1076,10 @@ impl Controller {
         let mut out = Vec::new();
         let next = match r {
             Rollback::UnfenceSource => {
-                if self.control_done(self.plan.source, ControlKind::Unfence).is_some()
-                    || self.source_fence.is_none() && !self.control_pending()
+                let home = self.obs.as_ref().is_none_or(|o| o.home());
+                if home
+                    && (self.control_done(self.plan.source, ControlKind::Unfence).is_some()
+                        || self.source_fence.is_none() && !self.control_pending())
                 {
                     Some(Rollback::Done)
                 } else {
@@ -1061,8 +1174,12 @@ impl Controller {
             Phase::Draft => {
                 let problem = if p.source == p.target {
                     Some("source and target are the same cluster".to_string())
-                } else if p.transport == Transport::ObserverJoin {
-                    Some("observer join needs dynamic reconfiguration (not available yet)".into())
+                } else if p.transport == Transport::ObserverJoin && p.subtree != "/" {
+                    Some(
+                        "observer join replicates the whole tree: migrate subtree / (or use snapshot)".into(),
+                    )
+                } else if p.transport == Transport::ObserverJoin && p.sessions == SessionPolicy::Expire {
+                    Some("observer join replicates the session table: use sessions import".into())
                 } else if matches!(p.transport, Transport::ClientApi { .. })
                     && p.sessions == SessionPolicy::Import
                 {
@@ -1099,6 +1216,18 @@ impl Controller {
                         report.unwrap_or_default().trim_end()
                     ),
                 )
+            }
+            Phase::Seed | Phase::CatchUp | Phase::Verify if p.transport == Transport::ObserverJoin => {
+                if p.broken.cut_over_before_verify && self.m.phase() == Phase::Verify {
+                    return ok(true, "verification skipped (broken)".into());
+                }
+                self.observer_evidence(w)
+            }
+            Phase::FinalSync
+                if p.transport == Transport::ObserverJoin
+                    && !(p.broken.cut_over_before_verify || p.broken.skip_final_sync) =>
+            {
+                self.observer_evidence(w)
             }
             Phase::Seed => match &self.fwd {
                 Some(st) => {
@@ -1270,6 +1399,9 @@ impl Controller {
         let stamp = self.m.stamp();
         self.m.roll_back(stamp, why).map_err(|e| e.to_string())?;
         self.fwd = None;
+        if let Some(o) = self.obs.as_mut() {
+            o.leave(true, &mut self.lines);
+        }
         self.rolling = Some(if self.clients_moved {
             self.control(self.plan.target, ControlKind::Fence, w.now());
             Rollback::FenceTarget

@@ -316,3 +316,85 @@ fn hard_data_comes_across_exactly_by_snapshot_and_as_reported_by_the_client_api(
         assert_eq!(d.op(h), crate::scenario::run::OpStatus::Ok("/seq/n-0000001000".into()), "{transport:?}");
     }
 }
+
+#[test]
+fn observer_join_migrates_byte_identically_and_commits() {
+    let mut d = migrate(Transport::ObserverJoin, SessionPolicy::Import, Broken::default());
+    let m = d.migration().unwrap();
+    assert_eq!(m.violation(), None);
+    assert_eq!(m.phase(), Phase::Committed, "{:?}", m.migration().journal());
+    assert_eq!(d.violation(), None);
+    let j = m.migration().journal();
+    // The evidence shows the observers' applied zxids against the source's, and the
+    // final sync compares ZooKeeper's digest.
+    let seed = j.iter().find(|e| e.from == Phase::Seed).unwrap();
+    assert!(seed.evidence.contains("s4 OBSERVING applied"), "{}", seed.evidence);
+    let fs = j.iter().find(|e| e.from == Phase::FinalSync).unwrap();
+    assert!(fs.evidence.contains("digest") && fs.evidence.contains("equal"), "{}", fs.evidence);
+    // The target's servers are home, in an epoch above the source's, and not in the
+    // source's configuration any more (a reconfig removed them).
+    let w = d.world();
+    let src_cfg = w.server(0, w.leader(0).unwrap()).unwrap().config().clone();
+    assert!(src_cfg.servers.keys().all(|id| id.0 <= 3), "{src_cfg:?}");
+    let src_epoch = w.servers_in(0).iter().map(|v| v.epoch).max().unwrap();
+    let dst_epoch = w.servers_in(1).iter().map(|v| v.epoch).max().unwrap();
+    assert!(dst_epoch > src_epoch, "{dst_epoch:?} > {src_epoch:?}");
+    let dst = w.server(1, w.leader(1).unwrap()).unwrap();
+    assert!(dst.config().servers.keys().all(|id| id.0 <= 3), "{:?}", dst.config());
+    assert_eq!(dst.config().servers.len(), 3);
+    // The container kept its type (the client API would have lost it); the ephemeral
+    // and its session came across.
+    assert!(dst.state().tree().containers().contains("/app/jobs"));
+    run_for(&mut d, 2_000);
+    assert!(d.connected("c1") && d.connected("c2"));
+    let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1"));
+    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9"));
+    let h = cmd(&mut d, "c1", "create -s /app/locks/n- x");
+    run_for(&mut d, 1_000);
+    assert_eq!(d.op(h), crate::scenario::run::OpStatus::Ok("/app/locks/n-0000000005".into()));
+}
+
+#[test]
+fn observer_join_refuses_a_subtree_and_expired_sessions_at_draft() {
+    for (subtree, sessions) in [("/app", SessionPolicy::Import), ("/", SessionPolicy::Expire)] {
+        let mut d = driver(3);
+        let mut p = plan(&d, Transport::ObserverJoin, sessions);
+        p.subtree = subtree.into();
+        d.start_migration(p).unwrap();
+        let e = d.migration_step().unwrap_err();
+        assert!(e.contains("observer join"), "{e}");
+        assert_eq!(d.migration().unwrap().phase(), Phase::Draft);
+    }
+}
+
+#[test]
+fn observer_join_rollback_from_every_phase_before_commit_gives_both_clusters_back() {
+    use super::phase::FORWARD;
+    for &upto in &FORWARD[..FORWARD.len() - 1] {
+        let mut d = driver(5);
+        populate(&mut d);
+        let p = plan(&d, Transport::ObserverJoin, SessionPolicy::Import);
+        d.start_migration(p).unwrap();
+        if upto != Phase::Draft {
+            d.migration_run(Some(upto), 30_000).unwrap();
+        }
+        d.migration_abort("operator").unwrap();
+        let end = d.migration_run(None, 30_000);
+        assert_eq!(end, Ok(Phase::RolledBack), "from {upto}");
+        assert_eq!(violation(&d), "", "from {upto}");
+        run_for(&mut d, 2_000);
+        let h = cmd(&mut d, "c1", "set /app back");
+        run_for(&mut d, 1_000);
+        assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "from {upto}: {:?}", d.op(h));
+        let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
+        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back"), "from {upto}");
+        // The observers are out of the source's configuration again, and the target
+        // has a leader of its own.
+        let w = d.world();
+        let cfg = w.server(0, w.leader(0).unwrap()).unwrap().config().clone();
+        assert!(cfg.servers.keys().all(|id| id.0 <= 3), "from {upto}: {cfg:?}");
+        assert!(w.leader(1).is_some(), "from {upto}: the target has no leader");
+        assert_eq!(d.violation(), None, "from {upto}");
+    }
+}
