@@ -22,6 +22,43 @@ pub enum Transport {
     },
 }
 
+impl Transport {
+    /// Every transport, most exact first (the client API into zoolab): the one list
+    /// the scenario language, the command line and the playground name them from.
+    pub const ALL: [Transport; 3] =
+        [Transport::ObserverJoin, Transport::SnapshotAndLog, Transport::ClientApi { target_is_zoolab: true }];
+
+    /// Its word in the scenario language (`migrate a -> b via WORD`) and on the
+    /// command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Transport::ObserverJoin => "observer-join",
+            Transport::SnapshotAndLog => "snapshot",
+            Transport::ClientApi { .. } => "client-api",
+        }
+    }
+
+    /// The transport a word names (the client API into zoolab).
+    pub fn from_word(word: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.word() == word)
+    }
+
+    /// What it does, in one line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::ObserverJoin => {
+                "exact: the target's servers join the source as observers (reconfig), then separate at cut-over in a new epoch"
+            }
+            Transport::SnapshotAndLog => {
+                "exact: a snapshot of the source at zxid Z, then its txn log after Z, through the target's import path"
+            }
+            Transport::ClientApi { .. } => {
+                "logical: a recursive watch and a walk through the client API; works against any ZooKeeper"
+            }
+        }
+    }
+}
+
 /// One thing the transport loses, with how many znodes it touches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Loss {
@@ -144,6 +181,15 @@ mod tests {
         versioned.version = 4;
         t.import_node("/config", b"v4".to_vec(), &open, versioned).unwrap();
         t
+    }
+
+    #[test]
+    fn every_transport_has_a_word_that_names_it_back() {
+        for t in Transport::ALL {
+            assert_eq!(Transport::from_word(t.word()), Some(t));
+            assert!(!t.describe().is_empty());
+        }
+        assert_eq!(Transport::from_word("zkcopy"), None);
     }
 
     #[test]

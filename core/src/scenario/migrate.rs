@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! link a <-> b latency 40ms                      # header: the controller's copies take it
-//! migrate a -> b via snapshot|client-api [subtree /app] [sessions import|expire]
+//! migrate a -> b via observer-join|snapshot|client-api [subtree /app] [sessions import|expire]
 //! migration step                                 # leave the current phase if its gate holds
 //! migration run [until PHASE] [within 30s]       # step whenever a gate holds
 //! migration abort                                # roll back (any phase before commit)
@@ -16,6 +16,7 @@
 //! `final-sync`, `cut-over`, `soak`, `committed`, `rolling-back`, `rolled-back`.
 
 use super::Millis;
+use crate::migration::fidelity::Transport;
 use crate::migration::phase::Phase;
 use crate::migration::sim::SessionPolicy;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,28 @@ pub enum Via {
     Snapshot,
     /// `client-api`: the client API (logical).
     ClientApi,
+    /// `observer-join`: the target's servers join the source as observers (exact).
+    ObserverJoin,
+}
+
+impl Via {
+    /// The transport it names (the words are [`Transport::word`]'s).
+    pub fn transport(self) -> Transport {
+        match self {
+            Via::Snapshot => Transport::SnapshotAndLog,
+            Via::ClientApi => Transport::ClientApi { target_is_zoolab: true },
+            Via::ObserverJoin => Transport::ObserverJoin,
+        }
+    }
+
+    /// The language's name for a transport.
+    pub fn of(t: Transport) -> Via {
+        match t {
+            Transport::SnapshotAndLog => Via::Snapshot,
+            Transport::ClientApi { .. } => Via::ClientApi,
+            Transport::ObserverJoin => Via::ObserverJoin,
+        }
+    }
 }
 
 /// A migration statement.
@@ -101,10 +124,7 @@ impl fmt::Display for MigrationAction {
         match self {
             MigrationAction::Start { source, target, via, subtree, sessions } => {
                 write!(f, "migrate {source} -> {target} via ")?;
-                f.write_str(match via {
-                    Via::Snapshot => "snapshot",
-                    Via::ClientApi => "client-api",
-                })?;
+                f.write_str(via.transport().word())?;
                 if let Some(s) = subtree {
                     f.write_str(" subtree ")?;
                     super::print::write_path(f, s)?;
