@@ -61,6 +61,37 @@ impl fmt::Display for SessionPolicy {
     }
 }
 
+/// What to do when the target already holds znodes where the copy goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conflict {
+    /// Preflight refuses, listing the conflicting paths.
+    #[default]
+    Fail,
+    /// The target's subtree is replaced: its znodes are overwritten by the source's,
+    /// and those the source lacks are deleted.
+    Overwrite,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Conflict::Fail => "fail",
+            Conflict::Overwrite => "overwrite",
+        })
+    }
+}
+
+/// The most conflicting paths the preflight evidence lists.
+pub const MAX_CONFLICTS_LISTED: usize = 10;
+
+/// `path` of the subtree `from`, moved under `to` (the chroot rewriting).
+pub fn rebase(path: &str, from: &str, to: &str) -> String {
+    match verify::relative(from, path) {
+        Some(rel) => absolute(to, rel),
+        None => path.to_string(),
+    }
+}
+
 /// Deliberately broken migrations, to prove that the rules' checks can fail.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Broken {
@@ -81,8 +112,13 @@ pub struct Plan {
     pub source: usize,
     /// The target cluster.
     pub target: usize,
-    /// The subtree (`/`: everything but `/zookeeper`). It keeps its path on the target.
+    /// The subtree (`/`: everything but `/zookeeper`).
     pub subtree: String,
+    /// Where it goes on the target (chroot rewriting: `/x` of the source becomes
+    /// `/y`); the same path unless told.
+    pub target_subtree: String,
+    /// What to do with znodes the target already holds there.
+    pub conflict: Conflict,
     /// How the data travels.
     pub transport: Transport,
     /// The session policy.
@@ -114,6 +150,8 @@ impl Plan {
             source,
             target,
             subtree: subtree.to_string(),
+            target_subtree: subtree.to_string(),
+            conflict: Conflict::Fail,
             transport,
             sessions,
             latency_ms: 0,
@@ -183,6 +221,10 @@ enum Flight {
 struct Stream {
     from: usize,
     to: usize,
+    /// The subtree read on `from`, and where it goes on `to` (paths in `dirty` are
+    /// `from`'s).
+    from_scope: String,
+    to_scope: String,
     reader: Reader,
     dirty: BTreeSet<String>,
     /// The source zxid whose state the destination has acknowledged.
@@ -304,7 +346,8 @@ fn client_write_in(t: &tree::Txn, scope: &str) -> bool {
 }
 
 impl Stream {
-    fn new(from: usize, to: usize, transport: Transport) -> Stream {
+    fn new(from: (usize, &str), to: (usize, &str), transport: Transport) -> Stream {
+        let ((from, from_scope), (to, to_scope)) = ((from.0, from.1.to_string()), (to.0, to.1.to_string()));
         let reader = match transport {
             Transport::ClientApi { .. } => Reader::Watch { at: None, read_zxid: Zxid::ZERO },
             _ => Reader::Log { mirror: DataTree::new(), zxid: Zxid::ZERO },
@@ -312,6 +355,8 @@ impl Stream {
         Stream {
             from,
             to,
+            from_scope,
+            to_scope,
             reader,
             dirty: BTreeSet::new(),
             shipped: Zxid::ZERO,
@@ -348,8 +393,10 @@ impl Stream {
     /// Takes a snapshot of the source's leader (or lists the subtree and registers the
     /// watch); marks every path on either side dirty. False: no leader to read.
     fn seed(&mut self, w: &World<ZkDatabase>, scope: &str, lines: &mut Vec<String>) -> bool {
-        let dest: Vec<String> =
-            leader_tree(w, self.to).map(|t| scope_paths(t, scope).collect()).unwrap_or_default();
+        let (fs, ts) = (self.from_scope.clone(), self.to_scope.clone());
+        let dest: Vec<String> = leader_tree(w, self.to)
+            .map(|t| scope_paths(t, &ts).map(|p| rebase(&p, &ts, &fs)).collect())
+            .unwrap_or_default();
         match &mut self.reader {
             Reader::Log { mirror, zxid } => {
                 let Some(l) = w.leader(self.from) else { return false };
@@ -390,7 +437,8 @@ impl Stream {
         let cursor = s.state().applied_count();
         self.dirty.extend(scope_paths(s.state().tree(), scope));
         if let Some(t) = leader_tree(w, self.to) {
-            self.dirty.extend(scope_paths(t, scope));
+            let (fs, ts) = (self.from_scope.clone(), self.to_scope.clone());
+            self.dirty.extend(scope_paths(t, &ts).map(|p| rebase(&p, &ts, &fs)));
         }
         self.reconciles += 1;
         lines.push(format!(
@@ -554,13 +602,13 @@ impl Stream {
                         stat.ephemeral_owner = 0;
                     }
                     imp.nodes.push(ImportedNode {
-                        path: p.clone(),
+                        path: rebase(p, &self.from_scope, &self.to_scope),
                         data: n.data.clone(),
                         acl: src.acl_of(n).to_vec(),
                         stat,
                     });
                 }
-                None => imp.deletes.push(p.clone()),
+                None => imp.deletes.push(rebase(p, &self.from_scope, &self.to_scope)),
             }
         }
         imp.deletes.reverse();
@@ -722,7 +770,12 @@ impl Controller {
                         ControlKind::Record => imp.nodes.push(record_node(stamp, Zxid::ZERO)),
                         ControlKind::Fence => imp.nodes.push(ImportedNode {
                             path: FENCE_PATH.to_string(),
-                            data: self.plan.subtree.clone().into_bytes(),
+                            data: if cluster == self.plan.target {
+                                self.plan.target_subtree.clone()
+                            } else {
+                                self.plan.subtree.clone()
+                            }
+                            .into_bytes(),
                             acl: Acl::open_unsafe(),
                             stat: StatPersisted::default(),
                         }),
@@ -752,7 +805,7 @@ impl Controller {
     }
 
     fn pump_stream(&mut self, w: &mut World<ZkDatabase>, st: &mut Stream, stamp: u64, now: u64) {
-        let scope = self.plan.subtree.clone();
+        let scope = st.from_scope.clone();
         if !st.started {
             if !st.seed(w, &scope, &mut self.lines) {
                 return;
@@ -857,7 +910,9 @@ impl Controller {
                 // Observer join: the target's servers join the source (`drive_observers`).
                 Phase::Seed if self.plan.transport == Transport::ObserverJoin => {}
                 Phase::Seed => {
-                    self.fwd = Some(Stream::new(self.plan.source, self.plan.target, self.plan.transport));
+                    let p = &self.plan;
+                    self.fwd =
+                        Some(Stream::new((p.source, &p.subtree), (p.target, &p.target_subtree), p.transport));
                 }
                 Phase::Freeze if !self.plan.broken.cut_over_before_verify => {
                     self.control(self.plan.source, ControlKind::Fence, now);
@@ -886,8 +941,12 @@ impl Controller {
                 }
                 Phase::Soak => {
                     self.soak_from = now;
-                    self.rev =
-                        Some(Stream::new(self.plan.target, self.plan.source, Transport::SnapshotAndLog));
+                    let p = &self.plan;
+                    self.rev = Some(Stream::new(
+                        (p.target, &p.target_subtree),
+                        (p.source, &p.subtree),
+                        Transport::SnapshotAndLog,
+                    ));
                 }
                 Phase::Committed => {
                     self.rev = None;
@@ -1094,7 +1153,7 @@ impl Controller {
                     // A full pass before the source takes over again: while it was
                     // fenced its tracker may have expired the sessions that moved
                     // (and their ephemerals); the target's table and nodes win.
-                    let scope = self.plan.subtree.clone();
+                    let scope = self.plan.target_subtree.clone();
                     if let Some(st) = self.rev.as_mut() {
                         if let Reader::Log { mirror, .. } = &st.reader {
                             let all: Vec<String> = scope_paths(mirror, &scope).collect();
@@ -1174,7 +1233,14 @@ impl Controller {
             Phase::Draft => {
                 let problem = if p.source == p.target {
                     Some("source and target are the same cluster".to_string())
-                } else if p.transport == Transport::ObserverJoin && p.subtree != "/" {
+                } else if p.target_subtree.starts_with("/zookeeper")
+                    || p.subtree.starts_with("/zookeeper")
+                    || !p.target_subtree.starts_with('/')
+                {
+                    Some("/zookeeper belongs to each cluster: it is never migrated".into())
+                } else if p.transport == Transport::ObserverJoin
+                    && (p.subtree != "/" || p.target_subtree != "/")
+                {
                     Some(
                         "observer join replicates the whole tree: migrate subtree / (or use snapshot)".into(),
                     )
@@ -1191,7 +1257,14 @@ impl Controller {
                     Some(why) => ok(false, why),
                     None => ok(
                         true,
-                        format!("subtree {} via {:?}, sessions {}", p.subtree, p.transport, p.sessions),
+                        if p.target_subtree == p.subtree && p.conflict == Conflict::Fail {
+                            format!("subtree {} via {:?}, sessions {}", p.subtree, p.transport, p.sessions)
+                        } else {
+                            format!(
+                                "subtree {} into {} via {:?}, sessions {}, on conflict {}",
+                                p.subtree, p.target_subtree, p.transport, p.sessions, p.conflict
+                            )
+                        },
                     ),
                 }
             }
@@ -1202,17 +1275,48 @@ impl Controller {
                     .iter()
                     .filter_map(|&c| leader_tree(w, c).map(record_stamp))
                     .collect();
-                let target_nodes = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.subtree).count());
+                let dst = leader_tree(w, p.target);
+                let target_nodes = dst.map_or(0, |t| scope_paths(t, &p.target_subtree).count());
+                // What the target already holds where the copy goes (its root `/` is
+                // not a conflict; with observer join the whole tree is replaced).
+                let conflicts: Vec<String> = dst.map(|t| conflicts(t, p)).unwrap_or_default();
+                let parent_missing = tree::path::parent(&p.target_subtree)
+                    .filter(|parent| dst.is_some_and(|t| t.node(parent).is_none()))
+                    .map(str::to_string);
                 let src = leader_tree(w, p.source);
                 let report = src.map(|t| super::fidelity::report(t, &p.subtree, p.transport).to_string());
-                ok(
-                    leaders.0.is_some() && leaders.1.is_some() && written && stamps.iter().all(|&s| s == self.m.stamp()),
+                let scope_text = if conflicts.is_empty() {
+                    format!("target has {target_nodes} znodes in scope (overwritten)")
+                } else {
                     format!(
-                        "leaders {:?}/{:?}; records stamp {:?}; target has {} znodes in scope (overwritten); {}",
+                        "target has {target_nodes} znodes in scope, {} conflicting {:?}{} (on conflict {}: {})",
+                        conflicts.len(),
+                        conflicts.iter().take(MAX_CONFLICTS_LISTED).collect::<Vec<_>>(),
+                        if conflicts.len() > MAX_CONFLICTS_LISTED { " …" } else { "" },
+                        p.conflict,
+                        match p.conflict {
+                            Conflict::Fail => "refused",
+                            Conflict::Overwrite => "replaced",
+                        }
+                    )
+                };
+                let refused = !conflicts.is_empty() && p.conflict == Conflict::Fail;
+                let parent_text = parent_missing
+                    .as_ref()
+                    .map(|q| format!("; {q} missing on the target"))
+                    .unwrap_or_default();
+                ok(
+                    leaders.0.is_some()
+                        && leaders.1.is_some()
+                        && written
+                        && stamps.iter().all(|&s| s == self.m.stamp())
+                        && !refused
+                        && parent_missing.is_none(),
+                    format!(
+                        "leaders {:?}/{:?}; records stamp {:?}; {scope_text}{parent_text}; {}",
                         leaders.0.map(|l| l.0),
                         leaders.1.map(|l| l.0),
                         stamps,
-                        target_nodes,
                         report.unwrap_or_default().trim_end()
                     ),
                 )
@@ -1231,7 +1335,7 @@ impl Controller {
             }
             Phase::Seed => match &self.fwd {
                 Some(st) => {
-                    let n = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.subtree).count());
+                    let n = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.target_subtree).count());
                     ok(
                         st.seeded,
                         format!(
@@ -1271,7 +1375,7 @@ impl Controller {
                     .filter(|d| !pending.contains(absolute(&p.subtree, &d.path).as_str()))
                     .collect();
                 let ss = verify::summarize(src, &p.subtree, p.fidelity());
-                let ds = verify::summarize(dst, &p.subtree, p.fidelity());
+                let ds = verify::summarize(dst, &p.target_subtree, p.fidelity());
                 ok(
                     st.seeded && unexplained.is_empty(),
                     format!(
@@ -1308,10 +1412,11 @@ impl Controller {
                 };
                 let d = compare(src, dst, p, 5);
                 let hs = verify::summarize(src, &p.subtree, p.fidelity()).hash;
-                let ht = verify::summarize(dst, &p.subtree, p.fidelity()).hash;
+                let ht = verify::summarize(dst, &p.target_subtree, p.fidelity()).hash;
                 // ZooKeeper's own digest compares whole trees: it applies to an exact
                 // copy of `/` with its ephemerals (shown, not gated on).
                 let digest = if p.subtree == "/"
+                    && p.target_subtree == "/"
                     && p.fidelity() == Fidelity::Exact
                     && p.sessions == SessionPolicy::Import
                 {
@@ -1451,11 +1556,12 @@ impl Controller {
                     self.target_fence.is_some_and(|f| e.zxid > f)
                         && self.target_unfenced.is_none_or(|u| e.zxid < u)
                 };
-                if fenced && client_write_in(&e.txn, &p.subtree) {
+                let scope = if k == 0 { &p.subtree } else { &p.target_subtree };
+                if fenced && client_write_in(&e.txn, scope) {
                     bad = Some(format!(
                         "one writer: the {} accepted a client write in {} at {} while fenced ({})",
                         if k == 0 { "source" } else { "target" },
-                        p.subtree,
+                        scope,
                         e.zxid,
                         e.txn.op
                     ));
@@ -1472,7 +1578,9 @@ impl Controller {
         if let (Some(src), Some(dst)) = (leader_tree(w, p.source), leader_tree(w, p.target)) {
             let fake = src.sessions().keys().flat_map(|&s| src.ephemerals_of(s)).find(|path| {
                 fence::in_scope(&p.subtree, path)
-                    && dst.node(path).is_some_and(|n| !matches!(n.kind(), NodeKind::Ephemeral(_)))
+                    && dst
+                        .node(&rebase(path, &p.subtree, &p.target_subtree))
+                        .is_some_and(|n| !matches!(n.kind(), NodeKind::Ephemeral(_)))
             });
             if let Some(path) = fake {
                 self.fail(format!(
@@ -1506,14 +1614,14 @@ impl Controller {
                 ));
                 return;
             }
-            let seq = verify::sequence_counters_behind(src, &p.subtree, dst, &p.subtree);
+            let seq = verify::sequence_counters_behind(src, &p.subtree, dst, &p.target_subtree);
             if let Some(x) = seq.first() {
                 self.fail(format!("sequence counter behind at {}: {}", x.path, x.what));
                 return;
             }
             let orphans: Vec<String> = verify::orphan_ephemerals(dst)
                 .into_iter()
-                .filter(|x| fence::in_scope(&p.subtree, x))
+                .filter(|x| fence::in_scope(&p.target_subtree, x))
                 .collect();
             if !orphans.is_empty() {
                 self.fail(format!("orphan ephemerals on the target: {orphans:?}"));
@@ -1535,6 +1643,13 @@ impl Controller {
         }
         let _ = clients;
     }
+}
+
+/// The target's znodes where the copy goes: under the target subtree (its root
+/// included, unless it is `/`), or for observer join anything outside `/zookeeper`.
+pub fn conflicts(target: &DataTree, p: &Plan) -> Vec<String> {
+    let scope = if p.transport == Transport::ObserverJoin { "/" } else { p.target_subtree.as_str() };
+    scope_paths(target, scope).filter(|x| x != "/").collect()
 }
 
 /// The absolute path of `rel`, relative to `subtree`.
@@ -1568,25 +1683,26 @@ fn lag_txns(w: &World<ZkDatabase>, c: usize, from: Zxid, to: Zxid) -> u64 {
 pub fn compare(src: &DataTree, dst: &DataTree, p: &Plan, limit: usize) -> Vec<verify::Difference> {
     let skip_eph = p.sessions == SessionPolicy::Expire || matches!(p.transport, Transport::ClientApi { .. });
     let fid = p.fidelity();
-    let mut out: Vec<verify::Difference> = verify::diff(src, &p.subtree, dst, &p.subtree, fid, limit + 64)
-        .into_iter()
-        .filter(|d| {
-            if !skip_eph {
-                return true;
-            }
-            let path = if p.subtree == "/" {
-                d.path.clone()
-            } else if d.path == "/" {
-                p.subtree.clone()
-            } else {
-                format!("{}{}", p.subtree, d.path)
-            };
-            let eph = src.node(&path).is_some_and(|n| matches!(n.kind(), NodeKind::Ephemeral(_)));
-            // A source ephemeral missing on the target is expected; one present there as
-            // another type is not.
-            !(eph && d.what == "missing on the target")
-        })
-        .collect();
+    let mut out: Vec<verify::Difference> =
+        verify::diff(src, &p.subtree, dst, &p.target_subtree, fid, limit + 64)
+            .into_iter()
+            .filter(|d| {
+                if !skip_eph {
+                    return true;
+                }
+                let path = if p.subtree == "/" {
+                    d.path.clone()
+                } else if d.path == "/" {
+                    p.subtree.clone()
+                } else {
+                    format!("{}{}", p.subtree, d.path)
+                };
+                let eph = src.node(&path).is_some_and(|n| matches!(n.kind(), NodeKind::Ephemeral(_)));
+                // A source ephemeral missing on the target is expected; one present there as
+                // another type is not.
+                !(eph && d.what == "missing on the target")
+            })
+            .collect();
     if fid == Fidelity::Exact {
         // Parents of skipped ephemerals differ in their child counters (pzxid, cversion);
         // those are compared by the sequence-counter rule instead.

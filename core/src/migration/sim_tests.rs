@@ -398,3 +398,111 @@ fn observer_join_rollback_from_every_phase_before_commit_gives_both_clusters_bac
         assert_eq!(d.violation(), None, "from {upto}");
     }
 }
+
+#[test]
+fn a_subtree_moves_under_another_path_and_verifies_chroot_aware() {
+    use super::sim::Conflict;
+    for transport in [Transport::SnapshotAndLog, Transport::ClientApi { target_is_zoolab: true }] {
+        let mut d = driver(13);
+        populate(&mut d);
+        let sessions = if transport == Transport::SnapshotAndLog {
+            SessionPolicy::Import
+        } else {
+            SessionPolicy::Expire
+        };
+        let mut p = plan(&d, transport, sessions);
+        p.subtree = "/app".into();
+        p.target_subtree = "/moved".into();
+        // `/moved`'s parent is `/`: present. Overwrite changes nothing on an empty target.
+        p.conflict = Conflict::Overwrite;
+        d.start_migration(p).unwrap();
+        d.migration_run(Some(Phase::CatchUp), 20_000).unwrap();
+        cmd(&mut d, "c2", "create /app/tail t");
+        assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed), "{transport:?}");
+        assert_eq!(violation(&d), "", "{transport:?}");
+        let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+        assert_eq!(d.read(&b1, "/moved").unwrap().as_deref(), Some("b"), "{transport:?}");
+        assert_eq!(d.read(&b1, "/moved/tail").unwrap().as_deref(), Some("t"), "{transport:?}");
+        assert_eq!(d.read(&b1, "/app").unwrap(), None, "{transport:?}: nothing lands at the old path");
+        // The counter moved with its parent.
+        let w = d.world();
+        let dst = w.server(1, w.leader(1).unwrap()).unwrap().state().tree();
+        let src = w.server(0, w.leader(0).unwrap()).unwrap().state().tree();
+        assert!(super::verify::sequence_counters_behind(src, "/app", dst, "/moved").is_empty());
+        assert_eq!(
+            super::verify::summarize(src, "/app", super::verify::Fidelity::Logical).hash,
+            super::verify::summarize(dst, "/moved", super::verify::Fidelity::Logical).hash,
+            "{transport:?}"
+        );
+    }
+}
+
+#[test]
+fn conflicts_on_the_target_fail_preflight_with_their_paths_unless_overwritten() {
+    use super::sim::Conflict;
+    for conflict in [Conflict::Fail, Conflict::Overwrite] {
+        let mut d = driver(17);
+        populate(&mut d);
+        // b already has an /app of its own.
+        let imp = crate::tree::Import {
+            nodes: ["/app", "/app/old", "/app/locks"]
+                .iter()
+                .map(|p| crate::tree::ImportedNode {
+                    path: p.to_string(),
+                    data: b"b's".to_vec(),
+                    acl: crate::tree::Acl::open_unsafe(),
+                    stat: crate::tree::StatPersisted::created(crate::ids::Zxid(1), 0, 0),
+                })
+                .collect(),
+            ..crate::tree::Import::default()
+        };
+        d.import_into(1, imp).unwrap();
+        run_for(&mut d, 500);
+        let mut p = plan(&d, Transport::SnapshotAndLog, SessionPolicy::Import);
+        p.subtree = "/app".into();
+        p.target_subtree = "/app".into();
+        p.conflict = conflict;
+        d.start_migration(p).unwrap();
+        match conflict {
+            Conflict::Fail => {
+                let r = d.migration_run(Some(Phase::Seed), 5_000);
+                let e = r.unwrap_err();
+                assert!(e.contains("still in preflight") && e.contains("3 conflicting"), "{e}");
+                assert!(e.contains("/app/old") && e.contains("on conflict fail: refused"), "{e}");
+                // Nothing of b's was touched; the operator aborts.
+                d.migration_abort("conflicts").unwrap();
+                assert_eq!(d.migration_run(None, 5_000), Ok(Phase::RolledBack));
+                let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+                assert_eq!(d.read(&b1, "/app/old").unwrap().as_deref(), Some("b's"));
+            }
+            Conflict::Overwrite => {
+                assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed));
+                assert_eq!(violation(&d), "");
+                let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+                assert_eq!(d.read(&b1, "/app/old").unwrap(), None, "replaced: b's own node is gone");
+                assert_eq!(d.read(&b1, "/app").unwrap().as_deref(), Some("b"));
+            }
+        }
+    }
+}
+
+#[test]
+fn rollback_after_the_soak_of_a_chrooted_migration_brings_the_target_writes_back() {
+    let mut d = driver(19);
+    populate(&mut d);
+    let mut p = plan(&d, Transport::SnapshotAndLog, SessionPolicy::Import);
+    p.subtree = "/app".into();
+    p.target_subtree = "/moved".into();
+    d.start_migration(p).unwrap();
+    d.migration_run(Some(Phase::Soak), 30_000).unwrap();
+    run_for(&mut d, 1_000);
+    // The clients' application still writes its own paths; on b they live under /moved.
+    let h = cmd(&mut d, "c2", "create /moved/on-target t");
+    run_for(&mut d, 1_000);
+    assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "{:?}", d.op(h));
+    d.migration_abort("operator").unwrap();
+    assert_eq!(d.migration_run(None, 30_000), Ok(Phase::RolledBack));
+    assert_eq!(violation(&d), "");
+    let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
+    assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t"));
+}

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::migration::fidelity::Transport;
-use crate::migration::sim::SessionPolicy;
+use crate::migration::sim::{Conflict, SessionPolicy};
 use crate::scenario::migrate::{phase_of, MigrationAction, MigrationPredicate, Via, PHASE_WORDS};
 
 fn phase(i: &mut &str) -> PResult<crate::migration::phase::Phase> {
@@ -48,8 +48,12 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     let via = cut_err(transport).parse_next(i)?;
     let mut subtree = None;
     let mut sessions = None;
+    let mut into = None;
     if opt(kw("subtree")).parse_next(i)?.is_some() {
         subtree = Some(cut_err(path).parse_next(i)?);
+        if opt(kw("into")).parse_next(i)?.is_some() {
+            into = Some(cut_err(path).parse_next(i)?);
+        }
     }
     if opt(kw("sessions")).parse_next(i)?.is_some() {
         sessions = Some(
@@ -60,7 +64,15 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
             .parse_next(i)?,
         );
     }
-    Ok(MigrationAction::Start { source, target, via, subtree, sessions })
+    let mut conflict = None;
+    if opt(kw("on")).parse_next(i)?.is_some() {
+        cut_err(kw("conflict")).parse_next(i)?;
+        conflict = Some(
+            cut_err(alt((kw("fail").value(Conflict::Fail), kw("overwrite").value(Conflict::Overwrite))))
+                .parse_next(i)?,
+        );
+    }
+    Ok(MigrationAction::Start { source, target, via, subtree, sessions, into, conflict })
 }
 
 /// `migration step|run|abort`.

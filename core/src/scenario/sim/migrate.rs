@@ -218,7 +218,7 @@ pub(super) fn statement(
     use crate::migration::sim::SessionPolicy;
     use crate::scenario::migrate::{phase_word, MigrationAction};
     match a {
-        MigrationAction::Start { source, target, via, subtree, sessions } => {
+        MigrationAction::Start { source, target, via, subtree, sessions, into, conflict } => {
             let s = d.cluster_index(source).ok_or(format!("no cluster {source}"))?;
             let t = d.cluster_index(target).ok_or(format!("no cluster {target}"))?;
             let transport = via.transport();
@@ -230,11 +230,21 @@ pub(super) fn statement(
             let mut plan =
                 Plan::new(s, t, subtree.as_deref().unwrap_or("/"), transport, sessions.unwrap_or(default));
             plan.latency_ms = d.link_latency(s, t);
+            if let Some(y) = into {
+                plan.target_subtree = y.clone();
+            }
+            plan.conflict = conflict.unwrap_or_default();
             d.start_migration(plan)?;
-            Ok(format!(
-                "migration of {} from {source} to {target} in draft",
-                subtree.as_deref().unwrap_or("/")
-            ))
+            Ok(match into {
+                Some(y) => format!(
+                    "migration of {} from {source} to {target} (into {y}) in draft",
+                    subtree.as_deref().unwrap_or("/")
+                ),
+                None => format!(
+                    "migration of {} from {source} to {target} in draft",
+                    subtree.as_deref().unwrap_or("/")
+                ),
+            })
         }
         MigrationAction::Step => {
             let from = d.migration().map(|m| m.phase()).ok_or("no migration")?;
