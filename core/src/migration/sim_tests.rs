@@ -506,3 +506,31 @@ fn rollback_after_the_soak_of_a_chrooted_migration_brings_the_target_writes_back
     let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
     assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t"));
 }
+
+#[test]
+fn observer_join_survives_an_observer_and_the_source_leader_crashing_mid_copy() {
+    use crate::scenario::run::Fault;
+    use crate::scenario::ServerName;
+    let mut d = driver(23);
+    populate(&mut d);
+    let p = plan(&d, Transport::ObserverJoin, SessionPolicy::Import);
+    d.start_migration(p).unwrap();
+    d.migration_run(Some(Phase::CatchUp), 20_000).unwrap();
+    // b's first server, observing a as a4, crashes; so does a's leader.
+    let a4 = ServerName { cluster: "a".into(), id: 4 };
+    d.act(&Fault::Kill(a4.clone()), &mut Vec::new()).unwrap();
+    let leader = d.leader("a").unwrap();
+    d.act(&Fault::Kill(leader.clone()), &mut Vec::new()).unwrap();
+    for i in 0..5 {
+        cmd(&mut d, "c2", &format!("create /app/t{i} {i}"));
+        run_for(&mut d, 200);
+    }
+    d.act(&Fault::Restart(leader), &mut Vec::new()).unwrap();
+    d.act(&Fault::Restart(a4), &mut Vec::new()).unwrap();
+    assert_eq!(d.migration_run(None, 60_000), Ok(Phase::Committed));
+    assert_eq!(violation(&d), "");
+    assert_eq!(d.violation(), None);
+    let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+    run_for(&mut d, 1_000);
+    assert_eq!(d.read(&b1, "/app/t4").unwrap().as_deref(), Some("4"));
+}
