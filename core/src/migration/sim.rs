@@ -26,7 +26,12 @@
 //!   the watch fell behind) triggers a full reconciliation. Nodes carry what a client
 //!   Stat shows, written through zoolab's import path: containers and TTL nodes become
 //!   persistent (the fidelity report says so), versions and counters are kept.
-//! - **observer join** is refused at preflight until dynamic reconfiguration lands.
+//! - **observer join** (exact): the target's servers join the source as observers and
+//!   separate at the cut-over (`observer.rs`); no stream.
+//!
+//! **Chroot and conflicts.** [`Plan::target_subtree`] is where the subtree lands on the
+//! target (every path [`rebase`]d); [`Plan::conflict`] says what to do with znodes the
+//! target already holds there ([`conflicts`]).
 
 use super::fence::{self, FENCE_PATH};
 use super::fidelity::Transport;
