@@ -660,7 +660,7 @@ fn migration_predicate() -> BoxedStrategy<Predicate> {
 }
 
 fn migration_action(clusters: &[String]) -> BoxedStrategy<Action> {
-    use zoolab_core::migration::sim::SessionPolicy;
+    use zoolab_core::migration::sim::{Conflict, SessionPolicy};
     use zoolab_core::scenario::migrate::{MigrationAction as M, Via};
     let control = prop_oneof![
         Just(M::Step),
@@ -675,13 +675,17 @@ fn migration_action(clusters: &[String]) -> BoxedStrategy<Action> {
     let (a, b) = (clusters[0].clone(), clusters[1].clone());
     let start = (
         any::<bool>(),
-        prop_oneof![Just(Via::Snapshot), Just(Via::ClientApi)],
+        prop_oneof![Just(Via::Snapshot), Just(Via::ClientApi), Just(Via::ObserverJoin)],
         proptest::option::of(zpath().prop_filter("not /zookeeper", |p| !p.starts_with("/zookeeper"))),
         proptest::option::of(prop_oneof![Just(SessionPolicy::Import), Just(SessionPolicy::Expire)]),
+        proptest::option::of(zpath().prop_filter("not /zookeeper", |p| !p.starts_with("/zookeeper"))),
+        proptest::option::of(prop_oneof![Just(Conflict::Fail), Just(Conflict::Overwrite)]),
     )
-        .prop_map(move |(swap, via, subtree, sessions)| {
+        .prop_map(move |(swap, via, subtree, sessions, into, conflict)| {
             let (source, target) = if swap { (b.clone(), a.clone()) } else { (a.clone(), b.clone()) };
-            Action::Migration(M::Start { source, target, via, subtree, sessions })
+            // `into` follows a subtree.
+            let into = into.filter(|_| subtree.is_some());
+            Action::Migration(M::Start { source, target, via, subtree, sessions, into, conflict })
         });
     prop_oneof![control, start].boxed()
 }

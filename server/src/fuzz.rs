@@ -30,6 +30,10 @@ pub enum State {
     /// Simulated ZooKeeper clients (sessions, ephemerals, watches, syncs) on the tree,
     /// under faults, every client history judged by the history checker.
     Clients,
+    /// A random migration between two clusters (transport, sessions, subtree, latency)
+    /// under client load and faults, every migration rule checked after every step
+    /// (`zoolab_core::migration::sweep`).
+    Migration,
 }
 
 /// The deliberate bugs `--bug` can switch on (to show that the sweep catches them).
@@ -82,6 +86,24 @@ pub fn sweep(
                 let outcome = match state {
                     State::Tree => fuzz::run_with::<ZkDatabase>(seed, opts).map(|_| ()),
                     State::Registers => fuzz::run(seed, opts).map(|_| ()),
+                    State::Migration => {
+                        let o = zoolab_core::migration::sweep::run(seed);
+                        match o.failure {
+                            None => Ok(()),
+                            Some(why) => {
+                                let what = format!("{why} [{}; events {:?}]", o.plan, o.events);
+                                eprintln!("seed {seed}: {what}");
+                                Err(FuzzFailure {
+                                    seed,
+                                    step: 0,
+                                    what,
+                                    tail: Vec::new(),
+                                    bugs: opts.bugs,
+                                    reconfig: false,
+                                })
+                            }
+                        }
+                    }
                     State::Clients => match sweep::run(seed, &scenario_bugs(opts)) {
                         Ok(o) => {
                             operations.fetch_add(o.operations as u64, Ordering::Relaxed);
@@ -109,7 +131,7 @@ pub fn sweep(
                     },
                 };
                 if let Err(f) = outcome {
-                    if state != State::Clients {
+                    if !matches!(state, State::Clients | State::Migration) {
                         eprintln!("{f}");
                     }
                     failures.lock().expect("no panics while held").push(f);
@@ -143,17 +165,27 @@ pub fn run(
     bug: Option<&str>,
     fault_ms: Option<u64>,
 ) -> Result<bool> {
+    if state == State::Migration && (bug.is_some() || fault_ms.is_some()) {
+        bail!("--state migration draws its own faults and has no --bug (the broken migrations are tested in the core)");
+    }
     let opts = options(bug, fault_ms)?;
     let failures = sweep(from, count, jobs, state, &opts, true);
     let mut bug_flag = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
     match state {
         State::Registers => bug_flag.push_str(" --state registers"),
         State::Clients => bug_flag.push_str(" --state clients"),
+        State::Migration => bug_flag.push_str(" --state migration"),
         State::Tree => {}
     }
     for f in &failures {
         println!("seed {} failed: {}", f.seed, f.what);
         println!("  replay: zoolab fuzz --from {} --seeds 1{bug_flag}", f.seed);
+        if state == State::Migration {
+            println!(
+                "  or: ZOOLAB_MIGRATION_SEED={} cargo test -p zoolab-core --test migration_sweep replay -- --nocapture",
+                f.seed
+            );
+        }
     }
     println!("{} passed, {} failed", count - failures.len() as u64, failures.len());
     Ok(failures.is_empty())
@@ -169,6 +201,7 @@ mod tests {
         assert!(sweep(0, 8, 2, State::Registers, &ok, false).is_empty());
         assert!(sweep(0, 4, 2, State::Tree, &ok, false).is_empty());
         assert!(sweep(0, 4, 2, State::Clients, &ok, false).is_empty());
+        assert!(sweep(0, 3, 2, State::Migration, &ok, false).is_empty());
         let broken = options(Some("commit_without_quorum"), None).unwrap();
         let failures = sweep(0, 40, 2, State::Registers, &broken, false);
         assert!(!failures.is_empty(), "committing without a quorum must be caught within 40 seeds");

@@ -192,7 +192,8 @@ enum Command {
         #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
         jobs: usize,
         /// What the ensembles replicate: ZooKeeper's data tree with sessions, or a toy
-        /// register map (ZAB alone).
+        /// register map (ZAB alone); `clients` judges simulated clients' histories,
+        /// `migration` runs a random migration between two clusters per seed.
         #[arg(long, value_enum, default_value = "tree")]
         state: fuzz::State,
         /// With `--state clients`: print the scenario of seed `--from` instead of running

@@ -87,6 +87,16 @@ fn fuzz_sweeps_seeds_and_names_each_failing_one_with_its_replay() {
 }
 
 #[test]
+fn fuzz_sweeps_random_migrations_and_refuses_bug_flags_there() {
+    let (code, out, err) = zoolab(&["fuzz", "--state", "migration", "--seeds", "3", "--jobs", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 passed, 0 failed"), "{out}");
+    let (code, _, err) = zoolab(&["fuzz", "--state", "migration", "--bug", "skip_trunc"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--state migration"), "{err}");
+}
+
+#[test]
 fn exercise_check_runs_the_reference_solution_and_the_wrong_attempt() {
     let (code, out, err) = zoolab(&["exercise", "check", "first-write"]);
     assert_eq!(code, 0, "{out}{err}");

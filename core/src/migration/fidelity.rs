@@ -22,6 +22,43 @@ pub enum Transport {
     },
 }
 
+impl Transport {
+    /// Every transport, most exact first (the client API into zoolab): the one list
+    /// the scenario language, the command line and the playground name them from.
+    pub const ALL: [Transport; 3] =
+        [Transport::ObserverJoin, Transport::SnapshotAndLog, Transport::ClientApi { target_is_zoolab: true }];
+
+    /// Its word in the scenario language (`migrate a -> b via WORD`) and on the
+    /// command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Transport::ObserverJoin => "observer-join",
+            Transport::SnapshotAndLog => "snapshot",
+            Transport::ClientApi { .. } => "client-api",
+        }
+    }
+
+    /// The transport a word names (the client API into zoolab).
+    pub fn from_word(word: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.word() == word)
+    }
+
+    /// What it does, in one line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::ObserverJoin => {
+                "exact: the target's servers join the source as observers (reconfig), then separate at cut-over in a new epoch"
+            }
+            Transport::SnapshotAndLog => {
+                "exact: a snapshot of the source at zxid Z, then its txn log after Z, through the target's import path"
+            }
+            Transport::ClientApi { .. } => {
+                "logical: a recursive watch and a walk through the client API; works against any ZooKeeper"
+            }
+        }
+    }
+}
+
 /// One thing the transport loses, with how many znodes it touches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Loss {
@@ -78,22 +115,29 @@ pub fn report(tree: &DataTree, root: &str, transport: Transport) -> Report {
         Transport::ClientApi { target_is_zoolab } => target_is_zoolab,
     };
     type Test = fn(&crate::tree::Node) -> bool;
-    let mut checks: Vec<(&str, Test)> = vec![(
-        "ephemerals belong to the source's sessions; they are recreated only when their clients reconnect to the target",
-        |n| matches!(n.kind(), NodeKind::Ephemeral(_)),
-    )];
+    // What every client-API copy loses, into zoolab too: the reader sees a client
+    // `Stat`, whose ephemeralOwner is 0 for containers and TTL nodes (ZooKeeper's
+    // `DataTree.copyStat`), so they arrive as persistent nodes; ephemerals belong to
+    // the source's sessions, which the client API cannot read.
+    let mut checks: Vec<(&str, Test)> = vec![
+        (
+            "ephemerals belong to the source's sessions; they are recreated only when their clients reconnect to the target",
+            |n| matches!(n.kind(), NodeKind::Ephemeral(_)),
+        ),
+        (
+            "containers look persistent through the client API and are copied as persistent nodes",
+            |n| matches!(n.kind(), NodeKind::Container),
+        ),
+        ("TTL nodes look persistent through the client API and lose their TTL", |n| {
+            matches!(n.kind(), NodeKind::Ttl(_))
+        }),
+    ];
     if !target_is_zoolab {
+        // zoolab's import path keeps exact versions and the internal cversion.
         checks.extend([
             (
-                "containers look persistent through the client API and are copied as persistent nodes",
-                (|n| matches!(n.kind(), NodeKind::Container)) as Test,
-            ),
-            ("TTL nodes look persistent through the client API and lose their TTL", |n| {
-                matches!(n.kind(), NodeKind::Ttl(_))
-            }),
-            (
                 "sequential counters restart: the parent's next suffix goes back to the target's own count",
-                |n| n.stat.cversion > i32::try_from(n.children.len()).unwrap_or(i32::MAX),
+                (|n| n.stat.cversion > i32::try_from(n.children.len()).unwrap_or(i32::MAX)) as Test,
             ),
             ("versions restart at 0 (conditional writes with old versions will fail)", |n| {
                 n.stat.version > 0 || n.stat.aversion > 0
@@ -140,6 +184,15 @@ mod tests {
     }
 
     #[test]
+    fn every_transport_has_a_word_that_names_it_back() {
+        for t in Transport::ALL {
+            assert_eq!(Transport::from_word(t.word()), Some(t));
+            assert!(!t.describe().is_empty());
+        }
+        assert_eq!(Transport::from_word("zkcopy"), None);
+    }
+
+    #[test]
     fn exact_transports_lose_nothing() {
         assert!(report(&tree(), "/", Transport::ObserverJoin).exact());
         assert!(report(&tree(), "/", Transport::SnapshotAndLog).exact());
@@ -154,7 +207,22 @@ mod tests {
         assert!(text.contains("sequential counters") && text.contains("/locks"), "{text}");
         assert!(text.contains("versions restart") && text.contains("/config"), "{text}");
         assert!(!text.contains("TTL nodes"), "no TTL node, so no TTL loss listed: {text}");
-        // Into zoolab, the import path keeps types, counters and versions.
-        assert!(report(&tree(), "/", Transport::ClientApi { target_is_zoolab: true }).exact());
+        // Into zoolab, the import path keeps counters and versions, but the reader sees
+        // a client Stat: the container still arrives persistent.
+        let z = report(&tree(), "/", Transport::ClientApi { target_is_zoolab: true }).to_string();
+        assert!(z.contains("containers") && z.contains("/jobs"), "{z}");
+        assert!(!z.contains("sequential counters") && !z.contains("versions restart"), "{z}");
+        let mut t = tree();
+        let ttl = NodeKind::Ttl(60_000).owner();
+        t.import_node(
+            "/cache",
+            Vec::new(),
+            &[Acl::new(Perms(31), "world", "anyone")],
+            StatPersisted::created(Zxid(4), 0, ttl),
+        )
+        .unwrap();
+        let z = report(&t, "/", Transport::ClientApi { target_is_zoolab: true }).to_string();
+        assert!(z.contains("TTL nodes") && z.contains("/cache"), "{z}");
+        assert!(report(&t, "/", Transport::SnapshotAndLog).exact());
     }
 }

@@ -10,11 +10,12 @@
 //! source subtree with its copy at three levels: counts, a subtree hash covering data,
 //! Stat, node type and ACLs, and ZooKeeper's own digest where the transport is exact.
 //!
-//! Transports (observer join, snapshot plus log, client API) drive a [`phase::Migration`]
-//! from the simulator or from real ensembles; they arrive with the rest of issue 7.
+//! Transports (observer join, snapshot plus log, client API: [`fidelity::Transport`])
+//! drive a [`phase::Migration`] in the simulator ([`sim`]).
 
 pub mod fence;
 pub mod fidelity;
+mod observer;
 pub mod phase;
 pub mod record;
 pub mod sim;

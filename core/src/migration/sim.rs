@@ -26,7 +26,12 @@
 //!   the watch fell behind) triggers a full reconciliation. Nodes carry what a client
 //!   Stat shows, written through zoolab's import path: containers and TTL nodes become
 //!   persistent (the fidelity report says so), versions and counters are kept.
-//! - **observer join** is refused at preflight until dynamic reconfiguration lands.
+//! - **observer join** (exact): the target's servers join the source as observers and
+//!   separate at the cut-over (`observer.rs`); no stream.
+//!
+//! **Chroot and conflicts.** [`Plan::target_subtree`] is where the subtree lands on the
+//! target (every path [`rebase`]d); [`Plan::conflict`] says what to do with znodes the
+//! target already holds there ([`conflicts`]).
 
 use super::fence::{self, FENCE_PATH};
 use super::fidelity::Transport;
@@ -61,6 +66,37 @@ impl fmt::Display for SessionPolicy {
     }
 }
 
+/// What to do when the target already holds znodes where the copy goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conflict {
+    /// Preflight refuses, listing the conflicting paths.
+    #[default]
+    Fail,
+    /// The target's subtree is replaced: its znodes are overwritten by the source's,
+    /// and those the source lacks are deleted.
+    Overwrite,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Conflict::Fail => "fail",
+            Conflict::Overwrite => "overwrite",
+        })
+    }
+}
+
+/// The most conflicting paths the preflight evidence lists.
+pub const MAX_CONFLICTS_LISTED: usize = 10;
+
+/// `path` of the subtree `from`, moved under `to` (the chroot rewriting).
+pub fn rebase(path: &str, from: &str, to: &str) -> String {
+    match verify::relative(from, path) {
+        Some(rel) => absolute(to, rel),
+        None => path.to_string(),
+    }
+}
+
 /// Deliberately broken migrations, to prove that the rules' checks can fail.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Broken {
@@ -81,8 +117,13 @@ pub struct Plan {
     pub source: usize,
     /// The target cluster.
     pub target: usize,
-    /// The subtree (`/`: everything but `/zookeeper`). It keeps its path on the target.
+    /// The subtree (`/`: everything but `/zookeeper`).
     pub subtree: String,
+    /// Where it goes on the target (chroot rewriting: `/x` of the source becomes
+    /// `/y`); the same path unless told.
+    pub target_subtree: String,
+    /// What to do with znodes the target already holds there.
+    pub conflict: Conflict,
     /// How the data travels.
     pub transport: Transport,
     /// The session policy.
@@ -114,6 +155,8 @@ impl Plan {
             source,
             target,
             subtree: subtree.to_string(),
+            target_subtree: subtree.to_string(),
+            conflict: Conflict::Fail,
             transport,
             sessions,
             latency_ms: 0,
@@ -183,6 +226,10 @@ enum Flight {
 struct Stream {
     from: usize,
     to: usize,
+    /// The subtree read on `from`, and where it goes on `to` (paths in `dirty` are
+    /// `from`'s).
+    from_scope: String,
+    to_scope: String,
     reader: Reader,
     dirty: BTreeSet<String>,
     /// The source zxid whose state the destination has acknowledged.
@@ -221,6 +268,8 @@ pub struct Controller {
     entered: Phase,
     /// Whether the link between the clusters carries traffic (a partition cuts it).
     link_up: bool,
+    /// Observer join: the target's servers while they observe the source.
+    obs: Option<super::observer::ObserverJoin>,
 }
 
 #[derive(Clone, Debug)]
@@ -302,7 +351,8 @@ fn client_write_in(t: &tree::Txn, scope: &str) -> bool {
 }
 
 impl Stream {
-    fn new(from: usize, to: usize, transport: Transport) -> Stream {
+    fn new(from: (usize, &str), to: (usize, &str), transport: Transport) -> Stream {
+        let ((from, from_scope), (to, to_scope)) = ((from.0, from.1.to_string()), (to.0, to.1.to_string()));
         let reader = match transport {
             Transport::ClientApi { .. } => Reader::Watch { at: None, read_zxid: Zxid::ZERO },
             _ => Reader::Log { mirror: DataTree::new(), zxid: Zxid::ZERO },
@@ -310,6 +360,8 @@ impl Stream {
         Stream {
             from,
             to,
+            from_scope,
+            to_scope,
             reader,
             dirty: BTreeSet::new(),
             shipped: Zxid::ZERO,
@@ -346,8 +398,10 @@ impl Stream {
     /// Takes a snapshot of the source's leader (or lists the subtree and registers the
     /// watch); marks every path on either side dirty. False: no leader to read.
     fn seed(&mut self, w: &World<ZkDatabase>, scope: &str, lines: &mut Vec<String>) -> bool {
-        let dest: Vec<String> =
-            leader_tree(w, self.to).map(|t| scope_paths(t, scope).collect()).unwrap_or_default();
+        let (fs, ts) = (self.from_scope.clone(), self.to_scope.clone());
+        let dest: Vec<String> = leader_tree(w, self.to)
+            .map(|t| scope_paths(t, &ts).map(|p| rebase(&p, &ts, &fs)).collect())
+            .unwrap_or_default();
         match &mut self.reader {
             Reader::Log { mirror, zxid } => {
                 let Some(l) = w.leader(self.from) else { return false };
@@ -388,7 +442,8 @@ impl Stream {
         let cursor = s.state().applied_count();
         self.dirty.extend(scope_paths(s.state().tree(), scope));
         if let Some(t) = leader_tree(w, self.to) {
-            self.dirty.extend(scope_paths(t, scope));
+            let (fs, ts) = (self.from_scope.clone(), self.to_scope.clone());
+            self.dirty.extend(scope_paths(t, &ts).map(|p| rebase(&p, &ts, &fs)));
         }
         self.reconciles += 1;
         lines.push(format!(
@@ -552,13 +607,13 @@ impl Stream {
                         stat.ephemeral_owner = 0;
                     }
                     imp.nodes.push(ImportedNode {
-                        path: p.clone(),
+                        path: rebase(p, &self.from_scope, &self.to_scope),
                         data: n.data.clone(),
                         acl: src.acl_of(n).to_vec(),
                         stat,
                     });
                 }
-                None => imp.deletes.push(p.clone()),
+                None => imp.deletes.push(rebase(p, &self.from_scope, &self.to_scope)),
             }
         }
         imp.deletes.reverse();
@@ -623,6 +678,7 @@ impl Controller {
             checked_cut: false,
             entered: Phase::Draft,
             link_up: true,
+            obs: None,
         }
     }
 
@@ -719,7 +775,12 @@ impl Controller {
                         ControlKind::Record => imp.nodes.push(record_node(stamp, Zxid::ZERO)),
                         ControlKind::Fence => imp.nodes.push(ImportedNode {
                             path: FENCE_PATH.to_string(),
-                            data: self.plan.subtree.clone().into_bytes(),
+                            data: if cluster == self.plan.target {
+                                self.plan.target_subtree.clone()
+                            } else {
+                                self.plan.subtree.clone()
+                            }
+                            .into_bytes(),
                             acl: Acl::open_unsafe(),
                             stat: StatPersisted::default(),
                         }),
@@ -731,6 +792,7 @@ impl Controller {
                 }
             }
         }
+        self.drive_observers(w, clients);
         for dir in 0..2 {
             let mut s = if dir == 0 { self.fwd.take() } else { self.rev.take() };
             if let Some(st) = s.as_mut() {
@@ -748,7 +810,7 @@ impl Controller {
     }
 
     fn pump_stream(&mut self, w: &mut World<ZkDatabase>, st: &mut Stream, stamp: u64, now: u64) {
-        let scope = self.plan.subtree.clone();
+        let scope = st.from_scope.clone();
         if !st.started {
             if !st.seed(w, &scope, &mut self.lines) {
                 return;
@@ -850,8 +912,12 @@ impl Controller {
                     self.control(self.plan.target, ControlKind::Record, now);
                     self.control(self.plan.target, ControlKind::Fence, now);
                 }
+                // Observer join: the target's servers join the source (`drive_observers`).
+                Phase::Seed if self.plan.transport == Transport::ObserverJoin => {}
                 Phase::Seed => {
-                    self.fwd = Some(Stream::new(self.plan.source, self.plan.target, self.plan.transport));
+                    let p = &self.plan;
+                    self.fwd =
+                        Some(Stream::new((p.source, &p.subtree), (p.target, &p.target_subtree), p.transport));
                 }
                 Phase::Freeze if !self.plan.broken.cut_over_before_verify => {
                     self.control(self.plan.source, ControlKind::Fence, now);
@@ -864,6 +930,12 @@ impl Controller {
                         }
                     }
                 }
+                Phase::CutOver if self.obs.is_some() => {
+                    // Out of the source's configuration first; raised once home.
+                    if let Some(o) = self.obs.as_mut() {
+                        o.leave(false, &mut self.lines);
+                    }
+                }
                 Phase::CutOver => {
                     self.fwd = None;
                     if !self.plan.broken.no_zxid_raise {
@@ -874,8 +946,12 @@ impl Controller {
                 }
                 Phase::Soak => {
                     self.soak_from = now;
-                    self.rev =
-                        Some(Stream::new(self.plan.target, self.plan.source, Transport::SnapshotAndLog));
+                    let p = &self.plan;
+                    self.rev = Some(Stream::new(
+                        (p.target, &p.target_subtree),
+                        (p.source, &p.subtree),
+                        Transport::SnapshotAndLog,
+                    ));
                 }
                 Phase::Committed => {
                     self.rev = None;
@@ -943,6 +1019,105 @@ impl Controller {
         out
     }
 
+    /// Observer join: the target's servers join the source when seeding starts, and
+    /// leave it at the cut-over (or a rollback); once home after the cut-over, the
+    /// target is raised above the source's epoch like any target.
+    fn drive_observers(&mut self, w: &mut World<ZkDatabase>, clients: Clients) {
+        if self.plan.transport != Transport::ObserverJoin {
+            return;
+        }
+        let phase = self.m.phase();
+        if self.obs.is_none() && phase == Phase::Seed {
+            self.obs = super::observer::ObserverJoin::start(w, &self.plan, &mut self.lines);
+        }
+        let Some(mut o) = self.obs.take() else { return };
+        let home = o.tick(w, &self.plan, self.link_up, &mut self.lines);
+        let separated = matches!(o.place, super::observer::Place::Home { restored: false });
+        self.obs = Some(o);
+        if let Some(z) = home.filter(|_| separated) {
+            // The target now holds the source's history, fence marker included: its
+            // fence is the source's, and its log is scanned from here on.
+            self.target_fence = self.source_fence.or(self.target_fence);
+            self.scans[1] = self.scans[1].max(z);
+        }
+        if separated && phase == Phase::CutOver && self.raised.is_none() {
+            let now = w.now();
+            if self.plan.broken.no_zxid_raise {
+                if !self
+                    .control
+                    .iter()
+                    .any(|c| c.cluster == self.plan.target && c.what == ControlKind::Unfence)
+                {
+                    self.control(self.plan.target, ControlKind::Unfence, now);
+                }
+            } else {
+                self.raise_target(w, clients, now);
+            }
+        }
+    }
+
+    /// Evidence of the observer-join transport for seed, catch-up, verify, final sync.
+    fn observer_evidence(&self, w: &World<ZkDatabase>) -> Evidence {
+        let p = &self.plan;
+        let ok = |holds: bool, detail: String| Evidence { holds, detail };
+        let Some(o) = &self.obs else {
+            return ok(false, "the target's servers have not joined yet (the source needs a leader)".into());
+        };
+        let (synced, slowest, detail) = o.progress(w, p);
+        let Some(l) = w.leader(p.source) else { return ok(false, format!("source has no leader; {detail}")) };
+        let views = w.servers_in(p.source);
+        let leader_applied = views.iter().find(|v| v.id == l).map_or(Zxid::ZERO, |v| v.applied_zxid);
+        let committed = views.iter().map(|v| v.committed_zxid).max().unwrap_or(Zxid::ZERO);
+        let lag = if committed > slowest { lag_txns(w, p.source, slowest, committed) } else { 0 };
+        let detail =
+            format!("{detail}; source committed {committed}, slowest observer {slowest}, lag {lag} txns");
+        // An observer's tree against the leader's, at a zxid both have applied.
+        let same = |need: Zxid| -> Option<String> {
+            let src = leader_tree(w, p.source)?;
+            let mut out = Vec::new();
+            for v in o.views(w, p.source) {
+                let t = w.server(p.source, v.id)?.state().tree();
+                if !v.serving || v.applied_zxid < need {
+                    return None;
+                }
+                if v.applied_zxid != leader_applied {
+                    return None;
+                }
+                let d = compare(src, t, p, 3);
+                if !d.is_empty() || t.digest() != src.digest() {
+                    return Some(format!("s{} differs at {}: {d:?}", v.id, v.applied_zxid));
+                }
+                out.push(format!("s{}", v.id));
+            }
+            let h = verify::summarize(src, &p.subtree, Fidelity::Exact);
+            Some(format!(
+                "{} equal to the leader at {leader_applied}: {h}; ZooKeeper digest {:x} equal",
+                out.join(","),
+                src.digest()
+            ))
+        };
+        match self.m.phase() {
+            Phase::Seed => ok(synced, detail),
+            Phase::CatchUp => ok(synced && lag <= p.lag_bound, detail),
+            Phase::Verify => match same(Zxid::ZERO) {
+                Some(v) if !v.contains("differs") => ok(synced, format!("{detail}; {v}")),
+                Some(v) => ok(false, format!("{detail}; {v}")),
+                None => ok(false, format!("{detail}; waiting for the observers to reach the leader's zxid")),
+            },
+            Phase::FinalSync => {
+                let Some(fz) = self.source_fence else { return ok(false, "no fence".into()) };
+                match same(fz) {
+                    Some(v) if !v.contains("differs") => ok(synced, format!("fence {fz}; {detail}; {v}")),
+                    Some(v) => ok(false, format!("fence {fz}; {detail}; {v}")),
+                    None => {
+                        ok(false, format!("fence {fz}; {detail}; waiting for every observer to apply it"))
+                    }
+                }
+            }
+            _ => ok(false, detail),
+        }
+    }
+
     /// Restarts the target's election above every epoch the source or a client has
     /// shown, then writes the record in the new epoch.
     fn raise_target(&mut self, w: &mut World<ZkDatabase>, clients: Clients, now: u64) {
@@ -965,8 +1140,10 @@ impl Controller {
         let mut out = Vec::new();
         let next = match r {
             Rollback::UnfenceSource => {
-                if self.control_done(self.plan.source, ControlKind::Unfence).is_some()
-                    || self.source_fence.is_none() && !self.control_pending()
+                let home = self.obs.as_ref().is_none_or(|o| o.home());
+                if home
+                    && (self.control_done(self.plan.source, ControlKind::Unfence).is_some()
+                        || self.source_fence.is_none() && !self.control_pending())
                 {
                     Some(Rollback::Done)
                 } else {
@@ -981,7 +1158,7 @@ impl Controller {
                     // A full pass before the source takes over again: while it was
                     // fenced its tracker may have expired the sessions that moved
                     // (and their ephemerals); the target's table and nodes win.
-                    let scope = self.plan.subtree.clone();
+                    let scope = self.plan.target_subtree.clone();
                     if let Some(st) = self.rev.as_mut() {
                         if let Reader::Log { mirror, .. } = &st.reader {
                             let all: Vec<String> = scope_paths(mirror, &scope).collect();
@@ -1061,8 +1238,19 @@ impl Controller {
             Phase::Draft => {
                 let problem = if p.source == p.target {
                     Some("source and target are the same cluster".to_string())
-                } else if p.transport == Transport::ObserverJoin {
-                    Some("observer join needs dynamic reconfiguration (not available yet)".into())
+                } else if p.target_subtree.starts_with("/zookeeper")
+                    || p.subtree.starts_with("/zookeeper")
+                    || !p.target_subtree.starts_with('/')
+                {
+                    Some("/zookeeper belongs to each cluster: it is never migrated".into())
+                } else if p.transport == Transport::ObserverJoin
+                    && (p.subtree != "/" || p.target_subtree != "/")
+                {
+                    Some(
+                        "observer join replicates the whole tree: migrate subtree / (or use snapshot)".into(),
+                    )
+                } else if p.transport == Transport::ObserverJoin && p.sessions == SessionPolicy::Expire {
+                    Some("observer join replicates the session table: use sessions import".into())
                 } else if matches!(p.transport, Transport::ClientApi { .. })
                     && p.sessions == SessionPolicy::Import
                 {
@@ -1074,7 +1262,14 @@ impl Controller {
                     Some(why) => ok(false, why),
                     None => ok(
                         true,
-                        format!("subtree {} via {:?}, sessions {}", p.subtree, p.transport, p.sessions),
+                        if p.target_subtree == p.subtree && p.conflict == Conflict::Fail {
+                            format!("subtree {} via {:?}, sessions {}", p.subtree, p.transport, p.sessions)
+                        } else {
+                            format!(
+                                "subtree {} into {} via {:?}, sessions {}, on conflict {}",
+                                p.subtree, p.target_subtree, p.transport, p.sessions, p.conflict
+                            )
+                        },
                     ),
                 }
             }
@@ -1085,24 +1280,67 @@ impl Controller {
                     .iter()
                     .filter_map(|&c| leader_tree(w, c).map(record_stamp))
                     .collect();
-                let target_nodes = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.subtree).count());
+                let dst = leader_tree(w, p.target);
+                let target_nodes = dst.map_or(0, |t| scope_paths(t, &p.target_subtree).count());
+                // What the target already holds where the copy goes (its root `/` is
+                // not a conflict; with observer join the whole tree is replaced).
+                let conflicts: Vec<String> = dst.map(|t| conflicts(t, p)).unwrap_or_default();
+                let parent_missing = tree::path::parent(&p.target_subtree)
+                    .filter(|parent| dst.is_some_and(|t| t.node(parent).is_none()))
+                    .map(str::to_string);
                 let src = leader_tree(w, p.source);
                 let report = src.map(|t| super::fidelity::report(t, &p.subtree, p.transport).to_string());
-                ok(
-                    leaders.0.is_some() && leaders.1.is_some() && written && stamps.iter().all(|&s| s == self.m.stamp()),
+                let scope_text = if conflicts.is_empty() {
+                    format!("target has {target_nodes} znodes in scope (overwritten)")
+                } else {
                     format!(
-                        "leaders {:?}/{:?}; records stamp {:?}; target has {} znodes in scope (overwritten); {}",
+                        "target has {target_nodes} znodes in scope, {} conflicting {:?}{} (on conflict {}: {})",
+                        conflicts.len(),
+                        conflicts.iter().take(MAX_CONFLICTS_LISTED).collect::<Vec<_>>(),
+                        if conflicts.len() > MAX_CONFLICTS_LISTED { " …" } else { "" },
+                        p.conflict,
+                        match p.conflict {
+                            Conflict::Fail => "refused",
+                            Conflict::Overwrite => "replaced",
+                        }
+                    )
+                };
+                let refused = !conflicts.is_empty() && p.conflict == Conflict::Fail;
+                let parent_text = parent_missing
+                    .as_ref()
+                    .map(|q| format!("; {q} missing on the target"))
+                    .unwrap_or_default();
+                ok(
+                    leaders.0.is_some()
+                        && leaders.1.is_some()
+                        && written
+                        && stamps.iter().all(|&s| s == self.m.stamp())
+                        && !refused
+                        && parent_missing.is_none(),
+                    format!(
+                        "leaders {:?}/{:?}; records stamp {:?}; {scope_text}{parent_text}; {}",
                         leaders.0.map(|l| l.0),
                         leaders.1.map(|l| l.0),
                         stamps,
-                        target_nodes,
                         report.unwrap_or_default().trim_end()
                     ),
                 )
             }
+            Phase::Seed | Phase::CatchUp | Phase::Verify if p.transport == Transport::ObserverJoin => {
+                if p.broken.cut_over_before_verify && self.m.phase() == Phase::Verify {
+                    return ok(true, "verification skipped (broken)".into());
+                }
+                self.observer_evidence(w)
+            }
+            Phase::FinalSync
+                if p.transport == Transport::ObserverJoin
+                    && !(p.broken.cut_over_before_verify || p.broken.skip_final_sync) =>
+            {
+                self.observer_evidence(w)
+            }
             Phase::Seed => match &self.fwd {
                 Some(st) => {
-                    let n = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.subtree).count());
+                    let n = leader_tree(w, p.target).map_or(0, |t| scope_paths(t, &p.target_subtree).count());
                     ok(
                         st.seeded,
                         format!(
@@ -1142,7 +1380,7 @@ impl Controller {
                     .filter(|d| !pending.contains(absolute(&p.subtree, &d.path).as_str()))
                     .collect();
                 let ss = verify::summarize(src, &p.subtree, p.fidelity());
-                let ds = verify::summarize(dst, &p.subtree, p.fidelity());
+                let ds = verify::summarize(dst, &p.target_subtree, p.fidelity());
                 ok(
                     st.seeded && unexplained.is_empty(),
                     format!(
@@ -1179,10 +1417,11 @@ impl Controller {
                 };
                 let d = compare(src, dst, p, 5);
                 let hs = verify::summarize(src, &p.subtree, p.fidelity()).hash;
-                let ht = verify::summarize(dst, &p.subtree, p.fidelity()).hash;
+                let ht = verify::summarize(dst, &p.target_subtree, p.fidelity()).hash;
                 // ZooKeeper's own digest compares whole trees: it applies to an exact
                 // copy of `/` with its ephemerals (shown, not gated on).
                 let digest = if p.subtree == "/"
+                    && p.target_subtree == "/"
                     && p.fidelity() == Fidelity::Exact
                     && p.sessions == SessionPolicy::Import
                 {
@@ -1270,6 +1509,9 @@ impl Controller {
         let stamp = self.m.stamp();
         self.m.roll_back(stamp, why).map_err(|e| e.to_string())?;
         self.fwd = None;
+        if let Some(o) = self.obs.as_mut() {
+            o.leave(true, &mut self.lines);
+        }
         self.rolling = Some(if self.clients_moved {
             self.control(self.plan.target, ControlKind::Fence, w.now());
             Rollback::FenceTarget
@@ -1319,11 +1561,12 @@ impl Controller {
                     self.target_fence.is_some_and(|f| e.zxid > f)
                         && self.target_unfenced.is_none_or(|u| e.zxid < u)
                 };
-                if fenced && client_write_in(&e.txn, &p.subtree) {
+                let scope = if k == 0 { &p.subtree } else { &p.target_subtree };
+                if fenced && client_write_in(&e.txn, scope) {
                     bad = Some(format!(
                         "one writer: the {} accepted a client write in {} at {} while fenced ({})",
                         if k == 0 { "source" } else { "target" },
-                        p.subtree,
+                        scope,
                         e.zxid,
                         e.txn.op
                     ));
@@ -1340,7 +1583,9 @@ impl Controller {
         if let (Some(src), Some(dst)) = (leader_tree(w, p.source), leader_tree(w, p.target)) {
             let fake = src.sessions().keys().flat_map(|&s| src.ephemerals_of(s)).find(|path| {
                 fence::in_scope(&p.subtree, path)
-                    && dst.node(path).is_some_and(|n| !matches!(n.kind(), NodeKind::Ephemeral(_)))
+                    && dst
+                        .node(&rebase(path, &p.subtree, &p.target_subtree))
+                        .is_some_and(|n| !matches!(n.kind(), NodeKind::Ephemeral(_)))
             });
             if let Some(path) = fake {
                 self.fail(format!(
@@ -1374,14 +1619,14 @@ impl Controller {
                 ));
                 return;
             }
-            let seq = verify::sequence_counters_behind(src, &p.subtree, dst, &p.subtree);
+            let seq = verify::sequence_counters_behind(src, &p.subtree, dst, &p.target_subtree);
             if let Some(x) = seq.first() {
                 self.fail(format!("sequence counter behind at {}: {}", x.path, x.what));
                 return;
             }
             let orphans: Vec<String> = verify::orphan_ephemerals(dst)
                 .into_iter()
-                .filter(|x| fence::in_scope(&p.subtree, x))
+                .filter(|x| fence::in_scope(&p.target_subtree, x))
                 .collect();
             if !orphans.is_empty() {
                 self.fail(format!("orphan ephemerals on the target: {orphans:?}"));
@@ -1403,6 +1648,13 @@ impl Controller {
         }
         let _ = clients;
     }
+}
+
+/// The target's znodes where the copy goes: under the target subtree (its root
+/// included, unless it is `/`), or for observer join anything outside `/zookeeper`.
+pub fn conflicts(target: &DataTree, p: &Plan) -> Vec<String> {
+    let scope = if p.transport == Transport::ObserverJoin { "/" } else { p.target_subtree.as_str() };
+    scope_paths(target, scope).filter(|x| x != "/").collect()
 }
 
 /// The absolute path of `rel`, relative to `subtree`.
@@ -1436,25 +1688,26 @@ fn lag_txns(w: &World<ZkDatabase>, c: usize, from: Zxid, to: Zxid) -> u64 {
 pub fn compare(src: &DataTree, dst: &DataTree, p: &Plan, limit: usize) -> Vec<verify::Difference> {
     let skip_eph = p.sessions == SessionPolicy::Expire || matches!(p.transport, Transport::ClientApi { .. });
     let fid = p.fidelity();
-    let mut out: Vec<verify::Difference> = verify::diff(src, &p.subtree, dst, &p.subtree, fid, limit + 64)
-        .into_iter()
-        .filter(|d| {
-            if !skip_eph {
-                return true;
-            }
-            let path = if p.subtree == "/" {
-                d.path.clone()
-            } else if d.path == "/" {
-                p.subtree.clone()
-            } else {
-                format!("{}{}", p.subtree, d.path)
-            };
-            let eph = src.node(&path).is_some_and(|n| matches!(n.kind(), NodeKind::Ephemeral(_)));
-            // A source ephemeral missing on the target is expected; one present there as
-            // another type is not.
-            !(eph && d.what == "missing on the target")
-        })
-        .collect();
+    let mut out: Vec<verify::Difference> =
+        verify::diff(src, &p.subtree, dst, &p.target_subtree, fid, limit + 64)
+            .into_iter()
+            .filter(|d| {
+                if !skip_eph {
+                    return true;
+                }
+                let path = if p.subtree == "/" {
+                    d.path.clone()
+                } else if d.path == "/" {
+                    p.subtree.clone()
+                } else {
+                    format!("{}{}", p.subtree, d.path)
+                };
+                let eph = src.node(&path).is_some_and(|n| matches!(n.kind(), NodeKind::Ephemeral(_)));
+                // A source ephemeral missing on the target is expected; one present there as
+                // another type is not.
+                !(eph && d.what == "missing on the target")
+            })
+            .collect();
     if fid == Fidelity::Exact {
         // Parents of skipped ephemerals differ in their child counters (pzxid, cversion);
         // those are compared by the sequence-counter rule instead.

@@ -316,3 +316,221 @@ fn hard_data_comes_across_exactly_by_snapshot_and_as_reported_by_the_client_api(
         assert_eq!(d.op(h), crate::scenario::run::OpStatus::Ok("/seq/n-0000001000".into()), "{transport:?}");
     }
 }
+
+#[test]
+fn observer_join_migrates_byte_identically_and_commits() {
+    let mut d = migrate(Transport::ObserverJoin, SessionPolicy::Import, Broken::default());
+    let m = d.migration().unwrap();
+    assert_eq!(m.violation(), None);
+    assert_eq!(m.phase(), Phase::Committed, "{:?}", m.migration().journal());
+    assert_eq!(d.violation(), None);
+    let j = m.migration().journal();
+    // The evidence shows the observers' applied zxids against the source's, and the
+    // final sync compares ZooKeeper's digest.
+    let seed = j.iter().find(|e| e.from == Phase::Seed).unwrap();
+    assert!(seed.evidence.contains("s4 OBSERVING applied"), "{}", seed.evidence);
+    let fs = j.iter().find(|e| e.from == Phase::FinalSync).unwrap();
+    assert!(fs.evidence.contains("digest") && fs.evidence.contains("equal"), "{}", fs.evidence);
+    // The target's servers are home, in an epoch above the source's, and not in the
+    // source's configuration any more (a reconfig removed them).
+    let w = d.world();
+    let src_cfg = w.server(0, w.leader(0).unwrap()).unwrap().config().clone();
+    assert!(src_cfg.servers.keys().all(|id| id.0 <= 3), "{src_cfg:?}");
+    let src_epoch = w.servers_in(0).iter().map(|v| v.epoch).max().unwrap();
+    let dst_epoch = w.servers_in(1).iter().map(|v| v.epoch).max().unwrap();
+    assert!(dst_epoch > src_epoch, "{dst_epoch:?} > {src_epoch:?}");
+    let dst = w.server(1, w.leader(1).unwrap()).unwrap();
+    assert!(dst.config().servers.keys().all(|id| id.0 <= 3), "{:?}", dst.config());
+    assert_eq!(dst.config().servers.len(), 3);
+    // The container kept its type (the client API would have lost it); the ephemeral
+    // and its session came across.
+    assert!(dst.state().tree().containers().contains("/app/jobs"));
+    run_for(&mut d, 2_000);
+    assert!(d.connected("c1") && d.connected("c2"));
+    let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1"));
+    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9"));
+    let h = cmd(&mut d, "c1", "create -s /app/locks/n- x");
+    run_for(&mut d, 1_000);
+    assert_eq!(d.op(h), crate::scenario::run::OpStatus::Ok("/app/locks/n-0000000005".into()));
+}
+
+#[test]
+fn observer_join_refuses_a_subtree_and_expired_sessions_at_draft() {
+    for (subtree, sessions) in [("/app", SessionPolicy::Import), ("/", SessionPolicy::Expire)] {
+        let mut d = driver(3);
+        let mut p = plan(&d, Transport::ObserverJoin, sessions);
+        p.subtree = subtree.into();
+        d.start_migration(p).unwrap();
+        let e = d.migration_step().unwrap_err();
+        assert!(e.contains("observer join"), "{e}");
+        assert_eq!(d.migration().unwrap().phase(), Phase::Draft);
+    }
+}
+
+#[test]
+fn observer_join_rollback_from_every_phase_before_commit_gives_both_clusters_back() {
+    use super::phase::FORWARD;
+    for &upto in &FORWARD[..FORWARD.len() - 1] {
+        let mut d = driver(5);
+        populate(&mut d);
+        let p = plan(&d, Transport::ObserverJoin, SessionPolicy::Import);
+        d.start_migration(p).unwrap();
+        if upto != Phase::Draft {
+            d.migration_run(Some(upto), 30_000).unwrap();
+        }
+        d.migration_abort("operator").unwrap();
+        let end = d.migration_run(None, 30_000);
+        assert_eq!(end, Ok(Phase::RolledBack), "from {upto}");
+        assert_eq!(violation(&d), "", "from {upto}");
+        run_for(&mut d, 2_000);
+        let h = cmd(&mut d, "c1", "set /app back");
+        run_for(&mut d, 1_000);
+        assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "from {upto}: {:?}", d.op(h));
+        let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
+        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back"), "from {upto}");
+        // The observers are out of the source's configuration again, and the target
+        // has a leader of its own.
+        let w = d.world();
+        let cfg = w.server(0, w.leader(0).unwrap()).unwrap().config().clone();
+        assert!(cfg.servers.keys().all(|id| id.0 <= 3), "from {upto}: {cfg:?}");
+        assert!(w.leader(1).is_some(), "from {upto}: the target has no leader");
+        assert_eq!(d.violation(), None, "from {upto}");
+    }
+}
+
+#[test]
+fn a_subtree_moves_under_another_path_and_verifies_chroot_aware() {
+    use super::sim::Conflict;
+    for transport in [Transport::SnapshotAndLog, Transport::ClientApi { target_is_zoolab: true }] {
+        let mut d = driver(13);
+        populate(&mut d);
+        let sessions = if transport == Transport::SnapshotAndLog {
+            SessionPolicy::Import
+        } else {
+            SessionPolicy::Expire
+        };
+        let mut p = plan(&d, transport, sessions);
+        p.subtree = "/app".into();
+        p.target_subtree = "/moved".into();
+        // `/moved`'s parent is `/`: present. Overwrite changes nothing on an empty target.
+        p.conflict = Conflict::Overwrite;
+        d.start_migration(p).unwrap();
+        d.migration_run(Some(Phase::CatchUp), 20_000).unwrap();
+        cmd(&mut d, "c2", "create /app/tail t");
+        assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed), "{transport:?}");
+        assert_eq!(violation(&d), "", "{transport:?}");
+        let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+        assert_eq!(d.read(&b1, "/moved").unwrap().as_deref(), Some("b"), "{transport:?}");
+        assert_eq!(d.read(&b1, "/moved/tail").unwrap().as_deref(), Some("t"), "{transport:?}");
+        assert_eq!(d.read(&b1, "/app").unwrap(), None, "{transport:?}: nothing lands at the old path");
+        // The counter moved with its parent.
+        let w = d.world();
+        let dst = w.server(1, w.leader(1).unwrap()).unwrap().state().tree();
+        let src = w.server(0, w.leader(0).unwrap()).unwrap().state().tree();
+        assert!(super::verify::sequence_counters_behind(src, "/app", dst, "/moved").is_empty());
+        assert_eq!(
+            super::verify::summarize(src, "/app", super::verify::Fidelity::Logical).hash,
+            super::verify::summarize(dst, "/moved", super::verify::Fidelity::Logical).hash,
+            "{transport:?}"
+        );
+    }
+}
+
+#[test]
+fn conflicts_on_the_target_fail_preflight_with_their_paths_unless_overwritten() {
+    use super::sim::Conflict;
+    for conflict in [Conflict::Fail, Conflict::Overwrite] {
+        let mut d = driver(17);
+        populate(&mut d);
+        // b already has an /app of its own.
+        let imp = crate::tree::Import {
+            nodes: ["/app", "/app/old", "/app/locks"]
+                .iter()
+                .map(|p| crate::tree::ImportedNode {
+                    path: p.to_string(),
+                    data: b"b's".to_vec(),
+                    acl: crate::tree::Acl::open_unsafe(),
+                    stat: crate::tree::StatPersisted::created(crate::ids::Zxid(1), 0, 0),
+                })
+                .collect(),
+            ..crate::tree::Import::default()
+        };
+        d.import_into(1, imp).unwrap();
+        run_for(&mut d, 500);
+        let mut p = plan(&d, Transport::SnapshotAndLog, SessionPolicy::Import);
+        p.subtree = "/app".into();
+        p.target_subtree = "/app".into();
+        p.conflict = conflict;
+        d.start_migration(p).unwrap();
+        match conflict {
+            Conflict::Fail => {
+                let r = d.migration_run(Some(Phase::Seed), 5_000);
+                let e = r.unwrap_err();
+                assert!(e.contains("still in preflight") && e.contains("3 conflicting"), "{e}");
+                assert!(e.contains("/app/old") && e.contains("on conflict fail: refused"), "{e}");
+                // Nothing of b's was touched; the operator aborts.
+                d.migration_abort("conflicts").unwrap();
+                assert_eq!(d.migration_run(None, 5_000), Ok(Phase::RolledBack));
+                let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+                assert_eq!(d.read(&b1, "/app/old").unwrap().as_deref(), Some("b's"));
+            }
+            Conflict::Overwrite => {
+                assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed));
+                assert_eq!(violation(&d), "");
+                let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+                assert_eq!(d.read(&b1, "/app/old").unwrap(), None, "replaced: b's own node is gone");
+                assert_eq!(d.read(&b1, "/app").unwrap().as_deref(), Some("b"));
+            }
+        }
+    }
+}
+
+#[test]
+fn rollback_after_the_soak_of_a_chrooted_migration_brings_the_target_writes_back() {
+    let mut d = driver(19);
+    populate(&mut d);
+    let mut p = plan(&d, Transport::SnapshotAndLog, SessionPolicy::Import);
+    p.subtree = "/app".into();
+    p.target_subtree = "/moved".into();
+    d.start_migration(p).unwrap();
+    d.migration_run(Some(Phase::Soak), 30_000).unwrap();
+    run_for(&mut d, 1_000);
+    // The clients' application still writes its own paths; on b they live under /moved.
+    let h = cmd(&mut d, "c2", "create /moved/on-target t");
+    run_for(&mut d, 1_000);
+    assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "{:?}", d.op(h));
+    d.migration_abort("operator").unwrap();
+    assert_eq!(d.migration_run(None, 30_000), Ok(Phase::RolledBack));
+    assert_eq!(violation(&d), "");
+    let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
+    assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t"));
+}
+
+#[test]
+fn observer_join_survives_an_observer_and_the_source_leader_crashing_mid_copy() {
+    use crate::scenario::run::Fault;
+    use crate::scenario::ServerName;
+    let mut d = driver(23);
+    populate(&mut d);
+    let p = plan(&d, Transport::ObserverJoin, SessionPolicy::Import);
+    d.start_migration(p).unwrap();
+    d.migration_run(Some(Phase::CatchUp), 20_000).unwrap();
+    // b's first server, observing a as a4, crashes; so does a's leader.
+    let a4 = ServerName { cluster: "a".into(), id: 4 };
+    d.act(&Fault::Kill(a4.clone()), &mut Vec::new()).unwrap();
+    let leader = d.leader("a").unwrap();
+    d.act(&Fault::Kill(leader.clone()), &mut Vec::new()).unwrap();
+    for i in 0..5 {
+        cmd(&mut d, "c2", &format!("create /app/t{i} {i}"));
+        run_for(&mut d, 200);
+    }
+    d.act(&Fault::Restart(leader), &mut Vec::new()).unwrap();
+    d.act(&Fault::Restart(a4), &mut Vec::new()).unwrap();
+    assert_eq!(d.migration_run(None, 60_000), Ok(Phase::Committed));
+    assert_eq!(violation(&d), "");
+    assert_eq!(d.violation(), None);
+    let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
+    run_for(&mut d, 1_000);
+    assert_eq!(d.read(&b1, "/app/t4").unwrap().as_deref(), Some("4"));
+}

@@ -76,17 +76,15 @@ pub fn run(seed: u64) -> Outcome {
     cmd(&mut d, "c2", "create /app/acl x world:anyone:cdrwa");
     cmd(&mut d, "c2", "setAcl /app/acl world:anyone:cdrwa");
     advance(&mut d, 500);
-    let transport = if pick(&mut rng, 2) == 0 {
-        Transport::SnapshotAndLog
-    } else {
-        Transport::ClientApi { target_is_zoolab: true }
-    };
+    let transport = Transport::ALL[pick(&mut rng, Transport::ALL.len() as u64) as usize];
     let sessions = match transport {
         Transport::ClientApi { .. } => SessionPolicy::Expire,
+        // Observers replicate the session table.
+        Transport::ObserverJoin => SessionPolicy::Import,
         _ if pick(&mut rng, 2) == 0 => SessionPolicy::Import,
         _ => SessionPolicy::Expire,
     };
-    let subtree = if pick(&mut rng, 2) == 0 { "/" } else { "/app" };
+    let subtree = if pick(&mut rng, 2) == 0 || transport == Transport::ObserverJoin { "/" } else { "/app" };
     let mut plan = Plan::new(0, 1, subtree, transport, sessions);
     plan.latency_ms = latency;
     plan.batch = [20, 50, 500][pick(&mut rng, 3) as usize];

@@ -18,6 +18,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
         include_str!("../../../scenarios/lost-reply-during-leader-change.zk"),
     ),
     ("migrate-copy-and-cut-over", include_str!("../../../scenarios/migrate-copy-and-cut-over.zk")),
+    ("migrate-observer-join", include_str!("../../../scenarios/migrate-observer-join.zk")),
     ("migrate-rollback-after-freeze", include_str!("../../../scenarios/migrate-rollback-after-freeze.zk")),
     ("migrate-target-leader-crash", include_str!("../../../scenarios/migrate-target-leader-crash.zk")),
     ("minority-cannot-commit", include_str!("../../../scenarios/minority-cannot-commit.zk")),

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! link a <-> b latency 40ms                      # header: the controller's copies take it
-//! migrate a -> b via snapshot|client-api [subtree /app] [sessions import|expire]
+//! migrate a -> b via observer-join|snapshot|client-api [subtree /app [into /b]]
+//!     [sessions import|expire] [on conflict fail|overwrite]
 //! migration step                                 # leave the current phase if its gate holds
 //! migration run [until PHASE] [within 30s]       # step whenever a gate holds
 //! migration abort                                # roll back (any phase before commit)
@@ -16,8 +17,9 @@
 //! `final-sync`, `cut-over`, `soak`, `committed`, `rolling-back`, `rolled-back`.
 
 use super::Millis;
+use crate::migration::fidelity::Transport;
 use crate::migration::phase::Phase;
-use crate::migration::sim::SessionPolicy;
+use crate::migration::sim::{Conflict, SessionPolicy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -28,6 +30,28 @@ pub enum Via {
     Snapshot,
     /// `client-api`: the client API (logical).
     ClientApi,
+    /// `observer-join`: the target's servers join the source as observers (exact).
+    ObserverJoin,
+}
+
+impl Via {
+    /// The transport it names (the words are [`Transport::word`]'s).
+    pub fn transport(self) -> Transport {
+        match self {
+            Via::Snapshot => Transport::SnapshotAndLog,
+            Via::ClientApi => Transport::ClientApi { target_is_zoolab: true },
+            Via::ObserverJoin => Transport::ObserverJoin,
+        }
+    }
+
+    /// The language's name for a transport.
+    pub fn of(t: Transport) -> Via {
+        match t {
+            Transport::SnapshotAndLog => Via::Snapshot,
+            Transport::ClientApi { .. } => Via::ClientApi,
+            Transport::ObserverJoin => Via::ObserverJoin,
+        }
+    }
 }
 
 /// A migration statement.
@@ -45,6 +69,12 @@ pub enum MigrationAction {
         subtree: Option<String>,
         /// The session policy (snapshot: import, client API: expire, when not given).
         sessions: Option<SessionPolicy>,
+        /// `into /y`: where the subtree goes on the target (the same path when not given).
+        #[serde(default)]
+        into: Option<String>,
+        /// `on conflict fail|overwrite` (fail when not given).
+        #[serde(default)]
+        conflict: Option<Conflict>,
     },
     /// `migration step`.
     Step,
@@ -99,18 +129,22 @@ pub fn phase_of(word: &str) -> Option<Phase> {
 impl fmt::Display for MigrationAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MigrationAction::Start { source, target, via, subtree, sessions } => {
+            MigrationAction::Start { source, target, via, subtree, sessions, into, conflict } => {
                 write!(f, "migrate {source} -> {target} via ")?;
-                f.write_str(match via {
-                    Via::Snapshot => "snapshot",
-                    Via::ClientApi => "client-api",
-                })?;
+                f.write_str(via.transport().word())?;
                 if let Some(s) = subtree {
                     f.write_str(" subtree ")?;
                     super::print::write_path(f, s)?;
                 }
+                if let Some(s) = into {
+                    f.write_str(" into ")?;
+                    super::print::write_path(f, s)?;
+                }
                 if let Some(s) = sessions {
                     write!(f, " sessions {s}")?;
+                }
+                if let Some(c) = conflict {
+                    write!(f, " on conflict {c}")?;
                 }
                 Ok(())
             }
@@ -142,14 +176,14 @@ impl fmt::Display for MigrationPredicate {
 
 /// Checks a statement against the scenario's topology.
 pub(crate) fn check_action(sc: &super::Scenario, a: &MigrationAction) -> Result<(), String> {
-    if let MigrationAction::Start { source, target, subtree, .. } = a {
+    if let MigrationAction::Start { source, target, subtree, into, .. } = a {
         for c in [source, target] {
             sc.cluster(c).ok_or_else(|| format!("no cluster {c}"))?;
         }
         if source == target {
             return Err("a migration goes from one cluster to another".into());
         }
-        if let Some(s) = subtree {
+        for s in [subtree, into].into_iter().flatten() {
             crate::zkcli::validate_path(s, false).map_err(|e| e.to_string())?;
             if s.starts_with("/zookeeper") {
                 return Err("/zookeeper belongs to each cluster: it is never migrated".into());

@@ -294,6 +294,9 @@ struct Node<R: Replicated> {
     paused_until: u64,
     rng: ChaCha8Rng,
     flush_scheduled: bool,
+    /// Its data directory was taken away ([`World::take_disk_in`]): it stays down until
+    /// [`World::put_disk_in`] gives it one.
+    held: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -421,6 +424,7 @@ impl<R: Replicated> World<R> {
                     paused_until: 0,
                     rng: stream_rng(seed, ((c as u64) << 16) | i),
                     flush_scheduled: false,
+                    held: false,
                 })
                 .collect();
             w.clusters.push(Cluster {
@@ -650,9 +654,10 @@ impl<R: Replicated> World<R> {
         self.restart_in(0, id)
     }
 
-    /// Restarts a crashed server from its disk.
+    /// Restarts a crashed server from its disk (a server whose disk was taken away
+    /// stays down).
     pub fn restart_in(&mut self, c: usize, id: ServerId) {
-        if self.node(c, id).server.is_some() {
+        if self.node(c, id).server.is_some() || self.node(c, id).held {
             return;
         }
         self.record(TraceKind::Restart { at: Addr { cluster: c, id } });
@@ -679,6 +684,57 @@ impl<R: Replicated> World<R> {
                 self.restart_in(c, id);
             }
         }
+    }
+
+    /// Adds a server to cluster `c` under the next free id and starts it with an empty
+    /// data directory whose configuration is `config` (the dynamic configuration file a
+    /// joiner is started with). Like ZooKeeper's joiners, it follows the leader without
+    /// a vote, and syncs, until a reconfiguration names it. At most 255 servers.
+    pub fn add_server_in(&mut self, c: usize, config: QuorumConfig) -> Option<ServerId> {
+        let i = self.clusters[c].nodes.len() as u64 + 1;
+        if i > 255 {
+            return None;
+        }
+        let disk = Durable { config: Some(config), ..Durable::default() };
+        self.clusters[c].nodes.push(Node {
+            id: ServerId(i),
+            server: None,
+            disk,
+            pending: VecDeque::new(),
+            incarnation: 0,
+            paused_until: 0,
+            rng: stream_rng(self.seed, ((c as u64) << 16) | i),
+            flush_scheduled: false,
+            held: false,
+        });
+        self.restart_in(c, ServerId(i));
+        Some(ServerId(i))
+    }
+
+    /// Takes server `id`'s data directory away (a migration moving the machine): the
+    /// server crashes, keeps an empty disk and stays down until [`World::put_disk_in`].
+    /// Returns what its disk held (acknowledged records only).
+    pub fn take_disk_in(&mut self, c: usize, id: ServerId) -> Durable<R> {
+        self.kill_in(c, id);
+        let n = self.node_mut(c, id);
+        n.held = true;
+        std::mem::take(&mut n.disk)
+    }
+
+    /// Gives a server whose disk was taken away a data directory and starts it.
+    pub fn put_disk_in(&mut self, c: usize, id: ServerId, disk: Durable<R>) {
+        self.kill_in(c, id);
+        let n = self.node_mut(c, id);
+        n.held = false;
+        n.disk = disk;
+        self.restart_in(c, id);
+    }
+
+    /// Forgets what cluster `c`'s invariant checker has seen: its servers' data was
+    /// replaced by another cluster's history (a migration's observers coming home), so
+    /// its history starts again from theirs.
+    pub fn reset_history_in(&mut self, c: usize) {
+        self.clusters[c].checker = Checker::default();
     }
 
     /// Pauses server `id` of cluster `c` for `ms` milliseconds (a GC pause).
@@ -731,6 +787,12 @@ impl<R: Replicated> World<R> {
     pub fn block_in(&mut self, c: usize, from: ServerId, to: ServerId) {
         self.clusters[c].blocked.insert((from, to));
         self.network_event(c, format!("block s{from} → s{to}"));
+    }
+
+    /// Restores the one-way link `from → to` in cluster `c`.
+    pub fn unblock_in(&mut self, c: usize, from: ServerId, to: ServerId) {
+        self.clusters[c].blocked.remove(&(from, to));
+        self.network_event(c, format!("unblock s{from} → s{to}"));
     }
 
     /// Cuts the one-way link `from → to` in the first cluster.

@@ -1,7 +1,8 @@
 //! Parsers of the migration statements (see [`crate::scenario::migrate`]).
 
 use super::*;
-use crate::migration::sim::SessionPolicy;
+use crate::migration::fidelity::Transport;
+use crate::migration::sim::{Conflict, SessionPolicy};
 use crate::scenario::migrate::{phase_of, MigrationAction, MigrationPredicate, Via, PHASE_WORDS};
 
 fn phase(i: &mut &str) -> PResult<crate::migration::phase::Phase> {
@@ -22,6 +23,21 @@ fn phase(i: &mut &str) -> PResult<crate::migration::phase::Phase> {
     }
 }
 
+/// A transport's word, as [`Transport::word`] spells it.
+fn transport(i: &mut &str) -> PResult<Via> {
+    let cp = i.checkpoint();
+    let w: &str = preceded(ws, take_while(1.., |c: char| c.is_ascii_alphabetic() || c == '-'))
+        .context(desc("a transport: observer-join, snapshot or client-api"))
+        .parse_next(i)?;
+    match Transport::from_word(w) {
+        Some(t) => Ok(Via::of(t)),
+        None => {
+            i.reset(&cp);
+            cut_err(fail.context(desc("a transport: observer-join, snapshot or client-api"))).parse_next(i)
+        }
+    }
+}
+
 /// `migrate a -> b via …` (the word `migrate` not yet read).
 pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     kw("migrate").parse_next(i)?;
@@ -29,12 +45,15 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     cut_err(sym("->")).parse_next(i)?;
     let target = cut_err(cluster_name).parse_next(i)?;
     cut_err(kw("via")).parse_next(i)?;
-    let via = cut_err(alt((kw("snapshot").value(Via::Snapshot), kw("client-api").value(Via::ClientApi))))
-        .parse_next(i)?;
+    let via = cut_err(transport).parse_next(i)?;
     let mut subtree = None;
     let mut sessions = None;
+    let mut into = None;
     if opt(kw("subtree")).parse_next(i)?.is_some() {
         subtree = Some(cut_err(path).parse_next(i)?);
+        if opt(kw("into")).parse_next(i)?.is_some() {
+            into = Some(cut_err(path).parse_next(i)?);
+        }
     }
     if opt(kw("sessions")).parse_next(i)?.is_some() {
         sessions = Some(
@@ -45,7 +64,15 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
             .parse_next(i)?,
         );
     }
-    Ok(MigrationAction::Start { source, target, via, subtree, sessions })
+    let mut conflict = None;
+    if opt(kw("on")).parse_next(i)?.is_some() {
+        cut_err(kw("conflict")).parse_next(i)?;
+        conflict = Some(
+            cut_err(alt((kw("fail").value(Conflict::Fail), kw("overwrite").value(Conflict::Overwrite))))
+                .parse_next(i)?,
+        );
+    }
+    Ok(MigrationAction::Start { source, target, via, subtree, sessions, into, conflict })
 }
 
 /// `migration step|run|abort`.

@@ -111,13 +111,21 @@ impl SimDriver {
     }
 
     fn move_clients(&mut self, from: usize, to: usize, expire: bool) {
-        let n = self.world.servers_in(to).len() as u64;
+        // Every server of the cluster but the slots an observer join left behind (down,
+        // outside the configuration).
+        let servers: Vec<(usize, ServerId)> = self
+            .world
+            .servers_in(to)
+            .iter()
+            .filter(|v| v.member || v.role != crate::sim::Role::Down)
+            .map(|v| (to, v.id))
+            .collect();
         let now = self.world.now();
         for k in 0..self.clients.len() {
             if !self.clients[k].servers.iter().any(|s| s.0 == from) {
                 continue;
             }
-            self.clients[k].servers = (1..=n).map(|i| (to, ServerId(i))).collect();
+            self.clients[k].servers = servers.clone();
             self.clients[k].next = 0;
             let name = self.clients[k].name.clone();
             self.lines.push(format!("t={now} {name}'s connect string now points at {}", self.clusters[to]));
@@ -208,23 +216,35 @@ pub(super) fn statement(
 ) -> Result<String, String> {
     use crate::migration::fidelity::Transport;
     use crate::migration::sim::SessionPolicy;
-    use crate::scenario::migrate::{phase_word, MigrationAction, Via};
+    use crate::scenario::migrate::{phase_word, MigrationAction};
     match a {
-        MigrationAction::Start { source, target, via, subtree, sessions } => {
+        MigrationAction::Start { source, target, via, subtree, sessions, into, conflict } => {
             let s = d.cluster_index(source).ok_or(format!("no cluster {source}"))?;
             let t = d.cluster_index(target).ok_or(format!("no cluster {target}"))?;
-            let (transport, default) = match via {
-                Via::Snapshot => (Transport::SnapshotAndLog, SessionPolicy::Import),
-                Via::ClientApi => (Transport::ClientApi { target_is_zoolab: true }, SessionPolicy::Expire),
+            let transport = via.transport();
+            // The client API cannot read the session table; the exact transports carry it.
+            let default = match transport {
+                Transport::ClientApi { .. } => SessionPolicy::Expire,
+                Transport::SnapshotAndLog | Transport::ObserverJoin => SessionPolicy::Import,
             };
             let mut plan =
                 Plan::new(s, t, subtree.as_deref().unwrap_or("/"), transport, sessions.unwrap_or(default));
             plan.latency_ms = d.link_latency(s, t);
+            if let Some(y) = into {
+                plan.target_subtree = y.clone();
+            }
+            plan.conflict = conflict.unwrap_or_default();
             d.start_migration(plan)?;
-            Ok(format!(
-                "migration of {} from {source} to {target} in draft",
-                subtree.as_deref().unwrap_or("/")
-            ))
+            Ok(match into {
+                Some(y) => format!(
+                    "migration of {} from {source} to {target} (into {y}) in draft",
+                    subtree.as_deref().unwrap_or("/")
+                ),
+                None => format!(
+                    "migration of {} from {source} to {target} in draft",
+                    subtree.as_deref().unwrap_or("/")
+                ),
+            })
         }
         MigrationAction::Step => {
             let from = d.migration().map(|m| m.phase()).ok_or("no migration")?;
