@@ -54,7 +54,8 @@ pub fn run(host: &str, port: u16, www: Option<PathBuf>, attach: Option<&str>) ->
         ));
         println!("zoolab playground: http://{addr}/  (serving {}; Ctrl-C to stop)", www.display());
         if attach.is_some() {
-            println!("zoolab playground: attached; the live ensemble is at http://{addr}/#live");
+            // On stderr: callers (the e2e harness) read stdout's first line only.
+            eprintln!("zoolab playground: attached; the live ensemble is at http://{addr}/#live");
         }
         axum::serve(listener, app).await.context("serving the playground")
     })
