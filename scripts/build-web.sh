@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-tools.sh wasm >/dev/null
+# With Debian's toolchain the standard library is built here too, so it can be made
+# smaller: its size-optimised variant (small sorts instead of driftsort per element type,
+# ...; -23 KB gz) and the immediate-abort panic strategy (no panic message formatting or
+# locations; -21 KB gz). The page installs no panic hook, so a panic already showed no
+# message in the browser (std's stderr is a no-op on wasm32-unknown-unknown): either way
+# it traps ("unreachable"). rustup's prebuilt std (a laptop with the wasm32 target) gets
+# neither. BENCHMARKS.md has the figures.
+if [ "$(scripts/ensure-tools.sh mode)" = debian ]; then
+  export WASM_STD_FEATURES=optimize_for_size
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
+fi
 scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web
 wasm="target/wasm/wasm32-unknown-unknown/wasm-release/zoolab_web.wasm"
 out="www/pkg"

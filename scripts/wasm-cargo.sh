@@ -11,5 +11,8 @@ if [ "$(scripts/ensure-tools.sh mode)" = rustup ]; then
   exec cargo "$sub" --target wasm32-unknown-unknown "$@"
 else
   export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
-  exec /usr/bin/cargo "$sub" --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort "$@"
+  # WASM_STD_FEATURES: features of the standard library built with it (build-web.sh
+  # asks for optimize_for_size: smaller sorts and formatting in the bundle).
+  exec /usr/bin/cargo "$sub" --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort \
+    ${WASM_STD_FEATURES:+-Zbuild-std-features=$WASM_STD_FEATURES} "$@"
 fi

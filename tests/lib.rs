@@ -36,7 +36,8 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
+/// A free TCP port on loopback (bound and released).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().unwrap().port()
 }
 
@@ -60,7 +61,8 @@ pub struct Session {
     _driver: Guard,
 }
 
-fn zoolab_bin() -> PathBuf {
+/// The `zoolab` binary the tests run (`ZOOLAB_BIN`, else target/debug/zoolab).
+pub fn zoolab_bin() -> PathBuf {
     let bin = std::env::var_os("ZOOLAB_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target").join("debug").join("zoolab"));
@@ -72,11 +74,12 @@ fn zoolab_bin() -> PathBuf {
     bin
 }
 
-/// Starts `zoolab play` on a free port and reads the URL it prints.
-fn start_playground() -> (Guard, String) {
+/// Starts `zoolab play` (with `extra` arguments) on a free port and reads the URL it prints.
+fn start_playground(extra: &[&str]) -> (Guard, String) {
     let mut child = Command::new(zoolab_bin())
         .args(["play", "--port", &free_port().to_string(), "--www"])
         .arg(workspace().join("www"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -120,7 +123,12 @@ impl Session {
     /// Like [`Session::open`], with a URL fragment (a share link's `z1.…`), in a fresh
     /// browser (its own ChromeDriver, profile and server).
     pub async fn open_at(fragment: &str) -> Session {
-        let (server, url) = start_playground();
+        Session::open_with(&[], fragment).await
+    }
+
+    /// Like [`Session::open_at`], with more arguments for `zoolab play` (e.g. `--attach`).
+    pub async fn open_with(play_args: &[&str], fragment: &str) -> Session {
+        let (server, url) = start_playground(play_args);
         let (driver, port) = start_chromedriver();
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({ "args": CHROME_ARGS }));

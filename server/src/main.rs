@@ -1,6 +1,7 @@
 //! `zoolab`: serves the playground, and (as later issues land) runs scenarios headless,
 //! sweeps faults, and runs a ZooKeeper-compatible ensemble over TCP.
 
+mod attach;
 mod exercise;
 mod fuzz;
 mod history;
@@ -9,6 +10,7 @@ mod play;
 mod quorum;
 mod run;
 mod zk;
+mod zkclient;
 mod zkimport;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +38,10 @@ enum Command {
         /// The folder holding index.html and the built wasm (`pkg/`).
         #[arg(long, env = "ZOOLAB_WWW")]
         www: Option<PathBuf>,
+        /// Watch a running ensemble instead of the simulator: its members' client ports
+        /// (`host:port,host:port,…`); the page's live mode is at `/#live`.
+        #[arg(long, value_name = "HOST:PORT,...")]
+        attach: Option<String>,
     },
     /// Run a scenario headless: print each expectation's result (and the trace), exit
     /// non-zero when one fails. INPUT is a file, a share link (URL or fragment), or the
@@ -219,7 +225,7 @@ enum ExerciseCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Play { port, host, www } => play::run(&host, port, www),
+        Command::Play { port, host, www, attach } => play::run(&host, port, www, attach.as_deref()),
         Command::Run { input, until, trace, json } => match run::run(&input, until.as_deref(), trace, json) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

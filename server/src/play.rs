@@ -30,22 +30,33 @@ pub fn check_built(www: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Serves the playground until the process is stopped.
-pub fn run(host: &str, port: u16, www: Option<PathBuf>) -> Result<()> {
+/// Serves the playground until the process is stopped; with `attach` (a list of
+/// `host:clientPort`), also polls that ensemble and serves it to the page's live mode
+/// (`/#live`, see [`crate::attach`]).
+pub fn run(host: &str, port: u16, www: Option<PathBuf>, attach: Option<&str>) -> Result<()> {
     let www = www.unwrap_or_else(default_www);
     check_built(&www)?;
+    let attach = attach.map(crate::attach::parse_members).transpose()?.map(crate::attach::Attach::new);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host, port)).await.with_context(|| {
             format!("cannot listen on {host}:{port} (is another playground running? try --port)")
         })?;
         let addr = listener.local_addr()?;
-        let app =
-            Router::new().fallback_service(ServeDir::new(&www)).layer(SetResponseHeaderLayer::overriding(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-cache"),
-            ));
+        let mut app = Router::new();
+        if let Some(a) = &attach {
+            tokio::spawn(a.clone().poll_forever());
+            app = app.merge(a.router());
+        }
+        let app = app.fallback_service(ServeDir::new(&www)).layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        ));
         println!("zoolab playground: http://{addr}/  (serving {}; Ctrl-C to stop)", www.display());
+        if attach.is_some() {
+            // On stderr: callers (the e2e harness) read stdout's first line only.
+            eprintln!("zoolab playground: attached; the live ensemble is at http://{addr}/#live");
+        }
         axum::serve(listener, app).await.context("serving the playground")
     })
 }

@@ -9,15 +9,24 @@
 pub mod components;
 mod determinism;
 pub mod exercise_file;
+pub mod live;
 pub mod state;
 pub mod view;
 
 use wasm_bindgen::prelude::*;
 
-/// Mounts the playground on the page's `#app` element (or on `<body>` when absent).
+/// Mounts the playground on the page's `#app` element (or on `<body>` when absent);
+/// `/#live` mounts live mode instead (a real ensemble through `zoolab play --attach`).
 #[wasm_bindgen]
 pub fn start() {
     let document = gloo::utils::document();
+    if live::wanted() {
+        match document.get_element_by_id("app") {
+            Some(root) => yew::Renderer::<components::LiveApp>::with_root(root).render(),
+            None => yew::Renderer::<components::LiveApp>::new().render(),
+        };
+        return;
+    }
     match document.get_element_by_id("app") {
         Some(root) => {
             yew::Renderer::<components::App>::with_root(root).render();
