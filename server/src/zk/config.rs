@@ -340,6 +340,15 @@ mod tests {
     }
 
     #[test]
+    fn commit_log_count_bounds_the_in_memory_log() {
+        assert_eq!(Config::parse("tickTime=100\n").unwrap().commit_log_count, 500);
+        assert_eq!(Config::parse("commitLogCount=0\n").unwrap().commit_log_count, 0);
+        assert_eq!(Config::parse("zookeeper.commitLogCount=42\n").unwrap().commit_log_count, 42);
+        let e = Config::parse("commitLogCount=-1\n").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("commitLogCount"), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_warn_and_bad_values_name_their_line() {
         let c = Config::parse("tickTime=100\nfrobnicate=yes\n").unwrap();
         assert!(c.warnings[0].contains("line 2") && c.warnings[0].contains("frobnicate"));
