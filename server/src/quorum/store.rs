@@ -242,7 +242,12 @@ impl LogSource<ZkDatabase> for DiskSource {
         });
         match loaded {
             Ok(l) => {
-                let entries = l.disk.log.entries().iter().filter(|e| e.zxid <= upto).cloned().collect();
+                let entries: Vec<_> =
+                    l.disk.log.entries().iter().filter(|e| e.zxid <= upto).cloned().collect();
+                info!(
+                    "read back from disk: the snapshot at {snapshot_zxid} and {} entries up to {upto}",
+                    entries.len()
+                );
                 (l.snapshot, entries)
             }
             Err(e) => {
