@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p zoolab-server --example zkload -- HOST:PORT[,HOST:PORT...] \
 //!     [--sessions 32] [--secs 10] [--value 1024] [--reads 0.0] [--window 4] [--keys 1000]
+//!     [--create-value 0]
 //! ```
 //!
 //! Sessions are spread round robin over the servers; each keeps `--window` requests in
@@ -31,12 +32,22 @@ struct Opts {
     reads: f64,
     window: usize,
     keys: usize,
+    create_value: usize,
 }
 
 fn parse() -> Opts {
     let mut args = std::env::args().skip(1);
     let hosts = args.next().expect("HOST:PORT[,HOST:PORT...]").split(',').map(str::to_string).collect();
-    let mut o = Opts { hosts, sessions: 32, secs: 10.0, value: 1024, reads: 0.0, window: 4, keys: 1000 };
+    let mut o = Opts {
+        hosts,
+        sessions: 32,
+        secs: 10.0,
+        value: 1024,
+        reads: 0.0,
+        window: 4,
+        keys: 1000,
+        create_value: 0,
+    };
     while let Some(flag) = args.next() {
         let v = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
@@ -46,6 +57,7 @@ fn parse() -> Opts {
             "--reads" => o.reads = v.parse().expect("a fraction"),
             "--window" => o.window = v.parse().expect("a number"),
             "--keys" => o.keys = v.parse().expect("a number"),
+            "--create-value" => o.create_value = v.parse().expect("a number"),
             other => panic!("unknown option {other}"),
         }
     }
@@ -166,11 +178,12 @@ fn main() {
         let acl = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
         let mut paths = vec!["/zkload".to_string()];
         paths.extend((0..o.keys).map(|k| format!("/zkload/k{k}")));
+        let initial = vec![b'c'; o.create_value];
         for chunk in paths.chunks(200) {
             let mut buf = Vec::new();
             for (j, p) in chunk.iter().enumerate() {
                 buf.extend(request(j as i32 + 1, OpCode::Create, |w| {
-                    w.string(p).buffer(b"");
+                    w.string(p).buffer(if p == "/zkload" { &[] } else { &initial[..] });
                     WireAcl::write_list(&acl, w);
                     w.i32(0);
                 }));

@@ -5,6 +5,8 @@ ZooKeeper 3.8 ensemble, measured in the same run with the same load (BENCHMARKS.
     cargo build --release -p zoolab-server --example zkload
     python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab \
         --load target/release/examples/zkload [--secs 10] [--sessions 32] [--keys 100000]
+    python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab \
+        --load target/release/examples/zkload --memory-only [--keys 100000]
 
 Both ensembles run on loopback (free ports, temporary directories, tickTime 2000, fsync on),
 one after the other. The load is `zkload` (server/examples/zkload.rs: Rust, tokio, the core's
@@ -12,7 +14,10 @@ jute codec): `--sessions` sessions spread over the three servers, each keeping 4
 flight, on `--keys` znodes created first; 1 KB values; first 100% setData, then 90% getData.
 It reports operations per second, p50/p99 latency and its own CPU time (to show it was not
 the bottleneck); this script adds each server's resident memory (VmRSS) after the write
-phase. Apache ZooKeeper is skipped when Debian's `zookeeper` package is not installed.
+phase. `--memory-only` runs no throughput load: it creates `--keys` znodes of 1 KB each
+(one session, 200 creates in flight), syncs through every server, waits `--settle` seconds
+and reads each server's VmRSS (/proc/PID/status), then prints the ratio of the sums.
+Apache ZooKeeper is skipped when Debian's `zookeeper` package is not installed.
 Every process started is stopped by its own pid.
 """
 
@@ -56,7 +61,7 @@ def four(port, word):
         return ""
 
 
-def ensemble(kind, binary, tmp):
+def ensemble(kind, binary, tmp, extra_cfg=""):
     ports = free_ports(9)
     client = [ports[3 * i] for i in range(3)]
     lines = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
@@ -70,7 +75,7 @@ def ensemble(kind, binary, tmp):
         with open(cfg, "w") as f:
             f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={data}\nclientPort={client[i]}\n"
                     f"clientPortAddress={HOST}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
-                    f"maxClientCnxns=0\n{lines}")
+                    f"maxClientCnxns=0\n{lines}{extra_cfg if kind == 'zoolab' else ''}")
         log = open(os.path.join(tmp, f"{kind}{i + 1}.log"), "w")
         if kind == "zoolab":
             cmd = [binary, "server", "--config", cfg]
@@ -98,10 +103,10 @@ def rss_mb(pid):
     return 0.0
 
 
-def zkload(binary, ports, secs, sessions, keys, reads):
+def zkload(binary, ports, secs, sessions, keys, reads, extra=()):
     hosts = ",".join(f"{HOST}:{p}" for p in ports)
     out = subprocess.run([binary, hosts, "--sessions", str(sessions), "--secs", str(secs), "--keys", str(keys),
-                          "--reads", str(reads), "--value", "1024", "--window", "4"],
+                          "--reads", str(reads), "--value", "1024", "--window", "4", *extra],
                          capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise SystemExit(f"zkload failed: {out.stderr[-2000:]}")
@@ -115,6 +120,11 @@ def main():
     ap.add_argument("--secs", type=float, default=10)
     ap.add_argument("--sessions", type=int, default=32)
     ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--memory-only", action="store_true",
+                    help="only load --keys znodes of 1 KB and read each server's resident memory")
+    ap.add_argument("--zoolab-cfg", action="append", default=[],
+                    help="an extra zoo.cfg line for the zoolab servers (e.g. commitLogCount=0)")
+    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait before reading VmRSS")
     args = ap.parse_args()
     import logging
     logging.basicConfig(level=logging.CRITICAL)
@@ -128,7 +138,19 @@ def main():
         tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         procs = []
         try:
-            procs, ports = ensemble(kind, args.zoolab, tmp)
+            procs, ports = ensemble(kind, args.zoolab, tmp, "".join(f"{c}\n" for c in args.zoolab_cfg))
+            if args.memory_only:
+                before = [rss_mb(p.pid) for p in procs]
+                t0 = time.monotonic()
+                zkload(args.load, ports, 0, 1, args.keys, 0.0, ("--create-value", "1024", "--window", "1"))
+                loaded = time.monotonic() - t0
+                time.sleep(args.settle)
+                rss = [rss_mb(p.pid) for p in procs]
+                results[kind] = rss
+                print(f"{kind:10} idle {', '.join(f'{m:.0f}' for m in before)} MB; after {args.keys} creates of "
+                      f"1 KB ({loaded:.0f} s): " + ", ".join(f"{m:.0f} MB" for m in rss)
+                      + f" (sum {sum(rss):.0f} MB)", flush=True)
+                continue
             w = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.0)
             rss = [rss_mb(p.pid) for p in procs]
             r = zkload(args.load, ports, args.secs, args.sessions, args.keys, 0.9)
@@ -144,7 +166,10 @@ def main():
                 p.kill()  # by its own pid
                 p.wait()
             shutil.rmtree(tmp, ignore_errors=True)
-    if len(results) == 2:
+    if len(results) == 2 and args.memory_only:
+        zm, am = results["zoolab"], results["zookeeper"]
+        print(f"zoolab / ZooKeeper: memory {sum(zm) / max(sum(am), 1e-9):.2f}x")
+    elif len(results) == 2:
         (zw, zr, zm), (aw, ar, am) = results["zoolab"], results["zookeeper"]
         print(f"zoolab / ZooKeeper: writes {zw['ops_per_s'] / aw['ops_per_s']:.2f}x, "
               f"reads {zr['ops_per_s'] / ar['ops_per_s']:.2f}x, "

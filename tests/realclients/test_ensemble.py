@@ -5,6 +5,7 @@ processes and one observer.
     python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab
     python3 tests/realclients/test_ensemble.py --zoolab target/debug/zoolab -k kill
     python3 tests/realclients/test_ensemble.py --zoolab ... --history /tmp/h.json   # keep the load's history
+    python3 tests/realclients/test_ensemble.py --zoolab ... --cfg commitLogCount=5   # extra zoo.cfg lines
 
 Each run starts its own ensemble (random free ports, a temporary directory, tickTime 200 ms)
 and stops every process it started by its own pid. kazoo does every operation against the
@@ -34,6 +35,7 @@ ENS = None  # the Ensemble
 # zookeeper.DigestAuthenticationProvider.superDigest for super:secret: base64(sha1("super:secret")).
 SUPER_DIGEST = "super:" + __import__("base64").b64encode(__import__("hashlib").sha1(b"super:secret").digest()).decode()
 HISTORY = None  # path to write the load's history to (JSON), if asked
+EXTRA_CFG = ""  # extra zoo.cfg lines for every server (--cfg)
 
 
 def free_ports(n):
@@ -86,6 +88,7 @@ class Ensemble:
                         f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n"
                         "extendedTypesEnabled=true\n"
                         f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n"
+                        + EXTRA_CFG
                         + (f"admin.serverPort={self.admin}\nadmin.serverAddress={HOST}\n" if i == 1 else "")
                         + lines)
         for i in range(1, total + 1):
@@ -762,14 +765,17 @@ TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
 def main():
-    global ENS, HISTORY
+    global ENS, HISTORY, EXTRA_CFG
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoolab", required=True, help="the zoolab binary")
     ap.add_argument("-k", help="only tests whose name contains this")
     ap.add_argument("--history", help="keep the fault loads' client histories as FILE-<test>.json")
     ap.add_argument("--soak", type=int, metavar="ROUNDS", help="run only random fault rounds (not in make test)")
     ap.add_argument("--seed", type=int, default=1, help="the soak's seed")
+    ap.add_argument("--cfg", action="append", default=[], metavar="LINE",
+                    help="an extra zoo.cfg line for every server (e.g. commitLogCount=5)")
     args = ap.parse_args()
+    EXTRA_CFG = "".join(f"{c}\n" for c in args.cfg)
     HISTORY = args.history
     import logging
     logging.basicConfig(level=logging.CRITICAL)

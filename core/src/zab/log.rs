@@ -8,6 +8,7 @@ use super::message::Origin;
 use super::Replicated;
 use crate::config::QuorumConfig;
 use crate::ids::{Epoch, Zxid};
+use std::sync::Arc;
 
 /// One logged proposal.
 #[derive(Clone, Debug)]
@@ -20,17 +21,67 @@ pub struct LogEntry<R: Replicated> {
     pub origin: Option<Origin>,
 }
 
+/// Where a bounded log ([`TxnLog::bound`]) reads back what it no longer holds in memory:
+/// the driver's durable copy (the native server's files). The simulator sets none, and
+/// its logs hold everything.
+pub trait LogSource<R: Replicated>: Send + Sync {
+    /// The snapshot the durable log starts from, which must be at `snapshot_zxid`, and
+    /// its logged entries up to `upto` inclusive. A driver that cannot read them cannot
+    /// go on (ZooKeeper exits when it cannot load its database).
+    fn load(&self, snapshot_zxid: Zxid, upto: Zxid) -> (Option<R::Snapshot>, Vec<LogEntry<R>>);
+}
+
+/// The bound of a log set with [`TxnLog::bound`].
+#[derive(Clone)]
+struct Bound<R: Replicated> {
+    /// How many entries to keep in memory (fewer only when they are not yet applied and
+    /// committed).
+    window: usize,
+    /// Reads back the shed entries and snapshot.
+    source: Arc<dyn LogSource<R>>,
+}
+
 /// A txn log with the snapshot it starts from. Zxids strictly increase.
-#[derive(Clone, Debug)]
+///
+/// Unbounded by default: every entry since the snapshot, and the snapshot, stay in
+/// memory. A bounded log ([`TxnLog::bound`], the native server) sheds applied and
+/// committed entries beyond its window, and the snapshot, when [`TxnLog::shed`] is
+/// called; [`TxnLog::replay`] then reads them back from its [`LogSource`].
+#[derive(Clone)]
 pub struct TxnLog<R: Replicated> {
     snapshot_zxid: Zxid,
     snapshot: Option<R::Snapshot>,
     entries: Vec<LogEntry<R>>,
+    /// Entries up to this zxid (above the snapshot's) are on disk only.
+    shed_upto: Zxid,
+    /// The snapshot is on disk only.
+    snapshot_shed: bool,
+    bound: Option<Bound<R>>,
+}
+
+impl<R: Replicated> std::fmt::Debug for TxnLog<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxnLog")
+            .field("snapshot_zxid", &self.snapshot_zxid)
+            .field("snapshot", &self.snapshot)
+            .field("entries", &self.entries)
+            .field("shed_upto", &self.shed_upto)
+            .field("snapshot_shed", &self.snapshot_shed)
+            .field("window", &self.bound.as_ref().map(|b| b.window))
+            .finish()
+    }
 }
 
 impl<R: Replicated> Default for TxnLog<R> {
     fn default() -> Self {
-        TxnLog { snapshot_zxid: Zxid::ZERO, snapshot: None, entries: Vec::new() }
+        TxnLog {
+            snapshot_zxid: Zxid::ZERO,
+            snapshot: None,
+            entries: Vec::new(),
+            shed_upto: Zxid::ZERO,
+            snapshot_shed: false,
+            bound: None,
+        }
     }
 }
 
@@ -43,6 +94,43 @@ impl<R: Replicated> TxnLog<R> {
     /// The zxid of the snapshot the log starts from (zero: the empty state).
     pub fn snapshot_zxid(&self) -> Zxid {
         self.snapshot_zxid
+    }
+
+    /// The zxid the in-memory entries start after: the snapshot's, or the last entry
+    /// shed from a bounded log (every later entry is in [`TxnLog::entries`]).
+    pub fn memory_base(&self) -> Zxid {
+        self.shed_upto.max(self.snapshot_zxid)
+    }
+
+    /// Bounds the log: from the next [`TxnLog::shed`] on, at most `window` entries stay
+    /// in memory (more only while they are not yet applied and committed), and the
+    /// snapshot is dropped from memory; `source` reads them back when the log is
+    /// replayed. The driver must have made durable (written, readable by `source`)
+    /// every record it was given before each call to `shed`.
+    pub fn bound(&mut self, window: usize, source: Arc<dyn LogSource<R>>) {
+        self.bound = Some(Bound { window, source });
+    }
+
+    /// The window of a bounded log.
+    pub fn window(&self) -> Option<usize> {
+        self.bound.as_ref().map(|b| b.window)
+    }
+
+    /// A bounded log drops from memory the entries beyond its window that are at or
+    /// below `done` (applied and committed), and its snapshot. Does nothing to an
+    /// unbounded log.
+    pub fn shed(&mut self, done: Zxid) {
+        let Some(b) = &self.bound else { return };
+        if self.snapshot.is_some() {
+            self.snapshot = None;
+            self.snapshot_shed = true;
+        }
+        let excess = self.entries.len().saturating_sub(b.window);
+        let n = self.index_after(done).min(excess);
+        if n > 0 {
+            self.shed_upto = self.entries[n - 1].zxid;
+            self.entries.drain(..n);
+        }
     }
 
     /// The last logged zxid (the snapshot's when the log is empty).
@@ -82,9 +170,10 @@ impl<R: Replicated> TxnLog<R> {
     }
 
     /// Drops every entry after `zxid`. Fails (and changes nothing) when `zxid` is
-    /// before the snapshot, as ZooKeeper's `truncateLog` does.
+    /// before the snapshot, as ZooKeeper's `truncateLog` does (or, in a bounded log,
+    /// before the entries it holds in memory: those are applied and committed).
     pub fn truncate(&mut self, zxid: Zxid) -> bool {
-        if zxid < self.snapshot_zxid {
+        if zxid < self.memory_base() {
             return false;
         }
         let keep = self.index_after(zxid);
@@ -99,6 +188,7 @@ impl<R: Replicated> TxnLog<R> {
         self.entries.drain(..drop);
         self.snapshot_zxid = zxid;
         self.snapshot = Some(snapshot);
+        self.snapshot_shed = false;
     }
 
     /// Replaces everything with a snapshot received from a leader (SNAP).
@@ -106,12 +196,27 @@ impl<R: Replicated> TxnLog<R> {
         self.entries.clear();
         self.snapshot_zxid = zxid;
         self.snapshot = Some(snapshot);
+        self.snapshot_shed = false;
+        self.shed_upto = Zxid::ZERO;
     }
 
     /// The state after the snapshot and every logged entry, and its zxid (ZooKeeper's
     /// `loadDataBase`: the whole log is replayed, committed or not).
+    /// A bounded log reads what it shed back from its source.
     pub fn replay(&self) -> (R, Zxid) {
-        let mut state = self.snapshot.as_ref().map_or_else(R::default, R::restore);
+        let shed = self.shed_upto > self.snapshot_zxid;
+        let mut state = match &self.bound {
+            Some(b) if self.snapshot_shed || shed => {
+                let upto = if shed { self.shed_upto } else { self.snapshot_zxid };
+                let (snapshot, older) = b.source.load(self.snapshot_zxid, upto);
+                let mut state = snapshot.as_ref().map_or_else(R::default, R::restore);
+                for e in older.iter().filter(|e| e.zxid > self.snapshot_zxid && e.zxid <= upto) {
+                    state.apply(e.zxid, &e.txn);
+                }
+                state
+            }
+            _ => self.snapshot.as_ref().map_or_else(R::default, R::restore),
+        };
         for e in &self.entries {
             state.apply(e.zxid, &e.txn);
         }
@@ -199,6 +304,62 @@ mod tests {
         assert!(log.entries().is_empty());
         assert!(!log.truncate(Zxid::new(Epoch(1), 1)));
         assert_eq!(log.replay().0.get(1), Some(2));
+    }
+
+    /// A durable copy that keeps everything, as a driver's files do.
+    struct Disk(std::sync::Mutex<TxnLog<Registers>>);
+
+    impl LogSource<Registers> for Disk {
+        fn load(&self, snapshot_zxid: Zxid, upto: Zxid) -> (Option<Registers>, Vec<LogEntry<Registers>>) {
+            let log = self.0.lock().unwrap();
+            assert_eq!(log.snapshot_zxid(), snapshot_zxid);
+            let entries = log.entries().iter().filter(|e| e.zxid <= upto).cloned().collect();
+            (log.snapshot().cloned(), entries)
+        }
+    }
+
+    #[test]
+    fn a_bounded_log_sheds_applied_entries_beyond_its_window_and_replays_them_from_its_source() {
+        let disk = Arc::new(Disk(std::sync::Mutex::new(TxnLog::default())));
+        let mut log = TxnLog::<Registers>::default();
+        log.bound(3, disk.clone());
+        for c in 1..=10 {
+            log.append(entry(1, c, u64::from(c) * 7));
+            disk.0.lock().unwrap().append(entry(1, c, u64::from(c) * 7));
+        }
+        let (full, _) = disk.0.lock().unwrap().replay();
+        // Only entries at or below `done` may go, and the window stays.
+        log.shed(Zxid::new(Epoch(1), 4));
+        assert_eq!((log.entries().len(), log.memory_base()), (6, Zxid::new(Epoch(1), 4)));
+        log.shed(Zxid::new(Epoch(1), 10));
+        assert_eq!((log.entries().len(), log.memory_base()), (3, Zxid::new(Epoch(1), 7)));
+        assert_eq!(log.replay().0.get(1), full.get(1));
+        assert_eq!(log.replay().1, Zxid::new(Epoch(1), 10));
+        // Entries it no longer holds cannot be truncated away; later ones can.
+        assert!(!log.truncate(Zxid::new(Epoch(1), 6)));
+        assert!(log.truncate(Zxid::new(Epoch(1), 8)));
+        assert_eq!(log.replay().0.get(1), Some(8 * 7));
+        // A snapshot is shed too, and read back.
+        let (state, _) = log.replay();
+        log.compact(Zxid::new(Epoch(1), 8), state.snapshot());
+        disk.0.lock().unwrap().compact(Zxid::new(Epoch(1), 8), state.snapshot());
+        log.append(entry(1, 11, 5));
+        disk.0.lock().unwrap().append(entry(1, 11, 5));
+        log.shed(Zxid::ZERO);
+        assert!(log.snapshot().is_none());
+        assert_eq!(log.replay().0.get(1), Some(5));
+        assert!(log.truncate(Zxid::new(Epoch(1), 8)));
+        assert_eq!(log.replay().0.get(1), Some(8 * 7));
+    }
+
+    #[test]
+    fn an_unbounded_log_sheds_nothing() {
+        let mut log = TxnLog::<Registers>::default();
+        for c in 1..=10 {
+            log.append(entry(1, c, 1));
+        }
+        log.shed(Zxid::new(Epoch(1), 10));
+        assert_eq!((log.entries().len(), log.memory_base(), log.window()), (10, Zxid::ZERO, None));
     }
 
     #[test]

@@ -474,6 +474,9 @@ impl<R: Replicated> Server<R> {
     /// Handles one input at time `now` (milliseconds), appending outputs to `out`.
     pub fn step(&mut self, now: u64, input: Input<R>, out: &mut Vec<Output<R>>) {
         self.now = now;
+        // A bounded log (the native server's) sheds what its driver wrote in earlier
+        // steps; an unbounded one (the simulator's) keeps everything.
+        self.disk.log.shed(self.committed.min(self.applied));
         match input {
             Input::Message { from, msg } => match msg {
                 Message::Notification(n, config) => {
@@ -1329,7 +1332,7 @@ impl<R: Replicated> Server<R> {
             last_processed,
             committed_log,
             txn_log: txn_log_sync.then_some(&zxids[..]),
-            txn_log_base: self.disk.log.snapshot_zxid(),
+            txn_log_base: self.disk.log.memory_base(),
         };
         let mut plan = sync::choose(peer_last, &history);
         if bugs.skip_trunc {

@@ -66,11 +66,13 @@ pub struct LeaderHistory<'a> {
     pub last_processed: Zxid,
     /// The committed log: the last `commitLogCount` committed zxids, ascending.
     pub committed_log: &'a [Zxid],
-    /// The txn log's zxids (ascending, all applied), or `None` when syncing from the
-    /// txn log is disabled.
+    /// The txn log's zxids the leader can read (ascending, all applied): in zoolab, the
+    /// log it holds in memory, which a bounded log ([`super::log::TxnLog::bound`], the
+    /// native server) keeps to a window; `None` when syncing from the txn log is
+    /// disabled.
     pub txn_log: Option<&'a [Zxid]>,
-    /// The zxid the txn log starts after (its snapshot); zero when it holds the whole
-    /// history.
+    /// The zxid the txn log starts after (its snapshot, or the last entry a bounded log
+    /// shed); zero when it holds the whole history.
     pub txn_log_base: Zxid,
 }
 
@@ -250,6 +252,37 @@ mod tests {
         let p = choose(Zxid::ZERO, &hist(z(1, 2), &committed, Some(&txn_log)));
         assert_eq!(p.op, SyncOp::Diff(z(1, 2)));
         assert_eq!(p.send_upto, z(1, 2));
+    }
+
+    #[test]
+    fn a_bounded_log_diffs_a_learner_just_inside_its_window_and_snaps_one_just_outside() {
+        // The leader keeps (1,901)..=(1,1000) in memory (a window of 100 entries); it
+        // shed (1,1)..=(1,900), and its committed log is the last 10.
+        let window: Vec<Zxid> = (901..=1000).map(|c| z(1, c)).collect();
+        let committed = &window[90..];
+        let h = LeaderHistory {
+            last_processed: z(1, 1000),
+            committed_log: committed,
+            txn_log: Some(&window),
+            txn_log_base: z(1, 900),
+        };
+        let inside = choose(z(1, 901), &h);
+        assert_eq!(
+            inside,
+            SyncPlan { op: SyncOp::Diff(z(1, 1000)), send_after: z(1, 901), send_upto: z(1, 1000) }
+        );
+        assert_eq!(
+            choose(z(1, 900), &h).op,
+            SyncOp::Snap,
+            "the entry after (1,900) is in memory, (1,900) is not"
+        );
+        assert_eq!(choose(z(1, 899), &h).op, SyncOp::Snap);
+        assert_eq!(choose(Zxid::ZERO, &h).op, SyncOp::Snap, "an empty learner needs the shed history");
+        // The same learners against the unbounded log (every entry since the start).
+        let full: Vec<Zxid> = (1..=1000).map(|c| z(1, c)).collect();
+        let h = LeaderHistory { txn_log: Some(&full), txn_log_base: Zxid::ZERO, ..h };
+        assert_eq!(choose(z(1, 900), &h).op, SyncOp::Diff(z(1, 1000)));
+        assert_eq!(choose(Zxid::ZERO, &h).op, SyncOp::Diff(z(1, 1000)));
     }
 
     #[test]

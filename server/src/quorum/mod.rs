@@ -100,6 +100,11 @@ async fn serve(
         init_limit: u64::from(config.init_limit),
         sync_limit: u64::from(config.sync_limit),
         snap_count: config.snap_count,
+        commit_log_count: if config.commit_log_count > 0 {
+            config.commit_log_count
+        } else {
+            ServerConfig::default().commit_log_count
+        },
         ..ServerConfig::default()
     };
     // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0;
@@ -117,6 +122,13 @@ async fn serve(
         Some(s) => (s.take_durable(), s.incarnation),
         None => (Default::default(), 1),
     };
+    // `commitLogCount`: the log entries kept in memory for DIFF syncs; older ones (and
+    // the snapshot) are read back from dataDir when needed, and a learner further
+    // behind gets SNAP. Without a dataDir, or with 0, everything stays in memory.
+    match (&store, config.commit_log_count) {
+        (Some(s), n) if n > 0 => durable.log.bound(n, s.source()),
+        _ => info!("the log since the last snapshot, and the snapshot, stay in memory"),
+    }
     if let Some(e) = min_epoch.map(zoolab_core::ids::Epoch) {
         // Only acceptedEpoch: the election's votes (currentEpoch, zxid, id) are unchanged,
         // and a leader's new epoch is above every accepted one, so it skips past `e`.

@@ -25,11 +25,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use zoolab_core::config::QuorumConfig;
 use zoolab_core::ids::{Epoch, Zxid};
 use zoolab_core::tree::Txn;
-use zoolab_core::zab::log::{Durable, LogEntry, PersistOp};
+use zoolab_core::zab::log::{Durable, LogEntry, LogSource, PersistOp};
 use zoolab_core::zab::zkdb::{ZkDatabase, ZkSnapshot};
 
 const CP_MAGIC: &[u8; 4] = b"ZLQC";
@@ -120,6 +120,144 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
     Ok(Some(cp))
 }
 
+/// What the files under `zoolab-q/` hold.
+struct Loaded {
+    disk: Durable<ZkDatabase>,
+    snapshot: Option<ZkSnapshot>,
+    generation: u64,
+    /// Where the valid part of the log of the checkpoint's generation ends (none: it
+    /// is missing, of another generation or has no valid header).
+    keep: Option<usize>,
+    replayed: usize,
+}
+
+/// Reads the newest checkpoint and its log (changing nothing on disk).
+fn load(dir: &Path) -> Result<Loaded> {
+    let cp = read_checkpoint(&dir.join("checkpoint"))?;
+    let mut disk = Durable::<ZkDatabase>::default();
+    let mut snapshot = None;
+    let generation = cp.as_ref().map_or(0, |c| c.generation);
+    if let Some(cp) = cp {
+        disk.accepted_epoch = cp.accepted_epoch;
+        disk.current_epoch = cp.current_epoch;
+        disk.config = cp.config.clone();
+        if let Some(bytes) = cp.snapshot {
+            let s = ZkSnapshot(Arc::new(bytes));
+            disk.log.install(cp.snapshot_zxid, s.clone());
+            snapshot = Some(s);
+        }
+        for (zxid, txn) in cp.entries {
+            disk.log.append(LogEntry { zxid, txn, origin: None });
+        }
+    }
+    let wal_path = dir.join("wal");
+    let mut replayed = 0usize;
+    let keep = match std::fs::read(&wal_path) {
+        Ok(bytes) if bytes.len() >= WAL_HEADER && &bytes[..4] == WAL_MAGIC => {
+            let gen = u64::from_be_bytes(bytes[4..12].try_into().expect("8"));
+            if gen != generation {
+                info!(
+                    "{}: generation {gen}, checkpoint {generation}: already in the checkpoint",
+                    wal_path.display()
+                );
+                None
+            } else {
+                let mut pos = WAL_HEADER;
+                let mut why = None;
+                while pos < bytes.len() {
+                    if bytes.len() - pos < 8 {
+                        why = Some("a torn record header".to_string());
+                        break;
+                    }
+                    let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
+                    let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
+                    if len > MAX_RECORD || bytes.len() - pos - 8 < len {
+                        why = Some("a torn record".to_string());
+                        break;
+                    }
+                    let payload = &bytes[pos + 8..pos + 8 + len];
+                    if crc32fast::hash(payload) != crc {
+                        why = Some("a record with a bad CRC".to_string());
+                        break;
+                    }
+                    let rec: Record = match bincode::deserialize(payload) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            why = Some(format!("an undecodable record ({e})"));
+                            break;
+                        }
+                    };
+                    let op = match rec {
+                        Record::Append(zxid, txn) => {
+                            if zxid <= disk.log.last_zxid() {
+                                why = Some(format!("an append out of order ({zxid})"));
+                                break;
+                            }
+                            PersistOp::Append(LogEntry { zxid, txn, origin: None })
+                        }
+                        Record::Truncate(z) => PersistOp::Truncate(z),
+                        Record::AcceptedEpoch(e) => PersistOp::AcceptedEpoch(e),
+                        Record::CurrentEpoch(e) => PersistOp::CurrentEpoch(e),
+                        Record::Config(c) => PersistOp::Config(c),
+                    };
+                    disk.apply(&op);
+                    replayed += 1;
+                    pos += 8 + len;
+                }
+                if let Some(why) = why {
+                    warn!("{}: {why} at byte {pos}; truncating the log there", wal_path.display());
+                }
+                Some(pos)
+            }
+        }
+        Ok(_) => {
+            warn!("{}: no valid header; starting a new log", wal_path.display());
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", wal_path.display())),
+    };
+    Ok(Loaded { disk, snapshot, generation, keep, replayed })
+}
+
+/// Reads back what the core's bounded log shed ([`zoolab_core::zab::log::TxnLog::bound`]):
+/// the snapshot and the entries up to a zxid, from the checkpoint and log on disk.
+pub struct DiskSource {
+    dir: PathBuf,
+}
+
+impl LogSource<ZkDatabase> for DiskSource {
+    fn load(&self, snapshot_zxid: Zxid, upto: Zxid) -> (Option<ZkSnapshot>, Vec<LogEntry<ZkDatabase>>) {
+        let loaded = load(&self.dir).and_then(|l| {
+            if l.disk.log.snapshot_zxid() != snapshot_zxid {
+                bail!(
+                    "the checkpoint's snapshot is at {}, the server's at {snapshot_zxid}",
+                    l.disk.log.snapshot_zxid()
+                );
+            }
+            if l.disk.log.last_zxid() < upto {
+                bail!("the log on disk ends at {}, before {upto}", l.disk.log.last_zxid());
+            }
+            Ok(l)
+        });
+        match loaded {
+            Ok(l) => {
+                let entries: Vec<_> =
+                    l.disk.log.entries().iter().filter(|e| e.zxid <= upto).cloned().collect();
+                info!(
+                    "read back from disk: the snapshot at {snapshot_zxid} and {} entries up to {upto}",
+                    entries.len()
+                );
+                (l.snapshot, entries)
+            }
+            Err(e) => {
+                error!("cannot read back the log from {}: {e:#}; stopping", self.dir.display());
+                std::process::exit(3);
+            }
+        }
+    }
+}
+
 impl QStore {
     /// Opens (or creates) the store under `data_dir`, recovering what it holds.
     pub fn open(data_dir: &Path) -> Result<QStore> {
@@ -131,90 +269,8 @@ impl QStore {
                 + 1;
         write_atomic(&dir, "incarnation", incarnation.to_string().as_bytes())?;
 
-        let cp = read_checkpoint(&dir.join("checkpoint"))?;
-        let mut disk = Durable::<ZkDatabase>::default();
-        let mut snapshot = None;
-        let generation = cp.as_ref().map_or(0, |c| c.generation);
-        if let Some(cp) = cp {
-            disk.accepted_epoch = cp.accepted_epoch;
-            disk.current_epoch = cp.current_epoch;
-            disk.config = cp.config.clone();
-            if let Some(bytes) = cp.snapshot {
-                let s = ZkSnapshot(Arc::new(bytes));
-                disk.log.install(cp.snapshot_zxid, s.clone());
-                snapshot = Some(s);
-            }
-            for (zxid, txn) in cp.entries {
-                disk.log.append(LogEntry { zxid, txn, origin: None });
-            }
-        }
+        let Loaded { disk, snapshot, generation, keep, replayed } = load(&dir)?;
         let wal_path = dir.join("wal");
-        let mut replayed = 0usize;
-        let keep = match std::fs::read(&wal_path) {
-            Ok(bytes) if bytes.len() >= WAL_HEADER && &bytes[..4] == WAL_MAGIC => {
-                let gen = u64::from_be_bytes(bytes[4..12].try_into().expect("8"));
-                if gen != generation {
-                    info!(
-                        "{}: generation {gen}, checkpoint {generation}: already in the checkpoint",
-                        wal_path.display()
-                    );
-                    None
-                } else {
-                    let mut pos = WAL_HEADER;
-                    let mut why = None;
-                    while pos < bytes.len() {
-                        if bytes.len() - pos < 8 {
-                            why = Some("a torn record header".to_string());
-                            break;
-                        }
-                        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
-                        let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
-                        if len > MAX_RECORD || bytes.len() - pos - 8 < len {
-                            why = Some("a torn record".to_string());
-                            break;
-                        }
-                        let payload = &bytes[pos + 8..pos + 8 + len];
-                        if crc32fast::hash(payload) != crc {
-                            why = Some("a record with a bad CRC".to_string());
-                            break;
-                        }
-                        let rec: Record = match bincode::deserialize(payload) {
-                            Ok(r) => r,
-                            Err(e) => {
-                                why = Some(format!("an undecodable record ({e})"));
-                                break;
-                            }
-                        };
-                        let op = match rec {
-                            Record::Append(zxid, txn) => {
-                                if zxid <= disk.log.last_zxid() {
-                                    why = Some(format!("an append out of order ({zxid})"));
-                                    break;
-                                }
-                                PersistOp::Append(LogEntry { zxid, txn, origin: None })
-                            }
-                            Record::Truncate(z) => PersistOp::Truncate(z),
-                            Record::AcceptedEpoch(e) => PersistOp::AcceptedEpoch(e),
-                            Record::CurrentEpoch(e) => PersistOp::CurrentEpoch(e),
-                            Record::Config(c) => PersistOp::Config(c),
-                        };
-                        disk.apply(&op);
-                        replayed += 1;
-                        pos += 8 + len;
-                    }
-                    if let Some(why) = why {
-                        warn!("{}: {why} at byte {pos}; truncating the log there", wal_path.display());
-                    }
-                    Some(pos)
-                }
-            }
-            Ok(_) => {
-                warn!("{}: no valid header; starting a new log", wal_path.display());
-                None
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", wal_path.display())),
-        };
         let wal = match keep {
             Some(pos) => {
                 let f = OpenOptions::new().write(true).open(&wal_path)?;
@@ -234,12 +290,16 @@ impl QStore {
             disk.accepted_epoch,
             disk.current_epoch
         );
+        // The core holds the recovered snapshot (and sheds it when its log is bounded);
+        // the store needs a snapshot only to write the next checkpoint, which a new one
+        // brings.
+        drop(snapshot);
         Ok(QStore {
             dir,
             wal,
             generation,
             recovered: Some(disk),
-            snapshot,
+            snapshot: None,
             checkpoint_due: false,
             incarnation,
         })
@@ -292,12 +352,15 @@ impl QStore {
         self.wal.sync_data()?;
         let generation = self.generation + 1;
         let snapshot_zxid = disk.log.snapshot_zxid();
+        if disk.log.memory_base() > snapshot_zxid {
+            bail!("the core shed log entries after its snapshot at {snapshot_zxid}: cannot checkpoint them");
+        }
         let cp = Checkpoint {
             generation,
             accepted_epoch: disk.accepted_epoch,
             current_epoch: disk.current_epoch,
             snapshot_zxid,
-            snapshot: self.snapshot.as_ref().map(|s| s.0.to_vec()),
+            snapshot: self.snapshot.take().map(|s| s.0.to_vec()),
             entries: disk.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect(),
             config: disk.config.clone(),
         };
@@ -309,6 +372,11 @@ impl QStore {
         self.generation = generation;
         info!("checkpoint at {snapshot_zxid} (generation {generation})");
         Ok(())
+    }
+
+    /// Where the core's bounded log reads back what it shed: these files.
+    pub fn source(&self) -> Arc<DiskSource> {
+        Arc::new(DiskSource { dir: self.dir.clone() })
     }
 
     /// A handle on the log to sync outside the server's lock.
@@ -378,6 +446,12 @@ mod tests {
         drop(s);
         let d = QStore::open(&dir).unwrap().take_durable();
         assert_eq!((d.log.snapshot_zxid(), d.log.last_zxid(), d.log.entries().len()), (Zxid(2), Zxid(4), 2));
+        // What a bounded log shed is read back from these files: the snapshot at 2 and
+        // the entries up to the zxid asked for.
+        let s = QStore::open(&dir).unwrap();
+        let (snap, entries) = s.source().load(Zxid(2), Zxid(3));
+        assert!(snap.is_some());
+        assert_eq!(entries.iter().map(|e| e.zxid).collect::<Vec<_>>(), [Zxid(3)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -70,6 +70,11 @@ pub struct Config {
     pub container_max_never_used_ms: i64,
     /// `snapCount`: transactions between snapshots (ZooKeeper's default 100000).
     pub snap_count: u64,
+    /// `commitLogCount` / `zookeeper.commitLogCount`: how many committed log entries a
+    /// member of an ensemble keeps in memory to sync learners with DIFF (ZooKeeper's
+    /// default 500); older entries and the snapshot are read back from dataDir when
+    /// needed. 0: keep every entry since the last snapshot, and the snapshot, in memory.
+    pub commit_log_count: usize,
     /// `forceSync`: sync the log before answering (default yes).
     pub force_sync: bool,
     /// The HTTP status endpoint's address (`admin.enableServer`, `admin.serverAddress`,
@@ -104,6 +109,7 @@ impl Default for Config {
             container_max_never_used_ms: 0,
             admin: None,
             snap_count: 100_000,
+            commit_log_count: 500,
             force_sync: true,
             warnings: Vec::new(),
         }
@@ -231,6 +237,7 @@ impl Config {
                         .map_err(|_| anyhow::anyhow!("line {line}: {key}={value}: not an IP address"))?
                 }
                 "snapCount" | "zookeeper.snapCount" => c.snap_count = num(line, key, value)?,
+                "commitLogCount" | "zookeeper.commitLogCount" => c.commit_log_count = num(line, key, value)?,
                 "forceSync" | "zookeeper.forceSync" => c.force_sync = parse_bool(line, key, value)?,
                 k if k.starts_with("server.") => c.servers.push(parse_server(line, k, value)?),
                 // Accepted and not (yet) acted on by this server.
@@ -330,6 +337,15 @@ mod tests {
         assert_eq!(c.negotiate_timeout(100), 4000);
         assert_eq!(c.negotiate_timeout(1_000_000), 40000);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn commit_log_count_bounds_the_in_memory_log() {
+        assert_eq!(Config::parse("tickTime=100\n").unwrap().commit_log_count, 500);
+        assert_eq!(Config::parse("commitLogCount=0\n").unwrap().commit_log_count, 0);
+        assert_eq!(Config::parse("zookeeper.commitLogCount=42\n").unwrap().commit_log_count, 42);
+        let e = Config::parse("commitLogCount=-1\n").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("commitLogCount"), "{e}");
     }
 
     #[test]
