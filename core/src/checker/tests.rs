@@ -277,6 +277,24 @@ fn rule1_lost_reply_may_take_effect_after_the_client_gave_up() {
 }
 
 #[test]
+fn rule1_a_session_moved_write_never_takes_effect() {
+    // The same late write as above, refused by the leader because A's session had
+    // moved to another server: a definite failure, so no read may see it.
+    let history = |outcome: Outcome| {
+        let mut s = script();
+        s.op(A, create("/a", "x"), 1, 2, created("/a", 0));
+        s.op(A, set("/a", "late", None), 3, 4, outcome);
+        s.op(B, get("/a"), 5, 6, data("late", 1, 0, 0, 0));
+        s.check()
+    };
+    let (h, v) = history(lost());
+    assert_accepted(&h, &v);
+    let (h, v) = history(error(ErrorCode::SessionMoved));
+    assert_rejected(&h, &v, Rule::ReadsSeeWrites);
+    assert!(!ErrorCode::SessionMoved.is_ambiguous());
+}
+
+#[test]
 fn rule1_lost_reply_cannot_take_effect_before_it_was_sent() {
     let mut s = script();
     s.op(A, create("/a", "x"), 1, 2, created("/a", 0));

@@ -314,6 +314,8 @@ fn error_code(name: &str) -> Option<ErrorCode> {
         "CONNECTIONLOSS" => ErrorCode::ConnectionLoss,
         "SESSIONEXPIRED" => ErrorCode::SessionExpired,
         "OPERATIONTIMEOUT" => ErrorCode::OperationTimeout,
+        // A definite failure: the leader refused the request, nothing changed.
+        "SESSIONMOVED" => ErrorCode::SessionMoved,
         _ => return None,
     })
 }

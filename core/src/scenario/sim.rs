@@ -29,6 +29,11 @@
 //!   elected, every session's deadline then restarting, as in ZooKeeper) expires a
 //!   session whose client has not been heard for its timeout, by proposing
 //!   closeSession, which deletes the session's ephemerals.
+//! - A session moves with its client: reconnecting to another server revalidates it
+//!   with the leader (`ZkDatabase::revalidate`), whose tracker then refuses the
+//!   session's writes from any other server with SESSIONMOVED when it prepares them
+//!   (`zab::zkdb`); the old server closes the session's connection when such a refusal
+//!   comes back (`late_writes`).
 //!
 //! **Simplifications** (the notes list them): client–server messages take no
 //! time and are never lost (a client is either connected or cut off, by a scenario's
@@ -37,7 +42,8 @@
 //! leader at their pings); a client notices at once that its server crashed or
 //! stopped serving (ZooKeeper: the connection closes), and after its read timeout (two
 //! thirds of the session timeout) that it was cut off; session ids are allocated by
-//! the driver; no session moves (`SessionMovedException`).
+//! the driver; only one client holds a session (ZooKeeper's second client reopening a
+//! saved session id is not modelled).
 
 use super::histlog::{self, HistoryLog};
 use super::run::{Driver, Fault, HistoryCheck, OpStatus, ServerStatus};
@@ -62,6 +68,8 @@ pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
 pub const RETRY_MS: u64 = 100;
 /// Events kept per client (the oldest are forgotten).
 const EVENTS_KEPT: usize = 10_000;
+/// Abandoned writes watched for a late SESSIONMOVED (the oldest are forgotten).
+const LATE_KEPT: usize = 10_000;
 /// Operations kept in a run (further commands are refused).
 const MAX_OPS: usize = 1_000_000;
 
@@ -162,7 +170,8 @@ struct Client {
 #[derive(Clone, Debug)]
 enum OpState {
     Queued,
-    Write { request_id: u64 },
+    /// Handed to server `at`, which forwards it to the leader.
+    Write { request_id: u64, at: (usize, ServerId) },
     Sync { at: (usize, ServerId), until: Zxid },
     Done(OpStatus),
 }
@@ -226,6 +235,9 @@ pub struct SimDriver {
     broken_migration: crate::migration::sim::Broken,
     /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
     links: BTreeMap<(usize, usize), u64>,
+    /// Writes failed with CONNECTIONLOSS that their server may still forward:
+    /// (request id, client, server, session); see `late_writes`.
+    late: Vec<(u64, usize, (usize, ServerId), SessionId)>,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -351,6 +363,7 @@ impl SimDriver {
                 broken
             },
             links,
+            late: Vec::new(),
         })
     }
 
@@ -508,6 +521,7 @@ impl SimDriver {
     /// sessions, clients (re)connect, send what they queued and collect replies.
     fn pump(&mut self) {
         self.note_closes();
+        self.late_writes();
         self.pump_migration();
         self.deliver_watch_events();
         for c in 0..self.clusters.len() {
@@ -630,6 +644,47 @@ impl SimDriver {
         }
     }
 
+    /// Writes whose client stopped waiting (CONNECTIONLOSS) and that their server may
+    /// still forward: one the leader refuses because the session moved to another
+    /// server is answered SESSIONMOVED on the old server, which closes the session's
+    /// connection there (ZooKeeper's `FinalRequestProcessor`: a connection-level
+    /// error). The client's history keeps CONNECTIONLOSS: it had left, and ZooKeeper's
+    /// clients do not read from such old connections.
+    fn late_writes(&mut self) {
+        let now = self.world.now();
+        let mut i = 0;
+        while i < self.late.len() {
+            let (r, k, at, session) = self.late[i];
+            match self.world.write_status(r) {
+                Some(ClientWrite::Pending) => {
+                    i += 1;
+                    continue;
+                }
+                Some(ClientWrite::Ok(zxid)) => {
+                    let moved = self
+                        .world
+                        .take_reply(r)
+                        .is_some_and(|a| matches!(a.result, Err(f) if f.error == tree::ZkError::SessionMoved));
+                    if moved {
+                        self.lines.push(format!(
+                            "t={now} {} → {} SESSIONMOVED zxid=0x{:x}: session 0x{:x} moved, its late write is refused and the connection closed",
+                            self.name(at),
+                            self.clients[k].name,
+                            zxid.0,
+                            session.0
+                        ));
+                        let here = matches!(self.clients[k].conn, Conn::Connected { at: a, .. } if a == at);
+                        if here && self.clients[k].session.map(|s| s.0) == Some(session) {
+                            self.disconnect(k, "SESSIONMOVED");
+                        }
+                    }
+                }
+                Some(ClientWrite::Refused) | None => {}
+            }
+            self.late.swap_remove(i);
+        }
+    }
+
     fn track_sessions(&mut self, c: usize) {
         let now = self.world.now();
         let leader = self.world.leader(c).map(|id| {
@@ -728,6 +783,15 @@ impl SimDriver {
 
     fn fail_open(&mut self, k: usize, code: &str) {
         for i in std::mem::take(&mut self.clients[k].open) {
+            if let (OpState::Write { request_id, at }, Some((session, _))) =
+                (&self.ops[i].state, self.clients[k].session)
+            {
+                // Its server may still forward it: the leader decides (see `late_writes`).
+                self.late.push((*request_id, k, *at, session));
+                if self.late.len() > LATE_KEPT {
+                    self.late.remove(0);
+                }
+            }
             self.finish(i, OpStatus::Failed(code.to_string()), None);
         }
     }
@@ -885,6 +949,7 @@ impl SimDriver {
         if let Some(e) = self.trackers[at.0].sessions.get_mut(&session) {
             e.1 = now + e.0;
         }
+        self.revalidate(session, at);
         self.clients[k].conn = Conn::Connected { at, inc };
         self.lines.push(format!(
             "t={now} {name} reconnected to {} with session 0x{:x}",
@@ -912,6 +977,17 @@ impl SimDriver {
         self.send_queued(k, at);
     }
 
+    /// The leader learns that `at` owns `session` now (ZooKeeper's REVALIDATE from a
+    /// learner, or the leader's own revalidation): a write of the session that another
+    /// server forwards later is refused with SESSIONMOVED.
+    fn revalidate(&mut self, session: SessionId, at: (usize, ServerId)) {
+        let Some(lid) = self.world.leader(at.0) else { return };
+        let epoch = self.world.servers_in(at.0).iter().find(|v| v.id == lid).map_or(Epoch(0), |v| v.epoch);
+        if let Some(db) = self.world.state_mut_in(at.0, lid) {
+            db.revalidate(session, at.1, epoch);
+        }
+    }
+
     /// What an answered write returned.
     fn write_outcome(&mut self, i: usize, at: (usize, ServerId), request_id: u64) -> OpStatus {
         let reconfig = matches!(self.ops[i].command, ZkCommand::Reconfig { .. });
@@ -937,7 +1013,7 @@ impl SimDriver {
     /// reach its client, as they would on the wire before the connection closes.
     fn take_answers(&mut self, k: usize, at: (usize, ServerId)) {
         for i in self.clients[k].open.clone() {
-            if let OpState::Write { request_id } = self.ops[i].state {
+            if let OpState::Write { request_id, .. } = self.ops[i].state {
                 if let Some(ClientWrite::Ok(zxid)) = self.world.write_status(request_id) {
                     let status = self.write_outcome(i, at, request_id);
                     self.finish(i, status, Some(zxid));
@@ -956,7 +1032,7 @@ impl SimDriver {
         for &i in &list {
             match self.ops[i].state.clone() {
                 OpState::Done(_) => {}
-                OpState::Write { request_id } => match self.world.write_status(request_id) {
+                OpState::Write { request_id, .. } => match self.world.write_status(request_id) {
                     Some(ClientWrite::Ok(zxid)) => {
                         let status = self.write_outcome(i, at, request_id);
                         self.finish(i, status, Some(zxid));
@@ -1013,7 +1089,7 @@ impl SimDriver {
                                 let auth = self.clients[k].auth.clone();
                                 let r =
                                     self.world.write_in(at.0, at.1, ZkRequest::reconfig(session, auth, r));
-                                self.ops[i].state = OpState::Write { request_id: r };
+                                self.ops[i].state = OpState::Write { request_id: r, at };
                                 earlier_open = true;
                             }
                             Err(e) => self.finish(i, OpStatus::Failed(e), None),
@@ -1025,7 +1101,7 @@ impl SimDriver {
                             let auth = self.clients[k].auth.clone();
                             let r = self.world.write_in(at.0, at.1, ZkRequest::write(session, auth, request));
                             self.log.sent(i, at.0, session, self.world.now(), &command);
-                            self.ops[i].state = OpState::Write { request_id: r };
+                            self.ops[i].state = OpState::Write { request_id: r, at };
                             earlier_open = true;
                         }
                         Some(Err(e)) => self.finish(i, OpStatus::Failed(e), None),
