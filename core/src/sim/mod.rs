@@ -267,10 +267,29 @@ pub struct InFlight {
 
 #[derive(Clone, Debug)]
 enum Event<R: Replicated> {
-    Deliver { c: usize, from: ServerId, to: ServerId, msg: Message<R> },
-    Timer { c: usize, id: ServerId, inc: u32, timer: Timer },
-    PersistAck { c: usize, id: ServerId, inc: u32 },
-    Client { c: usize, id: ServerId, request_id: u64, request: R::Request },
+    Deliver {
+        c: usize,
+        from: ServerId,
+        to: ServerId,
+        msg: Message<R>,
+    },
+    Timer {
+        c: usize,
+        id: ServerId,
+        inc: u32,
+        timer: Timer,
+    },
+    PersistAck {
+        c: usize,
+        id: ServerId,
+        inc: u32,
+    },
+    Client {
+        c: usize,
+        id: ServerId,
+        request_id: u64,
+        request: R::Request,
+    },
     /// Nothing happens: a driver asked to run at this time ([`World::wake_at`]).
     Wake,
 }

@@ -442,7 +442,8 @@ mod tests {
     fn a_session_write_from_a_server_that_no_longer_owns_it_is_refused_with_sessionmoved() {
         let mut w = world();
         let leader = w.leader(0).unwrap();
-        let [a, b] = [1, 2, 3].map(ServerId).into_iter().filter(|&s| s != leader).collect::<Vec<_>>()[..] else {
+        let [a, b] = [1, 2, 3].map(ServerId).into_iter().filter(|&s| s != leader).collect::<Vec<_>>()[..]
+        else {
             panic!("two followers")
         };
         let outcome = |w: &mut World<ZkDatabase>, at: ServerId, path: &str| {
