@@ -55,6 +55,12 @@ pub enum Frame {
         /// The sessions.
         sessions: Vec<SessionId>,
     },
+    /// A learner to its leader: a client reconnected here with this session, so this
+    /// learner owns it now (ZooKeeper's REVALIDATE).
+    Revalidate {
+        /// The session.
+        session: SessionId,
+    },
     /// A learner to its leader: what have you committed? (a client's `sync`).
     SyncReq {
         /// The learner's id for it.
