@@ -895,6 +895,8 @@ impl SimDriver {
         let was_connected = matches!(self.clients[k].conn, Conn::Connected { .. });
         self.clients[k].conn = Conn::Disconnected { retry_at: now + RETRY_MS };
         self.clients[k].held.clear();
+        // What was in flight to it on that connection is lost with it.
+        self.inbox.retain(|&(_, c, _)| c != k);
         self.fail_open(k, "CONNECTIONLOSS");
         if was_connected {
             self.event(k, "Disconnected", "");
@@ -923,6 +925,7 @@ impl SimDriver {
         }
         self.lines.push(format!("t={now} {} is told its session expired", self.clients[k].name));
         self.clients[k].conn = Conn::Expired;
+        self.inbox.retain(|&(_, c, _)| c != k);
         self.fail_open(k, "SESSIONEXPIRED");
         self.event(k, "Expired", "");
     }
