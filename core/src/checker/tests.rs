@@ -434,6 +434,26 @@ fn rule2_pipelined_replies_in_order_are_accepted() {
 }
 
 #[test]
+fn rule2_a_read_after_the_sessions_expiry_may_come_from_a_server_behind_it() {
+    // The leader commits the expiry (closeSession at 0x1a) while a lagging server at
+    // 0x17 still answers the session's read: the client never saw 0x1a. (Client sweep
+    // seed 1723 with 5 ms client latency.)
+    let mut s = script();
+    s.op(A, create("/a", "x"), 1, 2, created("/a", 0x10));
+    s.op(A, Op::CloseSession, 3, 3, closed(0x1a));
+    s.op(A, exists("/b"), 4, 6, absent(0x17));
+    let (h, v) = s.check();
+    assert_accepted(&h, &v);
+    // A read older than a reply the session did read is still caught.
+    let mut s = script();
+    s.op(A, create("/a", "x"), 1, 2, created("/a", 0x10));
+    s.op(A, Op::CloseSession, 3, 3, closed(0x1a));
+    s.op(A, exists("/b"), 4, 6, absent(0x0f));
+    let (h, v) = s.check();
+    assert_rejected(&h, &v, Rule::SessionZxids);
+}
+
+#[test]
 fn rule2_zxids_going_backwards_are_rejected() {
     let mut s = script();
     s.op(A, create("/a", "x"), 1, 2, created("/a", 5));
