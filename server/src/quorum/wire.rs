@@ -55,12 +55,6 @@ pub enum Frame {
         /// The sessions.
         sessions: Vec<SessionId>,
     },
-    /// A learner to its leader: a client reconnected here with this session, so this
-    /// learner owns it now (ZooKeeper's REVALIDATE).
-    Revalidate {
-        /// The session.
-        session: SessionId,
-    },
     /// A learner to its leader: what have you committed? (a client's `sync`).
     SyncReq {
         /// The learner's id for it.
@@ -72,6 +66,13 @@ pub enum Frame {
         id: u64,
         /// The leader's last committed zxid when it read the request.
         zxid: Zxid,
+    },
+    /// A learner to its leader: a client reconnected here with this session, so this
+    /// learner owns it now (ZooKeeper's REVALIDATE). Last, so that the frames before
+    /// it keep their encoding.
+    Revalidate {
+        /// The session.
+        session: SessionId,
     },
 }
 
