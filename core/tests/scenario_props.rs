@@ -25,13 +25,21 @@ fn percent() -> impl Strategy<Value = Percent> {
     (0u16..=10_000).prop_map(Percent)
 }
 
-fn net(allow_empty: bool) -> impl Strategy<Value = NetSettings> {
+/// Network settings; `client`: with a client latency (the network's, not a link's).
+fn net(allow_empty: bool, client: bool) -> impl Strategy<Value = NetSettings> {
     (
         proptest::option::of((0u64..500, 0u64..500).prop_map(|(a, b)| (Millis(a.min(b)), Millis(a.max(b))))),
         proptest::option::of(percent()),
         proptest::option::of(percent()),
+        proptest::option::of((0u64..50).prop_map(Millis))
+            .prop_filter("network only", move |l| client || l.is_none()),
     )
-        .prop_map(|(latency, loss, duplicate)| NetSettings { latency, loss, duplicate })
+        .prop_map(|(latency, loss, duplicate, client_latency)| NetSettings {
+            latency,
+            loss,
+            duplicate,
+            client_latency,
+        })
         .prop_filter("non-empty", move |n| allow_empty || !n.is_empty())
 }
 
@@ -332,8 +340,8 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
         proptest::option::of(server_ref(t)).prop_map(Action::Heal).boxed(),
         proptest::collection::vec(refs.clone(), 2..4).prop_map(Action::Partition).boxed(),
         (refs.clone(), refs).prop_map(|(from, to)| Action::Cut { from, to }).boxed(),
-        net(false).prop_map(Action::Network).boxed(),
-        (server_ref(t), server_ref(t), any::<bool>(), proptest::option::of(net(false)))
+        net(false, true).prop_map(Action::Network).boxed(),
+        (server_ref(t), server_ref(t), any::<bool>(), proptest::option::of(net(false, false)))
             .prop_filter("two servers of one cluster", |(a, b, _, _)| {
                 let c = |r: &ServerRef| match r {
                     ServerRef::Named(n) => n.cluster.clone(),
@@ -368,7 +376,7 @@ fn action(t: &Topo) -> BoxedStrategy<Action> {
     if clusters.len() >= 2 {
         let (a, b) = (clusters[0].clone(), clusters[1].clone());
         options.push(
-            net(false)
+            net(false, false)
                 .prop_map(move |net| Action::Link(LinkDecl { a: a.clone(), b: b.clone(), net }))
                 .boxed(),
         );
@@ -388,16 +396,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     topo().prop_flat_map(|t| {
         let links = if t.clusters.len() >= 2 {
             let (a, b) = (t.clusters[0].name.clone(), t.clusters[1].name.clone());
-            proptest::option::of(net(true).prop_map(move |net| LinkDecl { a: a.clone(), b: b.clone(), net }))
-                .prop_map(|l| l.into_iter().collect::<Vec<_>>())
-                .boxed()
+            proptest::option::of(net(true, false).prop_map(move |net| LinkDecl {
+                a: a.clone(),
+                b: b.clone(),
+                net,
+            }))
+            .prop_map(|l| l.into_iter().collect::<Vec<_>>())
+            .boxed()
         } else {
             Just(Vec::new()).boxed()
         };
         (
             proptest::option::of(text()),
             any::<u64>(),
-            net(true),
+            net(true, true),
             links,
             proptest::collection::vec(action(&t), 0..25),
             Just(t),

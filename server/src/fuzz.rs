@@ -58,16 +58,17 @@ pub fn options(bug: Option<&str>, fault_ms: Option<u64>) -> Result<FuzzOptions> 
 }
 
 /// The scenario the clients sweep plays for `seed`.
-pub fn client_scenario(seed: u64, opts: &FuzzOptions) -> String {
-    sweep::scenario(seed, &scenario_bugs(opts))
+pub fn client_scenario(seed: u64, opts: &FuzzOptions, client_latency_ms: u64) -> String {
+    sweep::scenario_with(seed, &scenario_bugs(opts), client_latency_ms)
 }
 
-/// Runs seeds `from..from+count` on `jobs` threads; returns the failures, lowest seed first.
+/// Runs seeds `from..from+count` on `jobs` threads; returns the failures, lowest seed
+/// first. `client_latency_ms`: with `State::Clients`, the clients' latency to the servers.
 pub fn sweep(
     from: u64,
     count: u64,
     jobs: usize,
-    state: State,
+    (state, client_latency_ms): (State, u64),
     opts: &FuzzOptions,
     progress: bool,
 ) -> Vec<FuzzFailure> {
@@ -104,7 +105,7 @@ pub fn sweep(
                             }
                         }
                     }
-                    State::Clients => match sweep::run(seed, &scenario_bugs(opts)) {
+                    State::Clients => match sweep::run_with(seed, &scenario_bugs(opts), client_latency_ms) {
                         Ok(o) => {
                             operations.fetch_add(o.operations as u64, Ordering::Relaxed);
                             events.fetch_add(o.events as u64, Ordering::Relaxed);
@@ -164,15 +165,22 @@ pub fn run(
     state: State,
     bug: Option<&str>,
     fault_ms: Option<u64>,
+    client_latency_ms: u64,
 ) -> Result<bool> {
     if state == State::Migration && (bug.is_some() || fault_ms.is_some()) {
         bail!("--state migration draws its own faults and has no --bug (the broken migrations are tested in the core)");
     }
     let opts = options(bug, fault_ms)?;
-    let failures = sweep(from, count, jobs, state, &opts, true);
+    if client_latency_ms > 0 && state != State::Clients {
+        bail!("--client-latency-ms needs --state clients");
+    }
+    let failures = sweep(from, count, jobs, (state, client_latency_ms), &opts, true);
     let mut bug_flag = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
     match state {
         State::Registers => bug_flag.push_str(" --state registers"),
+        State::Clients if client_latency_ms > 0 => {
+            bug_flag.push_str(&format!(" --state clients --client-latency-ms {client_latency_ms}"));
+        }
         State::Clients => bug_flag.push_str(" --state clients"),
         State::Migration => bug_flag.push_str(" --state migration"),
         State::Tree => {}
@@ -198,12 +206,13 @@ mod tests {
     #[test]
     fn a_short_sweep_passes_and_a_broken_protocol_is_caught() {
         let ok = options(None, Some(5_000)).unwrap();
-        assert!(sweep(0, 8, 2, State::Registers, &ok, false).is_empty());
-        assert!(sweep(0, 4, 2, State::Tree, &ok, false).is_empty());
-        assert!(sweep(0, 4, 2, State::Clients, &ok, false).is_empty());
-        assert!(sweep(0, 3, 2, State::Migration, &ok, false).is_empty());
+        assert!(sweep(0, 8, 2, (State::Registers, 0), &ok, false).is_empty());
+        assert!(sweep(0, 4, 2, (State::Tree, 0), &ok, false).is_empty());
+        assert!(sweep(0, 4, 2, (State::Clients, 0), &ok, false).is_empty());
+        assert!(sweep(0, 4, 2, (State::Clients, 20), &ok, false).is_empty());
+        assert!(sweep(0, 3, 2, (State::Migration, 0), &ok, false).is_empty());
         let broken = options(Some("commit_without_quorum"), None).unwrap();
-        let failures = sweep(0, 40, 2, State::Registers, &broken, false);
+        let failures = sweep(0, 40, 2, (State::Registers, 0), &broken, false);
         assert!(!failures.is_empty(), "committing without a quorum must be caught within 40 seeds");
     }
 

@@ -207,6 +207,10 @@ enum Command {
         /// regression in core/tests/regressions/).
         #[arg(long)]
         print_scenario: bool,
+        /// With `--state clients`: the clients' one-way latency to the servers, in
+        /// milliseconds (the scenarios' `network client latency`; 0: instantaneous).
+        #[arg(long, default_value_t = 0)]
+        client_latency_ms: u64,
     },
 }
 
@@ -247,14 +251,20 @@ fn main() -> ExitCode {
                 eprintln!("grade: {solved} solved");
             })
         }
-        Command::Fuzz { from, bug, state: fuzz::State::Clients, print_scenario: true, .. } => {
-            fuzz::options(bug.as_deref(), None).map(|opts| print!("{}", fuzz::client_scenario(from, &opts)))
-        }
+        Command::Fuzz {
+            from,
+            bug,
+            state: fuzz::State::Clients,
+            print_scenario: true,
+            client_latency_ms,
+            ..
+        } => fuzz::options(bug.as_deref(), None)
+            .map(|opts| print!("{}", fuzz::client_scenario(from, &opts, client_latency_ms))),
         Command::Fuzz { print_scenario: true, .. } => {
             Err(anyhow::anyhow!("--print-scenario needs --state clients"))
         }
-        Command::Fuzz { seeds, from, bug, fault_ms, jobs, state, .. } => {
-            match fuzz::run(from, seeds, jobs, state, bug.as_deref(), fault_ms) {
+        Command::Fuzz { seeds, from, bug, fault_ms, jobs, state, client_latency_ms, .. } => {
+            match fuzz::run(from, seeds, jobs, state, bug.as_deref(), fault_ms, client_latency_ms) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::from(1),
                 Err(e) => Err(e),

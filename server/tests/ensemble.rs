@@ -197,13 +197,26 @@ impl Client {
     }
 
     fn create(&mut self, path: &str, flags: i32) -> (i32, String) {
-        let (err, body) = self.call(OpCode::Create, |w| {
-            w.string(path).buffer(b"d");
-            WireAcl::write_list(&[WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }], w);
-            w.i32(flags);
-        });
+        let (err, body) = self.call(OpCode::Create, |w| create_body(w, path, flags));
         let path = if err == 0 { Reader::new(&body, LIMIT).string("path").unwrap() } else { String::new() };
         (err, path)
+    }
+
+    /// Sends a create and reads until the server answers or closes the connection:
+    /// `None` when it closed it without a reply.
+    fn create_or_closed(&mut self, path: &str) -> Option<i32> {
+        self.xid += 1;
+        let mut w = Writer::new();
+        RequestHeader { xid: self.xid, op: OpCode::Create.code() }.write(&mut w);
+        create_body(&mut w, path, 0);
+        self.sock.write_all(&frame(&w.into_bytes())).ok()?;
+        loop {
+            let body = read_frame(&mut self.sock)?;
+            let h = ReplyHeader::read(&mut Reader::new(&body, LIMIT)).unwrap();
+            if h.xid == self.xid {
+                return Some(h.err);
+            }
+        }
     }
 
     fn exists(&mut self, path: &str) -> bool {
@@ -219,6 +232,12 @@ impl Client {
     fn close(mut self) {
         assert_eq!(self.call(OpCode::CloseSession, |_| {}).0, 0);
     }
+}
+
+fn create_body(w: &mut Writer, path: &str, flags: i32) {
+    w.string(path).buffer(b"d");
+    WireAcl::write_list(&[WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }], w);
+    w.i32(flags);
 }
 
 #[test]
@@ -266,6 +285,14 @@ fn three_processes_elect_replicate_and_survive_a_kill_9_of_the_leader() {
         [(1, "/nope".to_string())],
         "NodeCreated on the member the session moved to"
     );
+    // The session moved: its old connection on f1 is stale. A write through it reaches
+    // the leader from f1, which no longer owns the session: refused (SESSIONMOVED),
+    // never applied, and f1 closes that connection without a reply. The new owner
+    // writes as before.
+    assert_eq!(a.create_or_closed("/stale"), None, "the old member answered a moved session's write");
+    assert!(e.logs().contains("SESSIONMOVED"), "{}", e.logs());
+    assert!(!b.exists("/stale"), "a moved session's late write was applied");
+    assert_eq!(moved.create("/moved", 0).0, 0);
     drop(a);
     moved.close();
     assert!(!b.exists("/eph"), "an ephemeral outlived its closed session");

@@ -213,6 +213,9 @@ pub enum ErrorCode {
     SessionExpired,
     /// The client gave up waiting: ambiguous.
     OperationTimeout,
+    /// The session had moved to another server when the leader prepared the request
+    /// (ZooKeeper's `SessionMovedException`): definite, the request changed nothing.
+    SessionMoved,
 }
 
 impl ErrorCode {

@@ -172,7 +172,10 @@ pub(crate) fn check_fifo_and_zxids(history: &History, index: &Index, found: &mut
         let mut highest: Option<(Zxid, OpId)> = None;
         for id in answered {
             let operation = history.op(id);
-            let Some(zxid) = operation.outcome.zxid() else {
+            // The leader's expiry: its zxid is not in any reply the client read (a
+            // lagging server may still answer the session's requests after it).
+            let expiry = matches!(operation.op, Op::CloseSession);
+            let Some(zxid) = operation.outcome.zxid().filter(|_| !expiry) else {
                 continue;
             };
             if let Some((top, top_op)) = highest {
@@ -227,7 +230,9 @@ pub(crate) fn check_reads(history: &History, index: &Index, found: &mut Vec<Viol
                 let earlier = history.op(ids[next_done]);
                 match earlier.completed {
                     Some(done) if done < operation.invoked => {
-                        if let Some(zxid) = earlier.outcome.zxid() {
+                        // (not the leader's expiry: no reply the client read)
+                        let expiry = matches!(earlier.op, Op::CloseSession);
+                        if let Some(zxid) = earlier.outcome.zxid().filter(|_| !expiry) {
                             if seen.is_none_or(|(top, _)| zxid > top) {
                                 seen = Some((zxid, ids[next_done]));
                             }

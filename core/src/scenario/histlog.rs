@@ -314,6 +314,8 @@ fn error_code(name: &str) -> Option<ErrorCode> {
         "CONNECTIONLOSS" => ErrorCode::ConnectionLoss,
         "SESSIONEXPIRED" => ErrorCode::SessionExpired,
         "OPERATIONTIMEOUT" => ErrorCode::OperationTimeout,
+        // A definite failure: the leader refused the request, nothing changed.
+        "SESSIONMOVED" => ErrorCode::SessionMoved,
         _ => return None,
     })
 }
@@ -356,5 +358,18 @@ pub fn summary(history: &History, report: &checker::Report) -> String {
         ),
         checker::Verdict::Unknown { reason } => reason.clone(),
         checker::Verdict::Violated(v) => v.first().map(|v| v.explain(history)).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessionmoved_is_a_definite_failure_and_connectionloss_is_not() {
+        assert_eq!(error_code("SESSIONMOVED"), Some(ErrorCode::SessionMoved));
+        assert!(!ErrorCode::SessionMoved.is_ambiguous());
+        assert!(error_code("CONNECTIONLOSS").is_some_and(ErrorCode::is_ambiguous));
+        assert_eq!(error_code("NOTACODE"), None);
     }
 }

@@ -38,6 +38,10 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "sequential-names-across-leader-change",
         include_str!("../../../scenarios/sequential-names-across-leader-change.zk"),
     ),
+    (
+        "session-moves-late-write-refused",
+        include_str!("../../../scenarios/session-moves-late-write-refused.zk"),
+    ),
     ("slow-link-follower-lags", include_str!("../../../scenarios/slow-link-follower-lags.zk")),
     ("stale-read-then-sync", include_str!("../../../scenarios/stale-read-then-sync.zk")),
     ("trunc-uncommitted-proposal", include_str!("../../../scenarios/trunc-uncommitted-proposal.zk")),

@@ -170,12 +170,19 @@ pub struct NetSettings {
     pub loss: Option<Percent>,
     /// The chance that a message is delivered twice.
     pub duplicate: Option<Percent>,
+    /// One-way delay between a client and its server (`client latency 2ms`): requests,
+    /// replies, watch events and pings (the network's default only; 0 when not given:
+    /// client traffic is instantaneous).
+    pub client_latency: Option<Millis>,
 }
 
 impl NetSettings {
     /// Whether no setting is given.
     pub fn is_empty(&self) -> bool {
-        self.latency.is_none() && self.loss.is_none() && self.duplicate.is_none()
+        self.latency.is_none()
+            && self.loss.is_none()
+            && self.duplicate.is_none()
+            && self.client_latency.is_none()
     }
 }
 

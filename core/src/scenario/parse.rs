@@ -215,6 +215,10 @@ fn net_settings(i: &mut &str) -> PResult<NetSettings> {
             }
             "loss" if net.loss.is_none() => net.loss = Some(cut_err(percent).parse_next(i)?),
             "duplicate" if net.duplicate.is_none() => net.duplicate = Some(cut_err(percent).parse_next(i)?),
+            "client" if net.client_latency.is_none() => {
+                cut_err(kw("latency")).parse_next(i)?;
+                net.client_latency = Some(cut_err(millis).parse_next(i)?);
+            }
             _ => {
                 i.reset(&cp);
                 break;
@@ -222,7 +226,9 @@ fn net_settings(i: &mut &str) -> PResult<NetSettings> {
         }
     }
     if net.is_empty() {
-        return fail.context(desc("network settings: latency, loss or duplicate")).parse_next(i);
+        return fail
+            .context(desc("network settings: latency, loss, duplicate or client latency"))
+            .parse_next(i);
     }
     Ok(net)
 }
@@ -1078,6 +1084,9 @@ fn check_link(sc: &Scenario, l: &LinkDecl, change: bool) -> Result<(), String> {
     if l.a == l.b {
         return Err("a link joins two different clusters".into());
     }
+    if l.net.client_latency.is_some() {
+        return Err("client latency is a setting of the network, not of a link".into());
+    }
     let declared = sc.links.iter().any(|x| (x.a == l.a && x.b == l.b) || (x.a == l.b && x.b == l.a));
     if declared && !change {
         return Err(format!("link {} <-> {} is declared twice", l.a, l.b));
@@ -1093,6 +1102,9 @@ fn check_net(n: &NetSettings) -> Result<(), String> {
         if hi > Millis(3_600_000) {
             return Err("latency is at most 1 hour".into());
         }
+    }
+    if n.client_latency.is_some_and(|l| l > Millis(3_600_000)) {
+        return Err("client latency is at most 1 hour".into());
     }
     for p in [n.loss, n.duplicate].into_iter().flatten() {
         if p > Percent::MAX {
@@ -1275,6 +1287,9 @@ pub(crate) fn check_action(sc: &Scenario, a: &Action) -> Result<(), String> {
             }
             match net {
                 Some(n) if n.is_empty() => Err("change link needs a setting, or default".into()),
+                Some(n) if n.client_latency.is_some() => {
+                    Err("client latency is a setting of the network, not of a link".into())
+                }
                 Some(n) => check_net(n),
                 None => Ok(()),
             }

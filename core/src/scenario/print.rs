@@ -53,7 +53,8 @@ impl Display for Percent {
 }
 
 impl Display for NetSettings {
-    /// `latency 1ms..5ms loss 1% duplicate 0.5%`, the given settings only.
+    /// `latency 1ms..5ms loss 1% duplicate 0.5% client latency 2ms`, the given
+    /// settings only.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let mut sep = "";
         if let Some((lo, hi)) = self.latency {
@@ -70,6 +71,10 @@ impl Display for NetSettings {
         }
         if let Some(p) = self.duplicate {
             write!(f, "{sep}duplicate {p}")?;
+            sep = " ";
+        }
+        if let Some(l) = self.client_latency {
+            write!(f, "{sep}client latency {l}")?;
         }
         Ok(())
     }

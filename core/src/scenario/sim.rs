@@ -29,15 +29,27 @@
 //!   elected, every session's deadline then restarting, as in ZooKeeper) expires a
 //!   session whose client has not been heard for its timeout, by proposing
 //!   closeSession, which deletes the session's ephemerals.
+//! - A session moves with its client: reconnecting to another server revalidates it
+//!   with the leader (`ZkDatabase::revalidate`), whose tracker then refuses the
+//!   session's writes from any other server with SESSIONMOVED when it prepares them
+//!   (`zab::zkdb`); the old server closes the session's connection when such a refusal
+//!   comes back (`late_writes`).
 //!
-//! **Simplifications** (the issue's notes list them): client–server messages take no
-//! time and are never lost (a client is either connected or cut off, by a scenario's
-//! `disconnect`); a connected client touches its session at once on every event
-//! (ZooKeeper: pings every third of the read timeout, relayed by followers to the
-//! leader at their pings); a client notices at once that its server crashed or
+//! **Client latency** (`network client latency 2ms`, 0 by default): connection
+//! requests, requests, replies and watch events take that long one way (replies and
+//! events wait in the driver's inbox, delivered in order per client, with
+//! `World::wake_at` waking the world on time), and the leader hears a session's pings
+//! only once they arrive.
+//!
+//! **Simplifications** (the issue's notes list them): client–server messages are never
+//! lost and, without client latency, take no time (a client is either connected or cut
+//! off, by a scenario's `disconnect`); a connected client's pings touch its session
+//! continuously (ZooKeeper: pings every third of the read timeout, relayed by followers
+//! to the leader at their pings); a client notices at once that its server crashed or
 //! stopped serving (ZooKeeper: the connection closes), and after its read timeout (two
 //! thirds of the session timeout) that it was cut off; session ids are allocated by
-//! the driver; no session moves (`SessionMovedException`).
+//! the driver; only one client holds a session (ZooKeeper's second client reopening a
+//! saved session id is not modelled).
 
 use super::histlog::{self, HistoryLog};
 use super::run::{Driver, Fault, HistoryCheck, OpStatus, ServerStatus};
@@ -62,6 +74,8 @@ pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
 pub const RETRY_MS: u64 = 100;
 /// Events kept per client (the oldest are forgotten).
 const EVENTS_KEPT: usize = 10_000;
+/// Abandoned writes watched for a late SESSIONMOVED (the oldest are forgotten).
+const LATE_KEPT: usize = 10_000;
 /// Operations kept in a run (further commands are refused).
 const MAX_OPS: usize = 1_000_000;
 
@@ -122,6 +136,8 @@ pub struct ClientView {
 enum Conn {
     /// Not connected; next attempt at this time.
     Disconnected { retry_at: u64 },
+    /// Its connection request is on its way to `at` (client latency).
+    Dialing { at: (usize, ServerId), arrive: u64 },
     /// createSession sent.
     Creating { at: (usize, ServerId), inc: u32, request_id: u64, session: SessionId },
     /// Connected with its session.
@@ -157,13 +173,27 @@ struct Client {
     held: Vec<((usize, ServerId), tree::EventType, String)>,
     /// The generation of its server's connections its connection belongs to.
     conn_gen: u64,
+    /// When it learns its connection is up (client latency after the server's
+    /// answer): it sends nothing before.
+    usable_at: u64,
+    /// When its network last came back.
+    up_since: u64,
 }
 
 #[derive(Clone, Debug)]
 enum OpState {
     Queued,
-    Write { request_id: u64 },
-    Sync { at: (usize, ServerId), until: Zxid },
+    /// Handed to server `at`, which forwards it to the leader.
+    Write {
+        request_id: u64,
+        at: (usize, ServerId),
+    },
+    Sync {
+        at: (usize, ServerId),
+        until: Zxid,
+    },
+    /// Answered by the server; the reply is on its way (client latency).
+    Replying,
     Done(OpStatus),
 }
 
@@ -178,6 +208,17 @@ struct Op {
     zxid: Option<Zxid>,
     /// The tree's result, in the history checker's terms, for the completion.
     typed: Option<checker::OpResult>,
+    /// When the request reaches its server (client latency), once sent.
+    arrives: Option<u64>,
+}
+
+/// A message on its way from a server to a client (client latency).
+#[derive(Clone, Debug)]
+enum Arrival {
+    /// The reply to operation `op`.
+    Reply { op: usize, status: OpStatus, zxid: Option<Zxid> },
+    /// A watch event from server `at`.
+    Watch { at: (usize, ServerId), event: tree::EventType, path: String },
 }
 
 /// A server's client-facing side: its watch table and where it is in its tree's
@@ -226,6 +267,17 @@ pub struct SimDriver {
     broken_migration: crate::migration::sim::Broken,
     /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
     links: BTreeMap<(usize, usize), u64>,
+    /// Writes failed with CONNECTIONLOSS that their server may still forward:
+    /// (request id, client, server, session); see `late_writes`.
+    late: Vec<(u64, usize, (usize, ServerId), SessionId)>,
+    /// One-way client–server latency (`network client latency 2ms`; 0: instantaneous).
+    client_ms: u64,
+    /// Server-to-client messages in flight, in the order sent: (arrival time, client,
+    /// message).
+    inbox: Vec<(u64, usize, Arrival)>,
+    /// Wake-ups asked of the world (`World::wake_at`), to deliver client messages on
+    /// time.
+    wakes: BTreeSet<u64>,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -318,6 +370,8 @@ impl SimDriver {
                 events: Vec::new(),
                 held: Vec::new(),
                 conn_gen: 0,
+                usable_at: 0,
+                up_since: 0,
             });
         }
         let world = World::new(cfg, sc.seed);
@@ -351,6 +405,10 @@ impl SimDriver {
                 broken
             },
             links,
+            late: Vec::new(),
+            client_ms: sc.network.client_latency.map_or(0, |l| l.0),
+            inbox: Vec::new(),
+            wakes: BTreeSet::new(),
         })
     }
 
@@ -402,7 +460,7 @@ impl SimDriver {
             .map(|c| {
                 let (state, at) = match &c.conn {
                     Conn::Disconnected { .. } => ("disconnected", None),
-                    Conn::Creating { at, .. } => ("connecting", Some(*at)),
+                    Conn::Dialing { at, .. } | Conn::Creating { at, .. } => ("connecting", Some(*at)),
                     Conn::Connected { at, .. } => ("connected", Some(*at)),
                     Conn::Expired => ("expired", None),
                 };
@@ -508,8 +566,10 @@ impl SimDriver {
     /// sessions, clients (re)connect, send what they queued and collect replies.
     fn pump(&mut self) {
         self.note_closes();
+        self.late_writes();
         self.pump_migration();
         self.deliver_watch_events();
+        self.deliver_inbox();
         for c in 0..self.clusters.len() {
             self.track_sessions(c);
         }
@@ -565,10 +625,90 @@ impl SimDriver {
             // survived; otherwise it keeps the watch and re-registers it on
             // reconnecting, when setWatches fires it (the change is newer).
             match k {
+                Some(k) if self.client_ms > 0 => {
+                    let due = self.world.now() + self.client_ms;
+                    self.send_to_client(due, k, Arrival::Watch { at, event: e.event, path: e.path });
+                }
                 Some(k) if self.clients[k].up => self.watch_event(k, at, e.event, &e.path),
                 Some(k) => self.clients[k].held.push((at, e.event, e.path.clone())),
                 None => {}
             }
+        }
+    }
+
+    /// Asks the world to run at `t` (a client message is due then).
+    fn wake(&mut self, t: u64) {
+        let now = self.world.now();
+        self.wakes.retain(|&w| w > now);
+        if t > now && self.wakes.insert(t) {
+            self.world.wake_at(t);
+        }
+    }
+
+    /// A server sends client `k` a message that arrives at `due`.
+    fn send_to_client(&mut self, due: u64, k: usize, arrival: Arrival) {
+        self.inbox.push((due, k, arrival));
+        self.wake(due);
+    }
+
+    /// The server answers operation `i`: at once without client latency, otherwise
+    /// the reply arrives after it (the operation completes then).
+    fn answer(&mut self, i: usize, status: OpStatus, zxid: Option<Zxid>) {
+        if self.client_ms == 0 {
+            return self.finish(i, status, zxid);
+        }
+        self.ops[i].state = OpState::Replying;
+        let due = self.world.now() + self.client_ms;
+        let k = self.ops[i].client;
+        self.send_to_client(due, k, Arrival::Reply { op: i, status, zxid });
+    }
+
+    /// Delivers the server-to-client messages that have arrived, each client's in the
+    /// order sent: to a cut-off client nothing arrives until its network is back (a
+    /// reply whose connection closed meanwhile was already failed with
+    /// CONNECTIONLOSS; a watch event then re-fires through setWatches).
+    fn deliver_inbox(&mut self) {
+        let now = self.world.now();
+        let mut blocked = BTreeSet::new();
+        let mut keep = Vec::new();
+        for (due, k, arrival) in std::mem::take(&mut self.inbox) {
+            if blocked.contains(&k) || due > now || !self.clients[k].up {
+                blocked.insert(k);
+                keep.push((due, k, arrival));
+                continue;
+            }
+            match arrival {
+                Arrival::Reply { op, status, zxid } => {
+                    if matches!(self.ops[op].state, OpState::Replying) {
+                        self.finish(op, status, zxid);
+                    }
+                }
+                Arrival::Watch { at, event, path } => {
+                    if matches!(self.clients[k].conn, Conn::Connected { at: a, .. } if a == at) {
+                        self.watch_event(k, at, event, &path);
+                    }
+                }
+            }
+        }
+        keep.append(&mut self.inbox);
+        self.inbox = keep;
+        let ops = &self.ops;
+        for cl in &mut self.clients {
+            cl.open.retain(|&i| !matches!(ops[i].state, OpState::Done(_)));
+        }
+    }
+
+    /// Whether client `k`'s pings reach its server now: always while its network is
+    /// up without client latency; with it, from one latency after the network came
+    /// back until one latency after it was cut (the pings in flight).
+    fn pings_arrive(&self, k: usize) -> bool {
+        let (cl, now, l) = (&self.clients[k], self.world.now(), self.client_ms);
+        if l == 0 {
+            cl.up
+        } else if cl.up {
+            now >= cl.up_since + l
+        } else {
+            now <= cl.cut_at + l
         }
     }
 
@@ -630,6 +770,46 @@ impl SimDriver {
         }
     }
 
+    /// Writes whose client stopped waiting (CONNECTIONLOSS) and that their server may
+    /// still forward: one the leader refuses because the session moved to another
+    /// server is answered SESSIONMOVED on the old server, which closes the session's
+    /// connection there (ZooKeeper's `FinalRequestProcessor`: a connection-level
+    /// error). The client's history keeps CONNECTIONLOSS: it had left, and ZooKeeper's
+    /// clients do not read from such old connections.
+    fn late_writes(&mut self) {
+        let now = self.world.now();
+        let mut i = 0;
+        while i < self.late.len() {
+            let (r, k, at, session) = self.late[i];
+            match self.world.write_status(r) {
+                Some(ClientWrite::Pending) => {
+                    i += 1;
+                    continue;
+                }
+                Some(ClientWrite::Ok(zxid)) => {
+                    let moved = self.world.take_reply(r).is_some_and(
+                        |a| matches!(a.result, Err(f) if f.error == tree::ZkError::SessionMoved),
+                    );
+                    if moved {
+                        self.lines.push(format!(
+                            "t={now} {} → {} SESSIONMOVED zxid=0x{:x}: session 0x{:x} moved, its late write is refused and the connection closed",
+                            self.name(at),
+                            self.clients[k].name,
+                            zxid.0,
+                            session.0
+                        ));
+                        let here = matches!(self.clients[k].conn, Conn::Connected { at: a, .. } if a == at);
+                        if here && self.clients[k].session.map(|s| s.0) == Some(session) {
+                            self.disconnect(k, "SESSIONMOVED");
+                        }
+                    }
+                }
+                Some(ClientWrite::Refused) | None => {}
+            }
+            self.late.swap_remove(i);
+        }
+    }
+
     fn track_sessions(&mut self, c: usize) {
         let now = self.world.now();
         let leader = self.world.leader(c).map(|id| {
@@ -655,22 +835,17 @@ impl SimDriver {
             t.sessions.entry(s).or_insert((timeout, now + timeout, None));
         }
         // Connected clients touch their sessions.
-        let touched: Vec<SessionId> = self
-            .clients
-            .iter()
-            .filter(|cl| cl.up && matches!(cl.conn, Conn::Connected { at, .. } if at.0 == c))
-            .filter_map(|cl| cl.session.map(|s| s.0))
-            .collect();
-        let serving: Vec<bool> = self
-            .clients
-            .iter()
-            .filter(|cl| cl.up)
-            .filter_map(|cl| match cl.conn {
-                Conn::Connected { at, .. } if at.0 == c => Some(at),
-                _ => None,
-            })
-            .map(|at| self.serving(at))
-            .collect();
+        let mut touched = Vec::new();
+        let mut serving = Vec::new();
+        for (k, cl) in self.clients.iter().enumerate() {
+            let Conn::Connected { at, .. } = cl.conn else { continue };
+            if at.0 == c && self.pings_arrive(k) {
+                if let Some((s, _)) = cl.session {
+                    touched.push(s);
+                    serving.push(self.serving(at));
+                }
+            }
+        }
         let held = self.sessions_held(c);
         let t = &mut self.trackers[c];
         for (s, ok) in touched.iter().zip(serving) {
@@ -720,6 +895,8 @@ impl SimDriver {
         let was_connected = matches!(self.clients[k].conn, Conn::Connected { .. });
         self.clients[k].conn = Conn::Disconnected { retry_at: now + RETRY_MS };
         self.clients[k].held.clear();
+        // What was in flight to it on that connection is lost with it.
+        self.inbox.retain(|&(_, c, _)| c != k);
         self.fail_open(k, "CONNECTIONLOSS");
         if was_connected {
             self.event(k, "Disconnected", "");
@@ -728,6 +905,15 @@ impl SimDriver {
 
     fn fail_open(&mut self, k: usize, code: &str) {
         for i in std::mem::take(&mut self.clients[k].open) {
+            if let (OpState::Write { request_id, at }, Some((session, _))) =
+                (&self.ops[i].state, self.clients[k].session)
+            {
+                // Its server may still forward it: the leader decides (see `late_writes`).
+                self.late.push((*request_id, k, *at, session));
+                if self.late.len() > LATE_KEPT {
+                    self.late.remove(0);
+                }
+            }
             self.finish(i, OpStatus::Failed(code.to_string()), None);
         }
     }
@@ -739,6 +925,7 @@ impl SimDriver {
         }
         self.lines.push(format!("t={now} {} is told its session expired", self.clients[k].name));
         self.clients[k].conn = Conn::Expired;
+        self.inbox.retain(|&(_, c, _)| c != k);
         self.fail_open(k, "SESSIONEXPIRED");
         self.event(k, "Expired", "");
     }
@@ -761,6 +948,7 @@ impl SimDriver {
                     cl.session = Some((session, timeout));
                     cl.last_zxid = cl.last_zxid.max(zxid);
                     cl.conn = Conn::Connected { at, inc };
+                    cl.usable_at = now + self.client_ms;
                     let line = format!(
                         "t={now} {} connected to {server} with session 0x{:x} timeout={timeout}ms",
                         cl.name, session.0
@@ -787,7 +975,22 @@ impl SimDriver {
                 let cl = &mut self.clients[k];
                 let at = cl.servers[cl.next % cl.servers.len()];
                 cl.next = (cl.next + 1) % cl.servers.len();
+                if self.client_ms > 0 {
+                    let arrive = now + self.client_ms;
+                    self.clients[k].conn = Conn::Dialing { at, arrive };
+                    return self.wake(arrive);
+                }
                 self.connect(k, at);
+            }
+            Conn::Dialing { at, arrive } => {
+                if !self.clients[k].up {
+                    // The connection request was lost with the network.
+                    self.clients[k].conn = Conn::Disconnected { retry_at: now + RETRY_MS };
+                    return self.fail_open(k, "CONNECTIONLOSS");
+                }
+                if now >= arrive {
+                    self.connect(k, at);
+                }
             }
             Conn::Connected { at, inc } => {
                 if !self.clients[k].up {
@@ -886,7 +1089,9 @@ impl SimDriver {
         if let Some(e) = self.trackers[at.0].sessions.get_mut(&session) {
             e.1 = now + e.0;
         }
+        self.revalidate(session, at);
         self.clients[k].conn = Conn::Connected { at, inc };
+        self.clients[k].usable_at = now + self.client_ms;
         self.lines.push(format!(
             "t={now} {name} reconnected to {} with session 0x{:x}",
             self.name(at),
@@ -911,6 +1116,17 @@ impl SimDriver {
             self.watch_event(k, at, e.event, &e.path);
         }
         self.send_queued(k, at);
+    }
+
+    /// The leader learns that `at` owns `session` now (ZooKeeper's REVALIDATE from a
+    /// learner, or the leader's own revalidation): a write of the session that another
+    /// server forwards later is refused with SESSIONMOVED.
+    fn revalidate(&mut self, session: SessionId, at: (usize, ServerId)) {
+        let Some(lid) = self.world.leader(at.0) else { return };
+        let epoch = self.world.servers_in(at.0).iter().find(|v| v.id == lid).map_or(Epoch(0), |v| v.epoch);
+        if let Some(db) = self.world.state_mut_in(at.0, lid) {
+            db.revalidate(session, at.1, epoch);
+        }
     }
 
     /// What an answered write returned.
@@ -938,7 +1154,7 @@ impl SimDriver {
     /// reach its client, as they would on the wire before the connection closes.
     fn take_answers(&mut self, k: usize, at: (usize, ServerId)) {
         for i in self.clients[k].open.clone() {
-            if let OpState::Write { request_id } = self.ops[i].state {
+            if let OpState::Write { request_id, .. } = self.ops[i].state {
                 if let Some(ClientWrite::Ok(zxid)) = self.world.write_status(request_id) {
                     let status = self.write_outcome(i, at, request_id);
                     self.finish(i, status, Some(zxid));
@@ -956,11 +1172,11 @@ impl SimDriver {
         let mut earlier_open = false;
         for &i in &list {
             match self.ops[i].state.clone() {
-                OpState::Done(_) => {}
-                OpState::Write { request_id } => match self.world.write_status(request_id) {
+                OpState::Done(_) | OpState::Replying => {}
+                OpState::Write { request_id, .. } => match self.world.write_status(request_id) {
                     Some(ClientWrite::Ok(zxid)) => {
                         let status = self.write_outcome(i, at, request_id);
-                        self.finish(i, status, Some(zxid));
+                        self.answer(i, status, Some(zxid));
                     }
                     Some(ClientWrite::Refused) | None => {
                         return self.disconnect(k, "request refused");
@@ -975,12 +1191,24 @@ impl SimDriver {
                             _ => String::new(),
                         };
                         self.ops[i].typed = Some(checker::OpResult::Synced);
-                        self.finish(i, OpStatus::Ok(path), Some(applied));
+                        self.answer(i, OpStatus::Ok(path), Some(applied));
                     } else {
                         earlier_open = true;
                     }
                 }
                 OpState::Queued => {
+                    if self.client_ms > 0 {
+                        // The request travels: it reaches the server (and everything
+                        // the client sent after it waits behind it) one latency after
+                        // the client could send it.
+                        let now = self.world.now();
+                        let ready = now.max(self.clients[k].usable_at);
+                        let arrive = *self.ops[i].arrives.get_or_insert(ready + self.client_ms);
+                        if now < arrive {
+                            self.wake(arrive);
+                            break;
+                        }
+                    }
                     let command = self.ops[i].command.clone();
                     self.ops[i].session = session.0;
                     if let ZkCommand::AddAuth { scheme, auth } = &command {
@@ -992,7 +1220,7 @@ impl SimDriver {
                             Ok(()) => OpStatus::Ok(String::new()),
                             Err(e) => OpStatus::Failed(e.name().to_string()),
                         };
-                        self.finish(i, status, None);
+                        self.answer(i, status, None);
                         continue;
                     }
                     if let ZkCommand::Sync { .. } = command {
@@ -1014,10 +1242,10 @@ impl SimDriver {
                                 let auth = self.clients[k].auth.clone();
                                 let r =
                                     self.world.write_in(at.0, at.1, ZkRequest::reconfig(session, auth, r));
-                                self.ops[i].state = OpState::Write { request_id: r };
+                                self.ops[i].state = OpState::Write { request_id: r, at };
                                 earlier_open = true;
                             }
-                            Err(e) => self.finish(i, OpStatus::Failed(e), None),
+                            Err(e) => self.answer(i, OpStatus::Failed(e), None),
                         }
                         continue;
                     }
@@ -1026,10 +1254,10 @@ impl SimDriver {
                             let auth = self.clients[k].auth.clone();
                             let r = self.world.write_in(at.0, at.1, ZkRequest::write(session, auth, request));
                             self.log.sent(i, at.0, session, self.world.now(), &command);
-                            self.ops[i].state = OpState::Write { request_id: r };
+                            self.ops[i].state = OpState::Write { request_id: r, at };
                             earlier_open = true;
                         }
-                        Some(Err(e)) => self.finish(i, OpStatus::Failed(e), None),
+                        Some(Err(e)) => self.answer(i, OpStatus::Failed(e), None),
                         None => {
                             if earlier_open {
                                 break;
@@ -1038,7 +1266,7 @@ impl SimDriver {
                             let (status, typed) = self.local_read(k, at, &command);
                             self.ops[i].typed = typed;
                             let zxid = self.db(at).map(|d| d.tree().last_zxid());
-                            self.finish(i, status, zxid);
+                            self.answer(i, status, zxid);
                         }
                     }
                 }
@@ -1432,6 +1660,9 @@ impl Driver for SimDriver {
                 }
             }
             Fault::Network(n) => {
+                if let Some(l) = n.client_latency {
+                    self.client_ms = l.0;
+                }
                 let mut net = self.world.config().net;
                 apply_net(&mut net, n);
                 self.world.set_network(net);
@@ -1479,6 +1710,7 @@ impl Driver for SimDriver {
             completed_ms: None,
             zxid: None,
             typed: None,
+            arrives: None,
         });
         let handle = self.ops.len() - 1;
         self.clients[k].open.push(handle);
@@ -1621,6 +1853,9 @@ impl Driver for SimDriver {
         let k = self.clients.iter().position(|c| c.name == client).ok_or(format!("no client {client}"))?;
         if self.clients[k].up && !up {
             self.clients[k].cut_at = self.world.now();
+        }
+        if !self.clients[k].up && up {
+            self.clients[k].up_since = self.world.now();
         }
         self.clients[k].up = up;
         self.pump();
@@ -1768,5 +2003,62 @@ mod tests {
         assert_eq!(negotiate(30_000, 100), 2_000);
         assert_eq!(negotiate(100, 100), 200);
         assert_eq!(negotiate(1_000, 100), 1_000);
+    }
+
+    #[test]
+    fn with_client_latency_requests_and_replies_travel() {
+        let text =
+            "seed 4\nnetwork client latency 50ms\ncluster a with 3 servers\nclient c1 connects to a1\n\n\
+             run until a has a leader\nrun until c1 is connected\nrun 200ms\n\
+             c1: create /x 1\nrun 40ms\nexpect a1 has no /x\nexpect c1 is pending\n\
+             run until a1 has /x within 1s\nexpect c1 is pending\n\
+             run until c1 succeeded within 1s\nc1: get /x\nrun until c1 succeeded within 1s\n\
+             expect c1 returned 1\nexpect history is linearizable\n";
+        let sc = parse(text).unwrap();
+        let mut r = runner(&sc, Default::default()).unwrap();
+        r.run_all();
+        assert!(r.report().passed(), "{}", r.report());
+        let h = r.driver().history();
+        // A request and its reply each take the latency: a round trip at least.
+        for o in &h {
+            let took = o.completed_ms.unwrap() - o.invoked_ms;
+            assert!(took >= 100, "{o:?}");
+        }
+        // Without it, the same read is answered at once.
+        let sc = parse(&text.replace("network client latency 50ms\n", "")).unwrap();
+        let mut r0 = runner(&sc, Default::default()).unwrap();
+        r0.run_all();
+        let read = &r0.driver().history()[1];
+        assert_eq!(read.completed_ms, Some(read.invoked_ms), "{read:?}");
+    }
+
+    #[test]
+    fn with_client_latency_a_cut_client_keeps_its_session_only_through_pings_that_arrive() {
+        // The session times out 2 s after the last ping that reached a server: a cut
+        // client's pings in flight still arrive for one latency after the cut.
+        let text = |latency: &str| {
+            format!(
+                "seed 2\n{latency}cluster a with 3 servers\nclient c1 connects to a1\n\n\
+                 run until a has a leader\nrun until c1 is connected\nat 3s: disconnect c1\n\
+                 run until trace contains \"expires session\" within 5s\n"
+            )
+        };
+        let expiry = |latency: &str| {
+            let sc = parse(&text(latency)).unwrap();
+            let mut r = runner(&sc, Default::default()).unwrap();
+            r.run_all();
+            assert!(r.report().passed(), "{}", r.report());
+            r.report()
+                .trace
+                .iter()
+                .find(|l| l.starts_with("t=") && l.contains("expires session"))
+                .cloned()
+                .unwrap()
+        };
+        let at = |line: String| {
+            line.split_whitespace().next().unwrap().trim_start_matches("t=").parse::<u64>().unwrap()
+        };
+        let (fast, slow) = (at(expiry("")), at(expiry("network client latency 300ms\n")));
+        assert!(slow >= fast + 250, "expiry at {fast} ms without latency, {slow} ms with 300 ms");
     }
 }

@@ -40,13 +40,18 @@ pub struct Failure {
     pub message: String,
     /// The bugs switched on.
     pub bugs: Vec<Bug>,
+    /// The client latency it ran with (ms; 0: none).
+    pub client_latency_ms: u64,
 }
 
 impl Failure {
     /// The command that replays this seed.
     pub fn replay_command(&self) -> String {
-        let bugs: String = self.bugs.iter().map(|b| format!(" --bug {}", b.name())).collect();
-        format!("zoolab fuzz --state clients --from {} --seeds 1{bugs}", self.seed)
+        let mut flags: String = self.bugs.iter().map(|b| format!(" --bug {}", b.name())).collect();
+        if self.client_latency_ms > 0 {
+            flags += &format!(" --client-latency-ms {}", self.client_latency_ms);
+        }
+        format!("zoolab fuzz --state clients --from {} --seeds 1{flags}", self.seed)
     }
 }
 
@@ -62,10 +67,19 @@ fn pick(rng: &mut ChaCha8Rng, n: u64) -> u64 {
 
 /// The scenario of one seed (with `bugs` switched on).
 pub fn scenario(seed: u64, bugs: &[Bug]) -> String {
+    scenario_with(seed, bugs, 0)
+}
+
+/// The scenario of one seed, its clients `client_latency_ms` away from the servers
+/// (`network client latency …`; 0 writes the same scenario as [`scenario`]).
+pub fn scenario_with(seed: u64, bugs: &[Bug], client_latency_ms: u64) -> String {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x00c1_1e47);
     let n = 3 + pick(&mut rng, 3);
     let clients = 2 + pick(&mut rng, 3);
     let mut s = format!("seed {seed}\n");
+    if client_latency_ms > 0 {
+        s += &format!("network client latency {client_latency_ms}ms\n");
+    }
     for b in bugs {
         s += &format!("bug {}\n", b.name());
     }
@@ -111,8 +125,13 @@ pub fn scenario(seed: u64, bugs: &[Bug]) -> String {
 
 /// Plays one seed and judges it.
 pub fn run(seed: u64, bugs: &[Bug]) -> Result<Outcome, Failure> {
-    let fail = |message: String| Failure { seed, message, bugs: bugs.to_vec() };
-    let text = scenario(seed, bugs);
+    run_with(seed, bugs, 0)
+}
+
+/// Plays one seed with its clients `client_latency_ms` away (see [`scenario_with`]).
+pub fn run_with(seed: u64, bugs: &[Bug], client_latency_ms: u64) -> Result<Outcome, Failure> {
+    let fail = |message: String| Failure { seed, message, bugs: bugs.to_vec(), client_latency_ms };
+    let text = scenario_with(seed, bugs, client_latency_ms);
     let sc = parse(&text).map_err(|e| fail(format!("the generated scenario does not parse: {e}")))?;
     let mut r = sim::runner(&sc, Default::default()).map_err(fail)?;
     r.run_all();

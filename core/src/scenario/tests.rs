@@ -221,3 +221,25 @@ fn a_predicate_reads_alone_for_exercise_goals() {
     let e = parse_predicate(&sc, "a1 is leading now").unwrap_err();
     assert_eq!((e.line, e.column), (1, 15));
 }
+
+#[test]
+fn client_latency_is_a_network_setting_only() {
+    let head = "cluster a with 3 servers\ncluster b with 1 server\n";
+    let sc =
+        parse(&format!("network loss 1% client latency 2ms\n{head}\nchange network client latency 20ms\n"))
+            .unwrap();
+    assert_eq!(sc.network.client_latency, Some(Millis(2)));
+    let text = sc.to_string();
+    assert!(text.contains("network loss 1% client latency 2ms\n"), "{text}");
+    assert!(text.contains("change network client latency 20ms\n"), "{text}");
+    assert_eq!(parse(&text).unwrap(), sc);
+    for bad in [
+        format!("{head}link a <-> b client latency 2ms\n"),
+        format!("{head}\nchange link a1 -> a2 client latency 2ms\n"),
+    ] {
+        assert!(parse(&bad).is_err(), "{bad}");
+    }
+    let too_slow = parse(&format!("network client latency 3601s\n{head}")).unwrap();
+    assert!(too_slow.validate().unwrap_err().contains("client latency is at most 1 hour"));
+    assert!(parse(&format!("network client 2ms\n{head}")).is_err());
+}

@@ -36,6 +36,9 @@ pub trait Fuzzable: Replicated {
     fn random_reconfig(_draw: u64, _servers: u64) -> Vec<Self::Request> {
         Vec::new()
     }
+    /// Called just before a random request is submitted to server `at`, for what a
+    /// client would do first (nothing by default).
+    fn before_request(_w: &mut World<Self>, _at: ServerId, _request: &Self::Request) {}
 }
 
 impl Fuzzable for Registers {
@@ -84,6 +87,18 @@ impl Fuzzable for ZkDatabase {
             _ => WriteRequest::Delete { path, version: -1 },
         };
         ZkRequest::write(session, AuthInfo::from_ip("10.0.0.1"), request)
+    }
+
+    /// The sweep sends a session's requests through random servers: as a client that
+    /// reconnected there would, the session moves to `at` first (the leader's
+    /// revalidation). Requests of the session still in flight from its previous server
+    /// are then refused with SESSIONMOVED, as in ZooKeeper.
+    fn before_request(w: &mut World<ZkDatabase>, at: ServerId, request: &ZkRequest) {
+        let Some(leader) = w.leader(0) else { return };
+        let epoch = w.servers().iter().find(|v| v.id == leader).map(|v| v.epoch);
+        if let (Some(epoch), Some(db)) = (epoch, w.state_mut_in(0, leader)) {
+            db.revalidate(request.session, at, epoch);
+        }
     }
 
     fn final_request() -> ZkRequest {
@@ -342,7 +357,9 @@ pub fn drive<R: Fuzzable>(
                 for _ in 0..1 + pick(&mut rng, 6) {
                     n_writes += 1;
                     let request = R::random_request(n_writes, rng.next_u64());
-                    w.write(ServerId(1 + pick(&mut rng, n)), request);
+                    let at = ServerId(1 + pick(&mut rng, n));
+                    R::before_request(w, at, &request);
+                    w.write(at, request);
                 }
             }
             50..=59 => {

@@ -267,19 +267,41 @@ pub struct InFlight {
 
 #[derive(Clone, Debug)]
 enum Event<R: Replicated> {
-    Deliver { c: usize, from: ServerId, to: ServerId, msg: Message<R> },
-    Timer { c: usize, id: ServerId, inc: u32, timer: Timer },
-    PersistAck { c: usize, id: ServerId, inc: u32 },
-    Client { c: usize, id: ServerId, request_id: u64, request: R::Request },
+    Deliver {
+        c: usize,
+        from: ServerId,
+        to: ServerId,
+        msg: Message<R>,
+    },
+    Timer {
+        c: usize,
+        id: ServerId,
+        inc: u32,
+        timer: Timer,
+    },
+    PersistAck {
+        c: usize,
+        id: ServerId,
+        inc: u32,
+    },
+    Client {
+        c: usize,
+        id: ServerId,
+        request_id: u64,
+        request: R::Request,
+    },
+    /// Nothing happens: a driver asked to run at this time ([`World::wake_at`]).
+    Wake,
 }
 
 impl<R: Replicated> Event<R> {
-    fn target(&self) -> (usize, ServerId) {
+    fn target(&self) -> Option<(usize, ServerId)> {
         match self {
-            Event::Deliver { c, to, .. } => (*c, *to),
+            Event::Deliver { c, to, .. } => Some((*c, *to)),
             Event::Timer { c, id, .. } | Event::PersistAck { c, id, .. } | Event::Client { c, id, .. } => {
-                (*c, *id)
+                Some((*c, *id))
             }
+            Event::Wake => None,
         }
     }
 }
@@ -544,6 +566,12 @@ impl<R: Replicated> World<R> {
         self.node(c, id).server.as_ref()
     }
 
+    /// A live server's state, for what of it is not replicated (see
+    /// [`Server::state_mut`]).
+    pub fn state_mut_in(&mut self, c: usize, id: ServerId) -> Option<&mut R> {
+        self.node_mut(c, id).server.as_mut().map(Server::state_mut)
+    }
+
     /// What server `id` of cluster `c` has on disk (acknowledged records only).
     pub fn disk(&self, c: usize, id: ServerId) -> &Durable<R> {
         &self.node(c, id).disk
@@ -628,6 +656,14 @@ impl<R: Replicated> World<R> {
         self.record(TraceKind::Write { at: Addr { cluster: c, id }, request_id });
         self.schedule(self.now, Event::Client { c, id, request_id, request });
         request_id
+    }
+
+    /// Schedules an event at `t_ms` (not before now) at which nothing happens, so that
+    /// a driver stepping the world event by event gets to run its own deliveries (the
+    /// scenario simulator's client messages) on time. Not traced; like a timer, it
+    /// does not keep the world busy.
+    pub fn wake_at(&mut self, t_ms: u64) {
+        self.schedule(t_ms.max(self.now), Event::Wake);
     }
 
     /// Crashes server `id` of the first cluster.
@@ -961,7 +997,7 @@ impl<R: Replicated> World<R> {
 
     fn schedule(&mut self, time: u64, event: Event<R>) {
         self.seq += 1;
-        if !matches!(event, Event::Timer { .. }) {
+        if !matches!(event, Event::Timer { .. } | Event::Wake) {
             self.busy += 1;
         }
         self.queue.push((time, self.seq), event);
@@ -969,7 +1005,7 @@ impl<R: Replicated> World<R> {
 
     fn pop(&mut self) -> Option<((u64, u64), Event<R>)> {
         let (key, event) = self.queue.pop()?;
-        if !matches!(event, Event::Timer { .. }) {
+        if !matches!(event, Event::Timer { .. } | Event::Wake) {
             self.busy -= 1;
         }
         Some((key, event))
@@ -1007,7 +1043,7 @@ impl<R: Replicated> World<R> {
     }
 
     fn process(&mut self, seq: u64, event: Event<R>) {
-        let (c, id) = event.target();
+        let Some((c, id)) = event.target() else { return };
         let node = self.node(c, id);
         if node.server.is_some() && node.paused_until > self.now {
             // Paused: everything waits, in its original order.
@@ -1070,6 +1106,7 @@ impl<R: Replicated> World<R> {
                 }
                 Input::Client { request_id, request }
             }
+            Event::Wake => return,
         };
         let now = self.now;
         let mut out = std::mem::take(&mut self.out);
@@ -1084,7 +1121,7 @@ impl<R: Replicated> World<R> {
     fn requeue(&mut self, until: u64, seq: u64, event: Event<R>) {
         // Keeping the original sequence number keeps a FIFO link in order, however
         // often the pause is extended: on a link, sequence numbers grow with sending.
-        if !matches!(event, Event::Timer { .. }) {
+        if !matches!(event, Event::Timer { .. } | Event::Wake) {
             self.busy += 1;
         }
         self.queue.push((until, seq), event);

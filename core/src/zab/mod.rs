@@ -46,13 +46,18 @@ pub struct PrepareContext<'a> {
     /// (ZooKeeper's `isQuorumSynced`: a reconfiguration is refused when the new
     /// configuration's voters among them are not a quorum).
     pub synced: &'a BTreeSet<ServerId>,
+    /// The server the request came in through (ZooKeeper's `Request.owner`: the
+    /// leader itself, or the learner that forwarded it). A state may refuse a
+    /// session's request from a server that no longer owns the session.
+    pub origin: ServerId,
 }
 
 impl PrepareContext<'static> {
-    /// A context with no synced learners (tests and single-replica uses).
+    /// A context with no synced learners and no origin server (tests and
+    /// single-replica uses).
     pub fn alone(zxid: Zxid, time_ms: u64) -> PrepareContext<'static> {
         static NONE: BTreeSet<ServerId> = BTreeSet::new();
-        PrepareContext { zxid, time_ms, synced: &NONE }
+        PrepareContext { zxid, time_ms, synced: &NONE, origin: ServerId(0) }
     }
 }
 

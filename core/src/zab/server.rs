@@ -410,6 +410,13 @@ impl<R: Replicated> Server<R> {
         &self.state
     }
 
+    /// The state, for a driver to update what of it is not replicated (a leader's
+    /// session owners on a client's reconnection, ZooKeeper's REVALIDATE). Changing
+    /// the replicated state through it breaks ZAB's guarantees.
+    pub fn state_mut(&mut self) -> &mut R {
+        &mut self.state
+    }
+
     /// The last committed configuration this server knows.
     pub fn config(&self) -> &QuorumConfig {
         &self.config
@@ -1532,7 +1539,7 @@ impl<R: Replicated> Server<R> {
             .map(|(&id, _)| id)
             .collect();
         synced.insert(self.id);
-        let ctx = PrepareContext { zxid, time_ms: now, synced: &synced };
+        let ctx = PrepareContext { zxid, time_ms: now, synced: &synced, origin: origin.server };
         let txn = self.state.prepare(&pending, ctx, &request);
         let targets: Vec<(ServerId, ConnId)> = l
             .handlers

@@ -22,6 +22,16 @@
 //! configuration is in force from its commit. The simulator's ensembles run with
 //! reconfiguration enabled and authorise it as ZooKeeper's `skipACL` would.
 //!
+//! **Session owners** (ZooKeeper's `SessionTrackerImpl.checkSession`): the leader's
+//! database remembers which server owns each session (not replicated, like the
+//! preparer's record): createSession sets it to the server the request came in
+//! through ([`PrepareContext::origin`]), and so does a client reconnecting elsewhere
+//! ([`ZkDatabase::revalidate`], ZooKeeper's REVALIDATE from a learner). A session's
+//! write from any other server is refused with `SESSIONMOVED` (an error transaction,
+//! as ZooKeeper's): the late write of a client that has moved is never applied. A new
+//! leadership (a new epoch) starts with no owners; a session's first request then
+//! claims it. closeSession is never refused (the leader's expiry sends it).
+//!
 //! Servers facing clients need each applied transaction's watch triggers, on every
 //! replica (not only where the request came in): the database keeps the last
 //! [`TRIGGERS_KEPT`] of them, with a count of applied transactions as the driver's
@@ -30,14 +40,14 @@
 
 use super::{PrepareContext, Replicated};
 use crate::config::{parse_server, QuorumConfig};
-use crate::ids::{ServerId, SessionId, Zxid};
+use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::tree::error::ZkError;
 use crate::tree::txn::TxnOp;
 use crate::tree::{
     acl, path, snapshot, Applied, AuthInfo, DataTree, Origin, Preparer, TreeConfig, Trigger, Txn,
     WriteRequest,
 };
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
@@ -153,6 +163,8 @@ pub struct ZkDatabase {
     prep: Preparer,
     triggers: VecDeque<(Zxid, Vec<Trigger>)>,
     applied: u64,
+    /// The leader's session owners and the epoch they belong to.
+    owners: (Epoch, BTreeMap<SessionId, ServerId>),
 }
 
 impl Default for ZkDatabase {
@@ -164,7 +176,13 @@ impl Default for ZkDatabase {
 impl ZkDatabase {
     /// A database holding `tree` (no outstanding changes).
     pub fn from_tree(tree: DataTree) -> ZkDatabase {
-        ZkDatabase { tree, prep: Preparer::new(TreeConfig::default()), triggers: VecDeque::new(), applied: 0 }
+        ZkDatabase {
+            tree,
+            prep: Preparer::new(TreeConfig::default()),
+            triggers: VecDeque::new(),
+            applied: 0,
+            owners: (Epoch(0), BTreeMap::new()),
+        }
     }
 
     /// The tree.
@@ -190,6 +208,56 @@ impl ZkDatabase {
         let skip = usize::try_from(count - first).unwrap_or(usize::MAX);
         Ok(self.triggers.iter().skip(skip))
     }
+
+    /// A client reconnected to `owner` with `session` while this server leads `epoch`
+    /// (ZooKeeper's REVALIDATE, or the leader's own `revalidateSession`): `owner` owns
+    /// the session from now on. An unknown session is left alone (the client is told
+    /// it expired).
+    pub fn revalidate(&mut self, session: SessionId, owner: ServerId, epoch: Epoch) {
+        self.owners_of(epoch);
+        if self.tree.sessions().contains_key(&session) {
+            self.owners.1.insert(session, owner);
+        }
+    }
+
+    /// The server that owns `session` as this leader knows it (`None`: not claimed
+    /// since the leadership began).
+    pub fn session_owner(&self, session: SessionId) -> Option<ServerId> {
+        self.owners.1.get(&session).copied()
+    }
+
+    fn owners_of(&mut self, epoch: Epoch) -> &mut BTreeMap<SessionId, ServerId> {
+        if self.owners.0 != epoch {
+            self.owners = (epoch, BTreeMap::new());
+        }
+        &mut self.owners.1
+    }
+
+    /// ZooKeeper's `checkSession(session, owner)` before a request is prepared: the
+    /// owner is claimed if none is known, and a request from another server than the
+    /// owner is refused with `SESSIONMOVED`.
+    fn check_owner(&mut self, request: &ZkRequest, ctx: &PrepareContext<'_>) -> Result<(), ZkError> {
+        let origin = ctx.origin;
+        if request.session == SessionId(0) || origin == ServerId(0) {
+            return Ok(());
+        }
+        let owners = self.owners_of(ctx.zxid.epoch());
+        match (&request.request, request.reconfig.is_some()) {
+            (WriteRequest::CreateSession { .. }, false) => {
+                owners.insert(request.session, origin);
+                Ok(())
+            }
+            (WriteRequest::CloseSession, false) => Ok(()),
+            _ => match owners.get(&request.session) {
+                Some(&owner) if owner != origin => Err(ZkError::SessionMoved),
+                Some(_) => Ok(()),
+                None => {
+                    owners.insert(request.session, origin);
+                    Ok(())
+                }
+            },
+        }
+    }
 }
 
 impl Replicated for ZkDatabase {
@@ -204,6 +272,10 @@ impl Replicated for ZkDatabase {
         }
         self.prep.set_ttl_enabled(request.ttl_enabled);
         let time = i64::try_from(ctx.time_ms).unwrap_or(i64::MAX);
+        if let Err(e) = self.check_owner(request, &ctx) {
+            let origin = Origin { session: request.session, auth: &request.auth, zxid: ctx.zxid, time };
+            return self.prep.prepare(&self.tree, &WriteRequest::Invalid(e), &origin);
+        }
         if let Some(r) = &request.reconfig {
             let write = match self.reconfigure(outstanding, &ctx, r) {
                 Ok(data) => WriteRequest::Reconfig { data },
@@ -228,6 +300,9 @@ impl Replicated for ZkDatabase {
     fn apply(&mut self, _zxid: Zxid, txn: &Txn) -> Applied {
         let applied = self.tree.apply(txn);
         self.prep.committed(txn.zxid);
+        if matches!(txn.op, TxnOp::CloseSession { .. }) {
+            self.owners.1.remove(&txn.session);
+        }
         self.applied += 1;
         self.triggers.push_back((txn.zxid, applied.triggers.clone()));
         if self.triggers.len() > TRIGGERS_KEPT {
@@ -375,6 +450,49 @@ mod tests {
         assert!(w.violation().is_none());
     }
 
+    #[test]
+    fn a_session_write_from_a_server_that_no_longer_owns_it_is_refused_with_sessionmoved() {
+        let mut w = world();
+        let leader = w.leader(0).unwrap();
+        let [a, b] = [1, 2, 3].map(ServerId).into_iter().filter(|&s| s != leader).collect::<Vec<_>>()[..]
+        else {
+            panic!("two followers")
+        };
+        let outcome = |w: &mut World<ZkDatabase>, at: ServerId, path: &str| {
+            let id = w.write(at, req(5, create(path, CreateMode::Persistent)));
+            w.run_for(500, 100_000);
+            w.take_reply(id).map(|r| r.result.map(|_| ()).map_err(|f| f.error))
+        };
+        w.write(a, req(5, WriteRequest::CreateSession { timeout_ms: 6_000 }));
+        w.run_for(500, 100_000);
+        assert_eq!(w.server(0, leader).unwrap().state().session_owner(SessionId(5)), Some(a));
+        assert_eq!(outcome(&mut w, a, "/from-a"), Some(Ok(())));
+        assert_eq!(outcome(&mut w, b, "/from-b"), Some(Err(ZkError::SessionMoved)));
+        // The client reconnects to b, which revalidates the session with the leader.
+        let epoch = w.servers().iter().find(|v| v.id == leader).unwrap().epoch;
+        w.state_mut_in(0, leader).unwrap().revalidate(SessionId(5), b, epoch);
+        assert_eq!(outcome(&mut w, b, "/from-b"), Some(Ok(())));
+        assert_eq!(outcome(&mut w, a, "/late-from-a"), Some(Err(ZkError::SessionMoved)));
+        // The refusal is an error transaction: every replica skips it alike.
+        for id in 1..=3 {
+            let tree = w.server(0, ServerId(id)).unwrap().state().tree();
+            assert!(tree.node("/from-b").is_some() && tree.node("/late-from-a").is_none(), "s{id}");
+        }
+        // A new leadership starts with no owners: the first request claims the session.
+        w.kill(leader);
+        w.run_for(3_000, 200_000);
+        let next = w.leader(0).expect("a new leader");
+        assert_eq!(w.server(0, next).unwrap().state().session_owner(SessionId(5)), None);
+        assert_eq!(outcome(&mut w, a, "/after"), Some(Ok(())));
+        assert_eq!(w.server(0, next).unwrap().state().session_owner(SessionId(5)), Some(a));
+        // closeSession is never refused (the leader's expiry sends it from anywhere).
+        w.write(next, req(5, WriteRequest::CloseSession));
+        w.run_for(500, 100_000);
+        assert!(w.server(0, next).unwrap().state().tree().sessions().is_empty());
+        assert_eq!(w.server(0, next).unwrap().state().session_owner(SessionId(5)), None);
+        assert!(w.violation().is_none());
+    }
+
     fn spares_world(spares: u64) -> World<ZkDatabase> {
         let cfg = WorldConfig {
             clusters: vec![ClusterSpec { participants: 3, observers: 0, spares }],
@@ -383,15 +501,25 @@ mod tests {
         let mut w = World::new(cfg, 11);
         w.run_until(2_000, 200_000);
         assert!(w.leader(0).is_some());
-        w.write(ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
+        write_as(&mut w, ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
         w.run_for(500, 200_000);
         w
     }
 
     const S: i64 = 9;
 
+    /// Session S's request through server `at`, as from a client that reconnected
+    /// there (the leader revalidates the session to `at` first).
+    fn write_as(w: &mut World<ZkDatabase>, at: ServerId, request: ZkRequest) -> u64 {
+        if let Some(leader) = w.leader(0) {
+            let epoch = w.servers().iter().find(|v| v.id == leader).map(|v| v.epoch).unwrap();
+            w.state_mut_in(0, leader).unwrap().revalidate(SessionId(S), at, epoch);
+        }
+        w.write(at, request)
+    }
+
     fn reconfig(w: &mut World<ZkDatabase>, at: u64, r: ReconfigRequest) -> Result<OpResult, ZkError> {
-        let id = w.write(ServerId(at), ZkRequest::reconfig(SessionId(S), AuthInfo::default(), r));
+        let id = write_as(w, ServerId(at), ZkRequest::reconfig(SessionId(S), AuthInfo::default(), r));
         w.run_for(1_000, 200_000);
         let status = w.write_status(id);
         w.take_reply(id).unwrap_or_else(|| panic!("{status:?} at s{at} for {id}")).result.map_err(|e| e.error)
@@ -429,7 +557,7 @@ mod tests {
         let leader = w.leader(0).unwrap();
         let others: Vec<u64> = (1..=3).filter(|&i| ServerId(i) != leader).collect();
         w.kill(ServerId(others[0]));
-        let id = w.write(leader, req(S, create("/after", CreateMode::Persistent)));
+        let id = write_as(&mut w, leader, req(S, create("/after", CreateMode::Persistent)));
         w.run_for(1_000, 200_000);
         assert!(w.take_reply(id).unwrap().result.is_ok());
         // A restart keeps the configuration (it lives in the log and snapshot).
@@ -453,11 +581,11 @@ mod tests {
             from_config: -1,
             ..ReconfigRequest::default()
         };
-        let r = w.write(leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), grow));
+        let r = write_as(&mut w, leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), grow));
         // The new voters are cut off before the proposal reaches them: the old three
         // alone are a quorum of the old configuration, not of the new one.
         w.partition(&[&[ServerId(1), ServerId(2), ServerId(3)], &[ServerId(4), ServerId(5)]]);
-        let x = w.write(leader, req(S, create("/x", CreateMode::Persistent)));
+        let x = write_as(&mut w, leader, req(S, create("/x", CreateMode::Persistent)));
         w.run_for(200, 200_000);
         let s = w.server(0, leader).unwrap();
         assert!(
@@ -497,7 +625,7 @@ mod tests {
         };
         let mut w = World::new(cfg, 5);
         w.run_until(2_000, 200_000);
-        w.write(ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
+        write_as(&mut w, ServerId(1), req(S, WriteRequest::CreateSession { timeout_ms: 60_000 }));
         w.run_for(500, 200_000);
         assert_eq!(w.servers()[3].role, crate::sim::Role::Observing);
         // The observer becomes a participant and a follower an observer, in one step.
@@ -518,7 +646,7 @@ mod tests {
         let leader = w.leader(0).unwrap();
         let other = (1..=3).find(|&i| ServerId(i) != leader && i != demoted).unwrap();
         w.kill(ServerId(other));
-        let id = w.write(leader, req(S, create("/roles", CreateMode::Persistent)));
+        let id = write_as(&mut w, leader, req(S, create("/roles", CreateMode::Persistent)));
         w.run_for(1_000, 200_000);
         assert!(w.take_reply(id).unwrap().result.is_ok());
         assert!(w.violation().is_none(), "{:?}", w.violation());
@@ -557,8 +685,9 @@ mod tests {
             from_config: -1,
             ..ReconfigRequest::default()
         };
-        let a = w.write(leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), remove));
-        let b = w.write(
+        let a = write_as(&mut w, leader, ZkRequest::reconfig(SessionId(S), AuthInfo::default(), remove));
+        let b = write_as(
+            &mut w,
             leader,
             ZkRequest::reconfig(
                 SessionId(S),
@@ -590,7 +719,7 @@ mod tests {
         assert_ne!(next, leader);
         let v = &w.servers()[(leader.0 - 1) as usize];
         assert!(!v.member && v.observer, "{v:?}");
-        let id = w.write(next, req(S, create("/after", CreateMode::Persistent)));
+        let id = write_as(&mut w, next, req(S, create("/after", CreateMode::Persistent)));
         w.run_for(1_000, 200_000);
         assert!(w.take_reply(id).unwrap().result.is_ok());
         assert!(w.violation().is_none(), "{:?}", w.violation());

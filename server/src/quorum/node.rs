@@ -295,6 +295,13 @@ impl Node {
                     }
                 }
             }
+            Frame::Revalidate { session } => {
+                // ZooKeeper's REVALIDATE: the session reconnected to `from`, its owner now.
+                let st = self.zab.status();
+                if st.state == PeerState::Leading && st.serving {
+                    self.zab.state_mut().revalidate(session, from, st.current_epoch);
+                }
+            }
             Frame::SyncReq { id } => {
                 let st = self.zab.status();
                 if st.state == PeerState::Leading && st.serving {
@@ -320,6 +327,21 @@ impl Node {
                     self.input(Input::Message { from, msg });
                 }
             }
+        }
+    }
+
+    /// A session reconnected here: this member owns it now. The leader records it at
+    /// once; a learner tells the leader (ZooKeeper's REVALIDATE), ahead of any request
+    /// of the session on the same connection to the leader. A write of the session that
+    /// its old member forwards later is refused with SESSIONMOVED, and the old member
+    /// closes that connection (`completed`).
+    fn revalidate(&mut self, session: SessionId) {
+        let st = self.zab.status();
+        if st.state == PeerState::Leading {
+            let me = self.zab.id();
+            self.zab.state_mut().revalidate(session, me, st.current_epoch);
+        } else if let Some(l) = st.leader {
+            self.to_peer(l, Frame::Revalidate { session });
         }
     }
 
@@ -389,6 +411,15 @@ impl Node {
                 self.send(conn, Out::Packet(zoolab_core::jute::frame(&resp.encode())));
             }
             Some(Req::Write { conn }) => {
+                let moved = result.as_ref().is_some_and(|(_, a)| {
+                    matches!(&a.result, Err(f) if f.error == zoolab_core::tree::ZkError::SessionMoved)
+                });
+                if moved {
+                    // ZooKeeper's FinalRequestProcessor: the session moved to another
+                    // member (the leader refused the write), a connection-level error.
+                    info!("session moved to another server: closing its old connection here (SESSIONMOVED)");
+                    return self.close(conn);
+                }
                 let Some(c) = self.conns.get_mut(&conn) else { return };
                 match result {
                     Some(r) => {
@@ -868,6 +899,7 @@ impl crate::zk::Facing for Node {
                 }
             }
             self.auth.insert(sid, AuthInfo::from_ip(&peer.ip().to_string()));
+            self.revalidate(sid);
             let c = self.conns.get_mut(&conn).expect("checked");
             c.session = Some(sid);
             c.timeout_ms = timeout;

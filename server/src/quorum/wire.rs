@@ -67,6 +67,13 @@ pub enum Frame {
         /// The leader's last committed zxid when it read the request.
         zxid: Zxid,
     },
+    /// A learner to its leader: a client reconnected here with this session, so this
+    /// learner owns it now (ZooKeeper's REVALIDATE). Last, so that the frames before
+    /// it keep their encoding.
+    Revalidate {
+        /// The session.
+        session: SessionId,
+    },
 }
 
 /// [`Packet`] for the data tree, serializable.
