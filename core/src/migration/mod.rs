@@ -20,5 +20,6 @@ pub mod record;
 pub mod sim;
 #[cfg(test)]
 mod sim_tests;
+pub mod status;
 pub mod sweep;
 pub mod verify;

@@ -30,6 +30,39 @@ pub enum Via {
     ClientApi,
 }
 
+/// Every transport with its word in the language, in the order the page offers them.
+/// The parser and the printer read this list, so a transport added here is written,
+/// read and offered by the playground's migration panel without further changes.
+pub const VIA_WORDS: [(Via, &str); 2] = [(Via::Snapshot, "snapshot"), (Via::ClientApi, "client-api")];
+
+impl Via {
+    /// Its word in the language (`snapshot`).
+    pub fn word(self) -> &'static str {
+        VIA_WORDS.iter().find(|(v, _)| *v == self).map_or("?", |(_, w)| w)
+    }
+
+    /// The transport a word names.
+    pub fn of_word(word: &str) -> Option<Via> {
+        VIA_WORDS.iter().find(|(_, w)| *w == word).map(|(v, _)| *v)
+    }
+
+    /// What it does, in one plain line (the playground's tooltip).
+    pub fn help(self) -> &'static str {
+        match self {
+            Via::Snapshot => {
+                "snapshot: copy the source leader's snapshot, then replay its transaction log — an exact copy (Stat, node types, ACLs, sessions)"
+            }
+            Via::ClientApi => {
+                "client-api: read the tree with ordinary client calls and a watch, write it on the target — works against any ZooKeeper, but some details are lost (see the fidelity report)"
+            }
+        }
+    }
+}
+
+/// Every session policy with its word in the language.
+pub const SESSION_WORDS: [(SessionPolicy, &str); 2] =
+    [(SessionPolicy::Import, "import"), (SessionPolicy::Expire, "expire")];
+
 /// A migration statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrationAction {
@@ -100,11 +133,7 @@ impl fmt::Display for MigrationAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MigrationAction::Start { source, target, via, subtree, sessions } => {
-                write!(f, "migrate {source} -> {target} via ")?;
-                f.write_str(match via {
-                    Via::Snapshot => "snapshot",
-                    Via::ClientApi => "client-api",
-                })?;
+                write!(f, "migrate {source} -> {target} via {}", via.word())?;
                 if let Some(s) = subtree {
                     f.write_str(" subtree ")?;
                     super::print::write_path(f, s)?;

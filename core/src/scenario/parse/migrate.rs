@@ -22,6 +22,21 @@ fn phase(i: &mut &str) -> PResult<crate::migration::phase::Phase> {
     }
 }
 
+/// A transport's word, from [`VIA_WORDS`].
+fn via(i: &mut &str) -> PResult<Via> {
+    let cp = i.checkpoint();
+    let w: &str = preceded(ws, take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '-'))
+        .context(desc("a transport like snapshot"))
+        .parse_next(i)?;
+    match Via::of_word(w) {
+        Some(v) => Ok(v),
+        None => {
+            i.reset(&cp);
+            fail.context(desc("a transport: snapshot or client-api")).parse_next(i)
+        }
+    }
+}
+
 /// `migrate a -> b via …` (the word `migrate` not yet read).
 pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     kw("migrate").parse_next(i)?;
@@ -29,8 +44,7 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     cut_err(sym("->")).parse_next(i)?;
     let target = cut_err(cluster_name).parse_next(i)?;
     cut_err(kw("via")).parse_next(i)?;
-    let via = cut_err(alt((kw("snapshot").value(Via::Snapshot), kw("client-api").value(Via::ClientApi))))
-        .parse_next(i)?;
+    let via = cut_err(via).parse_next(i)?;
     let mut subtree = None;
     let mut sessions = None;
     if opt(kw("subtree")).parse_next(i)?.is_some() {
