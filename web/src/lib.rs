@@ -9,6 +9,7 @@
 pub mod components;
 mod determinism;
 pub mod exercise_file;
+pub mod migview;
 pub mod state;
 pub mod view;
 
