@@ -190,6 +190,61 @@ pub fn migration(p: &Playground) -> Option<MigrationView> {
     })
 }
 
+/// A broken migration rule, for the banner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationViolation {
+    /// The rule's name.
+    pub rule: &'static str,
+    /// What the controller saw.
+    pub what: String,
+    /// Source and target clusters.
+    pub source: String,
+    /// The target.
+    pub target: String,
+    /// The phase it broke in.
+    pub phase: String,
+    /// The event count and the simulated time the run stopped at.
+    pub step: u64,
+    /// Simulated ms.
+    pub time_ms: u64,
+}
+
+/// The migration rule the run shown broke, if any (the run stops there).
+pub fn violation(p: &Playground) -> Option<MigrationViolation> {
+    let m = p.shown().driver().migration()?;
+    let what = m.violation()?.to_string();
+    let names = p.clusters();
+    let name = |c: usize| names.get(c).cloned().unwrap_or_default();
+    let rule = status::rules(Some(&what)).into_iter().find(|r| r.broken.is_some()).map_or("?", |r| r.name);
+    Some(MigrationViolation {
+        rule,
+        what,
+        source: name(m.plan().source),
+        target: name(m.plan().target),
+        phase: m.phase().to_string(),
+        step: p.world().steps(),
+        time_ms: p.world().now(),
+    })
+}
+
+/// Every server of the world shown, by scenario name (for pickers).
+pub fn servers(p: &Playground) -> Vec<ServerName> {
+    let w = p.world();
+    p.clusters()
+        .iter()
+        .enumerate()
+        .flat_map(|(c, n)| {
+            w.servers_in(c).into_iter().map(move |s| ServerName { cluster: n.clone(), id: s.id.0 as u8 })
+        })
+        .collect()
+}
+
+/// Whether a server leads its cluster now.
+pub fn leads(p: &Playground, s: &ServerName) -> bool {
+    let Some(c) = p.clusters().iter().position(|n| *n == s.cluster) else { return false };
+    p.world().leader(c) == Some(ServerId(u64::from(s.id)))
+}
+
 /// Whether a server is in its cluster's configuration, as the core reports it, and the
 /// word its card shows: `voter`, `observer`, or `not in config` (a spare, or removed).
 pub fn membership(s: &zoolab_core::sim::ServerView) -> (&'static str, &'static str) {
@@ -417,6 +472,11 @@ mod tests {
         let v = migration(&p).unwrap();
         let broken: Vec<&str> = v.rules.iter().filter(|r| r.broken.is_some()).map(|r| r.name).collect();
         assert_eq!(broken, ["clients never back in time"], "{:?}", v.rules);
+        let b = violation(&p).expect("the banner's view");
+        assert_eq!((b.rule, b.source.as_str(), b.target.as_str()), ("clients never back in time", "a", "b"));
+        let mut p = p;
+        p.apply(Action::Play);
+        assert!(!p.playing, "a broken migration rule stops the run");
     }
 
     fn library_with_bug(name: &str, bug: &str) -> String {

@@ -786,7 +786,8 @@ impl Playground {
                 }
             },
             Action::Play => {
-                if self.world().violation().is_none() {
+                // A broken ZAB invariant or migration rule stops the run for good.
+                if self.shown().driver().violation().is_none() {
                     self.playing = true;
                 }
             }

@@ -4,7 +4,9 @@ mod app;
 mod cluster;
 mod console;
 mod exercise;
+mod inspect;
 pub mod markdown;
+mod migration;
 mod panels;
 mod timeline;
 
@@ -12,5 +14,7 @@ pub use app::{App, NETWORKS};
 pub use cluster::ClusterPanel;
 pub use console::{navigate, ZkConsole};
 pub use exercise::{ExerciseList, ExercisePane};
+pub use inspect::{CompareTrees, Sessions};
+pub use migration::MigrationPanel;
 pub use panels::{Inspector, InvariantsPanel};
 pub use timeline::Timeline;
