@@ -33,6 +33,36 @@ async fn click_js(s: &Session, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// A number the page's JavaScript returns.
+async fn js_number(s: &Session, script: &str) -> f64 {
+    s.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}")).as_f64().unwrap()
+}
+
+/// The page fits a 1280-pixel-wide window: no horizontal scrolling.
+async fn fits_the_width(s: &Session) {
+    let (wide, inner) = (
+        js_number(s, "return document.documentElement.scrollWidth").await,
+        js_number(s, "return window.innerWidth").await,
+    );
+    assert!(wide <= inner, "the page is {wide} px wide in a {inner} px window");
+}
+
+/// Where an element's top is on the page (not the viewport).
+async fn top_of(s: &Session, css: &str) -> f64 {
+    js_number(
+        s,
+        &format!("return document.querySelector(\"{css}\").getBoundingClientRect().top + window.scrollY"),
+    )
+    .await
+}
+
+async fn show(s: &Session, css: &str) {
+    s.client
+        .execute(&format!("document.querySelector(\"{css}\").scrollIntoView(); return true"), vec![])
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs the built playground and Chromium: run `make test`"]
 async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_green() {
@@ -60,7 +90,10 @@ async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_gree
     assert_eq!(s.count("#mig-phases li").await, 10, "every phase listed from the start");
     assert!(s.text("#mig-phases li[data-phase='draft']").await.contains("to leave:"), "the gate is shown");
 
+    fits_the_width(&s).await;
     let mut seen = vec![phase(&s).await];
+    let rules_at = top_of(&s, "#mig-rules").await;
+    let bottom_at = top_of(&s, "#mig-phases li[data-phase='committed']").await;
     for _ in 0..80 {
         if seen.last().map(String::as_str) == Some("committed") {
             break;
@@ -79,6 +112,14 @@ async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_gree
                 );
             }
             seen.push(p);
+            // No layout shift as the migration advances.
+            assert_eq!(
+                top_of(&s, "#mig-rules").await,
+                rules_at,
+                "the rules moved in {}",
+                seen.last().unwrap()
+            );
+            assert_eq!(top_of(&s, "#mig-phases li[data-phase='committed']").await, bottom_at);
         }
     }
     assert_eq!(seen, PHASES, "each phase in order");
@@ -95,6 +136,8 @@ async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_gree
         "{text}"
     );
     assert!(text.contains("migration step"), "{text}");
+    fits_the_width(&s).await;
+    show(&s, "#migration").await;
     s.screenshot("migration-committed").await;
 
     // Share reopens the same run in a fresh browser, committed.
@@ -117,7 +160,8 @@ async fn a_spare_added_by_reconfig_becomes_a_voter_and_a_voter_can_be_removed() 
     s.client.find(Locator::Css("#builtin")).await.unwrap().select_by_value("reconfig-3-to-5").await.unwrap();
     s.click("#open-builtin-start").await;
     s.wait_for(".server[data-server='a5']").await;
-    assert!(s.text("[data-cluster='a'] h2").await.contains("3 servers, 2 spares"));
+    let head = s.text("[data-cluster='a'] h2").await.to_lowercase();
+    assert!(head.contains("3 servers, 2 spares"), "{head}");
     assert!(s.text(".server[data-server='a4'] .member").await.contains("not in config"));
     s.click("#run").await;
     s.click("#run").await;
@@ -132,7 +176,7 @@ async fn a_spare_added_by_reconfig_becomes_a_voter_and_a_voter_can_be_removed() 
         }
     }
     assert!(s.text(".server[data-server='a4'] .member").await.contains("voter"), "a4 became a voter");
-    assert!(s.text("[data-cluster='a'] h2").await.contains("4 servers, 1 spare"));
+    assert!(s.text("[data-cluster='a'] h2").await.to_lowercase().contains("4 servers, 1 spare"));
     s.screenshot("reconfig-spare-added").await;
 
     // Remove a follower with its card's button.
@@ -145,8 +189,9 @@ async fn a_spare_added_by_reconfig_becomes_a_voter_and_a_voter_can_be_removed() 
         }
     }
     assert!(s.text(&format!(".server[data-server='{follower}'] .member")).await.contains("not in config"));
-    let text = s.text("#scenario-text").await;
-    assert!(text.is_empty() || text.contains("reconfig -remove"), "{text}");
+    let text = s.prop("#scenario-text", "textContent").await.unwrap_or_default();
+    assert!(text.contains("reconfig -add server.4=server4:2888:3888:participant;2181"), "{text}");
+    assert!(text.contains(&format!("reconfig -remove {}", &follower[1..])), "{text}");
     assert_eq!(s.count("#violation").await, 0);
     s.close().await;
 }
@@ -186,10 +231,10 @@ async fn clicking_a_message_in_flight_delivers_it_and_records_the_step() {
         click_js(&s, &css).await;
     }
     let after: u64 = s.text("#position").await.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert_eq!(after, before + 1, "exactly one event: the delivery");
+    let banner = if s.count("#banner").await > 0 { s.text("#banner").await } else { String::new() };
+    assert_eq!(after, before + 1, "exactly one event: the delivery ({banner})");
     assert_eq!(s.count("#banner.error").await, 0);
-    s.click("details summary").await;
-    let text = s.text("#scenario-text").await;
+    let text = s.prop("#scenario-text", "textContent").await.unwrap_or_default();
     assert!(text.contains(&format!("deliver a{from} -> a{to} PROPOSAL")), "{text}");
     s.screenshot("message-delivered-by-hand").await;
     s.close().await;
@@ -233,6 +278,7 @@ async fn a_broken_migration_turns_its_rule_red_and_stops_the_run() {
     assert!(banner.contains(&format!("event {}", want.step)), "{banner}");
     assert_eq!(s.count("#mig-rules li.broken").await, 1);
     assert_eq!(s.attr("#mig-rules li.broken", "data-rule").await.as_deref(), Some(want.rule));
+    show(&s, "#migration").await;
     s.screenshot("migration-rule-broken").await;
     s.close().await;
 }

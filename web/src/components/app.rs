@@ -293,10 +293,14 @@ pub fn app() -> Html {
                 }
             </div>
             <div class={classes!("workspace", pg.exercise.is_some().then_some("with-exercise"))}>
+                <div class="main-column">
                 <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
                     { for clusters.into_iter().map(|c| { let k = c.index; html! {
                         <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
                     } }) }
+                </div>
+                <MigrationPanel clusters={names.clone()} view={migview::migration(&pg)}
+                                disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />
                 </div>
                 <aside class="side">
                     <ExerciseList progress={pg.progress.clone()} current={pg.exercise.as_ref().map(|e| e.name.clone())}
@@ -305,8 +309,6 @@ pub fn app() -> Html {
                         <ExercisePane run={run.clone()} lock={locked.clone()} on_action={dispatch.clone()} />
                     }
                     <InvariantsPanel invariants={view::invariants(pg.world())} />
-                    <MigrationPanel clusters={names.clone()} view={migview::migration(&pg)}
-                                    disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />
                     <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
                     if let Some(sel) = &pg.selected {
                         <Sessions server={format!("{}{}", sel.cluster, sel.id)} leads={migview::leads(&pg, sel)} rows={migview::sessions(&pg, sel)} />

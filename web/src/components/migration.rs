@@ -132,6 +132,7 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
                 <button id="mig-abort" disabled={off || !v.reversible} onclick={emit(Action::Migrate(MigrationAction::Abort))}
                         title="Roll back: fence the target, copy back what it took, unfence the source, move clients back (`migration abort`; impossible once committed)">{ "Abort" }</button>
             </div>
+            <div class="mig-body">
             <ol class="mig-phases" id="mig-phases">
                 { for v.phases.iter().map(|r| {
                     let (class, mark) = r.state.mark();
@@ -140,26 +141,26 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
                         PhaseState::Current => "gate closed: waiting",
                         _ => "",
                     };
+                    // Two lines per phase, whatever its state, so nothing moves as it advances.
+                    let line = match (&r.evidence, r.state) {
+                        (Some(e), PhaseState::Current) => format!("seen: {e}"),
+                        (Some(e), _) => e.clone(),
+                        (None, PhaseState::Skipped) => "not reached: rolled back".to_string(),
+                        (None, _) => format!("to leave: {}", r.gate),
+                    };
                     html! {
                         <li class={classes!("mig-phase", class, (r.state == PhaseState::Current && r.open).then_some("open"))}
-                            data-phase={r.word} title={format!("{}: to leave it, {}", r.label, r.gate)}>
+                            data-phase={r.word} title={format!("{}: to leave it, {}\n{}", r.label, r.gate, r.evidence.clone().unwrap_or_default())}>
                             <span class="mark" aria-hidden="true">{ mark }</span>
                             <span class="phase-name">{ r.label.clone() }</span>
-                            if !gate.is_empty() { <span class="gate-state">{ gate }</span> }
-                            if r.state == PhaseState::Current {
-                                <div class="mig-gate">{ format!("to leave: {}", r.gate) }</div>
-                            }
-                            if let Some(e) = &r.evidence {
-                                if r.state == PhaseState::Current {
-                                    <div class="mig-evidence" title={e.clone()}>{ format!("seen: {e}") }</div>
-                                } else {
-                                    <div class="mig-evidence done" title={e.clone()}>{ e.clone() }</div>
-                                }
-                            }
+                            <span class="gate-state">{ gate }</span>
+                            <div class="mig-evidence">{ line }</div>
                         </li>
                     }
                 }) }
             </ol>
+            <div class="mig-side">
+            { current_box(v) }
             <h3 title="Measured on the live clusters at the state shown">{ "Progress" }</h3>
             <table class="mig-progress" id="mig-progress">
                 <tr title="The newest zxid the source committed, and the source zxid whose state the target holds (while copying)">
@@ -172,10 +173,8 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
                     <th>{ "differences" }</th><td class="diffs">{ num(p.differences) }</td></tr>
                 <tr title="A SHA-1 over every znode of the subtree on each side: equal hashes, equal subtrees">
                     <th>{ "hashes" }</th><td><code>{ p.hashes.as_ref().map_or("—".into(), |(a, b)| format!("{} {} {}", &a[..a.len().min(8)], if a == b { "=" } else { "≠" }, &b[..b.len().min(8)])) }</code></td></tr>
-                if let Some((a, b)) = p.digests {
-                    <tr title="ZooKeeper's own digest of each whole tree (exact copies of / with sessions)">
-                        <th>{ "ZK digests" }</th><td><code>{ format!("{:x} {} {:x}", a & 0xffff_ffff, if a == b { "=" } else { "≠" }, b & 0xffff_ffff) }</code></td></tr>
-                }
+                <tr title="ZooKeeper's own digest of each whole tree (shown for exact copies of / with their sessions)">
+                    <th>{ "ZK digests" }</th><td><code>{ p.digests.map_or("—".into(), |(a, b)| format!("{:x} {} {:x}", a & 0xffff_ffff, if a == b { "=" } else { "≠" }, b & 0xffff_ffff)) }</code></td></tr>
                 <tr title="Clients whose connect string still points at the source / already at the target">
                     <th>{ "clients source / target" }</th><td class="clients">{ format!("{} / {}", p.clients_on_source, p.clients_on_target) }</td></tr>
                 <tr title="The newest zxid any client has seen, and the target's applied zxid: at cut-over the target must be above it">
@@ -195,6 +194,20 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
                     }
                 }) }
             </ul>
+            </div>
+            </div>
         </section>
+    }
+}
+
+/// The current phase in full: its gate, and the evidence measured now (a fixed-height
+/// box, so nothing moves as the evidence changes).
+fn current_box(v: &MigrationView) -> Html {
+    let Some(r) = v.phases.iter().find(|r| r.state == PhaseState::Current) else { return html! {} };
+    html! {
+        <div class={classes!("mig-now", r.open.then_some("open"))} id="mig-now">
+            <div><strong>{ format!("{} {}", if r.open { "✓" } else { "…" }, r.label) }</strong>{ format!(" — to leave: {}", r.gate) }</div>
+            <div class="mig-now-seen">{ r.evidence.clone().map_or(String::new(), |e| format!("seen: {e}")) }</div>
+        </div>
     }
 }
