@@ -88,7 +88,8 @@ async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_gree
     s.click("#mig-start").await;
     s.wait_for("#migration[data-phase='draft']").await;
     assert_eq!(s.count("#mig-phases li").await, 10, "every phase listed from the start");
-    assert!(s.text("#mig-phases li[data-phase='draft']").await.contains("to leave:"), "the gate is shown");
+    assert!(s.text("#mig-now").await.contains("to leave:"), "the current gate is shown");
+    assert!(s.text("#mig-phases li[data-phase='seed']").await.contains("to leave:"), "and every later one");
 
     fits_the_width(&s).await;
     let mut seen = vec![phase(&s).await];
@@ -123,7 +124,8 @@ async fn stepping_a_migration_phase_by_phase_reaches_commit_with_every_rule_gree
         }
     }
     assert_eq!(seen, PHASES, "each phase in order");
-    assert_eq!(s.count("#mig-phases li.done").await, 9);
+    assert_eq!(s.count("#mig-phases li.done").await, 10, "committed is final: done too");
+    assert!(s.text("#mig-now").await.contains("over"));
     assert_eq!(s.count("#mig-rules li.holds").await, 5, "every migration rule green");
     assert_eq!(s.count("#mig-rules li.broken").await, 0);
     assert_eq!(s.text("#mig-progress .diffs").await, "0");

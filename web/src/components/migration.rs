@@ -203,7 +203,14 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
 /// The current phase in full: its gate, and the evidence measured now (a fixed-height
 /// box, so nothing moves as the evidence changes).
 fn current_box(v: &MigrationView) -> Html {
-    let Some(r) = v.phases.iter().find(|r| r.state == PhaseState::Current) else { return html! {} };
+    let Some(r) = v.phases.iter().find(|r| r.state == PhaseState::Current) else {
+        return html! {
+            <div class="mig-now open" id="mig-now">
+                <div><strong>{ format!("✓ {} — the migration is over", v.phase) }</strong></div>
+                <div class="mig-now-seen">{ v.phases.last().and_then(|r| r.evidence.clone()).unwrap_or_default() }</div>
+            </div>
+        };
+    };
     html! {
         <div class={classes!("mig-now", r.open.then_some("open"))} id="mig-now">
             <div><strong>{ format!("{} {}", if r.open { "✓" } else { "…" }, r.label) }</strong>{ format!(" — to leave: {}", r.gate) }</div>
