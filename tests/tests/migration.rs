@@ -284,3 +284,25 @@ async fn a_broken_migration_turns_its_rule_red_and_stops_the_run() {
     s.screenshot("migration-rule-broken").await;
     s.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn clusters_are_added_and_removed_from_the_page() {
+    let s = Session::open().await;
+    s.wait_for("#add-cluster").await;
+    s.click("#run").await;
+    s.click("#add-cluster").await;
+    s.wait_for("[data-cluster='c']").await;
+    assert_eq!(s.count(".cluster").await, 3);
+    assert!(
+        s.prop("#scenario-text", "textContent").await.unwrap().contains("cluster c with 3 servers"),
+        "the header gained it"
+    );
+    assert_eq!(s.count("[data-cluster='c'] .server[data-role='LEADING']").await, 1, "replayed: it elected");
+    fits_the_width(&s).await;
+    s.screenshot("cluster-added").await;
+    s.click("#remove-cluster-b").await;
+    s.wait_gone("[data-cluster='b']").await;
+    assert_eq!(s.count(".cluster").await, 2);
+    s.close().await;
+}

@@ -12,6 +12,7 @@ pub mod exercise_file;
 pub mod migview;
 pub mod state;
 pub mod view;
+pub mod worldedit;
 
 use wasm_bindgen::prelude::*;
 

@@ -182,6 +182,11 @@ pub enum Action {
     RemoveFromConfig(ServerName),
     /// Compare two servers' trees in the inspector (or stop comparing).
     Compare(Option<(ServerName, ServerName)>),
+    /// Add a cluster of this many servers to the world (the header changes: the run
+    /// replays its steps over the edited world; `worldedit.rs`).
+    AddCluster(u8),
+    /// Remove a cluster from the world (refused while a step uses it).
+    RemoveCluster(String),
 }
 
 /// What the last link made is for (the banner above it says so).
@@ -710,6 +715,20 @@ impl Playground {
         }
     }
 
+    /// Replays the run over an edited world (a cluster added or removed), keeping the
+    /// view's choices; an edit that cannot be made leaves the run as it was.
+    fn edit_world(&mut self, edited: Result<Scenario, String>) {
+        let started = edited.and_then(|sc| Playground::start(sc, None, self.origin.clone(), true, false));
+        match started {
+            Ok(p) => {
+                let keep = (std::mem::take(&mut self.progress), self.speed);
+                *self = p;
+                (self.progress, self.speed) = keep;
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
     fn with_checks(mut self) -> Playground {
         self.refresh_checks();
         self.refresh_rules(true);
@@ -940,6 +959,17 @@ impl Playground {
             Action::AddToConfig(s) => self.reconfig(&s, true),
             Action::RemoveFromConfig(s) => self.reconfig(&s, false),
             Action::Compare(pair) => self.compare = pair,
+            Action::AddCluster(_) | Action::RemoveCluster(_) if self.lock().is_some() => {
+                self.error("The world is locked: this exercise's link fixes its clusters.")
+            }
+            Action::AddCluster(n) => {
+                let edited = crate::worldedit::add_cluster(self.head.scenario(), n);
+                self.edit_world(edited)
+            }
+            Action::RemoveCluster(name) => {
+                let edited = crate::worldedit::remove_cluster(self.head.scenario(), &name);
+                self.edit_world(edited)
+            }
         }
     }
 }

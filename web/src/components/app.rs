@@ -298,6 +298,9 @@ pub fn app() -> Html {
                     { for clusters.into_iter().map(|c| { let k = c.index; html! {
                         <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
                     } }) }
+                    if locked.is_none() && names.len() < zoolab_core::scenario::MAX_CLUSTERS {
+                        { button("add-cluster", "+ cluster", "Add a cluster of 3 servers to this world: clusters exist from time zero, so the run replays its steps over the new world", Action::AddCluster(3), false) }
+                    }
                 </div>
                 <MigrationPanel clusters={names.clone()} view={migview::migration(&pg)}
                                 disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />

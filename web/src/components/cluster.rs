@@ -151,6 +151,11 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 { format!("Cluster {} ", c.name) }
                 <span class="muted">{ membership(&c.servers) }</span>
                 { for add_spare }
+                if props.lock.is_none() {
+                    <button class="remove-cluster close" id={format!("remove-cluster-{}", c.name)}
+                            title={format!("Remove cluster {} from the world (the run replays without it; refused while a step uses it)", c.name)}
+                            onclick={let cb = props.on_action.clone(); let n = c.name.clone(); Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::RemoveCluster(n.clone())) })}>{ "×" }</button>
+                }
             </h2>
             <svg class="ring" viewBox={format!("0 0 {W} {H}")} role="img"
                  aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
