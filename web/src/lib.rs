@@ -10,8 +10,10 @@ pub mod components;
 mod determinism;
 pub mod exercise_file;
 pub mod live;
+pub mod migview;
 pub mod state;
 pub mod view;
+pub mod worldedit;
 
 use wasm_bindgen::prelude::*;
 
@@ -145,6 +147,43 @@ mod browser_tests {
         click(&root, ".server[data-server='a1']");
         settle().await;
         assert!(text(&root, ".inspector h2").contains("a1"));
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_migration_panel_starts_and_steps_a_migration_as_scenario_steps() {
+        let root = mount();
+        yew::Renderer::<App>::with_root(root.clone()).render();
+        settle().await;
+        let strategies: Vec<String> =
+            all(&root, "#mig-via option").iter().map(|o| o.get_attribute("value").unwrap()).collect();
+        assert_eq!(
+            strategies,
+            crate::migview::strategies().iter().map(|(w, _)| w.to_string()).collect::<Vec<_>>()
+        );
+        click(&root, "#run");
+        settle().await;
+        click(&root, "#mig-start");
+        settle().await;
+        let phase = |root: &web_sys::Element| {
+            root.query_selector("#migration").unwrap().unwrap().get_attribute("data-phase").unwrap()
+        };
+        assert_eq!(phase(&root), "draft");
+        assert_eq!(all(&root, "#mig-phases li").len(), 10);
+        assert_eq!(all(&root, "#mig-phases li.current.open").len(), 1, "draft's gate holds at once");
+        click(&root, "#mig-step");
+        settle().await;
+        assert_eq!(phase(&root), "preflight");
+        assert_eq!(all(&root, "#mig-rules li.holds").len(), 5);
+        let sc = text(&root, "#scenario-text");
+        assert!(sc.contains("migrate a -> b via snapshot\nmigration step\n"), "{sc}");
+        // The inspector's sessions and the tree comparison.
+        click(&root, ".server[data-server='a1']");
+        settle().await;
+        assert!(text(&root, "#sessions h3").contains("a1"));
+        click(&root, "#cmp-go");
+        settle().await;
+        assert!(text(&root, "#cmp-result").contains("a1"), "{}", text(&root, "#cmp-result"));
         root.remove();
     }
 

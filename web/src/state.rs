@@ -17,6 +17,7 @@ use yew::Reducible;
 use zoolab_core::exercise::{Exercise, Grade};
 use zoolab_core::ids::ServerId;
 use zoolab_core::scenario::classroom::{Control, Lock};
+use zoolab_core::scenario::migrate::MigrationAction;
 use zoolab_core::scenario::run::{Check, Driver, Options, Runner};
 use zoolab_core::scenario::sim::{runner, SimDriver};
 use zoolab_core::scenario::{
@@ -171,6 +172,21 @@ pub enum Action {
     /// Make the teacher's locked link of the open exercise: its setup, leaving the
     /// student these controls.
     TeacherLink(Vec<Control>),
+    /// A migration statement (start, step, run, abort), appended as the language's
+    /// `migrate …` / `migration …` step (the migration panel, `components/migration.rs`).
+    Migrate(MigrationAction),
+    /// Add a server (a spare, or one removed before) to its cluster's configuration as
+    /// a voter: the page's client of the cluster sends `reconfig -add server.N=…`.
+    AddToConfig(ServerName),
+    /// Remove a server from its cluster's configuration (`reconfig -remove N`).
+    RemoveFromConfig(ServerName),
+    /// Compare two servers' trees in the inspector (or stop comparing).
+    Compare(Option<(ServerName, ServerName)>),
+    /// Add a cluster of this many servers to the world (the header changes: the run
+    /// replays its steps over the edited world; `worldedit.rs`).
+    AddCluster(u8),
+    /// Remove a cluster from the world (refused while a step uses it).
+    RemoveCluster(String),
 }
 
 /// What the last link made is for (the banner above it says so).
@@ -319,6 +335,8 @@ pub struct Playground {
     /// The client console shown: a cluster and maybe a client of it (else the first
     /// cluster, its first client).
     pub console: Option<(String, Option<String>)>,
+    /// Two servers whose trees the inspector compares.
+    pub compare: Option<(ServerName, ServerName)>,
 }
 
 fn options(stop: Option<u64>) -> Options {
@@ -379,7 +397,15 @@ pub fn compact_after(sc: &Scenario, keep: usize) -> Scenario {
     let keep = keep.min(sc.steps.len());
     out.steps.truncate(keep);
     let mut merged = Vec::new();
+    // Once a migration runs, its controller works between events at every step's
+    // boundary too, so `run 50ms` twice is not `run 100ms`: merge only before it.
+    let mut migrating = sc.steps[..keep].iter().any(|s| matches!(s, Step::Migration(_)));
     for s in &sc.steps[keep..] {
+        migrating |= matches!(s, Step::Migration(_));
+        if migrating {
+            merged.push(s.clone());
+            continue;
+        }
         match (merged.last_mut(), s) {
             (Some(Step::Run(a)), Step::Run(b)) => a.0 = a.0.saturating_add(b.0),
             (Some(Step::Step(a)), Step::Step(b)) => *a = a.saturating_add(*b),
@@ -567,6 +593,7 @@ impl Playground {
             progress: Progress::default(),
             link_kind: LinkKind::Share,
             console: None,
+            compare: None,
         }
         .with_checks())
     }
@@ -679,6 +706,29 @@ impl Playground {
         }
     }
 
+    /// Adds a server to its cluster's configuration, or removes it, through the page's
+    /// client of the cluster.
+    fn reconfig(&mut self, s: &ServerName, add: bool) {
+        match writer_of(self.head.scenario(), &s.cluster) {
+            Some(client) => self.append_text(&reconfig_line(&client, s, add)),
+            None => self.error(format!("No client connects to cluster {}.", s.cluster)),
+        }
+    }
+
+    /// Replays the run over an edited world (a cluster added or removed), keeping the
+    /// view's choices; an edit that cannot be made leaves the run as it was.
+    fn edit_world(&mut self, edited: Result<Scenario, String>) {
+        let started = edited.and_then(|sc| Playground::start(sc, None, self.origin.clone(), true, false));
+        match started {
+            Ok(p) => {
+                let keep = (std::mem::take(&mut self.progress), self.speed);
+                *self = p;
+                (self.progress, self.speed) = keep;
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
     fn with_checks(mut self) -> Playground {
         self.refresh_checks();
         self.refresh_rules(true);
@@ -723,6 +773,7 @@ impl Playground {
                 | Action::Hint
                 | Action::Console(..)
                 | Action::TeacherLink(_)
+                | Action::Compare(_)
         );
         let replaced = matches!(
             action,
@@ -754,7 +805,8 @@ impl Playground {
                 }
             },
             Action::Play => {
-                if self.world().violation().is_none() {
+                // A broken ZAB invariant or migration rule stops the run for good.
+                if self.shown().driver().violation().is_none() {
                     self.playing = true;
                 }
             }
@@ -903,6 +955,21 @@ impl Playground {
                 }
                 Err(e) => self.error(format!("No link: {e}")),
             },
+            Action::Migrate(m) => self.append_text(&m.to_string()),
+            Action::AddToConfig(s) => self.reconfig(&s, true),
+            Action::RemoveFromConfig(s) => self.reconfig(&s, false),
+            Action::Compare(pair) => self.compare = pair,
+            Action::AddCluster(_) | Action::RemoveCluster(_) if self.lock().is_some() => {
+                self.error("The world is locked: this exercise's link fixes its clusters.")
+            }
+            Action::AddCluster(n) => {
+                let edited = crate::worldedit::add_cluster(self.head.scenario(), n);
+                self.edit_world(edited)
+            }
+            Action::RemoveCluster(name) => {
+                let edited = crate::worldedit::remove_cluster(self.head.scenario(), &name);
+                self.edit_world(edited)
+            }
         }
     }
 }
@@ -936,6 +1003,16 @@ impl Reducible for Model {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         self.pg.borrow_mut().apply(action);
         Rc::new(Model { pg: self.pg.clone(), version: self.version + 1 })
+    }
+}
+
+/// The client command that adds a server to its cluster's configuration as a voter, or
+/// removes it (ZooKeeper's `reconfig`, in the cluster's default server spec).
+pub fn reconfig_line(client: &str, s: &ServerName, add: bool) -> String {
+    if add {
+        format!("{client}: reconfig -add server.{0}=server{0}:2888:3888:participant;2181", s.id)
+    } else {
+        format!("{client}: reconfig -remove {}", s.id)
     }
 }
 

@@ -21,5 +21,6 @@ pub mod record;
 pub mod sim;
 #[cfg(test)]
 mod sim_tests;
+pub mod status;
 pub mod sweep;
 pub mod verify;

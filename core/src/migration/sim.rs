@@ -270,6 +270,8 @@ pub struct Controller {
     link_up: bool,
     /// Observer join: the target's servers while they observe the source.
     obs: Option<super::observer::ObserverJoin>,
+    /// The record stamps seen at preflight (the stamp is their maximum plus one).
+    stamps_seen: Option<Vec<u64>>,
 }
 
 #[derive(Clone, Debug)]
@@ -679,6 +681,7 @@ impl Controller {
             entered: Phase::Draft,
             link_up: true,
             obs: None,
+            stamps_seen: None,
         }
     }
 
@@ -908,6 +911,7 @@ impl Controller {
                     // both clusters; the target's subtree is fenced from clients until cut-over.
                     let _ = self.m.claim(stamp);
                     self.lines.push(format!("migration: stamp {stamp} (max seen {:?} + 1)", seen));
+                    self.stamps_seen = Some(seen);
                     self.control(self.plan.source, ControlKind::Record, now);
                     self.control(self.plan.target, ControlKind::Record, now);
                     self.control(self.plan.target, ControlKind::Fence, now);
@@ -1479,6 +1483,48 @@ impl Controller {
                 ok(done, format!("rollback step {:?}", self.rolling))
             }
             Phase::Committed | Phase::RolledBack => ok(false, "final".into()),
+        }
+    }
+
+    /// What the migration has done so far, measured on the live clusters (read-only:
+    /// the playground's migration panel draws it). Hashes and differences are computed
+    /// here, so call it once per frame, not per event.
+    pub fn progress(&self, w: &World<ZkDatabase>, clients: Clients) -> super::status::Progress {
+        let p = &self.plan;
+        let committed =
+            |c: usize| w.servers_in(c).iter().map(|v| v.committed_zxid).max().unwrap_or(Zxid::ZERO);
+        let source_committed = committed(p.source);
+        let src = self.source_view(w);
+        let dst = leader_tree(w, p.target);
+        let fid = p.fidelity();
+        let both = src.zip(dst);
+        let exact_root = p.subtree == "/" && fid == Fidelity::Exact && p.sessions == SessionPolicy::Import;
+        super::status::Progress {
+            source_committed,
+            target_applied: w.servers_in(p.target).iter().map(|v| v.applied_zxid).max().unwrap_or(Zxid::ZERO),
+            shipped: self.fwd.as_ref().map(|st| st.shipped),
+            lag_txns: self.fwd.as_ref().map(|st| {
+                if source_committed > st.shipped {
+                    lag_txns(w, st.from, st.shipped, source_committed)
+                } else {
+                    0
+                }
+            }),
+            queued: self.fwd.as_ref().map_or(0, |st| st.dirty.len()),
+            batches: self.fwd.as_ref().map_or(0, |st| st.batches),
+            source_znodes: src.map(|t| scope_paths(t, &p.subtree).count()),
+            target_znodes: dst.map(|t| scope_paths(t, &p.subtree).count()),
+            hashes: both.map(|(s, d)| {
+                (verify::summarize(s, &p.subtree, fid).hash, verify::summarize(d, &p.subtree, fid).hash)
+            }),
+            differences: both.map(|(s, d)| compare(s, d, p, 64).len()),
+            digests: both.filter(|_| exact_root).map(|(s, d)| (s.digest(), d.digest())),
+            fence: self.source_fence,
+            clients_on_source: clients.on_source,
+            clients_on_target: clients.on_target,
+            clients_max_zxid: clients.max_zxid,
+            stamp: self.m.stamp(),
+            stamps_seen: self.stamps_seen.clone(),
         }
     }
 

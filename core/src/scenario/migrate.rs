@@ -54,6 +54,45 @@ impl Via {
     }
 }
 
+/// Every transport with its word in the language, in the order the page offers them
+/// (the words are [`Transport::word`]'s; a test keeps this list and [`Transport::ALL`]
+/// the same set). The parser and the printer read the words through [`Via::word`] and
+/// [`Via::of_word`], so a transport added to both is written, read and offered by the
+/// playground's migration panel without further changes.
+pub const VIA_WORDS: [(Via, &str); 3] =
+    [(Via::Snapshot, "snapshot"), (Via::ClientApi, "client-api"), (Via::ObserverJoin, "observer-join")];
+
+impl Via {
+    /// Its word in the language (`snapshot`).
+    pub fn word(self) -> &'static str {
+        self.transport().word()
+    }
+
+    /// The transport a word names.
+    pub fn of_word(word: &str) -> Option<Via> {
+        Transport::from_word(word).map(Via::of)
+    }
+
+    /// What it does, in one plain line (the playground's tooltip).
+    pub fn help(self) -> &'static str {
+        match self {
+            Via::Snapshot => {
+                "snapshot: copy the source leader's snapshot, then replay its transaction log — an exact copy (Stat, node types, ACLs, sessions)"
+            }
+            Via::ClientApi => {
+                "client-api: read the tree with ordinary client calls and a watch, write it on the target — works against any ZooKeeper, but some details are lost (see the fidelity report)"
+            }
+            Via::ObserverJoin => {
+                "observer-join: the target's servers join the source as observers and receive its commits — an exact copy of the whole tree; they separate at cut-over in a new epoch"
+            }
+        }
+    }
+}
+
+/// Every session policy with its word in the language.
+pub const SESSION_WORDS: [(SessionPolicy, &str); 2] =
+    [(SessionPolicy::Import, "import"), (SessionPolicy::Expire, "expire")];
+
 /// A migration statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrationAction {
@@ -130,8 +169,7 @@ impl fmt::Display for MigrationAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MigrationAction::Start { source, target, via, subtree, sessions, into, conflict } => {
-                write!(f, "migrate {source} -> {target} via ")?;
-                f.write_str(via.transport().word())?;
+                write!(f, "migrate {source} -> {target} via {}", via.word())?;
                 if let Some(s) = subtree {
                     f.write_str(" subtree ")?;
                     super::print::write_path(f, s)?;
@@ -191,4 +229,25 @@ pub(crate) fn check_action(sc: &super::Scenario, a: &MigrationAction) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_offers_every_transport_once_by_its_word() {
+        let mut offered: Vec<&str> = VIA_WORDS
+            .iter()
+            .map(|(v, w)| {
+                assert_eq!(v.word(), *w);
+                assert_eq!(Via::of_word(w), Some(*v));
+                *w
+            })
+            .collect();
+        let mut all: Vec<&str> = Transport::ALL.iter().map(|t| t.word()).collect();
+        offered.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(offered, all);
+    }
 }

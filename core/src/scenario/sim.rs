@@ -66,7 +66,9 @@ use crate::zab::ServerConfig;
 use crate::zkcli::{self, ReconfigChange, ZkCommand};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod inspect;
 mod migrate;
+pub use inspect::TrackedSession;
 
 /// The session timeout a client asks for (zkCli's default).
 pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;

@@ -1,6 +1,8 @@
 use crate::components::{
-    ClusterPanel, ExerciseList, ExercisePane, Inspector, InvariantsPanel, Timeline, ZkConsole,
+    ClusterPanel, CompareTrees, ExerciseList, ExercisePane, Inspector, InvariantsPanel, MigrationPanel,
+    Sessions, Timeline, ZkConsole,
 };
+use crate::migview;
 use crate::state::{
     Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS, TICK_MS,
     TOPOLOGIES,
@@ -175,7 +177,8 @@ pub fn app() -> Html {
         }
     };
     let clusters = view::clusters(&pg);
-    let halted = pg.world().violation().is_some();
+    let migration_broken = migview::violation(&pg);
+    let halted = pg.world().violation().is_some() || migration_broken.is_some();
     let on_speed = {
         let dispatch = dispatch.clone();
         Callback::from(move |e: Event| {
@@ -266,6 +269,12 @@ pub fn app() -> Html {
                         { button("violation-before", "Show the event before", "Scrub to the state just before the breaking event", Action::Scrub(v.step.saturating_sub(1)), false) }
                     </p>
                 }
+                if let Some(v) = &migration_broken {
+                    <p class="banner error" role="alert" id="migration-violation">
+                        <strong>{ format!("✗ Migration rule broken ({}) — the run stopped. ", v.rule) }</strong>
+                        { format!("Migration {} → {}, in {} at t = {} ms (event {}): {}", v.source, v.target, v.phase, v.time_ms, v.step, v.what) }
+                    </p>
+                }
                 if pg.in_past() {
                     <p class="banner info" id="past">
                         { format!("Viewing the past: event {} of {}. Acting here continues the run from this point (the later events are dropped). ", pg.position(), pg.head_events()) }
@@ -284,10 +293,17 @@ pub fn app() -> Html {
                 }
             </div>
             <div class={classes!("workspace", pg.exercise.is_some().then_some("with-exercise"))}>
+                <div class="main-column">
                 <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
                     { for clusters.into_iter().map(|c| { let k = c.index; html! {
                         <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
                     } }) }
+                    if locked.is_none() && names.len() < zoolab_core::scenario::MAX_CLUSTERS {
+                        { button("add-cluster", "+ cluster", "Add a cluster of 3 servers to this world: clusters exist from time zero, so the run replays its steps over the new world", Action::AddCluster(3), false) }
+                    }
+                </div>
+                <MigrationPanel clusters={names.clone()} view={migview::migration(&pg)}
+                                disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />
                 </div>
                 <aside class="side">
                     <ExerciseList progress={pg.progress.clone()} current={pg.exercise.as_ref().map(|e| e.name.clone())}
@@ -297,6 +313,11 @@ pub fn app() -> Html {
                     }
                     <InvariantsPanel invariants={view::invariants(pg.world())} />
                     <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
+                    if let Some(sel) = &pg.selected {
+                        <Sessions server={format!("{}{}", sel.cluster, sel.id)} leads={migview::leads(&pg, sel)} rows={migview::sessions(&pg, sel)} />
+                    }
+                    <CompareTrees servers={migview::servers(&pg)} diff={pg.compare.as_ref().map(|(a, b)| migview::compare(&pg, a, b))}
+                                  on_action={dispatch.clone()} />
                 </aside>
             </div>
             <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}

@@ -131,11 +131,31 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             </g>
         }
     });
+    let spare = c.servers.iter().find(|s| !s.member && s.role != Role::Down).map(|s| name(&c.name, s.id));
+    let add_spare = spare.map(|sp| {
+        let cb = props.on_action.clone();
+        let label = format!("+ {}{} to config", sp.cluster, sp.id);
+        let title = format!(
+            "Reconfigure cluster {0}: add {0}{1} (outside the configuration) as a voter — the page's client sends `reconfig -add server.{1}=…`",
+            sp.cluster, sp.id
+        );
+        let locked = props.lock.as_ref().is_some_and(|l| !l.allows(Control::Client));
+        html! {
+            <button class="add-spare" id={format!("add-spare-{}", c.name)} {title} disabled={locked}
+                    onclick={Callback::from(move |_: MouseEvent| cb.emit(Action::AddToConfig(sp.clone())))}>{ label }</button>
+        }
+    });
     html! {
         <section class="cluster" aria-label={format!("cluster {}", c.name)} data-cluster={c.name.clone()}>
             <h2>
                 { format!("Cluster {} ", c.name) }
                 <span class="muted">{ membership(&c.servers) }</span>
+                { for add_spare }
+                if props.lock.is_none() {
+                    <button class="remove-cluster close" id={format!("remove-cluster-{}", c.name)}
+                            title={format!("Remove cluster {} from the world (the run replays without it; refused while a step uses it)", c.name)}
+                            onclick={let cb = props.on_action.clone(); let n = c.name.clone(); Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::RemoveCluster(n.clone())) })}>{ "×" }</button>
+                }
             </h2>
             <svg class="ring" viewBox={format!("0 0 {W} {H}")} role="img"
                  aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
@@ -186,6 +206,14 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
     let locked = |c: Control| props.lock.as_ref().is_some_and(|l| !l.allows(c)).then_some("locked");
     let role = role_word(s);
     let sel = props.selected.as_ref().is_some_and(|x| *x == nm);
+    let (member_word, member_help) = crate::migview::membership(s);
+    let member_mark = if !s.member {
+        "◌ "
+    } else if s.observer {
+        "◇ "
+    } else {
+        "● "
+    };
     html! {
         <article class={classes!("server", role.to_lowercase(), sel.then_some("selected"))}
                  data-server={format!("{cluster}{id}")} data-role={role.clone()} onclick={select}>
@@ -193,6 +221,7 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
                 <span class="server-id">{ format!("{cluster}{id}") }</span>
                 <span class="role" title={role_help(s)}>{ role }</span>
             </div>
+            <div class={classes!("member", (!s.member).then_some("out"))} title={member_help}>{ member_mark }{ member_word }</div>
             <dl>
                 <dt title="epoch: the leader generation this server is in (its currentEpoch)">{ "epoch" }</dt>
                 <dd class="epoch">{ s.epoch.0 }</dd>
@@ -208,6 +237,13 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
                     <button class={classes!("kill", locked(Control::Kill))} disabled={locked(Control::Kill).is_some()} title="Kill: crash it; it keeps only what its disk acknowledged" onclick={act(Action::Kill)}>{ "Kill" }</button>
                 }
                 <button class={classes!("freeze", locked(Control::Pause))} disabled={down || locked(Control::Pause).is_some()} title="Pause it for 1 s, like a long garbage-collection pause" onclick={act(Action::Freeze)}>{ "Pause" }</button>
+                if s.member {
+                    <button class={classes!("unconfig", locked(Control::Client))} disabled={locked(Control::Client).is_some()}
+                            title="Remove it from the configuration (reconfig -remove): it keeps running, but its vote no longer counts" onclick={act(Action::RemoveFromConfig)}>{ "− cfg" }</button>
+                } else {
+                    <button class={classes!("config", locked(Control::Client))} disabled={down || locked(Control::Client).is_some()}
+                            title="Add it to the configuration as a voter (reconfig -add server.N=…): once committed its vote counts" onclick={act(Action::AddToConfig)}>{ "+ cfg" }</button>
+                }
                 <button class={classes!("isolate", locked(Control::Partition))} disabled={down || locked(Control::Partition).is_some()} title="Isolate: cut every link between it and the others" onclick={act(Action::Isolate)}>{ "Isolate" }</button>
             </div>
         </article>

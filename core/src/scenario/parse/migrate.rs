@@ -1,7 +1,6 @@
 //! Parsers of the migration statements (see [`crate::scenario::migrate`]).
 
 use super::*;
-use crate::migration::fidelity::Transport;
 use crate::migration::sim::{Conflict, SessionPolicy};
 use crate::scenario::migrate::{phase_of, MigrationAction, MigrationPredicate, Via, PHASE_WORDS};
 
@@ -23,17 +22,17 @@ fn phase(i: &mut &str) -> PResult<crate::migration::phase::Phase> {
     }
 }
 
-/// A transport's word, as [`Transport::word`] spells it.
-fn transport(i: &mut &str) -> PResult<Via> {
+/// A transport's word, from [`VIA_WORDS`].
+fn via(i: &mut &str) -> PResult<Via> {
     let cp = i.checkpoint();
-    let w: &str = preceded(ws, take_while(1.., |c: char| c.is_ascii_alphabetic() || c == '-'))
-        .context(desc("a transport: observer-join, snapshot or client-api"))
+    let w: &str = preceded(ws, take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '-'))
+        .context(desc("a transport like snapshot"))
         .parse_next(i)?;
-    match Transport::from_word(w) {
-        Some(t) => Ok(Via::of(t)),
+    match Via::of_word(w) {
+        Some(v) => Ok(v),
         None => {
             i.reset(&cp);
-            cut_err(fail.context(desc("a transport: observer-join, snapshot or client-api"))).parse_next(i)
+            fail.context(desc("a transport: snapshot, client-api or observer-join")).parse_next(i)
         }
     }
 }
@@ -45,7 +44,7 @@ pub(super) fn start(i: &mut &str) -> PResult<MigrationAction> {
     cut_err(sym("->")).parse_next(i)?;
     let target = cut_err(cluster_name).parse_next(i)?;
     cut_err(kw("via")).parse_next(i)?;
-    let via = cut_err(transport).parse_next(i)?;
+    let via = cut_err(via).parse_next(i)?;
     let mut subtree = None;
     let mut sessions = None;
     let mut into = None;

@@ -149,6 +149,12 @@ impl SimDriver {
         Some(m.evidence(&self.world, self.clients_info(m)))
     }
 
+    /// What the migration has done so far (see [`Controller::progress`]), if one was started.
+    pub fn migration_progress(&self) -> Option<crate::migration::status::Progress> {
+        let m = self.migration.as_ref()?;
+        Some(m.progress(&self.world, self.clients_info(m)))
+    }
+
     /// Tries to leave the current phase once (`migration step`).
     pub fn migration_step(&mut self) -> Result<Phase, String> {
         let Some(mut m) = self.migration.take() else { return Err("no migration".into()) };

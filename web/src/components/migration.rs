@@ -1,0 +1,220 @@
+//! The migration panel: choose source, target, strategy, subtree and session policy;
+//! start; then every phase in order with its gate and its evidence, the migration's
+//! rules, the stamp's "maximum plus one", and Step / Run / Abort. Every button appends
+//! a statement of the scenario language (`migrate …`, `migration step|run|abort`).
+
+use crate::migview::{self, MigrationView, PhaseState};
+use crate::state::Action;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+use zoolab_core::scenario::migrate::MigrationAction;
+
+/// Properties of the [`MigrationPanel`].
+#[derive(Properties, PartialEq)]
+pub struct MigrationProps {
+    /// The clusters' names.
+    pub clusters: Vec<String>,
+    /// The migration of the run shown, if one was started.
+    pub view: Option<MigrationView>,
+    /// Whether the controls are off (the run halted, or a teacher's lock).
+    #[prop_or_default]
+    pub disabled: bool,
+    /// Where the statements go.
+    pub on_action: Callback<Action>,
+}
+
+fn select_value(e: &Event) -> String {
+    let s: HtmlSelectElement = e.target_unchecked_into();
+    s.value()
+}
+
+/// The migration panel (see the module documentation).
+#[function_component(MigrationPanel)]
+pub fn migration_panel(props: &MigrationProps) -> Html {
+    let source = use_state(|| 0usize);
+    let target = use_state(|| 1usize);
+    let via = use_state(|| migview::strategies().first().map_or("", |(w, _)| *w).to_string());
+    let sessions = use_state(String::new);
+    let subtree = use_node_ref();
+    let emit = |a: Action| {
+        let cb = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(a.clone()))
+    };
+    let help = "Move one ensemble's data and clients to another, one visible phase at a time: \
+                each phase advances only when its gate's evidence holds, and the migration can be \
+                rolled back until it commits.";
+    if props.clusters.len() < 2 {
+        return html! {
+            <section class="panel migration empty" aria-label="migration" id="migration">
+                <h2 title={help}>{ "Migration" }</h2>
+                <p class="muted">{ "A migration needs two clusters: open a world with two (New world… → 3 + 5 servers)." }</p>
+            </section>
+        };
+    }
+    let Some(v) = &props.view else {
+        let names = &props.clusters;
+        let pick = |state: UseStateHandle<usize>| {
+            Callback::from(move |e: Event| state.set(select_value(&e).parse().unwrap_or(0)))
+        };
+        let on_via = {
+            let via = via.clone();
+            Callback::from(move |e: Event| via.set(select_value(&e)))
+        };
+        let on_sessions = {
+            let sessions = sessions.clone();
+            Callback::from(move |e: Event| sessions.set(select_value(&e)))
+        };
+        let start = {
+            let cb = props.on_action.clone();
+            let names = names.clone();
+            let (source, target, via, sessions, subtree) =
+                (*source, *target, (*via).clone(), (*sessions).clone(), subtree.clone());
+            Callback::from(move |_: MouseEvent| {
+                let path = subtree.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+                let name = |i: usize| names.get(i).cloned().unwrap_or_default();
+                match migview::start_statement(&name(source), &name(target), &via, &path, &sessions) {
+                    Ok(m) => cb.emit(Action::Migrate(m)),
+                    Err(e) => cb.emit(Action::Command(format!("# {e}"))),
+                }
+            })
+        };
+        let strategies = migview::strategies();
+        let via_help = strategies.iter().find(|(w, _)| *w == *via).map_or("", |(_, h)| *h);
+        return html! {
+            <section class="panel migration" aria-label="migration" id="migration">
+                <h2 title={help}>{ "Migration" }</h2>
+                <div class="mig-form">
+                    <label title="The cluster whose data and clients move">{ "from " }
+                        <select id="mig-source" onchange={pick(source.clone())}>
+                            { for names.iter().enumerate().map(|(i, n)| html! { <option value={i.to_string()} selected={i == *source}>{ n.clone() }</option> }) }
+                        </select>
+                    </label>
+                    <label title="The cluster that takes over">{ " to " }
+                        <select id="mig-target" onchange={pick(target.clone())}>
+                            { for names.iter().enumerate().map(|(i, n)| html! { <option value={i.to_string()} selected={i == *target}>{ n.clone() }</option> }) }
+                        </select>
+                    </label>
+                    <label title={via_help}>{ " via " }
+                        <select id="mig-via" onchange={on_via}>
+                            { for strategies.iter().map(|(w, h)| html! { <option value={*w} title={*h} selected={*w == *via}>{ *w }</option> }) }
+                        </select>
+                    </label>
+                    <label title="Only this subtree moves (it keeps its path on the target); empty: everything but /zookeeper">{ "subtree " }
+                        <input id="mig-subtree" ref={subtree} placeholder="/ (all)" size="9" spellcheck="false" />
+                    </label>
+                    <label title="import: clients keep their sessions and ephemeral znodes; expire: their sessions end at cut-over and they register again on the target. Default: import for snapshot, expire for client-api">{ " sessions " }
+                        <select id="mig-sessions" onchange={on_sessions}>
+                            <option value="" selected={sessions.is_empty()}>{ "default" }</option>
+                            { for migview::session_policies().into_iter().map(|w| html! { <option value={w} selected={*sessions == w}>{ w }</option> }) }
+                        </select>
+                    </label>
+                    <button id="mig-start" class="primary" disabled={props.disabled}
+                            title="Start the migration in draft (appends `migrate … via …` to the scenario)" onclick={start}>{ "Start" }</button>
+                </div>
+                <p class="muted mig-hint">{ "Then step it phase by phase, or run it." }</p>
+            </section>
+        };
+    };
+    let p = &v.progress;
+    let zx = |z: Option<zoolab_core::ids::Zxid>| z.map_or("—".to_string(), |z| z.to_string());
+    let num = |n: Option<usize>| n.map_or("—".to_string(), |n| n.to_string());
+    let stamp = p.stamp_rule().unwrap_or_else(|| "stamp: taken at preflight (max seen + 1)".into());
+    let off = props.disabled || v.finished;
+    html! {
+        <section class="panel migration" aria-label="migration" id="migration" data-phase={v.phase_word}>
+            <h2 title={help}>{ "Migration " }<span class="muted mig-route">{ format!("{} → {}", v.source, v.target) }</span></h2>
+            <p class="mig-statement"><code title="The statement that started it, as the scenario holds it">{ v.statement.clone() }</code></p>
+            <div class="mig-buttons">
+                <button id="mig-step" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Step))}
+                        title="Leave the current phase if its gate's evidence holds (`migration step`); if not, says why">{ "Step phase" }</button>
+                <button id="mig-run" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Run { until: None, within: None }))}
+                        title="Let time pass and step whenever a gate holds, until committed (`migration run`, at most 30 simulated seconds)">{ "Run to end" }</button>
+                <button id="mig-abort" disabled={off || !v.reversible} onclick={emit(Action::Migrate(MigrationAction::Abort))}
+                        title="Roll back: fence the target, copy back what it took, unfence the source, move clients back (`migration abort`; impossible once committed)">{ "Abort" }</button>
+            </div>
+            <div class="mig-body">
+            <ol class="mig-phases" id="mig-phases">
+                { for v.phases.iter().map(|r| {
+                    let (class, mark) = r.state.mark();
+                    let gate = match r.state {
+                        PhaseState::Current if r.open => "gate open: Step will pass",
+                        PhaseState::Current => "gate closed: waiting",
+                        _ => "",
+                    };
+                    // Two lines per phase, whatever its state, so nothing moves as it advances.
+                    let line = match (&r.evidence, r.state) {
+                        (Some(e), PhaseState::Current) => format!("seen: {e}"),
+                        (Some(e), _) => e.clone(),
+                        (None, PhaseState::Skipped) => "not reached: rolled back".to_string(),
+                        (None, _) => format!("to leave: {}", r.gate),
+                    };
+                    html! {
+                        <li class={classes!("mig-phase", class, (r.state == PhaseState::Current && r.open).then_some("open"))}
+                            data-phase={r.word} title={format!("{}: to leave it, {}\n{}", r.label, r.gate, r.evidence.clone().unwrap_or_default())}>
+                            <span class="mark" aria-hidden="true">{ mark }</span>
+                            <span class="phase-name">{ r.label.clone() }</span>
+                            <span class="gate-state">{ gate }</span>
+                            <div class="mig-evidence">{ line }</div>
+                        </li>
+                    }
+                }) }
+            </ol>
+            <div class="mig-side">
+            { current_box(v) }
+            <h3 title="Measured on the live clusters at the state shown">{ "Progress" }</h3>
+            <table class="mig-progress" id="mig-progress">
+                <tr title="The newest zxid the source committed, and the source zxid whose state the target holds (while copying)">
+                    <th>{ "zxid source / copied" }</th><td>{ format!("{} / {}", p.source_committed, zx(p.shipped)) }</td></tr>
+                <tr title="Source transactions committed but not yet on the target (zxids behind)">
+                    <th>{ "tail lag" }</th><td class="lag">{ p.lag_txns.map_or("—".into(), |l| format!("{l} txns")) }</td></tr>
+                <tr title="Znodes in the subtree on the source and on the target">
+                    <th>{ "znodes source / target" }</th><td class="znodes">{ format!("{} / {}", num(p.source_znodes), num(p.target_znodes)) }</td></tr>
+                <tr title="Znodes that differ between the two (data, Stat, node type, ACL, as the transport copies them)">
+                    <th>{ "differences" }</th><td class="diffs">{ num(p.differences) }</td></tr>
+                <tr title="A SHA-1 over every znode of the subtree on each side: equal hashes, equal subtrees">
+                    <th>{ "hashes" }</th><td><code>{ p.hashes.as_ref().map_or("—".into(), |(a, b)| format!("{} {} {}", &a[..a.len().min(8)], if a == b { "=" } else { "≠" }, &b[..b.len().min(8)])) }</code></td></tr>
+                <tr title="ZooKeeper's own digest of each whole tree (shown for exact copies of / with their sessions)">
+                    <th>{ "ZK digests" }</th><td><code>{ p.digests.map_or("—".into(), |(a, b)| format!("{:x} {} {:x}", a & 0xffff_ffff, if a == b { "=" } else { "≠" }, b & 0xffff_ffff)) }</code></td></tr>
+                <tr title="Clients whose connect string still points at the source / already at the target">
+                    <th>{ "clients source / target" }</th><td class="clients">{ format!("{} / {}", p.clients_on_source, p.clients_on_target) }</td></tr>
+                <tr title="The newest zxid any client has seen, and the target's applied zxid: at cut-over the target must be above it">
+                    <th>{ "client max / target" }</th><td>{ format!("{} / {}", p.clients_max_zxid, p.target_applied) }</td></tr>
+            </table>
+            <p class="rule mig-stamp" id="mig-stamp" title="The seed article's rule: a new controller's stamp is the maximum stamp recorded on both clusters, plus one, so an older controller is fenced off">{ stamp }</p>
+            <h3 title="Checked after every simulated step; the first one broken stops the run">{ "Migration rules" }</h3>
+            <ul class="mig-rules" id="mig-rules">
+                { for v.rules.iter().map(|r| {
+                    let ok = r.broken.is_none();
+                    html! {
+                        <li class={if ok { "holds" } else { "broken" }} data-rule={r.name} title={r.broken.clone().unwrap_or_else(|| r.guards.to_string())}>
+                            <span class="mark" aria-hidden="true">{ if ok { "✓" } else { "✗" } }</span>
+                            <span class="inv-name">{ r.name }</span>
+                            <span class="inv-state">{ if ok { " holds" } else { " BROKEN" } }</span>
+                        </li>
+                    }
+                }) }
+            </ul>
+            </div>
+            </div>
+        </section>
+    }
+}
+
+/// The current phase in full: its gate, and the evidence measured now (a fixed-height
+/// box, so nothing moves as the evidence changes).
+fn current_box(v: &MigrationView) -> Html {
+    let Some(r) = v.phases.iter().find(|r| r.state == PhaseState::Current) else {
+        return html! {
+            <div class="mig-now open" id="mig-now">
+                <div><strong>{ format!("✓ {} — the migration is over", v.phase) }</strong></div>
+                <div class="mig-now-seen">{ v.phases.last().and_then(|r| r.evidence.clone()).unwrap_or_default() }</div>
+            </div>
+        };
+    };
+    html! {
+        <div class={classes!("mig-now", r.open.then_some("open"))} id="mig-now">
+            <div><strong>{ format!("{} {}", if r.open { "✓" } else { "…" }, r.label) }</strong>{ format!(" — to leave: {}", r.gate) }</div>
+            <div class="mig-now-seen">{ r.evidence.clone().map_or(String::new(), |e| format!("seen: {e}")) }</div>
+        </div>
+    }
+}
