@@ -37,7 +37,7 @@ import time
 import traceback
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, NotReadOnlyCallError
+from kazoo.exceptions import BadArgumentsError, NoAuthError, NoNodeError, NotReadOnlyCallError
 from kazoo.security import make_digest_acl
 
 HOST = "127.0.0.1"
@@ -363,7 +363,7 @@ def test_zookeeper_to_zoolab():
         for i in range(3):
             dst.restart(i, ["--min-epoch", "2"])
         dst.wait_formed()
-        r = migrate(src, dst, journal, *args, "run")
+        r = migrate(src, dst, journal, *args, "--until", "committed", "run")
         assert phase(journal) == "Committed", phase(journal)
         assert "target zxid 0x3" in r.stdout, "the target's next leader is in epoch 3"
         dzk = dst.client(auth_data=[("digest", "super:secret")])
@@ -442,8 +442,20 @@ def test_zoolab_to_zoolab_with_the_fence():
         except NotReadOnlyCallError:
             pass
         szk.set("/other", b"outside the fence")
-        migrate(src, dst, journal, *auth, "run", subtree="/svc")
+        r = migrate(src, dst, journal, *auth, "run", subtree="/svc")
+        assert phase(journal) == "Soak" and "commit" in r.stdout, "run stops before the point of no return"
+        r = migrate(src, dst, journal, *auth, "abort", subtree="/svc", check=False)
+        assert r.returncode == 1 and "--force" in r.stderr, "no abort after the cut-over without --force"
+        migrate(src, dst, journal, *auth, "commit", subtree="/svc")
         assert phase(journal) == "Committed", phase(journal)
+        # The controller's own znodes refuse client writes, even the super-user's.
+        for call, err in ((lambda: szk.delete("/zookeeper/migration-fence"), BadArgumentsError),
+                          (lambda: szk.set("/zookeeper/migration", b"{}"), NoAuthError)):
+            try:
+                call()
+                raise AssertionError("a client wrote the migration's fence or record")
+            except err:
+                pass
         dzk.add_auth("digest", "super:secret")
         n = assert_same_trees(szk, dzk, "/svc", exact=True)
         print(f"{n} znodes equal with their Stat and ACL")
@@ -452,7 +464,7 @@ def test_zoolab_to_zoolab_with_the_fence():
         build_tree(szk, "/logi")
         szk.delete("/logi/private")  # alice's ACL: the controller could not read it back
         lj = os.path.join(TMP, "logical.json")
-        r = migrate(src, dst, lj, *auth, "--logical", "run", subtree="/logi")
+        r = migrate(src, dst, lj, *auth, "--logical", "--until", "committed", "run", subtree="/logi")
         assert phase(lj) == "Committed" and "versions restart" in r.stdout, "the logical copy states its losses"
         n = assert_same_trees(szk, dzk, "/logi", exact=False)
         assert dzk.get("/logi/versioned")[1].version == 0, "logically, versions restart"
@@ -517,7 +529,7 @@ def test_the_whole_tree_between_standalone_servers():
             raise AssertionError("a standalone source took a write after its freeze")
         except NotReadOnlyCallError:
             pass
-        migrate(src, dst, journal, *auth, "run", subtree="/")
+        migrate(src, dst, journal, *auth, "--until", "committed", "run", subtree="/")
         assert phase(journal) == "Committed", phase(journal)
         dzk = dst.client(auth_data=[("digest", "super:secret")])
         for top in ("/top", "/second"):

@@ -35,8 +35,11 @@ use zoolab_core::tree::{DataTree, Import, ImportedNode, StatPersisted};
 pub enum Action {
     /// Do the current phase's work and advance one phase if its gate holds.
     Step,
-    /// Step until committed, until `--until`, or until a gate stays closed.
+    /// Step until the soak (the commit is the operator's own `commit`), until `--until`
+    /// (`--until committed` goes through the commit), or until a gate stays closed.
     Run,
+    /// Soak and commit: the point of no return (the migration must be in its soak).
+    Commit,
     /// Print the journal.
     Status,
     /// Roll back (any phase before commit).
@@ -72,6 +75,21 @@ pub struct Opts {
     pub soak_secs: u64,
     /// The catch-up gate's lag bound (transactions).
     pub max_lag: i64,
+    /// Abort after the cut-over although the target's writes since are not copied back.
+    pub force: bool,
+}
+
+/// Where `run` stops before doing `phase`'s work, if it does: at `--until`, and at the
+/// soak unless asked to go through the commit (`--until committed`, or `commit`).
+fn stop_before(action: Action, until: Option<Phase>, phase: Phase) -> Option<String> {
+    match action {
+        Action::Run if until == Some(phase) => Some(format!("stopping at {phase} as asked (its gate: {})", phase.gate())),
+        Action::Run if phase == Phase::Soak && until != Some(Phase::Committed) => Some(format!(
+            "stopping at {phase}: the target serves; `zoolab migrate … commit` soaks and commits (no way back \
+             after), `abort --force` rolls back"
+        )),
+        _ => None,
+    }
 }
 
 /// Parses a phase name as printed (`catch-up`, `final-sync`, `cut-over`, ...).
@@ -111,6 +129,9 @@ fn parent(path: &str) -> Option<&str> {
     let i = path.rfind('/')?;
     Some(if i == 0 { "/" } else { &path[..i] })
 }
+
+/// The scratch znode a logical cut-over writes to raise a non-zoolab target's zxid.
+const RAISE_PATH: &str = "/zookeeper/migration-raise";
 
 /// One side of the migration.
 struct Side {
@@ -582,19 +603,23 @@ impl Engine {
             "to": self.journal.to,
             "subtree": self.journal.subtree,
         }))?;
-        if side.zoolab && !self.opts.logical {
+        if side.zoolab {
+            // zoolab refuses client writes to its controller znodes: the record goes
+            // through the import path (a super-user session) even for a logical copy.
             let z = side.client.last_zxid();
             let stat = StatPersisted::created(Zxid(z as u64), now_ms(), 0);
-            let node = ImportedNode {
-                path: RECORD_PATH.into(),
-                data,
-                acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
-                stat,
-            };
+            let node = ImportedNode { path: RECORD_PATH.into(), data, acl: read_only_acl(), stat };
             self.import(side, &Import { nodes: vec![node], ..Import::default() }).await?;
             return Ok(format!("{RECORD_PATH} imported"));
         }
-        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        // Apache ZooKeeper cannot refuse writes under /zookeeper: the record is readable by
+        // all and writable only by the controller's own identity when it authenticated.
+        let mut open = vec![WireAcl { perms: 1, scheme: "world".into(), id: "anyone".into() }];
+        if side.auth.is_some() {
+            open.push(WireAcl { perms: 31, scheme: "auth".into(), id: String::new() });
+        } else {
+            open[0].perms = 31;
+        }
         let r = match expected {
             None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| ()),
             Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|_| ()),
@@ -633,7 +658,7 @@ impl Engine {
                 nodes: vec![ImportedNode {
                     path: FENCE_PATH.into(),
                     data: side.root.as_bytes().to_vec(),
-                    acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
+                    acl: read_only_acl(),
                     stat: StatPersisted::created(Zxid(side.client.last_zxid() as u64), now_ms(), 0),
                 }],
                 ..Import::default()
@@ -930,7 +955,16 @@ impl Engine {
                 );
             }
             self.say(&format!("raising the target's zxid by {gap} transactions"));
-            let exact = self.dst.zoolab && !self.opts.logical;
+            // zoolab: empty imports (each takes a zxid); elsewhere writes to a scratch
+            // znode, never the record (whose content and version are the controller's).
+            let exact = self.dst.zoolab;
+            if !exact {
+                let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+                match self.dst.client.create(RAISE_PATH, b"", &open, 0).await {
+                    Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
+                    Err(e) => bail!("cannot create the scratch znode {RAISE_PATH} on the target: {e}"),
+                }
+            }
             let mut rounds = 0;
             while target <= source && rounds < 100 {
                 rounds += 1;
@@ -942,7 +976,7 @@ impl Engine {
                         if exact {
                             c.import(&Import::default()).await.map(|_| ())
                         } else {
-                            c.set_data(RECORD_PATH, b"{}", -1).await.map(|_| ())
+                            c.set_data(RAISE_PATH, b"", -1).await.map(|_| ())
                         }
                     });
                 }
@@ -950,11 +984,6 @@ impl Engine {
                     r?.map_err(|e| anyhow::anyhow!("raising the target's zxid: {e}"))?;
                 }
                 target = self.dst.client.synced_zxid("/").await?;
-            }
-            if !exact {
-                // The record's content was overwritten by the raise: write it back.
-                let v = self.read_record(&self.dst).await?.map(|x| x.1);
-                self.write_record(&self.dst, self.stamp(), v).await?;
             }
         }
         let mut ev = plan::cut_over_gate(target, source);
@@ -969,21 +998,52 @@ impl Engine {
         Ok(ev)
     }
 
+    /// Undoes the migration. After the cut-over the order is the simulator's
+    /// (`sim.rs` `roll`): fence the target, wait for that fence's zxid, require the
+    /// source's zxid above it (else its gate stays closed, saying how), and only then
+    /// unfence the source — never two writable sides at once.
     async fn roll_back_work(&mut self) -> Result<Evidence> {
         let mut notes = Vec::new();
+        let cut = self.journal.raised_zxid.is_some();
+        if cut {
+            if !self.dst.zoolab {
+                bail!(
+                    "the target {} is not zoolab: this controller cannot fence it; stop its writers in {} before \
+                     moving them back",
+                    self.dst.hosts,
+                    self.dst.root
+                );
+            }
+            let z = self.set_fence(&self.dst, true).await?;
+            let target = self.dst.client.synced_zxid("/").await?.max(z);
+            notes.push(format!("target fenced again at 0x{z:x}"));
+            let source = self.src.client.synced_zxid("/").await?;
+            if source <= target {
+                return Ok(Evidence {
+                    holds: false,
+                    detail: format!(
+                        "{}; the source's zxid 0x{source:x} is not above the target's 0x{target:x}: {}, then abort again",
+                        notes.join("; "),
+                        if self.src.zoolab {
+                            format!(
+                                "restart every source member with `zoolab server --config … --min-epoch {}`",
+                                target >> 32
+                            )
+                        } else {
+                            "restart the source's leader until its epoch passes the target's".into()
+                        }
+                    ),
+                });
+            }
+        } else if self.dst.zoolab && !self.opts.logical {
+            let z = self.set_fence(&self.dst, false).await?;
+            notes.push(format!("target's migration fence lifted at 0x{z:x} (its copy is left in place)"));
+        }
         if self.src.zoolab {
             let z = self.set_fence(&self.src, false).await?;
             notes.push(format!("source unfenced at 0x{z:x}"));
         } else {
             notes.push("the source had no fence: its writers may start again".to_string());
-        }
-        let cut = self.journal.raised_zxid.is_some();
-        if cut && self.dst.zoolab && !self.opts.logical {
-            let z = self.set_fence(&self.dst, true).await?;
-            notes.push(format!("target fenced again at 0x{z:x}"));
-        } else if self.dst.zoolab && !self.opts.logical {
-            let z = self.set_fence(&self.dst, false).await?;
-            notes.push(format!("target's migration fence lifted at 0x{z:x} (its copy is left in place)"));
         }
         if cut {
             notes.push(
@@ -1006,6 +1066,12 @@ async fn connect_patiently(hosts: &str, events: mpsc::UnboundedSender<Event>) ->
             Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
         }
     }
+}
+
+/// The ACL of the fence marker and the record on zoolab: world-readable only (as
+/// `/zookeeper/config`); the server refuses client writes to them anyway.
+fn read_only_acl() -> Vec<zoolab_core::tree::Acl> {
+    vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(1), "world", "anyone")]
 }
 
 fn now_ms() -> i64 {
@@ -1086,10 +1152,23 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
     if e.opts.action == Action::Abort {
         e.check_stamp().await?;
         let stamp = e.stamp();
-        e.journal.migration.roll_back(stamp, "aborted by the operator")?;
-        e.journal.save(&e.opts.journal)?;
+        let cut = e.journal.raised_zxid.is_some() || e.journal.migration.phase() > Phase::CutOver;
+        if cut && !e.opts.force && e.journal.migration.phase().reversible() {
+            bail!(
+                "the target took over at the cut-over and writes it took since are not copied back (no reverse \
+                 mirror): abort with --force to roll back anyway"
+            );
+        }
+        if e.journal.migration.phase() != Phase::RollingBack {
+            e.journal.migration.roll_back(stamp, "aborted by the operator")?;
+            e.journal.save(&e.opts.journal)?;
+        }
         if e.journal.migration.phase() == Phase::RollingBack {
             let ev = e.roll_back_work().await?;
+            if !ev.holds {
+                println!("abort: gate closed: {}", ev.detail);
+                return Ok(false);
+            }
             e.journal.migration.advance(stamp, ev.clone())?;
             e.journal.save(&e.opts.journal)?;
             e.say(&format!("rolled back: {}", ev.detail));
@@ -1104,9 +1183,12 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
             e.say(&format!("the migration is {phase}"));
             return Ok(true);
         }
-        if e.opts.action == Action::Run && e.opts.until == Some(phase) {
-            e.say(&format!("stopping at {phase} as asked (its gate: {})", phase.gate()));
+        if let Some(why) = stop_before(e.opts.action, e.opts.until, phase) {
+            e.say(&why);
             return Ok(true);
+        }
+        if e.opts.action == Action::Commit && phase != Phase::Soak {
+            bail!("commit needs the migration in its soak; it is in {phase}: `run` it there first");
         }
         let t0 = Instant::now();
         let mut lost = 0;
@@ -1159,6 +1241,18 @@ mod tests {
         assert_eq!(parent("/a/b"), Some("/a"));
         assert_eq!(parent("/a"), Some("/"));
         assert_eq!(parent("/"), None);
+    }
+
+    #[test]
+    fn run_stops_before_the_commit_unless_asked_to_go_through() {
+        assert!(stop_before(Action::Run, None, Phase::Soak).is_some_and(|w| w.contains("commit")));
+        assert!(stop_before(Action::Run, Some(Phase::Freeze), Phase::Soak).is_some());
+        assert_eq!(stop_before(Action::Run, Some(Phase::Committed), Phase::Soak), None);
+        assert_eq!(stop_before(Action::Commit, None, Phase::Soak), None);
+        assert_eq!(stop_before(Action::Run, None, Phase::CutOver), None);
+        assert_eq!(stop_before(Action::Step, None, Phase::Soak), None);
+        assert!(stop_before(Action::Run, Some(Phase::Freeze), Phase::Freeze)
+            .is_some_and(|w| w.contains("as asked")));
     }
 
     #[test]
