@@ -130,9 +130,6 @@ fn parent(path: &str) -> Option<&str> {
     Some(if i == 0 { "/" } else { &path[..i] })
 }
 
-/// The scratch znode a logical cut-over writes to raise a non-zoolab target's zxid.
-const RAISE_PATH: &str = "/zookeeper/migration-raise";
-
 /// One side of the migration.
 struct Side {
     hosts: String,
@@ -717,12 +714,9 @@ impl Engine {
             );
         }
         println!(
-            "fidelity: - cut-over: {}",
-            if self.exact {
-                "the target's zxid is raised above the source's by empty import batches (same epoch), or the gate says to restart its election above the source's epoch"
-            } else {
-                "the target's zxid is raised above the source's by writes to the migration record (same epoch), or the gate says to restart its leader until its epoch passes the source's"
-            }
+            "fidelity: - cut-over: the target's epoch must be above the source's (its zxids then pass every zxid \
+             the source gives out in its epoch: sessions, other subtrees, refused writes); the gate says how to \
+             restart the target's election above it, and the soak checks it again"
         );
     }
 
@@ -914,14 +908,17 @@ impl Engine {
             Phase::CutOver => self.cut_over().await,
             Phase::Soak => {
                 tokio::time::sleep(Duration::from_secs(self.opts.soak_secs)).await;
-                let z = self.dst.client.synced_zxid(&self.dst.root).await?;
-                Ok(Evidence {
-                    holds: true,
-                    detail: format!(
-                        "soaked {} s; target serving at 0x{z:x}; the operator commits (no way back after)",
-                        self.opts.soak_secs
-                    ),
-                })
+                // The source may have elected a new leader (a new epoch) since the cut-over.
+                let source = self.src.client.synced_zxid("/").await?;
+                let target = self.dst.client.synced_zxid("/").await?;
+                let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+                if ev.holds {
+                    ev.detail = format!(
+                        "soaked {} s; {}; the operator commits (no way back after)",
+                        self.opts.soak_secs, ev.detail
+                    );
+                }
+                Ok(ev)
             }
             Phase::Committed | Phase::RolledBack => bail!("the migration is {phase}: nothing left to do"),
             Phase::RollingBack => self.roll_back_work().await,
@@ -931,62 +928,8 @@ impl Engine {
     async fn cut_over(&mut self) -> Result<Evidence> {
         let source = self.src.client.synced_zxid("/").await?;
         let source = source.max(self.journal.fence_zxid.unwrap_or(0));
-        let mut target = self.dst.client.synced_zxid("/").await?;
-        if target <= source {
-            if (target >> 32) < (source >> 32) {
-                return Ok(Evidence {
-                    holds: false,
-                    detail: format!(
-                        "target zxid 0x{target:x} is in an older epoch than the source's 0x{source:x}: restart the target's \
-                         election above epoch {e} ({}), then step again",
-                        if self.dst.zoolab {
-                            format!("restart every target member with `zoolab server --config … --min-epoch {}`", source >> 32)
-                        } else {
-                            "each ZooKeeper leader election adds one to the epoch: restart its leader until it passes".into()
-                        },
-                        e = source >> 32
-                    ),
-                });
-            }
-            let gap = source - target;
-            if gap > 2_000_000 {
-                bail!(
-                    "the target is {gap} transactions behind the source's zxid: too many to raise by writes"
-                );
-            }
-            self.say(&format!("raising the target's zxid by {gap} transactions"));
-            // zoolab: empty imports (each takes a zxid); elsewhere writes to a scratch
-            // znode, never the record (whose content and version are the controller's).
-            let exact = self.dst.zoolab;
-            if !exact {
-                let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
-                match self.dst.client.create(RAISE_PATH, b"", &open, 0).await {
-                    Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
-                    Err(e) => bail!("cannot create the scratch znode {RAISE_PATH} on the target: {e}"),
-                }
-            }
-            let mut rounds = 0;
-            while target <= source && rounds < 100 {
-                rounds += 1;
-                let want = (source - target + 1).min(256) as usize;
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..want {
-                    let c = self.dst.client.clone();
-                    set.spawn(async move {
-                        if exact {
-                            c.import(&Import::default()).await.map(|_| ())
-                        } else {
-                            c.set_data(RAISE_PATH, b"", -1).await.map(|_| ())
-                        }
-                    });
-                }
-                while let Some(r) = set.join_next().await {
-                    r?.map_err(|e| anyhow::anyhow!("raising the target's zxid: {e}"))?;
-                }
-                target = self.dst.client.synced_zxid("/").await?;
-            }
-        }
-        let mut ev = plan::cut_over_gate(target, source);
+        let target = self.dst.client.synced_zxid("/").await?;
+        let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
         if ev.holds {
             self.journal.raised_zxid = Some(target);
             if self.dst.zoolab && !self.opts.logical {

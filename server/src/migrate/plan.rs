@@ -249,14 +249,34 @@ pub fn final_sync_gate(fence: i64, applied: i64, equal: bool, late: &[String], d
     Evidence { holds: equal && diffs == 0 && late.is_empty() && applied >= fence, detail }
 }
 
-/// The cut-over gate: the target's zxid is above every zxid the source gave out
-/// (clients refuse a server whose last zxid is behind theirs).
-pub fn cut_over_gate(target: i64, source: i64) -> Evidence {
+/// The cut-over's gate, checked again at the soak: the target's epoch above the
+/// source's. The source keeps taking zxids after its freeze (sessions, other subtrees,
+/// refused writes take error zxids), so a zxid margin in one epoch does not hold; an
+/// epoch above does, for as long as the source stays in its epoch (the soak re-checks).
+/// When it fails, the detail says how to restart the target's election above it
+/// (`--min-epoch`, after which the next leader's epoch is above the one given).
+pub fn cut_over_gate(target: i64, source: i64, target_is_zoolab: bool) -> Evidence {
+    let (te, se) = (target >> 32, source >> 32);
+    if te > se {
+        return Evidence {
+            holds: true,
+            detail: format!(
+                "target zxid 0x{target:x} (epoch {te}) above source zxid 0x{source:x} (epoch {se})"
+            ),
+        };
+    }
+    let how = if target_is_zoolab {
+        format!(
+            "restart every target member with `zoolab server --config … --min-epoch {se}` (a standalone zoolab \
+             server has no election: migrate into an ensemble)"
+        )
+    } else {
+        format!("each ZooKeeper leader election adds one to the epoch: restart the target's leader until it passes {se}")
+    };
     Evidence {
-        holds: target > source,
+        holds: false,
         detail: format!(
-            "target zxid 0x{target:x} {} source zxid 0x{source:x}",
-            if target > source { ">" } else { "<=" }
+            "target zxid 0x{target:x} is in epoch {te}, not above the source's 0x{source:x} (epoch {se}): {how}, then step again"
         ),
     }
 }
@@ -269,6 +289,17 @@ mod tests {
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
         Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    #[test]
+    fn the_cut_over_needs_the_targets_epoch_above_the_sources() {
+        let z = |e: i64, c: i64| (e << 32) | c;
+        // A zxid margin inside one epoch is not enough: the source keeps counting.
+        let same = cut_over_gate(z(1, 900), z(1, 5), true);
+        assert!(!same.holds && same.detail.contains("--min-epoch 1"), "{}", same.detail);
+        let behind = cut_over_gate(z(1, 900), z(2, 5), false);
+        assert!(!behind.holds && behind.detail.contains("restart the target's leader"), "{}", behind.detail);
+        assert!(cut_over_gate(z(3, 1), z(2, 0xffff), true).holds);
     }
 
     fn tomb(rel: &str, zxid: i64) -> Change {
@@ -321,8 +352,8 @@ mod tests {
         );
         assert!(!catch_up_gate(e1 + 10, 0, 0, 5).holds, "nothing complete yet");
         assert!(!catch_up_gate(2 * e1 + 1, e1 + 10, 0, 5).holds, "epochs differ");
-        assert!(cut_over_gate(2 * e1, e1 + 99).holds);
-        assert!(!cut_over_gate(e1 + 99, e1 + 99).holds);
+        assert!(cut_over_gate(2 * e1, e1 + 99, true).holds);
+        assert!(!cut_over_gate(e1 + 99, e1 + 99, true).holds);
         assert!(final_sync_gate(e1 + 5, e1 + 5, true, &[], 0).holds);
         let late = final_sync_gate(e1 + 5, e1 + 5, true, &["/a".into()], 0);
         assert!(!late.holds && late.detail.contains("writer is still running"), "{}", late.detail);
