@@ -382,6 +382,21 @@ def test_zookeeper_to_zoolab():
         assert seq == "/app/locks/lock-0000000013", f"the sequence counter came across: {seq}"
         r = migrate(src, dst, journal, *args, "status")
         assert "committed" in r.stdout
+        # A ZooKeeper source has no fence: ephemeral churn after the freeze (a parent's
+        # pzxid moves) does not block the final sync, but a persistent write after it is
+        # caught at the cut-over, by name.
+        admin.create("/late/x", b"1", makepath=True)
+        lj = os.path.join(TMP, "late.json")
+        migrate(src, dst, lj, *args, "--until", "final-sync", "run", subtree="/late")
+        churn = src.client()
+        churn.create("/late/session-", ephemeral=True, sequence=True)
+        churn.stop()
+        migrate(src, dst, lj, *args, "--until", "cut-over", "run", subtree="/late")
+        assert phase(lj) == "CutOver", phase(lj)
+        admin.set("/late/x", b"written after the freeze")
+        r = migrate(src, dst, lj, *args, "run", subtree="/late", check=False)
+        assert r.returncode == 2 and phase(lj) == "CutOver", (r.returncode, phase(lj))
+        assert "/late/x" in r.stdout and "after the freeze" in r.stdout, r.stdout
         dzk.stop()
         admin.stop()
     finally:

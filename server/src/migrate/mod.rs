@@ -230,6 +230,8 @@ struct Engine {
     journal: Journal,
     watching: bool,
     exact: bool,
+    /// Persistent source nodes the catch-up saw deleted above the freeze zxid.
+    late_deletes: BTreeSet<String>,
 }
 
 fn is_ephemeral(n: &NodeCopy) -> bool {
@@ -523,6 +525,13 @@ impl Engine {
                             .and_then(|q| reads.get(q))
                             .and_then(|r| r.as_ref())
                             .map_or(now_z, |n| n.stat.pzxid);
+                        // A persistent node (the target holds only those) deleted after
+                        // the freeze: a writer the freeze did not stop.
+                        if self.journal.fence_zxid.is_some_and(|f| z > f)
+                            && self.dst.read(&self.dst.abs(rel)).await?.is_some()
+                        {
+                            self.late_deletes.insert(p.clone());
+                        }
                         changes.push(Change::Tombstone { rel: rel.to_string(), zxid: z });
                     }
                 }
@@ -725,7 +734,12 @@ impl Engine {
         if phase > Phase::Preflight && phase < Phase::Committed {
             self.check_stamp().await?;
         }
-        if matches!(phase, Phase::Seed | Phase::CatchUp | Phase::Verify | Phase::Freeze | Phase::FinalSync)
+        let unfenced_cut = phase == Phase::CutOver && !self.src.zoolab;
+        if (unfenced_cut
+            || matches!(
+                phase,
+                Phase::Seed | Phase::CatchUp | Phase::Verify | Phase::Freeze | Phase::FinalSync
+            ))
             && !self.watching
         {
             let z = self.watch().await?;
@@ -885,11 +899,7 @@ impl Engine {
                 let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
                 let (applied, _) = self.catch_up(Instant::now() + Duration::from_secs(10), 0).await?;
                 let (mut ev, src, diffs) = self.compare().await?;
-                let late: Vec<String> = src
-                    .iter()
-                    .filter(|(_, n)| n.stat.czxid.max(n.stat.mzxid).max(n.stat.pzxid) > fence)
-                    .map(|(r, _)| self.src.abs(r))
-                    .collect();
+                let late = self.late(&src, fence);
                 let applied = applied.unwrap_or(0);
                 let mut g = plan::final_sync_gate(fence, applied, ev.holds, &late, diffs);
                 if self.exact {
@@ -908,6 +918,9 @@ impl Engine {
             Phase::CutOver => self.cut_over().await,
             Phase::Soak => {
                 tokio::time::sleep(Duration::from_secs(self.opts.soak_secs)).await;
+                if let Some(ev) = self.unfenced_source_check(false).await? {
+                    return Ok(ev);
+                }
                 // The source may have elected a new leader (a new epoch) since the cut-over.
                 let source = self.src.client.synced_zxid("/").await?;
                 let target = self.dst.client.synced_zxid("/").await?;
@@ -925,7 +938,54 @@ impl Engine {
         }
     }
 
+    /// The persistent paths written on the source after the freeze (`src`: its walk).
+    fn late(&self, src: &BTreeMap<String, NodeCopy>, fence: i64) -> Vec<String> {
+        let mut late: Vec<String> = plan::late(src.iter().map(|(r, n)| (r.as_str(), &n.stat)), fence)
+            .iter()
+            .map(|r| self.src.abs(r))
+            .collect();
+        late.extend(self.late_deletes.iter().map(|p| format!("{p} (deleted)")));
+        late
+    }
+
+    /// A source without a fence (Apache ZooKeeper): nothing stops its writers but the
+    /// operator, so the cut-over and the soak check again that none wrote after the
+    /// freeze (the cut-over after one more catch-up round, while the target is fenced).
+    async fn unfenced_source_check(&mut self, catch_up: bool) -> Result<Option<Evidence>> {
+        if self.src.zoolab {
+            return Ok(None);
+        }
+        let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
+        if catch_up {
+            self.catch_up(Instant::now() + Duration::from_secs(10), 0).await?;
+        }
+        let src: BTreeMap<String, NodeCopy> = self
+            .src
+            .walk(&mut BTreeSet::new())
+            .await?
+            .into_iter()
+            .filter(|(_, n)| !is_ephemeral(n))
+            .collect();
+        let late = self.late(&src, fence);
+        if late.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Evidence {
+            holds: false,
+            detail: format!(
+                "{} paths in {} written on the source after the freeze at 0x{fence:x} (e.g. {}): the source has no \
+                 fence and a writer is still running; stop it, then abort and migrate again",
+                late.len(),
+                self.src.root,
+                late.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }))
+    }
+
     async fn cut_over(&mut self) -> Result<Evidence> {
+        if let Some(ev) = self.unfenced_source_check(true).await? {
+            return Ok(ev);
+        }
         let source = self.src.client.synced_zxid("/").await?;
         let source = source.max(self.journal.fence_zxid.unwrap_or(0));
         let target = self.dst.client.synced_zxid("/").await?;
@@ -1083,8 +1143,17 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
     let exact = dst.zoolab && !opts.logical;
     let resumed = existing.is_some();
     let journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
-    let mut e =
-        Engine { opts, src, dst, events: rx, dirty: BTreeSet::new(), journal, watching: false, exact };
+    let mut e = Engine {
+        opts,
+        src,
+        dst,
+        events: rx,
+        dirty: BTreeSet::new(),
+        journal,
+        watching: false,
+        exact,
+        late_deletes: BTreeSet::new(),
+    };
     if resumed {
         e.say(&format!(
             "resuming from {} in phase {}",

@@ -234,9 +234,21 @@ pub fn verify_gate(source: &str, target: &str, equal: bool, diffs: &[String], sk
     Evidence { holds: equal && diffs.is_empty(), detail }
 }
 
+/// The persistent nodes written after the freeze: created or changed above the fence
+/// zxid. A parent's pzxid is not evidence: ephemeral churn and session closes move it
+/// (ZooKeeper's own, harmless after a freeze); a persistent child's creation shows in
+/// the child's czxid, its deletion in the watch (the caller adds those).
+pub fn late<'a>(persistent: impl IntoIterator<Item = (&'a str, &'a WireStat)>, fence: i64) -> Vec<String> {
+    persistent
+        .into_iter()
+        .filter(|(_, st)| st.czxid.max(st.mzxid) > fence)
+        .map(|(p, _)| p.to_string())
+        .collect()
+}
+
 /// The final-sync gate: the copy equals the source and nothing in scope changed on
-/// the source after the freeze (`late`: paths whose czxid, mzxid or pzxid is above the
-/// fence zxid — a writer the freeze did not stop).
+/// the source after the freeze (`late`: see [`late`] — a writer the freeze did not
+/// stop).
 pub fn final_sync_gate(fence: i64, applied: i64, equal: bool, late: &[String], diffs: usize) -> Evidence {
     let mut detail = format!("fence zxid 0x{fence:x}, applied through 0x{applied:x}, {diffs} differences");
     if !late.is_empty() {
@@ -289,6 +301,14 @@ mod tests {
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
         Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    #[test]
+    fn late_writes_are_creates_and_changes_not_a_parents_pzxid() {
+        let st = |c: i64, m: i64, p: i64| WireStat { czxid: c, mzxid: m, pzxid: p, ..WireStat::default() };
+        let (churned, changed, created, quiet) = (st(1, 2, 90), st(1, 60, 3), st(70, 70, 70), st(1, 2, 3));
+        let nodes = [("/a", &churned), ("/b", &changed), ("/c", &created), ("/d", &quiet)];
+        assert_eq!(late(nodes, 50), vec!["/b".to_string(), "/c".to_string()]);
     }
 
     #[test]
