@@ -150,9 +150,18 @@ impl Side {
         let root = join(&chroot, subtree);
         let client = Client::connect(&hosts, events).await?;
         // zoolab says so in `srvr` (its version string); anything else is treated as
-        // Apache ZooKeeper (or another implementation of its client API).
-        let first = hosts.split(',').next().unwrap_or_default().to_string();
-        let zoolab = client::four_letter(&first, "srvr").await.map(|s| s.contains("zoolab")).unwrap_or(false);
+        // Apache ZooKeeper (or another implementation of its client API). Every host is
+        // asked until one answers; none answering is an error, not a guess.
+        let mut zoolab = None;
+        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            if let Ok(s) = client::four_letter(h, "srvr").await {
+                zoolab = Some(s.contains("zoolab"));
+                break;
+            }
+        }
+        let Some(zoolab) = zoolab else {
+            bail!("cannot tell whether {hosts} is zoolab or ZooKeeper: no server answered the `srvr` four-letter word")
+        };
         let side = Side { hosts, root, client: Arc::new(client), zoolab, auth };
         side.authenticate().await?;
         Ok(side)
@@ -1142,7 +1151,12 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         .context("connecting to the target")?;
     let exact = dst.zoolab && !opts.logical;
     let resumed = existing.is_some();
-    let journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
+    let mut journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
+    journal.check_sides(plan::Sides {
+        source_zoolab: src.zoolab,
+        target_zoolab: dst.zoolab,
+        logical: opts.logical,
+    })?;
     let mut e = Engine {
         opts,
         src,

@@ -30,8 +30,24 @@ pub struct Journal {
     pub applied_zxid: Option<i64>,
     /// The source's zxid at the freeze (the fence marker's, on zoolab).
     pub fence_zxid: Option<i64>,
-    /// The target's zxid after the cut-over's raise.
+    /// The target's zxid at the cut-over.
     pub raised_zxid: Option<i64>,
+    /// What the sides are and how the copy travels, fixed by the first run: a resumed
+    /// run that sees otherwise refuses to go on (the fence, the record and the copy's
+    /// fidelity all depend on them).
+    #[serde(default)]
+    pub sides: Option<Sides>,
+}
+
+/// The journaled kind of each side and the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sides {
+    /// The source answered `srvr` as zoolab (it has the write fence).
+    pub source_zoolab: bool,
+    /// The target answered `srvr` as zoolab (it has the import path).
+    pub target_zoolab: bool,
+    /// `--logical`: the copy goes through plain client writes.
+    pub logical: bool,
 }
 
 impl Journal {
@@ -46,7 +62,43 @@ impl Journal {
             applied_zxid: None,
             fence_zxid: None,
             raised_zxid: None,
+            sides: None,
         }
+    }
+
+    /// Journals `now` on the first run; on a resumed one, refuses a change (say a side
+    /// answering as another implementation, or `--logical` added or dropped).
+    pub fn check_sides(&mut self, now: Sides) -> Result<()> {
+        let Some(was) = self.sides else {
+            self.sides = Some(now);
+            return Ok(());
+        };
+        let kind = |z: bool| if z { "zoolab" } else { "ZooKeeper" };
+        let mut diff = Vec::new();
+        if was.source_zoolab != now.source_zoolab {
+            diff.push(format!(
+                "the source was {} and is now {}",
+                kind(was.source_zoolab),
+                kind(now.source_zoolab)
+            ));
+        }
+        if was.target_zoolab != now.target_zoolab {
+            diff.push(format!(
+                "the target was {} and is now {}",
+                kind(was.target_zoolab),
+                kind(now.target_zoolab)
+            ));
+        }
+        if was.logical != now.logical {
+            diff.push(format!(
+                "the journal was started {} --logical",
+                if was.logical { "with" } else { "without" }
+            ));
+        }
+        if !diff.is_empty() {
+            anyhow::bail!("this journal's migration cannot resume: {}", diff.join("; "));
+        }
+        Ok(())
     }
 
     /// Reads a journal; `None` if the file does not exist.
@@ -301,6 +353,25 @@ mod tests {
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
         Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    #[test]
+    fn a_resumed_journal_refuses_other_sides_or_transport() {
+        let mut j = Journal::new("a:1", "b:1", "/app", 1);
+        let first = Sides { source_zoolab: false, target_zoolab: true, logical: false };
+        j.check_sides(first).unwrap();
+        assert_eq!(j.sides, Some(first), "journaled by the first run");
+        j.check_sides(first).unwrap();
+        let e = j.check_sides(Sides { target_zoolab: false, ..first }).unwrap_err().to_string();
+        assert!(e.contains("target was zoolab and is now ZooKeeper"), "{e}");
+        let e = j.check_sides(Sides { logical: true, ..first }).unwrap_err().to_string();
+        assert!(e.contains("without --logical"), "{e}");
+        // A journal written before sides were journaled still loads.
+        let old = serde_json::to_value(Journal::new("a:1", "b:1", "/app", 1)).unwrap();
+        let mut old = old.as_object().unwrap().clone();
+        old.remove("sides");
+        let back: Journal = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+        assert_eq!(back.sides, None);
     }
 
     #[test]
