@@ -440,8 +440,12 @@ def test_zoolab_to_zoolab_with_the_fence():
             r = migrate(src, dst, s1, *auth, action, subtree="/tmp3", check=False)
             assert r.returncode == 1 and "stale controller" in r.stderr, r.stderr
         assert phase(s1) == "Freeze", phase(s1)
-        # The real migration.
+        # The real migration: one record and one fence per cluster, so it waits until
+        # /tmp3's migration ends.
         journal = os.path.join(TMP, "zoolab-to-zoolab.json")
+        r = migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc", check=False)
+        assert r.returncode == 2 and "another migration" in r.stdout and "/tmp3" in r.stdout, r.stdout
+        migrate(src, dst, s2, *auth, "abort", subtree="/tmp3")
         migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc")
         dzk = dst.client()
         try:

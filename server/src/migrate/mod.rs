@@ -602,21 +602,56 @@ impl Engine {
     }
 
     async fn read_record(&self, side: &Side) -> Result<Option<(u64, i32)>> {
+        Ok(self.read_record_json(side).await?.map(|(v, version)| (v["stamp"].as_u64().unwrap_or(0), version)))
+    }
+
+    async fn read_record_json(&self, side: &Side) -> Result<Option<(serde_json::Value, i32)>> {
         match side.client.get_data(RECORD_PATH).await? {
             None => Ok(None),
-            Some((data, stat)) => {
-                let v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
-                Ok(Some((v["stamp"].as_u64().unwrap_or(0), stat.version)))
-            }
+            Some((data, stat)) => Ok(Some((serde_json::from_slice(&data).unwrap_or_default(), stat.version))),
         }
     }
 
+    /// One record (and one fence) per cluster: refuses to start while a side's record
+    /// belongs to another subtree's migration that is neither committed nor rolled back.
+    async fn other_migration(&self) -> Result<Option<String>> {
+        for side in [&self.src, &self.dst] {
+            if let Some((v, _)) = self.read_record_json(side).await? {
+                if let Some(why) = plan::overlapping(&v, &self.journal.subtree) {
+                    return Ok(Some(format!("{} {why}", side.hosts)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks the record on both sides with the migration's end (`committed`,
+    /// `rolled back`), so another subtree's migration may start.
+    async fn end_record(&self, state: &str) -> Result<()> {
+        for side in [&self.src, &self.dst] {
+            let version = self.read_record(side).await?.map(|x| x.1);
+            self.write_record_state(side, self.stamp(), version, state).await?;
+        }
+        Ok(())
+    }
+
     async fn write_record(&self, side: &Side, stamp: u64, expected: Option<i32>) -> Result<String> {
+        self.write_record_state(side, stamp, expected, "in progress").await
+    }
+
+    async fn write_record_state(
+        &self,
+        side: &Side,
+        stamp: u64,
+        expected: Option<i32>,
+        state: &str,
+    ) -> Result<String> {
         let data = serde_json::to_vec(&serde_json::json!({
             "stamp": stamp,
             "from": self.journal.from,
             "to": self.journal.to,
             "subtree": self.journal.subtree,
+            "state": state,
         }))?;
         if side.zoolab {
             // zoolab refuses client writes to its controller znodes: the record goes
@@ -772,6 +807,9 @@ impl Engine {
                 ),
             }),
             Phase::Preflight => {
+                if let Some(other) = self.other_migration().await? {
+                    return Ok(Evidence { holds: false, detail: other });
+                }
                 let mut seen = vec![self.stamp()];
                 let mut versions = Vec::new();
                 for side in [&self.src, &self.dst] {
@@ -781,6 +819,9 @@ impl Engine {
                 }
                 let stamp = next_stamp(&seen);
                 self.journal.migration.claim(stamp)?;
+                // Journaled before the record says so: a closed gate below still leaves a
+                // journal that owns the record (to resume or abort with).
+                self.journal.save(&self.opts.journal)?;
                 let mut notes = Vec::new();
                 notes.push(self.write_record(&self.src, stamp, versions[0]).await?);
                 notes.push(self.write_record(&self.dst, stamp, versions[1]).await?);
@@ -1197,8 +1238,10 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
             }
             e.journal.migration.advance(stamp, ev.clone())?;
             e.journal.save(&e.opts.journal)?;
+            e.end_record("rolled back").await?;
             e.say(&format!("rolled back: {}", ev.detail));
         } else {
+            e.end_record("rolled back").await?;
             e.say("rolled back (nothing had been copied)");
         }
         return Ok(true);
@@ -1239,6 +1282,9 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         match e.journal.migration.advance(stamp, ev.clone()) {
             Ok(next) => {
                 e.journal.save(&e.opts.journal)?;
+                if next == Phase::Committed {
+                    e.end_record("committed").await?;
+                }
                 println!("phase {phase} -> {next} ({} ms): {}", t0.elapsed().as_millis(), ev.detail);
             }
             Err(err) => {

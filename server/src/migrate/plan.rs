@@ -143,6 +143,24 @@ impl Journal {
     }
 }
 
+/// Whether a cluster's migration record (as read) belongs to another subtree's
+/// migration still in progress — one fence and one record per cluster, so a second
+/// migration must wait for it to be committed or rolled back. The reason, naming it.
+pub fn overlapping(record: &serde_json::Value, subtree: &str) -> Option<String> {
+    let other = record["subtree"].as_str()?;
+    let state = record["state"].as_str().unwrap_or("in progress");
+    if other == subtree || matches!(state, "committed" | "rolled back") {
+        return None;
+    }
+    Some(format!(
+        "holds the record of another migration in progress: subtree {other} ({} -> {}, stamp {}); one migration \
+         per cluster at a time: commit or abort it first",
+        record["from"].as_str().unwrap_or("?"),
+        record["to"].as_str().unwrap_or("?"),
+        record["stamp"]
+    ))
+}
+
 /// One znode as read through the client API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeCopy {
@@ -372,6 +390,27 @@ mod tests {
         old.remove("sides");
         let back: Journal = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
         assert_eq!(back.sides, None);
+    }
+
+    #[test]
+    fn another_subtrees_migration_in_progress_is_refused_until_it_ends() {
+        let rec = |subtree: &str, state: Option<&str>| {
+            let mut v = serde_json::json!({"stamp": 4, "from": "a:1", "to": "b:1", "subtree": subtree});
+            if let Some(s) = state {
+                v["state"] = s.into();
+            }
+            v
+        };
+        let why = overlapping(&rec("/svc", Some("in progress")), "/app").expect("refused");
+        assert!(why.contains("subtree /svc") && why.contains("stamp 4"), "{why}");
+        assert!(overlapping(&rec("/svc", None), "/app").is_some(), "a record without state is in progress");
+        assert_eq!(overlapping(&rec("/svc", Some("committed")), "/app"), None);
+        assert_eq!(overlapping(&rec("/svc", Some("rolled back")), "/app"), None);
+        assert_eq!(
+            overlapping(&rec("/app", Some("in progress")), "/app"),
+            None,
+            "a takeover of the same subtree"
+        );
     }
 
     #[test]
