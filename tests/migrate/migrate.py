@@ -561,6 +561,18 @@ def test_the_whole_tree_between_standalone_servers():
         szk.create("/second/level", b"2", makepath=True)
         journal = os.path.join(TMP, "whole.json")
         auth = ["--source-auth", "super:secret", "--target-auth", "super:secret"]
+        # Into a chroot the target does not have yet: the exact path creates it (an
+        # import under a missing parent is refused, not silently dropped).
+        class Chrooted:
+            def hosts(self):
+                return dst.hosts() + "/moved/here"
+        cj = os.path.join(TMP, "chroot.json")
+        migrate(src, Chrooted(), cj, *auth, "--until", "freeze", "run", subtree="/second")
+        dzk = dst.client(auth_data=[("digest", "super:secret")])
+        assert dzk.get("/moved/here/second/level")[0] == b"2", "copied under the new chroot"
+        migrate(src, Chrooted(), cj, *auth, "abort", subtree="/second")
+        dzk.delete("/moved", recursive=True)
+        dzk.stop()
         migrate(src, dst, journal, *auth, "--until", "final-sync", "run", subtree="/")
         try:
             szk.create("/new", b"")

@@ -346,6 +346,12 @@ impl Engine {
                  --source-auth super:PASSWORD), or copy logically with --logical",
                 side.hosts
             ),
+            CallError::Server(client::NONODE) => anyhow::anyhow!(
+                "import into {} skipped nodes whose parent is missing there (NONODE), e.g. under {}: the \
+                 batch was applied without them",
+                side.hosts,
+                imp.nodes.first().and_then(|n| parent(&n.path)).unwrap_or("?")
+            ),
             e => anyhow::anyhow!("import into {} failed: {e}", side.hosts),
         })
     }
@@ -354,6 +360,9 @@ impl Engine {
     async fn apply(&self, changes: Vec<Change>, target: &BTreeMap<String, NodeCopy>) -> Result<usize> {
         let changes = plan::order(changes);
         let n = changes.len();
+        if changes.iter().any(|c| matches!(c, Change::Upsert { .. })) {
+            self.target_parents().await?;
+        }
         if self.exact {
             let mut imp = Import::default();
             let mut bytes = 0;
@@ -394,23 +403,6 @@ impl Engine {
             return Ok(n);
         }
         let c = &self.dst.client;
-        // The subtree's parents on the target (a chroot, or a deeper subtree).
-        let mut up = parent(&self.dst.root);
-        let mut missing = Vec::new();
-        while let Some(p) = up.filter(|p| *p != "/") {
-            if c.get_data(p).await?.is_some() {
-                break;
-            }
-            missing.push(p.to_string());
-            up = parent(p);
-        }
-        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
-        for p in missing.iter().rev() {
-            match c.create(p, b"", &open, 0).await {
-                Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
-                Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
-            }
-        }
         for ch in changes {
             match ch {
                 Change::Upsert { rel, node } => {
@@ -550,6 +542,29 @@ impl Engine {
             applied += self.apply(changes, &dst).await?;
             complete = Some(z);
         }
+    }
+
+    /// Creates the subtree's missing parents on the target (a chroot, or a deeper
+    /// subtree), for both transports: an import under a missing parent is refused.
+    async fn target_parents(&self) -> Result<()> {
+        let c = &self.dst.client;
+        let mut up = parent(&self.dst.root);
+        let mut missing = Vec::new();
+        while let Some(p) = up.filter(|p| *p != "/") {
+            if c.get_data(p).await?.is_some() {
+                break;
+            }
+            missing.push(p.to_string());
+            up = parent(p);
+        }
+        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        for p in missing.iter().rev() {
+            match c.create(p, b"", &open, 0).await {
+                Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
+                Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
+            }
+        }
+        Ok(())
     }
 
     async fn target_nodes(&self, changes: &[Change]) -> Result<BTreeMap<String, NodeCopy>> {
