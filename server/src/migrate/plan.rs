@@ -230,10 +230,6 @@ impl Change {
     }
 }
 
-fn is_under(anc: &str, path: &str) -> bool {
-    anc == "/" || path.strip_prefix(anc).is_some_and(|r| r.starts_with('/'))
-}
-
 /// The order changes are applied in: source zxid order, except that an upsert never
 /// comes after an upsert of one of its descendants (a parent must exist before its
 /// children: the parent's key is the smallest of its subtree's) and a tombstone never
@@ -242,19 +238,13 @@ fn is_under(anc: &str, path: &str) -> bool {
 /// shallower upserts first, deeper tombstones first, then by path.
 pub fn order(changes: Vec<Change>) -> Vec<Change> {
     let depth = |p: &str| if p == "/" { 0 } else { p.matches('/').count() };
+    let ups = Subtrees::new(&changes, true, i64::min);
+    let tombs = Subtrees::new(&changes, false, i64::max);
     let keys: Vec<i64> = changes
         .iter()
         .map(|c| match c {
-            Change::Upsert { rel, .. } => changes
-                .iter()
-                .filter(|d| matches!(d, Change::Upsert { .. }) && is_under(rel, d.rel()))
-                .map(Change::zxid)
-                .fold(c.zxid(), i64::min),
-            Change::Tombstone { rel, .. } => changes
-                .iter()
-                .filter(|d| matches!(d, Change::Tombstone { .. }) && is_under(rel, d.rel()))
-                .map(Change::zxid)
-                .fold(c.zxid(), i64::max),
+            Change::Upsert { rel, .. } => ups.fold(rel, c.zxid()),
+            Change::Tombstone { rel, .. } => tombs.fold(rel, c.zxid()),
         })
         .collect();
     let mut keyed: Vec<(i64, u8, i64, String, Change)> = changes
@@ -270,6 +260,53 @@ pub fn order(changes: Vec<Change>) -> Vec<Change> {
         .collect();
     keyed.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
     keyed.into_iter().map(|k| k.4).collect()
+}
+
+/// The zxids of one kind of change by path, folded (min or max) over any subtree in
+/// O(log n): a subtree's strict descendants are one contiguous range of the sorted
+/// paths (`p/` up to `p0`, `0` being the character after `/`), and a sparse table
+/// answers a range's fold. `order` is O(n log n) with it.
+struct Subtrees {
+    paths: Vec<String>,
+    table: Vec<Vec<i64>>,
+    op: fn(i64, i64) -> i64,
+}
+
+impl Subtrees {
+    fn new(changes: &[Change], upserts: bool, op: fn(i64, i64) -> i64) -> Subtrees {
+        let mut items: Vec<(String, i64)> = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Upsert { .. }) == upserts)
+            .map(|c| (c.rel().to_string(), c.zxid()))
+            .collect();
+        items.sort();
+        let (paths, base): (Vec<String>, Vec<i64>) = items.into_iter().unzip();
+        let mut table = vec![base];
+        let mut k = 1;
+        while 2 * k <= paths.len() {
+            let prev = table.last().expect("the base row");
+            let next = (0..=paths.len() - 2 * k).map(|i| op(prev[i], prev[i + k])).collect();
+            table.push(next);
+            k *= 2;
+        }
+        Subtrees { paths, table, op }
+    }
+
+    /// `own` folded with the zxids of `rel`'s strict descendants (every path, for `/`).
+    fn fold(&self, rel: &str, own: i64) -> i64 {
+        let (l, r) = if rel == "/" {
+            (0, self.paths.len())
+        } else {
+            let (lo, hi) = (format!("{rel}/"), format!("{rel}0"));
+            (self.paths.partition_point(|p| *p < lo), self.paths.partition_point(|p| *p < hi))
+        };
+        if l >= r {
+            return own;
+        }
+        let j = (usize::BITS - 1 - (r - l).leading_zeros()) as usize;
+        let row = &self.table[j];
+        (self.op)(own, (self.op)(row[l], row[r - (1 << j)]))
+    }
 }
 
 /// How far `applied` is behind `source`, in transactions, when both are in the same
@@ -411,6 +448,63 @@ mod tests {
             None,
             "a takeover of the same subtree"
         );
+    }
+
+    fn is_under(anc: &str, path: &str) -> bool {
+        anc == "/" || path.strip_prefix(anc).is_some_and(|r| r.starts_with('/'))
+    }
+
+    /// The quadratic definition `order` had: its keys, to check the fast one against.
+    fn order_by_definition(changes: Vec<Change>) -> Vec<Change> {
+        let depth = |p: &str| if p == "/" { 0 } else { p.matches('/').count() as i64 };
+        let key = |c: &Change| {
+            let (ups, agg): (bool, fn(i64, i64) -> i64) = match c {
+                Change::Upsert { .. } => (true, i64::min),
+                Change::Tombstone { .. } => (false, i64::max),
+            };
+            changes
+                .iter()
+                .filter(|d| matches!(d, Change::Upsert { .. }) == ups && is_under(c.rel(), d.rel()))
+                .map(Change::zxid)
+                .fold(c.zxid(), agg)
+        };
+        let mut keyed: Vec<_> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Upsert { .. } => (key(c), 0u8, depth(c.rel()), c.rel().to_string(), c.clone()),
+                Change::Tombstone { .. } => (key(c), 1u8, -depth(c.rel()), c.rel().to_string(), c.clone()),
+            })
+            .collect();
+        keyed.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
+        keyed.into_iter().map(|k| k.4).collect()
+    }
+
+    #[test]
+    fn the_fast_order_equals_its_definition() {
+        // A deterministic pseudo-random mix of upserts and tombstones over a small tree,
+        // with names that sort between `p` and `p/` (`p-x`, `p.x`).
+        let names = ["a", "a-b", "a.c", "b", "z"];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..200 {
+            let mut changes = Vec::new();
+            for _ in 0..(round % 23 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let depth = (x % 4) as usize;
+                let mut rel = String::new();
+                for d in 0..depth {
+                    rel.push('/');
+                    rel.push_str(names[((x >> (8 + 4 * d)) % names.len() as u64) as usize]);
+                }
+                if rel.is_empty() {
+                    rel.push('/');
+                }
+                let z = ((x >> 40) % 50) as i64;
+                changes.push(if x & 1 == 0 { up(&rel, z, z) } else { tomb(&rel, z) });
+            }
+            assert_eq!(rels(&order(changes.clone())), rels(&order_by_definition(changes)), "round {round}");
+        }
     }
 
     #[test]
