@@ -453,8 +453,11 @@ def test_zoolab_to_zoolab_with_the_fence():
             raise AssertionError("the target took a write in scope before the cut-over")
         except NotReadOnlyCallError:
             pass
+        before = json.loads(szk.get("/zookeeper/migration")[0])["stamp"]
         r = migrate(src, dst, journal, *auth, "step", subtree="/svc")
         assert "write fence" in r.stdout and phase(journal) == "FinalSync"
+        after = json.loads(szk.get("/zookeeper/migration")[0])["stamp"]
+        assert after > before and f"claimed stamp {after}" in r.stdout, "every process start takes a new stamp"
         try:
             szk.set("/svc/d1", b"late")
             raise AssertionError("a write to the source after the freeze succeeded")

@@ -701,6 +701,29 @@ impl Engine {
         }
     }
 
+    /// Every process start takes a new stamp (the maximum seen plus one) once it has
+    /// checked that no newer controller owns the migration: a controller that was
+    /// replaced meanwhile then fails its next per-phase stamp check instead of
+    /// interleaving with this one. The journal is saved before the records say so (a
+    /// crash between leaves the journal ahead, never behind).
+    async fn reclaim(&mut self) -> Result<()> {
+        self.check_stamp().await?;
+        let mut seen = vec![self.stamp()];
+        let mut versions = Vec::new();
+        for side in [&self.src, &self.dst] {
+            let r = self.read_record(side).await?;
+            seen.extend(r.map(|x| x.0));
+            versions.push(r.map(|x| x.1));
+        }
+        let stamp = next_stamp(&seen);
+        self.journal.migration.claim(stamp)?;
+        self.journal.save(&self.opts.journal)?;
+        self.write_record(&self.src, stamp, versions[0]).await?;
+        self.write_record(&self.dst, stamp, versions[1]).await?;
+        self.say(&format!("claimed stamp {stamp}"));
+        Ok(())
+    }
+
     /// Fails fast when a newer controller took the migration over.
     async fn check_stamp(&self) -> Result<()> {
         for side in [&self.src, &self.dst] {
@@ -1192,6 +1215,9 @@ pub fn run(opts: Opts) -> Result<bool> {
         }
         return Ok(true);
     }
+    let _lock = Journal::lock(&opts.journal)?;
+    // Read again under the lock: another process may have advanced it meanwhile.
+    let existing = Journal::load(&opts.journal)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(drive(opts, existing))
 }
@@ -1230,6 +1256,10 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
             e.opts.journal.display(),
             e.journal.migration.phase()
         ));
+        let phase = e.journal.migration.phase();
+        if e.stamp() > 0 && !matches!(phase, Phase::Committed | Phase::RolledBack) {
+            e.reclaim().await?;
+        }
     }
     if e.opts.action == Action::Abort {
         e.check_stamp().await?;

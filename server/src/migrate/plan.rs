@@ -127,6 +127,32 @@ impl Journal {
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
     }
 
+    /// Takes the journal's exclusive lock (an advisory `flock` on `<journal>.lock`, a
+    /// file that stays while the journal itself is replaced by renames): two processes
+    /// cannot drive one journal. Held until the returned file is dropped.
+    pub fn lock(path: &Path) -> Result<std::fs::File> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = std::path::PathBuf::from(name);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .with_context(|| format!("opening {}", lock.display()))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another zoolab migrate process drives {} (it holds {}): one process per journal",
+                path.display(),
+                lock.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", lock.display()))
+            }
+        }
+    }
+
     /// Whether a journal was written for this same migration: the same subtree and
     /// chroots, and at least one server in common on each side (an ensemble's member
     /// list may change during a migration).
@@ -408,6 +434,19 @@ mod tests {
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
         Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    #[test]
+    fn one_process_per_journal() {
+        let dir = std::env::temp_dir().join(format!("zoolab-journal-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let j = dir.join("j.json");
+        let held = Journal::lock(&j).unwrap();
+        let e = Journal::lock(&j).unwrap_err().to_string();
+        assert!(e.contains("another zoolab migrate process"), "{e}");
+        drop(held);
+        Journal::lock(&j).expect("free again once the holder is gone");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
