@@ -5,7 +5,6 @@
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use zoolab_core::ids::Zxid;
 use zoolab_core::jute::proto::{WireAcl, WireStat};
 use zoolab_core::migration::phase::{Evidence, Migration};
 use zoolab_core::tree::{Acl, Perms, StatPersisted};
@@ -198,21 +197,10 @@ pub struct NodeCopy {
     pub stat: WireStat,
 }
 
-/// The stored Stat behind a client-visible one: ZooKeeper shows clients
-/// `2 * cversion - numChildren` (see `zoolab_core::tree::stat`), so the stored
-/// counter of children ever created is `(cversion + numChildren) / 2`.
+/// The stored Stat behind a client-visible one (the core's
+/// [`StatPersisted::from_client`], which the simulator's logical copy uses too).
 pub fn persisted(s: &WireStat) -> StatPersisted {
-    StatPersisted {
-        czxid: Zxid(s.czxid as u64),
-        mzxid: Zxid(s.mzxid as u64),
-        ctime: s.ctime,
-        mtime: s.mtime,
-        version: s.version,
-        cversion: ((i64::from(s.cversion) + i64::from(s.num_children)) / 2) as i32,
-        aversion: s.aversion,
-        ephemeral_owner: s.ephemeral_owner,
-        pzxid: Zxid(s.pzxid as u64),
-    }
+    StatPersisted::from_client(&zoolab_core::tree::Stat::from(s))
 }
 
 /// The core's ACL from the wire's.
