@@ -9,13 +9,20 @@
    the seed is journaled and resumed from the journal; the writers stop at the freeze
    (the source has no fence: the freeze waits for a quiet watch); after commit every
    acknowledged write is on the target with the same data, and every node has the
-   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL.
+   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL. Then
+   a small /late migration: ephemeral churn after the freeze passes the final sync, a
+   write after it closes the cut-over's gate by name.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
-   stale controller fails fast; a --logical copy.
+   stale controller fails fast; another subtree's migration is refused while one is in
+   progress; a resumed run claims a new stamp; the cut-over waits for the target's
+   epoch (--min-epoch 1); run stops at the soak, abort there needs --force, commit;
+   client writes to the fence and record are refused; a --logical copy whose forced
+   abort after the cut-over keeps both sides fenced while the source's epoch is behind.
 3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
-   path without ZAB between processes.
+   path without ZAB between processes, a missing target chroot created, and the
+   cut-over's gate saying a standalone target cannot raise its epoch.
 
 Every server is started in a temporary directory on free ports and stopped by its pid.
 Exit status 0 when every test passed.
