@@ -83,7 +83,8 @@ enum Command {
         /// The journal file (JSON), written after every phase.
         #[arg(long, default_value = "zoolab-migration.json")]
         journal: PathBuf,
-        /// step (one phase), run (to the end, or --until), status, abort (roll back).
+        /// step (one phase), run (through the soak's start, or --until), commit (soak and
+        /// commit: no way back after), status, abort (roll back).
         #[arg(value_enum, default_value = "run")]
         action: migrate::Action,
         /// With run: stop on reaching this phase, before its work (e.g. freeze).
@@ -110,6 +111,10 @@ enum Command {
         /// The catch-up gate's bound on the lag, in transactions.
         #[arg(long, default_value_t = 1000)]
         max_lag: i64,
+        /// With abort after the cut-over: roll back although the writes the target took
+        /// since are not copied back (there is no reverse mirror).
+        #[arg(long)]
+        force: bool,
     },
     /// Run a ZooKeeper-compatible server configured by a zoo.cfg: standalone, or one
     /// member of an ensemble when it has server.N lines (and myid in dataDir).
@@ -301,6 +306,7 @@ fn main() -> ExitCode {
             freeze_wait_secs,
             soak_secs,
             max_lag,
+            force,
         } => {
             let opts = migrate::Opts {
                 from,
@@ -316,6 +322,7 @@ fn main() -> ExitCode {
                 freeze_wait_secs,
                 soak_secs,
                 max_lag,
+                force,
             };
             match migrate::run(opts) {
                 Ok(true) => Ok(()),

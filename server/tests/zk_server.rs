@@ -653,3 +653,21 @@ fn the_http_endpoint_gives_json_status_and_prometheus_metrics() {
         "{metrics}"
     );
 }
+
+#[test]
+fn clients_cannot_write_the_migration_fence_or_record() {
+    // Only a migration controller's import may create, move or delete them: a client
+    // that could would lift a fence or take a migration over.
+    let srv = Server::start("");
+    let mut c = srv.connect();
+    assert_eq!(c.create("/zookeeper/migration-fence", b"/", 0).0, -102, "NOAUTH");
+    assert_eq!(c.create("/zookeeper/migration", b"{}", 0).0, -102, "NOAUTH");
+    assert_eq!(c.set("/zookeeper/migration", b"{}"), -102, "NOAUTH");
+    let (err, _) = c.call(OpCode::Delete, |w| {
+        w.string("/zookeeper/migration-fence").i32(-1);
+    });
+    assert_eq!(err, -8, "BADARGUMENTS, as for /zookeeper/config");
+    assert_eq!(c.exists("/zookeeper/migration-fence"), NONODE);
+    assert_eq!(c.create("/zookeeper/other", b"", 0).0, 0, "the rest of /zookeeper is as before");
+    c.close();
+}

@@ -9,13 +9,20 @@
    the seed is journaled and resumed from the journal; the writers stop at the freeze
    (the source has no fence: the freeze waits for a quiet watch); after commit every
    acknowledged write is on the target with the same data, and every node has the
-   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL.
+   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL. Then
+   a small /late migration: ephemeral churn after the freeze passes the final sync, a
+   write after it closes the cut-over's gate by name.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
-   stale controller fails fast; a --logical copy.
+   stale controller fails fast; another subtree's migration is refused while one is in
+   progress; a resumed run claims a new stamp; the cut-over waits for the target's
+   epoch (--min-epoch 1); run stops at the soak, abort there needs --force, commit;
+   client writes to the fence and record are refused; a --logical copy whose forced
+   abort after the cut-over keeps both sides fenced while the source's epoch is behind.
 3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
-   path without ZAB between processes.
+   path without ZAB between processes, a missing target chroot created, and the
+   cut-over's gate saying a standalone target cannot raise its epoch.
 
 Every server is started in a temporary directory on free ports and stopped by its pid.
 Exit status 0 when every test passed.
@@ -37,7 +44,7 @@ import time
 import traceback
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, NotReadOnlyCallError
+from kazoo.exceptions import BadArgumentsError, NoAuthError, NoNodeError, NotReadOnlyCallError
 from kazoo.security import make_digest_acl
 
 HOST = "127.0.0.1"
@@ -363,7 +370,7 @@ def test_zookeeper_to_zoolab():
         for i in range(3):
             dst.restart(i, ["--min-epoch", "2"])
         dst.wait_formed()
-        r = migrate(src, dst, journal, *args, "run")
+        r = migrate(src, dst, journal, *args, "--until", "committed", "run")
         assert phase(journal) == "Committed", phase(journal)
         assert "target zxid 0x3" in r.stdout, "the target's next leader is in epoch 3"
         dzk = dst.client(auth_data=[("digest", "super:secret")])
@@ -382,6 +389,21 @@ def test_zookeeper_to_zoolab():
         assert seq == "/app/locks/lock-0000000013", f"the sequence counter came across: {seq}"
         r = migrate(src, dst, journal, *args, "status")
         assert "committed" in r.stdout
+        # A ZooKeeper source has no fence: ephemeral churn after the freeze (a parent's
+        # pzxid moves) does not block the final sync, but a persistent write after it is
+        # caught at the cut-over, by name.
+        admin.create("/late/x", b"1", makepath=True)
+        lj = os.path.join(TMP, "late.json")
+        migrate(src, dst, lj, *args, "--until", "final-sync", "run", subtree="/late")
+        churn = src.client()
+        churn.create("/late/session-", ephemeral=True, sequence=True)
+        churn.stop()
+        migrate(src, dst, lj, *args, "--until", "cut-over", "run", subtree="/late")
+        assert phase(lj) == "CutOver", phase(lj)
+        admin.set("/late/x", b"written after the freeze")
+        r = migrate(src, dst, lj, *args, "run", subtree="/late", check=False)
+        assert r.returncode == 2 and phase(lj) == "CutOver", (r.returncode, phase(lj))
+        assert "/late/x" in r.stdout and "after the freeze" in r.stdout, r.stdout
         dzk.stop()
         admin.stop()
     finally:
@@ -425,8 +447,12 @@ def test_zoolab_to_zoolab_with_the_fence():
             r = migrate(src, dst, s1, *auth, action, subtree="/tmp3", check=False)
             assert r.returncode == 1 and "stale controller" in r.stderr, r.stderr
         assert phase(s1) == "Freeze", phase(s1)
-        # The real migration.
+        # The real migration: one record and one fence per cluster, so it waits until
+        # /tmp3's migration ends.
         journal = os.path.join(TMP, "zoolab-to-zoolab.json")
+        r = migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc", check=False)
+        assert r.returncode == 2 and "another migration" in r.stdout and "/tmp3" in r.stdout, r.stdout
+        migrate(src, dst, s2, *auth, "abort", subtree="/tmp3")
         migrate(src, dst, journal, *auth, "--until", "freeze", "run", subtree="/svc")
         dzk = dst.client()
         try:
@@ -434,17 +460,41 @@ def test_zoolab_to_zoolab_with_the_fence():
             raise AssertionError("the target took a write in scope before the cut-over")
         except NotReadOnlyCallError:
             pass
+        before = json.loads(szk.get("/zookeeper/migration")[0])["stamp"]
         r = migrate(src, dst, journal, *auth, "step", subtree="/svc")
         assert "write fence" in r.stdout and phase(journal) == "FinalSync"
+        after = json.loads(szk.get("/zookeeper/migration")[0])["stamp"]
+        assert after > before and f"claimed stamp {after}" in r.stdout, "every process start takes a new stamp"
         try:
             szk.set("/svc/d1", b"late")
             raise AssertionError("a write to the source after the freeze succeeded")
         except NotReadOnlyCallError:
             pass
         szk.set("/other", b"outside the fence")
-        migrate(src, dst, journal, *auth, "run", subtree="/svc")
+        # Both ensembles are in epoch 1: a zxid margin in one epoch would not hold (the
+        # fenced source still takes zxids), so the cut-over asks for the target's epoch above.
+        r = migrate(src, dst, journal, *auth, "run", subtree="/svc", check=False)
+        assert r.returncode == 2 and phase(journal) == "CutOver", (r.returncode, phase(journal))
+        assert "--min-epoch 1" in r.stdout, r.stdout
+        for i in range(3):
+            dst.restart(i, ["--min-epoch", "1"])
+        dst.wait_formed()
+        r = migrate(src, dst, journal, *auth, "run", subtree="/svc")
+        assert phase(journal) == "Soak" and "commit" in r.stdout, "run stops before the point of no return"
+        r = migrate(src, dst, journal, *auth, "abort", subtree="/svc", check=False)
+        assert r.returncode == 1 and "--force" in r.stderr, "no abort after the cut-over without --force"
+        migrate(src, dst, journal, *auth, "commit", subtree="/svc")
         assert phase(journal) == "Committed", phase(journal)
-        dzk.add_auth("digest", "super:secret")
+        # The controller's own znodes refuse client writes, even the super-user's.
+        for call, err in ((lambda: szk.delete("/zookeeper/migration-fence"), BadArgumentsError),
+                          (lambda: szk.set("/zookeeper/migration", b"{}"), NoAuthError)):
+            try:
+                call()
+                raise AssertionError("a client wrote the migration's fence or record")
+            except err:
+                pass
+        dzk.stop()
+        dzk = dst.client(auth_data=[("digest", "super:secret")])
         n = assert_same_trees(szk, dzk, "/svc", exact=True)
         print(f"{n} znodes equal with their Stat and ACL")
         dzk.create("/svc/after", b"")
@@ -453,7 +503,17 @@ def test_zoolab_to_zoolab_with_the_fence():
         szk.delete("/logi/private")  # alice's ACL: the controller could not read it back
         lj = os.path.join(TMP, "logical.json")
         r = migrate(src, dst, lj, *auth, "--logical", "run", subtree="/logi")
-        assert phase(lj) == "Committed" and "versions restart" in r.stdout, "the logical copy states its losses"
+        assert phase(lj) == "Soak" and "versions restart" in r.stdout, "the logical copy states its losses"
+        # Abort after the cut-over (--force): the target is fenced again first, and the
+        # source stays fenced while its zxid is not above the target's (epoch 1 < 2).
+        r = migrate(src, dst, lj, *auth, "--logical", "--force", "abort", subtree="/logi", check=False)
+        assert r.returncode == 2 and "not above the target's" in r.stdout and "--min-epoch 2" in r.stdout, r.stdout
+        for zk, side in ((szk, "source"), (dzk, "target")):
+            try:
+                zk.set("/logi/versioned", b"two writers")
+                raise AssertionError(f"the {side} took a write while the abort waits for the source's epoch")
+            except NotReadOnlyCallError:
+                pass
         n = assert_same_trees(szk, dzk, "/logi", exact=False)
         assert dzk.get("/logi/versioned")[1].version == 0, "logically, versions restart"
         print(f"{n} znodes equal logically (data and ACL)")
@@ -511,22 +571,35 @@ def test_the_whole_tree_between_standalone_servers():
         szk.create("/second/level", b"2", makepath=True)
         journal = os.path.join(TMP, "whole.json")
         auth = ["--source-auth", "super:secret", "--target-auth", "super:secret"]
+        # Into a chroot the target does not have yet: the exact path creates it (an
+        # import under a missing parent is refused, not silently dropped).
+        class Chrooted:
+            def hosts(self):
+                return dst.hosts() + "/moved/here"
+        cj = os.path.join(TMP, "chroot.json")
+        migrate(src, Chrooted(), cj, *auth, "--until", "freeze", "run", subtree="/second")
+        dzk = dst.client(auth_data=[("digest", "super:secret")])
+        assert dzk.get("/moved/here/second/level")[0] == b"2", "copied under the new chroot"
+        migrate(src, Chrooted(), cj, *auth, "abort", subtree="/second")
+        dzk.delete("/moved", recursive=True)
+        dzk.stop()
         migrate(src, dst, journal, *auth, "--until", "final-sync", "run", subtree="/")
         try:
             szk.create("/new", b"")
             raise AssertionError("a standalone source took a write after its freeze")
         except NotReadOnlyCallError:
             pass
-        migrate(src, dst, journal, *auth, "run", subtree="/")
-        assert phase(journal) == "Committed", phase(journal)
+        # Standalone servers stay in epoch 0 and have no election to raise it: the
+        # cut-over's gate stays closed and says so (the copy itself is complete).
+        r = migrate(src, dst, journal, *auth, "--until", "committed", "run", subtree="/", check=False)
+        assert r.returncode == 2 and phase(journal) == "CutOver", (r.returncode, phase(journal))
+        assert "standalone" in r.stdout, r.stdout
         dzk = dst.client(auth_data=[("digest", "super:secret")])
         for top in ("/top", "/second"):
             assert_same_trees(szk, dzk, top, exact=True)
         ra, rb = szk.get("/")[1], dzk.get("/")[1]
         for f in STAT_FIELDS:
             assert getattr(ra, f) == getattr(rb, f), f"/: Stat.{f} {getattr(ra, f)} vs {getattr(rb, f)}"
-        assert dst.zxid() > src.zxid()
-        dzk.create("/new", b"the target serves")
         dzk.stop()
         szk.stop()
     finally:

@@ -9,7 +9,7 @@
 //! takes a zxid as an error transaction (like ZooKeeper's other prepare-time errors);
 //! ZooKeeper's read-only mode refuses before that. The client sees the same error.
 
-use crate::tree::{DataTree, MultiOp, Txn, TxnOp, WriteRequest};
+use crate::tree::{DataTree, MultiOp, Txn, TxnOp, WriteRequest, ZkError};
 use crate::zab::zkdb::ZkRequest;
 
 /// Where the marker lives (under `/zookeeper`, outside every migrated subtree and
@@ -63,14 +63,83 @@ pub fn written_paths(req: &WriteRequest) -> Vec<&str> {
     }
 }
 
-/// Whether the fence refuses this client request.
-pub fn refuses(tree: &DataTree, outstanding: &[&Txn], req: &ZkRequest) -> bool {
-    let paths = written_paths(&req.request);
+/// Whether `path` is one of the controller's own znodes: the fence marker and the
+/// migration record (`/zookeeper/migration…`). Only the controller's import changes
+/// them; a client write to them is refused as ZooKeeper refuses `/zookeeper/config`
+/// (BADARGUMENTS to delete, NOAUTH to change), so no client can lift a fence or take a
+/// migration over.
+pub fn is_controller_path(path: &str) -> bool {
+    path.starts_with(super::record::RECORD_PATH)
+}
+
+/// The error a client write gets from the migration machinery, if any: the
+/// controller's own znodes refuse every client write (see [`is_controller_path`]); a
+/// fenced subtree refuses writes with NOTREADONLY. Import requests are never refused
+/// (they are the controller's). The one check the simulator's leader and zoolab's
+/// server both apply.
+pub fn refusal(tree: &DataTree, outstanding: &[&Txn], write: &WriteRequest) -> Option<ZkError> {
+    let paths = written_paths(write);
     if paths.is_empty() {
-        return false;
+        return None;
     }
-    match fenced_scope(tree, outstanding) {
-        Some(scope) => paths.iter().any(|p| in_scope(&scope, p)),
-        None => false,
+    if paths.iter().any(|p| is_controller_path(p)) {
+        return Some(match write {
+            WriteRequest::Delete { .. } => ZkError::BadArguments,
+            _ => ZkError::NoAuth,
+        });
+    }
+    let scope = fenced_scope(tree, outstanding)?;
+    paths.iter().any(|p| in_scope(&scope, p)).then_some(ZkError::NotReadOnly)
+}
+
+/// Whether the fence refuses this client request ([`refusal`] says with what).
+pub fn refuses(tree: &DataTree, outstanding: &[&Txn], req: &ZkRequest) -> bool {
+    refusal(tree, outstanding, &req.request).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Zxid;
+    use crate::tree::{Acl, Create, CreateMode, Import, ImportedNode, StatPersisted};
+
+    fn fenced_on(scope: &str) -> DataTree {
+        let mut t = DataTree::new();
+        let node = ImportedNode {
+            path: FENCE_PATH.into(),
+            data: scope.as_bytes().to_vec(),
+            acl: vec![Acl::new(crate::tree::Perms(1), "world", "anyone")],
+            stat: StatPersisted::created(Zxid(1), 0, 0),
+        };
+        let _ = t.import_node(FENCE_PATH, node.data.clone(), &node.acl, node.stat);
+        t
+    }
+
+    #[test]
+    fn client_writes_to_the_fence_and_the_record_are_refused_even_unfenced() {
+        let t = DataTree::new();
+        let del = |p: &str| WriteRequest::Delete { path: p.into(), version: -1 };
+        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: vec![], version: -1 };
+        assert_eq!(refusal(&t, &[], &del(FENCE_PATH)), Some(ZkError::BadArguments));
+        assert_eq!(refusal(&t, &[], &set(super::super::record::RECORD_PATH)), Some(ZkError::NoAuth));
+        let create = WriteRequest::Create(Create {
+            path: super::super::record::RECORD_PATH.into(),
+            data: vec![],
+            acl: Acl::open_unsafe(),
+            mode: CreateMode::Persistent,
+            ttl: None,
+        });
+        assert_eq!(refusal(&t, &[], &create), Some(ZkError::NoAuth));
+        assert_eq!(refusal(&t, &[], &set("/app")), None, "other paths are not refused");
+        assert_eq!(refusal(&t, &[], &WriteRequest::Import(Import::default())), None);
+    }
+
+    #[test]
+    fn the_fence_refuses_its_scope_only() {
+        let t = fenced_on("/app");
+        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: vec![], version: -1 };
+        assert_eq!(refusal(&t, &[], &set("/app/x")), Some(ZkError::NotReadOnly));
+        assert_eq!(refusal(&t, &[], &set("/other")), None);
+        assert_eq!(refusal(&t, &[], &set(FENCE_PATH)), Some(ZkError::NoAuth));
     }
 }

@@ -592,18 +592,7 @@ impl Stream {
                         // What a client Stat shows: containers and TTL nodes look
                         // persistent; the internal cversion follows from cversion and
                         // numChildren.
-                        let cs = n.client_stat();
-                        stat = StatPersisted {
-                            czxid: cs.czxid,
-                            mzxid: cs.mzxid,
-                            ctime: cs.ctime,
-                            mtime: cs.mtime,
-                            version: cs.version,
-                            cversion: (cs.cversion + cs.num_children) / 2,
-                            aversion: cs.aversion,
-                            ephemeral_owner: cs.ephemeral_owner,
-                            pzxid: cs.pzxid,
-                        };
+                        stat = StatPersisted::from_client(&n.client_stat());
                     }
                     if plan.broken.ephemerals_as_persistent && matches!(n.kind(), NodeKind::Ephemeral(_)) {
                         stat.ephemeral_owner = 0;

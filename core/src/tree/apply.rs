@@ -133,10 +133,14 @@ impl DataTree {
                 for p in &i.deletes {
                     self.unimport_node(p);
                 }
+                // A node whose parent is missing is skipped and the batch goes on (it
+                // never stops half-way, as a multi's apply), but the controller hears of
+                // it: the first error is the result.
+                let mut first = None;
                 for n in &i.nodes {
-                    // A node whose parent is missing is skipped (the controller's next
-                    // verification sees it): a batch never stops half-way.
-                    let _ = self.import_node(&n.path, n.data.clone(), &n.acl, n.stat);
+                    if let Err(e) = self.import_node(&n.path, n.data.clone(), &n.acl, n.stat) {
+                        first.get_or_insert(e);
+                    }
                 }
                 for s in &i.closed_sessions {
                     self.sessions.remove(s);
@@ -144,7 +148,10 @@ impl DataTree {
                 for &(s, t) in &i.sessions {
                     self.sessions.insert(s, t);
                 }
-                Ok(OpResult::Checked)
+                match first {
+                    None => Ok(OpResult::Checked),
+                    Some(e) => Err(e),
+                }
             }
         }
     }
@@ -269,6 +276,23 @@ mod tests {
         assert_eq!(s.tree.node("/t").unwrap().kind(), NodeKind::Ttl(100));
         assert_eq!(s.stat("/c").ephemeral_owner, 0);
         assert_eq!(s.stat("/t").ephemeral_owner, 0);
+    }
+
+    #[test]
+    fn an_import_whose_parent_is_missing_reports_it_and_applies_the_rest() {
+        use crate::tree::{Import, ImportedNode, StatPersisted, Txn};
+        let mut t = DataTree::new();
+        let node = |p: &str| ImportedNode {
+            path: p.into(),
+            data: vec![],
+            acl: crate::tree::Acl::open_unsafe(),
+            stat: StatPersisted::created(Zxid(1), 0, 0),
+        };
+        let imp = Import { nodes: vec![node("/a"), node("/missing/b"), node("/a/c")], ..Import::default() };
+        let txn = Txn { zxid: Zxid(1), session: A, time: 0, digest: None, op: TxnOp::Import(imp) };
+        let r = t.apply(&txn);
+        assert_eq!(r.result.unwrap_err().error, ZkError::NoNode);
+        assert!(t.node("/a/c").is_some() && t.node("/missing/b").is_none());
     }
 
     #[test]

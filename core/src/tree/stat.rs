@@ -78,6 +78,26 @@ pub struct Stat {
     pub pzxid: Zxid,
 }
 
+impl StatPersisted {
+    /// The stored stat behind a client's view of it, as far as the view tells (a
+    /// migration's copy through the client API): the client sees `2 * cversion -
+    /// numChildren`, so the stored counter is `(cversion + numChildren) / 2`; the
+    /// ephemeral owner is the client's (containers and TTL nodes show 0: persistent).
+    pub fn from_client(s: &Stat) -> StatPersisted {
+        StatPersisted {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: ((i64::from(s.cversion) + i64::from(s.num_children)) / 2) as i32,
+            aversion: s.aversion,
+            ephemeral_owner: s.ephemeral_owner,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
 impl Stat {
     /// The client's view of a stored stat (ZooKeeper's `DataNode.copyStat`).
     pub fn from_persisted(s: &StatPersisted, data_length: usize, num_children: usize) -> Stat {
@@ -102,6 +122,28 @@ impl Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_view_converts_back_to_the_stored_stat() {
+        let s = StatPersisted {
+            czxid: Zxid(5),
+            mzxid: Zxid(9),
+            ctime: 1,
+            mtime: 2,
+            version: 3,
+            cversion: 7,
+            aversion: 1,
+            ephemeral_owner: 0,
+            pzxid: Zxid(12),
+        };
+        for children in [0, 3, 7] {
+            assert_eq!(
+                StatPersisted::from_client(&Stat::from_persisted(&s, 4, children)),
+                s,
+                "{children} children"
+            );
+        }
+    }
 
     #[test]
     fn client_cversion_counts_creates_and_deletes() {

@@ -88,6 +88,24 @@ impl From<&Stat> for WireStat {
     }
 }
 
+impl From<&WireStat> for Stat {
+    fn from(s: &WireStat) -> Stat {
+        Stat {
+            czxid: crate::ids::Zxid(s.czxid as u64),
+            mzxid: crate::ids::Zxid(s.mzxid as u64),
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion,
+            aversion: s.aversion,
+            ephemeral_owner: s.ephemeral_owner,
+            data_length: s.data_length,
+            num_children: s.num_children,
+            pzxid: crate::ids::Zxid(s.pzxid as u64),
+        }
+    }
+}
+
 /// An ACL as the wire carries it.
 pub fn to_wire_acl(acl: &[Acl]) -> Vec<WireAcl> {
     acl.iter()

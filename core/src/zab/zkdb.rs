@@ -287,9 +287,10 @@ impl Replicated for ZkDatabase {
             let origin = Origin { session: request.session, auth: &auth, zxid: ctx.zxid, time };
             return self.prep.prepare(&self.tree, &write, &origin);
         }
-        // A migration's write fence (crate::migration::fence): NOTREADONLY in its scope.
-        if crate::migration::fence::refuses(&self.tree, outstanding, request) {
-            let refused = WriteRequest::Invalid(crate::tree::ZkError::NotReadOnly);
+        // A migration's write fence (crate::migration::fence): NOTREADONLY in its scope;
+        // the controller's own znodes refuse client writes.
+        if let Some(e) = crate::migration::fence::refusal(&self.tree, outstanding, &request.request) {
+            let refused = WriteRequest::Invalid(e);
             let origin = Origin { session: request.session, auth: &request.auth, zxid: ctx.zxid, time };
             return self.prep.prepare(&self.tree, &refused, &origin);
         }

@@ -82,6 +82,33 @@ pub struct Client {
     xid: AtomicI32,
     alive: Arc<AtomicBool>,
     last_zxid: Arc<AtomicI64>,
+    link: Link,
+}
+
+/// What ends a connection declared dead: its reader and writer tasks (aborting them
+/// drops the socket's halves, closing it).
+#[derive(Clone, Default)]
+struct Link {
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Link {
+    /// Marks the connection dead, closes it and fails every outstanding call (Lost): a
+    /// partitioned server must not keep the controller waiting on a socket that stays
+    /// open.
+    fn kill(&self, alive: &AtomicBool, waiters: &Waiters) {
+        alive.store(false, Ordering::SeqCst);
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        lock(waiters).clear();
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.link.kill(&self.alive, &self.waiters);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -134,17 +161,24 @@ impl Client {
         let waiters: Waiters = Arc::default();
         let alive = Arc::new(AtomicBool::new(true));
         let last_zxid = Arc::new(AtomicI64::new(0));
-        tokio::spawn(async move {
+        let link = Link::default();
+        let started = std::time::Instant::now();
+        // Milliseconds after `started` when the server was last heard from.
+        let heard = Arc::new(AtomicI64::new(0));
+        let writer = tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
                 if wr.write_all(&p).await.is_err() {
                     break;
                 }
             }
         });
+        lock(&link.tasks).push(writer.abort_handle());
         {
-            let (waiters, alive, last_zxid) = (waiters.clone(), alive.clone(), last_zxid.clone());
-            tokio::spawn(async move {
+            let (waiters, alive, last_zxid, heard) =
+                (waiters.clone(), alive.clone(), last_zxid.clone(), heard.clone());
+            let reader = tokio::spawn(async move {
                 while let Ok(body) = read_frame(&mut rd).await {
+                    heard.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
                     let mut r = Reader::new(&body, LIMIT);
                     let Ok(h) = ReplyHeader::read(&mut r) else { break };
                     if h.zxid > 0 {
@@ -168,13 +202,22 @@ impl Client {
                 alive.store(false, Ordering::SeqCst);
                 lock(&waiters).clear();
             });
+            lock(&link.tasks).push(reader.abort_handle());
         }
         {
-            let (tx, alive) = (tx.clone(), alive.clone());
-            let every = Duration::from_millis((resp.timeout_ms.max(3000) / 3) as u64);
+            let (tx, alive, waiters, link) = (tx.clone(), alive.clone(), waiters.clone(), link.clone());
+            let timeout = resp.timeout_ms.max(3000) as i64;
+            let every = Duration::from_millis((timeout / 3) as u64);
             tokio::spawn(async move {
                 while alive.load(Ordering::SeqCst) {
                     tokio::time::sleep(every).await;
+                    // Nothing heard (not even a ping reply) for 2/3 of the session
+                    // timeout: the server is gone or partitioned away; fail over.
+                    let silent = started.elapsed().as_millis() as i64 - heard.load(Ordering::SeqCst);
+                    if silent > timeout * 2 / 3 {
+                        link.kill(&alive, &waiters);
+                        break;
+                    }
                     let mut w = Writer::new();
                     RequestHeader { xid: XID_PING, op: OpCode::Ping.code() }.write(&mut w);
                     if tx.send(frame(&w.into_bytes())).is_err() {
@@ -183,7 +226,7 @@ impl Client {
                 }
             });
         }
-        Ok(Client { tx, waiters, xid: AtomicI32::new(1), alive, last_zxid })
+        Ok(Client { tx, waiters, xid: AtomicI32::new(1), alive, last_zxid, link })
     }
 
     /// Whether the connection still stands.
@@ -205,7 +248,13 @@ impl Client {
         }
         let (h, body) = match tokio::time::timeout(Duration::from_secs(30), rx).await {
             Ok(Ok(r)) => r,
-            _ => return Err(CallError::Lost),
+            Ok(Err(_)) => return Err(CallError::Lost),
+            Err(_) => {
+                // No answer in time: the connection is not trusted again (a later reply
+                // on it could be taken for another call's); the controller reconnects.
+                self.link.kill(&self.alive, &self.waiters);
+                return Err(CallError::Lost);
+            }
         };
         if h.err != 0 {
             return Err(CallError::Server(h.err));
@@ -371,4 +420,45 @@ pub async fn four_letter(host: &str, word: &str) -> anyhow::Result<String> {
     let mut out = String::new();
     tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out)).await??;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A server that opens a session and then never answers (a partition that keeps the
+    /// TCP connection up): the client declares it dead, fails the call and closes.
+    #[tokio::test]
+    async fn a_silent_server_is_declared_dead_and_its_connection_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let len = s.read_i32().await.unwrap();
+            let mut req = vec![0; len as usize];
+            s.read_exact(&mut req).await.unwrap();
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: 3000,
+                session_id: 7,
+                password: vec![0; 16],
+                read_only: false,
+            };
+            s.write_all(&frame(&resp.encode())).await.unwrap();
+            // Read (and ignore) everything until the client closes the connection.
+            let mut buf = vec![0; 4096];
+            while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let c = Client::connect(&addr, tx).await.unwrap();
+        assert!(c.alive());
+        let r = tokio::time::timeout(Duration::from_secs(60), c.get_data("/a")).await;
+        assert_eq!(r.expect("the call ends"), Err(CallError::Lost));
+        assert!(!c.alive(), "declared dead");
+        tokio::time::timeout(Duration::from_secs(60), server)
+            .await
+            .expect("the client closed its side of the connection")
+            .unwrap();
+    }
 }

@@ -35,8 +35,11 @@ use zoolab_core::tree::{DataTree, Import, ImportedNode, StatPersisted};
 pub enum Action {
     /// Do the current phase's work and advance one phase if its gate holds.
     Step,
-    /// Step until committed, until `--until`, or until a gate stays closed.
+    /// Step until the soak (the commit is the operator's own `commit`), until `--until`
+    /// (`--until committed` goes through the commit), or until a gate stays closed.
     Run,
+    /// Soak and commit: the point of no return (the migration must be in its soak).
+    Commit,
     /// Print the journal.
     Status,
     /// Roll back (any phase before commit).
@@ -72,6 +75,21 @@ pub struct Opts {
     pub soak_secs: u64,
     /// The catch-up gate's lag bound (transactions).
     pub max_lag: i64,
+    /// Abort after the cut-over although the target's writes since are not copied back.
+    pub force: bool,
+}
+
+/// Where `run` stops before doing `phase`'s work, if it does: at `--until`, and at the
+/// soak unless asked to go through the commit (`--until committed`, or `commit`).
+fn stop_before(action: Action, until: Option<Phase>, phase: Phase) -> Option<String> {
+    match action {
+        Action::Run if until == Some(phase) => Some(format!("stopping at {phase} as asked (its gate: {})", phase.gate())),
+        Action::Run if phase == Phase::Soak && until != Some(Phase::Committed) => Some(format!(
+            "stopping at {phase}: the target serves; `zoolab migrate … commit` soaks and commits (no way back \
+             after), `abort --force` rolls back"
+        )),
+        _ => None,
+    }
 }
 
 /// Parses a phase name as printed (`catch-up`, `final-sync`, `cut-over`, ...).
@@ -132,9 +150,18 @@ impl Side {
         let root = join(&chroot, subtree);
         let client = Client::connect(&hosts, events).await?;
         // zoolab says so in `srvr` (its version string); anything else is treated as
-        // Apache ZooKeeper (or another implementation of its client API).
-        let first = hosts.split(',').next().unwrap_or_default().to_string();
-        let zoolab = client::four_letter(&first, "srvr").await.map(|s| s.contains("zoolab")).unwrap_or(false);
+        // Apache ZooKeeper (or another implementation of its client API). Every host is
+        // asked until one answers; none answering is an error, not a guess.
+        let mut zoolab = None;
+        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            if let Ok(s) = client::four_letter(h, "srvr").await {
+                zoolab = Some(s.contains("zoolab"));
+                break;
+            }
+        }
+        let Some(zoolab) = zoolab else {
+            bail!("cannot tell whether {hosts} is zoolab or ZooKeeper: no server answered the `srvr` four-letter word")
+        };
         let side = Side { hosts, root, client: Arc::new(client), zoolab, auth };
         side.authenticate().await?;
         Ok(side)
@@ -212,6 +239,8 @@ struct Engine {
     journal: Journal,
     watching: bool,
     exact: bool,
+    /// Persistent source nodes the catch-up saw deleted above the freeze zxid.
+    late_deletes: BTreeSet<String>,
 }
 
 fn is_ephemeral(n: &NodeCopy) -> bool {
@@ -317,6 +346,12 @@ impl Engine {
                  --source-auth super:PASSWORD), or copy logically with --logical",
                 side.hosts
             ),
+            CallError::Server(client::NONODE) => anyhow::anyhow!(
+                "import into {} skipped nodes whose parent is missing there (NONODE), e.g. under {}: the \
+                 batch was applied without them",
+                side.hosts,
+                imp.nodes.first().and_then(|n| parent(&n.path)).unwrap_or("?")
+            ),
             e => anyhow::anyhow!("import into {} failed: {e}", side.hosts),
         })
     }
@@ -325,6 +360,9 @@ impl Engine {
     async fn apply(&self, changes: Vec<Change>, target: &BTreeMap<String, NodeCopy>) -> Result<usize> {
         let changes = plan::order(changes);
         let n = changes.len();
+        if changes.iter().any(|c| matches!(c, Change::Upsert { .. })) {
+            self.target_parents().await?;
+        }
         if self.exact {
             let mut imp = Import::default();
             let mut bytes = 0;
@@ -365,23 +403,6 @@ impl Engine {
             return Ok(n);
         }
         let c = &self.dst.client;
-        // The subtree's parents on the target (a chroot, or a deeper subtree).
-        let mut up = parent(&self.dst.root);
-        let mut missing = Vec::new();
-        while let Some(p) = up.filter(|p| *p != "/") {
-            if c.get_data(p).await?.is_some() {
-                break;
-            }
-            missing.push(p.to_string());
-            up = parent(p);
-        }
-        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
-        for p in missing.iter().rev() {
-            match c.create(p, b"", &open, 0).await {
-                Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
-                Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
-            }
-        }
         for ch in changes {
             match ch {
                 Change::Upsert { rel, node } => {
@@ -505,6 +526,13 @@ impl Engine {
                             .and_then(|q| reads.get(q))
                             .and_then(|r| r.as_ref())
                             .map_or(now_z, |n| n.stat.pzxid);
+                        // A persistent node (the target holds only those) deleted after
+                        // the freeze: a writer the freeze did not stop.
+                        if self.journal.fence_zxid.is_some_and(|f| z > f)
+                            && self.dst.read(&self.dst.abs(rel)).await?.is_some()
+                        {
+                            self.late_deletes.insert(p.clone());
+                        }
                         changes.push(Change::Tombstone { rel: rel.to_string(), zxid: z });
                     }
                 }
@@ -514,6 +542,29 @@ impl Engine {
             applied += self.apply(changes, &dst).await?;
             complete = Some(z);
         }
+    }
+
+    /// Creates the subtree's missing parents on the target (a chroot, or a deeper
+    /// subtree), for both transports: an import under a missing parent is refused.
+    async fn target_parents(&self) -> Result<()> {
+        let c = &self.dst.client;
+        let mut up = parent(&self.dst.root);
+        let mut missing = Vec::new();
+        while let Some(p) = up.filter(|p| *p != "/") {
+            if c.get_data(p).await?.is_some() {
+                break;
+            }
+            missing.push(p.to_string());
+            up = parent(p);
+        }
+        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        for p in missing.iter().rev() {
+            match c.create(p, b"", &open, 0).await {
+                Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
+                Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
+            }
+        }
+        Ok(())
     }
 
     async fn target_nodes(&self, changes: &[Change]) -> Result<BTreeMap<String, NodeCopy>> {
@@ -566,35 +617,74 @@ impl Engine {
     }
 
     async fn read_record(&self, side: &Side) -> Result<Option<(u64, i32)>> {
+        Ok(self.read_record_json(side).await?.map(|(v, version)| (v["stamp"].as_u64().unwrap_or(0), version)))
+    }
+
+    async fn read_record_json(&self, side: &Side) -> Result<Option<(serde_json::Value, i32)>> {
         match side.client.get_data(RECORD_PATH).await? {
             None => Ok(None),
-            Some((data, stat)) => {
-                let v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
-                Ok(Some((v["stamp"].as_u64().unwrap_or(0), stat.version)))
-            }
+            Some((data, stat)) => Ok(Some((serde_json::from_slice(&data).unwrap_or_default(), stat.version))),
         }
     }
 
+    /// One record (and one fence) per cluster: refuses to start while a side's record
+    /// belongs to another subtree's migration that is neither committed nor rolled back.
+    async fn other_migration(&self) -> Result<Option<String>> {
+        for side in [&self.src, &self.dst] {
+            if let Some((v, _)) = self.read_record_json(side).await? {
+                if let Some(why) = plan::overlapping(&v, &self.journal.subtree) {
+                    return Ok(Some(format!("{} {why}", side.hosts)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks the record on both sides with the migration's end (`committed`,
+    /// `rolled back`), so another subtree's migration may start.
+    async fn end_record(&self, state: &str) -> Result<()> {
+        for side in [&self.src, &self.dst] {
+            let version = self.read_record(side).await?.map(|x| x.1);
+            self.write_record_state(side, self.stamp(), version, state).await?;
+        }
+        Ok(())
+    }
+
     async fn write_record(&self, side: &Side, stamp: u64, expected: Option<i32>) -> Result<String> {
+        self.write_record_state(side, stamp, expected, "in progress").await
+    }
+
+    async fn write_record_state(
+        &self,
+        side: &Side,
+        stamp: u64,
+        expected: Option<i32>,
+        state: &str,
+    ) -> Result<String> {
         let data = serde_json::to_vec(&serde_json::json!({
             "stamp": stamp,
             "from": self.journal.from,
             "to": self.journal.to,
             "subtree": self.journal.subtree,
+            "state": state,
         }))?;
-        if side.zoolab && !self.opts.logical {
+        if side.zoolab {
+            // zoolab refuses client writes to its controller znodes: the record goes
+            // through the import path (a super-user session) even for a logical copy.
             let z = side.client.last_zxid();
             let stat = StatPersisted::created(Zxid(z as u64), now_ms(), 0);
-            let node = ImportedNode {
-                path: RECORD_PATH.into(),
-                data,
-                acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
-                stat,
-            };
+            let node = ImportedNode { path: RECORD_PATH.into(), data, acl: read_only_acl(), stat };
             self.import(side, &Import { nodes: vec![node], ..Import::default() }).await?;
             return Ok(format!("{RECORD_PATH} imported"));
         }
-        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        // Apache ZooKeeper cannot refuse writes under /zookeeper: the record is readable by
+        // all and writable only by the controller's own identity when it authenticated.
+        let mut open = vec![WireAcl { perms: 1, scheme: "world".into(), id: "anyone".into() }];
+        if side.auth.is_some() {
+            open.push(WireAcl { perms: 31, scheme: "auth".into(), id: String::new() });
+        } else {
+            open[0].perms = 31;
+        }
         let r = match expected {
             None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| ()),
             Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|_| ()),
@@ -609,6 +699,29 @@ impl Engine {
             }
             Err(e) => bail!("cannot write the migration record {RECORD_PATH} on {}: {e}", side.hosts),
         }
+    }
+
+    /// Every process start takes a new stamp (the maximum seen plus one) once it has
+    /// checked that no newer controller owns the migration: a controller that was
+    /// replaced meanwhile then fails its next per-phase stamp check instead of
+    /// interleaving with this one. The journal is saved before the records say so (a
+    /// crash between leaves the journal ahead, never behind).
+    async fn reclaim(&mut self) -> Result<()> {
+        self.check_stamp().await?;
+        let mut seen = vec![self.stamp()];
+        let mut versions = Vec::new();
+        for side in [&self.src, &self.dst] {
+            let r = self.read_record(side).await?;
+            seen.extend(r.map(|x| x.0));
+            versions.push(r.map(|x| x.1));
+        }
+        let stamp = next_stamp(&seen);
+        self.journal.migration.claim(stamp)?;
+        self.journal.save(&self.opts.journal)?;
+        self.write_record(&self.src, stamp, versions[0]).await?;
+        self.write_record(&self.dst, stamp, versions[1]).await?;
+        self.say(&format!("claimed stamp {stamp}"));
+        Ok(())
     }
 
     /// Fails fast when a newer controller took the migration over.
@@ -633,7 +746,7 @@ impl Engine {
                 nodes: vec![ImportedNode {
                     path: FENCE_PATH.into(),
                     data: side.root.as_bytes().to_vec(),
-                    acl: vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(31), "world", "anyone")],
+                    acl: read_only_acl(),
                     stat: StatPersisted::created(Zxid(side.client.last_zxid() as u64), now_ms(), 0),
                 }],
                 ..Import::default()
@@ -692,12 +805,9 @@ impl Engine {
             );
         }
         println!(
-            "fidelity: - cut-over: {}",
-            if self.exact {
-                "the target's zxid is raised above the source's by empty import batches (same epoch), or the gate says to restart its election above the source's epoch"
-            } else {
-                "the target's zxid is raised above the source's by writes to the migration record (same epoch), or the gate says to restart its leader until its epoch passes the source's"
-            }
+            "fidelity: - cut-over: the target's epoch must be above the source's (its zxids then pass every zxid \
+             the source gives out in its epoch: sessions, other subtrees, refused writes); the gate says how to \
+             restart the target's election above it, and the soak checks it again"
         );
     }
 
@@ -706,7 +816,12 @@ impl Engine {
         if phase > Phase::Preflight && phase < Phase::Committed {
             self.check_stamp().await?;
         }
-        if matches!(phase, Phase::Seed | Phase::CatchUp | Phase::Verify | Phase::Freeze | Phase::FinalSync)
+        let unfenced_cut = phase == Phase::CutOver && !self.src.zoolab;
+        if (unfenced_cut
+            || matches!(
+                phase,
+                Phase::Seed | Phase::CatchUp | Phase::Verify | Phase::Freeze | Phase::FinalSync
+            ))
             && !self.watching
         {
             let z = self.watch().await?;
@@ -730,6 +845,9 @@ impl Engine {
                 ),
             }),
             Phase::Preflight => {
+                if let Some(other) = self.other_migration().await? {
+                    return Ok(Evidence { holds: false, detail: other });
+                }
                 let mut seen = vec![self.stamp()];
                 let mut versions = Vec::new();
                 for side in [&self.src, &self.dst] {
@@ -739,6 +857,9 @@ impl Engine {
                 }
                 let stamp = next_stamp(&seen);
                 self.journal.migration.claim(stamp)?;
+                // Journaled before the record says so: a closed gate below still leaves a
+                // journal that owns the record (to resume or abort with).
+                self.journal.save(&self.opts.journal)?;
                 let mut notes = Vec::new();
                 notes.push(self.write_record(&self.src, stamp, versions[0]).await?);
                 notes.push(self.write_record(&self.dst, stamp, versions[1]).await?);
@@ -866,11 +987,7 @@ impl Engine {
                 let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
                 let (applied, _) = self.catch_up(Instant::now() + Duration::from_secs(10), 0).await?;
                 let (mut ev, src, diffs) = self.compare().await?;
-                let late: Vec<String> = src
-                    .iter()
-                    .filter(|(_, n)| n.stat.czxid.max(n.stat.mzxid).max(n.stat.pzxid) > fence)
-                    .map(|(r, _)| self.src.abs(r))
-                    .collect();
+                let late = self.late(&src, fence);
                 let applied = applied.unwrap_or(0);
                 let mut g = plan::final_sync_gate(fence, applied, ev.holds, &late, diffs);
                 if self.exact {
@@ -889,75 +1006,78 @@ impl Engine {
             Phase::CutOver => self.cut_over().await,
             Phase::Soak => {
                 tokio::time::sleep(Duration::from_secs(self.opts.soak_secs)).await;
-                let z = self.dst.client.synced_zxid(&self.dst.root).await?;
-                Ok(Evidence {
-                    holds: true,
-                    detail: format!(
-                        "soaked {} s; target serving at 0x{z:x}; the operator commits (no way back after)",
-                        self.opts.soak_secs
-                    ),
-                })
+                if let Some(ev) = self.unfenced_source_check(false).await? {
+                    return Ok(ev);
+                }
+                // The source may have elected a new leader (a new epoch) since the cut-over.
+                let source = self.src.client.synced_zxid("/").await?;
+                let target = self.dst.client.synced_zxid("/").await?;
+                let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+                if ev.holds {
+                    ev.detail = format!(
+                        "soaked {} s; {}; the operator commits (no way back after)",
+                        self.opts.soak_secs, ev.detail
+                    );
+                }
+                Ok(ev)
             }
             Phase::Committed | Phase::RolledBack => bail!("the migration is {phase}: nothing left to do"),
             Phase::RollingBack => self.roll_back_work().await,
         }
     }
 
+    /// The persistent paths written on the source after the freeze (`src`: its walk).
+    fn late(&self, src: &BTreeMap<String, NodeCopy>, fence: i64) -> Vec<String> {
+        let mut late: Vec<String> = plan::late(src.iter().map(|(r, n)| (r.as_str(), &n.stat)), fence)
+            .iter()
+            .map(|r| self.src.abs(r))
+            .collect();
+        late.extend(self.late_deletes.iter().map(|p| format!("{p} (deleted)")));
+        late
+    }
+
+    /// A source without a fence (Apache ZooKeeper): nothing stops its writers but the
+    /// operator, so the cut-over and the soak check again that none wrote after the
+    /// freeze (the cut-over after one more catch-up round, while the target is fenced).
+    async fn unfenced_source_check(&mut self, catch_up: bool) -> Result<Option<Evidence>> {
+        if self.src.zoolab {
+            return Ok(None);
+        }
+        let fence = self.journal.fence_zxid.context("the journal has no freeze zxid")?;
+        if catch_up {
+            self.catch_up(Instant::now() + Duration::from_secs(10), 0).await?;
+        }
+        let src: BTreeMap<String, NodeCopy> = self
+            .src
+            .walk(&mut BTreeSet::new())
+            .await?
+            .into_iter()
+            .filter(|(_, n)| !is_ephemeral(n))
+            .collect();
+        let late = self.late(&src, fence);
+        if late.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Evidence {
+            holds: false,
+            detail: format!(
+                "{} paths in {} written on the source after the freeze at 0x{fence:x} (e.g. {}): the source has no \
+                 fence and a writer is still running; stop it, then abort and migrate again",
+                late.len(),
+                self.src.root,
+                late.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }))
+    }
+
     async fn cut_over(&mut self) -> Result<Evidence> {
+        if let Some(ev) = self.unfenced_source_check(true).await? {
+            return Ok(ev);
+        }
         let source = self.src.client.synced_zxid("/").await?;
         let source = source.max(self.journal.fence_zxid.unwrap_or(0));
-        let mut target = self.dst.client.synced_zxid("/").await?;
-        if target <= source {
-            if (target >> 32) < (source >> 32) {
-                return Ok(Evidence {
-                    holds: false,
-                    detail: format!(
-                        "target zxid 0x{target:x} is in an older epoch than the source's 0x{source:x}: restart the target's \
-                         election above epoch {e} ({}), then step again",
-                        if self.dst.zoolab {
-                            format!("restart every target member with `zoolab server --config … --min-epoch {}`", source >> 32)
-                        } else {
-                            "each ZooKeeper leader election adds one to the epoch: restart its leader until it passes".into()
-                        },
-                        e = source >> 32
-                    ),
-                });
-            }
-            let gap = source - target;
-            if gap > 2_000_000 {
-                bail!(
-                    "the target is {gap} transactions behind the source's zxid: too many to raise by writes"
-                );
-            }
-            self.say(&format!("raising the target's zxid by {gap} transactions"));
-            let exact = self.dst.zoolab && !self.opts.logical;
-            let mut rounds = 0;
-            while target <= source && rounds < 100 {
-                rounds += 1;
-                let want = (source - target + 1).min(256) as usize;
-                let mut set = tokio::task::JoinSet::new();
-                for _ in 0..want {
-                    let c = self.dst.client.clone();
-                    set.spawn(async move {
-                        if exact {
-                            c.import(&Import::default()).await.map(|_| ())
-                        } else {
-                            c.set_data(RECORD_PATH, b"{}", -1).await.map(|_| ())
-                        }
-                    });
-                }
-                while let Some(r) = set.join_next().await {
-                    r?.map_err(|e| anyhow::anyhow!("raising the target's zxid: {e}"))?;
-                }
-                target = self.dst.client.synced_zxid("/").await?;
-            }
-            if !exact {
-                // The record's content was overwritten by the raise: write it back.
-                let v = self.read_record(&self.dst).await?.map(|x| x.1);
-                self.write_record(&self.dst, self.stamp(), v).await?;
-            }
-        }
-        let mut ev = plan::cut_over_gate(target, source);
+        let target = self.dst.client.synced_zxid("/").await?;
+        let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
         if ev.holds {
             self.journal.raised_zxid = Some(target);
             if self.dst.zoolab && !self.opts.logical {
@@ -969,21 +1089,52 @@ impl Engine {
         Ok(ev)
     }
 
+    /// Undoes the migration. After the cut-over the order is the simulator's
+    /// (`sim.rs` `roll`): fence the target, wait for that fence's zxid, require the
+    /// source's zxid above it (else its gate stays closed, saying how), and only then
+    /// unfence the source — never two writable sides at once.
     async fn roll_back_work(&mut self) -> Result<Evidence> {
         let mut notes = Vec::new();
+        let cut = self.journal.raised_zxid.is_some();
+        if cut {
+            if !self.dst.zoolab {
+                bail!(
+                    "the target {} is not zoolab: this controller cannot fence it; stop its writers in {} before \
+                     moving them back",
+                    self.dst.hosts,
+                    self.dst.root
+                );
+            }
+            let z = self.set_fence(&self.dst, true).await?;
+            let target = self.dst.client.synced_zxid("/").await?.max(z);
+            notes.push(format!("target fenced again at 0x{z:x}"));
+            let source = self.src.client.synced_zxid("/").await?;
+            if source <= target {
+                return Ok(Evidence {
+                    holds: false,
+                    detail: format!(
+                        "{}; the source's zxid 0x{source:x} is not above the target's 0x{target:x}: {}, then abort again",
+                        notes.join("; "),
+                        if self.src.zoolab {
+                            format!(
+                                "restart every source member with `zoolab server --config … --min-epoch {}`",
+                                target >> 32
+                            )
+                        } else {
+                            "restart the source's leader until its epoch passes the target's".into()
+                        }
+                    ),
+                });
+            }
+        } else if self.dst.zoolab && !self.opts.logical {
+            let z = self.set_fence(&self.dst, false).await?;
+            notes.push(format!("target's migration fence lifted at 0x{z:x} (its copy is left in place)"));
+        }
         if self.src.zoolab {
             let z = self.set_fence(&self.src, false).await?;
             notes.push(format!("source unfenced at 0x{z:x}"));
         } else {
             notes.push("the source had no fence: its writers may start again".to_string());
-        }
-        let cut = self.journal.raised_zxid.is_some();
-        if cut && self.dst.zoolab && !self.opts.logical {
-            let z = self.set_fence(&self.dst, true).await?;
-            notes.push(format!("target fenced again at 0x{z:x}"));
-        } else if self.dst.zoolab && !self.opts.logical {
-            let z = self.set_fence(&self.dst, false).await?;
-            notes.push(format!("target's migration fence lifted at 0x{z:x} (its copy is left in place)"));
         }
         if cut {
             notes.push(
@@ -1006,6 +1157,12 @@ async fn connect_patiently(hosts: &str, events: mpsc::UnboundedSender<Event>) ->
             Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
         }
     }
+}
+
+/// The ACL of the fence marker and the record on zoolab: world-readable only (as
+/// `/zookeeper/config`); the server refuses client writes to them anyway.
+fn read_only_acl() -> Vec<zoolab_core::tree::Acl> {
+    vec![zoolab_core::tree::Acl::new(zoolab_core::tree::Perms(1), "world", "anyone")]
 }
 
 fn now_ms() -> i64 {
@@ -1058,6 +1215,9 @@ pub fn run(opts: Opts) -> Result<bool> {
         }
         return Ok(true);
     }
+    let _lock = Journal::lock(&opts.journal)?;
+    // Read again under the lock: another process may have advanced it meanwhile.
+    let existing = Journal::load(&opts.journal)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(drive(opts, existing))
 }
@@ -1073,27 +1233,60 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         .context("connecting to the target")?;
     let exact = dst.zoolab && !opts.logical;
     let resumed = existing.is_some();
-    let journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
-    let mut e =
-        Engine { opts, src, dst, events: rx, dirty: BTreeSet::new(), journal, watching: false, exact };
+    let mut journal = existing.unwrap_or_else(|| Journal::new(&opts.from, &opts.to, &opts.subtree, 0));
+    journal.check_sides(plan::Sides {
+        source_zoolab: src.zoolab,
+        target_zoolab: dst.zoolab,
+        logical: opts.logical,
+    })?;
+    let mut e = Engine {
+        opts,
+        src,
+        dst,
+        events: rx,
+        dirty: BTreeSet::new(),
+        journal,
+        watching: false,
+        exact,
+        late_deletes: BTreeSet::new(),
+    };
     if resumed {
         e.say(&format!(
             "resuming from {} in phase {}",
             e.opts.journal.display(),
             e.journal.migration.phase()
         ));
+        let phase = e.journal.migration.phase();
+        if e.stamp() > 0 && !matches!(phase, Phase::Committed | Phase::RolledBack) {
+            e.reclaim().await?;
+        }
     }
     if e.opts.action == Action::Abort {
         e.check_stamp().await?;
         let stamp = e.stamp();
-        e.journal.migration.roll_back(stamp, "aborted by the operator")?;
-        e.journal.save(&e.opts.journal)?;
+        let cut = e.journal.raised_zxid.is_some() || e.journal.migration.phase() > Phase::CutOver;
+        if cut && !e.opts.force && e.journal.migration.phase().reversible() {
+            bail!(
+                "the target took over at the cut-over and writes it took since are not copied back (no reverse \
+                 mirror): abort with --force to roll back anyway"
+            );
+        }
+        if e.journal.migration.phase() != Phase::RollingBack {
+            e.journal.migration.roll_back(stamp, "aborted by the operator")?;
+            e.journal.save(&e.opts.journal)?;
+        }
         if e.journal.migration.phase() == Phase::RollingBack {
             let ev = e.roll_back_work().await?;
+            if !ev.holds {
+                println!("abort: gate closed: {}", ev.detail);
+                return Ok(false);
+            }
             e.journal.migration.advance(stamp, ev.clone())?;
             e.journal.save(&e.opts.journal)?;
+            e.end_record("rolled back").await?;
             e.say(&format!("rolled back: {}", ev.detail));
         } else {
+            e.end_record("rolled back").await?;
             e.say("rolled back (nothing had been copied)");
         }
         return Ok(true);
@@ -1104,9 +1297,12 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
             e.say(&format!("the migration is {phase}"));
             return Ok(true);
         }
-        if e.opts.action == Action::Run && e.opts.until == Some(phase) {
-            e.say(&format!("stopping at {phase} as asked (its gate: {})", phase.gate()));
+        if let Some(why) = stop_before(e.opts.action, e.opts.until, phase) {
+            e.say(&why);
             return Ok(true);
+        }
+        if e.opts.action == Action::Commit && phase != Phase::Soak {
+            bail!("commit needs the migration in its soak; it is in {phase}: `run` it there first");
         }
         let t0 = Instant::now();
         let mut lost = 0;
@@ -1131,6 +1327,9 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         match e.journal.migration.advance(stamp, ev.clone()) {
             Ok(next) => {
                 e.journal.save(&e.opts.journal)?;
+                if next == Phase::Committed {
+                    e.end_record("committed").await?;
+                }
                 println!("phase {phase} -> {next} ({} ms): {}", t0.elapsed().as_millis(), ev.detail);
             }
             Err(err) => {
@@ -1159,6 +1358,18 @@ mod tests {
         assert_eq!(parent("/a/b"), Some("/a"));
         assert_eq!(parent("/a"), Some("/"));
         assert_eq!(parent("/"), None);
+    }
+
+    #[test]
+    fn run_stops_before_the_commit_unless_asked_to_go_through() {
+        assert!(stop_before(Action::Run, None, Phase::Soak).is_some_and(|w| w.contains("commit")));
+        assert!(stop_before(Action::Run, Some(Phase::Freeze), Phase::Soak).is_some());
+        assert_eq!(stop_before(Action::Run, Some(Phase::Committed), Phase::Soak), None);
+        assert_eq!(stop_before(Action::Commit, None, Phase::Soak), None);
+        assert_eq!(stop_before(Action::Run, None, Phase::CutOver), None);
+        assert_eq!(stop_before(Action::Step, None, Phase::Soak), None);
+        assert!(stop_before(Action::Run, Some(Phase::Freeze), Phase::Freeze)
+            .is_some_and(|w| w.contains("as asked")));
     }
 
     #[test]

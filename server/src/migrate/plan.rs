@@ -5,7 +5,6 @@
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use zoolab_core::ids::Zxid;
 use zoolab_core::jute::proto::{WireAcl, WireStat};
 use zoolab_core::migration::phase::{Evidence, Migration};
 use zoolab_core::tree::{Acl, Perms, StatPersisted};
@@ -30,8 +29,24 @@ pub struct Journal {
     pub applied_zxid: Option<i64>,
     /// The source's zxid at the freeze (the fence marker's, on zoolab).
     pub fence_zxid: Option<i64>,
-    /// The target's zxid after the cut-over's raise.
+    /// The target's zxid at the cut-over.
     pub raised_zxid: Option<i64>,
+    /// What the sides are and how the copy travels, fixed by the first run: a resumed
+    /// run that sees otherwise refuses to go on (the fence, the record and the copy's
+    /// fidelity all depend on them).
+    #[serde(default)]
+    pub sides: Option<Sides>,
+}
+
+/// The journaled kind of each side and the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sides {
+    /// The source answered `srvr` as zoolab (it has the write fence).
+    pub source_zoolab: bool,
+    /// The target answered `srvr` as zoolab (it has the import path).
+    pub target_zoolab: bool,
+    /// `--logical`: the copy goes through plain client writes.
+    pub logical: bool,
 }
 
 impl Journal {
@@ -46,7 +61,43 @@ impl Journal {
             applied_zxid: None,
             fence_zxid: None,
             raised_zxid: None,
+            sides: None,
         }
+    }
+
+    /// Journals `now` on the first run; on a resumed one, refuses a change (say a side
+    /// answering as another implementation, or `--logical` added or dropped).
+    pub fn check_sides(&mut self, now: Sides) -> Result<()> {
+        let Some(was) = self.sides else {
+            self.sides = Some(now);
+            return Ok(());
+        };
+        let kind = |z: bool| if z { "zoolab" } else { "ZooKeeper" };
+        let mut diff = Vec::new();
+        if was.source_zoolab != now.source_zoolab {
+            diff.push(format!(
+                "the source was {} and is now {}",
+                kind(was.source_zoolab),
+                kind(now.source_zoolab)
+            ));
+        }
+        if was.target_zoolab != now.target_zoolab {
+            diff.push(format!(
+                "the target was {} and is now {}",
+                kind(was.target_zoolab),
+                kind(now.target_zoolab)
+            ));
+        }
+        if was.logical != now.logical {
+            diff.push(format!(
+                "the journal was started {} --logical",
+                if was.logical { "with" } else { "without" }
+            ));
+        }
+        if !diff.is_empty() {
+            anyhow::bail!("this journal's migration cannot resume: {}", diff.join("; "));
+        }
+        Ok(())
     }
 
     /// Reads a journal; `None` if the file does not exist.
@@ -75,6 +126,32 @@ impl Journal {
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
     }
 
+    /// Takes the journal's exclusive lock (an advisory `flock` on `<journal>.lock`, a
+    /// file that stays while the journal itself is replaced by renames): two processes
+    /// cannot drive one journal. Held until the returned file is dropped.
+    pub fn lock(path: &Path) -> Result<std::fs::File> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = std::path::PathBuf::from(name);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .with_context(|| format!("opening {}", lock.display()))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another zoolab migrate process drives {} (it holds {}): one process per journal",
+                path.display(),
+                lock.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", lock.display()))
+            }
+        }
+    }
+
     /// Whether a journal was written for this same migration: the same subtree and
     /// chroots, and at least one server in common on each side (an ensemble's member
     /// list may change during a migration).
@@ -91,6 +168,24 @@ impl Journal {
     }
 }
 
+/// Whether a cluster's migration record (as read) belongs to another subtree's
+/// migration still in progress — one fence and one record per cluster, so a second
+/// migration must wait for it to be committed or rolled back. The reason, naming it.
+pub fn overlapping(record: &serde_json::Value, subtree: &str) -> Option<String> {
+    let other = record["subtree"].as_str()?;
+    let state = record["state"].as_str().unwrap_or("in progress");
+    if other == subtree || matches!(state, "committed" | "rolled back") {
+        return None;
+    }
+    Some(format!(
+        "holds the record of another migration in progress: subtree {other} ({} -> {}, stamp {}); one migration \
+         per cluster at a time: commit or abort it first",
+        record["from"].as_str().unwrap_or("?"),
+        record["to"].as_str().unwrap_or("?"),
+        record["stamp"]
+    ))
+}
+
 /// One znode as read through the client API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeCopy {
@@ -102,21 +197,10 @@ pub struct NodeCopy {
     pub stat: WireStat,
 }
 
-/// The stored Stat behind a client-visible one: ZooKeeper shows clients
-/// `2 * cversion - numChildren` (see `zoolab_core::tree::stat`), so the stored
-/// counter of children ever created is `(cversion + numChildren) / 2`.
+/// The stored Stat behind a client-visible one (the core's
+/// [`StatPersisted::from_client`], which the simulator's logical copy uses too).
 pub fn persisted(s: &WireStat) -> StatPersisted {
-    StatPersisted {
-        czxid: Zxid(s.czxid as u64),
-        mzxid: Zxid(s.mzxid as u64),
-        ctime: s.ctime,
-        mtime: s.mtime,
-        version: s.version,
-        cversion: ((i64::from(s.cversion) + i64::from(s.num_children)) / 2) as i32,
-        aversion: s.aversion,
-        ephemeral_owner: s.ephemeral_owner,
-        pzxid: Zxid(s.pzxid as u64),
-    }
+    StatPersisted::from_client(&zoolab_core::tree::Stat::from(s))
 }
 
 /// The core's ACL from the wire's.
@@ -160,10 +244,6 @@ impl Change {
     }
 }
 
-fn is_under(anc: &str, path: &str) -> bool {
-    anc == "/" || path.strip_prefix(anc).is_some_and(|r| r.starts_with('/'))
-}
-
 /// The order changes are applied in: source zxid order, except that an upsert never
 /// comes after an upsert of one of its descendants (a parent must exist before its
 /// children: the parent's key is the smallest of its subtree's) and a tombstone never
@@ -172,19 +252,13 @@ fn is_under(anc: &str, path: &str) -> bool {
 /// shallower upserts first, deeper tombstones first, then by path.
 pub fn order(changes: Vec<Change>) -> Vec<Change> {
     let depth = |p: &str| if p == "/" { 0 } else { p.matches('/').count() };
+    let ups = Subtrees::new(&changes, true, i64::min);
+    let tombs = Subtrees::new(&changes, false, i64::max);
     let keys: Vec<i64> = changes
         .iter()
         .map(|c| match c {
-            Change::Upsert { rel, .. } => changes
-                .iter()
-                .filter(|d| matches!(d, Change::Upsert { .. }) && is_under(rel, d.rel()))
-                .map(Change::zxid)
-                .fold(c.zxid(), i64::min),
-            Change::Tombstone { rel, .. } => changes
-                .iter()
-                .filter(|d| matches!(d, Change::Tombstone { .. }) && is_under(rel, d.rel()))
-                .map(Change::zxid)
-                .fold(c.zxid(), i64::max),
+            Change::Upsert { rel, .. } => ups.fold(rel, c.zxid()),
+            Change::Tombstone { rel, .. } => tombs.fold(rel, c.zxid()),
         })
         .collect();
     let mut keyed: Vec<(i64, u8, i64, String, Change)> = changes
@@ -200,6 +274,53 @@ pub fn order(changes: Vec<Change>) -> Vec<Change> {
         .collect();
     keyed.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
     keyed.into_iter().map(|k| k.4).collect()
+}
+
+/// The zxids of one kind of change by path, folded (min or max) over any subtree in
+/// O(log n): a subtree's strict descendants are one contiguous range of the sorted
+/// paths (`p/` up to `p0`, `0` being the character after `/`), and a sparse table
+/// answers a range's fold. `order` is O(n log n) with it.
+struct Subtrees {
+    paths: Vec<String>,
+    table: Vec<Vec<i64>>,
+    op: fn(i64, i64) -> i64,
+}
+
+impl Subtrees {
+    fn new(changes: &[Change], upserts: bool, op: fn(i64, i64) -> i64) -> Subtrees {
+        let mut items: Vec<(String, i64)> = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Upsert { .. }) == upserts)
+            .map(|c| (c.rel().to_string(), c.zxid()))
+            .collect();
+        items.sort();
+        let (paths, base): (Vec<String>, Vec<i64>) = items.into_iter().unzip();
+        let mut table = vec![base];
+        let mut k = 1;
+        while 2 * k <= paths.len() {
+            let prev = table.last().expect("the base row");
+            let next = (0..=paths.len() - 2 * k).map(|i| op(prev[i], prev[i + k])).collect();
+            table.push(next);
+            k *= 2;
+        }
+        Subtrees { paths, table, op }
+    }
+
+    /// `own` folded with the zxids of `rel`'s strict descendants (every path, for `/`).
+    fn fold(&self, rel: &str, own: i64) -> i64 {
+        let (l, r) = if rel == "/" {
+            (0, self.paths.len())
+        } else {
+            let (lo, hi) = (format!("{rel}/"), format!("{rel}0"));
+            (self.paths.partition_point(|p| *p < lo), self.paths.partition_point(|p| *p < hi))
+        };
+        if l >= r {
+            return own;
+        }
+        let j = (usize::BITS - 1 - (r - l).leading_zeros()) as usize;
+        let row = &self.table[j];
+        (self.op)(own, (self.op)(row[l], row[r - (1 << j)]))
+    }
 }
 
 /// How far `applied` is behind `source`, in transactions, when both are in the same
@@ -234,9 +355,21 @@ pub fn verify_gate(source: &str, target: &str, equal: bool, diffs: &[String], sk
     Evidence { holds: equal && diffs.is_empty(), detail }
 }
 
+/// The persistent nodes written after the freeze: created or changed above the fence
+/// zxid. A parent's pzxid is not evidence: ephemeral churn and session closes move it
+/// (ZooKeeper's own, harmless after a freeze); a persistent child's creation shows in
+/// the child's czxid, its deletion in the watch (the caller adds those).
+pub fn late<'a>(persistent: impl IntoIterator<Item = (&'a str, &'a WireStat)>, fence: i64) -> Vec<String> {
+    persistent
+        .into_iter()
+        .filter(|(_, st)| st.czxid.max(st.mzxid) > fence)
+        .map(|(p, _)| p.to_string())
+        .collect()
+}
+
 /// The final-sync gate: the copy equals the source and nothing in scope changed on
-/// the source after the freeze (`late`: paths whose czxid, mzxid or pzxid is above the
-/// fence zxid — a writer the freeze did not stop).
+/// the source after the freeze (`late`: see [`late`] — a writer the freeze did not
+/// stop).
 pub fn final_sync_gate(fence: i64, applied: i64, equal: bool, late: &[String], diffs: usize) -> Evidence {
     let mut detail = format!("fence zxid 0x{fence:x}, applied through 0x{applied:x}, {diffs} differences");
     if !late.is_empty() {
@@ -249,14 +382,34 @@ pub fn final_sync_gate(fence: i64, applied: i64, equal: bool, late: &[String], d
     Evidence { holds: equal && diffs == 0 && late.is_empty() && applied >= fence, detail }
 }
 
-/// The cut-over gate: the target's zxid is above every zxid the source gave out
-/// (clients refuse a server whose last zxid is behind theirs).
-pub fn cut_over_gate(target: i64, source: i64) -> Evidence {
+/// The cut-over's gate, checked again at the soak: the target's epoch above the
+/// source's. The source keeps taking zxids after its freeze (sessions, other subtrees,
+/// refused writes take error zxids), so a zxid margin in one epoch does not hold; an
+/// epoch above does, for as long as the source stays in its epoch (the soak re-checks).
+/// When it fails, the detail says how to restart the target's election above it
+/// (`--min-epoch`, after which the next leader's epoch is above the one given).
+pub fn cut_over_gate(target: i64, source: i64, target_is_zoolab: bool) -> Evidence {
+    let (te, se) = (target >> 32, source >> 32);
+    if te > se {
+        return Evidence {
+            holds: true,
+            detail: format!(
+                "target zxid 0x{target:x} (epoch {te}) above source zxid 0x{source:x} (epoch {se})"
+            ),
+        };
+    }
+    let how = if target_is_zoolab {
+        format!(
+            "restart every target member with `zoolab server --config … --min-epoch {se}` (a standalone zoolab \
+             server has no election: migrate into an ensemble)"
+        )
+    } else {
+        format!("each ZooKeeper leader election adds one to the epoch: restart the target's leader until it passes {se}")
+    };
     Evidence {
-        holds: target > source,
+        holds: false,
         detail: format!(
-            "target zxid 0x{target:x} {} source zxid 0x{source:x}",
-            if target > source { ">" } else { "<=" }
+            "target zxid 0x{target:x} is in epoch {te}, not above the source's 0x{source:x} (epoch {se}): {how}, then step again"
         ),
     }
 }
@@ -269,6 +422,135 @@ mod tests {
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
         Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+    }
+
+    #[test]
+    fn one_process_per_journal() {
+        let dir = std::env::temp_dir().join(format!("zoolab-journal-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let j = dir.join("j.json");
+        let held = Journal::lock(&j).unwrap();
+        let e = Journal::lock(&j).unwrap_err().to_string();
+        assert!(e.contains("another zoolab migrate process"), "{e}");
+        drop(held);
+        Journal::lock(&j).expect("free again once the holder is gone");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_resumed_journal_refuses_other_sides_or_transport() {
+        let mut j = Journal::new("a:1", "b:1", "/app", 1);
+        let first = Sides { source_zoolab: false, target_zoolab: true, logical: false };
+        j.check_sides(first).unwrap();
+        assert_eq!(j.sides, Some(first), "journaled by the first run");
+        j.check_sides(first).unwrap();
+        let e = j.check_sides(Sides { target_zoolab: false, ..first }).unwrap_err().to_string();
+        assert!(e.contains("target was zoolab and is now ZooKeeper"), "{e}");
+        let e = j.check_sides(Sides { logical: true, ..first }).unwrap_err().to_string();
+        assert!(e.contains("without --logical"), "{e}");
+        // A journal written before sides were journaled still loads.
+        let old = serde_json::to_value(Journal::new("a:1", "b:1", "/app", 1)).unwrap();
+        let mut old = old.as_object().unwrap().clone();
+        old.remove("sides");
+        let back: Journal = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+        assert_eq!(back.sides, None);
+    }
+
+    #[test]
+    fn another_subtrees_migration_in_progress_is_refused_until_it_ends() {
+        let rec = |subtree: &str, state: Option<&str>| {
+            let mut v = serde_json::json!({"stamp": 4, "from": "a:1", "to": "b:1", "subtree": subtree});
+            if let Some(s) = state {
+                v["state"] = s.into();
+            }
+            v
+        };
+        let why = overlapping(&rec("/svc", Some("in progress")), "/app").expect("refused");
+        assert!(why.contains("subtree /svc") && why.contains("stamp 4"), "{why}");
+        assert!(overlapping(&rec("/svc", None), "/app").is_some(), "a record without state is in progress");
+        assert_eq!(overlapping(&rec("/svc", Some("committed")), "/app"), None);
+        assert_eq!(overlapping(&rec("/svc", Some("rolled back")), "/app"), None);
+        assert_eq!(
+            overlapping(&rec("/app", Some("in progress")), "/app"),
+            None,
+            "a takeover of the same subtree"
+        );
+    }
+
+    fn is_under(anc: &str, path: &str) -> bool {
+        anc == "/" || path.strip_prefix(anc).is_some_and(|r| r.starts_with('/'))
+    }
+
+    /// The quadratic definition `order` had: its keys, to check the fast one against.
+    fn order_by_definition(changes: Vec<Change>) -> Vec<Change> {
+        let depth = |p: &str| if p == "/" { 0 } else { p.matches('/').count() as i64 };
+        let key = |c: &Change| {
+            let (ups, agg): (bool, fn(i64, i64) -> i64) = match c {
+                Change::Upsert { .. } => (true, i64::min),
+                Change::Tombstone { .. } => (false, i64::max),
+            };
+            changes
+                .iter()
+                .filter(|d| matches!(d, Change::Upsert { .. }) == ups && is_under(c.rel(), d.rel()))
+                .map(Change::zxid)
+                .fold(c.zxid(), agg)
+        };
+        let mut keyed: Vec<_> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Upsert { .. } => (key(c), 0u8, depth(c.rel()), c.rel().to_string(), c.clone()),
+                Change::Tombstone { .. } => (key(c), 1u8, -depth(c.rel()), c.rel().to_string(), c.clone()),
+            })
+            .collect();
+        keyed.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
+        keyed.into_iter().map(|k| k.4).collect()
+    }
+
+    #[test]
+    fn the_fast_order_equals_its_definition() {
+        // A deterministic pseudo-random mix of upserts and tombstones over a small tree,
+        // with names that sort between `p` and `p/` (`p-x`, `p.x`).
+        let names = ["a", "a-b", "a.c", "b", "z"];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..200 {
+            let mut changes = Vec::new();
+            for _ in 0..(round % 23 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let depth = (x % 4) as usize;
+                let mut rel = String::new();
+                for d in 0..depth {
+                    rel.push('/');
+                    rel.push_str(names[((x >> (8 + 4 * d)) % names.len() as u64) as usize]);
+                }
+                if rel.is_empty() {
+                    rel.push('/');
+                }
+                let z = ((x >> 40) % 50) as i64;
+                changes.push(if x & 1 == 0 { up(&rel, z, z) } else { tomb(&rel, z) });
+            }
+            assert_eq!(rels(&order(changes.clone())), rels(&order_by_definition(changes)), "round {round}");
+        }
+    }
+
+    #[test]
+    fn late_writes_are_creates_and_changes_not_a_parents_pzxid() {
+        let st = |c: i64, m: i64, p: i64| WireStat { czxid: c, mzxid: m, pzxid: p, ..WireStat::default() };
+        let (churned, changed, created, quiet) = (st(1, 2, 90), st(1, 60, 3), st(70, 70, 70), st(1, 2, 3));
+        let nodes = [("/a", &churned), ("/b", &changed), ("/c", &created), ("/d", &quiet)];
+        assert_eq!(late(nodes, 50), vec!["/b".to_string(), "/c".to_string()]);
+    }
+
+    #[test]
+    fn the_cut_over_needs_the_targets_epoch_above_the_sources() {
+        let z = |e: i64, c: i64| (e << 32) | c;
+        // A zxid margin inside one epoch is not enough: the source keeps counting.
+        let same = cut_over_gate(z(1, 900), z(1, 5), true);
+        assert!(!same.holds && same.detail.contains("--min-epoch 1"), "{}", same.detail);
+        let behind = cut_over_gate(z(1, 900), z(2, 5), false);
+        assert!(!behind.holds && behind.detail.contains("restart the target's leader"), "{}", behind.detail);
+        assert!(cut_over_gate(z(3, 1), z(2, 0xffff), true).holds);
     }
 
     fn tomb(rel: &str, zxid: i64) -> Change {
@@ -321,8 +603,8 @@ mod tests {
         );
         assert!(!catch_up_gate(e1 + 10, 0, 0, 5).holds, "nothing complete yet");
         assert!(!catch_up_gate(2 * e1 + 1, e1 + 10, 0, 5).holds, "epochs differ");
-        assert!(cut_over_gate(2 * e1, e1 + 99).holds);
-        assert!(!cut_over_gate(e1 + 99, e1 + 99).holds);
+        assert!(cut_over_gate(2 * e1, e1 + 99, true).holds);
+        assert!(!cut_over_gate(e1 + 99, e1 + 99, true).holds);
         assert!(final_sync_gate(e1 + 5, e1 + 5, true, &[], 0).holds);
         let late = final_sync_gate(e1 + 5, e1 + 5, true, &["/a".into()], 0);
         assert!(!late.holds && late.detail.contains("writer is still running"), "{}", late.detail);

@@ -247,16 +247,15 @@ impl super::GroupCommit for State {
     }
 }
 
-/// A migration's write fence (`zoolab_core::migration::fence`), as the ensemble's leader
-/// applies it: a write in the fenced subtree becomes a NOTREADONLY error transaction.
-fn fenced<'a>(tree: &DataTree, w: &'a WriteRequest) -> &'a WriteRequest {
-    use zoolab_core::migration::fence;
-    static REFUSED: WriteRequest = WriteRequest::Invalid(ZkError::NotReadOnly);
-    let Some(scope) = fence::fenced_scope(tree, &[]) else { return w };
-    if fence::written_paths(w).iter().any(|p| fence::in_scope(&scope, p)) {
-        return &REFUSED;
+/// A migration's write fence and the controller's own znodes
+/// (`zoolab_core::migration::fence::refusal`, the check the simulator's leader makes):
+/// a refused write becomes an error transaction (NOTREADONLY in the fenced subtree;
+/// NOAUTH / BADARGUMENTS on `/zookeeper/migration…`).
+fn fenced<'a>(tree: &DataTree, w: &'a WriteRequest) -> std::borrow::Cow<'a, WriteRequest> {
+    match zoolab_core::migration::fence::refusal(tree, &[], w) {
+        Some(e) => std::borrow::Cow::Owned(WriteRequest::Invalid(e)),
+        None => std::borrow::Cow::Borrowed(w),
     }
-    w
 }
 
 impl State {
@@ -534,7 +533,7 @@ impl State {
             _ => {}
         }
         match from_wire(req) {
-            TreeRequest::Write(w) => match self.zk.write(sid, fenced(self.zk.tree(), &w), wall_ms()) {
+            TreeRequest::Write(w) => match self.zk.write(sid, &fenced(self.zk.tree(), &w), wall_ms()) {
                 Ok(r) => {
                     self.log(&r.txn);
                     self.deliver(&r);
