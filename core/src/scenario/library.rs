@@ -25,6 +25,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("observer-reads-lag", include_str!("../../../scenarios/observer-reads-lag.zk")),
     ("one-way-partition", include_str!("../../../scenarios/one-way-partition.zk")),
     ("reconfig-3-to-5", include_str!("../../../scenarios/reconfig-3-to-5.zk")),
+    ("reconfig-grow-and-shrink", include_str!("../../../scenarios/reconfig-grow-and-shrink.zk")),
     ("reconfig-leader-removes-itself", include_str!("../../../scenarios/reconfig-leader-removes-itself.zk")),
     (
         "reconfig-refused-without-quorum",
