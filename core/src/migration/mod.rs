@@ -24,3 +24,4 @@ mod sim_tests;
 pub mod status;
 pub mod sweep;
 pub mod verify;
+pub mod workload;

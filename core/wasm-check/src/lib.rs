@@ -19,3 +19,18 @@ pub extern "C" fn bench(writes: u64) -> u64 {
     while load.step(&mut w) {}
     w.stats().deliveries - load.start.deliveries
 }
+/// The migration workload (`migration::workload`, the `migbench` example's): migrates
+/// `znodes` znodes by snapshot plus log (`client_api` = 0) or the client API (1);
+/// returns the trace hash (0 when it did not commit) to compare with the native run.
+#[no_mangle]
+pub extern "C" fn migbench(znodes: u32, client_api: u32) -> u64 {
+    use zoolab_core::migration::fidelity::Transport;
+    use zoolab_core::migration::phase::Phase;
+    let t = if client_api == 0 { Transport::SnapshotAndLog } else { Transport::ClientApi { target_is_zoolab: true } };
+    let run = zoolab_core::migration::workload::migrate_under_load(znodes as usize, t, |_, _| {});
+    if run.phase == Phase::Committed && run.violation.is_none() {
+        run.trace_hash
+    } else {
+        0
+    }
+}
