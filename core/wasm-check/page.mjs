@@ -13,9 +13,6 @@ const t0 = performance.now();
 const d = Number(instance.exports.bench(200000n));
 const secs = (performance.now() - t0) / 1000;
 lines.push('deliveries ' + d + ' wall ' + secs.toFixed(3) + ' s -> ' + (d / secs).toFixed(0) + ' /wall s; committed ' + (200000 / secs).toFixed(0) + ' /wall s');
-const m0 = performance.now();
-const mh = instance.exports.migbench(100000, 0);
-lines.push('migbench 100000 snapshot wall ' + ((performance.now() - m0) / 1000).toFixed(2) + ' s (loading included), trace hash ' + hex(mh));
 document.getElementById('out').textContent = lines.join('\\n');
 </script></body></html>
 `);
