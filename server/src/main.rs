@@ -70,52 +70,7 @@ enum Command {
     /// freeze → final sync → cut over → soak → commit, each gate's evidence printed, a
     /// JSON journal so a killed run resumes. Into zoolab it uses zoolab's exact import
     /// path (super-user); out of zoolab, zoolab's write fence at the freeze.
-    Migrate {
-        /// The source: host:port[,host:port...][/chroot].
-        #[arg(long)]
-        from: String,
-        /// The target: host:port[,host:port...][/chroot].
-        #[arg(long)]
-        to: String,
-        /// The subtree to migrate (relative to the chroots).
-        #[arg(long, default_value = "/")]
-        subtree: String,
-        /// The journal file (JSON), written after every phase.
-        #[arg(long, default_value = "zoolab-migration.json")]
-        journal: PathBuf,
-        /// step (one phase), run (through the soak's start, or --until), commit (soak and
-        /// commit: no way back after), status, abort (roll back).
-        #[arg(value_enum, default_value = "run")]
-        action: migrate::Action,
-        /// With run: stop on reaching this phase, before its work (e.g. freeze).
-        #[arg(long, value_parser = migrate::parse_phase)]
-        until: Option<zoolab_core::migration::phase::Phase>,
-        /// Digest credentials user:password on the source (its super-user to fence a zoolab source).
-        #[arg(long)]
-        source_auth: Option<String>,
-        /// Digest credentials user:password on the target (its super-user for the import path).
-        #[arg(long)]
-        target_auth: Option<String>,
-        /// Copy through plain client writes even into zoolab (versions restart).
-        #[arg(long)]
-        logical: bool,
-        /// A source without a fence (not zoolab): seconds with no write in scope that make the freeze.
-        #[arg(long, default_value_t = 3)]
-        quiet_secs: u64,
-        /// How long the freeze waits for that quiet window before its gate stays closed.
-        #[arg(long, default_value_t = 60)]
-        freeze_wait_secs: u64,
-        /// Seconds to soak after the cut-over, before commit.
-        #[arg(long, default_value_t = 0)]
-        soak_secs: u64,
-        /// The catch-up gate's bound on the lag, in transactions.
-        #[arg(long, default_value_t = 1000)]
-        max_lag: i64,
-        /// With abort after the cut-over: roll back although the writes the target took
-        /// since are not copied back (there is no reverse mirror).
-        #[arg(long)]
-        force: bool,
-    },
+    Migrate(migrate::Opts),
     /// Run a ZooKeeper-compatible server configured by a zoo.cfg: standalone, or one
     /// member of an ensemble when it has server.N lines (and myid in dataDir).
     Server {
@@ -292,38 +247,7 @@ fn main() -> ExitCode {
             };
             zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), output, allow_digest_mismatch)
         }
-        Command::Migrate {
-            from,
-            to,
-            subtree,
-            journal,
-            action,
-            until,
-            source_auth,
-            target_auth,
-            logical,
-            quiet_secs,
-            freeze_wait_secs,
-            soak_secs,
-            max_lag,
-            force,
-        } => {
-            let opts = migrate::Opts {
-                from,
-                to,
-                subtree,
-                journal,
-                action,
-                until,
-                source_auth,
-                target_auth,
-                logical,
-                quiet_secs,
-                freeze_wait_secs,
-                soak_secs,
-                max_lag,
-                force,
-            };
+        Command::Migrate(opts) => {
             match migrate::run(opts) {
                 Ok(true) => Ok(()),
                 Ok(false) => return ExitCode::from(2),

@@ -47,35 +47,51 @@ pub enum Action {
 }
 
 /// The options of `zoolab migrate`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct Opts {
-    /// Source hosts and optional chroot.
+    /// The source: host:port[,host:port...][/chroot].
+    #[arg(long)]
     pub from: String,
-    /// Target hosts and optional chroot.
+    /// The target: host:port[,host:port...][/chroot].
+    #[arg(long)]
     pub to: String,
-    /// The migrated subtree.
+    /// The subtree to migrate (relative to the chroots).
+    #[arg(long, default_value = "/")]
     pub subtree: String,
-    /// The journal file.
+    /// The journal file (JSON), written after every phase.
+    #[arg(long, default_value = "zoolab-migration.json")]
     pub journal: PathBuf,
-    /// The action.
+    /// step (one phase), run (through the soak's start, or --until), commit (soak and
+    /// commit: no way back after), status, abort (roll back).
+    #[arg(value_enum, default_value = "run")]
     pub action: Action,
-    /// `run` stops on reaching this phase (before doing its work).
-    pub until: Option<Phase>,
-    /// Digest credentials (`user:password`) on the source.
+    /// With run: stop on reaching this phase, before its work (e.g. freeze).
+    #[arg(long, value_parser = parse_phase)]
+    pub until: Option<zoolab_core::migration::phase::Phase>,
+    /// Digest credentials user:password on the source (its super-user to fence a zoolab source).
+    #[arg(long)]
     pub source_auth: Option<String>,
-    /// Digest credentials on the target (its super-user for the import path).
+    /// Digest credentials user:password on the target (its super-user for the import path).
+    #[arg(long)]
     pub target_auth: Option<String>,
-    /// Copy through the client API even into zoolab (no import path).
+    /// Copy through plain client writes even into zoolab (versions restart).
+    #[arg(long)]
     pub logical: bool,
-    /// Freeze of a non-zoolab source: seconds with no write in scope.
+    /// A source without a fence (not zoolab): seconds with no write in scope that make the freeze.
+    #[arg(long, default_value_t = 3)]
     pub quiet_secs: u64,
-    /// How long `freeze` waits for that quiet window.
+    /// How long the freeze waits for that quiet window before its gate stays closed.
+    #[arg(long, default_value_t = 60)]
     pub freeze_wait_secs: u64,
-    /// Soak time before commit.
+    /// Seconds to soak after the cut-over, before commit.
+    #[arg(long, default_value_t = 0)]
     pub soak_secs: u64,
-    /// The catch-up gate's lag bound (transactions).
+    /// The catch-up gate's bound on the lag, in transactions.
+    #[arg(long, default_value_t = 1000)]
     pub max_lag: i64,
-    /// Abort after the cut-over although the target's writes since are not copied back.
+    /// With abort after the cut-over: roll back although the writes the target took
+    /// since are not copied back (there is no reverse mirror).
+    #[arg(long)]
     pub force: bool,
 }
 
