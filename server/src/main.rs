@@ -247,13 +247,11 @@ fn main() -> ExitCode {
             };
             zkimport::run(&data_dir, data_log_dir.as_deref(), out.as_deref(), output, allow_digest_mismatch)
         }
-        Command::Migrate(opts) => {
-            match migrate::run(opts) {
-                Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::from(2),
-                Err(e) => Err(e),
-            }
-        }
+        Command::Migrate(opts) => match migrate::run(opts) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(2),
+            Err(e) => Err(e),
+        },
         Command::CheckHistory { file } => match history::run(&file) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
