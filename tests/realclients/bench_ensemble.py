@@ -7,6 +7,7 @@ ZooKeeper 3.8 ensemble, measured in the same run with the same load (BENCHMARKS.
         --load target/release/examples/zkload [--secs 10] [--sessions 32] [--keys 100000]
     python3 tests/realclients/bench_ensemble.py --zoolab target/release/zoolab \
         --load target/release/examples/zkload --memory-only [--keys 100000]
+    ... [--only zoolab]   (one ensemble only, for quick iterations)
 
 Both ensembles run on loopback (free ports, temporary directories, tickTime 2000, fsync on),
 one after the other. The load is `zkload` (server/examples/zkload.rs: Rust, tokio, the core's
@@ -125,6 +126,8 @@ def main():
     ap.add_argument("--zoolab-cfg", action="append", default=[],
                     help="an extra zoo.cfg line for the zoolab servers (e.g. commitLogCount=0)")
     ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait before reading VmRSS")
+    ap.add_argument("--only", choices=["zoolab", "zookeeper"],
+                    help="measure one ensemble only (quicker iterations while profiling)")
     args = ap.parse_args()
     import logging
     logging.basicConfig(level=logging.CRITICAL)
@@ -133,6 +136,8 @@ def main():
         kinds.append("zookeeper")
     else:
         print("Apache ZooKeeper not installed (apt-get install zookeeper): measuring zoolab only")
+    if args.only:
+        kinds = [k for k in kinds if k == args.only]
     results = {}
     for kind in kinds:
         tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")

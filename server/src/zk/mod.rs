@@ -258,7 +258,9 @@ async fn read_body(r: &mut (impl AsyncReadExt + Unpin), len: i32, limit: usize) 
 }
 
 async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: SocketAddr) {
-    let (mut rd, wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    // Buffered: a request's length and body (and pipelined requests) in one read.
+    let mut rd = tokio::io::BufReader::with_capacity(64 << 10, rd);
     let mut first = [0u8; 4];
     if rd.read_exact(&mut first).await.is_err() {
         return;
@@ -311,7 +313,7 @@ async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: S
 async fn read_loop<F: Facing>(
     shared: &Mutex<F>,
     conn: ConnId,
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    rd: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
     first_len: i32,
 ) -> Option<String> {
     let limit = lock(shared).jute_max_buffer();
