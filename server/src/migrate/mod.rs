@@ -724,6 +724,17 @@ impl Engine {
     /// crash between leaves the journal ahead, never behind).
     async fn reclaim(&mut self) -> Result<()> {
         self.check_stamp().await?;
+        let (stamp, _) = self.claim_stamp().await?;
+        self.say(&format!("claimed stamp {stamp}"));
+        Ok(())
+    }
+
+    /// Takes the next stamp (the maximum of this journal's and both records' plus one),
+    /// journals it, then writes it into both records (conditional on the versions just
+    /// read). Journaled before the records say so: a crash or a closed gate after it
+    /// still leaves a journal that owns the records (to resume or abort with). Returns
+    /// the stamp and what each record write noted.
+    async fn claim_stamp(&mut self) -> Result<(u64, Vec<String>)> {
         let mut seen = vec![self.stamp()];
         let mut versions = Vec::new();
         for side in [&self.src, &self.dst] {
@@ -734,10 +745,11 @@ impl Engine {
         let stamp = next_stamp(&seen);
         self.journal.migration.claim(stamp)?;
         self.journal.save(&self.opts.journal)?;
-        self.write_record(&self.src, stamp, versions[0]).await?;
-        self.write_record(&self.dst, stamp, versions[1]).await?;
-        self.say(&format!("claimed stamp {stamp}"));
-        Ok(())
+        let notes = vec![
+            self.write_record(&self.src, stamp, versions[0]).await?,
+            self.write_record(&self.dst, stamp, versions[1]).await?,
+        ];
+        Ok((stamp, notes))
     }
 
     /// Fails fast when a newer controller took the migration over.
@@ -864,21 +876,7 @@ impl Engine {
                 if let Some(other) = self.other_migration().await? {
                     return Ok(Evidence { holds: false, detail: other });
                 }
-                let mut seen = vec![self.stamp()];
-                let mut versions = Vec::new();
-                for side in [&self.src, &self.dst] {
-                    let r = self.read_record(side).await?;
-                    seen.extend(r.map(|x| x.0));
-                    versions.push(r.map(|x| x.1));
-                }
-                let stamp = next_stamp(&seen);
-                self.journal.migration.claim(stamp)?;
-                // Journaled before the record says so: a closed gate below still leaves a
-                // journal that owns the record (to resume or abort with).
-                self.journal.save(&self.opts.journal)?;
-                let mut notes = Vec::new();
-                notes.push(self.write_record(&self.src, stamp, versions[0]).await?);
-                notes.push(self.write_record(&self.dst, stamp, versions[1]).await?);
+                let (stamp, mut notes) = self.claim_stamp().await?;
                 let mut mid = BTreeSet::new();
                 let all = self.src.walk(&mut mid).await?;
                 let ephemerals: Vec<String> =
