@@ -284,6 +284,11 @@ impl fmt::Display for Report {
 
 /// A scenario being run, step by step: the browser appends the user's actions to it
 /// as they happen; [`run`] runs a whole scenario at once.
+///
+/// A runner stopped at a position ([`Options::stop_at_events`]) can be cloned (a
+/// checkpoint) and [resumed](Runner::resume) to a later position: the step the stop cut
+/// short goes on exactly where it was cut, so the run is the same as one never stopped.
+#[derive(Clone)]
 pub struct Runner<D: Driver> {
     sc: Scenario,
     d: D,
@@ -297,6 +302,36 @@ pub struct Runner<D: Driver> {
     ops: BTreeMap<String, Vec<u64>>,
     stopped: bool,
     buf: Vec<String>,
+    /// The step the stop position cut short, to finish on [`Runner::resume`].
+    cut: Option<Unfinished>,
+    /// Events run when the latest step began.
+    began: u64,
+}
+
+/// Where a step that runs events was when the stop position cut it short: what its
+/// loop held, so that resuming goes on exactly as if it had never stopped.
+#[derive(Clone, Debug)]
+enum Unfinished {
+    /// `run` (and the wait of `at`, whose action `then` runs after it): every event due
+    /// by `t`; `n` run so far.
+    RunTo { t: Millis, n: u64, then: Option<Box<Action>> },
+    /// `step N`: the events still to run.
+    Steps(u64),
+    /// `run until`: its condition, its deadline, the events run so far.
+    Until { condition: Predicate, deadline: Millis, n: u64 },
+    /// `migration run`, cut while waiting for an event (`why`: the gate's refusal).
+    Migration { until: Option<crate::migration::phase::Phase>, deadline: Millis, n: u64, why: String },
+}
+
+/// What [`Runner::event`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Ran one event.
+    Ran,
+    /// Ran none: nothing was due (or the world halted); the step is over.
+    Idle,
+    /// Ran none: the stop position was reached first; the step is cut short here.
+    Cut,
 }
 
 impl<D: Driver> Runner<D> {
@@ -314,6 +349,8 @@ impl<D: Driver> Runner<D> {
             ops: BTreeMap::new(),
             stopped: false,
             buf: Vec::new(),
+            cut: None,
+            began: 0,
         }
     }
 
@@ -340,7 +377,53 @@ impl<D: Driver> Runner<D> {
     /// Whether the run can go no further: every step has run, it stopped at its
     /// position or time, or an invariant broke.
     pub fn is_done(&self) -> bool {
-        self.stopped || self.next >= self.sc.steps.len() || self.d.violation().is_some()
+        self.stopped
+            || (self.next >= self.sc.steps.len() && self.cut.is_none())
+            || self.d.violation().is_some()
+    }
+
+    /// Moves the stop position (`None`: no stop) and lets a stopped run go on with
+    /// [`Runner::run_next`] / [`Runner::run_all`]. A step the old position cut short
+    /// continues exactly where it was cut (its deadline, its count), so a run stopped
+    /// and resumed at any positions is the run never stopped: the same events, trace,
+    /// checks and hash (a stop in time, [`Options::stop_at_time`], stays).
+    pub fn resume(&mut self, stop_at_events: Option<u64>) {
+        self.opts.stop_at_events = stop_at_events;
+        self.stopped = false;
+    }
+
+    /// Whether the latest step began is cut short by the stop position (it continues
+    /// on [`Runner::resume`]).
+    pub fn is_cut(&self) -> bool {
+        self.cut.is_some()
+    }
+
+    /// How many events had run when the latest step began.
+    pub fn step_began_at(&self) -> u64 {
+        self.began
+    }
+
+    /// Carries on with `sc` instead of its scenario: a longer one (steps appended) or
+    /// one that differs only in steps not begun yet. `false`, and nothing changed, when
+    /// `sc` has another header or changes a step this runner has begun.
+    pub fn continue_as(&mut self, sc: &Scenario) -> bool {
+        let begun = self.next;
+        let a = &self.sc;
+        let same = a.title == sc.title
+            && a.seed == sc.seed
+            && a.classroom == sc.classroom
+            && a.network == sc.network
+            && a.bugs == sc.bugs
+            && a.clusters == sc.clusters
+            && a.links == sc.links
+            && a.clients == sc.clients
+            && sc.steps.len() >= begun
+            && a.steps.get(..begun) == sc.steps.get(..begun);
+        if same {
+            self.sc.steps.truncate(begun);
+            self.sc.steps.extend_from_slice(&sc.steps[begun..]);
+        }
+        same
     }
 
     /// Runs the next step; `false` when there is none (see [`Runner::is_done`]).
@@ -352,14 +435,31 @@ impl<D: Driver> Runner<D> {
             self.stopped = true;
             return false;
         }
+        if let Some(cut) = self.cut.take() {
+            self.finish(self.next - 1, cut);
+            return true;
+        }
         let i = self.next;
         let a = self.sc.steps[i].clone();
         if !matches!(a, Action::Expect(_)) {
             self.push(format!("> {a}"));
         }
+        self.began = self.d.events();
         self.action(i, &a);
         self.next = i + 1;
         true
+    }
+
+    /// Goes on with a step the stop position cut short.
+    fn finish(&mut self, step: usize, cut: Unfinished) {
+        match cut {
+            Unfinished::RunTo { t, n, then } => self.wait_then(step, t, n, then),
+            Unfinished::Steps(left) => self.steps(left),
+            Unfinished::Until { condition, deadline, n } => self.until(step, &condition, deadline, n),
+            Unfinished::Migration { until, deadline, n, why } => {
+                self.migration_run(step, until, deadline, n, Some(why))
+            }
+        }
     }
 
     /// Runs every remaining step.
@@ -427,12 +527,13 @@ impl<D: Driver> Runner<D> {
             || self.opts.stop_at_time.is_some_and(|t| self.d.now() >= t)
     }
 
-    /// Runs one event (due by `deadline`, if given); `false` when none is, when the
-    /// world is idle or halted, or at the stop position or time.
-    fn event(&mut self, deadline: Option<Millis>) -> bool {
+    /// Runs one event (due by `deadline`, if given): [`Next::Idle`] when none is, or
+    /// the world is idle or halted, or the stop time came; [`Next::Cut`] at the stop
+    /// position (nothing run: the caller keeps where it was in [`Runner::cut`]).
+    fn event(&mut self, deadline: Option<Millis>) -> Next {
         if self.at_stop() {
             self.stopped = true;
-            return false;
+            return Next::Cut;
         }
         let deadline = match (deadline, self.opts.stop_at_time) {
             (Some(t), Some(u)) => Some(t.min(u)),
@@ -444,23 +545,76 @@ impl<D: Driver> Runner<D> {
             None => self.d.step(&mut self.buf),
         };
         self.flush();
-        if !ran && self.at_stop() {
+        if ran {
+            return Next::Ran;
+        }
+        if self.at_stop() {
             self.stopped = true;
         }
-        ran
+        Next::Idle
     }
 
-    /// Runs every event due up to `t`; the clock ends at `t`.
-    fn run_to(&mut self, t: Millis) -> Result<(), String> {
-        let mut n = 0;
+    /// Runs every event due up to `t` (the clock ends at `t`), `n` of them run already;
+    /// `Ok(Some(n))` when the stop position cut it after `n`.
+    fn run_to(&mut self, t: Millis, mut n: u64) -> Result<Option<u64>, String> {
         loop {
             if n >= self.opts.max_events_per_step {
                 return Err(format!("stopped after {n} events (the per-step bound)"));
             }
-            if !self.event(Some(t)) {
-                return Ok(());
+            match self.event(Some(t)) {
+                Next::Ran => n += 1,
+                Next::Idle => return Ok(None),
+                Next::Cut => return Ok(Some(n)),
             }
-            n += 1;
+        }
+    }
+
+    /// `run` and `at`: the events due by `t`, then `at`'s action.
+    fn wait_then(&mut self, step: usize, t: Millis, n: u64, then: Option<Box<Action>>) {
+        match self.run_to(t, n) {
+            Err(why) => self.check(step, false, why),
+            Ok(Some(n)) => self.cut = Some(Unfinished::RunTo { t, n, then }),
+            Ok(None) => {
+                if let Some(a) = then.filter(|_| !self.stopped) {
+                    self.action(step, &a);
+                }
+            }
+        }
+    }
+
+    /// `step N`: `left` more events.
+    fn steps(&mut self, mut left: u64) {
+        while left > 0 {
+            match self.event(None) {
+                Next::Ran => left -= 1,
+                Next::Idle => return,
+                Next::Cut => return self.cut = Some(Unfinished::Steps(left)),
+            }
+        }
+    }
+
+    /// `run until`: events until `condition` holds (a check either way), `n` run.
+    fn until(&mut self, step: usize, condition: &Predicate, deadline: Millis, mut n: u64) {
+        loop {
+            let (held, seen) = self.eval(condition);
+            if held {
+                self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
+                return;
+            }
+            let next =
+                if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
+            match next {
+                Next::Ran => n += 1,
+                Next::Cut => {
+                    return self.cut = Some(Unfinished::Until { condition: condition.clone(), deadline, n });
+                }
+                Next::Idle => {
+                    if !self.stopped {
+                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
+                    }
+                    return;
+                }
+            }
         }
     }
 
@@ -723,9 +877,7 @@ impl<D: Driver> Runner<D> {
             }
             Action::Run(d) => {
                 let t = Millis(self.d.now().0.saturating_add(d.0));
-                if let Err(why) = self.run_to(t) {
-                    self.check(step, false, why);
-                }
+                self.wait_then(step, t, 0, None);
             }
             Action::Deliver { from, to, kind } => {
                 let done = match (self.resolve(from), self.resolve(to)) {
@@ -737,41 +889,12 @@ impl<D: Driver> Runner<D> {
                     self.check(step, false, format!("cannot deliver: {why}"));
                 }
             }
-            Action::Step(n) => {
-                for _ in 0..(*n).min(self.opts.max_events_per_step) {
-                    if !self.event(None) {
-                        break;
-                    }
-                }
-            }
+            Action::Step(n) => self.steps((*n).min(self.opts.max_events_per_step)),
             Action::RunUntil { condition, within } => {
                 let deadline = Millis(self.d.now().0.saturating_add(within.unwrap_or(DEFAULT_WITHIN).0));
-                let mut n = 0;
-                loop {
-                    let (held, seen) = self.eval(condition);
-                    if held {
-                        self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
-                        break;
-                    }
-                    if n >= self.opts.max_events_per_step || !self.event(Some(deadline)) {
-                        if self.stopped {
-                            break;
-                        }
-                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
-                        break;
-                    }
-                    n += 1;
-                }
+                self.until(step, condition, deadline, 0);
             }
-            Action::At { time, action } => {
-                if let Err(why) = self.run_to(*time) {
-                    self.check(step, false, why);
-                    return;
-                }
-                if !self.stopped {
-                    self.action(step, action);
-                }
-            }
+            Action::At { time, action } => self.wait_then(step, *time, 0, Some(action.clone())),
             Action::Expect(p) => {
                 let (held, seen) = self.eval(p);
                 self.check(step, held, seen);

@@ -243,7 +243,9 @@ struct Tracker {
     sessions: BTreeMap<SessionId, (u64, u64, Option<u64>)>,
 }
 
-/// Drives a [`World`] of [`ZkDatabase`]s for a scenario.
+/// Drives a [`World`] of [`ZkDatabase`]s for a scenario. A clone is an independent
+/// copy of the whole run so far (the playground's checkpoints).
+#[derive(Clone)]
 pub struct SimDriver {
     world: World<ZkDatabase>,
     clusters: Vec<String>,
