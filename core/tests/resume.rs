@@ -40,8 +40,9 @@ fn whole(sc: &Scenario) -> Report {
     r.report()
 }
 
-/// Runs `sc` stopping every `every` events; at each stop the run goes on in a clone
-/// (the original dropped), as the playground does with a checkpoint.
+/// Runs `sc` stopping every `every` events; at each stop the run goes on in a copy
+/// (the original dropped), as the playground does with a checkpoint: a clone, or a
+/// checkpoint whose world keeps only its last 50 trace records.
 fn stopped_every(sc: &Scenario, every: u64) -> (Report, usize) {
     let mut r: Runner<SimDriver> =
         runner(sc, Options { stop_at_events: Some(every), ..Options::default() }).unwrap();
@@ -57,7 +58,7 @@ fn stopped_every(sc: &Scenario, every: u64) -> (Report, usize) {
         {
             break;
         }
-        let mut copy = r.clone();
+        let mut copy = if cuts % 2 == 0 { r.clone() } else { r.checkpoint(|d| d.checkpoint(50)) };
         drop(r);
         copy.resume(Some(events + every));
         r = copy;
@@ -113,4 +114,61 @@ fn a_runner_carries_on_with_a_longer_scenario_but_not_another() {
     r.resume(None);
     r.run_all();
     assert_eq!(r.report().trace_hash, whole(&longer).trace_hash);
+}
+
+/// Stops `sc` at `at` events: the scenario so far, run from the start, is the same run;
+/// and the stopped run, ended there, goes on with a new step as that one does.
+fn ends_there(name: &str, sc: &Scenario, at: u64) -> bool {
+    let mut r = runner(sc, Options { stop_at_events: Some(at), ..Options::default() }).unwrap();
+    r.run_all();
+    let cut = r.is_cut();
+    let so_far = r.scenario_so_far();
+    let mut fresh = runner(&so_far, Options::default()).unwrap();
+    fresh.run_all();
+    let events = zoolab_core::scenario::run::Driver::events(r.driver());
+    assert_eq!(
+        zoolab_core::scenario::run::Driver::events(fresh.driver()),
+        events,
+        "{name} at {at}: {so_far}"
+    );
+    assert_eq!(fresh.report().trace_hash, r.report().trace_hash, "{name} at {at}");
+    r.end_here();
+    assert_eq!(r.scenario(), &so_far, "{name} at {at}");
+    assert_eq!(r.report(), fresh.report(), "{name} at {at}: ended here, it is the scenario so far");
+    let more = scenario::Action::Run(scenario::Millis(1_500));
+    r.append(more.clone()).unwrap();
+    fresh.append(more).unwrap();
+    assert_eq!(r.report(), fresh.report(), "{name} at {at}: and goes on the same");
+    cut
+}
+
+#[test]
+fn a_run_ended_at_any_position_is_its_scenario_so_far() {
+    let mut cuts = 0;
+    for (name, sc) in scenarios() {
+        let events = whole(&sc).events;
+        for at in [events / 5, events / 2 + 1, events.saturating_sub(3)] {
+            cuts += usize::from(ends_there(&name, &sc, at));
+        }
+    }
+    assert!(cuts > 20, "most positions cut a step ({cuts})");
+}
+
+#[test]
+fn a_migration_run_cut_short_is_written_with_its_events() {
+    let (_, sc) = scenarios().pop().unwrap();
+    let mut r = runner(&sc, Options::default()).unwrap();
+    // Stop inside `migration run until catch-up` (the 9th step).
+    while r.steps_run() < 8 {
+        assert!(r.run_next());
+    }
+    let began = zoolab_core::scenario::run::Driver::events(r.driver());
+    let mut s = runner(&sc, Options { stop_at_events: Some(began + 5), ..Options::default() }).unwrap();
+    s.run_all();
+    assert!(s.is_cut());
+    let text = s.scenario_so_far().to_string();
+    assert!(text.ends_with("migration run until catch-up for 5 events\n"), "{text}");
+    assert!(ends_there("migration", &sc, began + 5));
+    let parsed = scenario::parse(&text).unwrap();
+    assert_eq!(parsed, s.scenario_so_far(), "printed and read back");
 }

@@ -1498,3 +1498,53 @@ mod timing {
         );
     }
 }
+
+#[cfg(test)]
+mod scratch_mem {
+    use super::*;
+    fn rss_kb() -> u64 {
+        let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+        s.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4
+    }
+    #[test]
+    #[ignore]
+    fn scratch_mem() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.speed = SPEEDS.len() - 1;
+        p.apply(Action::Play);
+        for _ in 0..60 {
+            p.apply(Action::Tick);
+        }
+        println!(
+            "events {} trace {} size_of TraceEvent {}",
+            p.head_events(),
+            p.world().trace().len(),
+            std::mem::size_of::<zoolab_core::sim::TraceEvent>()
+        );
+        let before = rss_kb();
+        let t = std::time::Instant::now();
+        let clones: Vec<_> = (0..10).map(|_| p.head.clone()).collect();
+        println!("10 clones {:?}, rss +{} KB per clone", t.elapsed(), (rss_kb() - before) / 10);
+        drop(clones);
+        let before = rss_kb();
+        let t = std::time::Instant::now();
+        let clones: Vec<_> = (0..10).map(|_| p.head.driver().world().clone()).collect();
+        println!("10 world clones {:?}, rss +{} KB per clone", t.elapsed(), (rss_kb() - before) / 10);
+        drop(clones);
+        let before = rss_kb();
+        let t = std::time::Instant::now();
+        let clones: Vec<_> = (0..10).map(|_| p.head.driver().world().trace().clone()).collect();
+        println!("10 trace clones {:?}, rss +{} KB per clone", t.elapsed(), (rss_kb() - before) / 10);
+        drop(clones);
+        let before = rss_kb();
+        let t = std::time::Instant::now();
+        let clones: Vec<_> = (0..10).map(|_| p.head.report()).collect();
+        println!(
+            "10 reports {:?}, rss +{} KB per clone, {} lines",
+            t.elapsed(),
+            (rss_kb() - before) / 10,
+            clones[0].trace.len()
+        );
+        drop(clones);
+    }
+}

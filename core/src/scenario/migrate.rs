@@ -6,7 +6,7 @@
 //! migrate a -> b via observer-join|snapshot|client-api [subtree /app [into /b]]
 //!     [sessions import|expire] [on conflict fail|overwrite]
 //! migration step                                 # leave the current phase if its gate holds
-//! migration run [until PHASE] [within 30s]       # step whenever a gate holds
+//! migration run [until PHASE] [within 30s] [for N events]  # step whenever a gate holds
 //! migration abort                                # roll back (any phase before commit)
 //! expect migration is in cut-over
 //! expect migration committed
@@ -117,12 +117,17 @@ pub enum MigrationAction {
     },
     /// `migration step`.
     Step,
-    /// `migration run [until PHASE] [within 30s]`.
+    /// `migration run [until PHASE] [within 30s] [for N events]`.
     Run {
         /// The phase to stop at (committed or rolled back when not given).
         until: Option<Phase>,
         /// The bound on simulated time ([`super::run::DEFAULT_WITHIN`] when not given).
         within: Option<Millis>,
+        /// `for N events`: stop, without judging, once N events have run and no gate
+        /// holds (what a run cut short at an event position did: the playground's
+        /// time travel writes it when the user acts in the middle of a `migration run`).
+        #[serde(default)]
+        events: Option<u64>,
     },
     /// `migration abort`.
     Abort,
@@ -187,13 +192,16 @@ impl fmt::Display for MigrationAction {
                 Ok(())
             }
             MigrationAction::Step => f.write_str("migration step"),
-            MigrationAction::Run { until, within } => {
+            MigrationAction::Run { until, within, events } => {
                 f.write_str("migration run")?;
                 if let Some(p) = until {
                     write!(f, " until {}", phase_word(*p))?;
                 }
                 if let Some(w) = within {
                     write!(f, " within {w}")?;
+                }
+                if let Some(n) = events {
+                    write!(f, " for {n} events")?;
                 }
                 Ok(())
             }

@@ -294,9 +294,9 @@ pub struct Runner<D: Driver> {
     d: D,
     opts: Options,
     next: usize,
-    trace: Vec<String>,
+    trace: Lines,
     /// The world's own lines, searched by `trace contains` (bounded like `trace`).
-    world_lines: Vec<String>,
+    world_lines: Lines,
     dropped: u64,
     checks: Vec<Check>,
     ops: BTreeMap<String, Vec<u64>>,
@@ -306,6 +306,54 @@ pub struct Runner<D: Driver> {
     cut: Option<Unfinished>,
     /// Events run when the latest step began.
     began: u64,
+    /// Where the latest step's `>` line is in `trace` (if it was kept).
+    began_line: Option<usize>,
+}
+
+/// How many lines a block of [`Lines`] holds.
+const BLOCK: usize = 1024;
+
+/// Trace lines, appended only: full blocks are shared between clones, so copying a
+/// runner (a checkpoint) copies its last block and a list of pointers, not its trace.
+#[derive(Clone, Debug, Default)]
+struct Lines {
+    full: Vec<std::sync::Arc<Vec<String>>>,
+    last: Vec<String>,
+}
+
+impl Lines {
+    fn len(&self) -> usize {
+        self.full.len() * BLOCK + self.last.len()
+    }
+
+    fn push(&mut self, line: String) {
+        self.last.push(line);
+        if self.last.len() == BLOCK {
+            self.full.push(std::sync::Arc::new(std::mem::take(&mut self.last)));
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        self.full.iter().flat_map(|b| b.iter()).chain(self.last.iter())
+    }
+
+    /// Replaces line `i` (its block is copied first if another runner shares it).
+    fn set(&mut self, i: usize, line: String) {
+        match self.full.get_mut(i / BLOCK) {
+            Some(b) => std::sync::Arc::make_mut(b)[i % BLOCK] = line,
+            None => self.last[i - self.full.len() * BLOCK] = line,
+        }
+    }
+
+    /// Drops the last line.
+    fn pop(&mut self) {
+        if self.last.is_empty() {
+            if let Some(b) = self.full.pop() {
+                self.last = std::sync::Arc::unwrap_or_clone(b);
+            }
+        }
+        self.last.pop();
+    }
 }
 
 /// Where a step that runs events was when the stop position cut it short: what its
@@ -319,8 +367,15 @@ enum Unfinished {
     Steps(u64),
     /// `run until`: its condition, its deadline, the events run so far.
     Until { condition: Predicate, deadline: Millis, n: u64 },
-    /// `migration run`, cut while waiting for an event (`why`: the gate's refusal).
-    Migration { until: Option<crate::migration::phase::Phase>, deadline: Millis, n: u64, why: String },
+    /// `migration run` (its phase, its `for N events`), cut while waiting for an event
+    /// (`why`: the gate's refusal).
+    Migration {
+        until: Option<crate::migration::phase::Phase>,
+        limit: Option<u64>,
+        deadline: Millis,
+        n: u64,
+        why: String,
+    },
 }
 
 /// What [`Runner::event`] did.
@@ -342,8 +397,8 @@ impl<D: Driver> Runner<D> {
             d: driver,
             opts,
             next: 0,
-            trace: Vec::new(),
-            world_lines: Vec::new(),
+            trace: Lines::default(),
+            world_lines: Lines::default(),
             dropped: 0,
             checks: Vec::new(),
             ops: BTreeMap::new(),
@@ -351,6 +406,7 @@ impl<D: Driver> Runner<D> {
             buf: Vec::new(),
             cut: None,
             began: 0,
+            began_line: None,
         }
     }
 
@@ -398,6 +454,110 @@ impl<D: Driver> Runner<D> {
         self.cut.is_some()
     }
 
+    /// Whether the run stopped at its stop position (or time), with more to run.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The checks so far (`expect`, `run until`, steps that could not run): what
+    /// [`Runner::report`] lists, without copying the trace.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// A copy of this run (a checkpoint, to [resume](Runner::resume) later), whose
+    /// driver `copy` makes from this one's: a driver may copy itself for less than a
+    /// clone (the simulator keeps only its recent trace: [`SimDriver::checkpoint`]).
+    /// The runner's own trace lines are shared, not copied.
+    ///
+    /// [`SimDriver::checkpoint`]: super::sim::SimDriver::checkpoint
+    pub fn checkpoint(&mut self, copy: impl FnOnce(&mut D) -> D) -> Runner<D> {
+        Runner {
+            sc: self.sc.clone(),
+            d: copy(&mut self.d),
+            opts: self.opts.clone(),
+            next: self.next,
+            trace: self.trace.clone(),
+            world_lines: self.world_lines.clone(),
+            dropped: self.dropped,
+            checks: self.checks.clone(),
+            ops: self.ops.clone(),
+            stopped: self.stopped,
+            buf: self.buf.clone(),
+            cut: self.cut.clone(),
+            began: self.began,
+            began_line: self.began_line,
+        }
+    }
+
+    /// What ran of the step the stop position cut short, as a step of its own: `step
+    /// N` (N its events; nothing when none ran), or for a `migration run`, the same with
+    /// `for N events`. `None` when no step is cut.
+    fn cut_as_step(&self) -> Option<Option<Action>> {
+        let cut = self.cut.as_ref()?;
+        let step = &self.sc.steps[self.next - 1];
+        let ran = self.d.events().saturating_sub(self.began);
+        let limited = |a: &Action, n: u64| match a {
+            Action::Migration(super::migrate::MigrationAction::Run { until, within, .. }) => {
+                Some(Action::Migration(super::migrate::MigrationAction::Run {
+                    until: *until,
+                    within: *within,
+                    events: Some(n),
+                }))
+            }
+            _ => None,
+        };
+        Some(match (cut, step) {
+            (Unfinished::Migration { n, .. }, Action::At { time, action }) => {
+                limited(action, *n).map(|a| Action::At { time: *time, action: Box::new(a) })
+            }
+            (Unfinished::Migration { n, .. }, a) => limited(a, *n),
+            _ => (ran > 0).then_some(Action::Step(ran)),
+        })
+    }
+
+    /// The scenario whose whole run is exactly this run so far: the steps run, the one
+    /// the stop cut short written as what ran of it (`step N`, `migration run … for N
+    /// events`). A link made of it reopens this state; acting here continues it.
+    pub fn scenario_so_far(&self) -> Scenario {
+        let mut sc = self.sc.clone();
+        sc.steps.truncate(self.next);
+        if let Some(instead) = self.cut_as_step() {
+            sc.steps.pop();
+            sc.steps.extend(instead);
+        }
+        sc
+    }
+
+    /// Makes this stopped run the whole run of [`Runner::scenario_so_far`]: a step cut
+    /// short ends here (rewritten as what ran of it), the later steps are dropped and
+    /// the stop is lifted, so steps appended next continue from exactly this state (as
+    /// if the scenario so far had been run from the start: the same trace and report).
+    pub fn end_here(&mut self) {
+        if let Some(instead) = self.cut_as_step() {
+            let line = self.began_line.take();
+            match instead {
+                Some(a) => {
+                    if let Some(i) = line {
+                        self.trace.set(i, format!("> {a}"));
+                    }
+                    self.sc.steps[self.next - 1] = a;
+                }
+                None => {
+                    // Nothing ran of it: no step, and its `>` line (the last) goes.
+                    if line.is_some() {
+                        self.trace.pop();
+                    }
+                    self.next -= 1;
+                }
+            }
+            self.cut = None;
+        }
+        self.sc.steps.truncate(self.next);
+        self.opts.stop_at_events = None;
+        self.stopped = false;
+    }
+
     /// How many events had run when the latest step began.
     pub fn step_began_at(&self) -> u64 {
         self.began
@@ -441,7 +601,11 @@ impl<D: Driver> Runner<D> {
         }
         let i = self.next;
         let a = self.sc.steps[i].clone();
+        self.began_line = None;
         if !matches!(a, Action::Expect(_)) {
+            if self.trace.len() < self.opts.max_trace_lines {
+                self.began_line = Some(self.trace.len());
+            }
             self.push(format!("> {a}"));
         }
         self.began = self.d.events();
@@ -456,8 +620,8 @@ impl<D: Driver> Runner<D> {
             Unfinished::RunTo { t, n, then } => self.wait_then(step, t, n, then),
             Unfinished::Steps(left) => self.steps(left),
             Unfinished::Until { condition, deadline, n } => self.until(step, &condition, deadline, n),
-            Unfinished::Migration { until, deadline, n, why } => {
-                self.migration_run(step, until, deadline, n, Some(why))
+            Unfinished::Migration { until, limit, deadline, n, why } => {
+                self.migration_run(step, (until, limit), deadline, n, Some(why))
             }
         }
     }
@@ -494,7 +658,7 @@ impl<D: Driver> Runner<D> {
     /// What the run has done so far.
     pub fn report(&self) -> Report {
         Report {
-            trace: self.trace.clone(),
+            trace: self.trace.iter().cloned().collect(),
             trace_dropped: self.dropped,
             checks: self.checks.clone(),
             violation: self.d.violation(),

@@ -256,7 +256,9 @@ pub struct SimDriver {
     next_session: i64,
     /// The directed links cut, as the world has them (to heal one server's alone).
     blocked: BTreeSet<(usize, ServerId, ServerId)>,
-    seen: usize,
+    /// The world's trace records already collected as lines (a count of records, so a
+    /// trace that forgets its oldest records loses no new ones).
+    seen: u64,
     /// The driver's own trace lines (sessions, connections), not yet collected.
     lines: Vec<String>,
     /// The clients' history in the checker's terms.
@@ -379,7 +381,7 @@ impl SimDriver {
             });
         }
         let world = World::new(cfg, sc.seed);
-        let seen = world.trace().len();
+        let seen = world.records();
         let mut links = BTreeMap::new();
         for l in &sc.links {
             let (a, b) = (index(&l.a)?, index(&l.b)?);
@@ -414,6 +416,34 @@ impl SimDriver {
             inbox: Vec::new(),
             wakes: BTreeSet::new(),
         })
+    }
+
+    /// A copy of this driver whose world keeps only its latest `keep` trace records
+    /// ([`World::clone_recent`]): it runs on exactly as this one does, for a fraction of
+    /// a clone's memory (the playground's checkpoints; [`super::run::Runner::checkpoint`]).
+    pub fn checkpoint(&mut self, keep: usize) -> SimDriver {
+        SimDriver {
+            world: self.world.clone_recent(keep),
+            clusters: self.clusters.clone(),
+            clients: self.clients.clone(),
+            ops: self.ops.clone(),
+            facing: self.facing.clone(),
+            trackers: self.trackers.clone(),
+            next_session: self.next_session,
+            blocked: self.blocked.clone(),
+            seen: self.seen,
+            lines: self.lines.clone(),
+            log: self.log.clone(),
+            closing: self.closing.clone(),
+            next_gen: self.next_gen,
+            migration: self.migration.clone(),
+            broken_migration: self.broken_migration,
+            links: self.links.clone(),
+            late: self.late.clone(),
+            client_ms: self.client_ms,
+            inbox: self.inbox.clone(),
+            wakes: self.wakes.clone(),
+        }
     }
 
     /// The world, for views beyond the scenario's.
@@ -1282,11 +1312,10 @@ impl SimDriver {
 
     fn collect(&mut self, trace: &mut Vec<String>) {
         let t = self.world.trace();
-        if t.len() < self.seen {
-            self.seen = 0;
-        }
-        trace.extend(t.iter().skip(self.seen).map(ToString::to_string));
-        self.seen = t.len();
+        let records = self.world.records();
+        let new = usize::try_from(records - self.seen).unwrap_or(usize::MAX).min(t.len());
+        trace.extend(t.range(t.len() - new..).map(ToString::to_string));
+        self.seen = records;
         trace.append(&mut self.lines);
     }
 

@@ -7,9 +7,9 @@ use crate::scenario::migrate::{phase_word, MigrationAction, MigrationPredicate};
 impl<D: Driver> Runner<D> {
     pub(super) fn migration(&mut self, step: usize, m: &MigrationAction) {
         match m {
-            MigrationAction::Run { until, within } => {
+            MigrationAction::Run { until, within, events } => {
                 let deadline = Millis(self.d.now().0.saturating_add(within.unwrap_or(DEFAULT_WITHIN).0));
-                self.migration_run(step, *until, deadline, 0, None);
+                self.migration_run(step, (*until, *events), deadline, 0, None);
             }
             _ => {
                 let r = self.d.migration(m, &mut self.buf);
@@ -23,12 +23,13 @@ impl<D: Driver> Runner<D> {
     }
 
     /// `migration run`: step whenever a gate holds, else wait for an event, until the
-    /// phase (or the end) is reached; `n` events run so far. `waiting` resumes a run cut
-    /// short while it waited for an event, with the gate's refusal.
+    /// phase (or the end) is reached, or (`for N events`) N events have run; `n` events
+    /// run so far. `waiting` resumes a run cut short while it waited for an event, with
+    /// the gate's refusal.
     pub(super) fn migration_run(
         &mut self,
         step: usize,
-        until: Option<Phase>,
+        (until, limit): (Option<Phase>, Option<u64>),
         deadline: Millis,
         mut n: u64,
         mut waiting: Option<String>,
@@ -68,12 +69,16 @@ impl<D: Driver> Runner<D> {
                     }
                 }
             };
+            if limit.is_some_and(|m| n >= m) {
+                return;
+            }
             let next =
                 if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
             match next {
                 Next::Ran => n += 1,
                 Next::Cut => {
-                    return self.cut = Some(Unfinished::Migration { until, deadline, n, why: refused });
+                    return self.cut =
+                        Some(Unfinished::Migration { until, limit, deadline, n, why: refused });
                 }
                 Next::Idle => {
                     if !self.stopped {
