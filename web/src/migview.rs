@@ -463,10 +463,14 @@ mod tests {
     fn run_and_abort_are_statements_too_and_a_rollback_shows_its_phases() {
         let mut p = copy_run();
         p.apply(Action::Migrate(start_statement("a", "b", "snapshot", "/app", "").unwrap()));
-        p.apply(Action::Migrate(MigrationAction::Run { until: Some(Phase::Freeze), within: None }));
+        p.apply(Action::Migrate(MigrationAction::Run {
+            until: Some(Phase::Freeze),
+            within: None,
+            events: None,
+        }));
         assert_eq!(migration(&p).unwrap().phase_word, "freeze", "{:?}", p.checks);
         p.apply(Action::Migrate(MigrationAction::Abort));
-        p.apply(Action::Migrate(MigrationAction::Run { until: None, within: None }));
+        p.apply(Action::Migrate(MigrationAction::Run { until: None, within: None, events: None }));
         let v = migration(&p).unwrap();
         assert_eq!(v.phase_word, "rolled-back", "{:?}", p.checks);
         assert!(v.finished && !v.reversible);

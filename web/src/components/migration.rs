@@ -127,7 +127,7 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
             <div class="mig-buttons">
                 <button id="mig-step" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Step))}
                         title="Leave the current phase if its gate's evidence holds (`migration step`); if not, says why">{ "Step phase" }</button>
-                <button id="mig-run" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Run { until: None, within: None }))}
+                <button id="mig-run" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Run { until: None, within: None, events: None }))}
                         title="Let time pass and step whenever a gate holds, until committed (`migration run`, at most 30 simulated seconds)">{ "Run to end" }</button>
                 <button id="mig-abort" disabled={off || !v.reversible} onclick={emit(Action::Migrate(MigrationAction::Abort))}
                         title="Roll back: fence the target, copy back what it took, unfence the source, move clients back (`migration abort`; impossible once committed)">{ "Abort" }</button>
