@@ -93,6 +93,10 @@ impl Via {
 pub const SESSION_WORDS: [(SessionPolicy, &str); 2] =
     [(SessionPolicy::Import, "import"), (SessionPolicy::Expire, "expire")];
 
+/// Every conflict policy with its word in the language (`on conflict fail|overwrite`).
+pub const CONFLICT_WORDS: [(Conflict, &str); 2] =
+    [(Conflict::Fail, "fail"), (Conflict::Overwrite, "overwrite")];
+
 /// A migration statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrationAction {
@@ -257,5 +261,12 @@ mod tests {
         offered.sort_unstable();
         all.sort_unstable();
         assert_eq!(offered, all);
+    }
+
+    #[test]
+    fn the_conflict_words_are_the_printers() {
+        for (c, w) in CONFLICT_WORDS {
+            assert_eq!(c.to_string(), w);
+        }
     }
 }

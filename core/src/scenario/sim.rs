@@ -68,7 +68,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod inspect;
 mod migrate;
-pub use inspect::TrackedSession;
+pub use inspect::{ClientLink, ClientMessage, ClientMessageKind, TrackedSession};
 
 /// The session timeout a client asks for (zkCli's default).
 pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
