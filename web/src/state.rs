@@ -188,6 +188,8 @@ pub enum Action {
     AddCluster(u8),
     /// Remove a cluster from the world (refused while a step uses it).
     RemoveCluster(String),
+    /// Say why a form's input cannot become a step (a banner; the run is untouched).
+    Refuse(String),
 }
 
 /// What the last link made is for (the banner above it says so).
@@ -808,6 +810,21 @@ impl Playground {
         self.past.is_some()
     }
 
+    /// The step of the scenario (as a link and the page's scenario text write it:
+    /// compacted) that was running when the run shown stopped — numbered from 1 — and
+    /// its text: where a broken invariant or migration rule happened.
+    pub fn stopping_step(&self) -> Option<(usize, String)> {
+        let r = self.shown();
+        let ran = r.steps_run();
+        if ran == 0 {
+            return None;
+        }
+        let mut upto = r.scenario().clone();
+        upto.steps.truncate(ran);
+        let steps = compact_after(&upto, self.kept_steps()).steps;
+        Some((steps.len(), steps.last()?.to_string()))
+    }
+
     /// The trace hash of the state shown.
     pub fn trace_hash(&self) -> u64 {
         self.world().trace_hash()
@@ -954,6 +971,7 @@ impl Playground {
                 | Action::Console(..)
                 | Action::TeacherLink(_)
                 | Action::Compare(_)
+                | Action::Refuse(_)
         );
         self.apply_inner(action);
         if refresh {
@@ -1140,6 +1158,7 @@ impl Playground {
                 let edited = crate::worldedit::remove_cluster(self.head.scenario(), &name);
                 self.edit_world(edited)
             }
+            Action::Refuse(why) => self.error(why),
         }
     }
 }
