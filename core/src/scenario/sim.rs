@@ -1283,6 +1283,11 @@ impl SimDriver {
                         }
                         continue;
                     }
+                    if matches!(command, ZkCommand::DeleteAll { .. }) && earlier_open {
+                        // zkCli lists the subtree (reads) before its multi: they wait for
+                        // the session's earlier requests, as reads do.
+                        break;
+                    }
                     match write_request(&command, self.db(at).map(ZkDatabase::tree)) {
                         Some(Ok(request)) => {
                             let auth = self.clients[k].auth.clone();
@@ -1914,6 +1919,18 @@ mod tests {
     fn run_text(text: &str) -> super::super::run::Report {
         let sc = parse(text).unwrap_or_else(|e| panic!("{e}"));
         run(&sc, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn deleteall_lists_the_subtree_after_the_sessions_earlier_writes() {
+        // zkCli's deleteall reads the subtree first; sent right behind the creates (the
+        // page's console pipelines), it waits for them, as the session's reads do.
+        let r = run_text(
+            "cluster a with 3 servers\nclient c1 connects to a\n\nrun until c1 is connected\n\
+             c1: create /tree t\nc1: create /tree/leaf l\nc1: deleteall /tree\nrun 1s\n\
+             expect c1 succeeded\nexpect a has no /tree\n",
+        );
+        assert!(r.passed(), "{}", r.summary());
     }
 
     #[test]
