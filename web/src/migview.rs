@@ -666,9 +666,17 @@ mod tests {
         p.apply(Action::Command("run until a has voters a1 a2 a3 a4 within 5s".into()));
         assert!(p.checks.iter().all(|c| c.passed), "{:?}", p.checks);
         assert_eq!(membership(&p.world().servers_in(0)[3]).0, "voter");
+        let rule = crate::view::clusters(&p)[0].config_rule.clone().expect("the reconfig's version rule");
+        let version = p.world().server(0, ServerId(4)).unwrap().config().version;
+        assert!(
+            rule.ends_with(&format!("+ 1 = {} (voters a1 a2 a3 a4)", zoolab_core::ids::Zxid(version))),
+            "{rule}"
+        );
         p.apply(Action::RemoveFromConfig(ServerName { cluster: "a".into(), id: 1 }));
         p.apply(Action::Command("run until a has voters a2 a3 a4 within 5s".into()));
         assert!(p.checks.iter().all(|c| c.passed), "{:?}", p.checks);
+        let rule = crate::view::clusters(&p)[0].config_rule.clone().unwrap();
+        assert!(rule.ends_with("(voters a2 a3 a4)"), "the latest: {rule}");
         let text = p.scenario().to_string();
         assert!(
             text.contains("you_a: reconfig -add server.4=server4:2888:3888:participant;2181\n"),

@@ -304,7 +304,7 @@ struct Past {
     /// scenario that reproduces exactly this state, to continue from it).
     runner: Runner<SimDriver>,
     /// The latest run's "maximum plus one" lines, to show again when back to now.
-    head_rules: Vec<Option<String>>,
+    head_rules: Rules,
 }
 
 /// Events between two checkpoints at first; the spacing doubles whenever
@@ -325,11 +325,15 @@ pub const LADDER_MIN: u64 = 1_000;
 /// How many stretches a long scrub is cut into.
 pub const LADDER: u64 = 8;
 
+/// Each cluster's latest "maximum plus one" lines: its election's epoch, and its
+/// reconfiguration's version.
+type Rules = (Vec<Option<String>>, Vec<Option<String>>);
+
 /// A copy of the run at an event position.
 struct Checkpoint {
     runner: Runner<SimDriver>,
-    /// Each cluster's latest "maximum plus one" there.
-    rules: Vec<Option<String>>,
+    /// Each cluster's latest "maximum plus one" lines there.
+    rules: Rules,
 }
 
 impl Checkpoint {
@@ -375,7 +379,7 @@ impl Checkpoints {
         let copy = r.checkpoint(|d| d.checkpoint(CHECKPOINT_TRACE));
         let (prev, since) = match self.kept.last() {
             Some(c) => (c.rules.clone(), c.records()),
-            None => (vec![None; names.len()], 0),
+            None => ((vec![None; names.len()], vec![None; names.len()]), 0),
         };
         let rules = rules_since(copy.driver().world(), names, since, &prev);
         self.kept.push(Checkpoint { runner: copy, rules });
@@ -398,7 +402,7 @@ impl Checkpoints {
     /// The latest checkpoint at or before `position` that is a state of `sc`'s run (a
     /// copy of it, carrying on with `sc`), with its rules; ones that are not (the run
     /// forked before them) are dropped.
-    fn before(&mut self, position: u64, sc: &Scenario) -> Option<(Runner<SimDriver>, Vec<Option<String>>)> {
+    fn before(&mut self, position: u64, sc: &Scenario) -> Option<(Runner<SimDriver>, Rules)> {
         loop {
             let at = self.nearest(position)?;
             let list = if self.recent.iter().any(|c| c.position() == at) {
@@ -423,17 +427,24 @@ impl Checkpoints {
     }
 }
 
-/// Each cluster's latest "maximum plus one", looked for in the trace records made
+/// Each cluster's latest "maximum plus one" lines, looked for in the trace records made
 /// since `since` (and the records kept before them: an election that began earlier);
-/// `prev` where none is found.
-fn rules_since(w: &SimWorld, names: &[String], since: u64, prev: &[Option<String>]) -> Vec<Option<String>> {
+/// `prev`'s where none is found.
+fn rules_since(w: &SimWorld, names: &[String], since: u64, prev: &Rules) -> Rules {
     let new = usize::try_from(w.records().saturating_sub(since)).unwrap_or(usize::MAX);
     let lookback = new.saturating_add(crate::view::RULE_LOOKBACK);
-    names
+    let old = |v: &Vec<Option<String>>, c: usize| v.get(c).cloned().flatten();
+    let epochs = names
         .iter()
         .enumerate()
-        .map(|(c, n)| crate::view::epoch_rule(w, c, n, lookback).or_else(|| prev.get(c).cloned().flatten()))
-        .collect()
+        .map(|(c, n)| crate::view::epoch_rule(w, c, n, lookback).or_else(|| old(&prev.0, c)))
+        .collect();
+    let configs = names
+        .iter()
+        .enumerate()
+        .map(|(c, n)| crate::view::config_rule(w, c, n, new).or_else(|| old(&prev.1, c)))
+        .collect();
+    (epochs, configs)
 }
 
 /// The playground: a scenario run, the view's choices, and what to show the user.
@@ -458,6 +469,8 @@ pub struct Playground {
     /// Each cluster's latest "maximum plus one" (kept across play ticks, so an
     /// election long ago is still shown without reading the whole trace every frame).
     pub rules: Vec<Option<String>>,
+    /// Each cluster's latest reconfiguration's version rule (kept the same way).
+    pub config_rules: Vec<Option<String>>,
     /// The trace records of the world shown when `rules` were last looked for.
     rules_at: u64,
     writes: u64,
@@ -670,6 +683,7 @@ impl Playground {
             origin,
             checks: Vec::new(),
             rules: Vec::new(),
+            config_rules: Vec::new(),
             rules_at: 0,
             writes: 0,
             exercise: None,
@@ -728,13 +742,14 @@ impl Playground {
                     r.resume(Some(position));
                     r.run_all();
                     let names = self.clusters();
-                    self.rules = rules_since(r.driver().world(), &names, since, &self.rules);
+                    let rules = rules_since(r.driver().world(), &names, since, &self.shown_rules());
+                    self.set_rules(rules);
                     self.rules_at = r.driver().world().records();
                     return Ok(Past { runner: r, head_rules: p.head_rules });
                 }
                 p.head_rules
             }
-            None => self.rules.clone(),
+            None => self.shown_rules(),
         };
         let names = self.clusters();
         let sc = self.head.scenario().clone();
@@ -743,7 +758,7 @@ impl Playground {
                 let since = r.driver().world().records();
                 (r, rules, since)
             }
-            None => (runner(&sc, options(None))?, vec![None; names.len()], 0),
+            None => (runner(&sc, options(None))?, (vec![None; names.len()], vec![None; names.len()]), 0),
         };
         let from = r.driver().events();
         let way = position.saturating_sub(from);
@@ -764,7 +779,7 @@ impl Playground {
         }
         r.resume(Some(position));
         r.run_all();
-        self.rules = rules_since(r.driver().world(), &names, since, &rules);
+        self.set_rules(rules_since(r.driver().world(), &names, since, &rules));
         self.rules_at = r.driver().world().records();
         Ok(Past { runner: r, head_rules })
     }
@@ -939,15 +954,26 @@ impl Playground {
         let w = self.world();
         let records = w.records();
         if records != self.rules_at || self.rules.len() != names.len() {
-            self.rules = rules_since(w, &names, self.rules_at, &self.rules);
+            let rules = rules_since(w, &names, self.rules_at, &self.shown_rules());
+            self.set_rules(rules);
             self.rules_at = records;
         }
+    }
+
+    /// The "maximum plus one" lines shown.
+    fn shown_rules(&self) -> Rules {
+        (self.rules.clone(), self.config_rules.clone())
+    }
+
+    fn set_rules(&mut self, (epochs, configs): Rules) {
+        self.rules = epochs;
+        self.config_rules = configs;
     }
 
     /// Back to the latest state of the run.
     fn live(&mut self) {
         if let Some(p) = self.past.take() {
-            self.rules = p.head_rules;
+            self.set_rules(p.head_rules);
             self.rules_at = self.head.driver().world().records();
         }
     }
@@ -1378,6 +1404,7 @@ mod tests {
         assert_eq!(a.position(), b.position(), "{at}");
         assert_eq!(a.trace_hash(), b.trace_hash(), "{at}");
         assert_eq!(a.rules, b.rules, "{at}");
+        assert_eq!(a.config_rules, b.config_rules, "{at}");
         assert_eq!(a.checks, b.checks, "{at}");
         assert_eq!(a.make_link(), b.make_link(), "{at}");
         assert_eq!(

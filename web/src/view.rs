@@ -87,6 +87,8 @@ pub struct ClusterView {
     pub client_messages: Vec<ClientMessageView>,
     /// The "maximum plus one" of its latest election, if one is in the trace.
     pub epoch_rule: Option<String>,
+    /// The "plus one" of its latest reconfiguration's version, if one was activated.
+    pub config_rule: Option<String>,
 }
 
 /// The group a client–server message kind is drawn with (colour; the shape is a
@@ -286,7 +288,7 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
                         kind: m.kind.word(),
                         label: client_label(m.kind, &m.short),
                         detail: m.detail.clone(),
-                        progress: (gone / span).clamp(0.15, 0.85),
+                        progress: (gone / span).clamp(0.3, 0.75),
                     }
                 })
                 .collect();
@@ -299,6 +301,7 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
                 clients,
                 client_messages,
                 epoch_rule: p.rules.get(c).cloned().flatten(),
+                config_rule: p.config_rules.get(c).cloned().flatten(),
             }
         })
         .collect()
@@ -399,6 +402,26 @@ pub fn epoch_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option
     let mut parts = vec![own];
     parts.extend(seen.iter().map(|(id, e)| format!("{name}{id}: {e}")));
     Some(format!("new epoch = max({}) + 1 = {}", parts.join(", "), epoch.0))
+}
+
+/// The seed article's rule where cluster `c`'s latest reconfiguration applied it: a
+/// configuration's version is its reconfig transaction's zxid, the leader's newest
+/// zxid plus one (so versions only grow). Read from the trace (the first server to
+/// activate it); `lookback` bounds how many of the latest records it reads.
+pub fn config_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option<String> {
+    let trace = w.trace();
+    let start = trace.len().saturating_sub(lookback);
+    let (version, voters) = trace.range(start..).rev().find_map(|e| match &e.kind {
+        TraceKind::Activated { at, version, voters } if at.cluster == c => Some((*version, voters)),
+        _ => None,
+    })?;
+    let zxid = zoolab_core::ids::Zxid(version);
+    let names: Vec<String> = voters.iter().map(|v| format!("{name}{v}")).collect();
+    Some(format!(
+        "new config version = reconfig zxid = {} + 1 = {zxid} (voters {})",
+        zoolab_core::ids::Zxid(version.saturating_sub(1)),
+        names.join(" ")
+    ))
 }
 
 /// One ZAB invariant on the panel.
@@ -1165,7 +1188,7 @@ mod tests {
         for _ in 0..400 {
             p.apply(Action::StepEvent);
             for m in &clusters(&p)[0].client_messages {
-                assert!((0.15..=0.85).contains(&m.progress), "{m:?}");
+                assert!((0.3..=0.75).contains(&m.progress), "{m:?}");
                 if !seen.contains(&(m.kind, m.to_server, m.label.clone())) {
                     seen.push((m.kind, m.to_server, m.label.clone()));
                 }

@@ -561,7 +561,7 @@ pub fn command_line(props: &CommandProps) -> Html {
             <label for="command" title="Any step of the scenario language (docs/scenarios.md)">{ "step › " }</label>
             <input id="command" ref={input} placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
                    autocomplete="off" spellcheck="false" />
-            <button type="submit">{ "Run step" }</button>
+            <button type="submit" title="Append this step to the run's scenario and run it (Enter)">{ "Run step" }</button>
         </form>
     }
 }
@@ -573,8 +573,8 @@ pub const NETWORKS: [(&str, &str); 7] = [
     ("lossy (5% lost)", "change network loss 5%"),
     ("duplicating (5%)", "change network duplicate 5%"),
     ("bad (20% lost)", "change network loss 20%"),
-    ("clients 20 ms away (draws their messages)", "change network client latency 20ms"),
-    ("clients next door (0 ms)", "change network client latency 0ms"),
+    ("clients 20 ms away", "change network client latency 20ms"),
+    ("clients 0 ms away", "change network client latency 0ms"),
 ];
 
 /// Properties of the [`NetworkMenu`].

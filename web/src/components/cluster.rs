@@ -226,6 +226,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             <p class="rule" title="The seed article's rule: every new logical stamp is the maximum of what a quorum has seen, plus one. Here: the leader's new epoch, from the accepted epochs of the leader and the followers that joined it first.">
                 { c.epoch_rule.clone().unwrap_or_else(|| "no election finished yet".into()) }
             </p>
+            <p class="rule config-rule" title="The same rule for configurations: a reconfiguration's version is its transaction's zxid, the leader's newest zxid plus one, so every new configuration's version is above every earlier one (shown once a reconfig is activated)">
+                { c.config_rule.clone().unwrap_or_else(|| "config: the initial one (version 0)".into()) }
+            </p>
             <div class="servers">
                 { for c.servers.iter().map(|s| server_card(&c.name, s, props)) }
             </div>
