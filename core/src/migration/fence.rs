@@ -59,7 +59,8 @@ pub fn written_paths(req: &WriteRequest) -> Vec<&str> {
         | WriteRequest::Reconfig { .. }
         | WriteRequest::Invalid(_)
         | WriteRequest::DeleteContainer { .. }
-        | WriteRequest::Import(_) => Vec::new(),
+        | WriteRequest::Import(_)
+        | WriteRequest::GuardedImport { .. } => Vec::new(),
     }
 }
 

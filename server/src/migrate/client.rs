@@ -18,7 +18,7 @@ use zoolab_core::jute::proto::{
     XID_AUTH, XID_NOTIFICATION, XID_PING,
 };
 use zoolab_core::jute::{frame, Reader, Writer};
-use zoolab_core::tree::Import;
+use zoolab_core::tree::{Import, ImportGuard};
 
 const LIMIT: usize = 64 << 20;
 /// ZooKeeper's NONODE.
@@ -406,10 +406,11 @@ impl Client {
         .map(|_| ())
     }
 
-    /// zoolab's import request; returns the batch's zxid.
-    pub async fn import(&self, imp: &Import) -> Result<i64, CallError> {
+    /// zoolab's import request, applied only while `guard` holds when given; returns
+    /// the batch's zxid.
+    pub async fn import(&self, imp: &Import, guard: Option<&ImportGuard>) -> Result<i64, CallError> {
         let xid = self.xid.fetch_add(1, Ordering::SeqCst);
-        self.call_raw(xid, encode_import(xid, imp)).await.map(|(h, _)| h.zxid)
+        self.call_raw(xid, encode_import(xid, imp, guard)).await.map(|(h, _)| h.zxid)
     }
 }
 
