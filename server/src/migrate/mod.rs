@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use zoolab_core::ids::Zxid;
-use zoolab_core::jute::proto::WireAcl;
+use zoolab_core::jute::proto::{OpCode, WireAcl};
+use zoolab_core::jute::request::{CreateRequest, MultiOp};
 use zoolab_core::migration::fence::FENCE_PATH;
 use zoolab_core::migration::fidelity::{self, Transport};
 use zoolab_core::migration::phase::{Evidence, Phase};
@@ -454,14 +455,30 @@ impl Engine {
                     let path = self.dst.abs(&rel);
                     match target.get(&rel) {
                         Some(t) if t.data == node.data && t.acl == node.acl => {}
-                        _ => match c.create(&path, &node.data, &node.acl, 0).await {
-                            Ok(_) => {}
-                            Err(CallError::Server(client::NODEEXISTS)) => {
-                                c.set_data(&path, &node.data, -1).await?;
-                                c.set_acl(&path, &node.acl).await?;
+                        _ => {
+                            let create = MultiOp::Create(CreateRequest {
+                                op: OpCode::Create,
+                                path: path.clone(),
+                                data: node.data.clone(),
+                                acl: node.acl.clone(),
+                                flags: 0,
+                                ttl: None,
+                            });
+                            match self.dst_write(create).await {
+                                Ok(()) => {}
+                                Err(CallError::Server(client::NODEEXISTS)) => {
+                                    let set =
+                                        MultiOp::SetData { path: path.clone(), data: node.data, version: -1 };
+                                    self.dst_write(set)
+                                        .await
+                                        .map_err(|e| self.write_failed("setData", &path, e))?;
+                                    // A multi cannot hold a setACL (ZooKeeper's has no such op):
+                                    // the one write that follows its guarded setData unguarded.
+                                    c.set_acl(&path, &node.acl).await?;
+                                }
+                                Err(e) => return Err(self.write_failed("create", &path, e)),
                             }
-                            Err(e) => bail!("create {path} on the target: {e}"),
-                        },
+                        }
                     }
                 }
                 Change::Tombstone { rel, .. } => {
@@ -486,12 +503,36 @@ impl Engine {
             i += 1;
         }
         for p in order.iter().rev() {
-            match c.delete(p).await {
+            match self.dst_write(MultiOp::Delete { path: p.clone(), version: -1 }).await {
                 Ok(()) | Err(CallError::Server(client::NONODE)) => {}
-                Err(e) => bail!("delete {p} on the target: {e}"),
+                Err(e) => return Err(self.write_failed("delete", p, e)),
             }
         }
         Ok(())
+    }
+
+    /// One write of a logical copy into the target, as a multi guarded by the target's
+    /// migration record at the version this controller wrote (a `check` op first): once
+    /// another controller claims the record, this one's writes fail with BADVERSION.
+    async fn dst_write(&self, op: MultiOp) -> Result<(), CallError> {
+        match self.dst.owned_record() {
+            Some(version) => {
+                let check = MultiOp::Check { path: RECORD_PATH.into(), version };
+                self.dst.client.multi(&[check, op]).await
+            }
+            None => self.dst.client.multi(&[op]).await,
+        }
+    }
+
+    fn write_failed(&self, what: &str, path: &str, e: CallError) -> anyhow::Error {
+        match e {
+            // The writes themselves expect any version: BADVERSION is the guard's.
+            CallError::Server(-103) => anyhow::anyhow!(
+                "{what} {path} on the target refused (BADVERSION on {RECORD_PATH}): another \
+                 controller took the migration over; this one stops"
+            ),
+            e => anyhow::anyhow!("{what} {path} on the target: {e}"),
+        }
     }
 
     fn differs(&self, s: &NodeCopy, t: &NodeCopy) -> bool {
@@ -727,12 +768,7 @@ impl Engine {
             let node = ImportedNode { path: RECORD_PATH.into(), data, acl: read_only_acl(), stat };
             let guard = ImportGuard { path: RECORD_PATH.into(), version: expected };
             let imp = Import { nodes: vec![node], ..Import::default() };
-            self.import_guarded(side, &imp, Some(guard)).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "the migration record on {} changed under this controller: another controller owns it ({e})",
-                    side.hosts
-                )
-            })?;
+            self.import_guarded(side, &imp, Some(guard)).await?;
             side.set_owned_record(version);
             return Ok(format!("{RECORD_PATH} imported (version {version})"));
         }
@@ -845,10 +881,18 @@ impl Engine {
         );
         // The core's report counts what the transport loses on the tree as read; the
         // lines after it are what the client API cannot even see.
-        if r.exact() {
+        if r.exact() && self.exact {
             println!(
                 "fidelity: kept exactly: data, ACLs, and every Stat field (czxid, mzxid, pzxid, ctime, mtime, \
                  version, cversion, aversion)"
+            );
+        } else if r.exact() {
+            // A logical copy writes through the client API: the target gives every node
+            // its own zxids and times; versions and counters only matter where the
+            // source's are above 0, and none is here.
+            println!(
+                "fidelity: kept: data and ACLs; versions, cversions and sequence counters (all still at their \
+                 start here); not kept: czxid, mzxid, pzxid, ctime, mtime (the target's own)"
             );
         } else {
             for line in r.to_string().lines().skip(1) {
