@@ -11,7 +11,9 @@
    acknowledged write is on the target with the same data, and every node has the
    source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL. Then
    a small /late migration: ephemeral churn after the freeze passes the final sync, a
-   write after it closes the cut-over's gate by name.
+   write after it closes the cut-over's gate by name. And back (zoolab -> ZooKeeper,
+   logical): a controller whose record changes under it mid-seed is refused at its next
+   write (a multi guarded by a check on the record) and stops; a new one rolls back.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
@@ -389,6 +391,36 @@ def test_zookeeper_to_zoolab():
         assert seq == "/app/locks/lock-0000000013", f"the sequence counter came across: {seq}"
         r = migrate(src, dst, journal, *args, "status")
         assert "committed" in r.stdout
+        # The other way, logically (zoolab -> ZooKeeper): every write into a ZooKeeper
+        # target is a multi guarded by a check on the target's migration record. Once
+        # someone else writes the record (here: the super-user, as a second controller
+        # would) the running controller's next write fails, mid-seed, and it stops.
+        dzk.ensure_path("/big")
+        big = [dzk.create_async(f"/big/n{i:05d}", b"x" * 64) for i in range(3000)]
+        for b in big:
+            b.get(timeout=30)
+        bj = os.path.join(TMP, "big.json")
+        p = subprocess.Popen([ZOOLAB, "migrate", "--from", dst.hosts(), "--to", src.hosts(), "--subtree", "/big",
+                              "--journal", bj, *args, "--logical", "run"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None:
+            rec = admin.exists("/zookeeper/migration")
+            if rec is not None and json.loads(admin.get("/zookeeper/migration")[0]).get("subtree") == "/big":
+                break
+            time.sleep(0.005)
+        data, stat = admin.get("/zookeeper/migration")
+        admin.set("/zookeeper/migration", data, version=stat.version)
+        out = p.communicate(timeout=120)[0]
+        print("a controller whose record changed under it:\n    " + out.replace("\n", "\n    "))
+        assert p.returncode != 0, "the controller went on after its record changed"
+        assert "BADVERSION on /zookeeper/migration" in out and "took the migration over" in out, out
+        copied = len(admin.get_children("/big")) if admin.exists("/big") else 0
+        assert copied < 3000, f"the whole seed went through ({copied} nodes) after the record changed"
+        # A new process takes over (a new stamp) and rolls the copy back.
+        r = migrate(dst, src, bj, *args, "--logical", "abort", subtree="/big")
+        assert "claimed stamp" in r.stdout and phase(bj) == "RolledBack", (r.stdout, phase(bj))
+        dzk.delete("/big", recursive=True)
         # A ZooKeeper source has no fence: ephemeral churn after the freeze (a parent's
         # pzxid moves) does not block the final sync, but a persistent write after it is
         # caught at the cut-over, by name.

@@ -190,6 +190,27 @@ pub enum WriteRequest {
     /// Migration's import path (a controller's batch, never a client's: no wire
     /// opcode maps to it).
     Import(super::txn::Import),
+    /// An import that applies only while its guard holds (the controller's fencing
+    /// token: its migration record still at the version it wrote), else `BADVERSION`.
+    GuardedImport {
+        /// The batch.
+        import: super::txn::Import,
+        /// The condition checked against the tree plus the imports in flight.
+        guard: ImportGuard,
+    },
+}
+
+/// The condition of a [`WriteRequest::GuardedImport`]: `path` must be at `version`
+/// (`None`: absent), as ZooKeeper's `check` op does in a multi. A migration controller
+/// guards every import with its own record's version, so once a second controller
+/// writes the record, the first one's imports are refused with `BADVERSION` even in the
+/// middle of a phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportGuard {
+    /// The guarded node (the migration record).
+    pub path: String,
+    /// Its expected data version, or `None` if it must not exist.
+    pub version: Option<i32>,
 }
 
 impl WriteRequest {
@@ -221,7 +242,7 @@ impl WriteRequest {
                 WriteRequest::DeleteContainer { path } => path.len(),
                 // joiningServers, leavingServers, newMembers: approximated by the data.
                 WriteRequest::Reconfig { data } => 12 + data.len() + 8,
-                WriteRequest::Import(i) => i
+                WriteRequest::Import(i) | WriteRequest::GuardedImport { import: i, .. } => i
                     .nodes
                     .iter()
                     .map(|n| s(&n.path) + 4 + n.data.len() + acl(&n.acl) + 68)

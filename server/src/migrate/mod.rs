@@ -22,13 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use zoolab_core::ids::Zxid;
-use zoolab_core::jute::proto::WireAcl;
+use zoolab_core::jute::proto::{OpCode, WireAcl};
+use zoolab_core::jute::request::{CreateRequest, MultiOp};
 use zoolab_core::migration::fence::FENCE_PATH;
 use zoolab_core::migration::fidelity::{self, Transport};
 use zoolab_core::migration::phase::{Evidence, Phase};
 use zoolab_core::migration::record::{next_stamp, RECORD_PATH};
 use zoolab_core::migration::verify::{self, Fidelity};
-use zoolab_core::tree::{DataTree, Import, ImportedNode, StatPersisted};
+use zoolab_core::tree::{DataTree, Import, ImportGuard, ImportedNode, StatPersisted};
 
 /// What to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -153,6 +154,11 @@ struct Side {
     client: Arc<Client>,
     zoolab: bool,
     auth: Option<String>,
+    /// The data version of the migration record as this process last wrote it (`None`
+    /// until it claims the record). On zoolab every import is guarded by it, so once
+    /// another controller writes the record, this one's imports are refused at once
+    /// (`BADVERSION`), not only at its next phase's stamp check.
+    record: std::sync::Mutex<Option<i32>>,
 }
 
 impl Side {
@@ -178,7 +184,7 @@ impl Side {
         let Some(zoolab) = zoolab else {
             bail!("cannot tell whether {hosts} is zoolab or ZooKeeper: no server answered the `srvr` four-letter word")
         };
-        let side = Side { hosts, root, client: Arc::new(client), zoolab, auth };
+        let side = Side { hosts, root, client: Arc::new(client), zoolab, auth, record: Default::default() };
         side.authenticate().await?;
         Ok(side)
     }
@@ -195,6 +201,20 @@ impl Side {
 
     fn describe(&self) -> String {
         format!("{} ({})", self.hosts, if self.zoolab { "zoolab" } else { "ZooKeeper" })
+    }
+
+    /// The record version this process owns, if it claimed the record.
+    fn owned_record(&self) -> Option<i32> {
+        *self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_owned_record(&self, version: i32) {
+        *self.record.lock().unwrap_or_else(|e| e.into_inner()) = Some(version);
+    }
+
+    /// The guard of this process's imports: its record at the version it wrote.
+    fn import_guard(&self) -> Option<ImportGuard> {
+        self.owned_record().map(|v| ImportGuard { path: RECORD_PATH.into(), version: Some(v) })
     }
 
     /// Reads one node (data, ACL, Stat); `None` if absent. `changed` when the data's and
@@ -347,6 +367,10 @@ impl Engine {
     }
 
     async fn import(&self, side: &Side, imp: &Import) -> Result<i64> {
+        self.import_guarded(side, imp, side.import_guard()).await
+    }
+
+    async fn import_guarded(&self, side: &Side, imp: &Import, guard: Option<ImportGuard>) -> Result<i64> {
         let size = bincode::serialized_size(imp).unwrap_or(0);
         if size > IMPORT_MAX_BYTES {
             bail!(
@@ -355,7 +379,13 @@ impl Engine {
                 imp.nodes.first().map_or("?", |n| n.path.as_str())
             );
         }
-        side.client.import(imp).await.map_err(|e| match e {
+        side.client.import(imp, guard.as_ref()).await.map_err(|e| match e {
+            CallError::Server(-103) => anyhow::anyhow!(
+                "import into {} refused (BADVERSION): the migration record {RECORD_PATH} there is no \
+                 longer at the version this controller wrote — another controller took the \
+                 migration over; this one stops",
+                side.hosts
+            ),
             CallError::Server(-102) => anyhow::anyhow!(
                 "{} refused zoolab's import request (NOAUTH): it needs the super-user — configure \
                  DigestAuthenticationProvider.superDigest and pass its credentials (--target-auth / \
@@ -425,14 +455,30 @@ impl Engine {
                     let path = self.dst.abs(&rel);
                     match target.get(&rel) {
                         Some(t) if t.data == node.data && t.acl == node.acl => {}
-                        _ => match c.create(&path, &node.data, &node.acl, 0).await {
-                            Ok(_) => {}
-                            Err(CallError::Server(client::NODEEXISTS)) => {
-                                c.set_data(&path, &node.data, -1).await?;
-                                c.set_acl(&path, &node.acl).await?;
+                        _ => {
+                            let create = MultiOp::Create(CreateRequest {
+                                op: OpCode::Create,
+                                path: path.clone(),
+                                data: node.data.clone(),
+                                acl: node.acl.clone(),
+                                flags: 0,
+                                ttl: None,
+                            });
+                            match self.dst_write(create).await {
+                                Ok(()) => {}
+                                Err(CallError::Server(client::NODEEXISTS)) => {
+                                    let set =
+                                        MultiOp::SetData { path: path.clone(), data: node.data, version: -1 };
+                                    self.dst_write(set)
+                                        .await
+                                        .map_err(|e| self.write_failed("setData", &path, e))?;
+                                    // A multi cannot hold a setACL (ZooKeeper's has no such op):
+                                    // the one write that follows its guarded setData unguarded.
+                                    c.set_acl(&path, &node.acl).await?;
+                                }
+                                Err(e) => return Err(self.write_failed("create", &path, e)),
                             }
-                            Err(e) => bail!("create {path} on the target: {e}"),
-                        },
+                        }
                     }
                 }
                 Change::Tombstone { rel, .. } => {
@@ -457,12 +503,36 @@ impl Engine {
             i += 1;
         }
         for p in order.iter().rev() {
-            match c.delete(p).await {
+            match self.dst_write(MultiOp::Delete { path: p.clone(), version: -1 }).await {
                 Ok(()) | Err(CallError::Server(client::NONODE)) => {}
-                Err(e) => bail!("delete {p} on the target: {e}"),
+                Err(e) => return Err(self.write_failed("delete", p, e)),
             }
         }
         Ok(())
+    }
+
+    /// One write of a logical copy into the target, as a multi guarded by the target's
+    /// migration record at the version this controller wrote (a `check` op first): once
+    /// another controller claims the record, this one's writes fail with BADVERSION.
+    async fn dst_write(&self, op: MultiOp) -> Result<(), CallError> {
+        match self.dst.owned_record() {
+            Some(version) => {
+                let check = MultiOp::Check { path: RECORD_PATH.into(), version };
+                self.dst.client.multi(&[check, op]).await
+            }
+            None => self.dst.client.multi(&[op]).await,
+        }
+    }
+
+    fn write_failed(&self, what: &str, path: &str, e: CallError) -> anyhow::Error {
+        match e {
+            // The writes themselves expect any version: BADVERSION is the guard's.
+            CallError::Server(-103) => anyhow::anyhow!(
+                "{what} {path} on the target refused (BADVERSION on {RECORD_PATH}): another \
+                 controller took the migration over; this one stops"
+            ),
+            e => anyhow::anyhow!("{what} {path} on the target: {e}"),
+        }
     }
 
     fn differs(&self, s: &NodeCopy, t: &NodeCopy) -> bool {
@@ -660,7 +730,10 @@ impl Engine {
     /// `rolled back`), so another subtree's migration may start.
     async fn end_record(&self, state: &str) -> Result<()> {
         for side in [&self.src, &self.dst] {
-            let version = self.read_record(side).await?.map(|x| x.1);
+            let version = match side.owned_record() {
+                Some(v) => Some(v),
+                None => self.read_record(side).await?.map(|x| x.1),
+            };
             self.write_record_state(side, self.stamp(), version, state).await?;
         }
         Ok(())
@@ -686,12 +759,18 @@ impl Engine {
         }))?;
         if side.zoolab {
             // zoolab refuses client writes to its controller znodes: the record goes
-            // through the import path (a super-user session) even for a logical copy.
+            // through the import path (a super-user session) even for a logical copy,
+            // guarded like a conditional setData: applied only while the record is at
+            // the version read (absent: `None`), and written one version up.
             let z = side.client.last_zxid();
-            let stat = StatPersisted::created(Zxid(z as u64), now_ms(), 0);
+            let version = expected.map_or(0, |v| v + 1);
+            let stat = StatPersisted { version, ..StatPersisted::created(Zxid(z as u64), now_ms(), 0) };
             let node = ImportedNode { path: RECORD_PATH.into(), data, acl: read_only_acl(), stat };
-            self.import(side, &Import { nodes: vec![node], ..Import::default() }).await?;
-            return Ok(format!("{RECORD_PATH} imported"));
+            let guard = ImportGuard { path: RECORD_PATH.into(), version: expected };
+            let imp = Import { nodes: vec![node], ..Import::default() };
+            self.import_guarded(side, &imp, Some(guard)).await?;
+            side.set_owned_record(version);
+            return Ok(format!("{RECORD_PATH} imported (version {version})"));
         }
         // Apache ZooKeeper cannot refuse writes under /zookeeper: the record is readable by
         // all and writable only by the controller's own identity when it authenticated.
@@ -702,11 +781,14 @@ impl Engine {
             open[0].perms = 31;
         }
         let r = match expected {
-            None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| ()),
-            Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|_| ()),
+            None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| 0),
+            Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|s| s.version),
         };
         match r {
-            Ok(()) => Ok(format!("{RECORD_PATH} written")),
+            Ok(version) => {
+                side.set_owned_record(version);
+                Ok(format!("{RECORD_PATH} written"))
+            }
             Err(CallError::Server(-103)) | Err(CallError::Server(client::NODEEXISTS)) => {
                 bail!(
                     "the migration record on {} changed under this controller: another controller owns it",
@@ -799,10 +881,18 @@ impl Engine {
         );
         // The core's report counts what the transport loses on the tree as read; the
         // lines after it are what the client API cannot even see.
-        if r.exact() {
+        if r.exact() && self.exact {
             println!(
                 "fidelity: kept exactly: data, ACLs, and every Stat field (czxid, mzxid, pzxid, ctime, mtime, \
                  version, cversion, aversion)"
+            );
+        } else if r.exact() {
+            // A logical copy writes through the client API: the target gives every node
+            // its own zxids and times; versions and counters only matter where the
+            // source's are above 0, and none is here.
+            println!(
+                "fidelity: kept: data and ACLs; versions, cversions and sequence counters (all still at their \
+                 start here); not kept: czxid, mzxid, pzxid, ctime, mtime (the target's own)"
             );
         } else {
             for line in r.to_string().lines().skip(1) {

@@ -6,39 +6,57 @@
 //! `DigestAuthenticationProvider.superDigest`); any other session gets NOAUTH.
 //!
 //! Packet: the usual request header (xid, type = [`IMPORT_OP`]) and one jute buffer
-//! holding the batch in bincode. The reply is a bare reply header: its zxid is the
-//! batch's. An empty batch still takes a zxid (the controller uses that to raise the
-//! target's zxid at cut-over).
+//! holding the batch in bincode, optionally followed by a guard — a jute string (the
+//! guarded path), a bool (whether it must exist) and an int (its data version) — which
+//! makes the batch apply only while that node is at that version (`BADVERSION`
+//! otherwise): the controller guards its imports with its migration record, so a
+//! controller that another one took over from cannot import any more. The reply is a
+//! bare reply header: its zxid is the batch's. An empty batch still takes a zxid (the
+//! controller uses that to raise the target's zxid at cut-over).
 
 use zoolab_core::jute::proto::RequestHeader;
 use zoolab_core::jute::{frame, Reader, Writer};
-use zoolab_core::tree::Import;
+use zoolab_core::tree::{Import, ImportGuard, WriteRequest};
 
 /// The opcode: far above ZooKeeper's (which stop at 107), so no client sends it by
 /// accident; Apache ZooKeeper does not know it.
 pub const IMPORT_OP: i32 = 0x7a6c;
 
-/// Decodes `body` (a packet after its length) if it is an import request:
-/// `None` for any other opcode, else its xid and the batch or why it is malformed.
-pub fn decode_import(body: &[u8], limit: usize) -> Option<(i32, Result<Import, String>)> {
+/// Decodes `body` (a packet after its length) if it is an import request: `None` for
+/// any other opcode, else its xid and the request (the core's `Import`, or
+/// `GuardedImport` when a guard follows the batch) or why it is malformed.
+pub fn decode_import(body: &[u8], limit: usize) -> Option<(i32, Result<WriteRequest, String>)> {
     let mut r = Reader::new(body, limit);
     let header = RequestHeader::read(&mut r).ok()?;
     if header.op != IMPORT_OP {
         return None;
     }
-    let imp = r
-        .buffer("import")
-        .map_err(|e| e.to_string())
-        .and_then(|b| bincode::deserialize::<Import>(&b).map_err(|e| format!("batch: {e}")));
-    Some((header.xid, imp))
+    Some((header.xid, read_import(&mut r)))
 }
 
-/// The framed request for `imp` with `xid`.
-pub fn encode_import(xid: i32, imp: &Import) -> Vec<u8> {
+fn read_import(r: &mut Reader<'_>) -> Result<WriteRequest, String> {
+    let b = r.buffer("import").map_err(|e| e.to_string())?;
+    let import = bincode::deserialize::<Import>(&b).map_err(|e| format!("batch: {e}"))?;
+    if r.remaining() == 0 {
+        return Ok(WriteRequest::Import(import));
+    }
+    let path = r.string("guard path").map_err(|e| e.to_string())?;
+    let exists = r.bool("guard exists").map_err(|e| e.to_string())?;
+    let version = r.i32("guard version").map_err(|e| e.to_string())?;
+    r.finish("import").map_err(|e| e.to_string())?;
+    let guard = ImportGuard { path, version: exists.then_some(version) };
+    Ok(WriteRequest::GuardedImport { import, guard })
+}
+
+/// The framed request for `imp` with `xid`, guarded by `guard` when given.
+pub fn encode_import(xid: i32, imp: &Import, guard: Option<&ImportGuard>) -> Vec<u8> {
     let mut w = Writer::new();
     RequestHeader { xid, op: IMPORT_OP }.write(&mut w);
     // Serializing plain data into memory cannot fail.
     w.buffer(&bincode::serialize(imp).unwrap_or_default());
+    if let Some(g) = guard {
+        w.string(&g.path).bool(g.version.is_some()).i32(g.version.unwrap_or(-1));
+    }
     frame(&w.into_bytes())
 }
 
@@ -60,9 +78,18 @@ mod tests {
             deletes: vec!["/b".into()],
             ..Import::default()
         };
-        let framed = encode_import(9, &imp);
+        let framed = encode_import(9, &imp, None);
         let (xid, back) = decode_import(&framed[4..], 1 << 20).expect("an import");
-        assert_eq!((xid, back), (9, Ok(imp)));
+        assert_eq!((xid, back), (9, Ok(WriteRequest::Import(imp.clone()))));
+        for version in [None, Some(0), Some(7)] {
+            let guard = ImportGuard { path: "/zookeeper/migration".into(), version };
+            let framed = encode_import(3, &imp, Some(&guard));
+            let back = decode_import(&framed[4..], 1 << 20).expect("an import").1;
+            assert_eq!(back, Ok(WriteRequest::GuardedImport { import: imp.clone(), guard }));
+        }
+        // A truncated guard is malformed, not ignored.
+        let framed = encode_import(3, &imp, Some(&ImportGuard { path: "/r".into(), version: Some(1) }));
+        assert!(decode_import(&framed[4..framed.len() - 2], 1 << 20).unwrap().1.is_err());
         let mut w = Writer::new();
         RequestHeader { xid: 1, op: 4 }.write(&mut w);
         w.string("/a").bool(false);

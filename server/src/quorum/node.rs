@@ -1030,7 +1030,7 @@ impl crate::zk::Facing for Node {
         Next::Continue
     }
 
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
         self.counters.received += 1;
         let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
             c.received += 1;
@@ -1045,7 +1045,7 @@ impl crate::zk::Facing for Node {
             Pending::Ready(reply::header(xid, self.zxid(), ZkError::NoAuth.code()))
         } else {
             let id = self.new_request_id();
-            let zk = ZkRequest::write(sid, auth, WriteRequest::Import(imp));
+            let zk = ZkRequest::write(sid, auth, req);
             self.submit(Req::Write { conn }, id, zk);
             // An applied import answers like a check: a header with its zxid.
             let wire = WireRequest::Check { path: "/".into(), version: -1 };

@@ -27,6 +27,7 @@ use tracing::{info, warn};
 use zoolab_core::jute::proto::ConnectRequest;
 use zoolab_core::jute::proto::RequestHeader;
 use zoolab_core::jute::request::WireRequest;
+use zoolab_core::tree::WriteRequest;
 
 type Shared = Arc<Mutex<State>>;
 
@@ -110,7 +111,8 @@ pub(crate) trait Facing: Send + 'static {
     fn closed(&mut self, conn: ConnId);
     /// zoolab's import request ([`crate::migrate::wire::IMPORT_OP`]): a migration
     /// controller's batch, proposed as the core's `TxnOp::Import`, super-user only.
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next;
+    /// `req` is the core's `Import` or `GuardedImport`.
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next;
 }
 
 impl Facing for State {
@@ -138,8 +140,8 @@ impl Facing for State {
     fn closed(&mut self, conn: ConnId) {
         State::closed(self, conn)
     }
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
-        State::import(self, conn, xid, imp, now)
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
+        State::import(self, conn, xid, req, now)
     }
 }
 

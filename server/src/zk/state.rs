@@ -293,7 +293,7 @@ impl State {
     /// zoolab's import request: a migration controller's batch, applied as the core's
     /// `TxnOp::Import` under the next zxid. Only a super-user session may send it; any
     /// other gets NOAUTH (and the refusal is logged).
-    pub fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+    pub fn import(&mut self, conn: ConnId, xid: i32, w: WriteRequest, now: Instant) -> Next {
         self.counters.received += 1;
         let Some(sid) = self.conns.get(&conn).and_then(|c| c.session) else {
             return Next::Close("import before the handshake".into());
@@ -308,7 +308,6 @@ impl State {
             self.send(conn, Out::Packet(reply::header(xid, z, ZkError::NoAuth.code())));
             return Next::Continue;
         }
-        let w = WriteRequest::Import(imp);
         match self.zk.write(sid, &w, wall_ms()) {
             Ok(r) => {
                 self.log(&r.txn);
