@@ -756,3 +756,28 @@ fn a_guarded_import_is_refused_once_another_controller_wrote_the_record() {
     assert!(is_closed(&mut a.sock));
     assert_eq!(c.exists("/three"), 0);
 }
+
+#[test]
+fn a_standalone_server_has_no_epoch_to_raise() {
+    // zoolab's raise-epoch request (opcode 0x7a6d): ensemble members re-elect above the
+    // epoch (tests/migrate exercises that); a standalone server answers UNIMPLEMENTED.
+    let srv = Server::start("");
+    let mut c = srv.connect();
+    c.xid += 1;
+    let mut w = Writer::new();
+    RequestHeader { xid: c.xid, op: 0x7a6d }.write(&mut w);
+    w.i32(3);
+    c.sock.write_all(&frame(&w.into_bytes())).unwrap();
+    match c.next() {
+        Some(Packet::Reply(h, _)) => assert_eq!(h.err, -6, "UNIMPLEMENTED"),
+        _ => panic!("no reply"),
+    }
+    assert_eq!(c.exists("/"), 0, "the connection goes on");
+    // A negative epoch is malformed: that connection closes, the server goes on.
+    let mut w = Writer::new();
+    RequestHeader { xid: 99, op: 0x7a6d }.write(&mut w);
+    w.i32(-1);
+    c.sock.write_all(&frame(&w.into_bytes())).unwrap();
+    assert!(is_closed(&mut c.sock));
+    assert_eq!(srv.connect().exists("/"), 0);
+}

@@ -722,6 +722,29 @@ impl<R: Replicated> World<R> {
         }
     }
 
+    /// Raises cluster `c`'s epoch online: every running server raises its
+    /// `acceptedEpoch` to at least `epoch` and looks for a new leader unless it already
+    /// serves above it ([`Server::raise_epoch`]); a down server's disk is raised too.
+    /// The next leader's epoch is then `epoch + 1` or more, with no restart.
+    pub fn raise_epoch_online_in(&mut self, c: usize, epoch: Epoch) {
+        let ids: Vec<ServerId> = self.clusters[c].nodes.iter().map(|n| n.id).collect();
+        for id in ids {
+            if self.node(c, id).server.is_none() {
+                let n = self.node_mut(c, id);
+                n.disk.accepted_epoch = n.disk.accepted_epoch.max(epoch);
+                continue;
+            }
+            self.record(TraceKind::RaiseEpoch { at: Addr { cluster: c, id }, epoch });
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            if let Some(server) = self.node_mut(c, id).server.as_mut() {
+                server.raise_epoch(epoch, &mut out);
+            }
+            self.handle_outputs(c, id, &mut out);
+            self.out = out;
+        }
+    }
+
     /// Adds a server to cluster `c` under the next free id and starts it with an empty
     /// data directory whose configuration is `config` (the dynamic configuration file a
     /// joiner is started with). Like ZooKeeper's joiners, it follows the leader without

@@ -478,6 +478,23 @@ impl<R: Replicated> Server<R> {
         }
     }
 
+    /// Raises `acceptedEpoch` to at least `epoch` (persisted) and, when the epoch this
+    /// server serves in is not above `epoch`, leaves its role for a new election — what
+    /// a restart with `--min-epoch` does, without the restart. Once every voter (or a
+    /// quorum that will elect the next leader) has done so, the next leader's epoch is
+    /// above `epoch`: a migration's cut-over makes the target's zxids pass every zxid
+    /// the source gave out. Until then a raised server refuses to follow a leader of a
+    /// lower epoch and keeps looking. Nothing committed is lost: the election reloads
+    /// what is on disk, and a quorum persisted every commit.
+    pub fn raise_epoch(&mut self, epoch: Epoch, out: &mut Vec<Output<R>>) {
+        if self.disk.accepted_epoch < epoch {
+            self.persist(PersistOp::AcceptedEpoch(epoch), out);
+        }
+        if !matches!(self.phase, Phase::Looking(_)) && self.disk.current_epoch <= epoch {
+            self.look(out);
+        }
+    }
+
     /// Handles one input at time `now` (milliseconds), appending outputs to `out`.
     pub fn step(&mut self, now: u64, input: Input<R>, out: &mut Vec<Output<R>>) {
         self.now = now;

@@ -5,7 +5,7 @@
 //! pipelined by xid; a lost connection fails every outstanding call with
 //! [`CallError::Lost`] (the controller reconnects and reconciles).
 
-use super::wire::encode_import;
+use super::wire::{encode_import, encode_raise_epoch};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -404,6 +404,12 @@ impl Client {
     pub async fn multi(&self, ops: &[MultiOp]) -> Result<(), CallError> {
         let (_, body) = self.call(OpCode::Multi, |w| encode_multi(ops, w)).await?;
         multi_error(&body).map_or(Ok(()), |e| Err(CallError::Server(e)))
+    }
+
+    /// zoolab's raise-epoch request to the one server of this session.
+    pub async fn raise_epoch(&self, epoch: u32) -> Result<(), CallError> {
+        let xid = self.xid.fetch_add(1, Ordering::SeqCst);
+        self.call_raw(xid, encode_raise_epoch(xid, epoch)).await.map(|_| ())
     }
 
     /// zoolab's import request, applied only while `guard` holds when given; returns

@@ -94,6 +94,12 @@ pub struct Opts {
     /// since are not copied back (there is no reverse mirror).
     #[arg(long)]
     pub force: bool,
+    /// Never re-elect a zoolab ensemble to raise its epoch (at the cut-over, the target
+    /// above the source; on an abort after it, the source above the target): the gate
+    /// stays closed and says to restart its members with `--min-epoch`. By default the
+    /// controller raises it online (zoolab's raise-epoch request to every member).
+    #[arg(long)]
+    pub no_online_raise: bool,
 }
 
 /// Where `run` stops before doing `phase`'s work, if it does: at `--until`, and at the
@@ -1116,7 +1122,11 @@ impl Engine {
                 // The source may have elected a new leader (a new epoch) since the cut-over.
                 let source = self.src.client.synced_zxid("/").await?;
                 let target = self.dst.client.synced_zxid("/").await?;
+                let (target, raised) = self.raise_target_epoch(target, source).await?;
                 let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+                if let Some(note) = raised {
+                    ev.detail = format!("{note}; {}", ev.detail);
+                }
                 if ev.holds {
                     ev.detail = format!(
                         "soaked {} s; {}; the operator commits (no way back after)",
@@ -1181,7 +1191,11 @@ impl Engine {
         let source = self.src.client.synced_zxid("/").await?;
         let source = source.max(self.journal.fence_zxid.unwrap_or(0));
         let target = self.dst.client.synced_zxid("/").await?;
+        let (target, raised) = self.raise_target_epoch(target, source).await?;
         let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+        if let Some(note) = raised {
+            ev.detail = format!("{note}; {}", ev.detail);
+        }
         if ev.holds {
             self.journal.raised_zxid = Some(target);
             if self.dst.zoolab && !self.opts.logical {
@@ -1191,6 +1205,100 @@ impl Engine {
             }
         }
         Ok(ev)
+    }
+
+    /// When a zoolab target's epoch is not above the source's, raises it online (every
+    /// member asked to raise its `acceptedEpoch` and re-elect: zoolab's raise-epoch
+    /// request) and takes a zxid in the new epoch; returns the target's zxid and what
+    /// was done. A standalone target (no election) or a ZooKeeper one is left as it is:
+    /// the gate then says how to raise it.
+    async fn raise_target_epoch(&mut self, target: i64, source: i64) -> Result<(i64, Option<String>)> {
+        if !self.dst.zoolab || (target >> 32) > (source >> 32) {
+            return Ok((target, None));
+        }
+        let floor = (source >> 32) as u32;
+        match self.raise_epoch_online(false, floor).await? {
+            Some(z) => {
+                Ok((z, Some(format!("target's epoch raised online above {floor} (each member re-elected)"))))
+            }
+            None => Ok((target, None)),
+        }
+    }
+
+    /// Asks every member of a zoolab side (`source`, or the target) to raise its
+    /// `acceptedEpoch` to `floor` and re-elect, then waits (60 s at most) for the side
+    /// to take a zxid above that epoch (an empty import). `None` when no member can
+    /// (standalone servers answer UNIMPLEMENTED).
+    async fn raise_epoch_online(&mut self, source: bool, floor: u32) -> Result<Option<i64>> {
+        if self.opts.no_online_raise {
+            return Ok(None);
+        }
+        let side = if source { &self.src } else { &self.dst };
+        let hosts: Vec<String> =
+            side.hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect();
+        // Every member's session first, while the ensemble has a leader: a member that
+        // starts looking closes its connections and accepts none until a leader is
+        // elected. Then the followers are asked, the leader last: the next leader's
+        // epoch is one above the highest acceptedEpoch of the quorum that elects it,
+        // and every quorum meets a majority of raised members, so a leader that stops
+        // leading before it is asked changes nothing.
+        let mut members = Vec::new();
+        for h in &hosts {
+            let (tx, _) = mpsc::unbounded_channel();
+            match Client::connect(h, tx).await {
+                Ok(c) => {
+                    if let Some(a) = &side.auth {
+                        c.auth("digest", a.as_bytes())
+                            .await
+                            .map_err(|e| anyhow::anyhow!("digest auth on {h}: {e}"))?;
+                    }
+                    let leading =
+                        client::four_letter(h, "srvr").await.is_ok_and(|s| s.contains("Mode: leader"));
+                    members.push((leading, h.clone(), c));
+                }
+                Err(_) => {
+                    self.say(&format!("raise epoch: {h} does not answer (it joins above {floor} later)"))
+                }
+            }
+        }
+        members.sort_by_key(|m| m.0);
+        let mut asked = 0;
+        for (_, h, c) in &members {
+            match c.raise_epoch(floor).await {
+                Ok(()) => asked += 1,
+                Err(CallError::Server(-6)) => {}
+                Err(CallError::Server(-102)) => bail!(
+                    "{h} refused the raise-epoch request (NOAUTH): it needs the super-user (--target-auth / \
+                     --source-auth super:PASSWORD)"
+                ),
+                Err(e) => self.say(&format!("raise epoch on {h}: {e} (it may have started looking already)")),
+            }
+        }
+        if asked == 0 {
+            return Ok(None);
+        }
+        self.say(&format!(
+            "raised acceptedEpoch to {floor} on {asked} of {} members; waiting for a new leader",
+            hosts.len()
+        ));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let side = if source { &self.src } else { &self.dst };
+            if side.client.alive() {
+                if let Ok(z) = self.import(side, &Import::default()).await {
+                    if (z >> 32) > i64::from(floor) {
+                        return Ok(Some(z));
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("the ensemble {} did not elect a leader above epoch {floor} within 60 s", side.hosts);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if !side.client.alive() {
+                self.reconnect().await?;
+            }
+        }
     }
 
     /// Undoes the migration. After the cut-over the order is the simulator's
@@ -1212,7 +1320,16 @@ impl Engine {
             let z = self.set_fence(&self.dst, true).await?;
             let target = self.dst.client.synced_zxid("/").await?.max(z);
             notes.push(format!("target fenced again at 0x{z:x}"));
-            let source = self.src.client.synced_zxid("/").await?;
+            let mut source = self.src.client.synced_zxid("/").await?;
+            if source <= target && self.src.zoolab {
+                if let Some(z) = self.raise_epoch_online(true, (target >> 32) as u32).await? {
+                    notes.push(format!(
+                        "source's epoch raised online above {} (each member re-elected)",
+                        target >> 32
+                    ));
+                    source = z;
+                }
+            }
             if source <= target {
                 return Ok(Evidence {
                     holds: false,

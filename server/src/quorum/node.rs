@@ -186,6 +186,18 @@ impl Node {
         }
     }
 
+    /// The session of a connection sending one of zoolab's own requests, with its
+    /// authentication; `None` before the handshake.
+    fn admin_session(&mut self, conn: ConnId, now: Instant) -> Option<(SessionId, AuthInfo)> {
+        self.counters.received += 1;
+        let sid = self.conns.get_mut(&conn).and_then(|c| {
+            c.received += 1;
+            c.last_heard = now;
+            c.session
+        })?;
+        Some((sid, self.auth.get(&sid).cloned().unwrap_or_default()))
+    }
+
     // ---- driving the core ---------------------------------------------------------
 
     /// Carries out outputs the core returned outside [`Node::input`] (at recovery).
@@ -1031,15 +1043,9 @@ impl crate::zk::Facing for Node {
     }
 
     fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
-        self.counters.received += 1;
-        let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
-            c.received += 1;
-            c.last_heard = now;
-            c.session
-        }) else {
+        let Some((sid, auth)) = self.admin_session(conn, now) else {
             return Next::Close("import before the handshake".into());
         };
-        let auth = self.auth.get(&sid).cloned().unwrap_or_default();
         let pending = if !auth.is_super() {
             warn!("import refused for session 0x{:x}: not the super-user", sid.0);
             Pending::Ready(reply::header(xid, self.zxid(), ZkError::NoAuth.code()))
@@ -1055,6 +1061,31 @@ impl crate::zk::Facing for Node {
             c.queue.push_back((now, pending));
         }
         self.flush(conn);
+        Next::Continue
+    }
+
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next {
+        let Some((sid, auth)) = self.admin_session(conn, now) else {
+            return Next::Close("raise-epoch before the handshake".into());
+        };
+        let err = if auth.is_super() {
+            0
+        } else {
+            warn!("raise-epoch refused for session 0x{:x}: not the super-user", sid.0);
+            ZkError::NoAuth.code()
+        };
+        // Answered first: looking for a new leader closes this member's connections.
+        let answer = Pending::Ready(reply::header(xid, self.zxid(), err));
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back((now, answer));
+        }
+        self.flush(conn);
+        if err == 0 {
+            info!("acceptedEpoch raised to at least {epoch} online (session 0x{:x}); re-electing", sid.0);
+            let mut out = Vec::new();
+            self.zab.raise_epoch(Epoch(epoch), &mut out);
+            self.boot(out);
+        }
         Next::Continue
     }
 

@@ -113,6 +113,10 @@ pub(crate) trait Facing: Send + 'static {
     /// controller's batch, proposed as the core's `TxnOp::Import`, super-user only.
     /// `req` is the core's `Import` or `GuardedImport`.
     fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next;
+    /// zoolab's raise-epoch request ([`crate::migrate::wire::RAISE_EPOCH_OP`]),
+    /// super-user only: an ensemble member raises its `acceptedEpoch` and re-elects;
+    /// a standalone server has no election and answers UNIMPLEMENTED.
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next;
 }
 
 impl Facing for State {
@@ -142,6 +146,9 @@ impl Facing for State {
     }
     fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
         State::import(self, conn, xid, req, now)
+    }
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next {
+        State::raise_epoch(self, conn, xid, epoch, now)
     }
 }
 
@@ -340,12 +347,14 @@ async fn read_loop<F: Facing>(
             Err(e) => return Some(e),
         };
         // zoolab's own opcode (a migration's import) is not ZooKeeper's: decoded here.
-        if let Some((xid, imp)) = crate::migrate::wire::decode_import(&body, limit) {
-            let imp = match imp {
-                Ok(i) => i,
-                Err(e) => return Some(format!("malformed import request: {e}")),
+        if let Some((xid, admin)) = crate::migrate::wire::decode_admin(&body, limit) {
+            use crate::migrate::wire::Admin;
+            let next = match admin {
+                Ok(Admin::Import(req)) => lock(shared).import(conn, xid, req, Instant::now()),
+                Ok(Admin::RaiseEpoch(e)) => lock(shared).raise_epoch(conn, xid, e, Instant::now()),
+                Err(e) => return Some(format!("malformed zoolab request: {e}")),
             };
-            if let Next::Close(why) = lock(shared).import(conn, xid, imp, Instant::now()) {
+            if let Next::Close(why) = next {
                 return Some(why);
             }
             continue;

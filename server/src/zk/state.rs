@@ -290,6 +290,19 @@ impl State {
         Ok(id)
     }
 
+    /// zoolab's raise-epoch request: a standalone server has no election, so no epoch
+    /// to raise (UNIMPLEMENTED; the controller says to migrate into an ensemble).
+    pub fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, _now: Instant) -> Next {
+        self.counters.received += 1;
+        if self.conns.get(&conn).and_then(|c| c.session).is_none() {
+            return Next::Close("raise-epoch before the handshake".into());
+        }
+        info!("raise-epoch to {epoch} refused: a standalone server has no election");
+        let z = self.zxid();
+        self.send(conn, Out::Packet(reply::header(xid, z, ZkError::Unimplemented.code())));
+        Next::Continue
+    }
+
     /// zoolab's import request: a migration controller's batch, applied as the core's
     /// `TxnOp::Import` under the next zxid. Only a super-user session may send it; any
     /// other gets NOAUTH (and the refusal is logged).
