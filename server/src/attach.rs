@@ -419,6 +419,10 @@ pub fn agreement(members: &mut [Member]) -> (String, bool) {
             }
         }
     }
+    // Right after an election the new epoch has no transaction yet: a member whose last
+    // zxid is of the old epoch may hold everything (Apache ZooKeeper's followers report
+    // their last transaction's zxid, not the epoch they follow in).
+    let fresh_epoch = newest & 0xffff_ffff == 0;
     let behind: Vec<String> = serving
         .iter()
         .filter_map(|&(i, _)| {
@@ -426,6 +430,7 @@ pub fn agreement(members: &mut [Member]) -> (String, bool) {
             match m.lag {
                 Some(0) => None,
                 Some(n) => Some(format!("{} {n} behind", m.name())),
+                None if fresh_epoch => None,
                 None => Some(format!("{} in an older epoch", m.name())),
             }
         })
@@ -438,6 +443,9 @@ pub fn agreement(members: &mut [Member]) -> (String, bool) {
     };
     if digests >= 2 && behind.is_empty() {
         text.push_str("; digests equal");
+    }
+    if fresh_epoch && serving.iter().any(|&(i, _)| members[i].lag.is_none()) {
+        text.push_str(&format!("; epoch {} has no transaction yet", newest >> 32));
     }
     (text, false)
 }
@@ -598,7 +606,7 @@ impl Attach {
             .map(|m| m.conf.clone())
             .unwrap_or_default();
         self.close_idle_readers();
-        let session = lock(&self.shared.view).clone();
+        let session = self.session();
         let mut snap = lock(&self.snapshot);
         let stamp = console::clock();
         for line in changes(&before, &members) {
@@ -629,10 +637,19 @@ impl Attach {
         }
     }
 
+    /// The console's session now, with its watches as they are (events use them up).
+    fn session(&self) -> SessionView {
+        let mut v = lock(&self.shared.view).clone();
+        let w = lock(&self.shared.watches);
+        v.watches = w.describe(50);
+        v.watch_count = w.len();
+        v
+    }
+
     /// The picture and the console's lines after `after`.
     pub fn live(&self, after: u64) -> LiveReply {
         let mut snapshot = lock(&self.snapshot).clone();
-        snapshot.session = lock(&self.shared.view).clone();
+        snapshot.session = self.session();
         let log = lock(&self.shared.log);
         let (lines, missed) = log.since(after, LINES_PER_POLL);
         LiveReply { snapshot, lines, missed, next: log.last() }

@@ -115,6 +115,9 @@ fn agreement_shows_lag_and_divergence() {
         serving(1, "follower", "0x200000009", Some("7")),
     ];
     assert_eq!(agreement(&mut ms), ("2 serving members at zxid 0x200000009; digests equal".into(), false));
+    // A new leader's epoch before its first transaction: the others are not "behind".
+    let mut ms = vec![serving(0, "leader", "0x300000000", None), serving(1, "follower", "0x200000009", None)];
+    assert_eq!(agreement(&mut ms).0, "2 serving members at zxid 0x300000000; epoch 3 has no transaction yet");
     // Apache ZooKeeper: the `hash` histories.
     let mut a = serving(0, "leader", "0x200000100", None);
     a.hash = vec![(0x200000080, 1), (0x200000100, 2)];
@@ -313,7 +316,8 @@ async fn watch_events_reach_the_console_as_they_arrive() {
     wait_line(&a, start, "type:NodeCreated path:/rec/x").await;
     ok_line(&a, "create /later x").await;
     wait_line(&a, start, "type:NodeCreated path:/later").await;
-    // One-time watches are used up; the recursive one stays.
+    // One-time watches are used up (without a command since); the recursive one stays.
+    assert_eq!(a.live(0).snapshot.session.watches, ["recursive /rec"]);
     let s = a.live(0).snapshot.session;
     assert_eq!(s.watches, ["recursive /rec"], "{s:?}");
     assert_eq!(s.state, "CONNECTED");
