@@ -57,10 +57,15 @@ impl Reducible for Live {
         let mut s = (*self).clone();
         match msg {
             Msg::Snap(Ok(snap)) => {
-                s.missed += snap.0.num("missed").unwrap_or(0);
-                let next = s.next;
-                s.lines.extend(snap.lines().into_iter().filter(|l| l.num("seq").unwrap_or(0) > next));
-                s.next = s.next.max(snap.0.num("next").unwrap_or(0));
+                let (next, theirs) = (s.next, snap.0.num("next").unwrap_or(0));
+                if theirs < next {
+                    // The play server restarted: its log starts again (the timer asks from 0).
+                    s.next = 0;
+                } else {
+                    s.missed += snap.0.num("missed").unwrap_or(0);
+                    s.lines.extend(snap.lines().into_iter().filter(|l| l.num("seq").unwrap_or(0) > next));
+                    s.next = theirs;
+                }
                 let extra = s.lines.len().saturating_sub(LINES);
                 s.lines.drain(..extra);
                 s.missed += extra as u64;
@@ -99,6 +104,9 @@ struct Want {
     member: Option<usize>,
     root: String,
     busy: bool,
+    /// Asked again while a fetch was out: fetch once more when it is back (one fetch at
+    /// a time, so answers arrive in order and a cursor never goes back).
+    again: bool,
     tree_busy: bool,
     ticks: u32,
 }
@@ -108,6 +116,7 @@ type Dispatch = UseReducerDispatcher<Live>;
 
 fn fetch_live(want: &Shared, live: &Dispatch) {
     if std::mem::replace(&mut want.borrow_mut().busy, true) {
+        want.borrow_mut().again = true;
         return;
     }
     let after = want.borrow().after;
@@ -119,7 +128,8 @@ fn fetch_live(want: &Shared, live: &Dispatch) {
             w.busy = false;
             match &r {
                 Ok(s) => {
-                    w.after = w.after.max(s.0.num("next").unwrap_or(0));
+                    let next = s.0.num("next").unwrap_or(0);
+                    w.after = if next < w.after { 0 } else { next };
                     s.default_member().filter(|_| w.member.is_none())
                 }
                 Err(_) => None,
@@ -128,6 +138,9 @@ fn fetch_live(want: &Shared, live: &Dispatch) {
         live.dispatch(Msg::Snap(r));
         if let Some(i) = first {
             select(&want, &live, i);
+        }
+        if std::mem::take(&mut want.borrow_mut().again) {
+            fetch_live(&want, &live);
         }
     });
 }
@@ -612,7 +625,6 @@ pub fn live_app() -> Html {
                     live.dispatch(Msg::Snap(Err(e)));
                 }
                 // Its line (and any event) comes with the next picture: ask now.
-                want.borrow_mut().busy = false;
                 fetch_live(&want, &live);
             });
         })
