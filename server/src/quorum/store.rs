@@ -44,6 +44,7 @@ struct Checkpoint {
     accepted_epoch: Epoch,
     current_epoch: Epoch,
     snapshot_zxid: Zxid,
+    #[serde(with = "zoolab_core::bytestr::option")]
     snapshot: Option<Vec<u8>>,
     entries: Vec<(Zxid, Txn)>,
     /// The last committed configuration activated here (after a reconfiguration).
@@ -509,6 +510,43 @@ mod tests {
         let (snap, entries) = s.source().load(Zxid(2), Zxid(3));
         assert!(snap.is_some());
         assert_eq!(entries.iter().map(|e| e.zxid).collect::<Vec<_>>(), [Zxid(3)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A copy of `server/tests/data/qstore-v1`: a store written by the code before
+    /// values were encoded as byte strings (commit 6695f76): a checkpoint with a
+    /// snapshot, and a log with two appends after it.
+    fn fixture(name: &str) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/qstore-v1/zoolab-q");
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("zoolab-q")).unwrap();
+        for f in ["checkpoint", "wal", "incarnation"] {
+            std::fs::copy(src.join(f), dir.join("zoolab-q").join(f)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn files_written_before_still_load_and_records_encode_the_same() {
+        let dir = fixture("v1");
+        let wal_before = std::fs::read(dir.join("zoolab-q/wal")).unwrap();
+        let cp_before = std::fs::read(dir.join("zoolab-q/checkpoint")).unwrap();
+        let cp = read_checkpoint(&dir.join("zoolab-q/checkpoint")).unwrap().unwrap();
+        assert_eq!(bincode::serialize(&cp).unwrap(), cp_before[12..]);
+        let d = QStore::open(&dir).unwrap().take_durable();
+        assert_eq!((d.accepted_epoch, d.current_epoch), (Epoch(1), Epoch(1)));
+        assert_eq!((d.log.snapshot_zxid(), d.log.last_zxid()), (Zxid(0x1_0000_0003), Zxid(0x1_0000_0005)));
+        let (db, _) = d.log.replay();
+        let tree = db.tree();
+        assert_eq!(tree.node("/a").unwrap().data, (0..=255).collect::<Vec<u8>>());
+        assert_eq!(tree.node("/b").unwrap().data, vec![2; 3000]);
+        // The log's records, encoded again now, are the bytes on disk.
+        let mut again = wal_before[..WAL_HEADER].to_vec();
+        for e in d.log.entries() {
+            again.extend(frame(&bincode::serialize(&Record::Append(e.zxid, e.txn.clone())).unwrap()));
+        }
+        assert_eq!(again, wal_before);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

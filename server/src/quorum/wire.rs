@@ -99,6 +99,7 @@ pub enum WirePacket {
     },
     Snap {
         zxid: Zxid,
+        #[serde(with = "zoolab_core::bytestr")]
         snapshot: Vec<u8>,
     },
     Proposal {
