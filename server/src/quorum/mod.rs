@@ -99,7 +99,7 @@ async fn serve(
         tick_ms: tick,
         init_limit: u64::from(config.init_limit),
         sync_limit: u64::from(config.sync_limit),
-        snap_count: config.snap_count,
+        snap_count: staggered_snap_count(config.snap_count, me.id),
         commit_log_count: if config.commit_log_count > 0 {
             config.commit_log_count
         } else {
@@ -173,6 +173,17 @@ async fn serve(
         }
     });
     crate::zk::accept_clients(client, node).await
+}
+
+/// The number of transactions between this member's snapshots. ZooKeeper takes one
+/// after `snapCount/2 + rand(snapCount/2)`, so that the members of an ensemble do not
+/// all write theirs at the same time; here the choice is per member and deterministic:
+/// `snapCount/2` plus that times the fractional part of `myid` × the golden ratio
+/// (members 1, 2, 3 at 0.81, 0.62 and 0.93 × `snapCount`).
+fn staggered_snap_count(snap_count: u64, myid: u64) -> u64 {
+    let half = snap_count / 2;
+    let frac = (myid as f64 * 0.618_033_988_749_895).fract();
+    (half + (half as f64 * frac) as u64).max(1)
 }
 
 /// Reads frames from peers that connect to one of our ports.
