@@ -512,6 +512,18 @@ impl Node {
                 c.queue.clear();
                 return;
             }
+            // Look before taking: most steps leave most heads waiting, and a `Pending`
+            // is large to move out and back.
+            let last = self.zab.state().tree().last_zxid();
+            let ready = match c.queue.front() {
+                None => return,
+                Some((_, Pending::Write { done: None, .. })) => false,
+                Some((_, Pending::Sync { until, .. })) => until.is_some_and(|u| last >= u),
+                Some(_) => true,
+            };
+            if !ready {
+                return;
+            }
             let Some((at, p)) = c.queue.pop_front() else { return };
             let sid = c.session.unwrap_or(SessionId(0));
             let timed = !matches!(p, Pending::Ready(_));
