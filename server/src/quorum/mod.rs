@@ -286,6 +286,7 @@ async fn peer_sender(
             continue;
         }
         let mut used = BTreeSet::new();
+        let mut buf = Vec::new();
         loop {
             if !take(&mut rx, &mut backlog, &mut broken) {
                 return;
@@ -297,7 +298,7 @@ async fn peer_sender(
                 }
                 continue;
             }
-            let mut buf = Vec::new();
+            buf.clear();
             while let Some(f) = backlog.pop_front() {
                 if let Some(c) = f.conn() {
                     if broken.contains(&c) {
@@ -305,7 +306,7 @@ async fn peer_sender(
                     }
                     used.insert(c);
                 }
-                buf.extend_from_slice(&f.encode());
+                f.encode_into(&mut buf);
                 if buf.len() > 1 << 20 {
                     break;
                 }

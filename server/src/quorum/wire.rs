@@ -225,12 +225,20 @@ impl Frame {
 
     /// The frame on the wire: length, CRC, payload.
     pub fn encode(&self) -> Vec<u8> {
-        let payload = bincode::serialize(self).expect("frames always serialize");
-        let mut out = Vec::with_capacity(payload.len() + 8);
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
-        out.extend_from_slice(&payload);
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
         out
+    }
+
+    /// Appends the frame to `out` (encoded in place: no copy of the payload).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        bincode::serialize_into(&mut *out, self).expect("frames always serialize");
+        let len = (out.len() - start - 8) as u32;
+        let crc = crc32fast::hash(&out[start + 8..]);
+        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_be_bytes());
     }
 
     /// Checks and decodes a payload.
