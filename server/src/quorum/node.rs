@@ -953,7 +953,7 @@ impl crate::zk::Facing for Node {
         Next::Continue
     }
 
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
+    fn request(&mut self, conn: ConnId, header: RequestHeader, mut req: WireRequest, now: Instant) -> Next {
         self.counters.received += 1;
         let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
             c.received += 1;
@@ -969,7 +969,7 @@ impl crate::zk::Facing for Node {
                 c.queue.push_back((now, p));
             }
         };
-        match req {
+        match &req {
             WireRequest::Ping => push(self, Pending::Ready(reply::header(XID_PING, z, 0))),
             WireRequest::Auth { scheme, auth, .. } => {
                 let super_digest = self.tree_config.super_digest.clone();
@@ -995,7 +995,7 @@ impl crate::zk::Facing for Node {
                 let zk = ZkRequest::write(sid, AuthInfo::default(), WriteRequest::CloseSession);
                 self.submit(Req::Write { conn }, id, zk);
             }
-            _ => match from_wire(req) {
+            _ => match from_wire(&req) {
                 TreeRequest::Write(w) => {
                     if self.tree_config.check_size(&w).is_err() {
                         self.close(conn);
@@ -1007,7 +1007,8 @@ impl crate::zk::Facing for Node {
                         Pending::Write {
                             request_id: id,
                             xid,
-                            wire: req.clone(),
+                            // Kept for the reply's shape, without a copy of the data.
+                            wire: std::mem::replace(&mut req, WireRequest::Ping),
                             done: None,
                             close_after: false,
                         },
@@ -1024,7 +1025,7 @@ impl crate::zk::Facing for Node {
                     let id = self.next_sync;
                     self.next_sync += 1;
                     let until = if st.state == PeerState::Leading { Some(st.committed) } else { None };
-                    push(self, Pending::Sync { xid, wire: req.clone(), path, id, until });
+                    push(self, Pending::Sync { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), path, id, until });
                     if until.is_none() {
                         match st.leader {
                             Some(l) => {
@@ -1038,7 +1039,9 @@ impl crate::zk::Facing for Node {
                         }
                     }
                 }
-                TreeRequest::Read(read) => push(self, Pending::Read { xid, wire: req.clone(), read }),
+                TreeRequest::Read(read) => {
+                    push(self, Pending::Read { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), read })
+                }
                 TreeRequest::SetWatches(sw) => push(self, Pending::SetWatches { xid, req: sw }),
                 TreeRequest::CheckWatches { path, kind } => {
                     let err = match self.watches.check_watches(&path, kind) {

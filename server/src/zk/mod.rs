@@ -123,7 +123,7 @@ pub(crate) trait Facing: Send + 'static {
     /// The connect request.
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next;
     /// One request after the handshake.
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next;
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next;
     /// A packet that could not be read: close with this logged reason.
     fn malformed(&mut self, conn: ConnId, why: &str);
     /// The connection is gone.
@@ -149,8 +149,8 @@ impl Facing for State {
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next {
         State::handshake(self, conn, req, now)
     }
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
-        State::request(self, conn, header, req, now)
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next {
+        State::request(self, conn, header, &req, now)
     }
     fn malformed(&mut self, conn: ConnId, why: &str) {
         State::malformed(self, conn, why)
@@ -372,7 +372,7 @@ async fn read_loop<F: Facing>(
             Ok(x) => x,
             Err(e) => return Some(format!("malformed request: {e}")),
         };
-        if let Next::Close(why) = lock(shared).request(conn, header, &req, Instant::now()) {
+        if let Next::Close(why) = lock(shared).request(conn, header, req, Instant::now()) {
             return Some(why);
         }
     }
