@@ -51,6 +51,11 @@ const CP_MAGIC: &[u8; 4] = b"ZLQC";
 const WAL_MAGIC: &[u8; 4] = b"ZLQW";
 const WAL_HEADER: usize = 12;
 const MAX_RECORD: usize = 512 << 20;
+/// The log grows by this much at a time: written with zeros and synced once, so that
+/// the syncs of the records later written over them write only those records, not
+/// the file's new size each time (ZooKeeper pads its logs the same way). A zero
+/// record header ends the records.
+const PREALLOCATE: u64 = 4 << 20;
 const WAL: &str = "wal";
 const WAL_NEXT: &str = "wal.next";
 
@@ -124,8 +129,28 @@ pub struct Wal {
 
 struct WalFile {
     file: File,
+    /// Where the records end.
     end: u64,
+    /// Where the zeros written ahead of them end.
+    allocated: u64,
     spare: Vec<u8>,
+}
+
+impl WalFile {
+    /// Zeros from the allocated end to past `need`, synced.
+    fn preallocate(&mut self, need: u64) -> std::io::Result<()> {
+        let upto = need.div_ceil(PREALLOCATE) * PREALLOCATE;
+        let zeros = vec![0u8; (upto - self.allocated).min(1 << 20) as usize];
+        let mut at = self.allocated;
+        while at < upto {
+            let n = (upto - at).min(zeros.len() as u64) as usize;
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        self.file.sync_data()?;
+        self.allocated = upto;
+        Ok(())
+    }
 }
 
 impl Wal {
@@ -146,7 +171,8 @@ impl Wal {
     }
 
     fn at(file: File, end: u64) -> Wal {
-        Wal { queued: Mutex::new(Vec::new()), file: Mutex::new(WalFile { file, end, spare: Vec::new() }) }
+        let file = WalFile { file, end, allocated: end, spare: Vec::new() };
+        Wal { queued: Mutex::new(Vec::new()), file: Mutex::new(file) }
     }
 
     /// Queues one record.
@@ -175,8 +201,12 @@ impl Wal {
         let mut buf = std::mem::take(&mut f.spare);
         std::mem::swap(&mut buf, &mut *lock(&self.queued));
         if !buf.is_empty() {
+            let need = f.end + buf.len() as u64;
+            if need > f.allocated {
+                f.preallocate(need)?;
+            }
             f.file.write_all_at(&buf, f.end)?;
-            f.end += buf.len() as u64;
+            f.end = need;
         }
         buf.clear();
         f.spare = buf;
@@ -374,12 +404,18 @@ fn load(dir: &Path) -> Result<Loaded> {
                 let mut pos = WAL_HEADER;
                 let mut why = None;
                 while pos < bytes.len() {
+                    if bytes[pos..].len() < 8 && bytes[pos..].iter().all(|&b| b == 0) {
+                        break; // zeros written ahead (PREALLOCATE)
+                    }
                     if bytes.len() - pos < 8 {
                         why = Some("a torn record header".to_string());
                         break;
                     }
                     let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
                     let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
+                    if len == 0 && crc == 0 {
+                        break; // the zeros written ahead (PREALLOCATE): the end of the records
+                    }
                     if len > MAX_RECORD || bytes.len() - pos - 8 < len {
                         why = Some("a torn record".to_string());
                         break;
@@ -733,11 +769,15 @@ mod tests {
             // Queued, not written yet: the group commit writes and syncs.
             assert_eq!(std::fs::metadata(dir.join("zoolab-q/wal")).unwrap().len(), WAL_HEADER as u64);
             s.wal().sync().unwrap();
+            // The file is longer, with zeros written ahead of the records.
+            let wal = s.wal();
+            let f = lock(&wal.file);
+            assert_eq!(f.allocated, PREALLOCATE);
+            assert_eq!(std::fs::metadata(dir.join("zoolab-q/wal")).unwrap().len(), PREALLOCATE);
+            // Tear the last record: its last 8 bytes were never written.
+            f.file.write_all_at(&[0; 8], f.end - 8).unwrap();
         }
-        // Tear the last record.
         let wal = dir.join("zoolab-q/wal");
-        let len = std::fs::metadata(&wal).unwrap().len();
-        OpenOptions::new().write(true).open(&wal).unwrap().set_len(len - 3).unwrap();
         let mut s = QStore::open(&dir).unwrap();
         assert_eq!(s.incarnation, 2);
         let mut d = s.take_durable();
