@@ -27,7 +27,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use wire::{read_frame, Frame, MAGIC};
+use wire::{buffered_frame, next_frame, read_frame, Frame, MAGIC};
 use zoolab_core::config::{MemberRole, QuorumConfig, ServerSpec};
 use zoolab_core::ids::ServerId;
 use zoolab_core::zab::message::ConnId;
@@ -216,14 +216,34 @@ async fn accept_peers(
                 Ok(Ok(_)) => return warn!(%addr, "{what} port: closing a connection that did not say hello"),
                 Err(_) => return warn!(%addr, "{what} port: closing a connection silent for 5 s"),
             };
+            // Every frame already read is handled under one lock (a leader's burst of
+            // ACKs after a follower's sync is one step batch, not one lock each).
+            let mut frames = Vec::new();
             loop {
-                match read_frame(&mut rd).await {
-                    Ok(Some(f)) => lock(&node).on_frame(ServerId(from), f),
-                    Ok(None) => break,
-                    Err(why) => {
-                        warn!(%addr, "{what} port: closing the connection from server {from}: {why}");
-                        break;
+                let why = match next_frame(&mut rd).await {
+                    Ok(Some(f)) => {
+                        frames.push(f);
+                        loop {
+                            match buffered_frame(&mut rd) {
+                                Some(Ok(f)) if frames.len() < 1024 => frames.push(f),
+                                Some(Ok(f)) => {
+                                    lock(&node).on_frames(ServerId(from), std::mem::take(&mut frames));
+                                    frames.push(f);
+                                }
+                                Some(Err(why)) => break Some(why),
+                                None => break None,
+                            }
+                        }
                     }
+                    Ok(None) => break,
+                    Err(why) => Some(why),
+                };
+                if !frames.is_empty() {
+                    lock(&node).on_frames(ServerId(from), std::mem::take(&mut frames));
+                }
+                if let Some(why) = why {
+                    warn!(%addr, "{what} port: closing the connection from server {from}: {why}");
+                    break;
                 }
             }
         });

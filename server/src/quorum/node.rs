@@ -298,6 +298,29 @@ impl Node {
         });
     }
 
+    /// Frames from a peer, in order: consecutive core messages are stepped as one batch.
+    pub fn on_frames(&mut self, from: ServerId, frames: Vec<Frame>) {
+        let mut batch = VecDeque::new();
+        for f in frames {
+            match f {
+                Frame::Notification(..) | Frame::Quorum { .. } => {
+                    if let Some(msg) = f.into_message() {
+                        batch.push_back(Input::Message { from, msg });
+                    }
+                }
+                other => {
+                    if !batch.is_empty() {
+                        self.drain(std::mem::take(&mut batch));
+                    }
+                    self.on_frame(from, other);
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.drain(batch);
+        }
+    }
+
     /// A frame from a peer.
     pub fn on_frame(&mut self, from: ServerId, frame: Frame) {
         match frame {

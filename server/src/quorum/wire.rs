@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt};
 use zoolab_core::config::QuorumConfig;
 use zoolab_core::ids::{Epoch, SessionId, Zxid};
 use zoolab_core::tree::{AuthInfo, Txn, WriteRequest};
@@ -256,6 +256,42 @@ impl Frame {
     }
 }
 
+/// The next frame if the reader's buffer holds all of it, decoded in place (no read, no
+/// copy of the payload); `None` when more must be read first.
+pub fn buffered_frame<R: AsyncRead + Unpin>(r: &mut tokio::io::BufReader<R>) -> Option<Result<Frame, String>> {
+    let buf = r.buffer();
+    if buf.len() < 8 {
+        return None;
+    }
+    let len = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_be_bytes(buf[4..8].try_into().expect("4 bytes"));
+    if len > MAX_FRAME {
+        return Some(Err(format!("frame of {len} bytes over the limit of {MAX_FRAME}")));
+    }
+    if buf.len() - 8 < len {
+        return None;
+    }
+    let f = Frame::decode(crc, &buf[8..8 + len]);
+    r.consume(8 + len);
+    Some(f)
+}
+
+/// Reads one frame through a buffered reader, decoded in place when it arrived whole;
+/// `Ok(None)` at a clean end of stream.
+pub async fn next_frame<R: AsyncRead + Unpin>(r: &mut tokio::io::BufReader<R>) -> Result<Option<Frame>, String> {
+    if r.buffer().is_empty() {
+        match r.fill_buf().await {
+            Ok([]) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(format!("reading: {e}")),
+        }
+    }
+    match buffered_frame(r) {
+        Some(f) => f.map(Some),
+        None => read_frame(r).await,
+    }
+}
+
 /// Reads one frame; `Ok(None)` at a clean end of stream.
 pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> Result<Option<Frame>, String> {
     let mut head = [0u8; 8];
@@ -296,5 +332,39 @@ mod tests {
         huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(read_frame(&mut &huge[..]).await.unwrap_err().contains("limit"));
         assert!(read_frame(&mut &[][..]).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn buffered_frames_are_decoded_in_place_and_a_partial_one_waits() {
+        let mut bytes = Vec::new();
+        for z in 1..=3 {
+            Frame::Quorum { conn: ConnId(1), packet: WirePacket::Commit { zxid: Zxid(z) } }.encode_into(&mut bytes);
+        }
+        let whole = bytes.len();
+        Frame::Quorum { conn: ConnId(1), packet: WirePacket::Ack { zxid: Zxid(4) } }.encode_into(&mut bytes);
+        let mut rd = tokio::io::BufReader::new(&bytes[..whole + 5]);
+        assert!(buffered_frame(&mut rd).is_none(), "nothing read yet");
+        let first = read_frame(&mut rd).await.unwrap().unwrap();
+        assert!(matches!(first, Frame::Quorum { packet: WirePacket::Commit { zxid: Zxid(1) }, .. }));
+        for z in 2..=3 {
+            let f = buffered_frame(&mut rd).unwrap().unwrap();
+            assert!(matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z)));
+        }
+        assert!(buffered_frame(&mut rd).is_none(), "a partial frame waits for more bytes");
+        let mut rd = tokio::io::BufReader::new(&bytes[..]);
+        for z in 1..=3 {
+            let f = next_frame(&mut rd).await.unwrap().unwrap();
+            assert!(matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z)));
+        }
+        assert!(matches!(next_frame(&mut rd).await, Ok(Some(Frame::Quorum { packet: WirePacket::Ack { .. }, .. }))));
+        assert!(next_frame(&mut rd).await.unwrap().is_none());
+        let mut bad = bytes.clone();
+        bad[whole + 9] ^= 1;
+        let mut rd = tokio::io::BufReader::new(&bad[..]);
+        for _ in 0..3 {
+            let _ = read_frame(&mut rd).await.unwrap().unwrap();
+        }
+        let _ = rd.fill_buf().await.unwrap();
+        assert!(buffered_frame(&mut rd).unwrap().unwrap_err().contains("CRC"));
     }
 }
