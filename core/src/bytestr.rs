@@ -98,7 +98,8 @@ mod tests {
 
     #[test]
     fn the_encoding_is_the_same_as_a_sequence_and_both_read_back() {
-        for (data, more) in [(vec![], None), (vec![0, 1, 255], Some(vec![7; 300])), ((0..=255).collect(), Some(vec![]))]
+        for (data, more) in
+            [(vec![], None), (vec![0, 1, 255], Some(vec![7; 300])), ((0..=255).collect(), Some(vec![]))]
         {
             let old = Old { data: data.clone(), more: more.clone() };
             let new = New { data, more };

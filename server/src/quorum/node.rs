@@ -1048,7 +1048,16 @@ impl crate::zk::Facing for Node {
                     let id = self.next_sync;
                     self.next_sync += 1;
                     let until = if st.state == PeerState::Leading { Some(st.committed) } else { None };
-                    push(self, Pending::Sync { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), path, id, until });
+                    push(
+                        self,
+                        Pending::Sync {
+                            xid,
+                            wire: std::mem::replace(&mut req, WireRequest::Ping),
+                            path,
+                            id,
+                            until,
+                        },
+                    );
                     if until.is_none() {
                         match st.leader {
                             Some(l) => {
@@ -1062,9 +1071,10 @@ impl crate::zk::Facing for Node {
                         }
                     }
                 }
-                TreeRequest::Read(read) => {
-                    push(self, Pending::Read { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), read })
-                }
+                TreeRequest::Read(read) => push(
+                    self,
+                    Pending::Read { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), read },
+                ),
                 TreeRequest::SetWatches(sw) => push(self, Pending::SetWatches { xid, req: sw }),
                 TreeRequest::CheckWatches { path, kind } => {
                     let err = match self.watches.check_watches(&path, kind) {
@@ -1145,8 +1155,11 @@ impl crate::zk::GroupCommit for Node {
             return None;
         }
         let wal = self.store.as_ref()?.wal();
-        let work: crate::zk::SyncWork =
-            if self.config.force_sync { Box::new(move || wal.sync()) } else { Box::new(move || wal.write_queued()) };
+        let work: crate::zk::SyncWork = if self.config.force_sync {
+            Box::new(move || wal.sync())
+        } else {
+            Box::new(move || wal.write_queued())
+        };
         Some((work, d.written))
     }
 
@@ -1219,8 +1232,7 @@ mod tests {
 
     #[test]
     fn records_wait_for_a_checkpoint_being_written() {
-        let mut d = Durability::default();
-        d.written = 5;
+        let mut d = Durability { written: 5, ..Durability::default() };
         assert_eq!(d.synced(3), Some(3));
         // Records 4 and 5 are in the old log, 6 and 7 (the snapshot's step) in the
         // checkpoint; 8 and later go to the next log.

@@ -315,7 +315,8 @@ fn write_checkpoint(dir: &Path, cp: &CheckpointRef<'_>) -> Result<()> {
     let mut f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(CP_MAGIC)?;
     f.write_all(&[0; 8])?;
-    let mut w = CrcWriter { inner: std::io::BufWriter::with_capacity(1 << 20, &f), crc: crc32fast::Hasher::new() };
+    let mut w =
+        CrcWriter { inner: std::io::BufWriter::with_capacity(1 << 20, &f), crc: crc32fast::Hasher::new() };
     bincode::serialize_into(&mut w, cp).context("encoding the checkpoint")?;
     w.flush()?;
     let CrcWriter { inner, crc } = w;
@@ -476,7 +477,8 @@ pub struct DiskSource {
 impl LogSource<ZkDatabase> for DiskSource {
     fn load(&self, snapshot_zxid: Zxid, upto: Zxid) -> (Option<ZkSnapshot>, Vec<LogEntry<ZkDatabase>>) {
         self.shared.wait_for_checkpoint();
-        let loaded = self.shared.wal().write_queued().context("writing the log").and_then(|()| load(&self.dir));
+        let loaded =
+            self.shared.wal().write_queued().context("writing the log").and_then(|()| load(&self.dir));
         let loaded = loaded.and_then(|l| {
             if l.disk.log.snapshot_zxid() != snapshot_zxid {
                 bail!(
@@ -524,7 +526,10 @@ impl QStore {
         let wal = match keep {
             Some((name, pos)) => {
                 if name == WAL_NEXT {
-                    info!("{}: the log of the checkpoint written last; it is the log now", next_path.display());
+                    info!(
+                        "{}: the log of the checkpoint written last; it is the log now",
+                        next_path.display()
+                    );
                     std::fs::rename(&next_path, &wal_path)?;
                     sync_dir(&dir);
                 }
@@ -555,8 +560,11 @@ impl QStore {
             disk.accepted_epoch,
             disk.current_epoch
         );
-        let shared =
-            Arc::new(Shared { wal: Mutex::new(Arc::new(wal)), writing: Mutex::new(false), written: Condvar::new() });
+        let shared = Arc::new(Shared {
+            wal: Mutex::new(Arc::new(wal)),
+            writing: Mutex::new(false),
+            written: Condvar::new(),
+        });
         Ok(QStore {
             dir,
             generation,
@@ -777,7 +785,6 @@ mod tests {
             // Tear the last record: its last 8 bytes were never written.
             f.file.write_all_at(&[0; 8], f.end - 8).unwrap();
         }
-        let wal = dir.join("zoolab-q/wal");
         let mut s = QStore::open(&dir).unwrap();
         assert_eq!(s.incarnation, 2);
         let mut d = s.take_durable();

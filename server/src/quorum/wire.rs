@@ -258,7 +258,9 @@ impl Frame {
 
 /// The next frame if the reader's buffer holds all of it, decoded in place (no read, no
 /// copy of the payload); `None` when more must be read first.
-pub fn buffered_frame<R: AsyncRead + Unpin>(r: &mut tokio::io::BufReader<R>) -> Option<Result<Frame, String>> {
+pub fn buffered_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+) -> Option<Result<Frame, String>> {
     let buf = r.buffer();
     if buf.len() < 8 {
         return None;
@@ -278,7 +280,9 @@ pub fn buffered_frame<R: AsyncRead + Unpin>(r: &mut tokio::io::BufReader<R>) -> 
 
 /// Reads one frame through a buffered reader, decoded in place when it arrived whole;
 /// `Ok(None)` at a clean end of stream.
-pub async fn next_frame<R: AsyncRead + Unpin>(r: &mut tokio::io::BufReader<R>) -> Result<Option<Frame>, String> {
+pub async fn next_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+) -> Result<Option<Frame>, String> {
     if r.buffer().is_empty() {
         match r.fill_buf().await {
             Ok([]) => return Ok(None),
@@ -338,7 +342,8 @@ mod tests {
     async fn buffered_frames_are_decoded_in_place_and_a_partial_one_waits() {
         let mut bytes = Vec::new();
         for z in 1..=3 {
-            Frame::Quorum { conn: ConnId(1), packet: WirePacket::Commit { zxid: Zxid(z) } }.encode_into(&mut bytes);
+            Frame::Quorum { conn: ConnId(1), packet: WirePacket::Commit { zxid: Zxid(z) } }
+                .encode_into(&mut bytes);
         }
         let whole = bytes.len();
         Frame::Quorum { conn: ConnId(1), packet: WirePacket::Ack { zxid: Zxid(4) } }.encode_into(&mut bytes);
@@ -348,15 +353,22 @@ mod tests {
         assert!(matches!(first, Frame::Quorum { packet: WirePacket::Commit { zxid: Zxid(1) }, .. }));
         for z in 2..=3 {
             let f = buffered_frame(&mut rd).unwrap().unwrap();
-            assert!(matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z)));
+            assert!(
+                matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z))
+            );
         }
         assert!(buffered_frame(&mut rd).is_none(), "a partial frame waits for more bytes");
         let mut rd = tokio::io::BufReader::new(&bytes[..]);
         for z in 1..=3 {
             let f = next_frame(&mut rd).await.unwrap().unwrap();
-            assert!(matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z)));
+            assert!(
+                matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z))
+            );
         }
-        assert!(matches!(next_frame(&mut rd).await, Ok(Some(Frame::Quorum { packet: WirePacket::Ack { .. }, .. }))));
+        assert!(matches!(
+            next_frame(&mut rd).await,
+            Ok(Some(Frame::Quorum { packet: WirePacket::Ack { .. }, .. }))
+        ));
         assert!(next_frame(&mut rd).await.unwrap().is_none());
         let mut bad = bytes.clone();
         bad[whole + 9] ^= 1;
