@@ -347,3 +347,17 @@ async fn peer_sender(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::staggered_snap_count;
+
+    #[test]
+    fn members_snapshot_at_different_counts_between_half_and_all_of_snap_count() {
+        let counts: Vec<u64> = (1..=5).map(|id| staggered_snap_count(100_000, id)).collect();
+        assert_eq!(counts, [80_901, 61_803, 92_705, 73_606, 54_508]);
+        assert!(counts.iter().all(|&c| (50_000..100_000).contains(&c)));
+        assert_eq!(staggered_snap_count(1, 1), 1);
+        assert_eq!(staggered_snap_count(100, 3), 92);
+    }
+}
