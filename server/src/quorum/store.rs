@@ -415,7 +415,13 @@ fn load(dir: &Path) -> Result<Loaded> {
                     let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
                     let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
                     if len == 0 && crc == 0 {
-                        break; // the zeros written ahead (PREALLOCATE): the end of the records
+                        // The zeros written ahead (PREALLOCATE): the end of the records.
+                        // Anything but zeros after it was never acknowledged (a record
+                        // written past one that did not reach the disk).
+                        if bytes[pos..].iter().any(|&b| b != 0) {
+                            why = Some("bytes after the end of the records".to_string());
+                        }
+                        break;
                     }
                     if len > MAX_RECORD || bytes.len() - pos - 8 < len {
                         why = Some("a torn record".to_string());
@@ -805,6 +811,27 @@ mod tests {
         let (snap, entries) = s.source().load(Zxid(2), Zxid(3));
         assert!(snap.is_some());
         assert_eq!(entries.iter().map(|e| e.zxid).collect::<Vec<_>>(), [Zxid(3)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bytes_after_the_zeros_ahead_are_cut() {
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-ahead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let mut s = QStore::open(&dir).unwrap();
+            let mut d = s.take_durable();
+            step(&mut s, &mut d, &[PersistOp::CurrentEpoch(Epoch(1)), append(1), append(2)]);
+            s.wal().sync().unwrap();
+        }
+        let wal = dir.join("zoolab-q/wal");
+        OpenOptions::new().append(true).open(&wal).unwrap().write_all(b"half a record").unwrap();
+        assert_eq!(recovered(&dir), (Epoch(1), Zxid(0), Zxid(2)));
+        let bytes = std::fs::read(&wal).unwrap();
+        assert!(
+            bytes.len() < 200 && !bytes.windows(4).any(|w| w == b"half"),
+            "cut at the end of the records"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
