@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod bytestr;
 pub mod checker;
 pub mod config;
 pub mod exercise;

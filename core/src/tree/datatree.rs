@@ -224,17 +224,19 @@ impl DataTree {
         time: i64,
         triggers: &mut Vec<Trigger>,
     ) -> Result<Stat, ZkError> {
-        let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
-        let before = self.nodes[path].data.len() as i64;
-        let stat = self
-            .modify(path, |n| {
-                n.data = data.to_vec();
-                n.stat.mtime = time;
-                n.stat.mzxid = zxid;
-                n.stat.version = version;
-                n.client_stat()
-            })
-            .ok_or(ZkError::NoNode)?;
+        // One lookup (this is the hot path of a write load): `modify`'s digest
+        // bookkeeping, inline.
+        let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+        let acl = self.acls.get(n.acl);
+        let before = n.data.len() as i64;
+        let digest_before = digest::node_digest(path, &n.data, &n.stat);
+        n.data = data.to_vec();
+        n.stat.mtime = time;
+        n.stat.mzxid = zxid;
+        n.stat.version = version;
+        let stat = n.client_stat();
+        let digest_after = digest::node_digest(path, &n.data, &n.stat);
+        self.digest = self.digest.wrapping_sub(digest_before).wrapping_add(digest_after);
         self.quota_data_set(path, data.len() as i64 - before);
         triggers.push(Trigger { kind: TriggerKind::DataChanged, path: path.to_owned(), acl });
         Ok(stat)

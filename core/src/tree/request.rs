@@ -92,6 +92,7 @@ pub struct Create {
     /// The path (for sequential modes, the prefix of the final name).
     pub path: String,
     /// The data.
+    #[serde(with = "crate::bytestr")]
     pub data: Vec<u8>,
     /// The ACL as the client sent it (`auth` entries are expanded by prepare).
     pub acl: Vec<Acl>,
@@ -118,6 +119,7 @@ pub enum MultiOp {
         /// The path.
         path: String,
         /// The new data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The expected version, -1 for any.
         version: i32,
@@ -156,6 +158,7 @@ pub enum WriteRequest {
         /// The path.
         path: String,
         /// The new data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The expected version, -1 for any.
         version: i32,
@@ -176,6 +179,7 @@ pub enum WriteRequest {
     /// data version -1). Needs WRITE on `/zookeeper/config`, i.e. the super user.
     Reconfig {
         /// The new configuration text (`server.N=...` lines and `version=...`).
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
     },
     /// A request ZooKeeper refuses while preparing it, still as a transaction with a zxid

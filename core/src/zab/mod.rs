@@ -161,6 +161,15 @@ pub struct ServerConfig {
     pub max_outstanding: usize,
     /// Deliberately broken behaviours (all off by default).
     pub bugs: Bugs,
+    /// Whether [`server::Output::Committed`] carries the transaction's fingerprint
+    /// (FNV-1a of all of it, its data included). The simulator's traces and checks use
+    /// it; a driver that ignores it (the native server) turns it off and gets 0.
+    #[serde(default = "yes")]
+    pub txn_fingerprints: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for ServerConfig {
@@ -176,6 +185,7 @@ impl Default for ServerConfig {
             snap_count: 10_000,
             max_outstanding: 1_000,
             bugs: Bugs::default(),
+            txn_fingerprints: true,
         }
     }
 }

@@ -128,7 +128,8 @@ pub enum Output<R: Replicated> {
     Committed {
         /// Its zxid.
         zxid: Zxid,
-        /// A fingerprint of the transaction (FNV-1a of its `Hash`).
+        /// A fingerprint of the transaction (FNV-1a of its `Hash`; 0 when
+        /// [`ServerConfig::txn_fingerprints`] is off).
         txn_hash: u64,
     },
     /// Observation: the server applied a transaction (committed or, when reloading
@@ -693,7 +694,8 @@ impl<R: Replicated> Server<R> {
         for i in start..end {
             let e = &self.disk.log.entries()[i];
             let (zxid, origin) = (e.zxid, e.origin);
-            out.push(Output::Committed { zxid, txn_hash: Fnv64::of(&e.txn) });
+            let txn_hash = if self.cfg.txn_fingerprints { Fnv64::of(&e.txn) } else { 0 };
+            out.push(Output::Committed { zxid, txn_hash });
             if let Some(c) = R::membership_of(&e.txn) {
                 self.activate(c, out);
             }

@@ -31,57 +31,77 @@ use zoolab_core::tree::WriteRequest;
 
 type Shared = Arc<Mutex<State>>;
 
+/// Work the group commit does outside the server's lock: write what is queued and
+/// sync it.
+pub(crate) type SyncWork = Box<dyn FnOnce() -> std::io::Result<()> + Send>;
+
 /// What the group-commit syncer needs of a server's state (standalone or ensemble).
 pub(crate) trait GroupCommit: Send + 'static {
-    /// The log to sync and the last record it covers, if any are unsynced.
-    fn sync_due(&self) -> Option<(std::fs::File, u64)>;
+    /// The work that makes every record written so far durable, and the last record it
+    /// covers, if any are not durable yet.
+    fn sync_due(&mut self) -> Option<(SyncWork, u64)>;
     /// Records up to `upto` are durable.
     fn synced(&mut self, upto: u64);
 }
 
-/// The body of [`GroupCommit::sync_due`]: a handle on the log when records past
-/// `synced` were written (`written` is the last), from the store's `log_handle`.
-pub(crate) fn sync_due(
-    synced: u64,
-    written: u64,
-    handle: impl FnOnce() -> Option<Result<std::fs::File>>,
-) -> Option<(std::fs::File, u64)> {
-    if synced >= written {
-        return None;
-    }
-    match handle() {
-        Some(Ok(f)) => Some((f, written)),
-        Some(Err(e)) => {
-            tracing::error!("cannot reopen the log: {e:#}; stopping");
-            std::process::exit(3);
+/// Wakes the group commit's thread: rung under the server's lock after each record
+/// (cheap: a system call only when the thread sleeps and was not rung yet).
+#[derive(Default)]
+pub(crate) struct Doorbell {
+    /// (rung, the thread is waiting)
+    state: Mutex<(bool, bool)>,
+    cv: std::sync::Condvar,
+}
+
+impl Doorbell {
+    /// Wakes the thread (or makes its next wait return at once).
+    pub(crate) fn ring(&self) {
+        let mut s = lock(&self.state);
+        if !s.0 {
+            s.0 = true;
+            if s.1 {
+                self.cv.notify_one();
+            }
         }
-        None => None,
+    }
+
+    /// Waits to be rung.
+    fn wait(&self) {
+        let mut s = lock(&self.state);
+        while !s.0 {
+            s.1 = true;
+            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            s.1 = false;
+        }
+        s.0 = false;
     }
 }
 
-/// Group commit: woken after each write, one sync covers every record written before it
-/// began. A failed sync stops the process (the records cannot be acknowledged).
-pub(crate) fn spawn_group_commit<T: GroupCommit>(state: Arc<Mutex<T>>, wake: Arc<Notify>) {
-    tokio::spawn(async move {
+/// Group commit: a thread woken after each write; one sync covers every record written
+/// before it began. A failed sync stops the process (the records cannot be
+/// acknowledged). The thread has the runtime's context, so what `synced` sets off
+/// (timers, sends) works as from a task.
+pub(crate) fn spawn_group_commit<T: GroupCommit>(state: Arc<Mutex<T>>, bell: Arc<Doorbell>) {
+    let rt = tokio::runtime::Handle::current();
+    let started = std::thread::Builder::new().name("group-commit".into()).spawn(move || {
+        let _guard = rt.enter();
         loop {
-            wake.notified().await;
+            bell.wait();
             loop {
                 let due = lock(&state).sync_due();
-                let Some((file, upto)) = due else { break };
-                match tokio::task::spawn_blocking(move || file.sync_data()).await {
-                    Ok(Ok(())) => lock(&state).synced(upto),
-                    Ok(Err(e)) => {
-                        tracing::error!("cannot sync the log: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                    Err(e) => {
-                        tracing::error!("the log syncer failed: {e}; stopping");
-                        std::process::exit(3);
-                    }
+                let Some((work, upto)) = due else { break };
+                if let Err(e) = work() {
+                    tracing::error!("cannot sync the log: {e}; stopping");
+                    std::process::exit(3);
                 }
+                lock(&state).synced(upto);
             }
         }
     });
+    if let Err(e) = started {
+        tracing::error!("cannot start the log syncer: {e}; stopping");
+        std::process::exit(3);
+    }
 }
 
 pub(crate) fn lock<T>(s: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -104,7 +124,7 @@ pub(crate) trait Facing: Send + 'static {
     /// The connect request.
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next;
     /// One request after the handshake.
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next;
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next;
     /// A packet that could not be read: close with this logged reason.
     fn malformed(&mut self, conn: ConnId, why: &str);
     /// The connection is gone.
@@ -135,8 +155,8 @@ impl Facing for State {
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next {
         State::handshake(self, conn, req, now)
     }
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
-        State::request(self, conn, header, req, now)
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next {
+        State::request(self, conn, header, &req, now)
     }
     fn malformed(&mut self, conn: ConnId, why: &str) {
         State::malformed(self, conn, why)
@@ -363,7 +383,7 @@ async fn read_loop<F: Facing>(
             Ok(x) => x,
             Err(e) => return Some(format!("malformed request: {e}")),
         };
-        if let Next::Close(why) = lock(shared).request(conn, header, &req, Instant::now()) {
+        if let Next::Close(why) = lock(shared).request(conn, header, req, Instant::now()) {
             return Some(why);
         }
     }
