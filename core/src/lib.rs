@@ -13,6 +13,7 @@
 
 pub mod checker;
 pub mod config;
+pub mod crc32;
 pub mod exercise;
 pub mod ids;
 pub mod jute;
