@@ -755,7 +755,7 @@ pub fn console(p: &Playground, cluster: &str, client: Option<&str>) -> Option<Co
         Some(v) => format!(
             "[zk: {}({}) {sent}] {client}>",
             v.server.clone().unwrap_or_else(|| "-".into()),
-            v.state.to_uppercase()
+            v.state.to_ascii_uppercase()
         ),
         None => format!("[zk: - {sent}] {client}>"),
     };

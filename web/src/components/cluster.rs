@@ -32,7 +32,7 @@ fn pos(i: usize, n: usize) -> (f64, f64) {
 }
 
 fn node_shape(s: &ServerView) -> Html {
-    let class = classes!("node", role_word(s).to_lowercase());
+    let class = classes!("node", role_word(s).to_ascii_lowercase());
     match s.role {
         Role::Leading => html! {
             <>
@@ -215,7 +215,7 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
         "● "
     };
     html! {
-        <article class={classes!("server", role.to_lowercase(), sel.then_some("selected"))}
+        <article class={classes!("server", role.to_ascii_lowercase(), sel.then_some("selected"))}
                  data-server={format!("{cluster}{id}")} data-role={role.clone()} onclick={select}>
             <div class="server-head">
                 <span class="server-id">{ format!("{cluster}{id}") }</span>
