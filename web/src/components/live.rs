@@ -28,7 +28,8 @@ impl Reducible for Lines {
 fn card(m: &Member) -> Html {
     let role = m.role();
     let dash = || "—".to_string();
-    let title = m.error.clone().unwrap_or_else(|| format!("{} answers on {}", role.to_ascii_lowercase(), m.addr));
+    let title =
+        m.error.clone().unwrap_or_else(|| format!("{} answers on {}", role.to_ascii_lowercase(), m.addr));
     html! {
         <article class={classes!("server", role.to_ascii_lowercase())} data-server={format!("live{}", m.id)} data-role={role} title={title}>
             <div class="server-head">
