@@ -21,6 +21,7 @@ pub mod migration;
 pub mod scenario;
 pub mod sim;
 pub mod tree;
+pub mod vecmap;
 pub mod zab;
 pub mod zkcli;
 pub mod zkdata;

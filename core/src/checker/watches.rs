@@ -13,6 +13,7 @@ use super::history::{EventBody, EventId, EventKind, History, Op, OpId, Outcome, 
 use super::session::{Index, KnownWrite};
 use super::{Rule, Violation};
 use crate::ids::Zxid;
+use crate::vecmap::VecMap;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,10 +82,10 @@ pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>
     }
     for (session, mut line) in timelines {
         line.sort_by_key(|(stamp, _)| *stamp);
-        let mut pending: BTreeMap<(String, Table), Registration> = BTreeMap::new();
-        let mut last_fired: BTreeMap<(String, Table), (EventId, OpId)> = BTreeMap::new();
+        let mut pending: VecMap<(String, Table), Registration> = VecMap::new();
+        let mut last_fired: VecMap<(String, Table), (EventId, OpId)> = VecMap::new();
         // Registrations by reads whose reply was lost: each may explain one event.
-        let mut spare: BTreeMap<(String, Table), usize> = BTreeMap::new();
+        let mut spare: VecMap<(String, Table), usize> = VecMap::new();
         let mut reported = false;
         for (_, item) in line {
             if reported {

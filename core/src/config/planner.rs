@@ -269,6 +269,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vecmap::VecSet;
     use proptest::prelude::*;
 
     fn cfg(participants: &[u64], observers: &[u64]) -> QuorumConfig {
@@ -282,11 +283,11 @@ mod tests {
 
     /// The slow, obviously right check: try every pair of quorums.
     fn brute_force_meet(before: &[ServerId], after: &[ServerId]) -> bool {
-        let subsets = |set: &[ServerId]| -> Vec<BTreeSet<ServerId>> {
+        let subsets = |set: &[ServerId]| -> Vec<VecSet<ServerId>> {
             let q = set.len() / 2 + 1;
             (0u32..(1 << set.len()))
                 .map(|mask| {
-                    (0..set.len()).filter(|i| mask & (1 << i) != 0).map(|i| set[i]).collect::<BTreeSet<_>>()
+                    (0..set.len()).filter(|i| mask & (1 << i) != 0).map(|i| set[i]).collect::<VecSet<_>>()
                 })
                 .filter(|s| s.len() >= q)
                 .collect()

@@ -16,6 +16,7 @@
 //!   on its own because membership decides every quorum after it).
 
 use crate::ids::{Epoch, ServerId, Zxid};
+use crate::vecmap::VecMap;
 use std::collections::BTreeMap;
 use std::ops::Bound::{Excluded, Unbounded};
 
@@ -43,12 +44,12 @@ pub enum Observation {
 /// The invariant checker of one cluster.
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
-    leaders: BTreeMap<Epoch, ServerId>,
+    leaders: VecMap<Epoch, ServerId>,
     committed: BTreeMap<Zxid, u64>,
-    last_commit: BTreeMap<ServerId, Zxid>,
+    last_commit: VecMap<ServerId, Zxid>,
     digests: BTreeMap<Zxid, u64>,
     configs: BTreeMap<u64, u64>,
-    last_config: BTreeMap<ServerId, u64>,
+    last_config: VecMap<ServerId, u64>,
 }
 
 impl Checker {
@@ -58,7 +59,7 @@ impl Checker {
     }
 
     /// Who was established in each epoch.
-    pub fn leaders(&self) -> &BTreeMap<Epoch, ServerId> {
+    pub fn leaders(&self) -> &VecMap<Epoch, ServerId> {
         &self.leaders
     }
 
