@@ -14,7 +14,6 @@ use super::session::{Index, KnownWrite};
 use super::{Rule, Violation};
 use crate::ids::Zxid;
 use crate::vecmap::VecMap;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
@@ -68,7 +67,7 @@ fn trigger(index: &Index, path: &str, table: Table, after: Zxid) -> Option<Known
 }
 
 pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>) {
-    let mut timelines: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    let mut timelines: VecMap<_, Vec<_>> = VecMap::new();
     for (session, ids) in &index.by_session {
         let line = timelines.entry(*session).or_insert_with(Vec::new);
         for &id in ids {

@@ -16,8 +16,8 @@
 
 use super::{MemberRole, QuorumConfig, ServerSpec};
 use crate::ids::ServerId;
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 use thiserror::Error;
 
@@ -87,8 +87,8 @@ pub struct Proof {
 impl Proof {
     /// Builds the proof obligation for majorities of `before` and `after`.
     pub fn new(before: &[ServerId], after: &[ServerId]) -> Proof {
-        let b: BTreeSet<_> = before.iter().copied().collect();
-        let a: BTreeSet<_> = after.iter().copied().collect();
+        let b: VecSet<_> = before.iter().copied().collect();
+        let a: VecSet<_> = after.iter().copied().collect();
         Proof {
             before: b.iter().copied().collect(),
             after: a.iter().copied().collect(),
@@ -390,7 +390,7 @@ mod tests {
             let leader = cur.contains(&leader).then_some(ServerId(leader));
             let steps = plan(&current, &desired, leader).expect("one voter change per step is always provable");
             let mut voters = current.participants();
-            let mut joined_as_observer = BTreeSet::new();
+            let mut joined_as_observer = VecSet::new();
             for (i, s) in steps.iter().enumerate() {
                 prop_assert!(brute_force_meet(&voters, &s.after.participants()), "step {} {}", i, s.op);
                 let added = s.after.participants().iter().filter(|v| !voters.contains(v)).count();

@@ -24,7 +24,7 @@ use crate::checker::{
 };
 use crate::ids::{SessionId, Zxid};
 use crate::tree;
-use crate::vecmap::VecSet;
+use crate::vecmap::{VecMap, VecSet};
 use crate::zkcli::{self, ZkCommand};
 
 /// When something was recorded: simulated time and the driver's record order.
@@ -221,7 +221,7 @@ impl HistoryLog {
         }
         recs.sort_by_key(|r| r.0);
         let mut recorder = Recorder::new();
-        let mut ids = std::collections::BTreeMap::new();
+        let mut ids = VecMap::new();
         for (_, rec) in recs {
             match rec {
                 Rec::Invoke(i, sent, op) => {

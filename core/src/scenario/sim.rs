@@ -672,7 +672,7 @@ impl SimDriver {
     /// CONNECTIONLOSS; a watch event then re-fires through setWatches).
     fn deliver_inbox(&mut self) {
         let now = self.world.now();
-        let mut blocked = BTreeSet::new();
+        let mut blocked = VecSet::new();
         let mut keep = Vec::new();
         for (due, k, arrival) in std::mem::take(&mut self.inbox) {
             if blocked.contains(&k) || due > now || !self.clients[k].up {

@@ -17,7 +17,6 @@
 
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::vecmap::VecMap;
-use std::collections::BTreeMap;
 use std::ops::Bound::{Excluded, Unbounded};
 
 /// What a server reported, as the checker needs it.
@@ -45,16 +44,16 @@ pub enum Observation {
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
     leaders: VecMap<Epoch, ServerId>,
-    committed: BTreeMap<Zxid, u64>,
+    committed: VecMap<Zxid, u64>,
     last_commit: VecMap<ServerId, Zxid>,
-    digests: BTreeMap<Zxid, u64>,
-    configs: BTreeMap<u64, u64>,
+    digests: VecMap<Zxid, u64>,
+    configs: VecMap<u64, u64>,
     last_config: VecMap<ServerId, u64>,
 }
 
 impl Checker {
     /// The history committed so far anywhere: zxids and transaction fingerprints.
-    pub fn committed(&self) -> &BTreeMap<Zxid, u64> {
+    pub fn committed(&self) -> &VecMap<Zxid, u64> {
         &self.committed
     }
 
