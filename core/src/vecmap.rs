@@ -26,6 +26,9 @@ pub type Entry<'a, K, V> = litemap::Entry<'a, K, V, Vec<(K, V)>>;
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VecMap<K, V>(LiteMap<K, V>);
 
+/// The iterator over a [`VecSet`]'s elements, in order.
+pub type SetIter<'a, T> = std::iter::Map<std::slice::Iter<'a, (T, ())>, fn(&(T, ())) -> &T>;
+
 /// An ordered set on a sorted `Vec`: `BTreeSet`'s order and interface, for small sets.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VecSet<T>(LiteMap<T, ()>);
@@ -43,13 +46,10 @@ impl<T> Default for VecSet<T> {
 }
 
 /// The index range of the entries whose keys are in `range`, in a slice sorted by key.
-fn bounds<K: Ord, Q: Ord + ?Sized, E>(
-    slice: &[E],
-    key: impl Fn(&E) -> &K,
-    range: &impl RangeBounds<Q>,
-) -> std::ops::Range<usize>
+fn bounds<K, Q, E>(slice: &[E], key: impl Fn(&E) -> &K, range: &impl RangeBounds<Q>) -> std::ops::Range<usize>
 where
-    K: Borrow<Q>,
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
 {
     let start = match range.start_bound() {
         Bound::Included(q) => slice.partition_point(|e| key(e).borrow() < q),
@@ -318,7 +318,7 @@ impl<T> VecSet<T> {
     }
 
     /// The elements in order.
-    pub fn iter(&self) -> std::iter::Map<std::slice::Iter<'_, (T, ())>, fn(&(T, ())) -> &T> {
+    pub fn iter(&self) -> SetIter<'_, T> {
         self.0.as_slice().iter().map(|(t, _)| t)
     }
 
@@ -491,7 +491,7 @@ impl<T> IntoIterator for VecSet<T> {
 
 impl<'a, T> IntoIterator for &'a VecSet<T> {
     type Item = &'a T;
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (T, ())>, fn(&(T, ())) -> &T>;
+    type IntoIter = SetIter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
@@ -546,7 +546,10 @@ mod tests {
             match rand() % 6 {
                 0 | 1 => assert_eq!(v.insert(k, i), b.insert(k, i)),
                 2 => assert_eq!(v.remove(&k), b.remove(&k)),
-                3 => *v.entry(k).or_insert(0) += 1 + *b.entry(k).and_modify(|n| *n += 1).or_insert(1) * 0,
+                3 => {
+                    *v.entry(k).or_insert(0) += 1;
+                    *b.entry(k).or_insert(0) += 1;
+                }
                 4 => assert_eq!(v.pop_first(), b.pop_first()),
                 _ => {
                     let (lo, hi) = (k.min(rand()), k.max(rand()));
