@@ -13,6 +13,7 @@ use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::VecMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -21,8 +22,8 @@ use std::sync::Arc;
 pub struct DataTree {
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) acls: AclTable,
-    pub(crate) sessions: BTreeMap<SessionId, i32>,
-    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    pub(crate) sessions: VecMap<SessionId, i32>,
+    pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
     /// Paths with a quota (a `zookeeper_limits` node under `/zookeeper/quota`).
@@ -53,8 +54,8 @@ impl DataTree {
         let mut t = DataTree {
             nodes: BTreeMap::new(),
             acls: AclTable::default(),
-            sessions: BTreeMap::new(),
-            ephemerals: BTreeMap::new(),
+            sessions: VecMap::new(),
+            ephemerals: VecMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             quotas: BTreeSet::new(),
@@ -316,7 +317,7 @@ impl DataTree {
     }
 
     /// The live sessions and their timeouts (ms).
-    pub fn sessions(&self) -> &BTreeMap<SessionId, i32> {
+    pub fn sessions(&self) -> &VecMap<SessionId, i32> {
         &self.sessions
     }
 

@@ -81,7 +81,7 @@ struct ChangeRecord {
     child_count: i32,
     acl: Arc<[Acl]>,
     /// CRC state of path + data (see [`digest::prefix`]).
-    prefix: Option<crc32fast::Hasher>,
+    prefix: Option<crate::crc32::Hasher>,
     /// This node's digest after the change.
     node_digest: u64,
     /// The tree's digest after this change.

@@ -29,8 +29,8 @@ pub mod zkdb;
 
 use crate::config::QuorumConfig;
 use crate::ids::{ServerId, Zxid};
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -45,7 +45,7 @@ pub struct PrepareContext<'a> {
     /// The leader and the followers it has synced and forwards proposals to
     /// (ZooKeeper's `isQuorumSynced`: a reconfiguration is refused when the new
     /// configuration's voters among them are not a quorum).
-    pub synced: &'a BTreeSet<ServerId>,
+    pub synced: &'a VecSet<ServerId>,
     /// The server the request came in through (ZooKeeper's `Request.owner`: the
     /// leader itself, or the learner that forwarded it). A state may refuse a
     /// session's request from a server that no longer owns the session.
@@ -56,7 +56,7 @@ impl PrepareContext<'static> {
     /// A context with no synced learners and no origin server (tests and
     /// single-replica uses).
     pub fn alone(zxid: Zxid, time_ms: u64) -> PrepareContext<'static> {
-        static NONE: BTreeSet<ServerId> = BTreeSet::new();
+        static NONE: VecSet<ServerId> = VecSet::new();
         PrepareContext { zxid, time_ms, synced: &NONE, origin: ServerId(0) }
     }
 }

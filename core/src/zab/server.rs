@@ -22,7 +22,8 @@ use super::sync::{self, LeaderHistory, SyncOp};
 use super::{Fnv64, PrepareContext, Replicated, ServerConfig};
 use crate::config::QuorumConfig;
 use crate::ids::{Epoch, ServerId, Zxid};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vecmap::{VecMap, VecSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// A timer a server asks for.
@@ -182,8 +183,8 @@ pub enum Output<R: Replicated> {
 
 #[derive(Clone, Debug, Default)]
 struct Election {
-    recv: BTreeMap<ServerId, (Vote, PeerState)>,
-    out_of_election: BTreeMap<ServerId, (Vote, PeerState)>,
+    recv: VecMap<ServerId, (Vote, PeerState)>,
+    out_of_election: VecMap<ServerId, (Vote, PeerState)>,
     finalizing: bool,
     timeout_ms: u64,
 }
@@ -237,19 +238,19 @@ struct Handler {
 struct Pending<R: Replicated> {
     txn: R::Txn,
     origin: Option<Origin>,
-    acks: BTreeSet<ServerId>,
+    acks: VecSet<ServerId>,
 }
 
 #[derive(Clone, Debug)]
 struct Leading<R: Replicated> {
     start_tick: u64,
     new_epoch: Option<Epoch>,
-    connecting: BTreeMap<ServerId, Epoch>,
-    epoch_acks: BTreeSet<ServerId>,
+    connecting: VecMap<ServerId, Epoch>,
+    epoch_acks: VecSet<ServerId>,
     epoch_quorum: bool,
-    newleader_acks: BTreeSet<ServerId>,
+    newleader_acks: VecSet<ServerId>,
     established: bool,
-    handlers: BTreeMap<ServerId, Handler>,
+    handlers: VecMap<ServerId, Handler>,
     outstanding: BTreeMap<Zxid, Pending<R>>,
     next_counter: u32,
 }
@@ -306,7 +307,7 @@ pub struct Server<R: Replicated> {
     next_conn: u32,
     now: u64,
     /// Client requests accepted here and not answered yet.
-    clients: BTreeSet<u64>,
+    clients: VecSet<u64>,
 }
 
 /// What a driver may show of a server's internals.
@@ -391,7 +392,7 @@ impl<R: Replicated> Server<R> {
             tick: 0,
             next_conn: 0,
             now,
-            clients: BTreeSet::new(),
+            clients: VecSet::new(),
         };
         s.configs_from_log();
         out.push(Output::Recovered { committed });
@@ -1256,17 +1257,17 @@ impl<R: Replicated> Server<R> {
     // ---- leader ---------------------------------------------------------------------
 
     fn start_leading(&mut self, out: &mut Vec<Output<R>>) {
-        let mut connecting = BTreeMap::new();
+        let mut connecting = VecMap::new();
         connecting.insert(self.id, self.disk.accepted_epoch);
         self.phase = Phase::Leading(Box::new(Leading {
             start_tick: self.tick,
             new_epoch: None,
             connecting,
-            epoch_acks: BTreeSet::new(),
+            epoch_acks: VecSet::new(),
             epoch_quorum: false,
-            newleader_acks: BTreeSet::new(),
+            newleader_acks: VecSet::new(),
             established: false,
-            handlers: BTreeMap::new(),
+            handlers: VecMap::new(),
             outstanding: BTreeMap::new(),
             next_counter: 0,
         }));
@@ -1292,7 +1293,7 @@ impl<R: Replicated> Server<R> {
         if l.new_epoch.is_some() {
             return;
         }
-        let ids: BTreeSet<ServerId> = l.connecting.keys().copied().collect();
+        let ids: VecSet<ServerId> = l.connecting.keys().copied().collect();
         if !quorum.contains_quorum(&ids) {
             return;
         }
@@ -1549,7 +1550,7 @@ impl<R: Replicated> Server<R> {
         l.next_counter += 1;
         let zxid = Zxid::new(epoch, l.next_counter);
         let pending: Vec<&R::Txn> = l.outstanding.values().map(|p| &p.txn).collect();
-        let mut synced: BTreeSet<ServerId> = l
+        let mut synced: VecSet<ServerId> = l
             .handlers
             .iter()
             .filter(|(_, h)| {
@@ -1566,7 +1567,7 @@ impl<R: Replicated> Server<R> {
             .filter(|(_, h)| h.forwarding && h.kind == LearnerKind::Follower)
             .map(|(&id, h)| (id, h.conn))
             .collect();
-        l.outstanding.insert(zxid, Pending { txn: txn.clone(), origin: Some(origin), acks: BTreeSet::new() });
+        l.outstanding.insert(zxid, Pending { txn: txn.clone(), origin: Some(origin), acks: VecSet::new() });
         for (id, conn) in targets {
             let packet = Packet::Proposal { zxid, txn: txn.clone(), origin: Some(origin) };
             self.send_packet(id, conn, packet, out);
@@ -1681,7 +1682,7 @@ impl<R: Replicated> Server<R> {
                     }
                     return;
                 }
-                let mut synced: BTreeSet<ServerId> = l
+                let mut synced: VecSet<ServerId> = l
                     .handlers
                     .iter()
                     .filter(|(_, h)| h.kind == LearnerKind::Follower)

@@ -256,7 +256,7 @@ fn ring(members: &[Member], selected: Option<usize>) -> String {
     for (i, m) in members.iter().enumerate() {
         let (x, y) = pos(i);
         let state = m.state();
-        let class = m.role().to_lowercase();
+        let class = m.role().to_ascii_lowercase();
         let _ = write!(
             h,
             "<g class=\"server-node{}\" transform=\"translate({x:.1},{y:.1})\" data-node=\"live{}\" data-index=\"{}\">\
@@ -320,13 +320,13 @@ fn cards(members: &[Member], selected: Option<usize>) -> String {
         let (role, name, addr) = (m.role(), m.name(), esc(&m.0.str("addr")));
         let title = match m.0.text("error") {
             Some(e) => format!("{name} ({addr}): {}", esc(&e)),
-            None => format!("{} answers on {addr}; click to see its tree", role.to_lowercase()),
+            None => format!("{} answers on {addr}; click to see its tree", role.to_ascii_lowercase()),
         };
         let _ = write!(
             h,
             "<article class=\"server {}{}\" data-server=\"live{}\" data-role=\"{role}\" data-index=\"{}\" title=\"{title}\">\
              <div class=\"server-head\"><span class=\"server-id\">{name}</span><span class=\"role\">{role}</span></div><dl>",
-            role.to_lowercase(),
+            role.to_ascii_lowercase(),
             if selected == Some(m.index()) { " selected" } else { "" },
             m.0.show("id"),
             m.index(),
