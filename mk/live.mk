@@ -2,8 +2,10 @@
 # from the Makefile.
 #   make test-live   three `zoolab server` processes, `zoolab play --attach`, headless Chromium
 #                    on /#live: roles and zxids, a console write read back from every member,
-#                    kill -9 of the leader (about 30 s after the build). `make test-e2e` runs it
-#                    too (it is one of zoolab-e2e's ignored tests).
+#                    watch events, a member's tree and a comparison, kill -9 of the leader and
+#                    its restart, the console's session resumed when its member dies (about
+#                    15 s after the build). `make test-e2e` runs it too (it is one of
+#                    zoolab-e2e's ignored tests).
 
 .PHONY: test-live
 

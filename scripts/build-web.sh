@@ -10,11 +10,13 @@ scripts/ensure-tools.sh wasm >/dev/null
 # ...; -23 KB gz) and the immediate-abort panic strategy (no panic message formatting or
 # locations; -21 KB gz). The page installs no panic hook, so a panic already showed no
 # message in the browser (std's stderr is a no-op on wasm32-unknown-unknown): either way
-# it traps ("unreachable"). rustup's prebuilt std (a laptop with the wasm32 target) gets
-# neither. BENCHMARKS.md has the figures.
+# it traps ("unreachable"). For the same reason no caller locations are kept
+# (-Zlocation-detail=none: file names and line numbers of #[track_caller] calls; -1.7 KB
+# gz). rustup's prebuilt std (a laptop with the wasm32 target) gets none of these.
+# opt-level "s" instead of "z" was measured 10% larger gzipped. BENCHMARKS.md has the figures.
 if [ "$(scripts/ensure-tools.sh mode)" = debian ]; then
   export WASM_STD_FEATURES=optimize_for_size
-  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
 fi
 scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web
 wasm="target/wasm/wasm32-unknown-unknown/wasm-release/zoolab_web.wasm"

@@ -11,8 +11,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod bytestr;
 pub mod checker;
 pub mod config;
+pub mod crc32;
 pub mod exercise;
 pub mod ids;
 pub mod jute;
@@ -20,6 +22,7 @@ pub mod migration;
 pub mod scenario;
 pub mod sim;
 pub mod tree;
+pub mod vecmap;
 pub mod zab;
 pub mod zkcli;
 pub mod zkdata;

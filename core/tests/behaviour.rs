@@ -407,3 +407,56 @@ fn an_ensemble_of_one_leads_itself() {
     run(&mut w, 100);
     assert!(matches!(w.write_status(id), Some(ClientWrite::Ok(_))));
 }
+
+/// A migration's cut-over without restarts: every server of a running ensemble raises
+/// its `acceptedEpoch` online, the ensemble re-elects, and the next leader's epoch is
+/// above the floor; every committed write is still there and the ensemble serves.
+#[test]
+fn raising_the_epoch_online_re_elects_above_it_and_keeps_every_commit() {
+    let mut w = world(3, 0, ServerConfig::default(), 11);
+    run(&mut w, 1_000);
+    let ids: Vec<u64> = (0..20).map(|i| set(&mut w, ServerId(1 + i % 3), i as u32, 100 + i)).collect();
+    run(&mut w, 2_000);
+    assert!(ids.iter().all(|&id| matches!(w.write_status(id), Some(ClientWrite::Ok(_)))));
+    let before = w.servers().iter().map(|v| v.epoch).max().expect("servers");
+    assert!(before < Epoch(7));
+    // Writes still in flight when the epoch is raised: each either committed (and is
+    // kept) or was refused; none is half-applied (the invariants are checked all along).
+    let late: Vec<u64> = (0..6).map(|i| set(&mut w, ServerId(1 + i % 3), 50 + i as u32, 7)).collect();
+    w.raise_epoch_online_in(0, Epoch(7));
+    run(&mut w, 3_000);
+    let leader = w.leader(0).expect("a new leader");
+    let epoch = w.servers()[leader.0 as usize - 1].epoch;
+    assert!(epoch > Epoch(7), "new epoch {epoch} is above the raised floor");
+    assert!(converged(&w));
+    for v in w.servers() {
+        for i in 0..20u32 {
+            assert_eq!(w.server(0, v.id).expect("live").state().get(i), Some(100 + u64::from(i)));
+        }
+    }
+    for (i, id) in late.iter().enumerate() {
+        let kept = w.server(0, ServerId(1)).expect("live").state().get(50 + i as u32);
+        match w.write_status(*id) {
+            Some(ClientWrite::Ok(_)) => assert_eq!(kept, Some(7), "a committed write is kept"),
+            Some(ClientWrite::Refused) | Some(ClientWrite::Pending) | None => {}
+        }
+    }
+    // It serves: a write commits in the new epoch.
+    let id = set(&mut w, ServerId(1), 99, 1);
+    run(&mut w, 1_000);
+    let Some(ClientWrite::Ok(zxid)) = w.write_status(id) else { panic!("the write committed") };
+    assert_eq!(zxid.epoch(), epoch);
+    assert!(w.trace().iter().any(|e| e.to_string().contains("RAISE acceptedEpoch to 7")));
+}
+
+/// Raising an epoch the ensemble already serves above changes nothing: no election.
+#[test]
+fn raising_an_epoch_already_passed_keeps_the_leader() {
+    let mut w = world(3, 0, ServerConfig::default(), 12);
+    run(&mut w, 1_000);
+    let leader = w.leader(0);
+    let epoch = w.servers()[2].epoch;
+    w.raise_epoch_online_in(0, Epoch(epoch.0 - 1));
+    run(&mut w, 1_000);
+    assert_eq!((w.leader(0), w.servers()[2].epoch), (leader, epoch));
+}

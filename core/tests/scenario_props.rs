@@ -440,7 +440,10 @@ fn classroom() -> impl Strategy<Value = zoolab_core::scenario::classroom::Classr
             0..4,
         )),
     )
-        .prop_map(|(exercise, lock)| Classroom { exercise, lock: lock.map(|allow| Lock { allow }) })
+        .prop_map(|(exercise, lock)| Classroom {
+            exercise,
+            lock: lock.map(|allow| Lock { allow: allow.into_iter().collect() }),
+        })
 }
 
 /// Words and symbols of the language, to make random texts that get past the first token.

@@ -1,24 +1,42 @@
-//! A small ZooKeeper client over the core's jute codec: enough for `zoolab play --attach`
-//! to read an ensemble's tree and to run the console's commands (create, set, get, ls,
-//! stat, delete, sync) against it. One request at a time; watch notifications are
-//! skipped (the playground polls instead of watching).
+//! A small ZooKeeper client over the core's jute codec and tokio, for `zoolab play
+//! --attach`: the console's session (every zkCli command, watch notifications handed to
+//! a sink as they arrive, a session resumed on another member with its watches set
+//! again) and the read sessions that walk one member's tree.
 //!
-//! Hand-written rather than a client crate because the core already encodes and decodes
-//! every record involved, and the play server needs no more than these seven calls.
+//! One connection; requests are pipelined by xid (a reader task hands each reply to its
+//! caller, a writer task sends), pings keep the session alive, and a connection that
+//! stays silent or does not answer a request in time is closed and every outstanding
+//! call fails. Requests and replies are raw jute bodies ([`Client::call`]); the typed
+//! helpers below cover what the tree walk needs.
+//!
+//! `server/src/migrate/client.rs` is the migration controller's client, shaped the same
+//! way but for a controller's needs (import, a fixed session, reconnect-and-reconcile);
+//! this one adds resuming sessions, the connect options and raw calls.
 
 use anyhow::{anyhow, bail, Context, Result};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 use zoolab_core::jute::proto::{
-    ConnectRequest, ConnectResponse, OpCode, ReplyHeader, RequestHeader, WireAcl, WireStat, XID_NOTIFICATION,
-    XID_PING,
+    ConnectRequest, ConnectResponse, OpCode, ReplyHeader, RequestHeader, WatcherEvent, WireStat,
+    XID_NOTIFICATION, XID_PING,
 };
-use zoolab_core::jute::{frame, Reader, Writer, DEFAULT_MAX_BUFFER};
+use zoolab_core::jute::{frame, Reader, Writer};
 
-/// How long one request may take before the connection is given up.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long connecting (TCP and the session handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long one request may wait for its reply before the connection is given up.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest reply accepted (ZooKeeper does not bound what it sends: a getChildren of a
+/// znode with very many children can pass `jute.maxbuffer`).
+pub const MAX_PACKET: usize = 16 << 20;
+/// The most requests one connection has in flight (callers pipeline below it).
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// A server's answer that is not OK: ZooKeeper's error code (e.g. -101 for no node).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,193 +45,443 @@ pub struct ServerError(pub i32);
 /// What a request came back with.
 pub type Reply<T> = std::result::Result<T, ServerError>;
 
+/// Where watch notifications go (called on the connection's reader task).
+pub type EventSink = Arc<dyn Fn(WatcherEvent) + Send + Sync>;
+
+/// A reply: its header and its body (what follows the header).
+#[derive(Clone, Debug)]
+pub struct Packet {
+    /// xid, zxid, err.
+    pub header: ReplyHeader,
+    /// The body (empty for a header-only reply).
+    pub body: Vec<u8>,
+}
+
+impl Packet {
+    /// The body, or the server's error.
+    pub fn ok(self) -> Reply<Vec<u8>> {
+        if self.header.err == 0 {
+            Ok(self.body)
+        } else {
+            Err(ServerError(self.header.err))
+        }
+    }
+}
+
+/// How to open the session.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The session timeout asked for, in milliseconds.
+    pub timeout_ms: i32,
+    /// A session to resume: its id and password.
+    pub resume: Option<(i64, Vec<u8>)>,
+    /// The last zxid this session has seen (a server behind it refuses the connection).
+    pub last_zxid_seen: i64,
+}
+
+/// The session the server answered with ended: a resumed session had expired.
+#[derive(Debug)]
+pub struct SessionExpired;
+
+impl std::fmt::Display for SessionExpired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the session has expired")
+    }
+}
+
+impl std::error::Error for SessionExpired {}
+
+type Waiters = Arc<Mutex<HashMap<i32, oneshot::Sender<Packet>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The connection's shared state: whether it stands, why it fell, its tasks.
+#[derive(Default)]
+struct Link {
+    alive: AtomicBool,
+    why: Mutex<Option<String>>,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    waiters: Waiters,
+}
+
+impl Link {
+    /// Closes the connection (its tasks hold the socket's halves) and fails every
+    /// outstanding call.
+    fn kill(&self, why: &str) {
+        if self.alive.swap(false, Ordering::SeqCst) {
+            *lock(&self.why) = Some(why.to_string());
+        }
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        lock(&self.waiters).clear();
+    }
+}
+
 /// One session on one server.
 pub struct Client {
-    stream: TcpStream,
-    xid: i32,
-    /// The server's address, for messages.
+    /// The server's address (`host:port`).
     pub addr: String,
-    /// The session id the server gave.
+    /// The session id.
     pub session: i64,
+    /// The session's password (to resume it elsewhere).
+    pub password: Vec<u8>,
+    /// The negotiated session timeout (ms).
+    pub timeout_ms: i32,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    link: Arc<Link>,
+    xid: AtomicI32,
+    last_zxid: Arc<AtomicI64>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.link.kill("closed");
+    }
+}
+
+async fn read_frame(s: &mut tokio::net::tcp::OwnedReadHalf) -> std::io::Result<Vec<u8>> {
+    let len = s.read_i32().await?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|l| (16..=MAX_PACKET).contains(l))
+        .ok_or_else(|| std::io::Error::other(format!("bad packet length {len}")))?;
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).await?;
+    Ok(body)
 }
 
 impl Client {
-    /// Connects and opens a session (`timeout_ms` asked for).
-    pub async fn connect(addr: &str, timeout_ms: i32) -> Result<Client> {
-        let stream = timeout(REQUEST_TIMEOUT, TcpStream::connect(addr))
+    /// Connects to `addr` and opens (or resumes) a session; notifications go to `events`.
+    /// A resumed session that expired fails with [`SessionExpired`] in the chain.
+    pub async fn connect(addr: &str, opts: &ConnectOptions, events: Option<EventSink>) -> Result<Client> {
+        let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| anyhow!("connecting to {addr} timed out"))?
             .with_context(|| format!("connecting to {addr}"))?;
         let _ = stream.set_nodelay(true);
-        let mut c = Client { stream, xid: 0, addr: addr.to_string(), session: 0 };
+        let (mut rd, mut wr) = stream.into_split();
+        let (session_id, password) = opts.resume.clone().unwrap_or((0, vec![0; 16]));
         let req = ConnectRequest {
             protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms,
-            session_id: 0,
-            password: vec![0; 16],
+            last_zxid_seen: opts.last_zxid_seen,
+            timeout_ms: opts.timeout_ms,
+            session_id,
+            password,
             read_only: false,
         };
-        c.send(&req.encode()).await?;
-        let body = c.recv().await?;
-        let resp = ConnectResponse::decode(&body, DEFAULT_MAX_BUFFER).context("the connect response")?;
-        if resp.timeout_ms <= 0 {
-            bail!("{addr} refused the session (is it serving?)");
-        }
-        c.session = resp.session_id;
-        Ok(c)
-    }
-
-    async fn send(&mut self, payload: &[u8]) -> Result<()> {
-        timeout(REQUEST_TIMEOUT, self.stream.write_all(&frame(payload)))
-            .await
-            .map_err(|_| anyhow!("writing to {} timed out", self.addr))?
-            .with_context(|| format!("writing to {}", self.addr))
-    }
-
-    async fn recv(&mut self) -> Result<Vec<u8>> {
-        let read = async {
-            let mut len = [0u8; 4];
-            self.stream.read_exact(&mut len).await?;
-            let len = i32::from_be_bytes(len);
+        wr.write_all(&frame(&req.encode())).await.with_context(|| format!("writing to {addr}"))?;
+        // A server refuses a client that has seen a later zxid by closing without an
+        // answer; one not serving closes too.
+        let body = timeout(CONNECT_TIMEOUT, async {
+            let len = rd.read_i32().await?;
             let len = usize::try_from(len)
                 .ok()
-                .filter(|&l| l <= DEFAULT_MAX_BUFFER)
-                .ok_or_else(|| std::io::Error::other(format!("bad packet length {len}")))?;
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await?;
+                .filter(|&l| l <= 1024)
+                .ok_or_else(|| std::io::Error::other(format!("bad connect response length {len}")))?;
+            let mut body = vec![0; len];
+            rd.read_exact(&mut body).await?;
             Ok::<_, std::io::Error>(body)
+        })
+        .await
+        .map_err(|_| anyhow!("{addr} did not answer the session handshake in time"))?
+        .with_context(|| {
+            format!(
+                "{addr} closed the connection at the handshake (not serving, or behind this session's zxid)"
+            )
+        })?;
+        let resp =
+            ConnectResponse::decode(&body, 1024).map_err(|e| anyhow!("the connect response: {e:?}"))?;
+        if resp.timeout_ms <= 0 || resp.session_id == 0 {
+            if opts.resume.is_some() {
+                return Err(anyhow::Error::new(SessionExpired));
+            }
+            bail!("{addr} refused the session");
+        }
+        let link = Arc::new(Link { alive: AtomicBool::new(true), ..Link::default() });
+        let last_zxid = Arc::new(AtomicI64::new(opts.last_zxid_seen));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let started = Instant::now();
+        let heard = Arc::new(AtomicI64::new(0));
+        let writer = {
+            let link = link.clone();
+            tokio::spawn(async move {
+                while let Some(p) = rx.recv().await {
+                    if let Err(e) = wr.write_all(&p).await {
+                        link.kill(&format!("writing: {e}"));
+                        break;
+                    }
+                }
+            })
         };
-        timeout(REQUEST_TIMEOUT, read)
-            .await
-            .map_err(|_| anyhow!("{} did not answer in time", self.addr))?
-            .with_context(|| format!("reading from {}", self.addr))
+        let reader = {
+            let (link, last_zxid, heard) = (link.clone(), last_zxid.clone(), heard.clone());
+            tokio::spawn(async move {
+                let why = loop {
+                    let body = match read_frame(&mut rd).await {
+                        Ok(b) => b,
+                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                            break "the server closed the connection".to_string()
+                        }
+                        Err(e) => break format!("reading: {e}"),
+                    };
+                    heard.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
+                    let mut r = Reader::new(&body, MAX_PACKET);
+                    let Ok(header) = ReplyHeader::read(&mut r) else {
+                        break "a reply without a header".into();
+                    };
+                    match header.xid {
+                        XID_NOTIFICATION => {
+                            if let (Ok(e), Some(sink)) = (WatcherEvent::read(&mut r), &events) {
+                                sink(e);
+                            }
+                        }
+                        XID_PING => {}
+                        xid => {
+                            if header.zxid > 0 {
+                                last_zxid.fetch_max(header.zxid, Ordering::SeqCst);
+                            }
+                            let waiter = lock(&link.waiters).remove(&xid);
+                            if let Some(w) = waiter {
+                                let _ = w.send(Packet { header, body: body[16..].to_vec() });
+                            }
+                        }
+                    }
+                };
+                link.kill(&why);
+            })
+        };
+        lock(&link.tasks).extend([writer.abort_handle(), reader.abort_handle()]);
+        // Pings: a third of the timeout; nothing heard for two thirds of it means the
+        // server is gone (or partitioned away) even if the socket stays open.
+        let pinger = {
+            let (tx, link) = (tx.clone(), link.clone());
+            let t = i64::from(resp.timeout_ms.max(1500));
+            tokio::spawn(async move {
+                let mut w = Writer::new();
+                RequestHeader { xid: XID_PING, op: OpCode::Ping.code() }.write(&mut w);
+                let ping = frame(&w.into_bytes());
+                loop {
+                    tokio::time::sleep(Duration::from_millis((t / 3) as u64)).await;
+                    if started.elapsed().as_millis() as i64 - heard.load(Ordering::SeqCst) > t * 2 / 3 {
+                        link.kill("the server stopped answering");
+                        break;
+                    }
+                    if tx.send(ping.clone()).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        lock(&link.tasks).push(pinger.abort_handle());
+        Ok(Client {
+            addr: addr.to_string(),
+            session: resp.session_id,
+            password: resp.password,
+            timeout_ms: resp.timeout_ms,
+            tx,
+            link,
+            xid: AtomicI32::new(1),
+            last_zxid,
+        })
     }
 
-    /// Sends one request and waits for its reply: the reply's body, or the server's error.
-    async fn call(&mut self, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<Reply<Vec<u8>>> {
-        self.xid += 1;
-        let xid = self.xid;
+    /// Whether the connection still stands.
+    pub fn alive(&self) -> bool {
+        self.link.alive.load(Ordering::SeqCst)
+    }
+
+    /// Breaks the connection as a dying server would (tests).
+    #[cfg(test)]
+    pub fn sever(&self) {
+        self.link.kill("severed by a test");
+    }
+
+    /// Why the connection fell (when it has).
+    pub fn why(&self) -> Option<String> {
+        lock(&self.link.why).clone()
+    }
+
+    /// The highest zxid a reply carried (the session's `lastZxidSeen`).
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid.load(Ordering::SeqCst)
+    }
+
+    /// Sends a request with this xid (a special one, e.g. auth's -4, or the next) and
+    /// returns where its reply will arrive.
+    fn send_xid(
+        &self,
+        xid: i32,
+        op: OpCode,
+        body: impl FnOnce(&mut Writer),
+    ) -> Result<oneshot::Receiver<Packet>> {
         let mut w = Writer::new();
         RequestHeader { xid, op: op.code() }.write(&mut w);
         body(&mut w);
-        self.send(&w.into_bytes()).await?;
-        loop {
-            let packet = self.recv().await?;
-            let mut r = Reader::new(&packet, DEFAULT_MAX_BUFFER);
-            let header = ReplyHeader::read(&mut r).context("a reply header")?;
-            if header.xid == XID_NOTIFICATION || header.xid == XID_PING {
-                continue;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut waiters = lock(&self.link.waiters);
+            if waiters.len() >= MAX_IN_FLIGHT {
+                bail!("{}: too many requests in flight", self.addr);
             }
-            if header.xid != xid {
-                bail!("{} answered xid {} to request {xid}", self.addr, header.xid);
+            waiters.insert(xid, tx);
+        }
+        if !self.alive() || self.tx.send(frame(&w.into_bytes())).is_err() {
+            lock(&self.link.waiters).remove(&xid);
+            bail!("{}: {}", self.addr, self.why().unwrap_or_else(|| "the connection is closed".into()));
+        }
+        Ok(rx)
+    }
+
+    /// Sends a request; await [`Client::wait`] on the result for its reply (several may
+    /// be in flight: the server answers them in order).
+    pub fn send(&self, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<oneshot::Receiver<Packet>> {
+        let xid = self.xid.fetch_add(1, Ordering::SeqCst);
+        self.send_xid(xid, op, body)
+    }
+
+    /// Waits for a reply [`Client::send`] asked for. A reply that does not come in time
+    /// closes the connection (a later reply could no longer be trusted).
+    pub async fn wait(&self, rx: oneshot::Receiver<Packet>) -> Result<Packet> {
+        match timeout(REQUEST_TIMEOUT, rx).await {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(_)) => {
+                bail!("{}: {}", self.addr, self.why().unwrap_or_else(|| "the connection closed".into()))
             }
-            if header.err != 0 {
-                return Ok(Err(ServerError(header.err)));
+            Err(_) => {
+                self.link.kill("a request was not answered in time");
+                bail!("{} did not answer in time", self.addr)
             }
-            return Ok(Ok(packet[16..].to_vec()));
         }
     }
 
-    /// `create path data` with the open ACL; `flags` is `CreateMode.toFlag()`. Returns
-    /// the created path (with its suffix when sequential).
-    pub async fn create(&mut self, path: &str, data: &[u8], flags: i32) -> Result<Reply<String>> {
-        let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
-        let reply = self
-            .call(OpCode::Create, |w| {
-                w.string(path).buffer(data);
-                WireAcl::write_list(&open, w);
-                w.i32(flags);
-            })
-            .await?;
-        Ok(match reply {
-            Ok(body) => Ok(Reader::new(&body, DEFAULT_MAX_BUFFER).string("path")?),
-            Err(e) => Err(e),
-        })
+    /// One request and its reply. `Err` is the connection's failure; the server's own
+    /// error is in the packet's header.
+    pub async fn call(&self, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<Packet> {
+        let rx = self.send(op, body)?;
+        self.wait(rx).await
     }
 
-    /// `getData path`: the data and the Stat.
-    pub async fn get(&mut self, path: &str) -> Result<Reply<(Vec<u8>, WireStat)>> {
-        let reply = self.call(OpCode::GetData, |w| {
-            w.string(path).bool(false);
-        });
-        Ok(match reply.await? {
-            Ok(body) => {
-                let mut r = Reader::new(&body, DEFAULT_MAX_BUFFER);
-                let data = r.buffer_opt("data")?.unwrap_or_default();
-                Ok((data, WireStat::read(&mut r)?))
-            }
-            Err(e) => Err(e),
-        })
+    /// A request with a special xid (auth -4, setWatches -8): its reply carries the same.
+    pub async fn call_xid(&self, xid: i32, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<Packet> {
+        let rx = self.send_xid(xid, op, body)?;
+        self.wait(rx).await
     }
 
-    /// `setData path data version` (-1: any version): the new Stat.
-    pub async fn set(&mut self, path: &str, data: &[u8], version: i32) -> Result<Reply<WireStat>> {
-        let reply = self.call(OpCode::SetData, |w| {
-            w.string(path).buffer(data).i32(version);
-        });
-        Ok(match reply.await? {
-            Ok(body) => Ok(WireStat::read(&mut Reader::new(&body, DEFAULT_MAX_BUFFER))?),
-            Err(e) => Err(e),
-        })
-    }
-
-    /// `getChildren2 path`: the children's names (sorted) and the Stat.
-    pub async fn children(&mut self, path: &str) -> Result<Reply<(Vec<String>, WireStat)>> {
-        let reply = self.call(OpCode::GetChildren2, |w| {
-            w.string(path).bool(false);
-        });
-        Ok(match reply.await? {
-            Ok(body) => {
-                let mut r = Reader::new(&body, DEFAULT_MAX_BUFFER);
-                let mut names = r.vec("children", 4, |r| r.string("child"))?;
-                names.sort();
-                Ok((names, WireStat::read(&mut r)?))
-            }
-            Err(e) => Err(e),
-        })
+    /// Ends the session (closeSession), then the connection.
+    pub async fn close(&self) {
+        if self.alive() {
+            let _ = timeout(Duration::from_secs(2), self.call(OpCode::CloseSession, |_| {})).await;
+        }
+        self.link.kill("closed");
     }
 
     /// `exists path`: the Stat.
-    pub async fn exists(&mut self, path: &str) -> Result<Reply<WireStat>> {
-        let reply = self.call(OpCode::Exists, |w| {
-            w.string(path).bool(false);
-        });
-        Ok(match reply.await? {
-            Ok(body) => Ok(WireStat::read(&mut Reader::new(&body, DEFAULT_MAX_BUFFER))?),
+    pub async fn exists(&self, path: &str, watch: bool) -> Result<Reply<WireStat>> {
+        let p = self
+            .call(OpCode::Exists, |w| {
+                w.string(path).bool(watch);
+            })
+            .await?;
+        Ok(match p.ok() {
+            Ok(body) => Ok(WireStat::read(&mut Reader::new(&body, MAX_PACKET))?),
             Err(e) => Err(e),
         })
     }
-
-    /// `delete path version` (-1: any version).
-    pub async fn delete(&mut self, path: &str, version: i32) -> Result<Reply<()>> {
-        let reply = self.call(OpCode::Delete, |w| {
-            w.string(path).i32(version);
-        });
-        Ok(reply.await?.map(|_| ()))
-    }
-
-    /// `sync path`.
-    pub async fn sync(&mut self, path: &str) -> Result<Reply<()>> {
-        let reply = self.call(OpCode::Sync, |w| {
-            w.string(path);
-        });
-        Ok(reply.await?.map(|_| ()))
-    }
 }
 
-/// Sends a four-letter word to `addr` and reads the answer to the end.
+/// A getChildren / getChildren2 reply: the names (sorted) and the Stat when there is one.
+pub fn decode_children(body: &[u8]) -> Result<(Vec<String>, Option<WireStat>)> {
+    let mut r = Reader::new(body, MAX_PACKET);
+    let mut names = r.vec("children", 4, |r| r.string("child"))?;
+    names.sort();
+    let stat = if r.remaining() > 0 { Some(WireStat::read(&mut r)?) } else { None };
+    Ok((names, stat))
+}
+
+/// A getData reply: the data (`None` for a znode created with null data) and the Stat.
+pub fn decode_data(body: &[u8]) -> Result<(Option<Vec<u8>>, WireStat)> {
+    let mut r = Reader::new(body, MAX_PACKET);
+    let data = r.buffer_opt("data")?;
+    Ok((data, WireStat::read(&mut r)?))
+}
+
+/// Sends a four-letter word to `addr` and reads the answer to the end (at most 1 MiB).
 pub async fn four_letter(addr: &str, word: &str) -> Result<String> {
     let run = async {
         let mut s = TcpStream::connect(addr).await?;
         s.write_all(word.as_bytes()).await?;
         let mut out = Vec::new();
-        s.read_to_end(&mut out).await?;
+        (&mut s).take(1 << 20).read_to_end(&mut out).await?;
         Ok::<_, std::io::Error>(out)
     };
-    let bytes = timeout(REQUEST_TIMEOUT, run)
+    let bytes = timeout(Duration::from_secs(3), run)
         .await
         .map_err(|_| anyhow!("{addr} did not answer `{word}` in time"))?
         .with_context(|| format!("`{word}` to {addr}"))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+    use zoolab_core::jute::proto::ConnectResponse;
+
+    /// A server that opens a session and then answers nothing (a partition that keeps
+    /// TCP up): the client's call fails, the connection is declared dead.
+    #[tokio::test]
+    async fn a_silent_server_fails_the_call_and_the_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let len = s.read_i32().await.unwrap();
+            let mut req = vec![0; len as usize];
+            s.read_exact(&mut req).await.unwrap();
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: 1500,
+                session_id: 7,
+                password: vec![1; 16],
+                read_only: false,
+            };
+            s.write_all(&frame(&resp.encode())).await.unwrap();
+            let mut buf = vec![0; 4096];
+            while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        });
+        let opts = ConnectOptions { timeout_ms: 1500, resume: None, last_zxid_seen: 0 };
+        let c = Client::connect(&addr, &opts, None).await.unwrap();
+        assert_eq!((c.session, c.password.as_slice()), (7, &[1u8; 16][..]));
+        let r = c.exists("/a", false).await;
+        assert!(r.is_err(), "no answer: {:?}", r.map(|_| ()));
+        assert!(!c.alive());
+        assert!(c.why().is_some());
+    }
+
+    /// A resumed session the server does not know is reported as expired.
+    #[tokio::test]
+    async fn an_expired_session_is_told_apart() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let len = s.read_i32().await.unwrap();
+            let mut req = vec![0; len as usize];
+            s.read_exact(&mut req).await.unwrap();
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: 0,
+                session_id: 0,
+                password: vec![0; 16],
+                read_only: false,
+            };
+            s.write_all(&frame(&resp.encode())).await.unwrap();
+        });
+        let opts = ConnectOptions { timeout_ms: 1500, resume: Some((9, vec![0; 16])), last_zxid_seen: 5 };
+        let e = Client::connect(&addr, &opts, None).await.err().unwrap();
+        assert!(e.downcast_ref::<SessionExpired>().is_some(), "{e:#}");
+    }
 }

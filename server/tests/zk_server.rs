@@ -671,3 +671,113 @@ fn clients_cannot_write_the_migration_fence_or_record() {
     assert_eq!(c.create("/zookeeper/other", b"", 0).0, 0, "the rest of /zookeeper is as before");
     c.close();
 }
+
+/// zoolab's import request (opcode 0x7a6c), written by hand as a controller sends it:
+/// the bincode batch, then the optional guard (path, exists, version).
+fn import_packet(xid: i32, imp: &zoolab_core::tree::Import, guard: Option<(&str, Option<i32>)>) -> Vec<u8> {
+    let mut w = Writer::new();
+    RequestHeader { xid, op: 0x7a6c }.write(&mut w);
+    w.buffer(&bincode::serialize(imp).unwrap());
+    if let Some((path, version)) = guard {
+        w.string(path).bool(version.is_some()).i32(version.unwrap_or(-1));
+    }
+    frame(&w.into_bytes())
+}
+
+#[test]
+fn a_guarded_import_is_refused_once_another_controller_wrote_the_record() {
+    use zoolab_core::ids::Zxid;
+    use zoolab_core::tree::{Acl, Import, ImportedNode, Perms, StatPersisted};
+    let srv = Server::start("DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
+    let controller = || {
+        let mut c = srv.connect();
+        let mut w = Writer::new();
+        RequestHeader { xid: -4, op: OpCode::Auth.code() }.write(&mut w);
+        w.i32(0).string("digest").buffer(b"super:secret");
+        c.sock.write_all(&frame(&w.into_bytes())).unwrap();
+        match c.next() {
+            Some(Packet::Reply(h, _)) => assert_eq!((h.xid, h.err), (-4, 0), "super-user auth"),
+            _ => panic!("no auth reply"),
+        }
+        c
+    };
+    let import = |c: &mut Client, imp: &Import, guard: Option<(&str, Option<i32>)>| {
+        c.xid += 1;
+        let xid = c.xid;
+        c.sock.write_all(&import_packet(xid, imp, guard)).unwrap();
+        loop {
+            match c.next().expect("a reply") {
+                Packet::Reply(h, _) if h.xid == xid => return h.err,
+                _ => {}
+            }
+        }
+    };
+    let record = |stamp: u8, version: i32| Import {
+        nodes: vec![ImportedNode {
+            path: "/zookeeper/migration".into(),
+            data: vec![stamp],
+            acl: vec![Acl::new(Perms(1), "world", "anyone")],
+            stat: StatPersisted { version, ..StatPersisted::created(Zxid(1), 0, 0) },
+        }],
+        ..Import::default()
+    };
+    let data = |path: &str| Import {
+        nodes: vec![ImportedNode {
+            path: path.into(),
+            data: b"v".to_vec(),
+            acl: vec![Acl::new(Perms(31), "world", "anyone")],
+            stat: StatPersisted::created(Zxid(2), 0, 0),
+        }],
+        ..Import::default()
+    };
+    const REC: &str = "/zookeeper/migration";
+    let (mut a, mut b) = (controller(), controller());
+    // A claims the record (it was absent); B, having read "absent" too, is refused.
+    assert_eq!(import(&mut a, &record(1, 0), Some((REC, None))), 0);
+    assert_eq!(import(&mut b, &record(1, 0), Some((REC, None))), -103, "BADVERSION");
+    // A imports under its guard; an unguarded import (an older controller) still works.
+    assert_eq!(import(&mut a, &data("/one"), Some((REC, Some(0)))), 0);
+    assert_eq!(import(&mut b, &data("/plain"), None), 0);
+    // B takes the migration over (a higher stamp, conditional on version 0)…
+    assert_eq!(import(&mut b, &record(2, 1), Some((REC, Some(0)))), 0);
+    // …and A's next batch, in the middle of its phase, is refused: nothing of it applied.
+    assert_eq!(import(&mut a, &data("/two"), Some((REC, Some(0)))), -103, "BADVERSION");
+    let mut c = srv.connect();
+    assert_eq!(c.exists("/one"), 0);
+    assert_eq!(c.exists("/two"), NONODE);
+    assert_eq!(c.get(REC, false).1, vec![2]);
+    assert_eq!(import(&mut b, &data("/three"), Some((REC, Some(1)))), 0);
+    // A malformed guard closes only that connection.
+    let mut bad = import_packet(99, &data("/x"), Some((REC, Some(1))));
+    bad.truncate(bad.len() - 2);
+    let len = (bad.len() - 4) as u32;
+    bad[..4].copy_from_slice(&len.to_be_bytes());
+    a.sock.write_all(&bad).unwrap();
+    assert!(is_closed(&mut a.sock));
+    assert_eq!(c.exists("/three"), 0);
+}
+
+#[test]
+fn a_standalone_server_has_no_epoch_to_raise() {
+    // zoolab's raise-epoch request (opcode 0x7a6d): ensemble members re-elect above the
+    // epoch (tests/migrate exercises that); a standalone server answers UNIMPLEMENTED.
+    let srv = Server::start("");
+    let mut c = srv.connect();
+    c.xid += 1;
+    let mut w = Writer::new();
+    RequestHeader { xid: c.xid, op: 0x7a6d }.write(&mut w);
+    w.i32(3);
+    c.sock.write_all(&frame(&w.into_bytes())).unwrap();
+    match c.next() {
+        Some(Packet::Reply(h, _)) => assert_eq!(h.err, -6, "UNIMPLEMENTED"),
+        _ => panic!("no reply"),
+    }
+    assert_eq!(c.exists("/"), 0, "the connection goes on");
+    // A negative epoch is malformed: that connection closes, the server goes on.
+    let mut w = Writer::new();
+    RequestHeader { xid: 99, op: 0x7a6d }.write(&mut w);
+    w.i32(-1);
+    c.sock.write_all(&frame(&w.into_bytes())).unwrap();
+    assert!(is_closed(&mut c.sock));
+    assert_eq!(srv.connect().exists("/"), 0);
+}

@@ -9,17 +9,22 @@
    the seed is journaled and resumed from the journal; the writers stop at the freeze
    (the source has no fence: the freeze waits for a quiet watch); after commit every
    acknowledged write is on the target with the same data, and every node has the
-   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL. Then
+   source's Stat (czxid, mzxid, pzxid, ctime, mtime, versions, cversion) and ACL; the
+   controller raised the target's epoch online above the source's at the cut-over. Then
    a small /late migration: ephemeral churn after the freeze passes the final sync, a
-   write after it closes the cut-over's gate by name.
+   write after it closes the cut-over's gate by name. And back (zoolab -> ZooKeeper,
+   logical): a controller whose record changes under it mid-seed is refused at its next
+   write (a multi guarded by a check on the record) and stops; a new one rolls back.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
    stale controller fails fast; another subtree's migration is refused while one is in
-   progress; a resumed run claims a new stamp; the cut-over waits for the target's
-   epoch (--min-epoch 1); run stops at the soak, abort there needs --force, commit;
-   client writes to the fence and record are refused; a --logical copy whose forced
-   abort after the cut-over keeps both sides fenced while the source's epoch is behind.
+   progress; a resumed run claims a new stamp; with --no-online-raise the cut-over
+   waits for the target's epoch (restarted with --min-epoch 1); run stops at the soak,
+   abort there needs --force, commit; client writes to the fence and record are
+   refused; a --logical copy whose forced abort after the cut-over keeps both sides
+   fenced while the source's epoch is behind (--no-online-raise), then raises the
+   source's epoch online and rolls back.
 3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
    path without ZAB between processes, a missing target chroot created, and the
    cut-over's gate saying a standalone target cannot raise its epoch.
@@ -363,15 +368,11 @@ def test_zookeeper_to_zoolab():
         acked = writers.finish()
         print(f"writers stopped at the freeze: {writers.count} acknowledged writes, {len(acked)} keys")
         assert writers.count > 50, "the writers wrote during the migration"
-        # The cut-over's gate: the target's epoch (1) is behind the source's (2).
-        r = migrate(src, dst, journal, *args, "run", check=False)
-        assert r.returncode == 2 and phase(journal) == "CutOver", (r.returncode, phase(journal))
-        assert "--min-epoch 2" in r.stdout, "the gate says how to raise the target's epoch"
-        for i in range(3):
-            dst.restart(i, ["--min-epoch", "2"])
-        dst.wait_formed()
+        # The cut-over: the target's epoch (1) is behind the source's (2), so the controller
+        # raises it online (every member raises its acceptedEpoch and re-elects).
         r = migrate(src, dst, journal, *args, "--until", "committed", "run")
         assert phase(journal) == "Committed", phase(journal)
+        assert "target's epoch raised online above 2" in r.stdout, r.stdout
         assert "target zxid 0x3" in r.stdout, "the target's next leader is in epoch 3"
         dzk = dst.client(auth_data=[("digest", "super:secret")])
         for path, val in acked.items():
@@ -389,6 +390,36 @@ def test_zookeeper_to_zoolab():
         assert seq == "/app/locks/lock-0000000013", f"the sequence counter came across: {seq}"
         r = migrate(src, dst, journal, *args, "status")
         assert "committed" in r.stdout
+        # The other way, logically (zoolab -> ZooKeeper): every write into a ZooKeeper
+        # target is a multi guarded by a check on the target's migration record. Once
+        # someone else writes the record (here: the super-user, as a second controller
+        # would) the running controller's next write fails, mid-seed, and it stops.
+        dzk.ensure_path("/big")
+        big = [dzk.create_async(f"/big/n{i:05d}", b"x" * 64) for i in range(3000)]
+        for b in big:
+            b.get(timeout=30)
+        bj = os.path.join(TMP, "big.json")
+        p = subprocess.Popen([ZOOLAB, "migrate", "--from", dst.hosts(), "--to", src.hosts(), "--subtree", "/big",
+                              "--journal", bj, *args, "--logical", "run"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None:
+            rec = admin.exists("/zookeeper/migration")
+            if rec is not None and json.loads(admin.get("/zookeeper/migration")[0]).get("subtree") == "/big":
+                break
+            time.sleep(0.005)
+        data, stat = admin.get("/zookeeper/migration")
+        admin.set("/zookeeper/migration", data, version=stat.version)
+        out = p.communicate(timeout=120)[0]
+        print("a controller whose record changed under it:\n    " + out.replace("\n", "\n    "))
+        assert p.returncode != 0, "the controller went on after its record changed"
+        assert "BADVERSION on /zookeeper/migration" in out and "took the migration over" in out, out
+        copied = len(admin.get_children("/big")) if admin.exists("/big") else 0
+        assert copied < 3000, f"the whole seed went through ({copied} nodes) after the record changed"
+        # A new process takes over (a new stamp) and rolls the copy back.
+        r = migrate(dst, src, bj, *args, "--logical", "abort", subtree="/big")
+        assert "claimed stamp" in r.stdout and phase(bj) == "RolledBack", (r.stdout, phase(bj))
+        dzk.delete("/big", recursive=True)
         # A ZooKeeper source has no fence: ephemeral churn after the freeze (a parent's
         # pzxid moves) does not block the final sync, but a persistent write after it is
         # caught at the cut-over, by name.
@@ -473,7 +504,8 @@ def test_zoolab_to_zoolab_with_the_fence():
         szk.set("/other", b"outside the fence")
         # Both ensembles are in epoch 1: a zxid margin in one epoch would not hold (the
         # fenced source still takes zxids), so the cut-over asks for the target's epoch above.
-        r = migrate(src, dst, journal, *auth, "run", subtree="/svc", check=False)
+        # With --no-online-raise the operator raises it: the gate says how.
+        r = migrate(src, dst, journal, *auth, "--no-online-raise", "run", subtree="/svc", check=False)
         assert r.returncode == 2 and phase(journal) == "CutOver", (r.returncode, phase(journal))
         assert "--min-epoch 1" in r.stdout, r.stdout
         for i in range(3):
@@ -505,8 +537,9 @@ def test_zoolab_to_zoolab_with_the_fence():
         r = migrate(src, dst, lj, *auth, "--logical", "run", subtree="/logi")
         assert phase(lj) == "Soak" and "versions restart" in r.stdout, "the logical copy states its losses"
         # Abort after the cut-over (--force): the target is fenced again first, and the
-        # source stays fenced while its zxid is not above the target's (epoch 1 < 2).
-        r = migrate(src, dst, lj, *auth, "--logical", "--force", "abort", subtree="/logi", check=False)
+        # source stays fenced while its zxid is not above the target's (epoch 1 < 2)...
+        r = migrate(src, dst, lj, *auth, "--logical", "--force", "--no-online-raise", "abort", subtree="/logi",
+                    check=False)
         assert r.returncode == 2 and "not above the target's" in r.stdout and "--min-epoch 2" in r.stdout, r.stdout
         for zk, side in ((szk, "source"), (dzk, "target")):
             try:
@@ -515,6 +548,17 @@ def test_zoolab_to_zoolab_with_the_fence():
             except NotReadOnlyCallError:
                 pass
         n = assert_same_trees(szk, dzk, "/logi", exact=False)
+        # ...until the controller may raise the source's epoch online: then the source is
+        # above the target, unfenced, and the target stays fenced.
+        r = migrate(src, dst, lj, *auth, "--logical", "--force", "abort", subtree="/logi")
+        assert phase(lj) == "RolledBack" and "source's epoch raised online" in r.stdout, (phase(lj), r.stdout)
+        assert src.zxid() > dst.zxid(), (hex(src.zxid()), hex(dst.zxid()))
+        szk.set("/logi/versioned", b"the source takes writes again")
+        try:
+            dzk.set("/logi/versioned", b"two writers")
+            raise AssertionError("the target took a write after the abort")
+        except NotReadOnlyCallError:
+            pass
         assert dzk.get("/logi/versioned")[1].version == 0, "logically, versions restart"
         print(f"{n} znodes equal logically (data and ACL)")
         dzk.stop()

@@ -1,40 +1,102 @@
-//! Live mode's data: what `zoolab play --attach` serves at `/api/live` (a running
-//! ensemble's members, config and tree) and `/api/live/exec` (a console line run against
-//! it), and the two requests that fetch them. No simulator here: the page only draws.
+//! Live mode's data: what `zoolab play --attach` serves (docs/server.md has the JSON) —
+//! `/api/live?after=N` (a running ensemble's members, config, agreement, role changes, the
+//! console's session and its lines after N), `/api/live/tree` (one member's tree as it
+//! serves it), `/api/live/compare` (two members' trees and digests) and `/api/live/exec`
+//! (a console line) — and the requests that fetch them.
+//!
+//! The JSON is parsed by the browser (`JSON.parse`) and kept as JavaScript objects; the
+//! views read the fields they draw through the small typed accessors below. No serde in
+//! the bundle, and no Rust copy of every field: the bundle stays small. No simulator
+//! here: the page only draws.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Where the play server answers with the live picture.
-pub const SNAPSHOT_URL: &str = "api/live";
-/// Where console lines go.
-pub const EXEC_URL: &str = "api/live/exec";
+/// A parsed JSON value (an object, or `undefined` where a field is missing).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Obj(JsValue);
 
-/// One ensemble member as the play server's last poll saw it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Member {
-    /// Its client port's address.
-    pub addr: String,
-    /// Its server id.
-    pub id: u64,
-    /// leader, follower, observer, standalone, looking, down or unknown.
-    pub state: String,
-    /// Its current epoch.
-    pub epoch: Option<u64>,
-    /// Its last zxid (hexadecimal).
-    pub zxid: Option<String>,
-    /// Its last committed zxid (hexadecimal), when the server reports it.
-    pub committed: Option<String>,
-    /// Its znode count.
-    pub znodes: Option<u64>,
-    /// Why it could not be asked.
-    pub error: Option<String>,
+impl Obj {
+    /// Parses a JSON object.
+    pub fn parse(text: &str) -> Result<Obj, String> {
+        let v = js_sys::JSON::parse(text).map_err(js_err)?;
+        if v.is_object() && !js_sys::Array::is_array(&v) {
+            Ok(Obj(v))
+        } else {
+            Err("the answer is not a JSON object".into())
+        }
+    }
+    fn get(&self, key: &str) -> JsValue {
+        if !self.0.is_object() {
+            return JsValue::UNDEFINED;
+        }
+        js_sys::Reflect::get(&self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+    /// A string field.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).as_string()
+    }
+    /// A string field, empty when missing.
+    pub fn str(&self, key: &str) -> String {
+        self.text(key).unwrap_or_default()
+    }
+    /// A number field.
+    pub fn num(&self, key: &str) -> Option<u64> {
+        self.get(key).as_f64().map(|n| n as u64)
+    }
+    /// A boolean field (`None`: missing or null).
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.get(key).as_bool()
+    }
+    /// A boolean field, false when missing.
+    pub fn flag(&self, key: &str) -> bool {
+        self.bool(key).unwrap_or(false)
+    }
+    /// An object field.
+    pub fn obj(&self, key: &str) -> Obj {
+        Obj(self.get(key))
+    }
+    /// A field as shown: a string, a number, or `—` when null or missing.
+    pub fn show(&self, key: &str) -> String {
+        let v = self.get(key);
+        v.as_string().or_else(|| v.as_f64().map(|n| n.to_string())).unwrap_or_else(|| "—".into())
+    }
+    fn array(&self, key: &str) -> Vec<JsValue> {
+        let v = self.get(key);
+        if js_sys::Array::is_array(&v) {
+            js_sys::Array::from(&v).iter().collect()
+        } else {
+            Vec::new()
+        }
+    }
+    /// A list of objects.
+    pub fn list(&self, key: &str) -> Vec<Obj> {
+        self.array(key).into_iter().filter(JsValue::is_object).map(Obj).collect()
+    }
+    /// A list of strings.
+    pub fn strings(&self, key: &str) -> Vec<String> {
+        self.array(key).into_iter().filter_map(|s| s.as_string()).collect()
+    }
 }
 
+/// One ensemble member as the play server's last poll saw it (`members[i]`: index, addr,
+/// id, state, epoch, zxid, committed, lag, znodes, connections, outstanding, latency,
+/// watches, followers, digest, config_version, down_for_ms, error, …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member(pub Obj);
+
 impl Member {
+    /// Its place in `--attach` (what the tree requests take).
+    pub fn index(&self) -> usize {
+        self.0.num("index").unwrap_or(0) as usize
+    }
+    /// leader, follower, observer, standalone, looking, down or unknown.
+    pub fn state(&self) -> String {
+        self.0.str("state")
+    }
     /// The role word the simulator's cards use (`data-role`).
     pub fn role(&self) -> &'static str {
-        match self.state.as_str() {
+        match self.state().as_str() {
             "leader" => "LEADING",
             "follower" => "FOLLOWING",
             "observer" => "OBSERVING",
@@ -44,54 +106,43 @@ impl Member {
             _ => "UNKNOWN",
         }
     }
-}
-
-/// One znode of the live tree.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Znode {
-    /// Its path.
-    pub path: String,
-    /// Its data as text (cut when long).
-    pub data: String,
-    /// How many children it has.
-    pub children: i32,
-    /// Whether a session owns it.
-    pub ephemeral: bool,
-}
-
-/// The live picture.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    /// Polls done so far.
-    pub polls: u64,
-    /// The members.
-    pub members: Vec<Member>,
-    /// A serving member's `conf`.
-    pub config: String,
-    /// The tree, depth first.
-    pub tree: Vec<Znode>,
-    /// Whether the tree was cut at the play server's limit.
-    pub tree_truncated: bool,
-    /// Why the tree could not be read.
-    pub tree_error: Option<String>,
-}
-
-impl Snapshot {
-    /// The configuration's `server.N` lines and version, without the local settings.
-    pub fn membership(&self) -> Vec<&str> {
-        self.config.lines().filter(|l| l.starts_with("server.") || l.starts_with("version=")).collect()
+    /// Whether it serves clients.
+    pub fn serving(&self) -> bool {
+        matches!(self.state().as_str(), "leader" | "follower" | "observer" | "standalone")
+    }
+    /// `s1`, `s2`, … (its server id).
+    pub fn name(&self) -> String {
+        format!("s{}", self.0.num("id").unwrap_or(0))
     }
 }
 
-/// A console line's result.
+/// The live picture (`/api/live`): polls, poll_ms, members, config, agreement, diverged,
+/// history, session, and the console's lines after the cursor asked (lines, missed, next).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExecReply {
-    /// The line.
-    pub command: String,
-    /// Whether it succeeded.
-    pub ok: bool,
-    /// The output or the error.
-    pub output: String,
+pub struct Snapshot(pub Obj);
+
+impl Snapshot {
+    /// The members.
+    pub fn members(&self) -> Vec<Member> {
+        self.0.list("members").into_iter().map(Member).collect()
+    }
+    /// The configuration's `server.N` lines and version, without the local settings.
+    pub fn membership(&self) -> String {
+        let config = self.0.str("config");
+        let lines: Vec<&str> =
+            config.lines().filter(|l| l.starts_with("server.") || l.starts_with("version=")).collect();
+        lines.join("\n")
+    }
+    /// The member to show first: the leader, else the first that serves.
+    pub fn default_member(&self) -> Option<usize> {
+        let ms = self.members();
+        let m = ms.iter().find(|m| m.state() == "leader").or_else(|| ms.iter().find(|m| m.serving()));
+        m.map(Member::index)
+    }
+    /// The console's new lines (seq, at, kind, text, ok, output).
+    pub fn lines(&self) -> Vec<Obj> {
+        self.0.list("lines")
+    }
 }
 
 fn js_err(e: JsValue) -> String {
@@ -118,98 +169,40 @@ async fn request(url: &str, body: Option<&str>) -> Result<String, String> {
     text.as_string().ok_or_else(|| format!("{url}: not text"))
 }
 
-/// A JSON object's fields, read through the browser's JSON parser (no serde in the
-/// bundle: these few fields are cheaper read by hand).
-struct Obj(JsValue);
-
-impl Obj {
-    fn parse(text: &str) -> Result<Obj, String> {
-        let v = js_sys::JSON::parse(text).map_err(js_err)?;
-        if v.is_object() {
-            Ok(Obj(v))
-        } else {
-            Err("the answer is not a JSON object".into())
-        }
-    }
-    fn get(&self, key: &str) -> JsValue {
-        js_sys::Reflect::get(&self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    }
-    fn text(&self, key: &str) -> Option<String> {
-        self.get(key).as_string()
-    }
-    fn string(&self, key: &str) -> Result<String, String> {
-        self.text(key).ok_or_else(|| format!("`{key}` is missing or not a string"))
-    }
-    fn number(&self, key: &str) -> Option<f64> {
-        self.get(key).as_f64()
-    }
-    fn flag(&self, key: &str) -> bool {
-        self.get(key).as_bool().unwrap_or(false)
-    }
-    fn list(&self, key: &str) -> Vec<Obj> {
-        let v = self.get(key);
-        if !js_sys::Array::is_array(&v) {
-            return Vec::new();
-        }
-        js_sys::Array::from(&v).iter().filter(JsValue::is_object).map(Obj).collect()
-    }
-}
-
 /// Reads `/api/live`'s JSON.
 pub fn decode_snapshot(text: &str) -> Result<Snapshot, String> {
     let o = Obj::parse(text)?;
-    let members = o
-        .list("members")
-        .iter()
-        .map(|m| {
-            Ok(Member {
-                addr: m.string("addr")?,
-                id: m.number("id").ok_or("a member without an id")? as u64,
-                state: m.string("state")?,
-                epoch: m.number("epoch").map(|e| e as u64),
-                zxid: m.text("zxid"),
-                committed: m.text("committed"),
-                znodes: m.number("znodes").map(|n| n as u64),
-                error: m.text("error"),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let tree = o
-        .list("tree")
-        .iter()
-        .map(|z| {
-            Ok(Znode {
-                path: z.string("path")?,
-                data: z.text("data").unwrap_or_default(),
-                children: z.number("children").unwrap_or(0.0) as i32,
-                ephemeral: z.flag("ephemeral"),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(Snapshot {
-        polls: o.number("polls").ok_or("`polls` is missing")? as u64,
-        members,
-        config: o.text("config").unwrap_or_default(),
-        tree,
-        tree_truncated: o.flag("tree_truncated"),
-        tree_error: o.text("tree_error"),
-    })
+    o.num("polls").ok_or("`polls` is missing")?;
+    Ok(Snapshot(o))
 }
 
-/// Reads `/api/live/exec`'s JSON.
-pub fn decode_exec(text: &str) -> Result<ExecReply, String> {
-    let o = Obj::parse(text)?;
-    Ok(ExecReply { command: o.string("command")?, ok: o.flag("ok"), output: o.string("output")? })
+/// Fetches a JSON object.
+async fn fetch(url: &str) -> Result<Obj, String> {
+    Obj::parse(&request(url, None).await?)
 }
 
-/// Fetches the live picture.
-pub async fn fetch_snapshot() -> Result<Snapshot, String> {
-    decode_snapshot(&request(SNAPSHOT_URL, None).await?)
+/// Fetches the live picture and the console's lines after `after`.
+pub async fn fetch_snapshot(after: u64) -> Result<Snapshot, String> {
+    decode_snapshot(&request(&format!("api/live?after={after}"), None).await?)
 }
 
-/// Runs a console line on the attached ensemble.
-pub async fn exec(line: &str) -> Result<ExecReply, String> {
-    decode_exec(&request(EXEC_URL, Some(line)).await?)
+/// Fetches member `member`'s tree from `root` (member, root, zxid, nodes [path, data,
+/// bytes, children, ephemeral, version, mzxid], truncated, limit, error).
+pub async fn fetch_tree(member: usize, root: &str) -> Result<Obj, String> {
+    fetch(&format!("api/live/tree?member={member}&root={}", String::from(js_sys::encode_uri_component(root))))
+        .await
+}
+
+/// Compares members `a` and `b` from `root` (names, same, verdict, digest, digest_same,
+/// only_a, only_b, differ [path, a, b], more, error).
+pub async fn fetch_compare(a: usize, b: usize, root: &str) -> Result<Obj, String> {
+    fetch(&format!("api/live/compare?a={a}&b={b}&root={}", String::from(js_sys::encode_uri_component(root))))
+        .await
+}
+
+/// Runs a console line on the attached ensemble (its answer arrives in the log).
+pub async fn exec(line: &str) -> Result<(), String> {
+    request("api/live/exec", Some(line)).await.map(drop)
 }
 
 /// Whether the page was opened in live mode (`/#live`).
@@ -224,25 +217,53 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_play_servers_json_is_read() {
-        let text = r#"{"polls":3,"members":[
-            {"addr":"h:1","id":1,"state":"leader","epoch":2,"zxid":"0x200000001","committed":"0x200000001","znodes":5,"error":null},
-            {"addr":"h:2","id":2,"state":"down","epoch":null,"zxid":null,"committed":null,"znodes":null,"error":"refused"}],
-            "config":"clientPort=1\nserver.1=h:3:4:participant\nversion=0\n",
-            "tree":[{"path":"/","data":"","children":1,"ephemeral":false},{"path":"/e","data":"x","children":0,"ephemeral":true}],
-            "tree_truncated":false,"tree_error":null}"#;
+        let text = r#"{"polls":3,"poll_ms":500,"members":[
+            {"index":0,"addr":"h:1","id":1,"state":"leader","epoch":2,"zxid":"0x200000001","committed":"0x200000001","lag":0,"znodes":5,
+             "connections":2,"outstanding":0,"latency":"0/0.1/3","watches":1,"ephemerals":0,"followers":"1/1","digest":"7",
+             "config_version":"0","version":"3.8.0","down_for_ms":null,"error":null},
+            {"index":1,"addr":"h:2","id":2,"state":"down","epoch":null,"zxid":null,"committed":null,"lag":null,"znodes":null,
+             "connections":null,"outstanding":null,"latency":null,"watches":null,"ephemerals":null,"followers":null,"digest":null,
+             "config_version":null,"version":null,"down_for_ms":1500,"error":"refused"}],
+            "config":"clientPort=1\nserver.1=h:3:4:participant\nversion=0\n","agreement":"1 serving members at zxid 0x200000001",
+            "diverged":false,"history":["17:00:01 s2 follower → down: refused"],
+            "session":{"id":"0x1","addr":"h:1","state":"CONNECTED","watches":["data /a"],"watch_count":1,"timeout_ms":10000,"error":null},
+            "lines":[{"seq":4,"at":"17:00:00","kind":"event","text":"WATCHER::WatchedEvent state:SyncConnected type:NodeDataChanged path:/a","ok":true,"output":""}],
+            "missed":2,"next":4}"#;
         let s = decode_snapshot(text).unwrap();
-        assert_eq!(s.polls, 3);
+        assert_eq!((s.0.num("polls"), s.0.num("next"), s.0.num("missed")), (Some(3), Some(4), Some(2)));
+        let ms = s.members();
+        let m = &ms[0];
+        assert_eq!((m.role(), m.name().as_str(), m.index(), m.serving()), ("LEADING", "s1", 0, true));
         assert_eq!(
-            (s.members[0].role(), s.members[0].epoch, s.members[0].znodes),
-            ("LEADING", Some(2), Some(5))
+            (m.0.show("epoch"), m.0.show("latency"), m.0.show("connections")),
+            ("2".into(), "0/0.1/3".into(), "2".into())
         );
-        assert_eq!((s.members[1].role(), s.members[1].error.as_deref()), ("DOWN", Some("refused")));
-        assert_eq!(s.membership(), ["server.1=h:3:4:participant", "version=0"]);
-        assert!(s.tree[1].ephemeral && s.tree[1].data == "x");
-        let r = decode_exec(r#"{"command":"ls /","ok":true,"output":"[a]"}"#).unwrap();
-        assert!(r.ok && r.output == "[a]");
+        let d = &ms[1];
+        assert_eq!(
+            (d.role(), d.0.text("error").as_deref(), d.0.num("down_for_ms"), d.index()),
+            ("DOWN", Some("refused"), Some(1500), 1)
+        );
+        assert_eq!(d.0.show("zxid"), "—");
+        assert_eq!(s.membership(), "server.1=h:3:4:participant\nversion=0");
+        assert_eq!(s.default_member(), Some(0));
+        assert_eq!(s.0.obj("session").strings("watches"), ["data /a"]);
+        let lines = s.lines();
+        assert_eq!((lines[0].num("seq"), lines[0].str("kind").as_str()), (Some(4), "event"));
+        assert_eq!(s.0.strings("history").len(), 1);
         assert!(decode_snapshot("[1]").is_err());
         assert!(decode_snapshot(r#"{"members":[]}"#).unwrap_err().contains("polls"));
-        assert!(decode_exec("not json").is_err());
+        assert!(decode_snapshot("not json").is_err());
+        // A tree and a comparison are read the same way.
+        let t = Obj::parse(
+            r#"{"member":1,"nodes":[{"path":"/e","ephemeral":true,"version":3}],"truncated":true}"#,
+        )
+        .unwrap();
+        let z = &t.list("nodes")[0];
+        assert!(z.flag("ephemeral") && z.show("version") == "3" && t.flag("truncated"));
+        let c = Obj::parse(r#"{"names":["s1","s2"],"digest_same":null,"differ":[{"path":"/y"}]}"#).unwrap();
+        assert_eq!(
+            (c.strings("names").len(), c.bool("digest_same"), c.list("differ")[0].str("path").as_str()),
+            (2, None, "/y")
+        );
     }
 }

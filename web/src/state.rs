@@ -12,7 +12,6 @@
 //! model lives in a `RefCell` and each action bumps a version).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
 use zoolab_core::exercise::{Exercise, Grade};
@@ -25,6 +24,7 @@ use zoolab_core::scenario::{
     self, library, link, Action as Step, ClientDecl, Endpoint, Scenario, ServerName,
 };
 use zoolab_core::sim::World;
+use zoolab_core::vecmap::VecMap;
 
 /// The replicated state of the simulator the scenarios run on.
 pub type SimWorld = World<zoolab_core::zab::zkdb::ZkDatabase>;
@@ -215,7 +215,7 @@ pub enum Status {
 /// The student's progress over the exercises, as kept in the browser's local storage
 /// (`name=solved;name=attempted`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Progress(pub BTreeMap<String, Status>);
+pub struct Progress(pub VecMap<String, Status>);
 
 /// The local-storage key of [`Progress`].
 pub const PROGRESS_KEY: &str = "zoolab.exercises";

@@ -6,6 +6,7 @@ use zoolab_core::ids::{Epoch, ServerId};
 use zoolab_core::scenario::sim::ClientMessageKind;
 use zoolab_core::scenario::{OpRef, Predicate};
 use zoolab_core::sim::{Role, ServerView, TraceKind};
+use zoolab_core::vecmap::VecMap;
 use zoolab_core::zab::message::{LearnerKind, MsgSummary, PeerState};
 
 /// How many messages in flight a cluster drawing shows at most.
@@ -647,7 +648,7 @@ pub const CLIENT_LINES: usize = 8;
 pub fn client_log(p: &Playground) -> Vec<ClientLine> {
     let r = p.shown();
     let steps = &r.scenario().steps[..r.steps_run().min(r.scenario().steps.len())];
-    let mut sent: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    let mut sent: VecMap<&str, u32> = VecMap::new();
     let mut lines = Vec::new();
     for s in steps {
         let zoolab_core::scenario::Action::Client { client, command } = s else { continue };
@@ -998,7 +999,7 @@ pub fn console(p: &Playground, cluster: &str, client: Option<&str>) -> Option<Co
         Some(v) => format!(
             "[zk: {}({}) {sent}] {client}>",
             v.server.clone().unwrap_or_else(|| "-".into()),
-            v.state.to_uppercase()
+            v.state.to_ascii_uppercase()
         ),
         None => format!("[zk: - {sent}] {client}>"),
     };

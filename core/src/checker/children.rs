@@ -10,7 +10,8 @@ use super::history::{History, Op, OpId, OpResult, Outcome};
 use super::session::{parent, written_path};
 use super::{Rule, Violation};
 use crate::ids::{SessionId, Zxid};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vecmap::{VecMap, VecSet};
+use std::collections::BTreeSet;
 
 /// What the history tells about one parent's children.
 #[derive(Default)]
@@ -20,7 +21,7 @@ struct Family {
     /// Some change cannot be placed: no check.
     ambiguous: bool,
     /// Sessions that created an ephemeral child.
-    owners: BTreeSet<SessionId>,
+    owners: VecSet<SessionId>,
 }
 
 fn name(path: &str) -> &str {
@@ -28,8 +29,8 @@ fn name(path: &str) -> &str {
 }
 
 pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
-    let mut families: BTreeMap<&str, Family> = BTreeMap::new();
-    let mut closed: BTreeSet<SessionId> = BTreeSet::new();
+    let mut families: VecMap<&str, Family> = VecMap::new();
+    let mut closed: VecSet<SessionId> = VecSet::new();
     for (at, operation) in history.operations.iter().enumerate() {
         let id = OpId(at);
         match &operation.op {
@@ -72,7 +73,7 @@ pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
         family.changes.sort();
     }
     // The replies to judge, per parent, by zxid: one sweep over each parent's changes.
-    let mut replies: BTreeMap<&str, Vec<(Zxid, OpId)>> = BTreeMap::new();
+    let mut replies: VecMap<&str, Vec<(Zxid, OpId)>> = VecMap::new();
     for (at, operation) in history.operations.iter().enumerate() {
         if let (
             Op::GetChildren { path, .. },
@@ -91,7 +92,7 @@ pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
         // The children as of the sweep's zxid, and the change that last touched each.
         let mut expected: BTreeSet<String> =
             history.initial.keys().filter(|p| parent(p) == Some(path)).map(|p| name(p).to_string()).collect();
-        let mut last: BTreeMap<&str, OpId> = BTreeMap::new();
+        let mut last: VecMap<&str, OpId> = VecMap::new();
         let mut next = 0;
         for (zxid, id) in list {
             while let Some((z, child, created, op)) = family.changes.get(next) {
@@ -110,7 +111,7 @@ pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
             else {
                 continue;
             };
-            let listed: BTreeSet<&str> = children.iter().map(String::as_str).collect();
+            let listed: VecSet<&str> = children.iter().map(String::as_str).collect();
             let missing = expected.iter().find(|c| !listed.contains(c.as_str()));
             let extra = listed.iter().find(|c| !expected.contains(**c));
             let Some(wrong) = missing.map(String::as_str).or(extra.copied()) else { continue };

@@ -11,8 +11,8 @@
 //! hold what a ZooKeeper client can observe, nothing more.
 
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// When something was recorded: the driver's time, then the recording order.
@@ -353,7 +353,7 @@ pub struct InitialNode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     /// The tree before the first operation (by default only `/`).
-    pub initial: BTreeMap<String, InitialNode>,
+    pub initial: VecMap<String, InitialNode>,
     /// Every operation, in invocation order.
     pub operations: Vec<Operation>,
     /// Every event, in delivery order.
@@ -362,7 +362,7 @@ pub struct History {
 
 impl Default for History {
     fn default() -> Self {
-        let mut initial = BTreeMap::new();
+        let mut initial = VecMap::new();
         initial.insert("/".to_string(), InitialNode { data: Vec::new(), version: 0 });
         History { initial, operations: Vec::new(), events: Vec::new() }
     }

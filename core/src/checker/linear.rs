@@ -41,8 +41,8 @@ use super::history::{ErrorCode, History, Op, OpId, OpResult, Outcome, Stamp};
 use super::session::{self, parent, Index};
 use super::{CheckConfig, Rule, Violation};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::{VecMap, VecSet};
 use std::collections::hash_map::HashMap as StdHashMap;
-use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A fixed (unseeded) hasher, so that memo lookups are deterministic. The memo is only
@@ -294,7 +294,7 @@ pub struct SearchTotals {
 /// The distinct data values of a history.
 #[derive(Default)]
 struct Interner<'h> {
-    ids: BTreeMap<&'h [u8], u32>,
+    ids: std::collections::BTreeMap<&'h [u8], u32>,
     values: Vec<&'h [u8]>,
 }
 
@@ -319,17 +319,17 @@ fn is_sequential_of(path: &str, prefix: &str) -> bool {
 
 /// Every path's raw operations.
 struct Partitions<'h> {
-    by_path: BTreeMap<String, Vec<Raw>>,
+    by_path: VecMap<String, Vec<Raw>>,
     interner: Interner<'h>,
 }
 
 fn partitions(history: &History) -> Partitions<'_> {
-    let mut by_path: BTreeMap<String, Vec<Raw>> = BTreeMap::new();
+    let mut by_path: VecMap<String, Vec<Raw>> = VecMap::new();
     let mut interner = Interner::default();
     let mut maybe_sequential: Vec<(OpId, &str, u32, SessionId)> = Vec::new();
-    let mut ephemeral_paths: BTreeMap<SessionId, Vec<String>> = BTreeMap::new();
+    let mut ephemeral_paths: VecMap<SessionId, Vec<String>> = VecMap::new();
     let mut closes: Vec<OpId> = Vec::new();
-    let push = |by_path: &mut BTreeMap<String, Vec<Raw>>, path: &str, raw: Raw| {
+    let push = |by_path: &mut VecMap<String, Vec<Raw>>, path: &str, raw: Raw| {
         by_path.entry(path.to_string()).or_default().push(raw);
     };
     for path in history.initial.keys() {
@@ -535,7 +535,7 @@ fn partitions(history: &History) -> Partitions<'_> {
 /// must take effect, with the version and zxid the read tells. This decides most
 /// ambiguous writes before the search, which then need not guess.
 fn decide_observed(list: &mut [Raw], initial: Option<u32>) {
-    let mut writers: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut writers: VecMap<u32, usize> = VecMap::new();
     if let Some(data) = initial {
         *writers.entry(data).or_insert(0) += 1;
     }
@@ -548,7 +548,7 @@ fn decide_observed(list: &mut [Raw], initial: Option<u32>) {
             *writers.entry(data).or_insert(0) += 1;
         }
     }
-    let mut seen: BTreeMap<u32, (i32, Option<Zxid>, Option<Zxid>)> = BTreeMap::new();
+    let mut seen: VecMap<u32, (i32, Option<Zxid>, Option<Zxid>)> = VecMap::new();
     for raw in list.iter() {
         if let Step::ReadPresent { data: Some(data), version: Some(version), czxid, mzxid, .. } = raw.step {
             let known = |z: Option<Zxid>| z.filter(|z| *z != Zxid::ZERO);
@@ -578,8 +578,8 @@ const UNSEEN: u32 = u32::MAX;
 
 fn decide(
     list: &mut [Raw],
-    writers: &BTreeMap<u32, usize>,
-    seen: &BTreeMap<u32, (i32, Option<Zxid>, Option<Zxid>)>,
+    writers: &VecMap<u32, usize>,
+    seen: &VecMap<u32, (i32, Option<Zxid>, Option<Zxid>)>,
 ) {
     for raw in list.iter_mut() {
         let (data, decided) = match raw.step {
@@ -620,7 +620,7 @@ fn path_ops(
     let mut known: Vec<Zxid> = raws.iter().filter_map(|r| r.zxid).collect();
     known.sort();
     let mut ops: Vec<PathOp> = Vec::with_capacity(raws.len());
-    let mut last_of_session: BTreeMap<SessionId, usize> = BTreeMap::new();
+    let mut last_of_session: VecMap<SessionId, usize> = VecMap::new();
     for raw in raws {
         if raw.kind == Kind::Read && !with_reads {
             continue;
@@ -1118,7 +1118,7 @@ fn describe(state: &State, interner: &Interner<'_>) -> String {
 /// The first read (index in `raws`) showing data that no write of the path wrote:
 /// a violation found without a search.
 fn unwritten_read(raws: &[Raw], initial: Option<u32>) -> Option<usize> {
-    let mut written: BTreeSet<u32> = initial.into_iter().collect();
+    let mut written: VecSet<u32> = initial.into_iter().collect();
     for raw in raws {
         if let Step::CreateOk { data, .. }
         | Step::CreateMaybe { data, .. }

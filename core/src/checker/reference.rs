@@ -19,6 +19,7 @@ use super::history::{
     CreateMode, ErrorCode, EventBody, EventKind, History, Op, OpId, OpResult, Outcome, Recorder, Stat, Watch,
 };
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::VecMap;
 use std::collections::{BTreeMap, VecDeque};
 
 /// How to generate a history.
@@ -160,7 +161,7 @@ struct Client {
     inflight: VecDeque<Request>,
     outbox: VecDeque<Delivery>,
     /// Watches set, with the zxid of the server state they were set at.
-    watches: BTreeMap<(String, Table), Zxid>,
+    watches: VecMap<(String, Table), Zxid>,
     last_zxid: Zxid,
     versions: BTreeMap<String, i32>,
     closed: bool,
@@ -212,7 +213,7 @@ impl System {
                 server: c % servers,
                 inflight: VecDeque::new(),
                 outbox: VecDeque::new(),
-                watches: BTreeMap::new(),
+                watches: VecMap::new(),
                 last_zxid: Zxid::ZERO,
                 versions: BTreeMap::new(),
                 closed: false,

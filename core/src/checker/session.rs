@@ -5,7 +5,7 @@
 use super::history::{History, Op, OpId, OpResult, Outcome, Stamp, Stat};
 use super::{Rule, Violation};
 use crate::ids::{SessionId, Zxid};
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// A write whose reply told its zxid.
 #[derive(Clone, Copy, Debug)]
@@ -18,14 +18,14 @@ pub(crate) struct KnownWrite {
 /// Lookups shared by the rules, built once per history.
 pub(crate) struct Index {
     /// Each session's operations, in invocation order.
-    pub by_session: BTreeMap<SessionId, Vec<OpId>>,
+    pub by_session: VecMap<SessionId, Vec<OpId>>,
     /// Per path, the successful writes with a known zxid, by zxid.
-    pub writes: BTreeMap<String, Vec<KnownWrite>>,
+    pub writes: VecMap<String, Vec<KnownWrite>>,
     /// Per path, the minimum completion stamp of `writes[path][i..]`.
-    suffix_min_completed: BTreeMap<String, Vec<Stamp>>,
+    suffix_min_completed: VecMap<String, Vec<Stamp>>,
     /// Per parent path, the successful creates and deletes of its children (and its
     /// own deletion) with a known zxid, by zxid.
-    pub child_writes: BTreeMap<String, Vec<KnownWrite>>,
+    pub child_writes: VecMap<String, Vec<KnownWrite>>,
 }
 
 /// The parent of a path (`None` for `/`).
@@ -65,9 +65,9 @@ pub(crate) fn shown_stat(outcome: &Outcome) -> Option<&Stat> {
 
 impl Index {
     pub fn new(history: &History) -> Index {
-        let mut by_session: BTreeMap<SessionId, Vec<OpId>> = BTreeMap::new();
-        let mut writes: BTreeMap<String, Vec<KnownWrite>> = BTreeMap::new();
-        let mut child_writes: BTreeMap<String, Vec<KnownWrite>> = BTreeMap::new();
+        let mut by_session: VecMap<SessionId, Vec<OpId>> = VecMap::new();
+        let mut writes: VecMap<String, Vec<KnownWrite>> = VecMap::new();
+        let mut child_writes: VecMap<String, Vec<KnownWrite>> = VecMap::new();
         for (at, operation) in history.operations.iter().enumerate() {
             let id = OpId(at);
             by_session.entry(operation.session).or_default().push(id);
@@ -91,7 +91,7 @@ impl Index {
         for ids in by_session.values_mut() {
             ids.sort_by_key(|id| history.op(*id).invoked);
         }
-        let mut suffix_min_completed = BTreeMap::new();
+        let mut suffix_min_completed = VecMap::new();
         for (path, list) in writes.iter_mut() {
             list.sort_by_key(|w| (w.zxid, w.op));
             let mut mins = vec![Stamp { time: 0, seq: 0 }; list.len()];

@@ -13,7 +13,7 @@ use super::history::{EventBody, EventId, EventKind, History, Op, OpId, Outcome, 
 use super::session::{Index, KnownWrite};
 use super::{Rule, Violation};
 use crate::ids::Zxid;
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
@@ -67,7 +67,7 @@ fn trigger(index: &Index, path: &str, table: Table, after: Zxid) -> Option<Known
 }
 
 pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>) {
-    let mut timelines: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    let mut timelines: VecMap<_, Vec<_>> = VecMap::new();
     for (session, ids) in &index.by_session {
         let line = timelines.entry(*session).or_insert_with(Vec::new);
         for &id in ids {
@@ -81,10 +81,10 @@ pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>
     }
     for (session, mut line) in timelines {
         line.sort_by_key(|(stamp, _)| *stamp);
-        let mut pending: BTreeMap<(String, Table), Registration> = BTreeMap::new();
-        let mut last_fired: BTreeMap<(String, Table), (EventId, OpId)> = BTreeMap::new();
+        let mut pending: VecMap<(String, Table), Registration> = VecMap::new();
+        let mut last_fired: VecMap<(String, Table), (EventId, OpId)> = VecMap::new();
         // Registrations by reads whose reply was lost: each may explain one event.
-        let mut spare: BTreeMap<(String, Table), usize> = BTreeMap::new();
+        let mut spare: VecMap<(String, Table), usize> = VecMap::new();
         let mut reported = false;
         for (_, item) in line {
             if reported {

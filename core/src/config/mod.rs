@@ -18,8 +18,8 @@
 pub mod planner;
 
 use crate::ids::ServerId;
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
 
@@ -96,7 +96,7 @@ impl fmt::Display for ServerSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuorumConfig {
     /// The servers, by id.
-    pub servers: BTreeMap<ServerId, ServerSpec>,
+    pub servers: VecMap<ServerId, ServerSpec>,
     /// The configuration's version (the zxid of the reconfig that made it); 0 if none.
     pub version: u64,
 }

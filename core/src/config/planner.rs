@@ -16,8 +16,8 @@
 
 use super::{MemberRole, QuorumConfig, ServerSpec};
 use crate::ids::ServerId;
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 use thiserror::Error;
 
@@ -87,8 +87,8 @@ pub struct Proof {
 impl Proof {
     /// Builds the proof obligation for majorities of `before` and `after`.
     pub fn new(before: &[ServerId], after: &[ServerId]) -> Proof {
-        let b: BTreeSet<_> = before.iter().copied().collect();
-        let a: BTreeSet<_> = after.iter().copied().collect();
+        let b: VecSet<_> = before.iter().copied().collect();
+        let a: VecSet<_> = after.iter().copied().collect();
         Proof {
             before: b.iter().copied().collect(),
             after: a.iter().copied().collect(),
@@ -269,6 +269,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vecmap::VecSet;
     use proptest::prelude::*;
 
     fn cfg(participants: &[u64], observers: &[u64]) -> QuorumConfig {
@@ -282,11 +283,11 @@ mod tests {
 
     /// The slow, obviously right check: try every pair of quorums.
     fn brute_force_meet(before: &[ServerId], after: &[ServerId]) -> bool {
-        let subsets = |set: &[ServerId]| -> Vec<BTreeSet<ServerId>> {
+        let subsets = |set: &[ServerId]| -> Vec<VecSet<ServerId>> {
             let q = set.len() / 2 + 1;
             (0u32..(1 << set.len()))
                 .map(|mask| {
-                    (0..set.len()).filter(|i| mask & (1 << i) != 0).map(|i| set[i]).collect::<BTreeSet<_>>()
+                    (0..set.len()).filter(|i| mask & (1 << i) != 0).map(|i| set[i]).collect::<VecSet<_>>()
                 })
                 .filter(|s| s.len() >= q)
                 .collect()
@@ -389,7 +390,7 @@ mod tests {
             let leader = cur.contains(&leader).then_some(ServerId(leader));
             let steps = plan(&current, &desired, leader).expect("one voter change per step is always provable");
             let mut voters = current.participants();
-            let mut joined_as_observer = BTreeSet::new();
+            let mut joined_as_observer = VecSet::new();
             for (i, s) in steps.iter().enumerate() {
                 prop_assert!(brute_force_meet(&voters, &s.after.participants()), "step {} {}", i, s.op);
                 let added = s.after.participants().iter().filter(|v| !voters.contains(v)).count();

@@ -59,7 +59,8 @@ pub fn written_paths(req: &WriteRequest) -> Vec<&str> {
         | WriteRequest::Reconfig { .. }
         | WriteRequest::Invalid(_)
         | WriteRequest::DeleteContainer { .. }
-        | WriteRequest::Import(_) => Vec::new(),
+        | WriteRequest::Import(_)
+        | WriteRequest::GuardedImport { .. } => Vec::new(),
     }
 }
 
@@ -82,7 +83,17 @@ pub fn refusal(tree: &DataTree, outstanding: &[&Txn], write: &WriteRequest) -> O
     if paths.is_empty() {
         return None;
     }
-    if paths.iter().any(|p| is_controller_path(p)) {
+    // A multi's `check` reads: a controller guards its own writes with a check on its
+    // record, and a client may check it too.
+    let changes_controller_path = match write {
+        WriteRequest::Multi(ops) => ops.iter().any(|op| match op {
+            MultiOp::Check { .. } => false,
+            MultiOp::Create(c) => is_controller_path(&c.path),
+            MultiOp::Delete { path, .. } | MultiOp::SetData { path, .. } => is_controller_path(path),
+        }),
+        _ => paths.iter().any(|p| is_controller_path(p)),
+    };
+    if changes_controller_path {
         return Some(match write {
             WriteRequest::Delete { .. } => ZkError::BadArguments,
             _ => ZkError::NoAuth,
@@ -132,6 +143,15 @@ mod tests {
         assert_eq!(refusal(&t, &[], &create), Some(ZkError::NoAuth));
         assert_eq!(refusal(&t, &[], &set("/app")), None, "other paths are not refused");
         assert_eq!(refusal(&t, &[], &WriteRequest::Import(Import::default())), None);
+        // A multi that only checks the record (a controller's guard) is not refused; one
+        // that also changes it is.
+        let record = super::super::record::RECORD_PATH;
+        let check = MultiOp::Check { path: record.into(), version: 3 };
+        let guarded = |op: MultiOp| WriteRequest::Multi(vec![check.clone(), op]);
+        let set_app = MultiOp::SetData { path: "/app".into(), data: vec![], version: -1 };
+        assert_eq!(refusal(&t, &[], &guarded(set_app)), None);
+        let set_record = MultiOp::SetData { path: record.into(), data: vec![], version: -1 };
+        assert_eq!(refusal(&t, &[], &guarded(set_record)), Some(ZkError::NoAuth));
     }
 
     #[test]

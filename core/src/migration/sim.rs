@@ -41,6 +41,7 @@ use super::verify::{self, Fidelity};
 use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, Role, World};
 use crate::tree::{self, Acl, DataTree, Import, ImportedNode, NodeKind, StatPersisted, TxnOp};
+use crate::vecmap::VecSet;
 use crate::zab::zkdb::{ZkDatabase, ZkRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -378,8 +379,8 @@ impl Stream {
 
     /// Paths whose state on the destination is known to be behind: queued, or in the
     /// batch in flight (the "explained" differences of a live verification).
-    fn pending(&self) -> BTreeSet<&str> {
-        let mut out: BTreeSet<&str> = self.dirty.iter().map(String::as_str).collect();
+    fn pending(&self) -> VecSet<&str> {
+        let mut out: VecSet<&str> = self.dirty.iter().map(String::as_str).collect();
         match &self.flight {
             Some(Flight::Travelling { paths, .. }) | Some(Flight::Proposed { paths, .. }) => {
                 out.extend(paths.iter().map(String::as_str))

@@ -6,6 +6,7 @@
 //! whole tree (`/`) leaves out `/zookeeper`, which belongs to each cluster.
 
 use crate::tree::{DataTree, Node, NodeKind};
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use sha1_smol::Sha1;
 use std::fmt;
@@ -290,7 +291,7 @@ pub fn sequence_counters_behind(
     target: &DataTree,
     target_root: &str,
 ) -> Vec<Difference> {
-    let targets: std::collections::BTreeMap<&str, &Node> = subtree(target, target_root).collect();
+    let targets: VecMap<&str, &Node> = subtree(target, target_root).collect();
     subtree(source, source_root)
         .filter_map(|(rel, src)| {
             let dst = targets.get(rel)?;

@@ -17,8 +17,8 @@
 //! hook the parser calls, [`Classroom`]'s `Display` the one the printer calls.
 
 use super::Action;
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt::{self, Display, Formatter};
 
 /// The longest exercise name a header may carry.
@@ -105,7 +105,7 @@ impl Control {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     /// The controls the student may use.
-    pub allow: BTreeSet<Control>,
+    pub allow: VecSet<Control>,
 }
 
 impl Lock {
@@ -210,7 +210,7 @@ fn parse_lock(rest: &str) -> Result<Line, (&str, String)> {
     let Some(list) = body.strip_prefix("allowing") else {
         return Err((rest, format!("expected `allowing` or end of line, found `{body}`")));
     };
-    let mut allow = BTreeSet::new();
+    let mut allow = VecSet::new();
     for w in list.split(',').map(|w| w.trim_matches([' ', '\t'])) {
         let c = Control::from_word(w).ok_or_else(|| {
             let words: Vec<&str> = Control::ALL.iter().map(|c| c.word()).collect();

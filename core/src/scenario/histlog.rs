@@ -24,8 +24,8 @@ use crate::checker::{
 };
 use crate::ids::{SessionId, Zxid};
 use crate::tree;
+use crate::vecmap::{VecMap, VecSet};
 use crate::zkcli::{self, ZkCommand};
-use std::collections::BTreeSet;
 
 /// When something was recorded: simulated time and the driver's record order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,9 +66,9 @@ pub struct HistoryLog {
     events: Vec<EventLog>,
     /// Sessions whose watch events are not one-shot registrations' (addWatch,
     /// removewatches).
-    persistent: BTreeSet<SessionId>,
+    persistent: VecSet<SessionId>,
     /// Sessions whose expiry (closeSession) has been recorded.
-    closed: BTreeSet<SessionId>,
+    closed: VecSet<SessionId>,
     /// closeSession operations: (cluster, session, committed at, zxid).
     closes: Vec<(usize, SessionId, At, Zxid)>,
 }
@@ -221,7 +221,7 @@ impl HistoryLog {
         }
         recs.sort_by_key(|r| r.0);
         let mut recorder = Recorder::new();
-        let mut ids = std::collections::BTreeMap::new();
+        let mut ids = VecMap::new();
         for (_, rec) in recs {
             match rec {
                 Rec::Invoke(i, sent, op) => {

@@ -117,7 +117,7 @@ pub fn encode(scenario: &Scenario, position: u64) -> Result<String, LinkError> {
         return Err(LinkError::TooLarge);
     }
     let mut blob = miniz_oxide::deflate::compress_to_vec(&payload, 10);
-    blob.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    blob.extend_from_slice(&crate::crc32::hash(&payload).to_le_bytes());
     Ok(format!("z{VERSION}.{}", B64.encode(blob)))
 }
 
@@ -152,7 +152,7 @@ fn decode_v1(body: &str) -> Result<(Scenario, u64), LinkError> {
         },
     )?;
     let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    if crc32fast::hash(&payload) != want {
+    if crate::crc32::hash(&payload) != want {
         return Err(LinkError::Tampered);
     }
     let (position, text) = read_leb128(&payload).ok_or(LinkError::Invalid("bad position".into()))?;
@@ -291,7 +291,7 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
     fn a_decompression_bomb_is_refused() {
         let payload = vec![b'#'; MAX_PAYLOAD_BYTES * 4];
         let mut blob = miniz_oxide::deflate::compress_to_vec(&payload, 10);
-        blob.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        blob.extend_from_slice(&crate::crc32::hash(&payload).to_le_bytes());
         let link = format!("z1.{}", B64.encode(blob));
         assert!(link.len() < MAX_LINK_CHARS);
         assert_eq!(decode(&link), Err(LinkError::TooLarge));
@@ -301,7 +301,7 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
     fn a_valid_link_with_a_bad_scenario_names_the_problem() {
         let payload = b"\x00seed 1\nkill a1\n";
         let mut blob = miniz_oxide::deflate::compress_to_vec(payload, 10);
-        blob.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        blob.extend_from_slice(&crate::crc32::hash(payload).to_le_bytes());
         match decode(&format!("z1.{}", B64.encode(blob))) {
             Err(LinkError::Invalid(m)) => assert!(m.contains("line 2"), "{m}"),
             other => panic!("{other:?}"),

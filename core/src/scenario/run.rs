@@ -13,7 +13,7 @@
 //! events, and `run until` gives up after its `within` (by default [`DEFAULT_WITHIN`]).
 
 use super::*;
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 mod migrate;
 use std::fmt;
@@ -299,7 +299,7 @@ pub struct Runner<D: Driver> {
     world_lines: Lines,
     dropped: u64,
     checks: Vec<Check>,
-    ops: BTreeMap<String, Vec<u64>>,
+    ops: VecMap<String, Vec<u64>>,
     stopped: bool,
     buf: Vec<String>,
     /// The step the stop position cut short, to finish on [`Runner::resume`].
@@ -401,7 +401,7 @@ impl<D: Driver> Runner<D> {
             world_lines: Lines::default(),
             dropped: 0,
             checks: Vec::new(),
-            ops: BTreeMap::new(),
+            ops: VecMap::new(),
             stopped: false,
             buf: Vec::new(),
             cut: None,
@@ -1079,6 +1079,7 @@ pub fn run<D: Driver>(scenario: &Scenario, driver: D, opts: &Options) -> Report 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     /// A toy world: every 10ms an event; a cluster with a majority up elects its highest
     /// live server in a new epoch; writes commit at the next event while a leader exists.

@@ -61,10 +61,11 @@ use crate::tree::{
     self, Acl, AuthInfo, Create, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
     WatchManager, WatchMode, WatcherType, WriteRequest,
 };
+use crate::vecmap::{VecMap, VecSet};
 use crate::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest};
 use crate::zab::ServerConfig;
 use crate::zkcli::{self, ReconfigChange, ZkCommand};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 mod inspect;
 mod migrate;
@@ -240,7 +241,7 @@ struct Facing {
 struct Tracker {
     leader: Option<(ServerId, Epoch)>,
     /// Session → (timeout, deadline, closeSession request in flight).
-    sessions: BTreeMap<SessionId, (u64, u64, Option<u64>)>,
+    sessions: VecMap<SessionId, (u64, u64, Option<u64>)>,
 }
 
 /// Drives a [`World`] of [`ZkDatabase`]s for a scenario. A clone is an independent
@@ -251,11 +252,11 @@ pub struct SimDriver {
     clusters: Vec<String>,
     clients: Vec<Client>,
     ops: Vec<Op>,
-    facing: BTreeMap<(usize, ServerId), Facing>,
+    facing: VecMap<(usize, ServerId), Facing>,
     trackers: Vec<Tracker>,
     next_session: i64,
     /// The directed links cut, as the world has them (to heal one server's alone).
-    blocked: BTreeSet<(usize, ServerId, ServerId)>,
+    blocked: VecSet<(usize, ServerId, ServerId)>,
     /// The world's trace records already collected as lines (a count of records, so a
     /// trace that forgets its oldest records loses no new ones).
     seen: u64,
@@ -272,7 +273,7 @@ pub struct SimDriver {
     /// The scenario's deliberately broken migration behaviours (`bug migration-…`).
     broken_migration: crate::migration::sim::Broken,
     /// Latency of the links between clusters (`link a <-> b latency 40ms`), by pair.
-    links: BTreeMap<(usize, usize), u64>,
+    links: VecMap<(usize, usize), u64>,
     /// Writes failed with CONNECTIONLOSS that their server may still forward:
     /// (request id, client, server, session); see `late_writes`.
     late: Vec<(u64, usize, (usize, ServerId), SessionId)>,
@@ -283,7 +284,7 @@ pub struct SimDriver {
     inbox: Vec<(u64, usize, Arrival)>,
     /// Wake-ups asked of the world (`World::wake_at`), to deliver client messages on
     /// time.
-    wakes: BTreeSet<u64>,
+    wakes: VecSet<u64>,
 }
 
 /// The trace lines a world keeps (the hash covers every line regardless).
@@ -382,7 +383,7 @@ impl SimDriver {
         }
         let world = World::new(cfg, sc.seed);
         let seen = world.records();
-        let mut links = BTreeMap::new();
+        let mut links = VecMap::new();
         for l in &sc.links {
             let (a, b) = (index(&l.a)?, index(&l.b)?);
             let ms = l.net.latency.map_or(0, |(lo, hi)| (lo.0 + hi.0) / 2);
@@ -394,9 +395,9 @@ impl SimDriver {
             clusters,
             clients,
             ops: Vec::new(),
-            facing: BTreeMap::new(),
+            facing: VecMap::new(),
             next_session: 0,
-            blocked: BTreeSet::new(),
+            blocked: VecSet::new(),
             seen,
             lines: Vec::new(),
             log: HistoryLog::default(),
@@ -414,7 +415,7 @@ impl SimDriver {
             late: Vec::new(),
             client_ms: sc.network.client_latency.map_or(0, |l| l.0),
             inbox: Vec::new(),
-            wakes: BTreeSet::new(),
+            wakes: VecSet::new(),
         })
     }
 
@@ -637,7 +638,7 @@ impl SimDriver {
                     *f = Facing { gen, inc, cursor: db.applied_count(), watches: WatchManager::new() };
                     continue;
                 }
-                let auths: BTreeMap<SessionId, AuthInfo> =
+                let auths: VecMap<SessionId, AuthInfo> =
                     self.clients.iter().filter_map(|cl| cl.session.map(|s| (s.0, cl.auth.clone()))).collect();
                 let mut triggers = Vec::new();
                 match db.triggers_since(f.cursor) {
@@ -703,7 +704,7 @@ impl SimDriver {
     /// CONNECTIONLOSS; a watch event then re-fires through setWatches).
     fn deliver_inbox(&mut self) {
         let now = self.world.now();
-        let mut blocked = BTreeSet::new();
+        let mut blocked = VecSet::new();
         let mut keep = Vec::new();
         for (due, k, arrival) in std::mem::take(&mut self.inbox) {
             if blocked.contains(&k) || due > now || !self.clients[k].up {
@@ -855,7 +856,7 @@ impl SimDriver {
             return;
         };
         let Some(tree) = self.world.server(c, lid).map(|s| s.state().tree()) else { return };
-        let live: BTreeMap<SessionId, i32> = tree.sessions().clone();
+        let live: VecMap<SessionId, i32> = tree.sessions().clone();
         let t = &mut self.trackers[c];
         if t.leader != Some((lid, lepoch)) {
             // A new leader: its tracker starts from the committed sessions, every

@@ -16,7 +16,7 @@
 //!   on its own because membership decides every quorum after it).
 
 use crate::ids::{Epoch, ServerId, Zxid};
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use std::ops::Bound::{Excluded, Unbounded};
 
 /// What a server reported, as the checker needs it.
@@ -43,22 +43,22 @@ pub enum Observation {
 /// The invariant checker of one cluster.
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
-    leaders: BTreeMap<Epoch, ServerId>,
-    committed: BTreeMap<Zxid, u64>,
-    last_commit: BTreeMap<ServerId, Zxid>,
-    digests: BTreeMap<Zxid, u64>,
-    configs: BTreeMap<u64, u64>,
-    last_config: BTreeMap<ServerId, u64>,
+    leaders: VecMap<Epoch, ServerId>,
+    committed: VecMap<Zxid, u64>,
+    last_commit: VecMap<ServerId, Zxid>,
+    digests: VecMap<Zxid, u64>,
+    configs: VecMap<u64, u64>,
+    last_config: VecMap<ServerId, u64>,
 }
 
 impl Checker {
     /// The history committed so far anywhere: zxids and transaction fingerprints.
-    pub fn committed(&self) -> &BTreeMap<Zxid, u64> {
+    pub fn committed(&self) -> &VecMap<Zxid, u64> {
         &self.committed
     }
 
     /// Who was established in each epoch.
-    pub fn leaders(&self) -> &BTreeMap<Epoch, ServerId> {
+    pub fn leaders(&self) -> &VecMap<Epoch, ServerId> {
         &self.leaders
     }
 

@@ -48,6 +48,7 @@ pub mod workload;
 
 use crate::config::{MemberRole, QuorumConfig, ServerSpec};
 use crate::ids::{Epoch, ServerId, Zxid};
+use crate::vecmap::{VecMap, VecSet};
 use crate::zab::log::{Durable, PersistOp};
 use crate::zab::message::{ConnId, Message, Packet, PeerState};
 use crate::zab::quorum::{QuorumMaj, QuorumVerifier};
@@ -59,7 +60,7 @@ use queue::EventQueue;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::fmt::Write as _;
 pub use trace::{Addr, DropReason, TraceEvent, TraceKind};
@@ -326,11 +327,11 @@ struct Cluster<R: Replicated> {
     /// The static configuration every server boots with.
     initial: QuorumConfig,
     nodes: Vec<Node<R>>,
-    blocked: BTreeSet<(ServerId, ServerId)>,
-    broken: BTreeSet<(ServerId, ServerId, ConnId)>,
-    fifo: BTreeMap<(ServerId, ServerId), u64>,
+    blocked: VecSet<(ServerId, ServerId)>,
+    broken: VecSet<(ServerId, ServerId, ConnId)>,
+    fifo: VecMap<(ServerId, ServerId), u64>,
     /// Per-link settings that override the world's network.
-    links: BTreeMap<(ServerId, ServerId), NetConfig>,
+    links: VecMap<(ServerId, ServerId), NetConfig>,
     checker: Checker,
 }
 
@@ -452,10 +453,10 @@ impl<R: Replicated> World<R> {
             w.clusters.push(Cluster {
                 initial,
                 nodes,
-                blocked: BTreeSet::new(),
-                broken: BTreeSet::new(),
-                fifo: BTreeMap::new(),
-                links: BTreeMap::new(),
+                blocked: VecSet::new(),
+                broken: VecSet::new(),
+                fifo: VecMap::new(),
+                links: VecMap::new(),
                 checker: Checker::default(),
             });
             for i in 1..=n {
@@ -735,6 +736,29 @@ impl<R: Replicated> World<R> {
             if up {
                 self.restart_in(c, id);
             }
+        }
+    }
+
+    /// Raises cluster `c`'s epoch online: every running server raises its
+    /// `acceptedEpoch` to at least `epoch` and looks for a new leader unless it already
+    /// serves above it ([`Server::raise_epoch`]); a down server's disk is raised too.
+    /// The next leader's epoch is then `epoch + 1` or more, with no restart.
+    pub fn raise_epoch_online_in(&mut self, c: usize, epoch: Epoch) {
+        let ids: Vec<ServerId> = self.clusters[c].nodes.iter().map(|n| n.id).collect();
+        for id in ids {
+            if self.node(c, id).server.is_none() {
+                let n = self.node_mut(c, id);
+                n.disk.accepted_epoch = n.disk.accepted_epoch.max(epoch);
+                continue;
+            }
+            self.record(TraceKind::RaiseEpoch { at: Addr { cluster: c, id }, epoch });
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            if let Some(server) = self.node_mut(c, id).server.as_mut() {
+                server.raise_epoch(epoch, &mut out);
+            }
+            self.handle_outputs(c, id, &mut out);
+            self.out = out;
         }
     }
 

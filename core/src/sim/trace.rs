@@ -157,6 +157,14 @@ pub enum TraceKind {
         /// The server.
         at: Addr,
     },
+    /// A running server was asked to raise its `acceptedEpoch` (and to look for a
+    /// new leader unless it already serves above it).
+    RaiseEpoch {
+        /// The server.
+        at: Addr,
+        /// Its new floor.
+        epoch: Epoch,
+    },
     /// A server paused.
     Pause {
         /// The server.
@@ -209,6 +217,7 @@ impl fmt::Display for TraceEvent {
             TraceKind::Refused { at, request_id } => write!(f, "{at} → client #{request_id} refused"),
             TraceKind::Crash { at } => write!(f, "{at} CRASH"),
             TraceKind::Restart { at } => write!(f, "{at} RESTART"),
+            TraceKind::RaiseEpoch { at, epoch } => write!(f, "{at} RAISE acceptedEpoch to {epoch}"),
             TraceKind::Pause { at, until_ms } => write!(f, "{at} PAUSE until t={until_ms}"),
             TraceKind::Network { what } => write!(f, "network: {what}"),
             TraceKind::Violation { what } => write!(f, "VIOLATION {what}"),

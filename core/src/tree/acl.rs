@@ -10,9 +10,9 @@
 
 use super::error::ZkError;
 use super::java::string_hash as java_string_hash;
+use crate::vecmap::VecMap;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -358,8 +358,8 @@ pub fn masked_for_reader(acl: &[Acl]) -> Vec<Acl> {
 /// [`AclTable::OPEN`] (`-1` in ZooKeeper) is `world:anyone:cdrwa` and never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AclTable {
-    pub(crate) by_index: BTreeMap<u64, (Arc<[Acl]>, u64)>,
-    pub(crate) by_list: BTreeMap<Arc<[Acl]>, u64>,
+    pub(crate) by_index: VecMap<u64, (Arc<[Acl]>, u64)>,
+    pub(crate) by_list: VecMap<Arc<[Acl]>, u64>,
     pub(crate) last_index: u64,
     open: Arc<[Acl]>,
 }
@@ -367,8 +367,8 @@ pub struct AclTable {
 impl Default for AclTable {
     fn default() -> Self {
         AclTable {
-            by_index: BTreeMap::new(),
-            by_list: BTreeMap::new(),
+            by_index: VecMap::new(),
+            by_list: VecMap::new(),
             last_index: 0,
             open: Acl::open_unsafe().into(),
         }

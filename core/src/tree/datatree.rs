@@ -13,6 +13,7 @@ use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::VecMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -21,8 +22,8 @@ use std::sync::Arc;
 pub struct DataTree {
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) acls: AclTable,
-    pub(crate) sessions: BTreeMap<SessionId, i32>,
-    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    pub(crate) sessions: VecMap<SessionId, i32>,
+    pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
     /// Paths with a quota (a `zookeeper_limits` node under `/zookeeper/quota`).
@@ -53,8 +54,8 @@ impl DataTree {
         let mut t = DataTree {
             nodes: BTreeMap::new(),
             acls: AclTable::default(),
-            sessions: BTreeMap::new(),
-            ephemerals: BTreeMap::new(),
+            sessions: VecMap::new(),
+            ephemerals: VecMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             quotas: BTreeSet::new(),
@@ -224,17 +225,19 @@ impl DataTree {
         time: i64,
         triggers: &mut Vec<Trigger>,
     ) -> Result<Stat, ZkError> {
-        let acl = self.nodes.get(path).map(|n| self.acl_of(n)).ok_or(ZkError::NoNode)?;
-        let before = self.nodes[path].data.len() as i64;
-        let stat = self
-            .modify(path, |n| {
-                n.data = data.to_vec();
-                n.stat.mtime = time;
-                n.stat.mzxid = zxid;
-                n.stat.version = version;
-                n.client_stat()
-            })
-            .ok_or(ZkError::NoNode)?;
+        // One lookup (this is the hot path of a write load): `modify`'s digest
+        // bookkeeping, inline.
+        let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+        let acl = self.acls.get(n.acl);
+        let before = n.data.len() as i64;
+        let digest_before = digest::node_digest(path, &n.data, &n.stat);
+        n.data = data.to_vec();
+        n.stat.mtime = time;
+        n.stat.mzxid = zxid;
+        n.stat.version = version;
+        let stat = n.client_stat();
+        let digest_after = digest::node_digest(path, &n.data, &n.stat);
+        self.digest = self.digest.wrapping_sub(digest_before).wrapping_add(digest_after);
         self.quota_data_set(path, data.len() as i64 - before);
         triggers.push(Trigger { kind: TriggerKind::DataChanged, path: path.to_owned(), acl });
         Ok(stat)
@@ -314,7 +317,7 @@ impl DataTree {
     }
 
     /// The live sessions and their timeouts (ms).
-    pub fn sessions(&self) -> &BTreeMap<SessionId, i32> {
+    pub fn sessions(&self) -> &VecMap<SessionId, i32> {
         &self.sessions
     }
 

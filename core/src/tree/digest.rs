@@ -27,18 +27,18 @@ pub fn node_digest(path: &str, data: &[u8], stat: &StatPersisted) -> u64 {
 
 /// The CRC state after a node's path and data (`None` for paths the digest leaves
 /// out): with [`finish`], the node's digest for any stat, without reading the data again.
-pub fn prefix(path: &str, data: &[u8]) -> Option<crc32fast::Hasher> {
+pub fn prefix(path: &str, data: &[u8]) -> Option<crate::crc32::Hasher> {
     if !covered(path) {
         return None;
     }
-    let mut crc = crc32fast::Hasher::new();
+    let mut crc = crate::crc32::Hasher::new();
     crc.update(if path == ROOT { "" } else { path }.as_bytes());
     crc.update(data);
     Some(crc)
 }
 
 /// A node's digest from its [`prefix`] and its stat.
-pub fn finish(prefix: &Option<crc32fast::Hasher>, stat: &StatPersisted) -> u64 {
+pub fn finish(prefix: &Option<crate::crc32::Hasher>, stat: &StatPersisted) -> u64 {
     let Some(crc) = prefix else { return 0 };
     let mut b = [0u8; 60];
     b[0..8].copy_from_slice(&stat.czxid.0.to_be_bytes());

@@ -129,7 +129,7 @@ pub use error::ZkError;
 pub use node::{Node, NodeKind};
 pub use prepare::{Origin, Preparer, TreeConfig};
 pub use read::{ReadResponse, SetWatches};
-pub use request::{Create, CreateMode, MultiOp, ReadRequest, WriteRequest};
+pub use request::{Create, CreateMode, ImportGuard, MultiOp, ReadRequest, WriteRequest};
 pub use standalone::{Reply, Standalone};
 pub use stat::{Stat, StatPersisted};
 pub use txn::{Failure, Import, ImportedNode, MultiError, OpResult, Txn, TxnOp};

@@ -18,7 +18,7 @@ use super::digest;
 use super::error::ZkError;
 use super::node::{NodeKind, MAX_TTL_MS};
 use super::path;
-use super::request::{Create, MultiOp, WriteRequest};
+use super::request::{Create, ImportGuard, MultiOp, WriteRequest};
 use super::stat::StatPersisted;
 use super::txn::{Txn, TxnOp};
 use crate::ids::{SessionId, Zxid};
@@ -81,7 +81,7 @@ struct ChangeRecord {
     child_count: i32,
     acl: Arc<[Acl]>,
     /// CRC state of path + data (see [`digest::prefix`]).
-    prefix: Option<crc32fast::Hasher>,
+    prefix: Option<crate::crc32::Hasher>,
     /// This node's digest after the change.
     node_digest: u64,
     /// The tree's digest after this change.
@@ -117,6 +117,16 @@ pub struct Preparer {
     by_path: BTreeMap<String, ChangeRecord>,
     /// Session starts (true) and ends (false) proposed, not yet committed.
     sessions: VecDeque<(Zxid, SessionId, bool)>,
+    /// Guarded imports proposed, not yet committed: the guarded path's version once
+    /// each applies (`None`: absent). Imports carry their own stats and register no
+    /// change records; these let a second guarded import see the first.
+    imports: VecDeque<(Zxid, String, Option<i32>)>,
+    /// Set while an import is proposed and not yet committed: the newest zxid prepared
+    /// since. An import carries its own stats and registers no change records, so the
+    /// tree's digest after it is not known here: it and every transaction prepared
+    /// until all of them commit carry no precalculated digest (none is checked then)
+    /// rather than a wrong one.
+    import_in_flight: Option<Zxid>,
 }
 
 impl Preparer {
@@ -152,6 +162,12 @@ impl Preparer {
         while self.sessions.front().is_some_and(|s| s.0 <= zxid) {
             self.sessions.pop_front();
         }
+        while self.imports.front().is_some_and(|s| s.0 <= zxid) {
+            self.imports.pop_front();
+        }
+        if self.import_in_flight.is_some_and(|z| z <= zxid) {
+            self.import_in_flight = None;
+        }
     }
 
     /// Forgets every outstanding change (the leader lost its role).
@@ -159,6 +175,8 @@ impl Preparer {
         self.outstanding.clear();
         self.by_path.clear();
         self.sessions.clear();
+        self.imports.clear();
+        self.import_in_flight = None;
     }
 
     /// Turns a request into its transaction.
@@ -167,7 +185,10 @@ impl Preparer {
             WriteRequest::Multi(ops) => self.prepare_multi(tree, ops, origin),
             _ => self.prepare_one(tree, req, origin).unwrap_or_else(TxnOp::Error),
         };
-        let digest = Some(self.current_digest(tree));
+        if matches!(op, TxnOp::Import(_)) || self.import_in_flight.is_some() {
+            self.import_in_flight = Some(origin.zxid);
+        }
+        let digest = self.import_in_flight.is_none().then(|| self.current_digest(tree));
         Txn { session: origin.session, zxid: origin.zxid, time: origin.time, op, digest }
     }
 
@@ -404,6 +425,29 @@ impl Preparer {
             // The controller's import carries its own stats; later requests are prepared
             // against the committed tree (client writes are fenced in the scope meanwhile).
             WriteRequest::Import(i) => Ok(TxnOp::Import(i.clone())),
+            WriteRequest::GuardedImport { import, guard } => {
+                let found = self.guarded_version(tree, &guard.path);
+                if found != guard.version {
+                    return Err(ZkError::BadVersion);
+                }
+                if let Some(after) = guarded_after(import, guard) {
+                    self.imports.push_back((o.zxid, guard.path.clone(), after));
+                }
+                Ok(TxnOp::Import(import.clone()))
+            }
+        }
+    }
+
+    /// The data version `path` will have once the outstanding proposals commit
+    /// (`None`: absent), for an import's guard.
+    fn guarded_version(&self, tree: &DataTree, path: &str) -> Option<i32> {
+        let import = self.imports.iter().rev().find(|c| c.1 == path);
+        let change = self.by_path.get(path);
+        match (import, change) {
+            (Some(i), Some(c)) if c.zxid > i.0 => c.stat.map(|s| s.version),
+            (Some(i), _) => i.2,
+            (None, Some(c)) => c.stat.map(|s| s.version),
+            (None, None) => tree.node(path).map(|n| n.stat.version),
         }
     }
 
@@ -524,6 +568,15 @@ fn parent_for_delete(p: &str) -> Result<String, ZkError> {
     path::parent(p).map(str::to_owned).ok_or(ZkError::BadArguments)
 }
 
+/// What a guarded import leaves at its guard's path: `None` when it does not touch it,
+/// `Some(None)` when it deletes it, `Some(Some(v))` when it writes it at version `v`.
+fn guarded_after(import: &super::txn::Import, guard: &ImportGuard) -> Option<Option<i32>> {
+    if let Some(n) = import.nodes.iter().rev().find(|n| n.path == guard.path) {
+        return Some(Some(n.stat.version));
+    }
+    import.deletes.contains(&guard.path).then_some(None)
+}
+
 /// `checkAndIncVersion` (3.8: no wrap-around guard).
 fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ZkError> {
     if expected != -1 && expected != current {
@@ -572,6 +625,53 @@ mod pipeline_tests {
             .collect();
         // The root's stored cversion is 0 (it got /zookeeper without a create).
         assert_eq!(paths, vec!["/q-0000000000", "/q-0000000001", "/q-0000000002"]);
+    }
+
+    #[test]
+    fn a_guarded_import_applies_only_while_its_guard_holds() {
+        use crate::ids::Zxid;
+        use crate::tree::{Import, ImportGuard, ImportedNode, StatPersisted};
+        let record = |version: i32| ImportedNode {
+            path: "/rec".into(),
+            data: b"owner".to_vec(),
+            acl: Acl::open_unsafe(),
+            stat: StatPersisted { version, ..StatPersisted::created(Zxid(1), 0, 0) },
+        };
+        let claim = |expect: Option<i32>, version: i32| WriteRequest::GuardedImport {
+            import: Import { nodes: vec![record(version)], ..Import::default() },
+            guard: ImportGuard { path: "/rec".into(), version: expect },
+        };
+        let mut s = TestServer::new();
+        // Two controllers read "absent" and race to create the record: one wins, even
+        // while the first claim is still in flight.
+        let a = s.prepare(A, &claim(None, 0));
+        let b = s.prepare(A, &claim(None, 0));
+        assert!(matches!(a.op, TxnOp::Import(_)));
+        assert_eq!(b.op, TxnOp::Error(ZkError::BadVersion));
+        s.commit(&a);
+        s.commit(&b);
+        // A takes it over from version 0 to 1; B's later batch (guarded by the version
+        // it last wrote, which it never did: 0) is refused once A's claim is in flight.
+        let a2 = s.prepare(A, &claim(Some(0), 1));
+        let data = |expect: i32| WriteRequest::GuardedImport {
+            import: Import { deletes: vec!["/x".into()], ..Import::default() },
+            guard: ImportGuard { path: "/rec".into(), version: Some(expect) },
+        };
+        assert_eq!(s.prepare(A, &data(0)).op, TxnOp::Error(ZkError::BadVersion));
+        let ok = s.prepare(A, &data(1));
+        assert!(matches!(ok.op, TxnOp::Import(_)));
+        s.commit(&a2);
+        assert_eq!(s.prep.outstanding(), 0);
+        // Nothing prepared while an import was in flight claims a digest; once all of
+        // it committed, digests are precalculated again (and checked by `commit`).
+        assert_eq!((a.digest, b.digest, a2.digest, ok.digest), (None, None, None, None));
+        s.commit(&ok);
+        let after = s.prepare(A, &create("/after", CreateMode::Persistent));
+        assert!(after.digest.is_some());
+        s.commit(&after);
+        // Committed: the tree answers the guard.
+        assert!(matches!(s.prepare(A, &data(1)).op, TxnOp::Import(_)));
+        assert_eq!(s.prepare(A, &data(0)).op, TxnOp::Error(ZkError::BadVersion));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use super::datatree::DataTree;
 use super::path::{self, QUOTA};
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// The limits node's name.
 pub const LIMIT_NODE: &str = "zookeeper_limits";
@@ -20,13 +20,13 @@ pub const STAT_NODE: &str = "zookeeper_stats";
 /// ZooKeeper's `StatsTrack`: `count=..,bytes=..` plus optional extra keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsTrack {
-    values: BTreeMap<String, i64>,
+    values: VecMap<String, i64>,
 }
 
 impl StatsTrack {
     /// Parses `count=1,bytes=2=;byteHardLimit=3` (pairs separated by `,` or `;`).
     pub fn parse(text: &str) -> StatsTrack {
-        let mut values = BTreeMap::new();
+        let mut values = VecMap::new();
         for pair in text.split([',', ';']).filter(|p| !p.is_empty()) {
             let mut kv = pair.split('=');
             let k = kv.next().unwrap_or("");

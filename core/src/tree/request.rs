@@ -92,6 +92,7 @@ pub struct Create {
     /// The path (for sequential modes, the prefix of the final name).
     pub path: String,
     /// The data.
+    #[serde(with = "crate::bytestr")]
     pub data: Vec<u8>,
     /// The ACL as the client sent it (`auth` entries are expanded by prepare).
     pub acl: Vec<Acl>,
@@ -118,6 +119,7 @@ pub enum MultiOp {
         /// The path.
         path: String,
         /// The new data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The expected version, -1 for any.
         version: i32,
@@ -156,6 +158,7 @@ pub enum WriteRequest {
         /// The path.
         path: String,
         /// The new data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The expected version, -1 for any.
         version: i32,
@@ -176,6 +179,7 @@ pub enum WriteRequest {
     /// data version -1). Needs WRITE on `/zookeeper/config`, i.e. the super user.
     Reconfig {
         /// The new configuration text (`server.N=...` lines and `version=...`).
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
     },
     /// A request ZooKeeper refuses while preparing it, still as a transaction with a zxid
@@ -190,6 +194,27 @@ pub enum WriteRequest {
     /// Migration's import path (a controller's batch, never a client's: no wire
     /// opcode maps to it).
     Import(super::txn::Import),
+    /// An import that applies only while its guard holds (the controller's fencing
+    /// token: its migration record still at the version it wrote), else `BADVERSION`.
+    GuardedImport {
+        /// The batch.
+        import: super::txn::Import,
+        /// The condition checked against the tree plus the imports in flight.
+        guard: ImportGuard,
+    },
+}
+
+/// The condition of a [`WriteRequest::GuardedImport`]: `path` must be at `version`
+/// (`None`: absent), as ZooKeeper's `check` op does in a multi. A migration controller
+/// guards every import with its own record's version, so once a second controller
+/// writes the record, the first one's imports are refused with `BADVERSION` even in the
+/// middle of a phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportGuard {
+    /// The guarded node (the migration record).
+    pub path: String,
+    /// Its expected data version, or `None` if it must not exist.
+    pub version: Option<i32>,
 }
 
 impl WriteRequest {
@@ -221,7 +246,7 @@ impl WriteRequest {
                 WriteRequest::DeleteContainer { path } => path.len(),
                 // joiningServers, leavingServers, newMembers: approximated by the data.
                 WriteRequest::Reconfig { data } => 12 + data.len() + 8,
-                WriteRequest::Import(i) => i
+                WriteRequest::Import(i) | WriteRequest::GuardedImport { import: i, .. } => i
                     .nodes
                     .iter()
                     .map(|n| s(&n.path) + 4 + n.data.len() + acl(&n.acl) + 68)

@@ -164,7 +164,7 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
         w.uv(s.pzxid.0);
         prev = p;
     }
-    let crc = crc32fast::hash(&w.0);
+    let crc = crate::crc32::hash(&w.0);
     w.0.extend_from_slice(&crc.to_be_bytes());
     w.0
 }
@@ -179,7 +179,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         return Err(SnapshotError::BadHeader(version));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
-    if crc32fast::hash(body).to_be_bytes() != crc {
+    if crate::crc32::hash(body).to_be_bytes() != crc {
         return Err(SnapshotError::Checksum);
     }
     let mut r = Reader { b: body, at: 6 };
@@ -346,7 +346,7 @@ mod tests {
             // Re-sealed with a valid checksum, damage must still be caught or be harmless.
             let body = &damaged[..damaged.len() - 4];
             let mut sealed = body.to_vec();
-            sealed.extend_from_slice(&crc32fast::hash(body).to_be_bytes());
+            sealed.extend_from_slice(&crate::crc32::hash(body).to_be_bytes());
             if let Ok(t) = decode(&sealed) {
                 proptest::prop_assert_eq!(t.digest(), t.recompute_digest());
             }

@@ -15,7 +15,7 @@ use super::request::{ReadRequest, WriteRequest};
 use super::txn::Txn;
 use super::watch::{WatchManager, WatchedEvent};
 use crate::ids::{SessionId, Zxid};
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// What one write did: the reply for the asking session and the watch events for
 /// every session (deliver them before any later reply to that session).
@@ -35,7 +35,7 @@ pub struct Standalone {
     tree: DataTree,
     prep: Preparer,
     watches: WatchManager,
-    auth: BTreeMap<SessionId, AuthInfo>,
+    auth: VecMap<SessionId, AuthInfo>,
     zxid: Zxid,
 }
 
@@ -46,7 +46,7 @@ impl Standalone {
             tree: DataTree::new(),
             prep: Preparer::new(config),
             watches: WatchManager::new(),
-            auth: BTreeMap::new(),
+            auth: VecMap::new(),
             zxid: Zxid::ZERO,
         }
     }
@@ -58,7 +58,7 @@ impl Standalone {
             tree,
             prep: Preparer::new(config),
             watches: WatchManager::new(),
-            auth: BTreeMap::new(),
+            auth: VecMap::new(),
             zxid,
         }
     }

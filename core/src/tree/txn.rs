@@ -43,6 +43,7 @@ pub enum TxnOp {
         /// The final path.
         path: String,
         /// The data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The ACL, `auth` already expanded.
         acl: Vec<Acl>,
@@ -66,6 +67,7 @@ pub enum TxnOp {
         /// The path.
         path: String,
         /// The data.
+        #[serde(with = "crate::bytestr")]
         data: Vec<u8>,
         /// The new version.
         version: i32,
@@ -117,6 +119,7 @@ pub struct ImportedNode {
     /// Its path.
     pub path: String,
     /// Its data.
+    #[serde(with = "crate::bytestr")]
     pub data: Vec<u8>,
     /// Its ACL.
     pub acl: Vec<Acl>,

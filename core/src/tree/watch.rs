@@ -16,6 +16,7 @@
 use super::acl::{self, Acl, AuthInfo, Perms};
 use super::error::ZkError;
 use crate::ids::SessionId;
+use crate::vecmap::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -131,8 +132,8 @@ pub enum WatcherType {
 /// One table (data or child).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Table {
-    by_path: BTreeMap<String, BTreeMap<Watcher, WatchMode>>,
-    by_watcher: BTreeMap<Watcher, BTreeSet<String>>,
+    by_path: BTreeMap<String, VecMap<Watcher, WatchMode>>,
+    by_watcher: VecMap<Watcher, BTreeSet<String>>,
     recursive: usize,
 }
 
@@ -180,8 +181,8 @@ impl Table {
     }
 
     /// `WatchManager.triggerWatch`: who to notify; one-shot watches at the path go.
-    fn trigger(&mut self, path: &str, event: EventType, suppress: &BTreeSet<Watcher>) -> BTreeSet<Watcher> {
-        let mut fired = BTreeSet::new();
+    fn trigger(&mut self, path: &str, event: EventType, suppress: &VecSet<Watcher>) -> VecSet<Watcher> {
+        let mut fired = VecSet::new();
         let mut spent = Vec::new();
         let walk: Vec<&str> =
             if self.recursive == 0 { vec![path] } else { super::path::self_and_ancestors(path).collect() };
@@ -290,7 +291,7 @@ impl WatchManager {
 
     /// How many (path, watcher) pairs are registered in both tables.
     pub fn len(&self) -> usize {
-        let count = |t: &Table| t.by_path.values().map(BTreeMap::len).sum::<usize>();
+        let count = |t: &Table| t.by_path.values().map(VecMap::len).sum::<usize>();
         count(&self.data) + count(&self.child)
     }
 
@@ -313,8 +314,8 @@ impl WatchManager {
         auth: impl Fn(Watcher) -> Option<&'a AuthInfo>,
     ) -> Vec<WatchedEvent> {
         let mut out = Vec::new();
-        let none = BTreeSet::new();
-        let mut emit = |set: BTreeSet<Watcher>, event: EventType, t: &Trigger| {
+        let none = VecSet::new();
+        let mut emit = |set: VecSet<Watcher>, event: EventType, t: &Trigger| {
             for watcher in set {
                 let allowed = match auth(watcher) {
                     Some(a) => acl::check(&t.acl, Perms::READ, a).is_ok(),

@@ -6,8 +6,8 @@
 use super::message::{Notification, PeerState};
 use super::quorum::QuorumVerifier;
 use crate::ids::{Epoch, ServerId, Zxid};
+use crate::vecmap::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// A vote: who should lead, and what it knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,12 +55,12 @@ pub fn agree(a: &Vote, a_state: PeerState, b: &Vote, b_state: PeerState) -> bool
 /// ZooKeeper's `termPredicate`: whether the servers whose recorded vote agrees with
 /// `vote` form a quorum.
 pub fn has_quorum(
-    votes: &BTreeMap<ServerId, (Vote, PeerState)>,
+    votes: &VecMap<ServerId, (Vote, PeerState)>,
     vote: &Vote,
     state: PeerState,
     quorum: &dyn QuorumVerifier,
 ) -> bool {
-    let agreeing: BTreeSet<ServerId> =
+    let agreeing: VecSet<ServerId> =
         votes.iter().filter(|(_, (v, s))| agree(v, *s, vote, state)).map(|(&id, _)| id).collect();
     quorum.contains_quorum(&agreeing)
 }
@@ -68,7 +68,7 @@ pub fn has_quorum(
 /// ZooKeeper's `checkLeader`: a vote for another server is only good if that server
 /// itself said it is LEADING; a vote for oneself only in the current round.
 pub fn leader_confirmed(
-    votes: &BTreeMap<ServerId, (Vote, PeerState)>,
+    votes: &VecMap<ServerId, (Vote, PeerState)>,
     me: ServerId,
     leader: ServerId,
     election_epoch: u64,
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn a_quorum_of_agreeing_votes() {
         let q = QuorumMaj::new([1, 2, 3].map(ServerId), []);
-        let mut votes = BTreeMap::new();
+        let mut votes = crate::vecmap::VecMap::new();
         votes.insert(ServerId(1), (v(3, 5, 1), PeerState::Looking));
         assert!(!has_quorum(&votes, &v(3, 5, 1), PeerState::Looking, &q));
         votes.insert(ServerId(3), (v(3, 5, 1), PeerState::Looking));

@@ -51,7 +51,11 @@ struct Bound<R: Replicated> {
 pub struct TxnLog<R: Replicated> {
     snapshot_zxid: Zxid,
     snapshot: Option<R::Snapshot>,
+    /// The entries in memory are `entries[head..]`: those before `head` were shed and
+    /// are dropped in one go once they are as many as the window, so that shedding one
+    /// entry per step does not move the whole window each time.
     entries: Vec<LogEntry<R>>,
+    head: usize,
     /// Entries up to this zxid (above the snapshot's) are on disk only.
     shed_upto: Zxid,
     /// The snapshot is on disk only.
@@ -64,7 +68,7 @@ impl<R: Replicated> std::fmt::Debug for TxnLog<R> {
         f.debug_struct("TxnLog")
             .field("snapshot_zxid", &self.snapshot_zxid)
             .field("snapshot", &self.snapshot)
-            .field("entries", &self.entries)
+            .field("entries", &self.entries())
             .field("shed_upto", &self.shed_upto)
             .field("snapshot_shed", &self.snapshot_shed)
             .field("window", &self.bound.as_ref().map(|b| b.window))
@@ -78,6 +82,7 @@ impl<R: Replicated> Default for TxnLog<R> {
             snapshot_zxid: Zxid::ZERO,
             snapshot: None,
             entries: Vec::new(),
+            head: 0,
             shed_upto: Zxid::ZERO,
             snapshot_shed: false,
             bound: None,
@@ -103,8 +108,9 @@ impl<R: Replicated> TxnLog<R> {
     }
 
     /// Bounds the log: from the next [`TxnLog::shed`] on, at most `window` entries stay
-    /// in memory (more only while they are not yet applied and committed), and the
-    /// snapshot is dropped from memory; `source` reads them back when the log is
+    /// in memory (more only while they are not yet applied and committed; the memory of
+    /// shed entries is freed in batches of at least a window), and the snapshot is
+    /// dropped from memory; `source` reads them back when the log is
     /// replayed. The driver must have made durable (written, readable by `source`)
     /// every record it was given before each call to `shed`.
     pub fn bound(&mut self, window: usize, source: Arc<dyn LogSource<R>>) {
@@ -125,37 +131,42 @@ impl<R: Replicated> TxnLog<R> {
             self.snapshot = None;
             self.snapshot_shed = true;
         }
-        let excess = self.entries.len().saturating_sub(b.window);
+        let excess = self.entries().len().saturating_sub(b.window);
         let n = self.index_after(done).min(excess);
         if n > 0 {
-            self.shed_upto = self.entries[n - 1].zxid;
-            self.entries.drain(..n);
+            self.shed_upto = self.entries()[n - 1].zxid;
+            self.head += n;
+            if self.head >= b.window.max(64) {
+                self.entries.drain(..self.head);
+                self.head = 0;
+            }
         }
     }
 
     /// The last logged zxid (the snapshot's when the log is empty).
     pub fn last_zxid(&self) -> Zxid {
-        self.entries.last().map_or(self.snapshot_zxid, |e| e.zxid)
+        self.entries().last().map_or(self.snapshot_zxid, |e| e.zxid)
     }
 
     /// The logged entries after the snapshot.
     pub fn entries(&self) -> &[LogEntry<R>] {
-        &self.entries
+        &self.entries[self.head..]
     }
 
     /// The index of the first entry with a zxid above `zxid`.
     pub fn index_after(&self, zxid: Zxid) -> usize {
-        self.entries.partition_point(|e| e.zxid <= zxid)
+        self.entries().partition_point(|e| e.zxid <= zxid)
     }
 
     /// The entry with this zxid.
     pub fn get(&self, zxid: Zxid) -> Option<&LogEntry<R>> {
         // Lookups are mostly near the tail (COMMITs of recent proposals).
-        let tail = self.entries.len().saturating_sub(8);
-        if let Some(i) = self.entries[tail..].iter().position(|e| e.zxid == zxid) {
-            return Some(&self.entries[tail + i]);
+        let entries = self.entries();
+        let tail = entries.len().saturating_sub(8);
+        if let Some(i) = entries[tail..].iter().position(|e| e.zxid == zxid) {
+            return Some(&entries[tail + i]);
         }
-        self.entries[..tail].binary_search_by_key(&zxid, |e| e.zxid).ok().map(|i| &self.entries[i])
+        entries[..tail].binary_search_by_key(&zxid, |e| e.zxid).ok().map(|i| &entries[i])
     }
 
     /// Appends an entry; its zxid must be above the last one.
@@ -177,15 +188,16 @@ impl<R: Replicated> TxnLog<R> {
             return false;
         }
         let keep = self.index_after(zxid);
-        self.entries.truncate(keep);
+        self.entries.truncate(self.head + keep);
         true
     }
 
     /// Records a snapshot at `zxid` (an applied, logged point) and purges the entries
     /// it covers.
     pub fn compact(&mut self, zxid: Zxid, snapshot: R::Snapshot) {
-        let drop = self.index_after(zxid);
+        let drop = self.head + self.index_after(zxid);
         self.entries.drain(..drop);
+        self.head = 0;
         self.snapshot_zxid = zxid;
         self.snapshot = Some(snapshot);
         self.snapshot_shed = false;
@@ -194,6 +206,7 @@ impl<R: Replicated> TxnLog<R> {
     /// Replaces everything with a snapshot received from a leader (SNAP).
     pub fn install(&mut self, zxid: Zxid, snapshot: R::Snapshot) {
         self.entries.clear();
+        self.head = 0;
         self.snapshot_zxid = zxid;
         self.snapshot = Some(snapshot);
         self.snapshot_shed = false;
@@ -217,7 +230,7 @@ impl<R: Replicated> TxnLog<R> {
             }
             _ => self.snapshot.as_ref().map_or_else(R::default, R::restore),
         };
-        for e in &self.entries {
+        for e in self.entries() {
             state.apply(e.zxid, &e.txn);
         }
         (state, self.last_zxid())
@@ -350,6 +363,33 @@ mod tests {
         assert_eq!(log.replay().0.get(1), Some(5));
         assert!(log.truncate(Zxid::new(Epoch(1), 8)));
         assert_eq!(log.replay().0.get(1), Some(8 * 7));
+    }
+
+    #[test]
+    fn shedding_one_entry_at_a_time_keeps_the_window_exact() {
+        let disk = Arc::new(Disk(std::sync::Mutex::new(TxnLog::default())));
+        let mut log = TxnLog::<Registers>::default();
+        log.bound(100, disk.clone());
+        for c in 1..=1000 {
+            log.append(entry(1, c, u64::from(c)));
+            disk.0.lock().unwrap().append(entry(1, c, u64::from(c)));
+            log.shed(Zxid::new(Epoch(1), c));
+            let n = c.min(100);
+            assert_eq!(log.entries().len(), n as usize);
+            assert_eq!(log.entries()[0].zxid, Zxid::new(Epoch(1), c + 1 - n));
+            let base = if c > 100 { Zxid::new(Epoch(1), c - 100) } else { Zxid::ZERO };
+            assert_eq!(log.memory_base(), base);
+            assert!(log.get(Zxid::new(Epoch(1), c + 1 - n)).is_some());
+            assert!(c <= 100 || log.get(base).is_none());
+            assert!(log.entries.len() <= 200, "shed entries are freed in batches");
+        }
+        assert!(log.truncate(Zxid::new(Epoch(1), 950)));
+        assert_eq!((log.last_zxid(), log.entries().len()), (Zxid::new(Epoch(1), 950), 50));
+        log.append(entry(1, 951, 7));
+        assert_eq!(log.replay().0.get(1), Some(7));
+        let (state, _) = log.replay();
+        log.compact(Zxid::new(Epoch(1), 940), state.snapshot());
+        assert_eq!(log.entries().len(), 11);
     }
 
     #[test]

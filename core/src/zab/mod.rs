@@ -29,8 +29,8 @@ pub mod zkdb;
 
 use crate::config::QuorumConfig;
 use crate::ids::{ServerId, Zxid};
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -45,7 +45,7 @@ pub struct PrepareContext<'a> {
     /// The leader and the followers it has synced and forwards proposals to
     /// (ZooKeeper's `isQuorumSynced`: a reconfiguration is refused when the new
     /// configuration's voters among them are not a quorum).
-    pub synced: &'a BTreeSet<ServerId>,
+    pub synced: &'a VecSet<ServerId>,
     /// The server the request came in through (ZooKeeper's `Request.owner`: the
     /// leader itself, or the learner that forwarded it). A state may refuse a
     /// session's request from a server that no longer owns the session.
@@ -56,7 +56,7 @@ impl PrepareContext<'static> {
     /// A context with no synced learners and no origin server (tests and
     /// single-replica uses).
     pub fn alone(zxid: Zxid, time_ms: u64) -> PrepareContext<'static> {
-        static NONE: BTreeSet<ServerId> = BTreeSet::new();
+        static NONE: VecSet<ServerId> = VecSet::new();
         PrepareContext { zxid, time_ms, synced: &NONE, origin: ServerId(0) }
     }
 }
@@ -161,6 +161,15 @@ pub struct ServerConfig {
     pub max_outstanding: usize,
     /// Deliberately broken behaviours (all off by default).
     pub bugs: Bugs,
+    /// Whether [`server::Output::Committed`] carries the transaction's fingerprint
+    /// (FNV-1a of all of it, its data included). The simulator's traces and checks use
+    /// it; a driver that ignores it (the native server) turns it off and gets 0.
+    #[serde(default = "yes")]
+    pub txn_fingerprints: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for ServerConfig {
@@ -176,6 +185,7 @@ impl Default for ServerConfig {
             snap_count: 10_000,
             max_outstanding: 1_000,
             bugs: Bugs::default(),
+            txn_fingerprints: true,
         }
     }
 }

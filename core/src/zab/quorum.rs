@@ -7,17 +7,17 @@
 
 use crate::config::QuorumConfig;
 use crate::ids::ServerId;
-use std::collections::BTreeSet;
+use crate::vecmap::VecSet;
 use std::fmt::Debug;
 
 /// Decides which sets of servers form a quorum.
 pub trait QuorumVerifier: Debug + Send + Sync {
     /// Every member that votes (ZooKeeper's participants), in id order.
-    fn voters(&self) -> &BTreeSet<ServerId>;
+    fn voters(&self) -> &VecSet<ServerId>;
     /// Members that follow the committed stream but never vote.
-    fn observers(&self) -> &BTreeSet<ServerId>;
+    fn observers(&self) -> &VecSet<ServerId>;
     /// Whether `set` contains a quorum (servers that are not voters are ignored).
-    fn contains_quorum(&self, set: &BTreeSet<ServerId>) -> bool;
+    fn contains_quorum(&self, set: &VecSet<ServerId>) -> bool;
 
     /// Whether `id` votes (ZooKeeper: `validVoter`, a non-zero weight).
     fn is_voter(&self, id: ServerId) -> bool {
@@ -32,8 +32,8 @@ pub trait QuorumVerifier: Debug + Send + Sync {
 /// Majority quorums: more than half of the voters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuorumMaj {
-    voters: BTreeSet<ServerId>,
-    observers: BTreeSet<ServerId>,
+    voters: VecSet<ServerId>,
+    observers: VecSet<ServerId>,
 }
 
 impl QuorumMaj {
@@ -42,8 +42,8 @@ impl QuorumMaj {
         voters: impl IntoIterator<Item = ServerId>,
         observers: impl IntoIterator<Item = ServerId>,
     ) -> Self {
-        let voters: BTreeSet<ServerId> = voters.into_iter().collect();
-        let observers: BTreeSet<ServerId> = observers.into_iter().collect();
+        let voters: VecSet<ServerId> = voters.into_iter().collect();
+        let observers: VecSet<ServerId> = observers.into_iter().collect();
         assert!(!voters.is_empty(), "a configuration needs a voter");
         assert!(voters.is_disjoint(&observers), "a server is a voter or an observer, not both");
         QuorumMaj { voters, observers }
@@ -73,15 +73,15 @@ impl QuorumMaj {
 pub struct JointQuorum {
     old: QuorumMaj,
     new: QuorumMaj,
-    voters: BTreeSet<ServerId>,
-    observers: BTreeSet<ServerId>,
+    voters: VecSet<ServerId>,
+    observers: VecSet<ServerId>,
 }
 
 impl JointQuorum {
     /// The joint configuration of `old` and `new`.
     pub fn new(old: QuorumMaj, new: QuorumMaj) -> JointQuorum {
-        let voters: BTreeSet<ServerId> = old.voters.union(&new.voters).copied().collect();
-        let observers: BTreeSet<ServerId> =
+        let voters: VecSet<ServerId> = old.voters.union(&new.voters).copied().collect();
+        let observers: VecSet<ServerId> =
             old.observers.union(&new.observers).filter(|id| !voters.contains(id)).copied().collect();
         JointQuorum { old, new, voters, observers }
     }
@@ -98,25 +98,25 @@ impl JointQuorum {
 }
 
 impl QuorumVerifier for JointQuorum {
-    fn voters(&self) -> &BTreeSet<ServerId> {
+    fn voters(&self) -> &VecSet<ServerId> {
         &self.voters
     }
-    fn observers(&self) -> &BTreeSet<ServerId> {
+    fn observers(&self) -> &VecSet<ServerId> {
         &self.observers
     }
-    fn contains_quorum(&self, set: &BTreeSet<ServerId>) -> bool {
+    fn contains_quorum(&self, set: &VecSet<ServerId>) -> bool {
         self.old.contains_quorum(set) && self.new.contains_quorum(set)
     }
 }
 
 impl QuorumVerifier for QuorumMaj {
-    fn voters(&self) -> &BTreeSet<ServerId> {
+    fn voters(&self) -> &VecSet<ServerId> {
         &self.voters
     }
-    fn observers(&self) -> &BTreeSet<ServerId> {
+    fn observers(&self) -> &VecSet<ServerId> {
         &self.observers
     }
-    fn contains_quorum(&self, set: &BTreeSet<ServerId>) -> bool {
+    fn contains_quorum(&self, set: &VecSet<ServerId>) -> bool {
         let n = set.iter().filter(|id| self.voters.contains(id)).count();
         2 * n > self.voters.len()
     }
@@ -126,7 +126,7 @@ impl QuorumVerifier for QuorumMaj {
 mod tests {
     use super::*;
 
-    fn ids(v: &[u64]) -> BTreeSet<ServerId> {
+    fn ids(v: &[u64]) -> VecSet<ServerId> {
         v.iter().map(|&i| ServerId(i)).collect()
     }
 

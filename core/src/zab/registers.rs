@@ -7,7 +7,7 @@
 
 use super::{Fnv64, PrepareContext, Replicated};
 use crate::ids::Zxid;
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// A client request on the registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,7 +43,7 @@ pub enum RegTxn {
 /// Integer registers with an incremental digest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {
-    values: BTreeMap<u32, u64>,
+    values: VecMap<u32, u64>,
     digest: u64,
     last_zxid: Zxid,
 }

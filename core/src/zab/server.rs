@@ -22,7 +22,8 @@ use super::sync::{self, LeaderHistory, SyncOp};
 use super::{Fnv64, PrepareContext, Replicated, ServerConfig};
 use crate::config::QuorumConfig;
 use crate::ids::{Epoch, ServerId, Zxid};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vecmap::{VecMap, VecSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// A timer a server asks for.
@@ -128,7 +129,8 @@ pub enum Output<R: Replicated> {
     Committed {
         /// Its zxid.
         zxid: Zxid,
-        /// A fingerprint of the transaction (FNV-1a of its `Hash`).
+        /// A fingerprint of the transaction (FNV-1a of its `Hash`; 0 when
+        /// [`ServerConfig::txn_fingerprints`] is off).
         txn_hash: u64,
     },
     /// Observation: the server applied a transaction (committed or, when reloading
@@ -181,8 +183,8 @@ pub enum Output<R: Replicated> {
 
 #[derive(Clone, Debug, Default)]
 struct Election {
-    recv: BTreeMap<ServerId, (Vote, PeerState)>,
-    out_of_election: BTreeMap<ServerId, (Vote, PeerState)>,
+    recv: VecMap<ServerId, (Vote, PeerState)>,
+    out_of_election: VecMap<ServerId, (Vote, PeerState)>,
     finalizing: bool,
     timeout_ms: u64,
 }
@@ -236,19 +238,19 @@ struct Handler {
 struct Pending<R: Replicated> {
     txn: R::Txn,
     origin: Option<Origin>,
-    acks: BTreeSet<ServerId>,
+    acks: VecSet<ServerId>,
 }
 
 #[derive(Clone, Debug)]
 struct Leading<R: Replicated> {
     start_tick: u64,
     new_epoch: Option<Epoch>,
-    connecting: BTreeMap<ServerId, Epoch>,
-    epoch_acks: BTreeSet<ServerId>,
+    connecting: VecMap<ServerId, Epoch>,
+    epoch_acks: VecSet<ServerId>,
     epoch_quorum: bool,
-    newleader_acks: BTreeSet<ServerId>,
+    newleader_acks: VecSet<ServerId>,
     established: bool,
-    handlers: BTreeMap<ServerId, Handler>,
+    handlers: VecMap<ServerId, Handler>,
     outstanding: BTreeMap<Zxid, Pending<R>>,
     next_counter: u32,
 }
@@ -305,7 +307,7 @@ pub struct Server<R: Replicated> {
     next_conn: u32,
     now: u64,
     /// Client requests accepted here and not answered yet.
-    clients: BTreeSet<u64>,
+    clients: VecSet<u64>,
 }
 
 /// What a driver may show of a server's internals.
@@ -390,7 +392,7 @@ impl<R: Replicated> Server<R> {
             tick: 0,
             next_conn: 0,
             now,
-            clients: BTreeSet::new(),
+            clients: VecSet::new(),
         };
         s.configs_from_log();
         out.push(Output::Recovered { committed });
@@ -475,6 +477,23 @@ impl<R: Replicated> Server<R> {
                 e.recv.iter().chain(e.out_of_election.iter()).map(|(&id, &(v, s))| (id, v, s)).collect()
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// Raises `acceptedEpoch` to at least `epoch` (persisted) and, when the epoch this
+    /// server serves in is not above `epoch`, leaves its role for a new election — what
+    /// a restart with `--min-epoch` does, without the restart. Once every voter (or a
+    /// quorum that will elect the next leader) has done so, the next leader's epoch is
+    /// above `epoch`: a migration's cut-over makes the target's zxids pass every zxid
+    /// the source gave out. Until then a raised server refuses to follow a leader of a
+    /// lower epoch and keeps looking. Nothing committed is lost: the election reloads
+    /// what is on disk, and a quorum persisted every commit.
+    pub fn raise_epoch(&mut self, epoch: Epoch, out: &mut Vec<Output<R>>) {
+        if self.disk.accepted_epoch < epoch {
+            self.persist(PersistOp::AcceptedEpoch(epoch), out);
+        }
+        if !matches!(self.phase, Phase::Looking(_)) && self.disk.current_epoch <= epoch {
+            self.look(out);
         }
     }
 
@@ -676,7 +695,8 @@ impl<R: Replicated> Server<R> {
         for i in start..end {
             let e = &self.disk.log.entries()[i];
             let (zxid, origin) = (e.zxid, e.origin);
-            out.push(Output::Committed { zxid, txn_hash: Fnv64::of(&e.txn) });
+            let txn_hash = if self.cfg.txn_fingerprints { Fnv64::of(&e.txn) } else { 0 };
+            out.push(Output::Committed { zxid, txn_hash });
             if let Some(c) = R::membership_of(&e.txn) {
                 self.activate(c, out);
             }
@@ -1237,17 +1257,17 @@ impl<R: Replicated> Server<R> {
     // ---- leader ---------------------------------------------------------------------
 
     fn start_leading(&mut self, out: &mut Vec<Output<R>>) {
-        let mut connecting = BTreeMap::new();
+        let mut connecting = VecMap::new();
         connecting.insert(self.id, self.disk.accepted_epoch);
         self.phase = Phase::Leading(Box::new(Leading {
             start_tick: self.tick,
             new_epoch: None,
             connecting,
-            epoch_acks: BTreeSet::new(),
+            epoch_acks: VecSet::new(),
             epoch_quorum: false,
-            newleader_acks: BTreeSet::new(),
+            newleader_acks: VecSet::new(),
             established: false,
-            handlers: BTreeMap::new(),
+            handlers: VecMap::new(),
             outstanding: BTreeMap::new(),
             next_counter: 0,
         }));
@@ -1273,7 +1293,7 @@ impl<R: Replicated> Server<R> {
         if l.new_epoch.is_some() {
             return;
         }
-        let ids: BTreeSet<ServerId> = l.connecting.keys().copied().collect();
+        let ids: VecSet<ServerId> = l.connecting.keys().copied().collect();
         if !quorum.contains_quorum(&ids) {
             return;
         }
@@ -1530,7 +1550,7 @@ impl<R: Replicated> Server<R> {
         l.next_counter += 1;
         let zxid = Zxid::new(epoch, l.next_counter);
         let pending: Vec<&R::Txn> = l.outstanding.values().map(|p| &p.txn).collect();
-        let mut synced: BTreeSet<ServerId> = l
+        let mut synced: VecSet<ServerId> = l
             .handlers
             .iter()
             .filter(|(_, h)| {
@@ -1547,7 +1567,7 @@ impl<R: Replicated> Server<R> {
             .filter(|(_, h)| h.forwarding && h.kind == LearnerKind::Follower)
             .map(|(&id, h)| (id, h.conn))
             .collect();
-        l.outstanding.insert(zxid, Pending { txn: txn.clone(), origin: Some(origin), acks: BTreeSet::new() });
+        l.outstanding.insert(zxid, Pending { txn: txn.clone(), origin: Some(origin), acks: VecSet::new() });
         for (id, conn) in targets {
             let packet = Packet::Proposal { zxid, txn: txn.clone(), origin: Some(origin) };
             self.send_packet(id, conn, packet, out);
@@ -1662,7 +1682,7 @@ impl<R: Replicated> Server<R> {
                     }
                     return;
                 }
-                let mut synced: BTreeSet<ServerId> = l
+                let mut synced: VecSet<ServerId> = l
                     .handlers
                     .iter()
                     .filter(|(_, h)| h.kind == LearnerKind::Follower)

@@ -47,7 +47,8 @@ use crate::tree::{
     acl, path, snapshot, Applied, AuthInfo, DataTree, Origin, Preparer, TreeConfig, Trigger, Txn,
     WriteRequest,
 };
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vecmap::{VecMap, VecSet};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -164,7 +165,7 @@ pub struct ZkDatabase {
     triggers: VecDeque<(Zxid, Vec<Trigger>)>,
     applied: u64,
     /// The leader's session owners and the epoch they belong to.
-    owners: (Epoch, BTreeMap<SessionId, ServerId>),
+    owners: (Epoch, VecMap<SessionId, ServerId>),
 }
 
 impl Default for ZkDatabase {
@@ -181,7 +182,7 @@ impl ZkDatabase {
             prep: Preparer::new(TreeConfig::default()),
             triggers: VecDeque::new(),
             applied: 0,
-            owners: (Epoch(0), BTreeMap::new()),
+            owners: (Epoch(0), VecMap::new()),
         }
     }
 
@@ -226,9 +227,9 @@ impl ZkDatabase {
         self.owners.1.get(&session).copied()
     }
 
-    fn owners_of(&mut self, epoch: Epoch) -> &mut BTreeMap<SessionId, ServerId> {
+    fn owners_of(&mut self, epoch: Epoch) -> &mut VecMap<SessionId, ServerId> {
         if self.owners.0 != epoch {
-            self.owners = (epoch, BTreeMap::new());
+            self.owners = (epoch, VecMap::new());
         }
         &mut self.owners.1
     }
@@ -373,7 +374,7 @@ impl ZkDatabase {
             return Err(ZkError::BadVersion);
         }
         let mut next = r.next_config(&current)?;
-        let voters: BTreeSet<ServerId> = next.participants().into_iter().collect();
+        let voters: VecSet<ServerId> = next.participants().into_iter().collect();
         let synced = voters.intersection(ctx.synced).count();
         if 2 * synced <= voters.len() {
             return Err(ZkError::NewConfigNoQuorum);

@@ -257,7 +257,7 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FormatError> {
         .map_err(|e| FormatError::at(pos as u64, format!("bad deflate data: {:?}", e.status)))?;
     let tail = &bytes[bytes.len() - 8..];
     let crc = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
-    if crc32fast::hash(&out) != crc {
+    if crate::crc32::hash(&out) != crc {
         return Err(FormatError::at(bytes.len() as u64 - 8, "gzip CRC mismatch".to_owned()));
     }
     Ok(out)

@@ -5,7 +5,7 @@
 //! pipelined by xid; a lost connection fails every outstanding call with
 //! [`CallError::Lost`] (the controller reconnects and reconciles).
 
-use super::wire::encode_import;
+use super::wire::{encode_import, encode_raise_epoch};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,8 +17,9 @@ use zoolab_core::jute::proto::{
     ConnectRequest, ConnectResponse, OpCode, ReplyHeader, RequestHeader, WatcherEvent, WireAcl, WireStat,
     XID_AUTH, XID_NOTIFICATION, XID_PING,
 };
+use zoolab_core::jute::request::{encode_multi, MultiOp};
 use zoolab_core::jute::{frame, Reader, Writer};
-use zoolab_core::tree::Import;
+use zoolab_core::tree::{Import, ImportGuard};
 
 const LIMIT: usize = 64 << 20;
 /// ZooKeeper's NONODE.
@@ -397,21 +398,52 @@ impl Client {
         .map(|_| ())
     }
 
-    /// delete with any version.
-    pub async fn delete(&self, path: &str) -> Result<(), CallError> {
-        self.call(OpCode::Delete, |w| {
-            w.string(path).i32(-1);
-        })
-        .await
-        .map(|_| ())
+    /// A multi of write ops (all or nothing). A failed multi answers every op with an
+    /// error result; the error is the first that is neither OK nor the
+    /// RUNTIMEINCONSISTENCY of the ops that did not run (ZooKeeper's `MultiResponse`).
+    pub async fn multi(&self, ops: &[MultiOp]) -> Result<(), CallError> {
+        let (_, body) = self.call(OpCode::Multi, |w| encode_multi(ops, w)).await?;
+        multi_error(&body).map_or(Ok(()), |e| Err(CallError::Server(e)))
     }
 
-    /// zoolab's import request; returns the batch's zxid.
-    pub async fn import(&self, imp: &Import) -> Result<i64, CallError> {
+    /// zoolab's raise-epoch request to the one server of this session.
+    pub async fn raise_epoch(&self, epoch: u32) -> Result<(), CallError> {
         let xid = self.xid.fetch_add(1, Ordering::SeqCst);
-        self.call_raw(xid, encode_import(xid, imp)).await.map(|(h, _)| h.zxid)
+        self.call_raw(xid, encode_raise_epoch(xid, epoch)).await.map(|_| ())
+    }
+
+    /// zoolab's import request, applied only while `guard` holds when given; returns
+    /// the batch's zxid.
+    pub async fn import(&self, imp: &Import, guard: Option<&ImportGuard>) -> Result<i64, CallError> {
+        let xid = self.xid.fetch_add(1, Ordering::SeqCst);
+        self.call_raw(xid, encode_import(xid, imp, guard)).await.map(|(h, _)| h.zxid)
     }
 }
+
+/// The error of a failed multi's response, `None` when it succeeded (or cannot be read
+/// as a failure: a success's results are not needed here).
+fn multi_error(body: &[u8]) -> Option<i32> {
+    let mut r = Reader::new(body, LIMIT);
+    let mut first = None;
+    loop {
+        let kind = r.i32("type").ok()?;
+        let done = r.bool("done").ok()?;
+        let _err = r.i32("err").ok()?;
+        if done {
+            return first;
+        }
+        if kind != -1 {
+            return None;
+        }
+        let e = r.i32("error").ok()?;
+        if e != 0 && e != RUNTIME_INCONSISTENCY {
+            first.get_or_insert(e);
+        }
+    }
+}
+
+/// ZooKeeper's RUNTIMEINCONSISTENCY: what a failed multi answers for the ops it did not run.
+const RUNTIME_INCONSISTENCY: i32 = -2;
 
 /// Sends a four-letter word to one server and returns its answer.
 pub async fn four_letter(host: &str, word: &str) -> anyhow::Result<String> {
@@ -425,6 +457,27 @@ pub async fn four_letter(host: &str, word: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_multi_names_the_op_that_failed() {
+        let results = |entries: &[(i32, Option<i32>)]| {
+            let mut w = Writer::new();
+            for &(kind, err) in entries {
+                w.i32(kind).bool(false).i32(err.unwrap_or(0));
+                if let Some(e) = err {
+                    w.i32(e);
+                }
+            }
+            w.i32(-1).bool(true).i32(-1);
+            w.into_bytes()
+        };
+        // check failed (BADVERSION), the create after it did not run.
+        assert_eq!(multi_error(&results(&[(-1, Some(-103)), (-1, Some(-2))])), Some(-103));
+        // check passed, create failed (NODEEXISTS).
+        assert_eq!(multi_error(&results(&[(-1, Some(0)), (-1, Some(-110))])), Some(-110));
+        // success: a check result, then a delete result (neither carries a body).
+        assert_eq!(multi_error(&results(&[(13, None), (2, None)])), None);
+    }
     use tokio::net::TcpListener;
 
     /// A server that opens a session and then never answers (a partition that keeps the

@@ -22,13 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use zoolab_core::ids::Zxid;
-use zoolab_core::jute::proto::WireAcl;
+use zoolab_core::jute::proto::{OpCode, WireAcl};
+use zoolab_core::jute::request::{CreateRequest, MultiOp};
 use zoolab_core::migration::fence::FENCE_PATH;
 use zoolab_core::migration::fidelity::{self, Transport};
 use zoolab_core::migration::phase::{Evidence, Phase};
 use zoolab_core::migration::record::{next_stamp, RECORD_PATH};
 use zoolab_core::migration::verify::{self, Fidelity};
-use zoolab_core::tree::{DataTree, Import, ImportedNode, StatPersisted};
+use zoolab_core::tree::{DataTree, Import, ImportGuard, ImportedNode, StatPersisted};
 
 /// What to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -93,6 +94,12 @@ pub struct Opts {
     /// since are not copied back (there is no reverse mirror).
     #[arg(long)]
     pub force: bool,
+    /// Never re-elect a zoolab ensemble to raise its epoch (at the cut-over, the target
+    /// above the source; on an abort after it, the source above the target): the gate
+    /// stays closed and says to restart its members with `--min-epoch`. By default the
+    /// controller raises it online (zoolab's raise-epoch request to every member).
+    #[arg(long)]
+    pub no_online_raise: bool,
 }
 
 /// Where `run` stops before doing `phase`'s work, if it does: at `--until`, and at the
@@ -153,6 +160,11 @@ struct Side {
     client: Arc<Client>,
     zoolab: bool,
     auth: Option<String>,
+    /// The data version of the migration record as this process last wrote it (`None`
+    /// until it claims the record). On zoolab every import is guarded by it, so once
+    /// another controller writes the record, this one's imports are refused at once
+    /// (`BADVERSION`), not only at its next phase's stamp check.
+    record: std::sync::Mutex<Option<i32>>,
 }
 
 impl Side {
@@ -178,7 +190,7 @@ impl Side {
         let Some(zoolab) = zoolab else {
             bail!("cannot tell whether {hosts} is zoolab or ZooKeeper: no server answered the `srvr` four-letter word")
         };
-        let side = Side { hosts, root, client: Arc::new(client), zoolab, auth };
+        let side = Side { hosts, root, client: Arc::new(client), zoolab, auth, record: Default::default() };
         side.authenticate().await?;
         Ok(side)
     }
@@ -195,6 +207,20 @@ impl Side {
 
     fn describe(&self) -> String {
         format!("{} ({})", self.hosts, if self.zoolab { "zoolab" } else { "ZooKeeper" })
+    }
+
+    /// The record version this process owns, if it claimed the record.
+    fn owned_record(&self) -> Option<i32> {
+        *self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_owned_record(&self, version: i32) {
+        *self.record.lock().unwrap_or_else(|e| e.into_inner()) = Some(version);
+    }
+
+    /// The guard of this process's imports: its record at the version it wrote.
+    fn import_guard(&self) -> Option<ImportGuard> {
+        self.owned_record().map(|v| ImportGuard { path: RECORD_PATH.into(), version: Some(v) })
     }
 
     /// Reads one node (data, ACL, Stat); `None` if absent. `changed` when the data's and
@@ -347,6 +373,10 @@ impl Engine {
     }
 
     async fn import(&self, side: &Side, imp: &Import) -> Result<i64> {
+        self.import_guarded(side, imp, side.import_guard()).await
+    }
+
+    async fn import_guarded(&self, side: &Side, imp: &Import, guard: Option<ImportGuard>) -> Result<i64> {
         let size = bincode::serialized_size(imp).unwrap_or(0);
         if size > IMPORT_MAX_BYTES {
             bail!(
@@ -355,7 +385,13 @@ impl Engine {
                 imp.nodes.first().map_or("?", |n| n.path.as_str())
             );
         }
-        side.client.import(imp).await.map_err(|e| match e {
+        side.client.import(imp, guard.as_ref()).await.map_err(|e| match e {
+            CallError::Server(-103) => anyhow::anyhow!(
+                "import into {} refused (BADVERSION): the migration record {RECORD_PATH} there is no \
+                 longer at the version this controller wrote — another controller took the \
+                 migration over; this one stops",
+                side.hosts
+            ),
             CallError::Server(-102) => anyhow::anyhow!(
                 "{} refused zoolab's import request (NOAUTH): it needs the super-user — configure \
                  DigestAuthenticationProvider.superDigest and pass its credentials (--target-auth / \
@@ -425,14 +461,30 @@ impl Engine {
                     let path = self.dst.abs(&rel);
                     match target.get(&rel) {
                         Some(t) if t.data == node.data && t.acl == node.acl => {}
-                        _ => match c.create(&path, &node.data, &node.acl, 0).await {
-                            Ok(_) => {}
-                            Err(CallError::Server(client::NODEEXISTS)) => {
-                                c.set_data(&path, &node.data, -1).await?;
-                                c.set_acl(&path, &node.acl).await?;
+                        _ => {
+                            let create = MultiOp::Create(CreateRequest {
+                                op: OpCode::Create,
+                                path: path.clone(),
+                                data: node.data.clone(),
+                                acl: node.acl.clone(),
+                                flags: 0,
+                                ttl: None,
+                            });
+                            match self.dst_write(create).await {
+                                Ok(()) => {}
+                                Err(CallError::Server(client::NODEEXISTS)) => {
+                                    let set =
+                                        MultiOp::SetData { path: path.clone(), data: node.data, version: -1 };
+                                    self.dst_write(set)
+                                        .await
+                                        .map_err(|e| self.write_failed("setData", &path, e))?;
+                                    // A multi cannot hold a setACL (ZooKeeper's has no such op):
+                                    // the one write that follows its guarded setData unguarded.
+                                    c.set_acl(&path, &node.acl).await?;
+                                }
+                                Err(e) => return Err(self.write_failed("create", &path, e)),
                             }
-                            Err(e) => bail!("create {path} on the target: {e}"),
-                        },
+                        }
                     }
                 }
                 Change::Tombstone { rel, .. } => {
@@ -457,12 +509,36 @@ impl Engine {
             i += 1;
         }
         for p in order.iter().rev() {
-            match c.delete(p).await {
+            match self.dst_write(MultiOp::Delete { path: p.clone(), version: -1 }).await {
                 Ok(()) | Err(CallError::Server(client::NONODE)) => {}
-                Err(e) => bail!("delete {p} on the target: {e}"),
+                Err(e) => return Err(self.write_failed("delete", p, e)),
             }
         }
         Ok(())
+    }
+
+    /// One write of a logical copy into the target, as a multi guarded by the target's
+    /// migration record at the version this controller wrote (a `check` op first): once
+    /// another controller claims the record, this one's writes fail with BADVERSION.
+    async fn dst_write(&self, op: MultiOp) -> Result<(), CallError> {
+        match self.dst.owned_record() {
+            Some(version) => {
+                let check = MultiOp::Check { path: RECORD_PATH.into(), version };
+                self.dst.client.multi(&[check, op]).await
+            }
+            None => self.dst.client.multi(&[op]).await,
+        }
+    }
+
+    fn write_failed(&self, what: &str, path: &str, e: CallError) -> anyhow::Error {
+        match e {
+            // The writes themselves expect any version: BADVERSION is the guard's.
+            CallError::Server(-103) => anyhow::anyhow!(
+                "{what} {path} on the target refused (BADVERSION on {RECORD_PATH}): another \
+                 controller took the migration over; this one stops"
+            ),
+            e => anyhow::anyhow!("{what} {path} on the target: {e}"),
+        }
     }
 
     fn differs(&self, s: &NodeCopy, t: &NodeCopy) -> bool {
@@ -660,7 +736,10 @@ impl Engine {
     /// `rolled back`), so another subtree's migration may start.
     async fn end_record(&self, state: &str) -> Result<()> {
         for side in [&self.src, &self.dst] {
-            let version = self.read_record(side).await?.map(|x| x.1);
+            let version = match side.owned_record() {
+                Some(v) => Some(v),
+                None => self.read_record(side).await?.map(|x| x.1),
+            };
             self.write_record_state(side, self.stamp(), version, state).await?;
         }
         Ok(())
@@ -686,12 +765,18 @@ impl Engine {
         }))?;
         if side.zoolab {
             // zoolab refuses client writes to its controller znodes: the record goes
-            // through the import path (a super-user session) even for a logical copy.
+            // through the import path (a super-user session) even for a logical copy,
+            // guarded like a conditional setData: applied only while the record is at
+            // the version read (absent: `None`), and written one version up.
             let z = side.client.last_zxid();
-            let stat = StatPersisted::created(Zxid(z as u64), now_ms(), 0);
+            let version = expected.map_or(0, |v| v + 1);
+            let stat = StatPersisted { version, ..StatPersisted::created(Zxid(z as u64), now_ms(), 0) };
             let node = ImportedNode { path: RECORD_PATH.into(), data, acl: read_only_acl(), stat };
-            self.import(side, &Import { nodes: vec![node], ..Import::default() }).await?;
-            return Ok(format!("{RECORD_PATH} imported"));
+            let guard = ImportGuard { path: RECORD_PATH.into(), version: expected };
+            let imp = Import { nodes: vec![node], ..Import::default() };
+            self.import_guarded(side, &imp, Some(guard)).await?;
+            side.set_owned_record(version);
+            return Ok(format!("{RECORD_PATH} imported (version {version})"));
         }
         // Apache ZooKeeper cannot refuse writes under /zookeeper: the record is readable by
         // all and writable only by the controller's own identity when it authenticated.
@@ -702,11 +787,14 @@ impl Engine {
             open[0].perms = 31;
         }
         let r = match expected {
-            None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| ()),
-            Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|_| ()),
+            None => side.client.create(RECORD_PATH, &data, &open, 0).await.map(|_| 0),
+            Some(v) => side.client.set_data(RECORD_PATH, &data, v).await.map(|s| s.version),
         };
         match r {
-            Ok(()) => Ok(format!("{RECORD_PATH} written")),
+            Ok(version) => {
+                side.set_owned_record(version);
+                Ok(format!("{RECORD_PATH} written"))
+            }
             Err(CallError::Server(-103)) | Err(CallError::Server(client::NODEEXISTS)) => {
                 bail!(
                     "the migration record on {} changed under this controller: another controller owns it",
@@ -799,10 +887,18 @@ impl Engine {
         );
         // The core's report counts what the transport loses on the tree as read; the
         // lines after it are what the client API cannot even see.
-        if r.exact() {
+        if r.exact() && self.exact {
             println!(
                 "fidelity: kept exactly: data, ACLs, and every Stat field (czxid, mzxid, pzxid, ctime, mtime, \
                  version, cversion, aversion)"
+            );
+        } else if r.exact() {
+            // A logical copy writes through the client API: the target gives every node
+            // its own zxids and times; versions and counters only matter where the
+            // source's are above 0, and none is here.
+            println!(
+                "fidelity: kept: data and ACLs; versions, cversions and sequence counters (all still at their \
+                 start here); not kept: czxid, mzxid, pzxid, ctime, mtime (the target's own)"
             );
         } else {
             for line in r.to_string().lines().skip(1) {
@@ -1026,7 +1122,11 @@ impl Engine {
                 // The source may have elected a new leader (a new epoch) since the cut-over.
                 let source = self.src.client.synced_zxid("/").await?;
                 let target = self.dst.client.synced_zxid("/").await?;
+                let (target, raised) = self.raise_target_epoch(target, source).await?;
                 let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+                if let Some(note) = raised {
+                    ev.detail = format!("{note}; {}", ev.detail);
+                }
                 if ev.holds {
                     ev.detail = format!(
                         "soaked {} s; {}; the operator commits (no way back after)",
@@ -1091,7 +1191,11 @@ impl Engine {
         let source = self.src.client.synced_zxid("/").await?;
         let source = source.max(self.journal.fence_zxid.unwrap_or(0));
         let target = self.dst.client.synced_zxid("/").await?;
+        let (target, raised) = self.raise_target_epoch(target, source).await?;
         let mut ev = plan::cut_over_gate(target, source, self.dst.zoolab);
+        if let Some(note) = raised {
+            ev.detail = format!("{note}; {}", ev.detail);
+        }
         if ev.holds {
             self.journal.raised_zxid = Some(target);
             if self.dst.zoolab && !self.opts.logical {
@@ -1101,6 +1205,100 @@ impl Engine {
             }
         }
         Ok(ev)
+    }
+
+    /// When a zoolab target's epoch is not above the source's, raises it online (every
+    /// member asked to raise its `acceptedEpoch` and re-elect: zoolab's raise-epoch
+    /// request) and takes a zxid in the new epoch; returns the target's zxid and what
+    /// was done. A standalone target (no election) or a ZooKeeper one is left as it is:
+    /// the gate then says how to raise it.
+    async fn raise_target_epoch(&mut self, target: i64, source: i64) -> Result<(i64, Option<String>)> {
+        if !self.dst.zoolab || (target >> 32) > (source >> 32) {
+            return Ok((target, None));
+        }
+        let floor = (source >> 32) as u32;
+        match self.raise_epoch_online(false, floor).await? {
+            Some(z) => {
+                Ok((z, Some(format!("target's epoch raised online above {floor} (each member re-elected)"))))
+            }
+            None => Ok((target, None)),
+        }
+    }
+
+    /// Asks every member of a zoolab side (`source`, or the target) to raise its
+    /// `acceptedEpoch` to `floor` and re-elect, then waits (60 s at most) for the side
+    /// to take a zxid above that epoch (an empty import). `None` when no member can
+    /// (standalone servers answer UNIMPLEMENTED).
+    async fn raise_epoch_online(&mut self, source: bool, floor: u32) -> Result<Option<i64>> {
+        if self.opts.no_online_raise {
+            return Ok(None);
+        }
+        let side = if source { &self.src } else { &self.dst };
+        let hosts: Vec<String> =
+            side.hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect();
+        // Every member's session first, while the ensemble has a leader: a member that
+        // starts looking closes its connections and accepts none until a leader is
+        // elected. Then the followers are asked, the leader last: the next leader's
+        // epoch is one above the highest acceptedEpoch of the quorum that elects it,
+        // and every quorum meets a majority of raised members, so a leader that stops
+        // leading before it is asked changes nothing.
+        let mut members = Vec::new();
+        for h in &hosts {
+            let (tx, _) = mpsc::unbounded_channel();
+            match Client::connect(h, tx).await {
+                Ok(c) => {
+                    if let Some(a) = &side.auth {
+                        c.auth("digest", a.as_bytes())
+                            .await
+                            .map_err(|e| anyhow::anyhow!("digest auth on {h}: {e}"))?;
+                    }
+                    let leading =
+                        client::four_letter(h, "srvr").await.is_ok_and(|s| s.contains("Mode: leader"));
+                    members.push((leading, h.clone(), c));
+                }
+                Err(_) => {
+                    self.say(&format!("raise epoch: {h} does not answer (it joins above {floor} later)"))
+                }
+            }
+        }
+        members.sort_by_key(|m| m.0);
+        let mut asked = 0;
+        for (_, h, c) in &members {
+            match c.raise_epoch(floor).await {
+                Ok(()) => asked += 1,
+                Err(CallError::Server(-6)) => {}
+                Err(CallError::Server(-102)) => bail!(
+                    "{h} refused the raise-epoch request (NOAUTH): it needs the super-user (--target-auth / \
+                     --source-auth super:PASSWORD)"
+                ),
+                Err(e) => self.say(&format!("raise epoch on {h}: {e} (it may have started looking already)")),
+            }
+        }
+        if asked == 0 {
+            return Ok(None);
+        }
+        self.say(&format!(
+            "raised acceptedEpoch to {floor} on {asked} of {} members; waiting for a new leader",
+            hosts.len()
+        ));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let side = if source { &self.src } else { &self.dst };
+            if side.client.alive() {
+                if let Ok(z) = self.import(side, &Import::default()).await {
+                    if (z >> 32) > i64::from(floor) {
+                        return Ok(Some(z));
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("the ensemble {} did not elect a leader above epoch {floor} within 60 s", side.hosts);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if !side.client.alive() {
+                self.reconnect().await?;
+            }
+        }
     }
 
     /// Undoes the migration. After the cut-over the order is the simulator's
@@ -1122,7 +1320,16 @@ impl Engine {
             let z = self.set_fence(&self.dst, true).await?;
             let target = self.dst.client.synced_zxid("/").await?.max(z);
             notes.push(format!("target fenced again at 0x{z:x}"));
-            let source = self.src.client.synced_zxid("/").await?;
+            let mut source = self.src.client.synced_zxid("/").await?;
+            if source <= target && self.src.zoolab {
+                if let Some(z) = self.raise_epoch_online(true, (target >> 32) as u32).await? {
+                    notes.push(format!(
+                        "source's epoch raised online above {} (each member re-elected)",
+                        target >> 32
+                    ));
+                    source = z;
+                }
+            }
             if source <= target {
                 return Ok(Evidence {
                     holds: false,

@@ -27,7 +27,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use wire::{read_frame, Frame, MAGIC};
+use wire::{buffered_frame, next_frame, read_frame, Frame, MAGIC};
 use zoolab_core::config::{MemberRole, QuorumConfig, ServerSpec};
 use zoolab_core::ids::ServerId;
 use zoolab_core::zab::message::ConnId;
@@ -99,12 +99,15 @@ async fn serve(
         tick_ms: tick,
         init_limit: u64::from(config.init_limit),
         sync_limit: u64::from(config.sync_limit),
-        snap_count: config.snap_count,
+        snap_count: staggered_snap_count(config.snap_count, me.id),
         commit_log_count: if config.commit_log_count > 0 {
             config.commit_log_count
         } else {
             ServerConfig::default().commit_log_count
         },
+        // `Output::Committed`'s fingerprint is for the simulator's traces: nothing
+        // here reads it, and it would hash every value once more.
+        txn_fingerprints: false,
         ..ServerConfig::default()
     };
     // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0;
@@ -172,6 +175,17 @@ async fn serve(
     crate::zk::accept_clients(client, node).await
 }
 
+/// The number of transactions between this member's snapshots. ZooKeeper takes one
+/// after `snapCount/2 + rand(snapCount/2)`, so that the members of an ensemble do not
+/// all write theirs at the same time; here the choice is per member and deterministic:
+/// `snapCount/2` plus that times the fractional part of `myid` × the golden ratio
+/// (members 1, 2, 3 at 0.81, 0.62 and 0.93 × `snapCount`).
+fn staggered_snap_count(snap_count: u64, myid: u64) -> u64 {
+    let half = snap_count / 2;
+    let frac = (myid as f64 * 0.618_033_988_749_895).fract();
+    (half + (half as f64 * frac) as u64).max(1)
+}
+
 /// Reads frames from peers that connect to one of our ports.
 async fn accept_peers(
     listener: TcpListener,
@@ -202,14 +216,34 @@ async fn accept_peers(
                 Ok(Ok(_)) => return warn!(%addr, "{what} port: closing a connection that did not say hello"),
                 Err(_) => return warn!(%addr, "{what} port: closing a connection silent for 5 s"),
             };
+            // Every frame already read is handled under one lock (a leader's burst of
+            // ACKs after a follower's sync is one step batch, not one lock each).
+            let mut frames = Vec::new();
             loop {
-                match read_frame(&mut rd).await {
-                    Ok(Some(f)) => lock(&node).on_frame(ServerId(from), f),
-                    Ok(None) => break,
-                    Err(why) => {
-                        warn!(%addr, "{what} port: closing the connection from server {from}: {why}");
-                        break;
+                let why = match next_frame(&mut rd).await {
+                    Ok(Some(f)) => {
+                        frames.push(f);
+                        loop {
+                            match buffered_frame(&mut rd) {
+                                Some(Ok(f)) if frames.len() < 1024 => frames.push(f),
+                                Some(Ok(f)) => {
+                                    lock(&node).on_frames(ServerId(from), std::mem::take(&mut frames));
+                                    frames.push(f);
+                                }
+                                Some(Err(why)) => break Some(why),
+                                None => break None,
+                            }
+                        }
                     }
+                    Ok(None) => break,
+                    Err(why) => Some(why),
+                };
+                if !frames.is_empty() {
+                    lock(&node).on_frames(ServerId(from), std::mem::take(&mut frames));
+                }
+                if let Some(why) = why {
+                    warn!(%addr, "{what} port: closing the connection from server {from}: {why}");
+                    break;
                 }
             }
         });
@@ -272,6 +306,7 @@ async fn peer_sender(
             continue;
         }
         let mut used = BTreeSet::new();
+        let mut buf = Vec::new();
         loop {
             if !take(&mut rx, &mut backlog, &mut broken) {
                 return;
@@ -283,7 +318,7 @@ async fn peer_sender(
                 }
                 continue;
             }
-            let mut buf = Vec::new();
+            buf.clear();
             while let Some(f) = backlog.pop_front() {
                 if let Some(c) = f.conn() {
                     if broken.contains(&c) {
@@ -291,7 +326,7 @@ async fn peer_sender(
                     }
                     used.insert(c);
                 }
-                buf.extend_from_slice(&f.encode());
+                f.encode_into(&mut buf);
                 if buf.len() > 1 << 20 {
                     break;
                 }
@@ -310,5 +345,19 @@ async fn peer_sender(
         }
         broken.extend(used);
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::staggered_snap_count;
+
+    #[test]
+    fn members_snapshot_at_different_counts_between_half_and_all_of_snap_count() {
+        let counts: Vec<u64> = (1..=5).map(|id| staggered_snap_count(100_000, id)).collect();
+        assert_eq!(counts, [80_901, 61_803, 92_705, 73_606, 54_508]);
+        assert!(counts.iter().all(|&c| (50_000..100_000).contains(&c)));
+        assert_eq!(staggered_snap_count(1, 1), 1);
+        assert_eq!(staggered_snap_count(100, 3), 92);
     }
 }

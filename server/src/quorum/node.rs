@@ -24,7 +24,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::Notify;
 use tracing::{error, info, warn};
 use zoolab_core::ids::{Epoch, ServerId, SessionId, Zxid};
 use zoolab_core::jute::proto::{ConnectRequest, ConnectResponse, OpCode, RequestHeader, XID_AUTH, XID_PING};
@@ -98,10 +97,9 @@ pub struct Node {
     zab: Server<ZkDatabase>,
     tree_config: TreeConfig,
     store: Option<QStore>,
-    written: u64,
-    synced: u64,
+    durability: Durability,
     /// Wakes the log syncer.
-    pub sync_wake: Arc<Notify>,
+    pub sync_wake: Arc<crate::zk::Doorbell>,
     peers: BTreeMap<ServerId, PeerTx>,
     weak: Weak<Mutex<Node>>,
     conns: BTreeMap<ConnId, QConn>,
@@ -161,9 +159,8 @@ impl Node {
             zab,
             tree_config,
             store,
-            written: 0,
-            synced: 0,
-            sync_wake: Arc::new(Notify::new()),
+            durability: Durability::default(),
+            sync_wake: Arc::default(),
             peers,
             weak,
             conns: BTreeMap::new(),
@@ -186,6 +183,18 @@ impl Node {
         }
     }
 
+    /// The session of a connection sending one of zoolab's own requests, with its
+    /// authentication; `None` before the handshake.
+    fn admin_session(&mut self, conn: ConnId, now: Instant) -> Option<(SessionId, AuthInfo)> {
+        self.counters.received += 1;
+        let sid = self.conns.get_mut(&conn).and_then(|c| {
+            c.received += 1;
+            c.last_heard = now;
+            c.session
+        })?;
+        Some((sid, self.auth.get(&sid).cloned().unwrap_or_default()))
+    }
+
     // ---- driving the core ---------------------------------------------------------
 
     /// Carries out outputs the core returned outside [`Node::input`] (at recovery).
@@ -198,13 +207,30 @@ impl Node {
         self.drain(more);
     }
 
-    /// A step's outputs are carried out: a checkpoint it asked for is written now.
+    /// A step's outputs are carried out: a checkpoint it asked for is started (written in
+    /// the background; what this step and later ones logged is acknowledged once it is).
     fn end_of_step(&mut self) {
-        if let Some(store) = &mut self.store {
-            if let Err(e) = store.end_of_step(self.zab.durable()) {
+        let Some(store) = &mut self.store else { return };
+        let weak = self.weak.clone();
+        let done = move |generation| {
+            if let Some(n) = weak.upgrade() {
+                lock(&n).checkpoint_written(generation);
+            }
+        };
+        match store.end_of_step(self.zab.durable(), done) {
+            Ok(Some(generation)) if self.config.force_sync => self.durability.checkpoint_started(generation),
+            Ok(_) => {}
+            Err(e) => {
                 error!("cannot write a checkpoint: {e:#}; stopping");
                 std::process::exit(3);
             }
+        }
+    }
+
+    /// A checkpoint written in the background is in place, with its log.
+    fn checkpoint_written(&mut self, generation: u64) {
+        if let Some(upto) = self.durability.checkpoint_written(generation) {
+            self.input(Input::Persisted(upto));
         }
     }
 
@@ -241,16 +267,17 @@ impl Node {
                 }
             }
             Output::Persist { seq, op } => {
-                self.written = seq;
+                self.durability.written = seq;
                 match &mut self.store {
                     Some(store) => {
                         if let Err(e) = store.write(&op) {
                             error!("cannot write the log: {e:#}; stopping");
                             std::process::exit(3);
                         }
-                        if self.config.force_sync {
-                            self.sync_wake.notify_one();
-                        } else {
+                        // The syncer writes what is queued (and syncs it, unless
+                        // forceSync=no, where the record counts as written now).
+                        self.sync_wake.ring();
+                        if !self.config.force_sync {
                             inputs.push_back(Input::Persisted(seq));
                         }
                     }
@@ -281,6 +308,29 @@ impl Node {
                 lock(&n).input(Input::Timer(timer));
             }
         });
+    }
+
+    /// Frames from a peer, in order: consecutive core messages are stepped as one batch.
+    pub fn on_frames(&mut self, from: ServerId, frames: Vec<Frame>) {
+        let mut batch = VecDeque::new();
+        for f in frames {
+            match f {
+                Frame::Notification(..) | Frame::Quorum { .. } => {
+                    if let Some(msg) = f.into_message() {
+                        batch.push_back(Input::Message { from, msg });
+                    }
+                }
+                other => {
+                    if !batch.is_empty() {
+                        self.drain(std::mem::take(&mut batch));
+                    }
+                    self.on_frame(from, other);
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.drain(batch);
+        }
     }
 
     /// A frame from a peer.
@@ -495,6 +545,18 @@ impl Node {
             let Some(c) = self.conns.get_mut(&conn) else { return };
             if c.dead {
                 c.queue.clear();
+                return;
+            }
+            // Look before taking: most steps leave most heads waiting, and a `Pending`
+            // is large to move out and back.
+            let last = self.zab.state().tree().last_zxid();
+            let ready = match c.queue.front() {
+                None => return,
+                Some((_, Pending::Write { done: None, .. })) => false,
+                Some((_, Pending::Sync { until, .. })) => until.is_some_and(|u| last >= u),
+                Some(_) => true,
+            };
+            if !ready {
                 return;
             }
             let Some((at, p)) = c.queue.pop_front() else { return };
@@ -926,7 +988,7 @@ impl crate::zk::Facing for Node {
         Next::Continue
     }
 
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
+    fn request(&mut self, conn: ConnId, header: RequestHeader, mut req: WireRequest, now: Instant) -> Next {
         self.counters.received += 1;
         let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
             c.received += 1;
@@ -942,7 +1004,7 @@ impl crate::zk::Facing for Node {
                 c.queue.push_back((now, p));
             }
         };
-        match req {
+        match &req {
             WireRequest::Ping => push(self, Pending::Ready(reply::header(XID_PING, z, 0))),
             WireRequest::Auth { scheme, auth, .. } => {
                 let super_digest = self.tree_config.super_digest.clone();
@@ -968,7 +1030,7 @@ impl crate::zk::Facing for Node {
                 let zk = ZkRequest::write(sid, AuthInfo::default(), WriteRequest::CloseSession);
                 self.submit(Req::Write { conn }, id, zk);
             }
-            _ => match from_wire(req) {
+            _ => match from_wire(&req) {
                 TreeRequest::Write(w) => {
                     if self.tree_config.check_size(&w).is_err() {
                         self.close(conn);
@@ -980,7 +1042,8 @@ impl crate::zk::Facing for Node {
                         Pending::Write {
                             request_id: id,
                             xid,
-                            wire: req.clone(),
+                            // Kept for the reply's shape, without a copy of the data.
+                            wire: std::mem::replace(&mut req, WireRequest::Ping),
                             done: None,
                             close_after: false,
                         },
@@ -997,7 +1060,16 @@ impl crate::zk::Facing for Node {
                     let id = self.next_sync;
                     self.next_sync += 1;
                     let until = if st.state == PeerState::Leading { Some(st.committed) } else { None };
-                    push(self, Pending::Sync { xid, wire: req.clone(), path, id, until });
+                    push(
+                        self,
+                        Pending::Sync {
+                            xid,
+                            wire: std::mem::replace(&mut req, WireRequest::Ping),
+                            path,
+                            id,
+                            until,
+                        },
+                    );
                     if until.is_none() {
                         match st.leader {
                             Some(l) => {
@@ -1011,7 +1083,10 @@ impl crate::zk::Facing for Node {
                         }
                     }
                 }
-                TreeRequest::Read(read) => push(self, Pending::Read { xid, wire: req.clone(), read }),
+                TreeRequest::Read(read) => push(
+                    self,
+                    Pending::Read { xid, wire: std::mem::replace(&mut req, WireRequest::Ping), read },
+                ),
                 TreeRequest::SetWatches(sw) => push(self, Pending::SetWatches { xid, req: sw }),
                 TreeRequest::CheckWatches { path, kind } => {
                     let err = match self.watches.check_watches(&path, kind) {
@@ -1030,22 +1105,16 @@ impl crate::zk::Facing for Node {
         Next::Continue
     }
 
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
-        self.counters.received += 1;
-        let Some(sid) = self.conns.get_mut(&conn).and_then(|c| {
-            c.received += 1;
-            c.last_heard = now;
-            c.session
-        }) else {
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
+        let Some((sid, auth)) = self.admin_session(conn, now) else {
             return Next::Close("import before the handshake".into());
         };
-        let auth = self.auth.get(&sid).cloned().unwrap_or_default();
         let pending = if !auth.is_super() {
             warn!("import refused for session 0x{:x}: not the super-user", sid.0);
             Pending::Ready(reply::header(xid, self.zxid(), ZkError::NoAuth.code()))
         } else {
             let id = self.new_request_id();
-            let zk = ZkRequest::write(sid, auth, WriteRequest::Import(imp));
+            let zk = ZkRequest::write(sid, auth, req);
             self.submit(Req::Write { conn }, id, zk);
             // An applied import answers like a check: a header with its zxid.
             let wire = WireRequest::Check { path: "/".into(), version: -1 };
@@ -1055,6 +1124,31 @@ impl crate::zk::Facing for Node {
             c.queue.push_back((now, pending));
         }
         self.flush(conn);
+        Next::Continue
+    }
+
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next {
+        let Some((sid, auth)) = self.admin_session(conn, now) else {
+            return Next::Close("raise-epoch before the handshake".into());
+        };
+        let err = if auth.is_super() {
+            0
+        } else {
+            warn!("raise-epoch refused for session 0x{:x}: not the super-user", sid.0);
+            ZkError::NoAuth.code()
+        };
+        // Answered first: looking for a new leader closes this member's connections.
+        let answer = Pending::Ready(reply::header(xid, self.zxid(), err));
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back((now, answer));
+        }
+        self.flush(conn);
+        if err == 0 {
+            info!("acceptedEpoch raised to at least {epoch} online (session 0x{:x}); re-electing", sid.0);
+            let mut out = Vec::new();
+            self.zab.raise_epoch(Epoch(epoch), &mut out);
+            self.boot(out);
+        }
         Next::Continue
     }
 
@@ -1085,14 +1179,115 @@ impl crate::zk::Facing for Node {
 }
 
 impl crate::zk::GroupCommit for Node {
-    /// The log to sync and the last record it covers, if any are unsynced.
-    fn sync_due(&self) -> Option<(std::fs::File, u64)> {
-        crate::zk::sync_due(self.synced, self.written, || self.store.as_ref().map(QStore::log_handle))
+    /// Writes what is queued to the log and syncs it (only writes it with forceSync=no).
+    fn sync_due(&mut self) -> Option<(crate::zk::SyncWork, u64)> {
+        let d = &self.durability;
+        if d.synced >= d.written {
+            return None;
+        }
+        let wal = self.store.as_ref()?.wal();
+        let work: crate::zk::SyncWork = if self.config.force_sync {
+            Box::new(move || wal.sync())
+        } else {
+            Box::new(move || wal.write_queued())
+        };
+        Some((work, d.written))
     }
 
-    /// Records up to `upto` are durable: the core learns it.
+    /// Records up to `upto` are durable: the core learns it (unless a checkpoint being
+    /// written holds them back).
     fn synced(&mut self, upto: u64) {
+        if let Some(upto) = self.durability.synced(upto) {
+            self.input(Input::Persisted(upto));
+        }
+    }
+}
+
+/// Which of the records the core asked for (numbered by its `Persist` sequence) it may
+/// hear are durable: those the group commit synced, except while a checkpoint is being
+/// written in the background: then those from the first one not synced when it started
+/// wait for it (they are in the old log not yet synced, in the checkpoint itself, or in
+/// the next generation's log, which counts only once the checkpoint is in place).
+#[derive(Debug, Default)]
+struct Durability {
+    /// The last record handed to the store.
+    written: u64,
+    /// The last record the group commit synced.
+    synced: u64,
+    /// The last record the core was told about.
+    acked: u64,
+    /// A checkpoint being written: its generation, the first record that waits for it,
+    /// and the last record of the step that started it.
+    held: Option<(u64, u64, u64)>,
+}
+
+impl Durability {
+    /// What the core may hear now, if it is news.
+    fn ack(&mut self) -> Option<u64> {
+        let limit = self.held.map_or(u64::MAX, |(_, first, _)| first - 1);
+        let upto = self.synced.min(limit);
+        (upto > self.acked).then(|| {
+            self.acked = upto;
+            upto
+        })
+    }
+
+    fn synced(&mut self, upto: u64) -> Option<u64> {
         self.synced = self.synced.max(upto);
-        self.input(Input::Persisted(upto));
+        self.ack()
+    }
+
+    /// A checkpoint started at the end of the step that wrote record `written`.
+    fn checkpoint_started(&mut self, generation: u64) {
+        // A checkpoint started only once the one before was in place, whose
+        // `checkpoint_written` may not have come yet: its records wait for this one.
+        let first = self.held.map_or(self.synced + 1, |(_, f, _)| f.min(self.synced + 1));
+        self.held = Some((generation, first, self.written));
+    }
+
+    fn checkpoint_written(&mut self, generation: u64) -> Option<u64> {
+        match self.held {
+            Some((g, _, covers)) if g == generation => {
+                self.held = None;
+                self.synced = self.synced.max(covers);
+                self.ack()
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Durability;
+
+    #[test]
+    fn records_wait_for_a_checkpoint_being_written() {
+        let mut d = Durability { written: 5, ..Durability::default() };
+        assert_eq!(d.synced(3), Some(3));
+        // Records 4 and 5 are in the old log, 6 and 7 (the snapshot's step) in the
+        // checkpoint; 8 and later go to the next log.
+        d.written = 7;
+        d.checkpoint_started(2);
+        d.written = 9;
+        assert_eq!(d.synced(5), None, "4 and 5 were synced by the old log's sync, yet wait");
+        assert_eq!(d.synced(9), None);
+        assert_eq!(d.checkpoint_written(1), None, "an older generation releases nothing");
+        assert_eq!(d.checkpoint_written(2), Some(9));
+        assert_eq!(d.checkpoint_written(2), None);
+        // The checkpoint came before the next log's sync: up to its own step only.
+        d.written = 12;
+        d.checkpoint_started(3);
+        d.written = 14;
+        assert_eq!(d.checkpoint_written(3), Some(12));
+        assert_eq!(d.synced(14), Some(14));
+        // Two checkpoints back to back: the first's records wait for the second.
+        d.written = 16;
+        d.checkpoint_started(4);
+        d.written = 18;
+        d.checkpoint_started(5);
+        assert_eq!(d.synced(18), None);
+        assert_eq!(d.checkpoint_written(4), None);
+        assert_eq!(d.checkpoint_written(5), Some(18));
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt};
 use zoolab_core::config::QuorumConfig;
 use zoolab_core::ids::{Epoch, SessionId, Zxid};
 use zoolab_core::tree::{AuthInfo, Txn, WriteRequest};
@@ -99,6 +99,7 @@ pub enum WirePacket {
     },
     Snap {
         zxid: Zxid,
+        #[serde(with = "zoolab_core::bytestr")]
         snapshot: Vec<u8>,
     },
     Proposal {
@@ -224,12 +225,20 @@ impl Frame {
 
     /// The frame on the wire: length, CRC, payload.
     pub fn encode(&self) -> Vec<u8> {
-        let payload = bincode::serialize(self).expect("frames always serialize");
-        let mut out = Vec::with_capacity(payload.len() + 8);
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
-        out.extend_from_slice(&payload);
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
         out
+    }
+
+    /// Appends the frame to `out` (encoded in place: no copy of the payload).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        bincode::serialize_into(&mut *out, self).expect("frames always serialize");
+        let len = (out.len() - start - 8) as u32;
+        let crc = crc32fast::hash(&out[start + 8..]);
+        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_be_bytes());
     }
 
     /// Checks and decodes a payload.
@@ -244,6 +253,46 @@ impl Frame {
                 .map_err(|e| format!("SNAP with a bad snapshot: {e}"))?;
         }
         Ok(f)
+    }
+}
+
+/// The next frame if the reader's buffer holds all of it, decoded in place (no read, no
+/// copy of the payload); `None` when more must be read first.
+pub fn buffered_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+) -> Option<Result<Frame, String>> {
+    let buf = r.buffer();
+    if buf.len() < 8 {
+        return None;
+    }
+    let len = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_be_bytes(buf[4..8].try_into().expect("4 bytes"));
+    if len > MAX_FRAME {
+        return Some(Err(format!("frame of {len} bytes over the limit of {MAX_FRAME}")));
+    }
+    if buf.len() - 8 < len {
+        return None;
+    }
+    let f = Frame::decode(crc, &buf[8..8 + len]);
+    r.consume(8 + len);
+    Some(f)
+}
+
+/// Reads one frame through a buffered reader, decoded in place when it arrived whole;
+/// `Ok(None)` at a clean end of stream.
+pub async fn next_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+) -> Result<Option<Frame>, String> {
+    if r.buffer().is_empty() {
+        match r.fill_buf().await {
+            Ok([]) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(format!("reading: {e}")),
+        }
+    }
+    match buffered_frame(r) {
+        Some(f) => f.map(Some),
+        None => read_frame(r).await,
     }
 }
 
@@ -287,5 +336,47 @@ mod tests {
         huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(read_frame(&mut &huge[..]).await.unwrap_err().contains("limit"));
         assert!(read_frame(&mut &[][..]).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn buffered_frames_are_decoded_in_place_and_a_partial_one_waits() {
+        let mut bytes = Vec::new();
+        for z in 1..=3 {
+            Frame::Quorum { conn: ConnId(1), packet: WirePacket::Commit { zxid: Zxid(z) } }
+                .encode_into(&mut bytes);
+        }
+        let whole = bytes.len();
+        Frame::Quorum { conn: ConnId(1), packet: WirePacket::Ack { zxid: Zxid(4) } }.encode_into(&mut bytes);
+        let mut rd = tokio::io::BufReader::new(&bytes[..whole + 5]);
+        assert!(buffered_frame(&mut rd).is_none(), "nothing read yet");
+        let first = read_frame(&mut rd).await.unwrap().unwrap();
+        assert!(matches!(first, Frame::Quorum { packet: WirePacket::Commit { zxid: Zxid(1) }, .. }));
+        for z in 2..=3 {
+            let f = buffered_frame(&mut rd).unwrap().unwrap();
+            assert!(
+                matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z))
+            );
+        }
+        assert!(buffered_frame(&mut rd).is_none(), "a partial frame waits for more bytes");
+        let mut rd = tokio::io::BufReader::new(&bytes[..]);
+        for z in 1..=3 {
+            let f = next_frame(&mut rd).await.unwrap().unwrap();
+            assert!(
+                matches!(f, Frame::Quorum { packet: WirePacket::Commit { zxid }, .. } if zxid == Zxid(z))
+            );
+        }
+        assert!(matches!(
+            next_frame(&mut rd).await,
+            Ok(Some(Frame::Quorum { packet: WirePacket::Ack { .. }, .. }))
+        ));
+        assert!(next_frame(&mut rd).await.unwrap().is_none());
+        let mut bad = bytes.clone();
+        bad[whole + 9] ^= 1;
+        let mut rd = tokio::io::BufReader::new(&bad[..]);
+        for _ in 0..3 {
+            let _ = read_frame(&mut rd).await.unwrap().unwrap();
+        }
+        let _ = rd.fill_buf().await.unwrap();
+        assert!(buffered_frame(&mut rd).unwrap().unwrap_err().contains("CRC"));
     }
 }

@@ -27,60 +27,81 @@ use tracing::{info, warn};
 use zoolab_core::jute::proto::ConnectRequest;
 use zoolab_core::jute::proto::RequestHeader;
 use zoolab_core::jute::request::WireRequest;
+use zoolab_core::tree::WriteRequest;
 
 type Shared = Arc<Mutex<State>>;
 
+/// Work the group commit does outside the server's lock: write what is queued and
+/// sync it.
+pub(crate) type SyncWork = Box<dyn FnOnce() -> std::io::Result<()> + Send>;
+
 /// What the group-commit syncer needs of a server's state (standalone or ensemble).
 pub(crate) trait GroupCommit: Send + 'static {
-    /// The log to sync and the last record it covers, if any are unsynced.
-    fn sync_due(&self) -> Option<(std::fs::File, u64)>;
+    /// The work that makes every record written so far durable, and the last record it
+    /// covers, if any are not durable yet.
+    fn sync_due(&mut self) -> Option<(SyncWork, u64)>;
     /// Records up to `upto` are durable.
     fn synced(&mut self, upto: u64);
 }
 
-/// The body of [`GroupCommit::sync_due`]: a handle on the log when records past
-/// `synced` were written (`written` is the last), from the store's `log_handle`.
-pub(crate) fn sync_due(
-    synced: u64,
-    written: u64,
-    handle: impl FnOnce() -> Option<Result<std::fs::File>>,
-) -> Option<(std::fs::File, u64)> {
-    if synced >= written {
-        return None;
-    }
-    match handle() {
-        Some(Ok(f)) => Some((f, written)),
-        Some(Err(e)) => {
-            tracing::error!("cannot reopen the log: {e:#}; stopping");
-            std::process::exit(3);
+/// Wakes the group commit's thread: rung under the server's lock after each record
+/// (cheap: a system call only when the thread sleeps and was not rung yet).
+#[derive(Default)]
+pub(crate) struct Doorbell {
+    /// (rung, the thread is waiting)
+    state: Mutex<(bool, bool)>,
+    cv: std::sync::Condvar,
+}
+
+impl Doorbell {
+    /// Wakes the thread (or makes its next wait return at once).
+    pub(crate) fn ring(&self) {
+        let mut s = lock(&self.state);
+        if !s.0 {
+            s.0 = true;
+            if s.1 {
+                self.cv.notify_one();
+            }
         }
-        None => None,
+    }
+
+    /// Waits to be rung.
+    fn wait(&self) {
+        let mut s = lock(&self.state);
+        while !s.0 {
+            s.1 = true;
+            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            s.1 = false;
+        }
+        s.0 = false;
     }
 }
 
-/// Group commit: woken after each write, one sync covers every record written before it
-/// began. A failed sync stops the process (the records cannot be acknowledged).
-pub(crate) fn spawn_group_commit<T: GroupCommit>(state: Arc<Mutex<T>>, wake: Arc<Notify>) {
-    tokio::spawn(async move {
+/// Group commit: a thread woken after each write; one sync covers every record written
+/// before it began. A failed sync stops the process (the records cannot be
+/// acknowledged). The thread has the runtime's context, so what `synced` sets off
+/// (timers, sends) works as from a task.
+pub(crate) fn spawn_group_commit<T: GroupCommit>(state: Arc<Mutex<T>>, bell: Arc<Doorbell>) {
+    let rt = tokio::runtime::Handle::current();
+    let started = std::thread::Builder::new().name("group-commit".into()).spawn(move || {
+        let _guard = rt.enter();
         loop {
-            wake.notified().await;
+            bell.wait();
             loop {
                 let due = lock(&state).sync_due();
-                let Some((file, upto)) = due else { break };
-                match tokio::task::spawn_blocking(move || file.sync_data()).await {
-                    Ok(Ok(())) => lock(&state).synced(upto),
-                    Ok(Err(e)) => {
-                        tracing::error!("cannot sync the log: {e}; stopping");
-                        std::process::exit(3);
-                    }
-                    Err(e) => {
-                        tracing::error!("the log syncer failed: {e}; stopping");
-                        std::process::exit(3);
-                    }
+                let Some((work, upto)) = due else { break };
+                if let Err(e) = work() {
+                    tracing::error!("cannot sync the log: {e}; stopping");
+                    std::process::exit(3);
                 }
+                lock(&state).synced(upto);
             }
         }
     });
+    if let Err(e) = started {
+        tracing::error!("cannot start the log syncer: {e}; stopping");
+        std::process::exit(3);
+    }
 }
 
 pub(crate) fn lock<T>(s: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -103,14 +124,19 @@ pub(crate) trait Facing: Send + 'static {
     /// The connect request.
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next;
     /// One request after the handshake.
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next;
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next;
     /// A packet that could not be read: close with this logged reason.
     fn malformed(&mut self, conn: ConnId, why: &str);
     /// The connection is gone.
     fn closed(&mut self, conn: ConnId);
     /// zoolab's import request ([`crate::migrate::wire::IMPORT_OP`]): a migration
     /// controller's batch, proposed as the core's `TxnOp::Import`, super-user only.
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next;
+    /// `req` is the core's `Import` or `GuardedImport`.
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next;
+    /// zoolab's raise-epoch request ([`crate::migrate::wire::RAISE_EPOCH_OP`]),
+    /// super-user only: an ensemble member raises its `acceptedEpoch` and re-elects;
+    /// a standalone server has no election and answers UNIMPLEMENTED.
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next;
 }
 
 impl Facing for State {
@@ -129,8 +155,8 @@ impl Facing for State {
     fn handshake(&mut self, conn: ConnId, req: &ConnectRequest, now: Instant) -> Next {
         State::handshake(self, conn, req, now)
     }
-    fn request(&mut self, conn: ConnId, header: RequestHeader, req: &WireRequest, now: Instant) -> Next {
-        State::request(self, conn, header, req, now)
+    fn request(&mut self, conn: ConnId, header: RequestHeader, req: WireRequest, now: Instant) -> Next {
+        State::request(self, conn, header, &req, now)
     }
     fn malformed(&mut self, conn: ConnId, why: &str) {
         State::malformed(self, conn, why)
@@ -138,8 +164,11 @@ impl Facing for State {
     fn closed(&mut self, conn: ConnId) {
         State::closed(self, conn)
     }
-    fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
-        State::import(self, conn, xid, imp, now)
+    fn import(&mut self, conn: ConnId, xid: i32, req: WriteRequest, now: Instant) -> Next {
+        State::import(self, conn, xid, req, now)
+    }
+    fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, now: Instant) -> Next {
+        State::raise_epoch(self, conn, xid, epoch, now)
     }
 }
 
@@ -338,12 +367,14 @@ async fn read_loop<F: Facing>(
             Err(e) => return Some(e),
         };
         // zoolab's own opcode (a migration's import) is not ZooKeeper's: decoded here.
-        if let Some((xid, imp)) = crate::migrate::wire::decode_import(&body, limit) {
-            let imp = match imp {
-                Ok(i) => i,
-                Err(e) => return Some(format!("malformed import request: {e}")),
+        if let Some((xid, admin)) = crate::migrate::wire::decode_admin(&body, limit) {
+            use crate::migrate::wire::Admin;
+            let next = match admin {
+                Ok(Admin::Import(req)) => lock(shared).import(conn, xid, req, Instant::now()),
+                Ok(Admin::RaiseEpoch(e)) => lock(shared).raise_epoch(conn, xid, e, Instant::now()),
+                Err(e) => return Some(format!("malformed zoolab request: {e}")),
             };
-            if let Next::Close(why) = lock(shared).import(conn, xid, imp, Instant::now()) {
+            if let Next::Close(why) = next {
                 return Some(why);
             }
             continue;
@@ -352,7 +383,7 @@ async fn read_loop<F: Facing>(
             Ok(x) => x,
             Err(e) => return Some(format!("malformed request: {e}")),
         };
-        if let Next::Close(why) = lock(shared).request(conn, header, &req, Instant::now()) {
+        if let Next::Close(why) = lock(shared).request(conn, header, req, Instant::now()) {
             return Some(why);
         }
     }

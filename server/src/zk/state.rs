@@ -138,7 +138,7 @@ pub struct State {
     /// Packets held until the log is synced up to their tag (group commit).
     held: std::collections::VecDeque<(u64, ConnId, Out)>,
     /// Wakes the syncer.
-    pub sync_wake: Arc<Notify>,
+    pub sync_wake: Arc<super::Doorbell>,
     next_conn: ConnId,
     next_session: i64,
     secret: [u8; 16],
@@ -203,7 +203,7 @@ impl State {
             appended: 0,
             synced: 0,
             held: std::collections::VecDeque::new(),
-            sync_wake: Arc::new(Notify::new()),
+            sync_wake: Arc::default(),
         };
         for (sid, timeout_ms) in recovered {
             let password = st.password(sid.0);
@@ -225,7 +225,7 @@ impl State {
             }
             if store.force_sync() {
                 self.appended += 1;
-                self.sync_wake.notify_one();
+                self.sync_wake.ring();
             }
         }
     }
@@ -233,8 +233,18 @@ impl State {
 
 impl super::GroupCommit for State {
     /// The log to sync and how many transactions that covers, if any are unsynced.
-    fn sync_due(&self) -> Option<(std::fs::File, u64)> {
-        super::sync_due(self.synced, self.appended, || self.store.as_ref().map(Store::log_handle))
+    fn sync_due(&mut self) -> Option<(super::SyncWork, u64)> {
+        if self.synced >= self.appended {
+            return None;
+        }
+        let file = match self.store.as_ref()?.log_handle() {
+            Ok(f) => f,
+            Err(e) => {
+                error!("cannot reopen the log: {e:#}; stopping");
+                std::process::exit(3);
+            }
+        };
+        Some((Box::new(move || file.sync_data()), self.appended))
     }
 
     /// The log is synced up to `upto` transactions: the packets held for them go out.
@@ -290,10 +300,23 @@ impl State {
         Ok(id)
     }
 
+    /// zoolab's raise-epoch request: a standalone server has no election, so no epoch
+    /// to raise (UNIMPLEMENTED; the controller says to migrate into an ensemble).
+    pub fn raise_epoch(&mut self, conn: ConnId, xid: i32, epoch: u32, _now: Instant) -> Next {
+        self.counters.received += 1;
+        if self.conns.get(&conn).and_then(|c| c.session).is_none() {
+            return Next::Close("raise-epoch before the handshake".into());
+        }
+        info!("raise-epoch to {epoch} refused: a standalone server has no election");
+        let z = self.zxid();
+        self.send(conn, Out::Packet(reply::header(xid, z, ZkError::Unimplemented.code())));
+        Next::Continue
+    }
+
     /// zoolab's import request: a migration controller's batch, applied as the core's
     /// `TxnOp::Import` under the next zxid. Only a super-user session may send it; any
     /// other gets NOAUTH (and the refusal is logged).
-    pub fn import(&mut self, conn: ConnId, xid: i32, imp: zoolab_core::tree::Import, now: Instant) -> Next {
+    pub fn import(&mut self, conn: ConnId, xid: i32, w: WriteRequest, now: Instant) -> Next {
         self.counters.received += 1;
         let Some(sid) = self.conns.get(&conn).and_then(|c| c.session) else {
             return Next::Close("import before the handshake".into());
@@ -308,7 +331,6 @@ impl State {
             self.send(conn, Out::Packet(reply::header(xid, z, ZkError::NoAuth.code())));
             return Next::Continue;
         }
-        let w = WriteRequest::Import(imp);
         match self.zk.write(sid, &w, wall_ms()) {
             Ok(r) => {
                 self.log(&r.txn);

@@ -284,7 +284,7 @@ pub fn app() -> Html {
                     </p>
                 }
                 if let Some(l) = &pg.link {
-                    <p class={classes!("banner", "info", "share", format!("link-{:?}", pg.link_kind).to_lowercase())} id="link-banner">
+                    <p class={classes!("banner", "info", "share", format!("link-{:?}", pg.link_kind).to_ascii_lowercase())} id="link-banner">
                         <span title="Anyone who opens it gets this exact state: same scenario, same events, same trace hash">{ match pg.link_kind {
                             LinkKind::Share => "Share this link (also in the address bar, and copied where the browser allows): ",
                             LinkKind::Submit => "Submit this link to your teacher — it holds your attempt and the exercise's name (copied where the browser allows): ",

@@ -1,3 +1,4 @@
+use super::px;
 use crate::state::{name, Action};
 use crate::view::{
     client_message_class, client_message_help, message_class, message_help, message_label, role_help,
@@ -39,25 +40,25 @@ fn pos(i: usize, n: usize) -> (f64, f64) {
 }
 
 fn node_shape(s: &ServerView) -> Html {
-    let class = classes!("node", role_word(s).to_lowercase());
+    let class = classes!("node", role_word(s).to_ascii_lowercase());
     match s.role {
         Role::Leading => html! {
             <>
-                <circle class={class.clone()} r={NODE.to_string()} />
-                <circle class="node-ring" r={(NODE + 5.0).to_string()} />
+                <circle class={class.clone()} r={px(NODE)} />
+                <circle class="node-ring" r={px(NODE + 5.0)} />
             </>
         },
         Role::Observing => {
             let d = NODE * 0.9;
-            html! { <rect class={class} x={(-d).to_string()} y={(-d).to_string()} width={(2.0 * d).to_string()} height={(2.0 * d).to_string()} rx="4" /> }
+            html! { <rect class={class} x={px(-d)} y={px(-d)} width={px(2.0 * d)} height={px(2.0 * d)} rx="4" /> }
         }
         Role::Down => html! {
             <>
-                <circle class={class} r={NODE.to_string()} />
+                <circle class={class} r={px(NODE)} />
                 <path class="node-cross" d="M-13,-13 L13,13 M13,-13 L-13,13" />
             </>
         },
-        _ => html! { <circle class={class} r={NODE.to_string()} /> },
+        _ => html! { <circle class={class} r={px(NODE)} /> },
     }
 }
 
@@ -87,9 +88,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             links.push(html! {
                 <g class="link-group" data-link={format!("{a}-{b}")} data-cut={cut.to_string()}>
                     <title>{ title }</title>
-                    <line class={class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                    <line class={class} x1={px(x1)} y1={px(y1)} x2={px(x2)} y2={px(y2)} />
                     if cut {
-                        <text class="cut-mark" x={mx.to_string()} y={(my + 5.0).to_string()} text-anchor="middle">{ "✂" }</text>
+                        <text class="cut-mark" x={px(mx)} y={px(my + 5.0)} text-anchor="middle">{ "✂" }</text>
                     }
                 </g>
             });
@@ -113,9 +114,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         };
         html! {
             <g class={classes!("msg", message_class(m.kind))} data-kind={m.kind} data-from={m.from.to_string()} data-to={m.to.to_string()}
-               transform={format!("translate({x:.1},{y:.1})")} {onclick}>
+               transform={format!("translate({},{})", px(x), px(y))} {onclick}>
                 <title>{ format!("{}\n{}\nClick to deliver it now, ahead of its time (a connection still delivers in order).", m.detail, message_help(m.kind)) }</title>
-                <rect x={(-w / 2.0).to_string()} y="-8" width={w.to_string()} height="16" rx="3" />
+                <rect x={px(-w / 2.0)} y="-8" width={px(w)} height="16" rx="3" />
                 <text y="4" text-anchor="middle">{ label }</text>
             </g>
         }
@@ -179,7 +180,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             Callback::from(move |_: MouseEvent| cb.emit(Action::Select(Some(nm.clone()))))
         };
         html! {
-            <g class={classes!("server-node", sel.then_some("selected"))} transform={format!("translate({x:.1},{y:.1})")} {onclick}
+            <g class={classes!("server-node", sel.then_some("selected"))} transform={format!("translate({},{})", px(x), px(y))} {onclick}
                data-node={format!("{}{}", c.name, s.id)}>
                 <title>{ format!("{}{}: {}", c.name, s.id, role_help(s)) }</title>
                 { node_shape(s) }
@@ -214,7 +215,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                             onclick={let cb = props.on_action.clone(); let n = c.name.clone(); Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::RemoveCluster(n.clone())) })}>{ "×" }</button>
                 }
             </h2>
-            <svg class="ring" viewBox={format!("0 0 {W} {H}")} role="img"
+            <svg class="ring" viewBox={format!("0 0 {} {}", px(W), px(H))} role="img"
                  aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
                 { for links }
                 { for client_links }
@@ -278,7 +279,7 @@ fn server_card(cluster: &str, s: &ServerView, props: &ClusterProps) -> Html {
         "● "
     };
     html! {
-        <article class={classes!("server", role.to_lowercase(), sel.then_some("selected"))}
+        <article class={classes!("server", role.to_ascii_lowercase(), sel.then_some("selected"))}
                  data-server={format!("{cluster}{id}")} data-role={role.clone()} onclick={select}>
             <div class="server-head">
                 <span class="server-id">{ format!("{cluster}{id}") }</span>

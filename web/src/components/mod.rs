@@ -20,3 +20,30 @@ pub use live::LiveApp;
 pub use migration::MigrationPanel;
 pub use panels::{Inspector, InvariantsPanel};
 pub use timeline::Timeline;
+
+/// An SVG coordinate or length to a tenth of a pixel, without `f64`'s `Display`
+/// (float formatting and its tables are about 10 KB of the bundle; a tenth of a
+/// pixel is finer than the page draws).
+pub(crate) fn px(x: f64) -> String {
+    let tenths = (x * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let t = tenths.unsigned_abs();
+    if t.is_multiple_of(10) {
+        format!("{sign}{}", t / 10)
+    } else {
+        format!("{sign}{}.{}", t / 10, t % 10)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn px_is_a_tenth_of_a_pixel() {
+        assert_eq!(super::px(23.0), "23");
+        assert_eq!(super::px(-11.5), "-11.5");
+        assert_eq!(super::px(252.4999), "252.5");
+        assert_eq!(super::px(0.04), "0");
+        assert_eq!(super::px(-0.04), "0");
+        assert_eq!(super::px(7.0 + 6.2 * 3.0), "25.6");
+    }
+}

@@ -1,3 +1,4 @@
+use super::px;
 use crate::state::Action;
 use crate::view::{message_class, SpaceTime, SpaceTimeItem, SPACETIME_COLUMNS};
 use web_sys::HtmlInputElement;
@@ -83,22 +84,22 @@ pub fn spacetime_diagram(props: &SpaceTimeProps) -> Html {
     html! {
         <div class="spacetime" title="Space-time diagram: a lane per server, the latest messages and role changes from left (older) to right (newer)">
             <div class="st-caption">{ format!("cluster {} · t = {}…{} ms", st.cluster, st.span_ms.0, st.span_ms.1) }</div>
-            <svg viewBox={format!("0 0 {w} {h}")} class="st">
+            <svg viewBox={format!("0 0 {} {}", px(w), px(h))} class="st">
                 { for st.lanes.iter().map(|l| html! {
                     <>
-                        <line class="lane" x1={left.to_string()} x2={(w - 6.0).to_string()} y1={y(*l).to_string()} y2={y(*l).to_string()} />
-                        <text class="lane-name" x="2" y={(y(*l) + 4.0).to_string()}>{ format!("{}{}", st.cluster, l) }</text>
+                        <line class="lane" x1={px(left)} x2={px(w - 6.0)} y1={px(y(*l))} y2={px(y(*l))} />
+                        <text class="lane-name" x="2" y={px(y(*l) + 4.0)}>{ format!("{}{}", st.cluster, l) }</text>
                     </>
                 }) }
                 { for st.items.iter().enumerate().map(|(i, item)| match item {
                     SpaceTimeItem::Message { from, to, kind, dropped, title } => html! {
                         <line class={classes!("st-msg", message_class(kind), dropped.then_some("dropped"))}
-                              x1={(x(i) - col * 0.8).to_string()} y1={y(*from).to_string()} x2={x(i).to_string()} y2={y(*to).to_string()}>
+                              x1={px(x(i) - col * 0.8)} y1={px(y(*from))} x2={px(x(i))} y2={px(y(*to))}>
                             <title>{ title.clone() }</title>
                         </line>
                     },
                     SpaceTimeItem::Mark { at, label, title } => html! {
-                        <text class="st-mark" x={x(i).to_string()} y={(y(*at) + 4.0).to_string()} text-anchor="middle">
+                        <text class="st-mark" x={px(x(i))} y={px(y(*at) + 4.0)} text-anchor="middle">
                             <title>{ title.clone() }</title>{ *label }
                         </text>
                     },

@@ -1,0 +1,597 @@
+//! Small ordered maps and sets backed by a sorted `Vec` (`litemap`, from ICU4X).
+//!
+//! The core keys its deterministic state by many small id types (servers, sessions,
+//! links, clients, watch tables in the checker). As `BTreeMap`/`BTreeSet`, every key
+//! and value type got its own copy of the B-tree's code, about 4 KB of wasm each, and
+//! the page's bundle carried about a hundred of them. A sorted `Vec` does the same job
+//! for maps of a few to a few hundred entries with a fraction of the code, and keeps
+//! exactly the same iteration order (sorted by key), so traces do not change.
+//!
+//! [`VecMap`] and [`VecSet`] have the parts of `BTreeMap`'s and `BTreeSet`'s interface
+//! the core uses, print with `{:?}` as they do, and serialize as they do (a map, a
+//! sequence). Lookups are a binary search; an insertion or removal moves the entries
+//! after it, so they are for small collections: the data tree's nodes and children,
+//! logs and watch tables stay `BTreeMap`s.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::ops::{Bound, RangeBounds};
+
+use litemap::LiteMap;
+
+/// An entry of a [`VecMap`] (`litemap`'s).
+pub type Entry<'a, K, V> = litemap::Entry<'a, K, V, Vec<(K, V)>>;
+
+/// An ordered map on a sorted `Vec`: `BTreeMap`'s order and interface, for small maps.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VecMap<K, V>(LiteMap<K, V>);
+
+/// The iterator over a [`VecSet`]'s elements, in order.
+pub type SetIter<'a, T> = std::iter::Map<std::slice::Iter<'a, (T, ())>, fn(&(T, ())) -> &T>;
+
+/// An ordered set on a sorted `Vec`: `BTreeSet`'s order and interface, for small sets.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VecSet<T>(LiteMap<T, ()>);
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap(LiteMap::new_vec())
+    }
+}
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        VecSet(LiteMap::new_vec())
+    }
+}
+
+/// The index range of the entries whose keys are in `range`, in a slice sorted by key.
+fn bounds<K, Q, E>(slice: &[E], key: impl Fn(&E) -> &K, range: &impl RangeBounds<Q>) -> std::ops::Range<usize>
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    let start = match range.start_bound() {
+        Bound::Included(q) => slice.partition_point(|e| key(e).borrow() < q),
+        Bound::Excluded(q) => slice.partition_point(|e| key(e).borrow() <= q),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(q) => slice.partition_point(|e| key(e).borrow() <= q),
+        Bound::Excluded(q) => slice.partition_point(|e| key(e).borrow() < q),
+        Bound::Unbounded => slice.len(),
+    };
+    start..end.max(start)
+}
+
+impl<K, V> VecMap<K, V> {
+    /// An empty map.
+    pub const fn new() -> Self {
+        VecMap(LiteMap::new_vec())
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.0.clear()
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone {
+        self.0.as_slice().iter().map(|(k, v)| (k, v))
+    }
+
+    /// The entries in key order, values mutable.
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> + ExactSizeIterator {
+        self.0.iter_mut()
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
+        self.0.as_slice().iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
+        self.0.as_slice().iter().map(|(_, v)| v)
+    }
+
+    /// The values in key order, mutable.
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// The keys in order, by value.
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
+        self.0.into_iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order, by value.
+    pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
+        self.0.into_iter().map(|(_, v)| v)
+    }
+
+    /// The entry with the smallest key.
+    pub fn first_key_value(&self) -> Option<(&K, &V)> {
+        self.0.first()
+    }
+
+    /// The entry with the largest key.
+    pub fn last_key_value(&self) -> Option<(&K, &V)> {
+        self.0.last()
+    }
+
+    /// Keeps the entries for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        all.retain_mut(|(k, v)| keep(k, v));
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+    }
+}
+
+impl<K: Ord, V> VecMap<K, V> {
+    /// The value of `key`.
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.get(key)
+    }
+
+    /// The stored key and the value of `key`.
+    pub fn get_key_value<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.0.find_index(key).ok()?;
+        self.0.get_indexed(i)
+    }
+
+    /// The value of `key`, mutable.
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.get_mut(key)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.contains_key(key)
+    }
+
+    /// Sets `key`'s value, returning the one it replaced.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.0.insert(key, value)
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.remove(key)
+    }
+
+    /// Removes `key`, returning the stored key and its value.
+    pub fn remove_entry<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.0.find_index(key).ok()?;
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        let kv = all.remove(i);
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        Some(kv)
+    }
+
+    /// The entry of `key`, to read, insert or change in place.
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
+        self.0.entry(key)
+    }
+
+    /// Removes and returns the entry with the smallest key.
+    pub fn pop_first(&mut self) -> Option<(K, V)> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        let kv = all.remove(0);
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        Some(kv)
+    }
+
+    /// Removes and returns the entry with the largest key.
+    pub fn pop_last(&mut self) -> Option<(K, V)> {
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        let kv = all.pop();
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        kv
+    }
+
+    /// The entries whose keys are in `range`, in order.
+    pub fn range<Q: Ord + ?Sized>(
+        &self,
+        range: impl RangeBounds<Q>,
+    ) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone
+    where
+        K: Borrow<Q>,
+    {
+        let all = self.0.as_slice();
+        all[bounds(all, |(k, _)| k, &range)].iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
+    /// As `BTreeMap`: the last value of a repeated key wins.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = VecMap::new();
+        map.extend(iter);
+        map
+    }
+}
+
+impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
+    /// One insertion at a time (no sort: a sort per key type is more code than these
+    /// small maps are worth).
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+impl<K: Ord, V, const N: usize> From<[(K, V); N]> for VecMap<K, V> {
+    fn from(entries: [(K, V); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl<K, V> IntoIterator for VecMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_tuple_vec().into_iter()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.as_slice().iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a mut VecMap<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = std::iter::Map<std::slice::IterMut<'a, (K, V)>, fn(&mut (K, V)) -> (&K, &mut V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter_mut()
+    }
+}
+
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for VecMap<K, V> {
+    type Output = V;
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("no entry for the key")
+    }
+}
+
+impl<T> VecSet<T> {
+    /// An empty set.
+    pub const fn new() -> Self {
+        VecSet(LiteMap::new_vec())
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Removes every element.
+    pub fn clear(&mut self) {
+        self.0.clear()
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> SetIter<'_, T> {
+        self.0.as_slice().iter().map(|(t, _)| t)
+    }
+
+    /// The smallest element.
+    pub fn first(&self) -> Option<&T> {
+        self.0.first().map(|(t, _)| t)
+    }
+
+    /// The largest element.
+    pub fn last(&self) -> Option<&T> {
+        self.0.last().map(|(t, _)| t)
+    }
+}
+
+impl<T: Ord> VecSet<T> {
+    /// Keeps the elements for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.0.retain(|t, _| keep(t))
+    }
+
+    /// Whether `value` is in the set.
+    pub fn contains<Q: Ord + ?Sized>(&self, value: &Q) -> bool
+    where
+        T: Borrow<Q>,
+    {
+        self.0.contains_key(value)
+    }
+
+    /// The stored element equal to `value`.
+    pub fn get<Q: Ord + ?Sized>(&self, value: &Q) -> Option<&T>
+    where
+        T: Borrow<Q>,
+    {
+        let i = self.0.find_index(value).ok()?;
+        self.0.get_indexed(i).map(|(t, _)| t)
+    }
+
+    /// Adds `value`; false if it was already there (and the set is unchanged).
+    pub fn insert(&mut self, value: T) -> bool {
+        self.0.try_insert(value, ()).is_none()
+    }
+
+    /// Removes `value`; false if it was not there.
+    pub fn remove<Q: Ord + ?Sized>(&mut self, value: &Q) -> bool
+    where
+        T: Borrow<Q>,
+    {
+        self.0.remove(value).is_some()
+    }
+
+    /// Removes and returns the smallest element.
+    pub fn pop_first(&mut self) -> Option<T> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        let (t, ()) = all.remove(0);
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        Some(t)
+    }
+
+    /// Removes and returns the largest element.
+    pub fn pop_last(&mut self) -> Option<T> {
+        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
+        let last = all.pop();
+        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        last.map(|(t, ())| t)
+    }
+
+    /// The elements in `range`, in order.
+    pub fn range<Q: Ord + ?Sized>(
+        &self,
+        range: impl RangeBounds<Q>,
+    ) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + Clone
+    where
+        T: Borrow<Q>,
+    {
+        let all = self.0.as_slice();
+        all[bounds(all, |(t, _)| t, &range)].iter().map(|(t, _)| t)
+    }
+
+    /// The elements of `self` also in `other`, in order.
+    pub fn intersection<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + Clone {
+        self.iter().filter(move |t| other.contains(*t))
+    }
+
+    /// The elements of `self` not in `other`, in order.
+    pub fn difference<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + Clone {
+        self.iter().filter(move |t| !other.contains(*t))
+    }
+
+    /// The elements of either set, in order, each once.
+    pub fn union<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + Clone {
+        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
+        let mut out = Vec::with_capacity(self.len() + other.len());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x < y => a.next(),
+                (Some(x), Some(y)) if y < x => b.next(),
+                (Some(_), Some(_)) => {
+                    b.next();
+                    a.next()
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            out.extend(next);
+        }
+        out.into_iter()
+    }
+
+    /// Whether every element of `self` is in `other`.
+    pub fn is_subset(&self, other: &VecSet<T>) -> bool {
+        self.iter().all(|t| other.contains(t))
+    }
+
+    /// Whether every element of `other` is in `self`.
+    pub fn is_superset(&self, other: &VecSet<T>) -> bool {
+        other.is_subset(self)
+    }
+
+    /// Whether the sets have no element in common.
+    pub fn is_disjoint(&self, other: &VecSet<T>) -> bool {
+        self.intersection(other).next().is_none()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Ord> FromIterator<T> for VecSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut set = VecSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+impl<T: Ord> Extend<T> for VecSet<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for t in iter {
+            self.0.try_insert(t, ());
+        }
+    }
+}
+
+impl<'a, T: Ord + Copy + 'a> Extend<&'a T> for VecSet<T> {
+    fn extend<I: IntoIterator<Item = &'a T>>(&mut self, iter: I) {
+        self.extend(iter.into_iter().copied())
+    }
+}
+
+impl<T: Ord, const N: usize> From<[T; N]> for VecSet<T> {
+    fn from(values: [T; N]) -> Self {
+        values.into_iter().collect()
+    }
+}
+
+impl<T> IntoIterator for VecSet<T> {
+    type Item = T;
+    type IntoIter = std::iter::Map<std::vec::IntoIter<(T, ())>, fn((T, ())) -> T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_tuple_vec().into_iter().map(|(t, ())| t)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a VecSet<T> {
+    type Item = &'a T;
+    type IntoIter = SetIter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for VecMap<K, V> {
+    /// As `BTreeMap`: a map.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de, K: serde::Deserialize<'de> + Ord, V: serde::Deserialize<'de>> serde::Deserialize<'de>
+    for VecMap<K, V>
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let all = std::collections::BTreeMap::<K, V>::deserialize(d)?;
+        Ok(VecMap(LiteMap::from_sorted_store_unchecked(all.into_iter().collect())))
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for VecSet<T> {
+    /// As `BTreeSet`: a sequence.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de> + Ord> serde::Deserialize<'de> for VecSet<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<T>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{VecMap, VecSet};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[test]
+    fn a_map_behaves_as_a_btree_map() {
+        let mut x = 7u32;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x % 50
+        };
+        let (mut v, mut b) = (VecMap::new(), BTreeMap::new());
+        for i in 0..2000u32 {
+            let k = rand();
+            match rand() % 6 {
+                0 | 1 => assert_eq!(v.insert(k, i), b.insert(k, i)),
+                2 => assert_eq!(v.remove(&k), b.remove(&k)),
+                3 => {
+                    *v.entry(k).or_insert(0) += 1;
+                    *b.entry(k).or_insert(0) += 1;
+                }
+                4 => assert_eq!(v.pop_first(), b.pop_first()),
+                _ => {
+                    let (lo, hi) = (k.min(rand()), k.max(rand()));
+                    assert!(v.range(lo..hi).eq(b.range(lo..hi)));
+                    assert!(v.range(lo..=hi).rev().eq(b.range(lo..=hi).rev()));
+                    assert!(v.range(..hi).eq(b.range(..hi)));
+                }
+            }
+            assert!(v.iter().eq(b.iter()), "{v:?} {b:?}");
+        }
+        assert_eq!(format!("{v:?}"), format!("{b:?}"));
+        v.retain(|k, _| k % 3 == 0);
+        b.retain(|k, _| k % 3 == 0);
+        assert!(v.iter().eq(b.iter()));
+        let pairs = [(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd')];
+        let v: VecMap<_, _> = pairs.into_iter().collect();
+        let b: BTreeMap<_, _> = pairs.into_iter().collect();
+        assert!(v.iter().eq(b.iter()));
+        assert_eq!(serde_json::to_string(&v).unwrap(), serde_json::to_string(&b).unwrap());
+        let back: VecMap<u32, char> = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn a_set_behaves_as_a_btree_set() {
+        let a: VecSet<u32> = [5, 1, 3, 9, 1].into_iter().collect();
+        let b: VecSet<u32> = [3, 4, 5, 10].into();
+        let (ba, bb): (BTreeSet<u32>, BTreeSet<u32>) =
+            (a.iter().copied().collect(), b.iter().copied().collect());
+        assert!(a.union(&b).eq(ba.union(&bb)));
+        assert!(a.intersection(&b).eq(ba.intersection(&bb)));
+        assert!(a.difference(&b).eq(ba.difference(&bb)));
+        assert!(a.range(2..=5).eq(ba.range(2..=5)));
+        assert_eq!(format!("{a:?}"), format!("{ba:?}"));
+        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&ba).unwrap());
+        let mut c = a.clone();
+        assert!(!c.insert(3));
+        assert!(c.insert(4));
+        assert!(c.remove(&5));
+        assert!(!c.remove(&5));
+        assert_eq!(c.iter().copied().collect::<Vec<_>>(), vec![1, 3, 4, 9]);
+        assert!(VecSet::from([3, 9]).is_subset(&c));
+        assert_eq!((c.first(), c.last()), (Some(&1), Some(&9)));
+    }
+}
