@@ -680,8 +680,8 @@ fn migration_action(clusters: &[String]) -> BoxedStrategy<Action> {
     let control = prop_oneof![
         Just(M::Step),
         Just(M::Abort),
-        (proptest::option::of(phase()), proptest::option::of(millis()))
-            .prop_map(|(until, within)| M::Run { until, within }),
+        (proptest::option::of(phase()), proptest::option::of(millis()), proptest::option::of(0u64..100_000))
+            .prop_map(|(until, within, events)| M::Run { until, within, events }),
     ]
     .prop_map(Action::Migration);
     if clusters.len() < 2 {

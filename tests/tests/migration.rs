@@ -258,6 +258,9 @@ async fn a_broken_zab_shows_the_violation_banner_at_its_step_and_server() {
     let banner = s.text("#violation").await;
     assert!(banner.contains(&format!("At event {} (t = {} ms)", want.step, want.time_ms)), "{banner}");
     assert!(banner.contains(&format!("{} reported: {}", want.server, want.what)), "{banner}");
+    let (n, step) = want.scenario_step.clone().expect("the step that was running");
+    assert!(banner.contains(&format!("During step {n} of the scenario: {step}.")), "{banner}");
+    assert!(banner.contains(&format!("Servers involved: {}.", want.servers.join(", "))), "{banner}");
     assert!(s.count(".invariants li.broken").await >= 1);
     assert_eq!(s.attr("#play", "disabled").await.as_deref(), Some("true"), "the run stopped");
     s.screenshot("violation-banner").await;
@@ -278,6 +281,9 @@ async fn a_broken_migration_turns_its_rule_red_and_stops_the_run() {
     let banner = s.text("#migration-violation").await;
     assert!(banner.contains(want.rule) && banner.contains("a → b"), "{banner}");
     assert!(banner.contains(&format!("event {}", want.step)), "{banner}");
+    let (n, step) = want.scenario_step.clone().expect("the step that was running");
+    assert!(banner.contains(&format!("During step {n} of the scenario: {step}.")), "{banner}");
+    assert!(banner.contains(&format!("Servers involved: {}.", want.servers.join(", "))), "{banner}");
     assert_eq!(s.count("#mig-rules li.broken").await, 1);
     assert_eq!(s.attr("#mig-rules li.broken", "data-rule").await.as_deref(), Some(want.rule));
     show(&s, "#migration").await;

@@ -188,6 +188,99 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
+    async fn a_cluster_draws_its_clients_and_their_messages_on_their_way() {
+        use super::components::ClusterPanel;
+        use super::view::ClusterView;
+        #[derive(Properties, PartialEq)]
+        struct Props {
+            cluster: ClusterView,
+        }
+        #[function_component(One)]
+        fn one(props: &Props) -> Html {
+            html! { <ClusterPanel cluster={props.cluster.clone()} selected={None} on_action={Callback::noop()} /> }
+        }
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        p.apply(Action::Command(view::network_statement("1", "5", "0", "0", "30")));
+        p.apply(Action::Command("you_a: create /x 1".into()));
+        let mut cluster = None;
+        for _ in 0..400 {
+            p.apply(Action::StepEvent);
+            let a = view::clusters(&p).remove(0);
+            if a.client_messages.iter().any(|m| m.kind == "REQUEST") {
+                cluster = Some(a);
+                break;
+            }
+        }
+        let cluster = cluster.expect("the request is drawn on its way");
+        let root = mount();
+        yew::Renderer::<One>::with_root_and_props(root.clone(), Props { cluster }).render();
+        settle().await;
+        assert_eq!(all(&root, ".client-node[data-client='you_a']").len(), 1);
+        assert_eq!(all(&root, ".client-link").len(), 1, "its connection to its server");
+        let msgs = all(&root, ".cmsg.c-request[data-kind='REQUEST']");
+        assert_eq!(msgs.len(), 1);
+        let label = msgs[0].query_selector("text").unwrap().unwrap().text_content().unwrap();
+        assert_eq!(label, "create", "labelled, not only coloured");
+        assert!(msgs[0]
+            .query_selector("title")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .contains("create /x 1"));
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_network_form_and_the_migration_choices_append_statements() {
+        let root = mount();
+        yew::Renderer::<App>::with_root(root.clone()).render();
+        settle().await;
+        // The network form, opened from the menu's last choice, prefilled.
+        let select: web_sys::HtmlSelectElement =
+            root.query_selector("#network").unwrap().unwrap().dyn_into().unwrap();
+        select.set_value("custom");
+        select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+        settle().await;
+        let client: web_sys::HtmlInputElement =
+            root.query_selector("#net-client").unwrap().unwrap().dyn_into().unwrap();
+        assert_eq!(client.value(), "0");
+        client.set_value("15");
+        click(&root, "#net-apply");
+        settle().await;
+        assert!(all(&root, "#network-form").is_empty(), "closed once set");
+        assert!(text(&root, "#scenario-text")
+            .contains("change network latency 1ms..5ms loss 0% duplicate 0% client latency 15ms"));
+        // The migration form: into and on conflict; Run to the next gate.
+        click(&root, "#run");
+        settle().await;
+        let input = |css: &str| -> web_sys::HtmlInputElement {
+            root.query_selector(css).unwrap().unwrap().dyn_into().unwrap()
+        };
+        input("#mig-subtree").set_value("/app");
+        input("#mig-into").set_value("/copy");
+        let conflict: web_sys::HtmlSelectElement =
+            root.query_selector("#mig-conflict").unwrap().unwrap().dyn_into().unwrap();
+        conflict.set_value("overwrite");
+        conflict.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+        settle().await;
+        click(&root, "#mig-start");
+        settle().await;
+        assert!(text(&root, "#scenario-text")
+            .contains("migrate a -> b via snapshot subtree /app into /copy on conflict overwrite\n"));
+        assert!(text(&root, "#mig-run-until").contains("to the next gate (preflight)"));
+        click(&root, "#mig-run");
+        settle().await;
+        assert!(text(&root, "#scenario-text").contains("\nmigration run until preflight\n"));
+        assert_eq!(
+            root.query_selector("#migration").unwrap().unwrap().get_attribute("data-phase").unwrap(),
+            "preflight"
+        );
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
     async fn the_panels_render_their_properties() {
         let root = mount();
         #[function_component(Panels)]

@@ -9,7 +9,9 @@ use zoolab_core::ids::ServerId;
 use zoolab_core::migration::phase::{Phase, FORWARD};
 use zoolab_core::migration::status::{self, Progress, RuleStatus};
 use zoolab_core::migration::verify::{self, Fidelity};
-use zoolab_core::scenario::migrate::{phase_word, MigrationAction, Via, SESSION_WORDS, VIA_WORDS};
+use zoolab_core::scenario::migrate::{
+    phase_word, MigrationAction, Via, CONFLICT_WORDS, SESSION_WORDS, VIA_WORDS,
+};
 use zoolab_core::scenario::{Action as Step, ServerName};
 
 /// Where a phase stands.
@@ -77,6 +79,9 @@ pub struct MigrationView {
     pub finished: bool,
     /// Whether it can still be aborted.
     pub reversible: bool,
+    /// The phases still ahead, in order (the Run button's choices: the first is the
+    /// next gate's).
+    pub ahead: Vec<(&'static str, String)>,
 }
 
 /// The transports the panel offers: the language's word and a plain line, read from the
@@ -90,6 +95,30 @@ pub fn session_policies() -> Vec<&'static str> {
     SESSION_WORDS.iter().map(|(_, w)| *w).collect()
 }
 
+/// The conflict policies the panel offers (the language's words).
+pub fn conflict_policies() -> Vec<&'static str> {
+    CONFLICT_WORDS.iter().map(|(_, w)| *w).collect()
+}
+
+/// What the panel's form holds: every part of `migrate a -> b via …` (empty: not given).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartForm {
+    /// The source cluster.
+    pub source: String,
+    /// The target cluster.
+    pub target: String,
+    /// The transport's word.
+    pub via: String,
+    /// The subtree (`/` or empty: everything).
+    pub subtree: String,
+    /// `into /y`: where the subtree goes on the target (empty: the same path).
+    pub into: String,
+    /// The session policy's word (empty: the transport's default).
+    pub sessions: String,
+    /// The conflict policy's word (empty: fail).
+    pub conflict: String,
+}
+
 /// The statement the panel's Start button appends. `subtree` empty or `/` means all;
 /// `sessions` empty means the transport's default.
 pub fn start_statement(
@@ -99,8 +128,38 @@ pub fn start_statement(
     subtree: &str,
     sessions: &str,
 ) -> Result<MigrationAction, String> {
+    start(&StartForm {
+        source: source.into(),
+        target: target.into(),
+        via: via.into(),
+        subtree: subtree.into(),
+        sessions: sessions.into(),
+        ..StartForm::default()
+    })
+}
+
+/// The statement of the panel's form (the language's checks then run on it).
+pub fn start(f: &StartForm) -> Result<MigrationAction, String> {
+    let (source, target, via, subtree, sessions) =
+        (f.source.as_str(), f.target.as_str(), f.via.as_str(), f.subtree.as_str(), f.sessions.as_str());
     let via = Via::of_word(via).ok_or_else(|| format!("no transport {via:?}"))?;
     let subtree = subtree.trim();
+    let into = f.into.trim();
+    if !into.is_empty() && (subtree.is_empty() || subtree == "/") {
+        return Err(
+            "`into` moves a subtree to another path: give the subtree too (e.g. /app into /moved)".into()
+        );
+    }
+    let conflict = match f.conflict.as_str() {
+        "" => None,
+        w => Some(
+            CONFLICT_WORDS
+                .iter()
+                .find(|(_, x)| *x == w)
+                .map(|(c, _)| *c)
+                .ok_or_else(|| format!("no conflict policy {w:?}"))?,
+        ),
+    };
     let sessions = match sessions {
         "" => None,
         w => Some(
@@ -117,9 +176,26 @@ pub fn start_statement(
         via,
         subtree: (!subtree.is_empty() && subtree != "/").then(|| subtree.to_string()),
         sessions,
-        into: None,
-        conflict: None,
+        into: (!into.is_empty()).then(|| into.to_string()),
+        conflict,
     })
+}
+
+/// The statement of the panel's Run button: to a phase (`None`: to the end), within a
+/// bound in seconds (empty: the language's default).
+pub fn run_statement(until: &str, within_s: &str) -> Result<MigrationAction, String> {
+    let until = match until {
+        "" => None,
+        w => Some(zoolab_core::scenario::migrate::phase_of(w).ok_or_else(|| format!("no phase {w:?}"))?),
+    };
+    let within = match within_s.trim() {
+        "" => None,
+        s => {
+            let secs: u64 = s.parse().map_err(|_| format!("`{s}`: a whole number of seconds"))?;
+            Some(zoolab_core::scenario::Millis(secs.saturating_mul(1_000)))
+        }
+    };
+    Ok(MigrationAction::Run { until, within, events: None })
 }
 
 fn row(p: Phase, state: PhaseState, evidence: Option<String>, open: bool) -> PhaseRow {
@@ -193,11 +269,18 @@ pub fn migration(p: &Playground) -> Option<MigrationView> {
         target: name(plan.target),
         phase: phase.to_string(),
         phase_word: phase_word(phase),
-        phases,
         progress: d.migration_progress().unwrap_or_default(),
         rules: status::rules(m.violation()),
         finished: matches!(phase, Phase::Committed | Phase::RolledBack),
         reversible: phase.reversible(),
+        ahead: phases
+            .iter()
+            .skip_while(|r| r.state != PhaseState::Current)
+            .skip(1)
+            .filter(|r| r.state == PhaseState::Ahead)
+            .map(|r| (r.word, r.label.clone()))
+            .collect(),
+        phases,
     })
 }
 
@@ -218,6 +301,11 @@ pub struct MigrationViolation {
     pub step: u64,
     /// Simulated ms.
     pub time_ms: u64,
+    /// The scenario's step that was running (its number in the scenario, its text).
+    pub scenario_step: Option<(usize, String)>,
+    /// The servers the broken rule was checked on: each cluster's leader (whose tree
+    /// and log the rules read).
+    pub servers: Vec<String>,
 }
 
 /// The migration rule the run shown broke, if any (the run stops there).
@@ -235,6 +323,14 @@ pub fn violation(p: &Playground) -> Option<MigrationViolation> {
         phase: m.phase().to_string(),
         step: p.world().steps(),
         time_ms: p.world().now(),
+        scenario_step: p.stopping_step(),
+        servers: [(m.plan().source, "source"), (m.plan().target, "target")]
+            .into_iter()
+            .map(|(c, side)| match p.world().leader(c) {
+                Some(l) => format!("{}{} ({side}'s leader)", name(c), l.0),
+                None => format!("{} ({side}: no leader)", name(c)),
+            })
+            .collect(),
     })
 }
 
@@ -403,6 +499,28 @@ mod tests {
             "migrate a -> b via snapshot"
         );
         assert!(start_statement("a", "b", "carrier-pigeon", "", "").is_err());
+        let full = StartForm {
+            source: "a".into(),
+            target: "b".into(),
+            via: "snapshot".into(),
+            subtree: "/app".into(),
+            into: " /moved ".into(),
+            sessions: "import".into(),
+            conflict: "overwrite".into(),
+        };
+        assert_eq!(
+            start(&full).unwrap().to_string(),
+            "migrate a -> b via snapshot subtree /app into /moved sessions import on conflict overwrite"
+        );
+        assert_eq!(conflict_policies(), ["fail", "overwrite"]);
+        assert!(start(&StartForm { conflict: "merge".into(), ..full.clone() }).is_err());
+        assert!(start(&StartForm { subtree: "/".into(), ..full }).is_err(), "into needs a subtree");
+        assert_eq!(run_statement("", "").unwrap().to_string(), "migration run");
+        assert_eq!(
+            run_statement("cut-over", "12").unwrap().to_string(),
+            "migration run until cut-over within 12s"
+        );
+        assert!(run_statement("", "soon").is_err());
     }
 
     #[test]
@@ -460,13 +578,49 @@ mod tests {
     }
 
     #[test]
+    fn a_subtree_moves_into_another_path_and_run_stops_at_the_next_gate() {
+        let mut p = copy_run();
+        let form = StartForm {
+            source: "a".into(),
+            target: "b".into(),
+            via: "snapshot".into(),
+            subtree: "/app".into(),
+            into: "/moved".into(),
+            conflict: "overwrite".into(),
+            ..StartForm::default()
+        };
+        p.apply(Action::Migrate(start(&form).unwrap()));
+        let v = migration(&p).unwrap();
+        assert_eq!(v.ahead.first().map(|(w, _)| *w), Some("preflight"), "the next gate's phase first");
+        assert_eq!(v.ahead.len(), 9);
+        // Run to the next gate: one phase further, as a statement.
+        p.apply(Action::Migrate(run_statement(v.ahead[0].0, "").unwrap()));
+        assert_eq!(migration(&p).unwrap().phase_word, "preflight", "{:?}", p.checks);
+        p.apply(Action::Migrate(run_statement("", "20").unwrap()));
+        let v = migration(&p).unwrap();
+        assert_eq!(v.phase_word, "committed", "{:?}", p.checks);
+        assert!(v.ahead.is_empty());
+        let b = p
+            .world()
+            .leader(1)
+            .map(|l| p.world().server(1, l).unwrap().state().tree().node("/moved").is_some());
+        assert_eq!(b, Some(true), "the subtree went into /moved on the target");
+        let text = p.scenario().to_string();
+        assert!(text.contains("migrate a -> b via snapshot subtree /app into /moved on conflict overwrite\nmigration run until preflight\nmigration run within 20s\n"), "{text}");
+    }
+
+    #[test]
     fn run_and_abort_are_statements_too_and_a_rollback_shows_its_phases() {
         let mut p = copy_run();
         p.apply(Action::Migrate(start_statement("a", "b", "snapshot", "/app", "").unwrap()));
-        p.apply(Action::Migrate(MigrationAction::Run { until: Some(Phase::Freeze), within: None }));
+        p.apply(Action::Migrate(MigrationAction::Run {
+            until: Some(Phase::Freeze),
+            within: None,
+            events: None,
+        }));
         assert_eq!(migration(&p).unwrap().phase_word, "freeze", "{:?}", p.checks);
         p.apply(Action::Migrate(MigrationAction::Abort));
-        p.apply(Action::Migrate(MigrationAction::Run { until: None, within: None }));
+        p.apply(Action::Migrate(MigrationAction::Run { until: None, within: None, events: None }));
         let v = migration(&p).unwrap();
         assert_eq!(v.phase_word, "rolled-back", "{:?}", p.checks);
         assert!(v.finished && !v.reversible);
@@ -485,6 +639,11 @@ mod tests {
         assert_eq!(broken, ["clients never back in time"], "{:?}", v.rules);
         let b = violation(&p).expect("the banner's view");
         assert_eq!((b.rule, b.source.as_str(), b.target.as_str()), ("clients never back in time", "a", "b"));
+        let (n, stmt) = b.scenario_step.clone().expect("the step that was running");
+        assert_eq!(p.scenario().steps[n - 1].to_string(), stmt);
+        assert!(stmt.starts_with("migration"), "{stmt}");
+        assert_eq!(b.servers.len(), 2, "{:?}", b.servers);
+        assert!(b.servers[0].starts_with('a') && b.servers[1].starts_with('b'), "{:?}", b.servers);
         let mut p = p;
         p.apply(Action::Play);
         assert!(!p.playing, "a broken migration rule stops the run");
@@ -507,9 +666,17 @@ mod tests {
         p.apply(Action::Command("run until a has voters a1 a2 a3 a4 within 5s".into()));
         assert!(p.checks.iter().all(|c| c.passed), "{:?}", p.checks);
         assert_eq!(membership(&p.world().servers_in(0)[3]).0, "voter");
+        let rule = crate::view::clusters(&p)[0].config_rule.clone().expect("the reconfig's version rule");
+        let version = p.world().server(0, ServerId(4)).unwrap().config().version;
+        assert!(
+            rule.ends_with(&format!("+ 1 = {} (voters a1 a2 a3 a4)", zoolab_core::ids::Zxid(version))),
+            "{rule}"
+        );
         p.apply(Action::RemoveFromConfig(ServerName { cluster: "a".into(), id: 1 }));
         p.apply(Action::Command("run until a has voters a2 a3 a4 within 5s".into()));
         assert!(p.checks.iter().all(|c| c.passed), "{:?}", p.checks);
+        let rule = crate::view::clusters(&p)[0].config_rule.clone().unwrap();
+        assert!(rule.ends_with("(voters a2 a3 a4)"), "the latest: {rule}");
         let text = p.scenario().to_string();
         assert!(
             text.contains("you_a: reconfig -add server.4=server4:2888:3888:participant;2181\n"),

@@ -4,7 +4,8 @@
 //! Every user action (a kill, a partition, a write, a step, a tick of the play timer)
 //! becomes a scenario step appended to it, so Share is the runner's link and opening a
 //! link replays to the same trace hash. Scrubbing the timeline replays the scenario to
-//! an earlier event count (deterministic replay); acting from there forks the run.
+//! an earlier event count (deterministic replay) from the nearest [checkpoint](Checkpoints)
+//! before it; acting from there forks the run.
 //!
 //! [`Playground::apply`] is a plain function of the model: tested natively and in the
 //! browser. [`Model`] wraps it for Yew's `use_reducer` (the runner is not `Clone`, so the
@@ -187,6 +188,8 @@ pub enum Action {
     AddCluster(u8),
     /// Remove a cluster from the world (refused while a step uses it).
     RemoveCluster(String),
+    /// Say why a form's input cannot become a step (a banner; the run is untouched).
+    Refuse(String),
 }
 
 /// What the last link made is for (the banner above it says so).
@@ -297,16 +300,158 @@ pub enum Banner {
 
 /// The run as it was at an earlier event count.
 struct Past {
+    /// The run stopped there (possibly inside a step: [`Runner::scenario_so_far`] is the
+    /// scenario that reproduces exactly this state, to continue from it).
     runner: Runner<SimDriver>,
-    position: u64,
-    /// The scenario that reproduces exactly this state (to continue from it).
-    fork: Scenario,
+    /// The latest run's "maximum plus one" lines, to show again when back to now.
+    head_rules: Rules,
+}
+
+/// Events between two checkpoints at first; the spacing doubles whenever
+/// [`MAX_CHECKPOINTS`] would be passed, so a run of E events keeps at most
+/// `MAX_CHECKPOINTS` of them, about E / `MAX_CHECKPOINTS` apart.
+pub const CHECKPOINT_EVERY: u64 = 2_000;
+/// The most checkpoints kept (each holds its world with [`CHECKPOINT_TRACE`] trace
+/// records, a block of the runner's lines and the scenario: BENCHMARKS.md has the
+/// memory measured).
+pub const MAX_CHECKPOINTS: usize = 48;
+/// The trace records a checkpoint's world keeps (the page draws a few hundred of the
+/// latest; an election's "maximum plus one" is kept beside it).
+pub const CHECKPOINT_TRACE: usize = 2_048;
+/// A scrub that runs more events than this from its starting point also keeps
+/// [`LADDER`] - 1 copies on the way (replacing the previous scrub's), so stepping back
+/// from where it landed (←) replays an eighth of the way, not all of it.
+pub const LADDER_MIN: u64 = 1_000;
+/// How many stretches a long scrub is cut into.
+pub const LADDER: u64 = 8;
+
+/// Each cluster's latest "maximum plus one" lines: its election's epoch, and its
+/// reconfiguration's version.
+type Rules = (Vec<Option<String>>, Vec<Option<String>>);
+
+/// A copy of the run at an event position.
+struct Checkpoint {
+    runner: Runner<SimDriver>,
+    /// Each cluster's latest "maximum plus one" lines there.
+    rules: Rules,
+}
+
+impl Checkpoint {
+    fn position(&self) -> u64 {
+        self.runner.driver().events()
+    }
+
+    fn records(&self) -> u64 {
+        self.runner.driver().world().records()
+    }
+}
+
+/// Copies of the run taken every so many events as the run goes (the core's
+/// [`Runner::checkpoint`]: a copy that keeps only its recent trace and shares the
+/// runner's lines). Scrubbing to a position resumes the nearest one before it, instead
+/// of replaying the scenario from the start; memory is bounded by [`MAX_CHECKPOINTS`].
+struct Checkpoints {
+    kept: Vec<Checkpoint>,
+    /// The copies the latest long scrub kept on its way (see [`LADDER`]).
+    recent: Vec<Checkpoint>,
+    every: u64,
+    /// Off: every scrub replays from the start (the tests compare the two).
+    enabled: bool,
+}
+
+impl Checkpoints {
+    fn new(enabled: bool) -> Checkpoints {
+        Checkpoints { kept: Vec::new(), recent: Vec::new(), every: CHECKPOINT_EVERY, enabled }
+    }
+
+    /// Where the run should stop next for a checkpoint (`None`: no more).
+    fn next_stop(&self, events: u64) -> Option<u64> {
+        if !self.enabled {
+            return None;
+        }
+        let last = self.kept.last().map_or(0, Checkpoint::position);
+        Some((last + self.every).max(events + 1))
+    }
+
+    /// Keeps a copy of `r` (stopped at a checkpoint position), with its rules found in
+    /// the trace since the previous checkpoint (or those of that one).
+    fn take(&mut self, r: &mut Runner<SimDriver>, names: &[String]) {
+        let copy = r.checkpoint(|d| d.checkpoint(CHECKPOINT_TRACE));
+        let (prev, since) = match self.kept.last() {
+            Some(c) => (c.rules.clone(), c.records()),
+            None => ((vec![None; names.len()], vec![None; names.len()]), 0),
+        };
+        let rules = rules_since(copy.driver().world(), names, since, &prev);
+        self.kept.push(Checkpoint { runner: copy, rules });
+        if self.kept.len() > MAX_CHECKPOINTS {
+            // Every other one goes: the rest stay evenly spaced, twice as far apart.
+            let mut i = 0;
+            self.kept.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+            self.every *= 2;
+        }
+    }
+
+    /// The position of the latest checkpoint at or before `position`.
+    fn nearest(&self, position: u64) -> Option<u64> {
+        self.kept.iter().chain(&self.recent).map(Checkpoint::position).filter(|&c| c <= position).max()
+    }
+
+    /// The latest checkpoint at or before `position` that is a state of `sc`'s run (a
+    /// copy of it, carrying on with `sc`), with its rules; ones that are not (the run
+    /// forked before them) are dropped.
+    fn before(&mut self, position: u64, sc: &Scenario) -> Option<(Runner<SimDriver>, Rules)> {
+        loop {
+            let at = self.nearest(position)?;
+            let list = if self.recent.iter().any(|c| c.position() == at) {
+                &mut self.recent
+            } else {
+                &mut self.kept
+            };
+            let i = list.iter().position(|c| c.position() == at)?;
+            let mut copy = list[i].runner.checkpoint(|d| d.checkpoint(usize::MAX));
+            if copy.continue_as(sc) {
+                return Some((copy, list[i].rules.clone()));
+            }
+            list.remove(i);
+        }
+    }
+
+    /// Drops the checkpoints that are not states of `sc`'s run (after a fork), and
+    /// lets the others carry on with it.
+    fn follow(&mut self, sc: &Scenario) {
+        self.kept.retain_mut(|c| c.runner.continue_as(sc));
+        self.recent.retain_mut(|c| c.runner.continue_as(sc));
+    }
+}
+
+/// Each cluster's latest "maximum plus one" lines, looked for in the trace records made
+/// since `since` (and the records kept before them: an election that began earlier);
+/// `prev`'s where none is found.
+fn rules_since(w: &SimWorld, names: &[String], since: u64, prev: &Rules) -> Rules {
+    let new = usize::try_from(w.records().saturating_sub(since)).unwrap_or(usize::MAX);
+    let lookback = new.saturating_add(crate::view::RULE_LOOKBACK);
+    let old = |v: &Vec<Option<String>>, c: usize| v.get(c).cloned().flatten();
+    let epochs = names
+        .iter()
+        .enumerate()
+        .map(|(c, n)| crate::view::epoch_rule(w, c, n, lookback).or_else(|| old(&prev.0, c)))
+        .collect();
+    let configs = names
+        .iter()
+        .enumerate()
+        .map(|(c, n)| crate::view::config_rule(w, c, n, new).or_else(|| old(&prev.1, c)))
+        .collect();
+    (epochs, configs)
 }
 
 /// The playground: a scenario run, the view's choices, and what to show the user.
 pub struct Playground {
     head: Runner<SimDriver>,
     past: Option<Past>,
+    checkpoints: Checkpoints,
     /// Whether the play timer runs.
     pub playing: bool,
     /// The speed (index into [`SPEEDS`]).
@@ -324,6 +469,9 @@ pub struct Playground {
     /// Each cluster's latest "maximum plus one" (kept across play ticks, so an
     /// election long ago is still shown without reading the whole trace every frame).
     pub rules: Vec<Option<String>>,
+    /// Each cluster's latest reconfiguration's version rule (kept the same way).
+    pub config_rules: Vec<Option<String>>,
+    /// The trace records of the world shown when `rules` were last looked for.
     rules_at: u64,
     writes: u64,
     /// The exercise open, if any.
@@ -416,39 +564,6 @@ pub fn compact_after(sc: &Scenario, keep: usize) -> Scenario {
     out
 }
 
-/// Whether a step runs events (and can be cut short by a stop position).
-fn runs_events(s: &Step) -> bool {
-    matches!(s, Step::Run(_) | Step::RunUntil { .. } | Step::Step(_) | Step::At { .. })
-}
-
-/// Replays `sc` to `position` events: the runner stopped there, and a scenario that
-/// reaches exactly that state when run to its end (the step cut short becomes
-/// `step N`), to continue from it.
-fn replay(sc: &Scenario, position: u64) -> Result<(Runner<SimDriver>, Scenario), String> {
-    let mut r = runner(sc, options(Some(position)))?;
-    let mut before = 0;
-    loop {
-        let events = r.driver().events();
-        if !r.run_next() {
-            break;
-        }
-        before = events;
-    }
-    let mut fork = sc.clone();
-    let ran = r.steps_run();
-    fork.steps.truncate(ran);
-    let now = r.driver().events();
-    if let Some(last) = fork.steps.last() {
-        if runs_events(last) && now == position && r.driver().violation().is_none() {
-            fork.steps.pop();
-            if now > before {
-                fork.steps.push(Step::Step(now - before));
-            }
-        }
-    }
-    Ok((r, fork))
-}
-
 impl Playground {
     /// Opens a source; a link or scenario that does not open gives its error, and
     /// nothing half-loaded.
@@ -516,7 +631,7 @@ impl Playground {
     /// The scenario of the state shown, compacted: what a link carries and what a check grades.
     pub fn attempt(&self) -> (Scenario, u64) {
         match &self.past {
-            Some(p) => (compact_after(&p.fork, self.kept_steps()), p.position),
+            Some(p) => (compact_after(&p.runner.scenario_so_far(), self.kept_steps()), self.position()),
             None => (self.scenario(), self.head_events()),
         }
     }
@@ -556,29 +671,10 @@ impl Playground {
     ) -> Result<Playground, String> {
         // An exercise's world stays exactly its setup's (an attempt must keep it).
         let sc = if sc.classroom.exercise.is_some() { sc } else { with_page_clients(sc) };
-        let mut head = match position {
-            Some(p) => {
-                // A link made at the end of its run (the usual case, and always a
-                // submitted or teacher's link) reopens its scenario as written: the
-                // last step is not cut into a `step N`, so an exercise's setup stays
-                // intact.
-                let mut whole = runner(&sc, options(None))?;
-                whole.run_all();
-                if whole.driver().events() == p {
-                    whole
-                } else {
-                    let (_, fork) = replay(&sc, p)?;
-                    runner(&fork, options(None))?
-                }
-            }
-            None => runner(&sc, options(None))?,
-        };
-        if run_through {
-            head.run_all();
-        }
-        Ok(Playground {
-            head,
+        let mut pg = Playground {
+            head: runner(&sc, options(None))?,
             past: None,
+            checkpoints: Checkpoints::new(true),
             playing: false,
             speed: DEFAULT_SPEED,
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
@@ -587,6 +683,7 @@ impl Playground {
             origin,
             checks: Vec::new(),
             rules: Vec::new(),
+            config_rules: Vec::new(),
             rules_at: 0,
             writes: 0,
             exercise: None,
@@ -594,8 +691,108 @@ impl Playground {
             link_kind: LinkKind::Share,
             console: None,
             compare: None,
+        };
+        if run_through || position.is_some() {
+            pg.run_head(|h| {
+                h.run_all();
+                Ok(())
+            })?;
         }
-        .with_checks())
+        if let Some(p) = position {
+            // A link made at the end of its run (the usual case, and always a submitted
+            // or teacher's link) reopens its scenario as written. One made in the past
+            // reopens that state as its own run: the step it cut short becomes what ran
+            // of it (`step N`), as acting there would have made it.
+            if pg.head_events() != p {
+                pg.past = Some(pg.restore(p)?);
+                pg.fork_if_past();
+            }
+        }
+        Ok(pg.with_checks())
+    }
+
+    /// Runs the head (`f`: a step appended, or every step), stopping every so often
+    /// to keep a checkpoint.
+    fn run_head(
+        &mut self,
+        f: impl FnOnce(&mut Runner<SimDriver>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let names = self.clusters();
+        self.head.resume(self.checkpoints.next_stop(self.head.driver().events()));
+        let r = f(&mut self.head);
+        while self.head.is_stopped() {
+            self.checkpoints.take(&mut self.head, &names);
+            self.head.resume(self.checkpoints.next_stop(self.head.driver().events()));
+            self.head.run_all();
+        }
+        r
+    }
+
+    /// The run stopped at `position` events: resumed from the nearest state before it
+    /// (the past shown, or a checkpoint), else replayed from the start.
+    fn restore(&mut self, position: u64) -> Result<Past, String> {
+        let nearest = self.checkpoints.nearest(position);
+        let head_rules = match self.past.take() {
+            Some(p) => {
+                let at = p.runner.driver().events();
+                if at <= position && nearest.is_none_or(|c| c <= at) {
+                    // Forward from the past shown: no copy, no replay.
+                    let mut r = p.runner;
+                    let since = r.driver().world().records();
+                    r.resume(Some(position));
+                    r.run_all();
+                    let names = self.clusters();
+                    let rules = rules_since(r.driver().world(), &names, since, &self.shown_rules());
+                    self.set_rules(rules);
+                    self.rules_at = r.driver().world().records();
+                    return Ok(Past { runner: r, head_rules: p.head_rules });
+                }
+                p.head_rules
+            }
+            None => self.shown_rules(),
+        };
+        let names = self.clusters();
+        let sc = self.head.scenario().clone();
+        let (mut r, mut rules, mut since) = match self.checkpoints.before(position, &sc) {
+            Some((r, rules)) => {
+                let since = r.driver().world().records();
+                (r, rules, since)
+            }
+            None => (runner(&sc, options(None))?, (vec![None; names.len()], vec![None; names.len()]), 0),
+        };
+        let from = r.driver().events();
+        let way = position.saturating_sub(from);
+        if way >= LADDER_MIN && self.checkpoints.enabled {
+            // Copies on the way, so that going back a little from here is cheap too.
+            self.checkpoints.recent.clear();
+            for i in 1..LADDER {
+                r.resume(Some(from + way * i / LADDER));
+                r.run_all();
+                if !r.is_stopped() {
+                    break;
+                }
+                rules = rules_since(r.driver().world(), &names, since, &rules);
+                since = r.driver().world().records();
+                let copy = r.checkpoint(|d| d.checkpoint(CHECKPOINT_TRACE));
+                self.checkpoints.recent.push(Checkpoint { runner: copy, rules: rules.clone() });
+            }
+        }
+        r.resume(Some(position));
+        r.run_all();
+        self.set_rules(rules_since(r.driver().world(), &names, since, &rules));
+        self.rules_at = r.driver().world().records();
+        Ok(Past { runner: r, head_rules })
+    }
+
+    /// Keeps checkpoints as the run goes (the default), or not: every scrub then
+    /// replays from the start (to compare, and to measure).
+    pub fn set_checkpoints(&mut self, on: bool) {
+        self.checkpoints = Checkpoints::new(on);
+    }
+
+    /// How many checkpoints the run keeps now.
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.kept.len()
     }
 
     /// The runner whose world the page shows (the past one while scrubbed back).
@@ -620,12 +817,27 @@ impl Playground {
 
     /// The event count shown.
     pub fn position(&self) -> u64 {
-        self.past.as_ref().map_or_else(|| self.head_events(), |p| p.position)
+        self.shown().driver().events()
     }
 
     /// Whether the page shows an earlier state than the latest.
     pub fn in_past(&self) -> bool {
         self.past.is_some()
+    }
+
+    /// The step of the scenario (as a link and the page's scenario text write it:
+    /// compacted) that was running when the run shown stopped — numbered from 1 — and
+    /// its text: where a broken invariant or migration rule happened.
+    pub fn stopping_step(&self) -> Option<(usize, String)> {
+        let r = self.shown();
+        let ran = r.steps_run();
+        if ran == 0 {
+            return None;
+        }
+        let mut upto = r.scenario().clone();
+        upto.steps.truncate(ran);
+        let steps = compact_after(&upto, self.kept_steps()).steps;
+        Some((steps.len(), steps.last()?.to_string()))
     }
 
     /// The trace hash of the state shown.
@@ -648,13 +860,15 @@ impl Playground {
         self.banner = Some(Banner::Error(e.into()));
     }
 
-    /// Continues from the past state shown: the run forks there.
-    fn fork_if_past(&mut self) -> Result<(), String> {
+    /// Continues from the past state shown: the run forks there (the later events are
+    /// dropped, and the checkpoints after the fork with them).
+    fn fork_if_past(&mut self) {
         if let Some(p) = self.past.take() {
-            self.head = runner(&p.fork, options(None))?;
-            self.head.run_all();
+            let mut r = p.runner;
+            r.end_here();
+            self.head = r;
+            self.checkpoints.follow(self.head.scenario());
         }
-        Ok(())
     }
 
     /// Appends a step to the run (forking first when scrubbed back).
@@ -671,10 +885,8 @@ impl Playground {
                 ));
             }
         }
-        if let Err(e) = self.fork_if_past() {
-            return self.error(e);
-        }
-        if let Err(e) = self.head.append(step) {
+        self.fork_if_past();
+        if let Err(e) = self.run_head(|h| h.append(step)) {
             self.error(format!("That step cannot run: {e}"));
         }
         if self.head.driver().violation().is_some() {
@@ -731,34 +943,45 @@ impl Playground {
 
     fn with_checks(mut self) -> Playground {
         self.refresh_checks();
-        self.refresh_rules(true);
+        self.refresh_rules();
         self
     }
 
-    /// Looks for each cluster's latest election in the records new since the last look
-    /// (or in the whole trace, `full`, when the world shown was replaced).
-    fn refresh_rules(&mut self, full: bool) {
+    /// Looks for each cluster's latest election in the trace records new since the
+    /// last look (a replaced world sets its rules and `rules_at` itself).
+    fn refresh_rules(&mut self) {
         let names = self.clusters();
         let w = self.world();
-        let new = usize::try_from(w.steps().saturating_sub(self.rules_at)).unwrap_or(usize::MAX);
-        let lookback =
-            if full { usize::MAX } else { crate::view::RULE_LOOKBACK.saturating_add(new.saturating_mul(4)) };
-        let found: Vec<Option<String>> =
-            names.iter().enumerate().map(|(c, n)| crate::view::epoch_rule(w, c, n, lookback)).collect();
-        let steps = w.steps();
-        self.rules.resize(names.len(), None);
-        for (c, r) in found.into_iter().enumerate() {
-            if r.is_some() || full {
-                self.rules[c] = r;
-            }
+        let records = w.records();
+        if records != self.rules_at || self.rules.len() != names.len() {
+            let rules = rules_since(w, &names, self.rules_at, &self.shown_rules());
+            self.set_rules(rules);
+            self.rules_at = records;
         }
-        self.rules_at = steps;
+    }
+
+    /// The "maximum plus one" lines shown.
+    fn shown_rules(&self) -> Rules {
+        (self.rules.clone(), self.config_rules.clone())
+    }
+
+    fn set_rules(&mut self, (epochs, configs): Rules) {
+        self.rules = epochs;
+        self.config_rules = configs;
+    }
+
+    /// Back to the latest state of the run.
+    fn live(&mut self) {
+        if let Some(p) = self.past.take() {
+            self.set_rules(p.head_rules);
+            self.rules_at = self.head.driver().world().records();
+        }
     }
 
     /// Reads the checks of the run shown from its report (not on every play tick: the
     /// report copies the trace).
     fn refresh_checks(&mut self) {
-        self.checks = self.shown().report().checks;
+        self.checks = self.shown().checks().to_vec();
     }
 
     /// Applies one action.
@@ -774,21 +997,13 @@ impl Playground {
                 | Action::Console(..)
                 | Action::TeacherLink(_)
                 | Action::Compare(_)
-        );
-        let replaced = matches!(
-            action,
-            Action::Open(_)
-                | Action::Scrub(_)
-                | Action::Back
-                | Action::Live
-                | Action::Reset
-                | Action::Reseed(_)
+                | Action::Refuse(_)
         );
         self.apply_inner(action);
         if refresh {
             self.refresh_checks();
         }
-        self.refresh_rules(replaced);
+        self.refresh_rules();
     }
 
     fn apply_inner(&mut self, action: Action) {
@@ -881,16 +1096,15 @@ impl Playground {
             Action::Scrub(position) => {
                 self.playing = false;
                 if position >= self.head_events() {
-                    self.past = None;
+                    self.live();
                 } else {
-                    let sc = self.head.scenario().clone();
-                    match replay(&sc, position) {
-                        Ok((runner, fork)) => self.past = Some(Past { runner, position, fork }),
+                    match self.restore(position) {
+                        Ok(past) => self.past = Some(past),
                         Err(e) => self.error(e),
                     }
                 }
             }
-            Action::Live => self.past = None,
+            Action::Live => self.live(),
             Action::Back => {
                 let p = self.position();
                 if p > 0 {
@@ -970,6 +1184,7 @@ impl Playground {
                 let edited = crate::worldedit::remove_cluster(self.head.scenario(), &name);
                 self.edit_world(edited)
             }
+            Action::Refuse(why) => self.error(why),
         }
     }
 }
@@ -1163,6 +1378,125 @@ mod tests {
         p.apply(Action::StepEvent);
         assert!(!p.in_past());
         assert_eq!(p.head_events(), k + 1);
+    }
+
+    /// The same play, with and without checkpoints.
+    fn played(checkpoints: bool) -> Playground {
+        let mut p = fresh();
+        p.set_checkpoints(checkpoints);
+        p.speed = 6; // 10×
+        p.apply(Action::Play);
+        for i in 0..40 {
+            p.apply(Action::Tick);
+            if i == 10 {
+                p.apply(Action::Write("a".into()));
+            }
+            if i == 20 {
+                let l = leader(&p, 1).unwrap();
+                p.apply(Action::Kill(name("b", l)));
+            }
+        }
+        p.apply(Action::Pause);
+        p
+    }
+
+    fn same_state(a: &Playground, b: &Playground, at: &str) {
+        assert_eq!(a.position(), b.position(), "{at}");
+        assert_eq!(a.trace_hash(), b.trace_hash(), "{at}");
+        assert_eq!(a.rules, b.rules, "{at}");
+        assert_eq!(a.config_rules, b.config_rules, "{at}");
+        assert_eq!(a.checks, b.checks, "{at}");
+        assert_eq!(a.make_link(), b.make_link(), "{at}");
+        assert_eq!(
+            crate::view::trace_tail(a.world(), 8, &a.clusters()),
+            crate::view::trace_tail(b.world(), 8, &b.clusters()),
+            "{at}"
+        );
+        assert_eq!(crate::view::spacetime(a), crate::view::spacetime(b), "{at}");
+    }
+
+    #[test]
+    fn scrubbing_from_checkpoints_shows_exactly_what_replaying_from_the_start_shows() {
+        let (mut a, mut b) = (played(true), played(false));
+        same_state(&a, &b, "played");
+        assert!(a.checkpoint_count() >= 3, "{} checkpoints", a.checkpoint_count());
+        assert_eq!(b.checkpoint_count(), 0);
+        let end = a.head_events();
+        // Back and forth, near checkpoints and between them.
+        for pos in [end / 3, end / 7, end / 2 + 11, end - 1, 5, end * 4 / 5, end / 3 + 1, 2_000, 1_999, 4_001]
+        {
+            a.apply(Action::Scrub(pos));
+            b.apply(Action::Scrub(pos));
+            same_state(&a, &b, &format!("scrubbed to {pos}"));
+            a.apply(Action::Back);
+            b.apply(Action::Back);
+            same_state(&a, &b, &format!("back from {pos}"));
+        }
+        // Acting in the past forks both runs the same way; scrubbing the fork too.
+        a.apply(Action::Scrub(end / 2));
+        b.apply(Action::Scrub(end / 2));
+        a.apply(Action::Write("b".into()));
+        b.apply(Action::Write("b".into()));
+        a.apply(Action::RunFor(2_000));
+        b.apply(Action::RunFor(2_000));
+        same_state(&a, &b, "forked");
+        assert_eq!(a.scenario(), b.scenario());
+        for pos in [end / 2 - 3, end / 4, end / 2 + 300] {
+            a.apply(Action::Scrub(pos));
+            b.apply(Action::Scrub(pos));
+            same_state(&a, &b, &format!("fork scrubbed to {pos}"));
+        }
+        a.apply(Action::Live);
+        b.apply(Action::Live);
+        same_state(&a, &b, "back to now");
+        let q = Playground::open(&Source::Link(a.make_link().unwrap())).unwrap();
+        assert_eq!(q.trace_hash(), a.trace_hash(), "the fork's link reopens it");
+    }
+
+    #[test]
+    fn checkpoints_stay_few_and_evenly_spread_on_a_long_run() {
+        let mut p = fresh();
+        p.speed = SPEEDS.len() - 1;
+        p.apply(Action::Play);
+        for _ in 0..40 {
+            p.apply(Action::Tick);
+        }
+        let n = p.checkpoint_count();
+        assert!((MAX_CHECKPOINTS / 2..=MAX_CHECKPOINTS).contains(&n), "{n} checkpoints");
+        let at: Vec<u64> = p.checkpoints.kept.iter().map(Checkpoint::position).collect();
+        let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g <= 2 * p.checkpoints.every), "{at:?}");
+        assert!(p.head_events() - at.last().unwrap() <= 2 * p.checkpoints.every);
+    }
+
+    #[test]
+    fn acting_inside_a_migration_run_continues_from_there() {
+        let mut p = Playground::open(&Source::BuiltinTopology("migrate-copy-and-cut-over".into())).unwrap();
+        p.apply(Action::Command("run until c1 is connected".into()));
+        p.apply(Action::Command("c1: create /app v1".into()));
+        p.apply(Action::Command("migrate a -> b via snapshot".into()));
+        let began = p.head_events();
+        p.apply(Action::Command("migration run".into()));
+        let end = p.head_events();
+        assert!(end > began + 100, "the migration ran ({began}..{end})");
+        let mid = began + (end - began) / 2;
+        p.apply(Action::Scrub(mid));
+        let hash = p.trace_hash();
+        p.apply(Action::Command("c1: get /app".into()));
+        let text = p.scenario().to_string();
+        assert!(
+            text.contains(&format!("migration run for {} events\nc1: get /app\n", mid - began)),
+            "{text}"
+        );
+        assert!(p.head_events() < end, "the rest of the migration run was dropped");
+        let l = p.make_link().unwrap();
+        let q = Playground::open(&Source::Link(l)).unwrap();
+        assert_eq!(q.trace_hash(), p.trace_hash());
+        let mut r = Playground::open(&Source::BuiltinTopology("migrate-copy-and-cut-over".into())).unwrap();
+        for line in text.split("\n\n").nth(1).unwrap().lines().filter(|l| !l.starts_with("c1: get")) {
+            r.apply(Action::Command(line.into()));
+        }
+        assert_eq!(r.trace_hash(), hash, "the scenario so far is the state acted on");
     }
 
     #[test]
@@ -1470,31 +1804,74 @@ mod pinned {
 #[cfg(test)]
 mod timing {
     use super::*;
+    use std::time::{Duration, Instant};
 
-    /// What scrubbing costs: `cargo test --release -p zoolab-web replay_timing -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn replay_timing() {
+    /// The process's resident memory (KiB), where /proc tells it.
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |pages| pages * 4)
+    }
+
+    fn timed(p: &mut Playground, a: Action) -> Duration {
+        let t = Instant::now();
+        p.apply(a);
+        t.elapsed()
+    }
+
+    /// Plays `ticks` ticks at 100× and scrubs around, with checkpoints or without.
+    fn measure(ticks: usize, checkpoints: bool) -> u64 {
         let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.set_checkpoints(checkpoints);
         p.speed = SPEEDS.len() - 1;
         p.apply(Action::Play);
-        let t = std::time::Instant::now();
-        for _ in 0..60 {
+        let t = Instant::now();
+        for _ in 0..ticks {
             p.apply(Action::Tick);
         }
         let played = t.elapsed();
         let events = p.head_events();
-        let t = std::time::Instant::now();
-        p.apply(Action::Scrub(events / 2));
-        let half = t.elapsed();
-        let t = std::time::Instant::now();
-        p.apply(Action::Scrub(events - 1));
-        let end = t.elapsed();
+        let rss = rss_kib();
+        let half = timed(&mut p, Action::Scrub(events / 2));
+        let back = timed(&mut p, Action::Back);
+        let fwd = timed(&mut p, Action::Scrub(events / 2 + events / 20));
+        let quarter = timed(&mut p, Action::Scrub(events / 4));
+        let end = timed(&mut p, Action::Scrub(events - 1));
+        let hash = p.trace_hash();
+        let fork = timed(&mut p, Action::Write("a".into()));
         p.apply(Action::Share);
         println!(
-            "60 ticks at 100x = {} ms simulated, {events} events in {played:?}; scrub to half {half:?}, to the end {end:?}; link {} chars",
+            "{ticks} ticks at 100x = {} ms simulated, {events} events in {played:.0?}, checkpoints {} ({}): \
+             scrub to 1/2 {half:.1?}, back one {back:.1?}, forward 5% {fwd:.1?}, to 1/4 {quarter:.1?}, \
+             to the end {end:.1?}, act there (fork) {fork:.1?}; link {} chars; resident {} MiB after playing",
             p.world().now(),
-            p.link.as_ref().map_or(0, String::len)
+            if checkpoints { "on" } else { "off" },
+            p.checkpoint_count(),
+            p.link.as_ref().map_or(0, String::len),
+            rss / 1024
         );
+        hash
+    }
+
+    /// What scrubbing costs: `cargo test --release -p zoolab-web replay_timing -- --ignored
+    /// --nocapture` (`ZOOLAB_CHECKPOINTS=on` or `off`: that mode alone, whose resident
+    /// memory is then the process's own).
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn replay_timing() {
+        let only = std::env::var("ZOOLAB_CHECKPOINTS").ok();
+        for ticks in [60, 300] {
+            match only.as_deref() {
+                Some(mode) => {
+                    measure(ticks, mode == "on");
+                }
+                None => {
+                    let off = measure(ticks, false);
+                    let on = measure(ticks, true);
+                    assert_eq!(on, off, "the same states with and without checkpoints");
+                }
+            }
+        }
     }
 }

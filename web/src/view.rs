@@ -3,6 +3,7 @@
 
 use crate::state::{Playground, SimWorld};
 use zoolab_core::ids::{Epoch, ServerId};
+use zoolab_core::scenario::sim::ClientMessageKind;
 use zoolab_core::scenario::{OpRef, Predicate};
 use zoolab_core::sim::{Role, ServerView, TraceKind};
 use zoolab_core::vecmap::VecMap;
@@ -31,6 +32,43 @@ pub struct MessageView {
     pub progress: f64,
 }
 
+/// A client drawn beside a cluster, with its connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientNode {
+    /// Its name (`you_a`, `c1`).
+    pub name: String,
+    /// The id of the server of this cluster it is connected (or connecting) to.
+    pub server: Option<u64>,
+    /// `connecting`, `connected`, `disconnected` or `expired`.
+    pub state: &'static str,
+    /// Whether its pings reach its server now (they keep its session alive).
+    pub pings: bool,
+    /// Whether its network reaches the servers.
+    pub reachable: bool,
+}
+
+/// A client–server message on its way (with `client latency`), placed on its link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientMessageView {
+    /// The client.
+    pub client: String,
+    /// The server's id in this cluster.
+    pub server: u64,
+    /// From the client to the server.
+    pub to_server: bool,
+    /// `CONNECT`, `CONNECTED`, `REQUEST`, `REPLY`, `WATCH`.
+    pub kind: &'static str,
+    /// What is drawn on it (`create`, `↩ ok`, `EVENT`).
+    pub label: String,
+    /// The whole message, for its tooltip.
+    pub detail: String,
+    /// How far along its link (from its sender).
+    pub progress: f64,
+}
+
+/// How many clients a cluster drawing shows at most (the corners and sides of its ring).
+pub const MAX_CLIENTS_DRAWN: usize = 6;
+
 /// One cluster as drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterView {
@@ -44,8 +82,50 @@ pub struct ClusterView {
     pub cuts: Vec<(u64, u64)>,
     /// Messages in flight.
     pub messages: Vec<MessageView>,
+    /// Its clients (those connected to it, or whose connect string names it).
+    pub clients: Vec<ClientNode>,
+    /// Client–server messages on their way.
+    pub client_messages: Vec<ClientMessageView>,
     /// The "maximum plus one" of its latest election, if one is in the trace.
     pub epoch_rule: Option<String>,
+    /// The "plus one" of its latest reconfiguration's version, if one was activated.
+    pub config_rule: Option<String>,
+}
+
+/// The group a client–server message kind is drawn with (colour; the shape is a
+/// slanted tag for every client message, and the label says what it is).
+pub fn client_message_class(kind: &str) -> &'static str {
+    match kind {
+        "REQUEST" => "c-request",
+        "REPLY" => "c-reply",
+        "WATCH" => "c-watch",
+        _ => "c-connect",
+    }
+}
+
+/// Plain-language help for a client–server message kind.
+pub fn client_message_help(kind: &str) -> &'static str {
+    match kind {
+        "CONNECT" => "CONNECT: a client asks a server for a session (or to resume its own)",
+        "CONNECTED" => "CONNECTED: the server answers that the session is open; the client may send requests",
+        "REQUEST" => "REQUEST: a client's command on its way to its server (writes go on to the leader)",
+        "REPLY" => "REPLY: the server's answer to a request; the client's command completes when it arrives",
+        "WATCH" => {
+            "WATCH: a watch event (a znode the client watches changed); it arrives before any later reply"
+        }
+        _ => "a message between a client and a server",
+    }
+}
+
+fn client_label(kind: ClientMessageKind, short: &str) -> String {
+    let cut = |s: &str| s.chars().take(9).collect::<String>();
+    match kind {
+        ClientMessageKind::Connect => "CONNECT".into(),
+        ClientMessageKind::Connected => "SESSION".into(),
+        ClientMessageKind::Request => cut(short),
+        ClientMessageKind::Reply => format!("↩ {}", cut(short)),
+        ClientMessageKind::Watch => "EVENT".into(),
+    }
 }
 
 /// The group a message kind is drawn with (colour and legend).
@@ -138,12 +218,35 @@ fn progress(deliver_at: u64, now: u64, latency_max: u64) -> f64 {
     (1.0 - left / span).clamp(0.3, 0.7)
 }
 
+/// The cluster a client is drawn beside: its server's, else the first its connect
+/// string names.
+fn home_cluster(
+    p: &Playground,
+    link: &zoolab_core::scenario::sim::ClientLink,
+    names: &[String],
+) -> Option<usize> {
+    if let Some((c, _)) = link.server {
+        return Some(c);
+    }
+    let decl = p.shown().scenario().client(&link.client)?;
+    decl.connect.iter().find_map(|e| {
+        let n = match e {
+            zoolab_core::scenario::Endpoint::Cluster(n) => n,
+            zoolab_core::scenario::Endpoint::Server(s) => &s.cluster,
+        };
+        names.iter().position(|x| x == n)
+    })
+}
+
 /// Every cluster of the world shown.
 pub fn clusters(p: &Playground) -> Vec<ClusterView> {
     let w = p.world();
     let names = p.clusters();
     let in_flight = w.in_flight(MAX_MESSAGES * names.len().max(1) * 4);
     let latency_max = w.config().net.latency_max_ms;
+    let d = p.shown().driver();
+    let links = d.client_links();
+    let client_msgs = d.client_messages();
     names
         .iter()
         .enumerate()
@@ -160,16 +263,99 @@ pub fn clusters(p: &Playground) -> Vec<ClusterView> {
                     progress: progress(m.key.0, w.now(), latency_max),
                 })
                 .collect();
+            let clients: Vec<ClientNode> = links
+                .iter()
+                .filter(|l| home_cluster(p, l, &names) == Some(c))
+                .take(MAX_CLIENTS_DRAWN)
+                .map(|l| ClientNode {
+                    name: l.client.clone(),
+                    server: l.server.map(|(_, id)| id.0),
+                    state: l.state,
+                    pings: l.pings,
+                    reachable: l.reachable,
+                })
+                .collect();
+            let client_messages = client_msgs
+                .iter()
+                .filter(|m| m.server.0 == c && clients.iter().any(|k| k.name == m.client))
+                .take(MAX_MESSAGES)
+                .map(|m| {
+                    let span = m.due_ms.saturating_sub(m.sent_ms).max(1) as f64;
+                    let gone = w.now().saturating_sub(m.sent_ms) as f64;
+                    ClientMessageView {
+                        client: m.client.clone(),
+                        server: m.server.1 .0,
+                        to_server: m.to_server,
+                        kind: m.kind.word(),
+                        label: client_label(m.kind, &m.short),
+                        detail: m.detail.clone(),
+                        progress: (gone / span).clamp(0.3, 0.75),
+                    }
+                })
+                .collect();
             ClusterView {
                 index: c,
                 name: name.clone(),
                 servers: w.servers_in(c),
                 cuts: w.blocked_in(c).into_iter().map(|(a, b)| (a.0, b.0)).collect(),
                 messages,
+                clients,
+                client_messages,
                 epoch_rule: p.rules.get(c).cloned().flatten(),
+                config_rule: p.config_rules.get(c).cloned().flatten(),
             }
         })
         .collect()
+}
+
+/// The network settings of the world shown, as the settings form shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkView {
+    /// Shortest one-way latency between servers (ms).
+    pub latency_min_ms: u64,
+    /// Longest.
+    pub latency_max_ms: u64,
+    /// The chance a message is lost, as the language writes it (`5`, `0.5`).
+    pub loss_pct: String,
+    /// The chance an election message is duplicated.
+    pub duplicate_pct: String,
+    /// One-way latency between a client and its server (ms; 0: none).
+    pub client_latency_ms: u64,
+}
+
+/// A chance per million as the language writes a percentage (`5`, `0.25`).
+fn pct(ppm: u32) -> String {
+    let bp = ppm / 100;
+    match bp % 100 {
+        0 => format!("{}", bp / 100),
+        f if f % 10 == 0 => format!("{}.{}", bp / 100, f / 10),
+        f => format!("{}.{f:02}", bp / 100),
+    }
+}
+
+/// The network settings of the world shown.
+pub fn network(p: &Playground) -> NetworkView {
+    let net = p.world().config().net;
+    NetworkView {
+        latency_min_ms: net.latency_min_ms,
+        latency_max_ms: net.latency_max_ms,
+        loss_pct: pct(net.loss_ppm),
+        duplicate_pct: pct(net.duplicate_ppm),
+        client_latency_ms: p.shown().driver().client_latency_ms(),
+    }
+}
+
+/// The step the settings form appends (the parser checks the values).
+pub fn network_statement(min_ms: &str, max_ms: &str, loss: &str, duplicate: &str, client_ms: &str) -> String {
+    let t = |s: &str| s.trim().trim_end_matches("ms").trim_end_matches('%').trim().to_string();
+    format!(
+        "change network latency {}ms..{}ms loss {}% duplicate {}% client latency {}ms",
+        t(min_ms),
+        t(max_ms),
+        t(loss),
+        t(duplicate),
+        t(client_ms)
+    )
 }
 
 /// The seed article's rule where the latest election of cluster `c` applied it: the
@@ -219,6 +405,26 @@ pub fn epoch_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option
     Some(format!("new epoch = max({}) + 1 = {}", parts.join(", "), epoch.0))
 }
 
+/// The seed article's rule where cluster `c`'s latest reconfiguration applied it: a
+/// configuration's version is its reconfig transaction's zxid, the leader's newest
+/// zxid plus one (so versions only grow). Read from the trace (the first server to
+/// activate it); `lookback` bounds how many of the latest records it reads.
+pub fn config_rule(w: &SimWorld, c: usize, name: &str, lookback: usize) -> Option<String> {
+    let trace = w.trace();
+    let start = trace.len().saturating_sub(lookback);
+    let (version, voters) = trace.range(start..).rev().find_map(|e| match &e.kind {
+        TraceKind::Activated { at, version, voters } if at.cluster == c => Some((*version, voters)),
+        _ => None,
+    })?;
+    let zxid = zoolab_core::ids::Zxid(version);
+    let names: Vec<String> = voters.iter().map(|v| format!("{name}{v}")).collect();
+    Some(format!(
+        "new config version = reconfig zxid = {} + 1 = {zxid} (voters {})",
+        zoolab_core::ids::Zxid(version.saturating_sub(1)),
+        names.join(" ")
+    ))
+}
+
 /// One ZAB invariant on the panel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvariantView {
@@ -258,19 +464,56 @@ pub struct ViolationView {
     pub time_ms: u64,
     /// The cluster's name and the server that reported it.
     pub server: String,
-    /// What broke.
+    /// What broke, the servers called by their scenario names.
     pub what: String,
+    /// The servers involved: the one that reported it and those the check names.
+    pub servers: Vec<String>,
+    /// The scenario's step that was running (its number in the scenario, its text).
+    pub scenario_step: Option<(usize, String)>,
+}
+
+/// Renames a cluster's checker's server ids (`s3`) as the scenario does (`a3`), and
+/// lists the servers named, in order.
+fn name_servers(what: &str, cluster: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(what.len());
+    let mut named = Vec::new();
+    let mut rest = what;
+    while let Some(i) = rest.find('s') {
+        let (before, at) = rest.split_at(i);
+        out.push_str(before);
+        let digits = at[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let boundary = !before.chars().next_back().is_some_and(|c| c.is_alphanumeric());
+        let after_ok = !at[1 + digits..].chars().next().is_some_and(|c| c.is_alphanumeric());
+        if digits > 0 && boundary && after_ok {
+            let name = format!("{cluster}{}", &at[1..1 + digits]);
+            out.push_str(&name);
+            if !named.contains(&name) {
+                named.push(name);
+            }
+        } else {
+            out.push_str(&at[..1 + digits]);
+        }
+        rest = &at[1 + digits..];
+    }
+    out.push_str(rest);
+    (out, named)
 }
 
 /// The violation of the world shown, if any.
 pub fn violation(p: &Playground) -> Option<ViolationView> {
     let v = p.world().violation()?;
     let cluster = p.clusters().get(v.at.cluster).cloned().unwrap_or_default();
+    let server = format!("{cluster}{}", v.at.id);
+    let (what, named) = name_servers(&v.what, &cluster);
+    let mut servers = vec![server.clone()];
+    servers.extend(named.into_iter().filter(|s| *s != server));
     Some(ViolationView {
         step: v.step,
         time_ms: v.time_ms,
-        server: format!("{cluster}{}", v.at.id),
-        what: v.what.clone(),
+        server,
+        what,
+        servers,
+        scenario_step: p.stopping_step(),
     })
 }
 
@@ -925,6 +1168,119 @@ mod tests {
         assert_eq!(clusters(&p)[0].cuts.len(), 4);
         assert!(invariants(p.world()).iter().all(|i| i.holds));
         assert_eq!(violation(&p), None);
+    }
+
+    #[test]
+    fn with_client_latency_the_clients_messages_are_drawn_on_their_way() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.apply(Action::RunFor(1_000));
+        let a = &clusters(&p)[0];
+        assert_eq!(a.clients.len(), 1);
+        let you = &a.clients[0];
+        assert_eq!((you.name.as_str(), you.state, you.pings), ("you_a", "connected", true), "{you:?}");
+        assert!(a.servers.iter().any(|s| Some(s.id.0) == you.server));
+        assert!(a.client_messages.is_empty(), "no client latency: client traffic takes no time");
+        // Turned on from the network settings, as a step of the run.
+        p.apply(Action::Command(network_statement("1", "5", "0", "0", "20")));
+        assert!(!matches!(p.banner, Some(crate::state::Banner::Error(_))), "{:?}", p.banner);
+        assert_eq!(network(&p).client_latency_ms, 20);
+        p.apply(Action::Command("you_a: create /x 1".into()));
+        let mut seen = Vec::new();
+        for _ in 0..400 {
+            p.apply(Action::StepEvent);
+            for m in &clusters(&p)[0].client_messages {
+                assert!((0.3..=0.75).contains(&m.progress), "{m:?}");
+                if !seen.contains(&(m.kind, m.to_server, m.label.clone())) {
+                    seen.push((m.kind, m.to_server, m.label.clone()));
+                }
+            }
+            if seen.iter().any(|(k, ..)| *k == "REPLY") {
+                break;
+            }
+        }
+        assert!(seen.contains(&("REQUEST", true, "create".into())), "{seen:?}");
+        assert!(seen.contains(&("REPLY", false, "↩ ok".into())), "{seen:?}");
+        // A watch event travels too.
+        p.apply(Action::Command("you_a: get -w /x".into()));
+        p.apply(Action::RunFor(200));
+        p.apply(Action::Command("you_b: create /y 1".into()));
+        p.apply(Action::Command("you_a: set /x 2".into()));
+        let mut event = false;
+        for _ in 0..600 {
+            p.apply(Action::StepEvent);
+            event |= clusters(&p)[0].client_messages.iter().any(|m| m.kind == "WATCH" && !m.to_server);
+            if event {
+                break;
+            }
+        }
+        assert!(event, "the NodeDataChanged event was drawn on its way");
+        // Client b is drawn beside its cluster.
+        assert_eq!(clusters(&p)[1].clients.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["you_b"]);
+    }
+
+    #[test]
+    fn a_broken_invariant_names_the_scenario_step_and_the_servers() {
+        let text = zoolab_core::scenario::library::builtin("trunc-uncommitted-proposal").unwrap().replacen(
+            "\ncluster ",
+            "\nbug skip-trunc\ncluster ",
+            1,
+        );
+        let p = Playground::open(&Source::Text(text)).unwrap();
+        let v = violation(&p).expect("skip-trunc breaks an invariant");
+        let (n, stmt) = v.scenario_step.clone().expect("a step was running");
+        assert_eq!(
+            p.scenario().steps[n - 1].to_string(),
+            stmt,
+            "step {n} of the scenario as the page shows it"
+        );
+        assert_eq!(v.servers[0], v.server);
+        assert!(v.servers.iter().all(|s| s.starts_with('a')), "{v:?}");
+        assert!(
+            !v.what
+                .split_whitespace()
+                .any(|w| w.starts_with('s') && w[1..].starts_with(|c: char| c.is_ascii_digit())),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_violation_names_its_servers_as_the_scenario_does() {
+        assert_eq!(
+            name_servers("one leader per epoch: s2 and s13 both established epoch 3", "b"),
+            (
+                "one leader per epoch: b2 and b13 both established epoch 3".to_string(),
+                vec!["b2".into(), "b13".into()]
+            )
+        );
+        assert_eq!(name_servers("state: s1 applied s1's", "a").1, ["a1"]);
+        assert_eq!(name_servers("sessions s3x as2 s", "a"), ("sessions s3x as2 s".to_string(), vec![]));
+    }
+
+    #[test]
+    fn the_network_form_writes_a_step_of_the_language() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        let n = network(&p);
+        assert_eq!(
+            (n.latency_min_ms, n.latency_max_ms, n.loss_pct.as_str(), n.client_latency_ms),
+            (1, 5, "0", 0)
+        );
+        let step = network_statement(" 10 ", "40ms", "2.5", "0.25%", "3");
+        assert_eq!(step, "change network latency 10ms..40ms loss 2.5% duplicate 0.25% client latency 3ms");
+        p.apply(Action::Command(step));
+        assert!(!matches!(p.banner, Some(crate::state::Banner::Error(_))), "{:?}", p.banner);
+        let n = network(&p);
+        assert_eq!(
+            (
+                n.latency_min_ms,
+                n.latency_max_ms,
+                n.loss_pct.as_str(),
+                n.duplicate_pct.as_str(),
+                n.client_latency_ms
+            ),
+            (10, 40, "2.5", "0.25", 3)
+        );
+        p.apply(Action::Command(network_statement("1", "x", "0", "0", "0")));
+        assert!(matches!(p.banner, Some(crate::state::Banner::Error(_))), "a bad value says why");
     }
 
     #[test]

@@ -1503,9 +1503,13 @@ impl Controller {
             queued: self.fwd.as_ref().map_or(0, |st| st.dirty.len()),
             batches: self.fwd.as_ref().map_or(0, |st| st.batches),
             source_znodes: src.map(|t| scope_paths(t, &p.subtree).count()),
-            target_znodes: dst.map(|t| scope_paths(t, &p.subtree).count()),
+            // On the target, where the subtree goes (`into`; the hash is chroot-aware).
+            target_znodes: dst.map(|t| scope_paths(t, &p.target_subtree).count()),
             hashes: both.map(|(s, d)| {
-                (verify::summarize(s, &p.subtree, fid).hash, verify::summarize(d, &p.subtree, fid).hash)
+                (
+                    verify::summarize(s, &p.subtree, fid).hash,
+                    verify::summarize(d, &p.target_subtree, fid).hash,
+                )
             }),
             differences: both.map(|(s, d)| compare(s, d, p, 64).len()),
             digests: both.filter(|_| exact_root).map(|(s, d)| (s.digest(), d.digest())),

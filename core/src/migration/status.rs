@@ -213,4 +213,21 @@ mod on_a_run {
         let tracker = r.driver().session_tracker(1).expect("b's leader tracks the moved sessions");
         assert!(tracker.1.iter().any(|s| s.client.as_deref() == Some("c1")), "{tracker:?}");
     }
+
+    #[test]
+    fn a_subtree_moved_into_another_path_is_measured_where_it_went() {
+        let text = "seed 3\ncluster a with 3 servers\ncluster b with 3 servers\nclient c1 connects to a\n\n\
+                    run until c1 is connected\nrun until b has a leader\nc1: create /app v\nc1: create /app/x 1\n\
+                    run 500ms\nmigrate a -> b via snapshot subtree /app into /moved\nmigration run\n\
+                    expect migration committed\n";
+        let sc = scenario::parse(text).unwrap();
+        let mut r = runner(&sc, Options::default()).unwrap();
+        r.run_all();
+        assert!(r.report().passed(), "{}", r.report().summary());
+        let p = r.driver().migration_progress().unwrap();
+        assert_eq!((p.source_znodes, p.target_znodes), (Some(2), Some(2)), "{p:?}");
+        let (s, t) = p.hashes.clone().unwrap();
+        assert_eq!(s, t, "the same subtree, at another path");
+        assert_eq!(p.differences, Some(0));
+    }
 }

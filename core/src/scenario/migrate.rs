@@ -6,7 +6,7 @@
 //! migrate a -> b via observer-join|snapshot|client-api [subtree /app [into /b]]
 //!     [sessions import|expire] [on conflict fail|overwrite]
 //! migration step                                 # leave the current phase if its gate holds
-//! migration run [until PHASE] [within 30s]       # step whenever a gate holds
+//! migration run [until PHASE] [within 30s] [for N events]  # step whenever a gate holds
 //! migration abort                                # roll back (any phase before commit)
 //! expect migration is in cut-over
 //! expect migration committed
@@ -93,6 +93,10 @@ impl Via {
 pub const SESSION_WORDS: [(SessionPolicy, &str); 2] =
     [(SessionPolicy::Import, "import"), (SessionPolicy::Expire, "expire")];
 
+/// Every conflict policy with its word in the language (`on conflict fail|overwrite`).
+pub const CONFLICT_WORDS: [(Conflict, &str); 2] =
+    [(Conflict::Fail, "fail"), (Conflict::Overwrite, "overwrite")];
+
 /// A migration statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrationAction {
@@ -117,12 +121,17 @@ pub enum MigrationAction {
     },
     /// `migration step`.
     Step,
-    /// `migration run [until PHASE] [within 30s]`.
+    /// `migration run [until PHASE] [within 30s] [for N events]`.
     Run {
         /// The phase to stop at (committed or rolled back when not given).
         until: Option<Phase>,
         /// The bound on simulated time ([`super::run::DEFAULT_WITHIN`] when not given).
         within: Option<Millis>,
+        /// `for N events`: stop, without judging, once N events have run and no gate
+        /// holds (what a run cut short at an event position did: the playground's
+        /// time travel writes it when the user acts in the middle of a `migration run`).
+        #[serde(default)]
+        events: Option<u64>,
     },
     /// `migration abort`.
     Abort,
@@ -187,13 +196,16 @@ impl fmt::Display for MigrationAction {
                 Ok(())
             }
             MigrationAction::Step => f.write_str("migration step"),
-            MigrationAction::Run { until, within } => {
+            MigrationAction::Run { until, within, events } => {
                 f.write_str("migration run")?;
                 if let Some(p) = until {
                     write!(f, " until {}", phase_word(*p))?;
                 }
                 if let Some(w) = within {
                     write!(f, " within {w}")?;
+                }
+                if let Some(n) = events {
+                    write!(f, " for {n} events")?;
                 }
                 Ok(())
             }
@@ -249,5 +261,12 @@ mod tests {
         offered.sort_unstable();
         all.sort_unstable();
         assert_eq!(offered, all);
+    }
+
+    #[test]
+    fn the_conflict_words_are_the_printers() {
+        for (c, w) in CONFLICT_WORDS {
+            assert_eq!(c.to_string(), w);
+        }
     }
 }

@@ -284,19 +284,109 @@ impl fmt::Display for Report {
 
 /// A scenario being run, step by step: the browser appends the user's actions to it
 /// as they happen; [`run`] runs a whole scenario at once.
+///
+/// A runner stopped at a position ([`Options::stop_at_events`]) can be cloned (a
+/// checkpoint) and [resumed](Runner::resume) to a later position: the step the stop cut
+/// short goes on exactly where it was cut, so the run is the same as one never stopped.
+#[derive(Clone)]
 pub struct Runner<D: Driver> {
     sc: Scenario,
     d: D,
     opts: Options,
     next: usize,
-    trace: Vec<String>,
+    trace: Lines,
     /// The world's own lines, searched by `trace contains` (bounded like `trace`).
-    world_lines: Vec<String>,
+    world_lines: Lines,
     dropped: u64,
     checks: Vec<Check>,
     ops: VecMap<String, Vec<u64>>,
     stopped: bool,
     buf: Vec<String>,
+    /// The step the stop position cut short, to finish on [`Runner::resume`].
+    cut: Option<Unfinished>,
+    /// Events run when the latest step began.
+    began: u64,
+    /// Where the latest step's `>` line is in `trace` (if it was kept).
+    began_line: Option<usize>,
+}
+
+/// How many lines a block of [`Lines`] holds.
+const BLOCK: usize = 1024;
+
+/// Trace lines, appended only: full blocks are shared between clones, so copying a
+/// runner (a checkpoint) copies its last block and a list of pointers, not its trace.
+#[derive(Clone, Debug, Default)]
+struct Lines {
+    full: Vec<std::sync::Arc<Vec<String>>>,
+    last: Vec<String>,
+}
+
+impl Lines {
+    fn len(&self) -> usize {
+        self.full.len() * BLOCK + self.last.len()
+    }
+
+    fn push(&mut self, line: String) {
+        self.last.push(line);
+        if self.last.len() == BLOCK {
+            self.full.push(std::sync::Arc::new(std::mem::take(&mut self.last)));
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        self.full.iter().flat_map(|b| b.iter()).chain(self.last.iter())
+    }
+
+    /// Replaces line `i` (its block is copied first if another runner shares it).
+    fn set(&mut self, i: usize, line: String) {
+        match self.full.get_mut(i / BLOCK) {
+            Some(b) => std::sync::Arc::make_mut(b)[i % BLOCK] = line,
+            None => self.last[i - self.full.len() * BLOCK] = line,
+        }
+    }
+
+    /// Drops the last line.
+    fn pop(&mut self) {
+        if self.last.is_empty() {
+            if let Some(b) = self.full.pop() {
+                self.last = std::sync::Arc::unwrap_or_clone(b);
+            }
+        }
+        self.last.pop();
+    }
+}
+
+/// Where a step that runs events was when the stop position cut it short: what its
+/// loop held, so that resuming goes on exactly as if it had never stopped.
+#[derive(Clone, Debug)]
+enum Unfinished {
+    /// `run` (and the wait of `at`, whose action `then` runs after it): every event due
+    /// by `t`; `n` run so far.
+    RunTo { t: Millis, n: u64, then: Option<Box<Action>> },
+    /// `step N`: the events still to run.
+    Steps(u64),
+    /// `run until`: its condition, its deadline, the events run so far.
+    Until { condition: Predicate, deadline: Millis, n: u64 },
+    /// `migration run` (its phase, its `for N events`), cut while waiting for an event
+    /// (`why`: the gate's refusal).
+    Migration {
+        until: Option<crate::migration::phase::Phase>,
+        limit: Option<u64>,
+        deadline: Millis,
+        n: u64,
+        why: String,
+    },
+}
+
+/// What [`Runner::event`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Ran one event.
+    Ran,
+    /// Ran none: nothing was due (or the world halted); the step is over.
+    Idle,
+    /// Ran none: the stop position was reached first; the step is cut short here.
+    Cut,
 }
 
 impl<D: Driver> Runner<D> {
@@ -307,13 +397,16 @@ impl<D: Driver> Runner<D> {
             d: driver,
             opts,
             next: 0,
-            trace: Vec::new(),
-            world_lines: Vec::new(),
+            trace: Lines::default(),
+            world_lines: Lines::default(),
             dropped: 0,
             checks: Vec::new(),
             ops: VecMap::new(),
             stopped: false,
             buf: Vec::new(),
+            cut: None,
+            began: 0,
+            began_line: None,
         }
     }
 
@@ -340,7 +433,157 @@ impl<D: Driver> Runner<D> {
     /// Whether the run can go no further: every step has run, it stopped at its
     /// position or time, or an invariant broke.
     pub fn is_done(&self) -> bool {
-        self.stopped || self.next >= self.sc.steps.len() || self.d.violation().is_some()
+        self.stopped
+            || (self.next >= self.sc.steps.len() && self.cut.is_none())
+            || self.d.violation().is_some()
+    }
+
+    /// Moves the stop position (`None`: no stop) and lets a stopped run go on with
+    /// [`Runner::run_next`] / [`Runner::run_all`]. A step the old position cut short
+    /// continues exactly where it was cut (its deadline, its count), so a run stopped
+    /// and resumed at any positions is the run never stopped: the same events, trace,
+    /// checks and hash (a stop in time, [`Options::stop_at_time`], stays).
+    pub fn resume(&mut self, stop_at_events: Option<u64>) {
+        self.opts.stop_at_events = stop_at_events;
+        self.stopped = false;
+    }
+
+    /// Whether the latest step began is cut short by the stop position (it continues
+    /// on [`Runner::resume`]).
+    pub fn is_cut(&self) -> bool {
+        self.cut.is_some()
+    }
+
+    /// Whether the run stopped at its stop position (or time), with more to run.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The checks so far (`expect`, `run until`, steps that could not run): what
+    /// [`Runner::report`] lists, without copying the trace.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// A copy of this run (a checkpoint, to [resume](Runner::resume) later), whose
+    /// driver `copy` makes from this one's: a driver may copy itself for less than a
+    /// clone (the simulator keeps only its recent trace: [`SimDriver::checkpoint`]).
+    /// The runner's own trace lines are shared, not copied.
+    ///
+    /// [`SimDriver::checkpoint`]: super::sim::SimDriver::checkpoint
+    pub fn checkpoint(&mut self, copy: impl FnOnce(&mut D) -> D) -> Runner<D> {
+        Runner {
+            sc: self.sc.clone(),
+            d: copy(&mut self.d),
+            opts: self.opts.clone(),
+            next: self.next,
+            trace: self.trace.clone(),
+            world_lines: self.world_lines.clone(),
+            dropped: self.dropped,
+            checks: self.checks.clone(),
+            ops: self.ops.clone(),
+            stopped: self.stopped,
+            buf: self.buf.clone(),
+            cut: self.cut.clone(),
+            began: self.began,
+            began_line: self.began_line,
+        }
+    }
+
+    /// What ran of the step the stop position cut short, as a step of its own: `step
+    /// N` (N its events; nothing when none ran), or for a `migration run`, the same with
+    /// `for N events`. `None` when no step is cut.
+    fn cut_as_step(&self) -> Option<Option<Action>> {
+        let cut = self.cut.as_ref()?;
+        let step = &self.sc.steps[self.next - 1];
+        let ran = self.d.events().saturating_sub(self.began);
+        let limited = |a: &Action, n: u64| match a {
+            Action::Migration(super::migrate::MigrationAction::Run { until, within, .. }) => {
+                Some(Action::Migration(super::migrate::MigrationAction::Run {
+                    until: *until,
+                    within: *within,
+                    events: Some(n),
+                }))
+            }
+            _ => None,
+        };
+        Some(match (cut, step) {
+            (Unfinished::Migration { n, .. }, Action::At { time, action }) => {
+                limited(action, *n).map(|a| Action::At { time: *time, action: Box::new(a) })
+            }
+            (Unfinished::Migration { n, .. }, a) => limited(a, *n),
+            _ => (ran > 0).then_some(Action::Step(ran)),
+        })
+    }
+
+    /// The scenario whose whole run is exactly this run so far: the steps run, the one
+    /// the stop cut short written as what ran of it (`step N`, `migration run … for N
+    /// events`). A link made of it reopens this state; acting here continues it.
+    pub fn scenario_so_far(&self) -> Scenario {
+        let mut sc = self.sc.clone();
+        sc.steps.truncate(self.next);
+        if let Some(instead) = self.cut_as_step() {
+            sc.steps.pop();
+            sc.steps.extend(instead);
+        }
+        sc
+    }
+
+    /// Makes this stopped run the whole run of [`Runner::scenario_so_far`]: a step cut
+    /// short ends here (rewritten as what ran of it), the later steps are dropped and
+    /// the stop is lifted, so steps appended next continue from exactly this state (as
+    /// if the scenario so far had been run from the start: the same trace and report).
+    pub fn end_here(&mut self) {
+        if let Some(instead) = self.cut_as_step() {
+            let line = self.began_line.take();
+            match instead {
+                Some(a) => {
+                    if let Some(i) = line {
+                        self.trace.set(i, format!("> {a}"));
+                    }
+                    self.sc.steps[self.next - 1] = a;
+                }
+                None => {
+                    // Nothing ran of it: no step, and its `>` line (the last) goes.
+                    if line.is_some() {
+                        self.trace.pop();
+                    }
+                    self.next -= 1;
+                }
+            }
+            self.cut = None;
+        }
+        self.sc.steps.truncate(self.next);
+        self.opts.stop_at_events = None;
+        self.stopped = false;
+    }
+
+    /// How many events had run when the latest step began.
+    pub fn step_began_at(&self) -> u64 {
+        self.began
+    }
+
+    /// Carries on with `sc` instead of its scenario: a longer one (steps appended) or
+    /// one that differs only in steps not begun yet. `false`, and nothing changed, when
+    /// `sc` has another header or changes a step this runner has begun.
+    pub fn continue_as(&mut self, sc: &Scenario) -> bool {
+        let begun = self.next;
+        let a = &self.sc;
+        let same = a.title == sc.title
+            && a.seed == sc.seed
+            && a.classroom == sc.classroom
+            && a.network == sc.network
+            && a.bugs == sc.bugs
+            && a.clusters == sc.clusters
+            && a.links == sc.links
+            && a.clients == sc.clients
+            && sc.steps.len() >= begun
+            && a.steps.get(..begun) == sc.steps.get(..begun);
+        if same {
+            self.sc.steps.truncate(begun);
+            self.sc.steps.extend_from_slice(&sc.steps[begun..]);
+        }
+        same
     }
 
     /// Runs the next step; `false` when there is none (see [`Runner::is_done`]).
@@ -352,14 +595,35 @@ impl<D: Driver> Runner<D> {
             self.stopped = true;
             return false;
         }
+        if let Some(cut) = self.cut.take() {
+            self.finish(self.next - 1, cut);
+            return true;
+        }
         let i = self.next;
         let a = self.sc.steps[i].clone();
+        self.began_line = None;
         if !matches!(a, Action::Expect(_)) {
+            if self.trace.len() < self.opts.max_trace_lines {
+                self.began_line = Some(self.trace.len());
+            }
             self.push(format!("> {a}"));
         }
+        self.began = self.d.events();
         self.action(i, &a);
         self.next = i + 1;
         true
+    }
+
+    /// Goes on with a step the stop position cut short.
+    fn finish(&mut self, step: usize, cut: Unfinished) {
+        match cut {
+            Unfinished::RunTo { t, n, then } => self.wait_then(step, t, n, then),
+            Unfinished::Steps(left) => self.steps(left),
+            Unfinished::Until { condition, deadline, n } => self.until(step, &condition, deadline, n),
+            Unfinished::Migration { until, limit, deadline, n, why } => {
+                self.migration_run(step, (until, limit), deadline, n, Some(why))
+            }
+        }
     }
 
     /// Runs every remaining step.
@@ -394,7 +658,7 @@ impl<D: Driver> Runner<D> {
     /// What the run has done so far.
     pub fn report(&self) -> Report {
         Report {
-            trace: self.trace.clone(),
+            trace: self.trace.iter().cloned().collect(),
             trace_dropped: self.dropped,
             checks: self.checks.clone(),
             violation: self.d.violation(),
@@ -427,12 +691,13 @@ impl<D: Driver> Runner<D> {
             || self.opts.stop_at_time.is_some_and(|t| self.d.now() >= t)
     }
 
-    /// Runs one event (due by `deadline`, if given); `false` when none is, when the
-    /// world is idle or halted, or at the stop position or time.
-    fn event(&mut self, deadline: Option<Millis>) -> bool {
+    /// Runs one event (due by `deadline`, if given): [`Next::Idle`] when none is, or
+    /// the world is idle or halted, or the stop time came; [`Next::Cut`] at the stop
+    /// position (nothing run: the caller keeps where it was in [`Runner::cut`]).
+    fn event(&mut self, deadline: Option<Millis>) -> Next {
         if self.at_stop() {
             self.stopped = true;
-            return false;
+            return Next::Cut;
         }
         let deadline = match (deadline, self.opts.stop_at_time) {
             (Some(t), Some(u)) => Some(t.min(u)),
@@ -444,23 +709,76 @@ impl<D: Driver> Runner<D> {
             None => self.d.step(&mut self.buf),
         };
         self.flush();
-        if !ran && self.at_stop() {
+        if ran {
+            return Next::Ran;
+        }
+        if self.at_stop() {
             self.stopped = true;
         }
-        ran
+        Next::Idle
     }
 
-    /// Runs every event due up to `t`; the clock ends at `t`.
-    fn run_to(&mut self, t: Millis) -> Result<(), String> {
-        let mut n = 0;
+    /// Runs every event due up to `t` (the clock ends at `t`), `n` of them run already;
+    /// `Ok(Some(n))` when the stop position cut it after `n`.
+    fn run_to(&mut self, t: Millis, mut n: u64) -> Result<Option<u64>, String> {
         loop {
             if n >= self.opts.max_events_per_step {
                 return Err(format!("stopped after {n} events (the per-step bound)"));
             }
-            if !self.event(Some(t)) {
-                return Ok(());
+            match self.event(Some(t)) {
+                Next::Ran => n += 1,
+                Next::Idle => return Ok(None),
+                Next::Cut => return Ok(Some(n)),
             }
-            n += 1;
+        }
+    }
+
+    /// `run` and `at`: the events due by `t`, then `at`'s action.
+    fn wait_then(&mut self, step: usize, t: Millis, n: u64, then: Option<Box<Action>>) {
+        match self.run_to(t, n) {
+            Err(why) => self.check(step, false, why),
+            Ok(Some(n)) => self.cut = Some(Unfinished::RunTo { t, n, then }),
+            Ok(None) => {
+                if let Some(a) = then.filter(|_| !self.stopped) {
+                    self.action(step, &a);
+                }
+            }
+        }
+    }
+
+    /// `step N`: `left` more events.
+    fn steps(&mut self, mut left: u64) {
+        while left > 0 {
+            match self.event(None) {
+                Next::Ran => left -= 1,
+                Next::Idle => return,
+                Next::Cut => return self.cut = Some(Unfinished::Steps(left)),
+            }
+        }
+    }
+
+    /// `run until`: events until `condition` holds (a check either way), `n` run.
+    fn until(&mut self, step: usize, condition: &Predicate, deadline: Millis, mut n: u64) {
+        loop {
+            let (held, seen) = self.eval(condition);
+            if held {
+                self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
+                return;
+            }
+            let next =
+                if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
+            match next {
+                Next::Ran => n += 1,
+                Next::Cut => {
+                    return self.cut = Some(Unfinished::Until { condition: condition.clone(), deadline, n });
+                }
+                Next::Idle => {
+                    if !self.stopped {
+                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
+                    }
+                    return;
+                }
+            }
         }
     }
 
@@ -723,9 +1041,7 @@ impl<D: Driver> Runner<D> {
             }
             Action::Run(d) => {
                 let t = Millis(self.d.now().0.saturating_add(d.0));
-                if let Err(why) = self.run_to(t) {
-                    self.check(step, false, why);
-                }
+                self.wait_then(step, t, 0, None);
             }
             Action::Deliver { from, to, kind } => {
                 let done = match (self.resolve(from), self.resolve(to)) {
@@ -737,41 +1053,12 @@ impl<D: Driver> Runner<D> {
                     self.check(step, false, format!("cannot deliver: {why}"));
                 }
             }
-            Action::Step(n) => {
-                for _ in 0..(*n).min(self.opts.max_events_per_step) {
-                    if !self.event(None) {
-                        break;
-                    }
-                }
-            }
+            Action::Step(n) => self.steps((*n).min(self.opts.max_events_per_step)),
             Action::RunUntil { condition, within } => {
                 let deadline = Millis(self.d.now().0.saturating_add(within.unwrap_or(DEFAULT_WITHIN).0));
-                let mut n = 0;
-                loop {
-                    let (held, seen) = self.eval(condition);
-                    if held {
-                        self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
-                        break;
-                    }
-                    if n >= self.opts.max_events_per_step || !self.event(Some(deadline)) {
-                        if self.stopped {
-                            break;
-                        }
-                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
-                        break;
-                    }
-                    n += 1;
-                }
+                self.until(step, condition, deadline, 0);
             }
-            Action::At { time, action } => {
-                if let Err(why) = self.run_to(*time) {
-                    self.check(step, false, why);
-                    return;
-                }
-                if !self.stopped {
-                    self.action(step, action);
-                }
-            }
+            Action::At { time, action } => self.wait_then(step, *time, 0, Some(action.clone())),
             Action::Expect(p) => {
                 let (held, seen) = self.eval(p);
                 self.check(step, held, seen);

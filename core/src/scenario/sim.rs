@@ -69,7 +69,7 @@ use std::collections::BTreeSet;
 
 mod inspect;
 mod migrate;
-pub use inspect::TrackedSession;
+pub use inspect::{ClientLink, ClientMessage, ClientMessageKind, TrackedSession};
 
 /// The session timeout a client asks for (zkCli's default).
 pub const REQUESTED_TIMEOUT_MS: u64 = 30_000;
@@ -244,7 +244,9 @@ struct Tracker {
     sessions: VecMap<SessionId, (u64, u64, Option<u64>)>,
 }
 
-/// Drives a [`World`] of [`ZkDatabase`]s for a scenario.
+/// Drives a [`World`] of [`ZkDatabase`]s for a scenario. A clone is an independent
+/// copy of the whole run so far (the playground's checkpoints).
+#[derive(Clone)]
 pub struct SimDriver {
     world: World<ZkDatabase>,
     clusters: Vec<String>,
@@ -255,7 +257,9 @@ pub struct SimDriver {
     next_session: i64,
     /// The directed links cut, as the world has them (to heal one server's alone).
     blocked: VecSet<(usize, ServerId, ServerId)>,
-    seen: usize,
+    /// The world's trace records already collected as lines (a count of records, so a
+    /// trace that forgets its oldest records loses no new ones).
+    seen: u64,
     /// The driver's own trace lines (sessions, connections), not yet collected.
     lines: Vec<String>,
     /// The clients' history in the checker's terms.
@@ -378,7 +382,7 @@ impl SimDriver {
             });
         }
         let world = World::new(cfg, sc.seed);
-        let seen = world.trace().len();
+        let seen = world.records();
         let mut links = VecMap::new();
         for l in &sc.links {
             let (a, b) = (index(&l.a)?, index(&l.b)?);
@@ -413,6 +417,34 @@ impl SimDriver {
             inbox: Vec::new(),
             wakes: VecSet::new(),
         })
+    }
+
+    /// A copy of this driver whose world keeps only its latest `keep` trace records
+    /// ([`World::clone_recent`]): it runs on exactly as this one does, for a fraction of
+    /// a clone's memory (the playground's checkpoints; [`super::run::Runner::checkpoint`]).
+    pub fn checkpoint(&mut self, keep: usize) -> SimDriver {
+        SimDriver {
+            world: self.world.clone_recent(keep),
+            clusters: self.clusters.clone(),
+            clients: self.clients.clone(),
+            ops: self.ops.clone(),
+            facing: self.facing.clone(),
+            trackers: self.trackers.clone(),
+            next_session: self.next_session,
+            blocked: self.blocked.clone(),
+            seen: self.seen,
+            lines: self.lines.clone(),
+            log: self.log.clone(),
+            closing: self.closing.clone(),
+            next_gen: self.next_gen,
+            migration: self.migration.clone(),
+            broken_migration: self.broken_migration,
+            links: self.links.clone(),
+            late: self.late.clone(),
+            client_ms: self.client_ms,
+            inbox: self.inbox.clone(),
+            wakes: self.wakes.clone(),
+        }
     }
 
     /// The world, for views beyond the scenario's.
@@ -1252,6 +1284,11 @@ impl SimDriver {
                         }
                         continue;
                     }
+                    if matches!(command, ZkCommand::DeleteAll { .. }) && earlier_open {
+                        // zkCli lists the subtree (reads) before its multi: they wait for
+                        // the session's earlier requests, as reads do.
+                        break;
+                    }
                     match write_request(&command, self.db(at).map(ZkDatabase::tree)) {
                         Some(Ok(request)) => {
                             let auth = self.clients[k].auth.clone();
@@ -1281,11 +1318,10 @@ impl SimDriver {
 
     fn collect(&mut self, trace: &mut Vec<String>) {
         let t = self.world.trace();
-        if t.len() < self.seen {
-            self.seen = 0;
-        }
-        trace.extend(t.iter().skip(self.seen).map(ToString::to_string));
-        self.seen = t.len();
+        let records = self.world.records();
+        let new = usize::try_from(records - self.seen).unwrap_or(usize::MAX).min(t.len());
+        trace.extend(t.range(t.len() - new..).map(ToString::to_string));
+        self.seen = records;
         trace.append(&mut self.lines);
     }
 
@@ -1884,6 +1920,18 @@ mod tests {
     fn run_text(text: &str) -> super::super::run::Report {
         let sc = parse(text).unwrap_or_else(|e| panic!("{e}"));
         run(&sc, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn deleteall_lists_the_subtree_after_the_sessions_earlier_writes() {
+        // zkCli's deleteall reads the subtree first; sent right behind the creates (the
+        // page's console pipelines), it waits for them, as the session's reads do.
+        let r = run_text(
+            "cluster a with 3 servers\nclient c1 connects to a\n\nrun until c1 is connected\n\
+             c1: create /tree t\nc1: create /tree/leaf l\nc1: deleteall /tree\nrun 1s\n\
+             expect c1 succeeded\nexpect a has no /tree\n",
+        );
+        assert!(r.passed(), "{}", r.summary());
     }
 
     #[test]

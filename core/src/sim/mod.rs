@@ -588,6 +588,22 @@ impl<R: Replicated> World<R> {
         &self.trace
     }
 
+    /// How many trace records the world has made (the trace keeps the latest of them).
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// A copy of the world whose trace keeps only its latest `keep` records (its hash
+    /// and count cover them all): it runs on exactly as this one does, and costs little
+    /// memory (the playground's checkpoints). Nothing of this world changes.
+    pub fn clone_recent(&mut self, keep: usize) -> World<R> {
+        let trace = std::mem::take(&mut self.trace);
+        let mut copy = self.clone();
+        copy.trace = trace.range(trace.len().saturating_sub(keep)..).cloned().collect();
+        self.trace = trace;
+        copy
+    }
+
     /// FNV-1a 64 over every rendered trace line (each followed by `\n`) so far.
     pub fn trace_hash(&self) -> u64 {
         self.trace_hash.0

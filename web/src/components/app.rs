@@ -247,7 +247,7 @@ pub fn app() -> Html {
                     { button("heal", "Heal", "Repair every partition and cut link", Action::Heal, halted) }
                 }
                 if pg.allows(Control::Network) {
-                    <NetworkMenu on_action={dispatch.clone()} />
+                    <NetworkMenu current={view::network(&pg)} on_action={dispatch.clone()} />
                 }
                 <span class="sep" />
                 <label title="Every random choice of the world (latencies, losses, timeouts) derives from the seed: change it to start over with another run">
@@ -265,14 +265,16 @@ pub fn app() -> Html {
                 if let Some(v) = view::violation(&pg) {
                     <p class="banner error" role="alert" id="violation">
                         <strong>{ "Invariant broken — the run stopped. " }</strong>
-                        { format!("At event {} (t = {} ms), {} reported: {}", v.step, v.time_ms, v.server, v.what) }
+                        { format!("At event {} (t = {} ms), {} reported: {}. ", v.step, v.time_ms, v.server, v.what) }
+                        { stopped_at(&v.scenario_step, &v.servers) }
                         { button("violation-before", "Show the event before", "Scrub to the state just before the breaking event", Action::Scrub(v.step.saturating_sub(1)), false) }
                     </p>
                 }
                 if let Some(v) = &migration_broken {
                     <p class="banner error" role="alert" id="migration-violation">
                         <strong>{ format!("✗ Migration rule broken ({}) — the run stopped. ", v.rule) }</strong>
-                        { format!("Migration {} → {}, in {} at t = {} ms (event {}): {}", v.source, v.target, v.phase, v.time_ms, v.step, v.what) }
+                        { format!("Migration {} → {}, in {} at t = {} ms (event {}): {}. ", v.source, v.target, v.phase, v.time_ms, v.step, v.what) }
+                        { stopped_at(&v.scenario_step, &v.servers) }
                     </p>
                 }
                 if pg.in_past() {
@@ -361,10 +363,30 @@ pub fn app() -> Html {
                     <span class="msg-key m-sync" title="Synchronisation with a new leader: FOLLOWERINFO, LEADERINFO, ACKEPOCH, DIFF, TRUNC, SNAP, NEWLEADER, UPTODATE">{ "SYNC" }</span>
                     <span class="msg-key m-ping" title={view::message_help("PING")}>{ "PING" }</span>
                     <span class="msg-key m-request" title={view::message_help("REQUEST")}>{ "REQ" }</span>
+                    <span class="msg-key c-request" title={view::client_message_help("REQUEST")}>{ "client req" }</span>
+                    <span class="msg-key c-reply" title={view::client_message_help("REPLY")}>{ "↩ reply" }</span>
+                    <span class="msg-key c-watch" title={view::client_message_help("WATCH")}>{ "EVENT" }</span>
                     <span class="keys">{ "space play/pause · → step · ← back" }</span>
                 </span>
             </footer>
         </main>
+    }
+}
+
+/// Where a broken invariant or migration rule happened: the scenario's step that was
+/// running (as the scenario text numbers its steps) and the servers involved.
+fn stopped_at(step: &Option<(usize, String)>, servers: &[String]) -> Html {
+    html! {
+        <span class="stopped-at">
+            if let Some((n, text)) = step {
+                <span class="at-step" title="The step of the run's scenario (below, “The scenario so far”) that was running">
+                    { format!("During step {n} of the scenario: ") }<code>{ text.clone() }</code>{ ". " }
+                </span>
+            }
+            if !servers.is_empty() {
+                <span class="at-servers">{ format!("Servers involved: {}.", servers.join(", ")) }</span>
+            }
+        </span>
     }
 }
 
@@ -539,45 +561,100 @@ pub fn command_line(props: &CommandProps) -> Html {
             <label for="command" title="Any step of the scenario language (docs/scenarios.md)">{ "step › " }</label>
             <input id="command" ref={input} placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
                    autocomplete="off" spellcheck="false" />
-            <button type="submit">{ "Run step" }</button>
+            <button type="submit" title="Append this step to the run's scenario and run it (Enter)">{ "Run step" }</button>
         </form>
     }
 }
 
 /// The network presets: a label and the scenario step that sets them.
-pub const NETWORKS: [(&str, &str); 5] = [
+pub const NETWORKS: [(&str, &str); 7] = [
     ("fast LAN (1–5 ms)", "change network latency 1ms..5ms loss 0% duplicate 0%"),
     ("slow WAN (40–120 ms)", "change network latency 40ms..120ms"),
     ("lossy (5% lost)", "change network loss 5%"),
     ("duplicating (5%)", "change network duplicate 5%"),
     ("bad (20% lost)", "change network loss 20%"),
+    ("clients 20 ms away", "change network client latency 20ms"),
+    ("clients 0 ms away", "change network client latency 0ms"),
 ];
 
 /// Properties of the [`NetworkMenu`].
 #[derive(Properties, PartialEq)]
 pub struct NetworkProps {
+    /// The settings of the world shown (the form starts from them).
+    pub current: view::NetworkView,
     /// Where the change goes.
     pub on_action: Callback<Action>,
 }
 
-/// Network settings (latency, loss, duplication) as presets; any other value can be
-/// typed as a step (`change network latency 10ms loss 2%`).
+/// Network settings: presets, or a form with every setting (latency range, loss,
+/// duplication, client latency); either appends one `change network …` step.
 #[function_component(NetworkMenu)]
 pub fn network_menu(props: &NetworkProps) -> Html {
+    let open = use_state(|| false);
     let cb = props.on_action.clone();
-    let onchange = Callback::from(move |e: Event| {
-        let s: HtmlSelectElement = e.target_unchecked_into();
-        if let Some((_, step)) = s.value().parse::<usize>().ok().and_then(|i| NETWORKS.get(i)) {
-            cb.emit(Action::Command(step.to_string()));
+    let onchange = {
+        let open = open.clone();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            if s.value() == "custom" {
+                open.set(true);
+            } else if let Some((_, step)) = s.value().parse::<usize>().ok().and_then(|i| NETWORKS.get(i)) {
+                cb.emit(Action::Command(step.to_string()));
+            }
+            s.set_value("");
+        })
+    };
+    let fields = [use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref()];
+    let c = &props.current;
+    let form = (*open).then(|| {
+        let apply = {
+            let cb = props.on_action.clone();
+            let fields = fields.clone();
+            let open = open.clone();
+            Callback::from(move |e: SubmitEvent| {
+                e.prevent_default();
+                let v: Vec<String> = fields
+                    .iter()
+                    .map(|f| f.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default())
+                    .collect();
+                cb.emit(Action::Command(view::network_statement(&v[0], &v[1], &v[2], &v[3], &v[4])));
+                open.set(false);
+            })
+        };
+        let close = {
+            let open = open.clone();
+            Callback::from(move |_| open.set(false))
+        };
+        let field = |i: usize, id: &'static str, value: String, unit: &'static str, title: &'static str| {
+            html! {
+                <label {title}>
+                    <input id={id} ref={fields[i].clone()} class="num" type="number" min="0" step="any" value={value} />{ unit }
+                </label>
+            }
+        };
+        html! {
+            <form class="network-form" id="network-form" onsubmit={apply}>
+                { field(0, "net-lat-min", c.latency_min_ms.to_string(), "", "Shortest one-way latency between two servers (ms)") }
+                { "–" }
+                { field(1, "net-lat-max", c.latency_max_ms.to_string(), " ms", "Longest one-way latency between two servers (ms); each message's is drawn between the two") }
+                { field(2, "net-loss", c.loss_pct.clone(), "% lost", "The chance that a message between servers never arrives") }
+                { field(3, "net-dup", c.duplicate_pct.clone(), "% dup", "The chance that an election message arrives twice") }
+                { field(4, "net-client", c.client_latency_ms.to_string(), " ms to clients", "One-way latency between a client and its server: requests, replies, watch events and pings take this long, and the page draws them on their way (0: instantaneous)") }
+                <button id="net-apply" class="primary" type="submit" title="Append `change network …` with these settings">{ "Set" }</button>
+                <button type="button" title="Close" onclick={close}>{ "×" }</button>
+            </form>
         }
-        s.set_value("");
     });
     html! {
-        <select id="network" {onchange} aria-label="network settings"
-                title="Change the network: latency (one-way delay), loss (messages that never arrive), duplication (election messages delivered twice)">
-            <option value="" selected=true>{ "network…" }</option>
-            { for NETWORKS.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
-        </select>
+        <>
+            <select id="network" {onchange} aria-label="network settings"
+                    title="Change the network: latency (one-way delay), loss (messages that never arrive), duplication (election messages delivered twice), and the latency between clients and servers">
+                <option value="" selected=true>{ "network…" }</option>
+                { for NETWORKS.iter().enumerate().map(|(i, (l, _))| html! { <option value={i.to_string()}>{ *l }</option> }) }
+                <option value="custom">{ "custom…" }</option>
+            </select>
+            { for form }
+        </>
     }
 }
 

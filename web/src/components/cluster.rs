@@ -1,6 +1,9 @@
 use super::px;
 use crate::state::{name, Action};
-use crate::view::{message_class, message_help, message_label, role_help, role_word, ClusterView};
+use crate::view::{
+    client_message_class, client_message_help, message_class, message_help, message_label, role_help,
+    role_word, ClusterView,
+};
 use yew::prelude::*;
 use zoolab_core::ids::ServerId;
 use zoolab_core::scenario::classroom::{Control, Lock};
@@ -26,6 +29,10 @@ const W: f64 = 320.0;
 const H: f64 = 250.0;
 const R: f64 = 92.0;
 const NODE: f64 = 23.0;
+
+/// Where the clients sit: the ring's corners, then its sides.
+const CLIENT_SLOTS: [(f64, f64); 6] =
+    [(30.0, 14.0), (290.0, 14.0), (30.0, 238.0), (290.0, 238.0), (22.0, 131.0), (298.0, 131.0)];
 
 fn pos(i: usize, n: usize) -> (f64, f64) {
     let a = -std::f64::consts::FRAC_PI_2 + (i as f64) * std::f64::consts::TAU / (n.max(1) as f64);
@@ -114,6 +121,56 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             </g>
         }
     });
+    // Clients in the corners, each with its connection to its server, and the
+    // client–server messages on their way along it (with `client latency`).
+    let server_at = |id: u64| c.servers.iter().position(|s| s.id.0 == id).map(|i| pos(i, n));
+    let client_at = |name: &str| {
+        c.clients.iter().position(|k| k.name == name).map(|i| CLIENT_SLOTS[i % CLIENT_SLOTS.len()])
+    };
+    let client_links = c.clients.iter().enumerate().filter_map(|(i, k)| {
+        let (x1, y1) = CLIENT_SLOTS[i % CLIENT_SLOTS.len()];
+        let (x2, y2) = server_at(k.server?)?;
+        let (class, title) = match (k.state, k.pings, k.reachable) {
+            (_, _, false) => ("cut", format!("{} is cut off from the servers (its session lives until the leader expires it)", k.name)),
+            ("connected", true, _) => ("pings", format!("{} is connected to {}{}; its pings arrive and keep its session alive", k.name, c.name, k.server.unwrap_or(0))),
+            ("connected", false, _) => ("silent", format!("{} is connected to {}{}, but its pings do not arrive yet", k.name, c.name, k.server.unwrap_or(0))),
+            _ => ("connecting", format!("{} is opening a connection to {}{}", k.name, c.name, k.server.unwrap_or(0))),
+        };
+        Some(html! {
+            <line class={classes!("client-link", class)} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
+                <title>{ title }</title>
+            </line>
+        })
+    });
+    let client_messages = c.client_messages.iter().enumerate().filter_map(|(k, m)| {
+        let (cx, cy) = client_at(&m.client)?;
+        let (sx, sy) = server_at(m.server)?;
+        let ((x1, y1), (x2, y2)) = if m.to_server { ((cx, cy), (sx, sy)) } else { ((sx, sy), (cx, cy)) };
+        let t = m.progress;
+        let (x, y) = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t + ((k % 3) as f64 - 1.0) * 3.0);
+        let w = 8.0 + 5.6 * m.label.chars().count() as f64;
+        let arrow = if m.to_server { format!("{} → {}{}", m.client, c.name, m.server) } else { format!("{}{} → {}", c.name, m.server, m.client) };
+        Some(html! {
+            <g class={classes!("cmsg", client_message_class(m.kind))} data-kind={m.kind} data-client={m.client.clone()}
+               transform={format!("translate({x:.1},{y:.1})")}>
+                <title>{ format!("{arrow}: {}\n{}\nIt arrives after the client latency.", m.detail, client_message_help(m.kind)) }</title>
+                <rect x={(-w / 2.0).to_string()} y="-7" width={w.to_string()} height="14" rx="1" transform="skewX(-14)" />
+                <text y="3.5" text-anchor="middle">{ m.label.clone() }</text>
+            </g>
+        })
+    });
+    let client_nodes = c.clients.iter().enumerate().map(|(i, k)| {
+        let (x, y) = CLIENT_SLOTS[i % CLIENT_SLOTS.len()];
+        let w = 10.0 + 5.8 * k.name.chars().count() as f64;
+        html! {
+            <g class={classes!("client-node", k.state)} data-client={k.name.clone()} data-state={k.state}
+               transform={format!("translate({x:.1},{y:.1})")}>
+                <title>{ format!("client {}: {}{}", k.name, k.state, k.server.map_or(String::new(), |s| format!(" to {}{s}", c.name))) }</title>
+                <rect x={(-w / 2.0).to_string()} y="-8" width={w.to_string()} height="16" rx="2" />
+                <text y="3.5" text-anchor="middle">{ k.name.clone() }</text>
+            </g>
+        }
+    });
     let nodes = c.servers.iter().enumerate().map(|(i, s)| {
         let (x, y) = pos(i, n);
         let sel = props.selected.as_ref().is_some_and(|x| x.cluster == c.name && u64::from(x.id) == s.id.0);
@@ -161,11 +218,17 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             <svg class="ring" viewBox={format!("0 0 {} {}", px(W), px(H))} role="img"
                  aria-label={format!("cluster {}: servers, links and messages in flight", c.name)}>
                 { for links }
+                { for client_links }
                 { for messages }
                 { for nodes }
+                { for client_nodes }
+                { for client_messages }
             </svg>
             <p class="rule" title="The seed article's rule: every new logical stamp is the maximum of what a quorum has seen, plus one. Here: the leader's new epoch, from the accepted epochs of the leader and the followers that joined it first.">
                 { c.epoch_rule.clone().unwrap_or_else(|| "no election finished yet".into()) }
+            </p>
+            <p class="rule config-rule" title="The same rule for configurations: a reconfiguration's version is its transaction's zxid, the leader's newest zxid plus one, so every new configuration's version is above every earlier one (shown once a reconfig is activated)">
+                { c.config_rule.clone().unwrap_or_else(|| "config: the initial one (version 0)".into()) }
             </p>
             <div class="servers">
                 { for c.servers.iter().map(|s| server_card(&c.name, s, props)) }

@@ -154,6 +154,9 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
             </div>
             <div class="zk-grid">
                 <div class="zk-term">
+                    // The scroller keeps its end (the latest line) in view: a column-reverse
+                    // box starts scrolled to its end; the list inside stays in time order.
+                    <div class="zk-scroll">
                     <ol class="zk-lines" id="zk-lines" aria-live="polite">
                         { for v.lines.iter().map(|l| html! {
                             <li class={classes!(l.kind, l.status)}>
@@ -167,6 +170,7 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
                             </li>
                         }) }
                     </ol>
+                    </div>
                     <form class="zk-prompt" {onsubmit}>
                         <label for="zk-input" class="prompt" id="zk-prompt">{ v.prompt.clone() }</label>
                         <input id="zk-input" ref={input} autocomplete="off" spellcheck="false" disabled={props.locked}
@@ -182,6 +186,11 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
                         title="The history checker: writes linearizable, each session's replies in order with zxids never going back, a read after sync up to date, a watch firing once and before its change is seen">
                         { if v.verdict.0 { "✓ " } else { "✗ " } }{ v.verdict.1.clone() }
                     </p>
+                    // Scrolled to its end: the latest operations in view.
+                    <div class="history-scroll"><div>
+                    if v.history_hidden > 0 {
+                        <p class="muted">{ format!("{} older operations not listed", v.history_hidden) }</p>
+                    }
                     <table class="history" id="history" title="Every operation of this cluster's clients: invocation and completion (simulated ms), the result or error, the zxid of the reply">
                         <thead><tr>
                             <th>{ "client" }</th><th>{ "command" }</th><th>{ "invoked" }</th><th>{ "completed" }</th>
@@ -199,9 +208,7 @@ pub fn zk_console(props: &ConsoleProps) -> Html {
                             }) }
                         </tbody>
                     </table>
-                    if v.history_hidden > 0 {
-                        <p class="muted">{ format!("{} older operations not listed", v.history_hidden) }</p>
-                    }
+                    </div></div>
                 </div>
             </div>
         </section>

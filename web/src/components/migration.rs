@@ -35,7 +35,12 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
     let target = use_state(|| 1usize);
     let via = use_state(|| migview::strategies().first().map_or("", |(w, _)| *w).to_string());
     let sessions = use_state(String::new);
+    let conflict = use_state(String::new);
     let subtree = use_node_ref();
+    let into = use_node_ref();
+    // The Run button's goal: "next" (the next gate's phase), a phase's word, or "end".
+    let until = use_state(|| "next".to_string());
+    let within = use_node_ref();
     let emit = |a: Action| {
         let cb = props.on_action.clone();
         Callback::from(move |_: MouseEvent| cb.emit(a.clone()))
@@ -64,17 +69,37 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
             let sessions = sessions.clone();
             Callback::from(move |e: Event| sessions.set(select_value(&e)))
         };
+        let on_conflict = {
+            let conflict = conflict.clone();
+            Callback::from(move |e: Event| conflict.set(select_value(&e)))
+        };
         let start = {
             let cb = props.on_action.clone();
             let names = names.clone();
-            let (source, target, via, sessions, subtree) =
-                (*source, *target, (*via).clone(), (*sessions).clone(), subtree.clone());
+            let (source, target, via, sessions, conflict, subtree, into) = (
+                *source,
+                *target,
+                (*via).clone(),
+                (*sessions).clone(),
+                (*conflict).clone(),
+                subtree.clone(),
+                into.clone(),
+            );
             Callback::from(move |_: MouseEvent| {
-                let path = subtree.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+                let text = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
                 let name = |i: usize| names.get(i).cloned().unwrap_or_default();
-                match migview::start_statement(&name(source), &name(target), &via, &path, &sessions) {
+                let form = migview::StartForm {
+                    source: name(source),
+                    target: name(target),
+                    via: via.clone(),
+                    subtree: text(&subtree),
+                    into: text(&into),
+                    sessions: sessions.clone(),
+                    conflict: conflict.clone(),
+                };
+                match migview::start(&form) {
                     Ok(m) => cb.emit(Action::Migrate(m)),
-                    Err(e) => cb.emit(Action::Command(format!("# {e}"))),
+                    Err(e) => cb.emit(Action::Refuse(e)),
                 }
             })
         };
@@ -99,13 +124,22 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
                             { for strategies.iter().map(|(w, h)| html! { <option value={*w} title={*h} selected={*w == *via}>{ *w }</option> }) }
                         </select>
                     </label>
-                    <label title="Only this subtree moves (it keeps its path on the target); empty: everything but /zookeeper">{ "subtree " }
+                    <label title="Only this subtree moves; empty: everything but /zookeeper">{ "subtree " }
                         <input id="mig-subtree" ref={subtree} placeholder="/ (all)" size="9" spellcheck="false" />
+                    </label>
+                    <label title="Where the subtree goes on the target (`into /y`, a chroot: every path is rewritten); empty: the same path">{ " into " }
+                        <input id="mig-into" ref={into} placeholder="same path" size="9" spellcheck="false" />
                     </label>
                     <label title="import: clients keep their sessions and ephemeral znodes; expire: their sessions end at cut-over and they register again on the target. Default: import for snapshot, expire for client-api">{ " sessions " }
                         <select id="mig-sessions" onchange={on_sessions}>
                             <option value="" selected={sessions.is_empty()}>{ "default" }</option>
                             { for migview::session_policies().into_iter().map(|w| html! { <option value={w} selected={*sessions == w}>{ w }</option> }) }
+                        </select>
+                    </label>
+                    <label title="When the target already has a znode the migration would write (`on conflict`): fail lists them at preflight and stops; overwrite replaces them. Default: fail">{ " on conflict " }
+                        <select id="mig-conflict" onchange={on_conflict}>
+                            <option value="" selected={conflict.is_empty()}>{ "fail" }</option>
+                            { for migview::conflict_policies().into_iter().filter(|w| *w != "fail").map(|w| html! { <option value={w} selected={*conflict == w}>{ w }</option> }) }
                         </select>
                     </label>
                     <button id="mig-start" class="primary" disabled={props.disabled}
@@ -120,6 +154,32 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
     let num = |n: Option<usize>| n.map_or("—".to_string(), |n| n.to_string());
     let stamp = p.stamp_rule().unwrap_or_else(|| "stamp: taken at preflight (max seen + 1)".into());
     let off = props.disabled || v.finished;
+    // The Run button: to the next gate's phase, a later phase, or the end, within an
+    // optional bound; one `migration run …` statement.
+    let goal = match until.as_str() {
+        "end" => String::new(),
+        w if v.ahead.iter().any(|(x, _)| *x == w) => w.to_string(),
+        _ => v.ahead.first().map_or(String::new(), |(w, _)| w.to_string()),
+    };
+    let run = {
+        let cb = props.on_action.clone();
+        let (goal, within) = (goal.clone(), within.clone());
+        Callback::from(move |_: MouseEvent| {
+            let bound = within.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            match migview::run_statement(&goal, &bound) {
+                Ok(m) => cb.emit(Action::Migrate(m)),
+                Err(e) => cb.emit(Action::Refuse(e)),
+            }
+        })
+    };
+    let on_until = {
+        let until = until.clone();
+        Callback::from(move |e: Event| until.set(select_value(&e)))
+    };
+    let run_title = match goal.as_str() {
+        "" => "Let time pass and step whenever a gate holds, until committed or rolled back (`migration run`)".to_string(),
+        w => format!("Let time pass and step whenever a gate holds, until the migration is in {w} (`migration run until {w}`)"),
+    };
     html! {
         <section class="panel migration" aria-label="migration" id="migration" data-phase={v.phase_word}>
             <h2 title={help}>{ "Migration " }<span class="muted mig-route">{ format!("{} → {}", v.source, v.target) }</span></h2>
@@ -127,8 +187,20 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
             <div class="mig-buttons">
                 <button id="mig-step" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Step))}
                         title="Leave the current phase if its gate's evidence holds (`migration step`); if not, says why">{ "Step phase" }</button>
-                <button id="mig-run" disabled={off} onclick={emit(Action::Migrate(MigrationAction::Run { until: None, within: None }))}
-                        title="Let time pass and step whenever a gate holds, until committed (`migration run`, at most 30 simulated seconds)">{ "Run to end" }</button>
+                <button id="mig-run" disabled={off} onclick={run} title={run_title}>{ "Run ▸▸" }</button>
+                <select id="mig-run-until" disabled={off} onchange={on_until} aria-label="run the migration until"
+                        title="Where Run stops: the next gate's phase, a later phase, or the end">
+                    { for v.ahead.iter().enumerate().map(|(i, (w, label))| {
+                        let value = if i == 0 { "next".to_string() } else { w.to_string() };
+                        let text = if i == 0 { format!("to the next gate ({label})") } else { format!("to {label}") };
+                        let chosen = *until == *w || (i == 0 && *until == "next");
+                        html! { <option {value} selected={chosen}>{ text }</option> }
+                    }) }
+                    <option value="end" selected={*until == "end"}>{ "to the end" }</option>
+                </select>
+                <label title="The bound on simulated time (`within Ns`); empty: 60 s. Run fails if the goal is not reached by then">{ "within " }
+                    <input id="mig-within" ref={within} class="num" type="number" min="1" placeholder="60" size="3" disabled={off} />{ " s" }
+                </label>
                 <button id="mig-abort" disabled={off || !v.reversible} onclick={emit(Action::Migrate(MigrationAction::Abort))}
                         title="Roll back: fence the target, copy back what it took, unfence the source, move clients back (`migration abort`; impossible once committed)">{ "Abort" }</button>
             </div>

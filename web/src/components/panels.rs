@@ -66,6 +66,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
             if v.log.is_empty() {
                 <p class="muted">{ "empty" }</p>
             } else {
+                // Scrolled to its end: the newest entries (and the committed mark's
+                // frontier) in view.
+                <div class="log-scroll">
                 <ol class="log">
                     if v.log_hidden > 0 { <li class="muted">{ format!("… {} older", v.log_hidden) }</li> }
                     { for v.log.iter().map(|l| html! {
@@ -75,6 +78,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                         </li>
                     }) }
                 </ol>
+                </div>
             }
             <h3 title="While LOOKING: the vote it currently casts, and the latest vote received from each server">{ "Election" }</h3>
             if let Some(own) = &v.own_vote { <p class="vote">{ format!("its vote: {own}") }</p> }

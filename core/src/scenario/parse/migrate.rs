@@ -88,7 +88,14 @@ pub(super) fn control(i: &mut &str) -> PResult<MigrationAction> {
         if opt(kw("until")).parse_next(i)?.is_some() { Some(cut_err(phase).parse_next(i)?) } else { None };
     let within =
         if opt(kw("within")).parse_next(i)?.is_some() { Some(cut_err(millis).parse_next(i)?) } else { None };
-    Ok(MigrationAction::Run { until, within })
+    let events = if opt(kw("for")).parse_next(i)?.is_some() {
+        let n = cut_err(number::<u64>("a number of events")).parse_next(i)?;
+        cut_err(kw("events")).parse_next(i)?;
+        Some(n)
+    } else {
+        None
+    };
+    Ok(MigrationAction::Run { until, within, events })
 }
 
 /// `migration is in PHASE | committed | invariants hold` (the word `migration` read).

@@ -7,17 +7,44 @@ use crate::scenario::migrate::{phase_word, MigrationAction, MigrationPredicate};
 impl<D: Driver> Runner<D> {
     pub(super) fn migration(&mut self, step: usize, m: &MigrationAction) {
         match m {
-            MigrationAction::Run { until, within } => {
+            MigrationAction::Run { until, within, events } => {
                 let deadline = Millis(self.d.now().0.saturating_add(within.unwrap_or(DEFAULT_WITHIN).0));
-                let mut n = 0;
-                loop {
+                self.migration_run(step, (*until, *events), deadline, 0, None);
+            }
+            _ => {
+                let r = self.d.migration(m, &mut self.buf);
+                self.flush();
+                match r {
+                    Ok(what) => self.push(format!("  {what}")),
+                    Err(why) => self.check(step, false, format!("cannot run: {why}")),
+                }
+            }
+        }
+    }
+
+    /// `migration run`: step whenever a gate holds, else wait for an event, until the
+    /// phase (or the end) is reached, or (`for N events`) N events have run; `n` events
+    /// run so far. `waiting` resumes a run cut short while it waited for an event, with
+    /// the gate's refusal.
+    pub(super) fn migration_run(
+        &mut self,
+        step: usize,
+        (until, limit): (Option<Phase>, Option<u64>),
+        deadline: Millis,
+        mut n: u64,
+        mut waiting: Option<String>,
+    ) {
+        loop {
+            let refused = match waiting.take() {
+                Some(why) => why,
+                None => {
                     let phase = self.d.migration_phase();
                     let done = match (phase, until) {
                         (None, _) => {
                             self.check(step, false, "cannot run: no migration".into());
                             return;
                         }
-                        (Some(p), Some(u)) => p == *u || matches!(p, Phase::Committed | Phase::RolledBack),
+                        (Some(p), Some(u)) => p == u || matches!(p, Phase::Committed | Phase::RolledBack),
                         (Some(p), None) => matches!(p, Phase::Committed | Phase::RolledBack),
                     };
                     let word = phase.map_or("none", phase_word);
@@ -36,25 +63,28 @@ impl<D: Driver> Runner<D> {
                     }
                     let r = self.d.migration(&MigrationAction::Step, &mut self.buf);
                     self.flush();
-                    if r.is_ok() {
-                        continue;
+                    match r {
+                        Ok(_) => continue,
+                        Err(why) => why,
                     }
-                    if n >= self.opts.max_events_per_step || !self.event(Some(deadline)) {
-                        if !self.stopped {
-                            let why = r.err().unwrap_or_default();
-                            self.check(step, false, format!("not reached by t={}ms: {why}", self.d.now().0));
-                        }
-                        return;
-                    }
-                    n += 1;
                 }
+            };
+            if limit.is_some_and(|m| n >= m) {
+                return;
             }
-            _ => {
-                let r = self.d.migration(m, &mut self.buf);
-                self.flush();
-                match r {
-                    Ok(what) => self.push(format!("  {what}")),
-                    Err(why) => self.check(step, false, format!("cannot run: {why}")),
+            let next =
+                if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
+            match next {
+                Next::Ran => n += 1,
+                Next::Cut => {
+                    return self.cut =
+                        Some(Unfinished::Migration { until, limit, deadline, n, why: refused });
+                }
+                Next::Idle => {
+                    if !self.stopped {
+                        self.check(step, false, format!("not reached by t={}ms: {refused}", self.d.now().0));
+                    }
+                    return;
                 }
             }
         }
