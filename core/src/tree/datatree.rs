@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// The data tree of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<String, Node>,
+    pub(crate) nodes: BTreeMap<String, Box<Node>>,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
     pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
@@ -82,7 +82,7 @@ impl DataTree {
 
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.account(path, &node);
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.to_owned(), Box::new(node));
     }
 
     /// Adds a node to the digest and the type indexes (not to the map).
@@ -129,7 +129,7 @@ impl DataTree {
         if let Some(target) = quota_target(path) {
             self.quotas.remove(target);
         }
-        Some(node)
+        Some(*node)
     }
 
     /// Changes a node in place, keeping the digest (`preChange`/`postChange`).
@@ -262,7 +262,7 @@ impl DataTree {
     /// The node at a path; `""` is the root too (ZooKeeper keeps the root under both
     /// `""` and `"/"`, so reads of `""` see the root).
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(if path.is_empty() { ROOT } else { path })
+        self.nodes.get(if path.is_empty() { ROOT } else { path }).map(|n| &**n)
     }
 
     /// A node's children in the order ZooKeeper lists them (its children `HashSet`'s
@@ -283,7 +283,7 @@ impl DataTree {
 
     /// Every node, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (p.as_str(), &**n))
     }
 
     /// How many nodes (the root included).
