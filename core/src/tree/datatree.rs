@@ -20,7 +20,10 @@ use std::sync::Arc;
 /// The data tree of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<String, Box<Node>>,
+    /// Shared (`Arc`) so that a copy of the tree (a snapshot to encode elsewhere, a
+    /// simulator checkpoint) costs a pointer per node; a change copies a node still
+    /// shared with such a copy first ([`Arc::make_mut`]).
+    pub(crate) nodes: BTreeMap<String, Arc<Node>>,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
     pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
@@ -82,7 +85,7 @@ impl DataTree {
 
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.account(path, &node);
-        self.nodes.insert(path.to_owned(), Box::new(node));
+        self.nodes.insert(path.to_owned(), Arc::new(node));
     }
 
     /// Adds a node to the digest and the type indexes (not to the map).
@@ -129,12 +132,12 @@ impl DataTree {
         if let Some(target) = quota_target(path) {
             self.quotas.remove(target);
         }
-        Some(*node)
+        Some(Arc::try_unwrap(node).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     /// Changes a node in place, keeping the digest (`preChange`/`postChange`).
     fn modify<R>(&mut self, path: &str, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
-        let node = self.nodes.get_mut(path)?;
+        let node = Arc::make_mut(self.nodes.get_mut(path)?);
         let before = digest::node_digest(path, &node.data, &node.stat);
         let r = f(node);
         let after = digest::node_digest(path, &node.data, &node.stat);
@@ -227,10 +230,20 @@ impl DataTree {
     ) -> Result<Stat, ZkError> {
         // One lookup (this is the hot path of a write load): `modify`'s digest
         // bookkeeping, inline.
-        let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
-        let acl = self.acls.get(n.acl);
-        let before = n.data.len() as i64;
-        let digest_before = digest::node_digest(path, &n.data, &n.stat);
+        let shared = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+        let acl = self.acls.get(shared.acl);
+        let before = shared.data.len() as i64;
+        let digest_before = digest::node_digest(path, &shared.data, &shared.stat);
+        let n = match Arc::get_mut(shared) {
+            Some(n) => n,
+            None => {
+                // Shared with a copy of the tree: a node of our own, without copying
+                // the data about to be replaced.
+                let own = Node { data: Vec::new(), acl: shared.acl, stat: shared.stat, children: shared.children.clone() };
+                *shared = Arc::new(own);
+                Arc::get_mut(shared).expect("just made")
+            }
+        };
         n.data = data.to_vec();
         n.stat.mtime = time;
         n.stat.mzxid = zxid;
@@ -368,7 +381,7 @@ impl DataTree {
         let parent = path::parent(path).ok_or(ZkError::BadArguments)?.to_owned();
         let name = path::name(path).to_owned();
         // Linking a child changes no stat field, so the digest is unchanged.
-        self.nodes.get_mut(&parent).ok_or(ZkError::NoNode)?.children.insert(name);
+        Arc::make_mut(self.nodes.get_mut(&parent).ok_or(ZkError::NoNode)?).children.insert(name);
         let acl = self.acls.intern(acl);
         self.insert(path, Node { data, acl, stat, children: BTreeSet::new() });
         Ok(())
@@ -393,7 +406,7 @@ impl DataTree {
         }
         if let Some(parent) = path::parent(path) {
             if let Some(n) = self.nodes.get_mut(parent) {
-                n.children.remove(path::name(path));
+                Arc::make_mut(n).children.remove(path::name(path));
             }
         }
     }

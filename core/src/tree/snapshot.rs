@@ -266,7 +266,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
     for (e, k) in entries.iter_mut().zip(kids) {
         e.1.children = k.into_iter().collect();
     }
-    t.nodes = entries.into_iter().map(|(p, n)| (p, Box::new(n))).collect();
+    t.nodes = entries.into_iter().map(|(p, n)| (p, std::sync::Arc::new(n))).collect();
     if r.at != body.len() {
         return Err(SnapshotError::Corrupt("trailing bytes"));
     }
