@@ -9,12 +9,13 @@ use super::acl::{Acl, AclTable};
 use super::digest;
 use super::error::ZkError;
 use super::node::{Node, NodeKind};
+use super::nodemap::NodeMap;
 use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
 use crate::vecmap::VecMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The data tree of one replica.
@@ -23,7 +24,7 @@ pub struct DataTree {
     /// Shared (`Arc`) so that a copy of the tree (a snapshot to encode elsewhere, a
     /// simulator checkpoint) costs a pointer per node; a change copies a node still
     /// shared with such a copy first ([`Arc::make_mut`]).
-    pub(crate) nodes: BTreeMap<String, Arc<Node>>,
+    pub(crate) nodes: NodeMap,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
     pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
@@ -55,7 +56,7 @@ impl DataTree {
     /// all with zero stats; the root's client cversion is thus -1.
     pub fn new() -> DataTree {
         let mut t = DataTree {
-            nodes: BTreeMap::new(),
+            nodes: NodeMap::default(),
             acls: AclTable::default(),
             sessions: VecMap::new(),
             ephemerals: VecMap::new(),
@@ -85,7 +86,7 @@ impl DataTree {
 
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.account(path, &node);
-        self.nodes.insert(path.to_owned(), Arc::new(node));
+        self.nodes.insert(path, Arc::new(node));
     }
 
     /// Adds a node to the digest and the type indexes (not to the map).
@@ -182,7 +183,7 @@ impl DataTree {
             data: data.to_vec(),
             acl,
             stat: StatPersisted::created(zxid, time, owner),
-            children: BTreeSet::new(),
+            children: Default::default(),
         };
         let stat = node.client_stat();
         self.insert(path, node);
@@ -239,7 +240,12 @@ impl DataTree {
             None => {
                 // Shared with a copy of the tree: a node of our own, without copying
                 // the data about to be replaced.
-                let own = Node { data: Vec::new(), acl: shared.acl, stat: shared.stat, children: shared.children.clone() };
+                let own = Node {
+                    data: Vec::new(),
+                    acl: shared.acl,
+                    stat: shared.stat,
+                    children: shared.children.clone(),
+                };
                 *shared = Arc::new(own);
                 Arc::get_mut(shared).expect("just made")
             }
@@ -284,19 +290,19 @@ impl DataTree {
     pub fn children_in_server_order(&self, path: &str) -> Vec<String> {
         let Some(n) = self.node(path) else { return Vec::new() };
         let dir = if path.is_empty() { ROOT } else { path };
-        let mut kids: Vec<(Zxid, &String)> = n
+        let mut kids: Vec<(Zxid, &str)> = n
             .children
             .iter()
             .map(|c| (self.nodes.get(&path::join(dir, c)).map_or(Zxid::ZERO, |k| k.stat.czxid), c))
             .collect();
         kids.sort();
         let max = usize::try_from(n.stat.cversion).unwrap_or(0);
-        super::java::grown_set_order(kids.into_iter().map(|(_, c)| c.clone()).collect(), 8, max)
+        super::java::grown_set_order(kids.into_iter().map(|(_, c)| c.to_owned()).collect(), 8, max)
     }
 
     /// Every node, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), &**n))
+        self.nodes.iter().map(|(p, n)| (p, &**n))
     }
 
     /// How many nodes (the root included).
@@ -383,7 +389,7 @@ impl DataTree {
         // Linking a child changes no stat field, so the digest is unchanged.
         Arc::make_mut(self.nodes.get_mut(&parent).ok_or(ZkError::NoNode)?).children.insert(name);
         let acl = self.acls.intern(acl);
-        self.insert(path, Node { data, acl, stat, children: BTreeSet::new() });
+        self.insert(path, Node { data, acl, stat, children: Default::default() });
         Ok(())
     }
 
@@ -395,11 +401,11 @@ impl DataTree {
         }
         let under: Vec<String> = self
             .nodes
-            .range(path.to_owned()..)
+            .range_from(path)
             .map(|(p, _)| p)
             .take_while(|p| p.starts_with(path))
             .filter(|p| p.len() == path.len() || p.as_bytes()[path.len()] == b'/')
-            .cloned()
+            .map(str::to_owned)
             .collect();
         for p in under.iter().rev() {
             self.remove(p);

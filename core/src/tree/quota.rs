@@ -129,7 +129,7 @@ impl DataTree {
             count += 1;
             bytes += n.data.len() as i64;
             let prefix = format!("{target}/");
-            for (_, d) in self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            for (_, d) in self.nodes.range_from(&prefix).take_while(|(k, _)| k.starts_with(&prefix)) {
                 count += 1;
                 bytes += d.data.len() as i64;
             }
