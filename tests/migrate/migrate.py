@@ -15,16 +15,21 @@
    write after it closes the cut-over's gate by name. And back (zoolab -> ZooKeeper,
    logical): a controller whose record changes under it mid-seed is refused at its next
    write (a multi guarded by a check on the record) and stops; a new one rolls back.
+   Then an abort after a cut-over into zoolab: the target, fenced, has its writes
+   copied back to the ZooKeeper source (logical multis) and verified; the gate waits
+   for the source's leader to be restarted past the target's epoch.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
    stale controller fails fast; another subtree's migration is refused while one is in
    progress; a resumed run claims a new stamp; with --no-online-raise the cut-over
    waits for the target's epoch (restarted with --min-epoch 1); run stops at the soak,
-   abort there needs --force, commit; client writes to the fence and record are
-   refused; a --logical copy whose forced abort after the cut-over keeps both sides
-   fenced while the source's epoch is behind (--no-online-raise), then raises the
-   source's epoch online and rolls back.
+   commit; client writes to the fence and record are refused; a --logical copy that
+   takes writes on the target after its cut-over, whose abort copies them back into the
+   fenced source and keeps both sides fenced while the source's epoch is behind
+   (--no-online-raise), then raises the source's epoch online and rolls back. Last an
+   exact migration aborted at its soak while kazoo writers write to the target: every
+   write they had acknowledged is on the source, with the target's exact Stat.
 3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
    path without ZAB between processes, a missing target chroot created, and the
    cut-over's gate saying a standalone target cannot raise its epoch.

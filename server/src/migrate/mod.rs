@@ -742,7 +742,12 @@ impl Engine {
             .into_iter()
             .map(|d| format!("{} {}", d.path, d.what))
             .collect();
-        let ev = plan::verify_gate(&ss.to_string(), &ts.to_string(), ss == ts, &diffs, moving.len());
+        let (equal, ss, ts) = (ss == ts, ss.to_string(), ts.to_string());
+        let ev = if self.reverse {
+            plan::verify_gate_named(("target", &ss), ("source", &ts), equal, &diffs, moving.len())
+        } else {
+            plan::verify_gate(&ss, &ts, equal, &diffs, moving.len())
+        };
         let _ = before;
         Ok((ev, src, diffs.len()))
     }
@@ -1237,6 +1242,9 @@ impl Engine {
         }
         if ev.holds {
             self.journal.raised_zxid = Some(target);
+            // Journaled before the target may take a write: an abort after a crash here
+            // knows the cut-over happened, and copies the target's writes back.
+            self.journal.save(&self.opts.journal)?;
             if self.dst.zoolab && !self.opts.logical {
                 let z = self.set_fence(&self.dst, false).await?;
                 ev.detail
@@ -1349,14 +1357,17 @@ impl Engine {
     /// compares the two as the verify gate does (counts, hashes, differences; and on the
     /// import path, no sequence counter behind). Returns that evidence and the writes.
     async fn copy_back(&mut self) -> Result<(Evidence, usize)> {
-        let (exact, reverse) = (self.exact, self.reverse);
+        let (exact, compare_exact, reverse) = (self.exact, self.compare_exact, self.reverse);
         std::mem::swap(&mut self.src, &mut self.dst);
+        // Into a zoolab source by import; the comparison is exact only when both ways
+        // are (logical writes into a ZooKeeper source give its nodes their own Stat).
         self.exact = self.dst.zoolab;
+        self.compare_exact = compare_exact && self.exact;
         self.reverse = true;
         self.dirty.clear();
         let r = self.copy_back_pass().await;
         std::mem::swap(&mut self.src, &mut self.dst);
-        (self.exact, self.reverse) = (exact, reverse);
+        (self.exact, self.compare_exact, self.reverse) = (exact, compare_exact, reverse);
         self.dirty.clear();
         r
     }

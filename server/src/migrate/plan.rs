@@ -388,7 +388,19 @@ pub fn catch_up_gate(source: i64, applied: i64, waiting: usize, max_lag: i64) ->
 
 /// The verify gate: equal counts and hashes, no difference.
 pub fn verify_gate(source: &str, target: &str, equal: bool, diffs: &[String], skipped: usize) -> Evidence {
-    let mut detail = format!("source {source}; target {target}; {} differences", diffs.len());
+    verify_gate_named(("source", source), ("target", target), equal, diffs, skipped)
+}
+
+/// The verify gate with each side named (the copy back compares the target, which
+/// sends, with the source, which receives).
+pub fn verify_gate_named(
+    (sending, source): (&str, &str),
+    (receiving, target): (&str, &str),
+    equal: bool,
+    diffs: &[String],
+    skipped: usize,
+) -> Evidence {
+    let mut detail = format!("{sending} {source}; {receiving} {target}; {} differences", diffs.len());
     if skipped > 0 {
         detail.push_str(&format!(" ({skipped} paths changed during the walk, left to the final sync)"));
     }
@@ -654,6 +666,12 @@ mod tests {
         assert!(!verify_gate("s", "t", true, &["/x data differs".into()], 0).holds);
         assert!(!verify_gate("s", "t", false, &[], 0).holds);
         assert!(verify_gate("s", "s", true, &[], 2).holds);
+        let back = verify_gate_named(("target", "t"), ("source", "s"), true, &[], 0);
+        assert!(
+            back.holds && back.detail.starts_with("target t; source s; 0 differences"),
+            "{}",
+            back.detail
+        );
     }
 
     #[test]
