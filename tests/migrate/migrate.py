@@ -651,7 +651,24 @@ def abort_after_the_cut_over(src, dst, szk, dzk, auth):
     target_seq = dzk.create("/rev/locks/lock-", sequence=True)
     writers = Writers(dst, "/rev")
     time.sleep(1.0)
+    # The abort is killed (SIGKILL, by its pid) once it has copied back, and run again:
+    # nothing is left to copy, and it goes on (the journal, and each step idempotent).
+    p = subprocess.Popen([ZOOLAB, "migrate", "--from", src.hosts(), "--to", dst.hosts(), "--subtree", "/rev",
+                          "--journal", rj, *auth, "abort"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    first = []
+    for line in p.stdout:
+        first.append(line)
+        if "copied back" in line:
+            break
+    p.kill()  # by its own pid
+    first.append(p.communicate()[0])
+    print("first abort (killed after its copy back):\n    " + "".join(first).replace("\n", "\n    "))
+    assert any("copied back" in line and "verified" in line for line in first), first
+    assert phase(rj) == "RollingBack", phase(rj)
+    src.wait_formed()
     r = migrate(src, dst, rj, *auth, "abort", subtree="/rev")
+    assert "copied back 0 differences" in r.stdout, r.stdout
     acked = writers.finish()
     print(f"writers on the target: {writers.count} acknowledged, {writers.refused} refused (fenced)")
     assert writers.count > 20 and writers.refused > 0, "the writers wrote until the target's fence"

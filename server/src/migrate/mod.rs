@@ -1375,6 +1375,16 @@ impl Engine {
     async fn copy_back_pass(&mut self) -> Result<(Evidence, usize)> {
         let (_, n) = self.reconcile().await?;
         let (mut ev, target, _) = self.compare().await?;
+        if !self.dirty.is_empty() {
+            // The verify gate leaves paths read mid-change to the final sync; the copy
+            // back has none after it: a fenced target does not change.
+            ev.holds = false;
+            ev.detail.push_str(&format!(
+                "; {} changed on the target during the copy back (a writer not stopped, or a closing \
+                 session's ephemerals)",
+                self.dirty.iter().next().map_or("?", String::as_str)
+            ));
+        }
         if self.exact {
             let source = self.receiving_walk().await?;
             let behind = verify::sequence_counters_behind(&tree_of(&target), "/", &tree_of(&source), "/");
@@ -1448,6 +1458,9 @@ impl Engine {
                             ev.detail
                         )
                     };
+                    // A resumed abort's pass finds what the first one left; the first
+                    // one's count stays in the evidence.
+                    let done = plan::copy_back_note(done, self.journal.copied_back.as_deref());
                     self.say(&done);
                     notes.push(done.clone());
                     self.journal.copied_back = Some(done);
@@ -1620,9 +1633,10 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
     if e.opts.action == Action::Abort {
         e.check_stamp().await?;
         let stamp = e.stamp();
-        let cut = e.journal.raised_zxid.is_some() || e.journal.migration.phase() > Phase::CutOver;
-        let undoable =
-            e.journal.migration.phase().reversible() || e.journal.migration.phase() == Phase::RollingBack;
+        // After the cut-over: its zxid journaled (a rollback from any phase), or the soak.
+        let phase = e.journal.migration.phase();
+        let cut = e.journal.raised_zxid.is_some() || phase == Phase::Soak;
+        let undoable = phase.reversible() || phase == Phase::RollingBack;
         if let Some(why) =
             plan::abort_refusal(cut && undoable, e.dst.zoolab, e.opts.force, &e.dst.hosts, &e.dst.root)
         {

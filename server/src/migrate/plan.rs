@@ -195,6 +195,22 @@ pub fn abort_refusal(
     })
 }
 
+/// The journaled note of a copy back: this pass's, and the first pass's count when an
+/// earlier (interrupted, or gate-closed) abort copied back before.
+pub fn copy_back_note(this: String, earlier: Option<&str>) -> String {
+    const MARK: &str = "first pass: ";
+    match earlier {
+        Some(e) => {
+            let first = match e.find(MARK) {
+                Some(i) => &e[i + MARK.len()..],
+                None => e.split(';').next().unwrap_or(e),
+            };
+            format!("{this}; {MARK}{first}")
+        }
+        None => this,
+    }
+}
+
 /// Whether a cluster's migration record (as read) belongs to another subtree's
 /// migration still in progress — one fence and one record per cluster, so a second
 /// migration must wait for it to be committed or rolled back. The reason, naming it.
@@ -688,6 +704,16 @@ mod tests {
         assert_eq!((logical.cversion, logical.version), (persisted(&there).cversion, 1));
         assert_eq!(import_stat(&sent, None, false), persisted(&sent), "a new node");
         assert_eq!(import_stat(&there, Some(&sent), false), persisted(&there), "already ahead");
+    }
+
+    #[test]
+    fn a_resumed_copy_back_keeps_the_first_passs_count() {
+        let one = copy_back_note("copied back 111 differences (imports); verified: x".into(), None);
+        let two = copy_back_note("copied back 0 differences (imports); verified: x".into(), Some(&one));
+        assert!(two.ends_with("; first pass: copied back 111 differences (imports)"), "{two}");
+        let three = copy_back_note("copied back 0 differences (imports); verified: x".into(), Some(&two));
+        assert!(three.ends_with("; first pass: copied back 111 differences (imports)"), "{three}");
+        assert_eq!(three.matches("first pass").count(), 1, "{three}");
     }
 
     #[test]
