@@ -668,7 +668,7 @@ def abort_after_the_cut_over(src, dst, szk, dzk, auth):
     assert phase(rj) == "RollingBack", phase(rj)
     src.wait_formed()
     r = migrate(src, dst, rj, *auth, "abort", subtree="/rev")
-    assert "copied back 0 differences" in r.stdout, r.stdout
+    assert "copied back 0 differences" in r.stdout and "first pass: copied back" in r.stdout, r.stdout
     acked = writers.finish()
     print(f"writers on the target: {writers.count} acknowledged, {writers.refused} refused (fenced)")
     assert writers.count > 20 and writers.refused > 0, "the writers wrote until the target's fence"

@@ -1461,10 +1461,11 @@ impl Engine {
                     // A resumed abort's pass finds what the first one left; the first
                     // one's count stays in the evidence.
                     let done = plan::copy_back_note(done, self.journal.copied_back.as_deref());
-                    self.say(&done);
-                    notes.push(done.clone());
-                    self.journal.copied_back = Some(done);
+                    // Journaled first: once it is printed, a resumed abort knows of it.
+                    self.journal.copied_back = Some(done.clone());
                     self.journal.save(&self.opts.journal)?;
+                    self.say(&done);
+                    notes.push(done);
                 }
             }
             let mut source = self.src.client.synced_zxid("/").await?;
