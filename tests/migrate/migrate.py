@@ -17,7 +17,9 @@
    write (a multi guarded by a check on the record) and stops; a new one rolls back.
    Then an abort after a cut-over into zoolab: the target, fenced, has its writes
    copied back to the ZooKeeper source (logical multis) and verified; the gate waits
-   for the source's leader to be restarted past the target's epoch.
+   for the source's leader to be restarted past the target's epoch. And zoolab ->
+   ZooKeeper: the abort after the cut-over needs --force (a ZooKeeper target cannot be
+   fenced), then copies back by import into the fenced zoolab source.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
@@ -495,6 +497,27 @@ def abort_into_a_zookeeper_source(src, dst, admin, dzk, args):
     assert dzk.get("/rz/e/f")[0] == admin.get("/rz/e/f")[0]
     assert admin.get("/rz/a")[0] == b"the source takes writes again"
     admin.delete("/rz", recursive=True)
+    # The other way (zoolab -> ZooKeeper, logical; the ZooKeeper side's epoch is above
+    # now): a ZooKeeper target cannot be fenced, so the abort after its cut-over is
+    # refused without --force (meaning its writers are stopped); with it, the target's
+    # writes go back by import into the fenced zoolab source, whose epoch is raised.
+    dzk.create("/zr/a", b"a", makepath=True)
+    dzk.create("/zr/locks")
+    zj = os.path.join(TMP, "zr.json")
+    migrate(dst, src, zj, *args, "run", subtree="/zr")
+    assert phase(zj) == "Soak", phase(zj)
+    admin.set("/zr/a", b"changed on the ZooKeeper target")
+    admin.create("/zr/b", b"created on the ZooKeeper target")
+    seq = admin.create("/zr/locks/lock-", sequence=True)
+    r = migrate(dst, src, zj, *args, "abort", subtree="/zr", check=False)
+    assert r.returncode == 1 and "cannot fence" in r.stderr and "--force" in r.stderr, r.stderr
+    r = migrate(dst, src, zj, *args, "--force", "abort", subtree="/zr")
+    assert phase(zj) == "RolledBack" and "copied back" in r.stdout and "verified" in r.stdout, r.stdout
+    assert dzk.get("/zr/a")[0] == b"changed on the ZooKeeper target" and dzk.exists(seq)
+    assert dzk.get("/zr/b")[0] == b"created on the ZooKeeper target"
+    dzk.retry(dzk.set, "/zr/a", b"the zoolab source takes writes again")
+    again = dzk.create("/zr/locks/lock-", sequence=True)
+    assert again > seq, f"the zoolab source's sequence counter went back: {again} after {seq}"
 
 
 def test_zoolab_to_zoolab_with_the_fence():
