@@ -49,6 +49,34 @@ impl StatPersisted {
             pzxid: zxid,
         }
     }
+
+    /// The fields that differ from `other`'s, in words: `version 1 vs 2, mzxid 0x… vs 0x…`.
+    pub fn differences(&self, other: &StatPersisted) -> String {
+        let (a, b) = (self, other);
+        let mut out: Vec<String> = Vec::new();
+        let zxids = [("czxid", a.czxid, b.czxid), ("mzxid", a.mzxid, b.mzxid), ("pzxid", a.pzxid, b.pzxid)];
+        for (name, x, y) in zxids {
+            if x != y {
+                out.push(format!("{name} {x} vs {y}"));
+            }
+        }
+        let numbers = [
+            ("ctime", a.ctime, b.ctime),
+            ("mtime", a.mtime, b.mtime),
+            ("version", a.version.into(), b.version.into()),
+            ("cversion", a.cversion.into(), b.cversion.into()),
+            ("aversion", a.aversion.into(), b.aversion.into()),
+        ];
+        for (name, x, y) in numbers {
+            if x != y {
+                out.push(format!("{name} {x} vs {y}"));
+            }
+        }
+        if a.ephemeral_owner != b.ephemeral_owner {
+            out.push(format!("ephemeralOwner 0x{:x} vs 0x{:x}", a.ephemeral_owner, b.ephemeral_owner));
+        }
+        out.join(", ")
+    }
 }
 
 /// The stat a client sees (ZooKeeper's `Stat`).
