@@ -4,12 +4,12 @@
 //! simulator. All protocol logic lives in the core; this crate only draws the world
 //! and turns the user's clicks into actions on it.
 //!
-//! `www/index.html` loads the wasm module and calls [`start`].
+//! `www/index.html` loads the wasm module and calls [`start`] (for any page but `/#live`,
+//! which loads `zoolab-live`'s bundle instead).
 
 pub mod components;
 mod determinism;
 pub mod exercise_file;
-pub mod live;
 pub mod migview;
 pub mod state;
 pub mod view;
@@ -17,18 +17,11 @@ pub mod worldedit;
 
 use wasm_bindgen::prelude::*;
 
-/// Mounts the playground on the page's `#app` element (or on `<body>` when absent);
-/// `/#live` mounts live mode instead (a real ensemble through `zoolab play --attach`).
+/// Mounts the playground on the page's `#app` element (or on `<body>` when absent).
+/// Live mode (`/#live`) is another bundle, `zoolab-live` (`web/live/`).
 #[wasm_bindgen]
 pub fn start() {
     let document = gloo::utils::document();
-    if live::wanted() {
-        match document.get_element_by_id("app") {
-            Some(root) => yew::Renderer::<components::LiveApp>::with_root(root).render(),
-            None => yew::Renderer::<components::LiveApp>::new().render(),
-        };
-        return;
-    }
     match document.get_element_by_id("app") {
         Some(root) => {
             yew::Renderer::<components::App>::with_root(root).render();
