@@ -691,7 +691,7 @@ impl Attach {
                 return Ok(c.clone());
             }
         }
-        let opts = ConnectOptions { timeout_ms: console::SESSION_MS, resume: None, last_zxid_seen: 0 };
+        let opts = ConnectOptions { timeout_ms: console::SESSION_MS, ..ConnectOptions::default() };
         let c = Arc::new(Client::connect(&self.members[i], &opts, None).await?);
         lock(&self.readers).insert(i, (c.clone(), Instant::now()));
         Ok(c)

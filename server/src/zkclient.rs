@@ -1,7 +1,8 @@
-//! A small ZooKeeper client over the core's jute codec and tokio, for `zoolab play
-//! --attach`: the console's session (every zkCli command, watch notifications handed to
-//! a sink as they arrive, a session resumed on another member with its watches set
-//! again) and the read sessions that walk one member's tree.
+//! A small ZooKeeper client over the core's jute codec and tokio: the one connection
+//! both `zoolab play --attach` (the console's session with every zkCli command, watch
+//! notifications handed to a sink as they arrive, a session resumed on another member
+//! with its watches set again; the read sessions that walk one member's tree) and
+//! `zoolab migrate` (`migrate/client.rs`: typed calls on top of this one) use.
 //!
 //! One connection; requests are pipelined by xid (a reader task hands each reply to its
 //! caller, a writer task sends), pings keep the session alive, and a connection that
@@ -9,9 +10,9 @@
 //! call fails. Requests and replies are raw jute bodies ([`Client::call`]); the typed
 //! helpers below cover what the tree walk needs.
 //!
-//! `server/src/migrate/client.rs` is the migration controller's client, shaped the same
-//! way but for a controller's needs (import, a fixed session, reconnect-and-reconcile);
-//! this one adds resuming sessions, the connect options and raw calls.
+//! `server/src/migrate/client.rs` wraps it for the migration controller's needs (typed
+//! reads and writes, multi, zoolab's import and raise-epoch requests, a session on the
+//! first of several hosts that accepts one).
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::HashMap;
@@ -30,10 +31,11 @@ use zoolab_core::jute::{frame, Reader, Writer};
 
 /// How long connecting (TCP and the session handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
-/// How long one request may wait for its reply before the connection is given up.
+/// How long one request may wait for its reply before the connection is given up (by
+/// default: [`ConnectOptions::request_timeout`]).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest reply accepted (ZooKeeper does not bound what it sends: a getChildren of a
-/// znode with very many children can pass `jute.maxbuffer`).
+/// The largest reply accepted by default (ZooKeeper does not bound what it sends: a
+/// getChildren of a znode with very many children can pass `jute.maxbuffer`).
 pub const MAX_PACKET: usize = 16 << 20;
 /// The most requests one connection has in flight (callers pipeline below it).
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -77,6 +79,23 @@ pub struct ConnectOptions {
     pub resume: Option<(i64, Vec<u8>)>,
     /// The last zxid this session has seen (a server behind it refuses the connection).
     pub last_zxid_seen: i64,
+    /// How long a request may wait for its reply before the connection is given up.
+    pub request_timeout: Duration,
+    /// The largest reply accepted; a larger one closes the connection.
+    pub max_packet: usize,
+}
+
+impl Default for ConnectOptions {
+    /// A new 30 s session, 10 s per request, replies up to [`MAX_PACKET`].
+    fn default() -> Self {
+        ConnectOptions {
+            timeout_ms: 30_000,
+            resume: None,
+            last_zxid_seen: 0,
+            request_timeout: REQUEST_TIMEOUT,
+            max_packet: MAX_PACKET,
+        }
+    }
 }
 
 /// The session the server answered with ended: a resumed session had expired.
@@ -134,6 +153,7 @@ pub struct Client {
     link: Arc<Link>,
     xid: AtomicI32,
     last_zxid: Arc<AtomicI64>,
+    request_timeout: Duration,
 }
 
 impl Drop for Client {
@@ -142,11 +162,11 @@ impl Drop for Client {
     }
 }
 
-async fn read_frame(s: &mut tokio::net::tcp::OwnedReadHalf) -> std::io::Result<Vec<u8>> {
+async fn read_frame(s: &mut tokio::net::tcp::OwnedReadHalf, max: usize) -> std::io::Result<Vec<u8>> {
     let len = s.read_i32().await?;
     let len = usize::try_from(len)
         .ok()
-        .filter(|l| (16..=MAX_PACKET).contains(l))
+        .filter(|l| (16..=max).contains(l))
         .ok_or_else(|| std::io::Error::other(format!("bad packet length {len}")))?;
     let mut body = vec![0; len];
     s.read_exact(&mut body).await?;
@@ -216,11 +236,12 @@ impl Client {
                 }
             })
         };
+        let max_packet = opts.max_packet;
         let reader = {
             let (link, last_zxid, heard) = (link.clone(), last_zxid.clone(), heard.clone());
             tokio::spawn(async move {
                 let why = loop {
-                    let body = match read_frame(&mut rd).await {
+                    let body = match read_frame(&mut rd, max_packet).await {
                         Ok(b) => b,
                         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                             break "the server closed the connection".to_string()
@@ -228,7 +249,7 @@ impl Client {
                         Err(e) => break format!("reading: {e}"),
                     };
                     heard.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
-                    let mut r = Reader::new(&body, MAX_PACKET);
+                    let mut r = Reader::new(&body, max_packet);
                     let Ok(header) = ReplyHeader::read(&mut r) else {
                         break "a reply without a header".into();
                     };
@@ -285,6 +306,7 @@ impl Client {
             link,
             xid: AtomicI32::new(1),
             last_zxid,
+            request_timeout: opts.request_timeout,
         })
     }
 
@@ -320,6 +342,11 @@ impl Client {
         let mut w = Writer::new();
         RequestHeader { xid, op: op.code() }.write(&mut w);
         body(&mut w);
+        self.send_framed(xid, frame(&w.into_bytes()))
+    }
+
+    /// Sends a framed request whose reply will carry `xid`.
+    fn send_framed(&self, xid: i32, packet: Vec<u8>) -> Result<oneshot::Receiver<Packet>> {
         let (tx, rx) = oneshot::channel();
         {
             let mut waiters = lock(&self.link.waiters);
@@ -328,7 +355,7 @@ impl Client {
             }
             waiters.insert(xid, tx);
         }
-        if !self.alive() || self.tx.send(frame(&w.into_bytes())).is_err() {
+        if !self.alive() || self.tx.send(packet).is_err() {
             lock(&self.link.waiters).remove(&xid);
             bail!("{}: {}", self.addr, self.why().unwrap_or_else(|| "the connection is closed".into()));
         }
@@ -345,7 +372,7 @@ impl Client {
     /// Waits for a reply [`Client::send`] asked for. A reply that does not come in time
     /// closes the connection (a later reply could no longer be trusted).
     pub async fn wait(&self, rx: oneshot::Receiver<Packet>) -> Result<Packet> {
-        match timeout(REQUEST_TIMEOUT, rx).await {
+        match timeout(self.request_timeout, rx).await {
             Ok(Ok(p)) => Ok(p),
             Ok(Err(_)) => {
                 bail!("{}: {}", self.addr, self.why().unwrap_or_else(|| "the connection closed".into()))
@@ -367,6 +394,18 @@ impl Client {
     /// A request with a special xid (auth -4, setWatches -8): its reply carries the same.
     pub async fn call_xid(&self, xid: i32, op: OpCode, body: impl FnOnce(&mut Writer)) -> Result<Packet> {
         let rx = self.send_xid(xid, op, body)?;
+        self.wait(rx).await
+    }
+
+    /// The next xid, for a request framed by the caller ([`Client::call_framed`]).
+    pub fn next_xid(&self) -> i32 {
+        self.xid.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// A request the caller framed whole (zoolab's own requests, whose encoders frame
+    /// them) with `xid` (from [`Client::next_xid`]), and its reply.
+    pub async fn call_framed(&self, xid: i32, packet: Vec<u8>) -> Result<Packet> {
+        let rx = self.send_framed(xid, packet)?;
         self.wait(rx).await
     }
 
@@ -452,7 +491,7 @@ mod tests {
             let mut buf = vec![0; 4096];
             while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
         });
-        let opts = ConnectOptions { timeout_ms: 1500, resume: None, last_zxid_seen: 0 };
+        let opts = ConnectOptions { timeout_ms: 1500, ..ConnectOptions::default() };
         let c = Client::connect(&addr, &opts, None).await.unwrap();
         assert_eq!((c.session, c.password.as_slice()), (7, &[1u8; 16][..]));
         let r = c.exists("/a", false).await;
@@ -480,7 +519,12 @@ mod tests {
             };
             s.write_all(&frame(&resp.encode())).await.unwrap();
         });
-        let opts = ConnectOptions { timeout_ms: 1500, resume: Some((9, vec![0; 16])), last_zxid_seen: 5 };
+        let opts = ConnectOptions {
+            timeout_ms: 1500,
+            resume: Some((9, vec![0; 16])),
+            last_zxid_seen: 5,
+            ..ConnectOptions::default()
+        };
         let e = Client::connect(&addr, &opts, None).await.err().unwrap();
         assert!(e.downcast_ref::<SessionExpired>().is_some(), "{e:#}");
     }

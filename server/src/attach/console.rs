@@ -354,6 +354,7 @@ impl Console {
                 timeout_ms: SESSION_MS,
                 resume: self.resume.clone(),
                 last_zxid_seen: self.last_zxid,
+                ..ConnectOptions::default()
             };
             match Client::connect(addr, &opts, Some(self.shared.sink())).await {
                 Ok(c) => {

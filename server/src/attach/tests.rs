@@ -299,7 +299,7 @@ async fn watch_events_reach_the_console_as_they_arrive() {
     let start = a.live(0).next;
     // Another client changes the tree: the console's session hears of it.
     let other =
-        Client::connect(&addr, &ConnectOptions { timeout_ms: 5000, resume: None, last_zxid_seen: 0 }, None)
+        Client::connect(&addr, &ConnectOptions { timeout_ms: 5000, ..ConnectOptions::default() }, None)
             .await
             .unwrap();
     other
@@ -344,7 +344,7 @@ async fn a_resumed_session_keeps_its_ephemerals_and_its_watches() {
     // The connection breaks (as when its member dies); meanwhile /r changes.
     a.console.lock().await.connection().unwrap().sever();
     let other =
-        Client::connect(&addr, &ConnectOptions { timeout_ms: 5000, resume: None, last_zxid_seen: 0 }, None)
+        Client::connect(&addr, &ConnectOptions { timeout_ms: 5000, ..ConnectOptions::default() }, None)
             .await
             .unwrap();
     let p = other
