@@ -29,4 +29,11 @@ for crate in zoolab_web zoolab_live; do
     wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$out" "$wasm"
   fi
 done
+# The built-in scenarios' and exercises' texts are not in the playground's bundle: the
+# page fetches them from here when one is opened (web/src/library.rs).
+for kind in scenarios exercises; do
+  rm -rf "$out/$kind"
+  mkdir -p "$out/$kind"
+  cp "$kind"/*.$([ $kind = scenarios ] && echo zk || echo toml) "$out/$kind/"
+done
 scripts/size.sh

@@ -7,9 +7,11 @@
 //! `www/index.html` loads the wasm module and calls [`start`] (for any page but `/#live`,
 //! which loads `zoolab-live`'s bundle instead).
 
+pub mod codec;
 pub mod components;
 mod determinism;
 pub mod exercise_file;
+pub mod library;
 pub mod migview;
 pub mod state;
 pub mod view;
@@ -17,10 +19,16 @@ pub mod worldedit;
 
 use wasm_bindgen::prelude::*;
 
-/// Mounts the playground on the page's `#app` element (or on `<body>` when absent).
-/// Live mode (`/#live`) is another bundle, `zoolab-live` (`web/live/`).
+/// Mounts the playground on the page's `#app` element (or on `<body>` when absent),
+/// once a link in the address bar is inflated and the exercise it names fetched
+/// (`Source::prepare`). Live mode (`/#live`) is another bundle, `zoolab-live` (`web/live/`).
 #[wasm_bindgen]
-pub fn start() {
+pub async fn start() {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let hash = hash.trim_start_matches('#');
+    if !hash.is_empty() {
+        state::Source::Link(hash.to_string()).prepare().await;
+    }
     let document = gloo::utils::document();
     match document.get_element_by_id("app") {
         Some(root) => {

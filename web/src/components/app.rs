@@ -2,6 +2,7 @@ use crate::components::{
     ClusterPanel, CompareTrees, ExerciseList, ExercisePane, Inspector, InvariantsPanel, MigrationPanel,
     Sessions, Timeline, ZkConsole,
 };
+use crate::library::SCENARIOS;
 use crate::migview;
 use crate::state::{
     Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS, TICK_MS,
@@ -14,7 +15,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 use zoolab_core::scenario::classroom::Control;
-use zoolab_core::scenario::library::LIBRARY;
 
 /// The browser's local storage, when the page may use it.
 fn storage() -> Option<web_sys::Storage> {
@@ -62,9 +62,20 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
 #[function_component(App)]
 pub fn app() -> Html {
     let model = use_reducer(|| Model::new(initial()));
+    // Opening a built-in or a link waits, in the page, for its text to be fetched or the
+    // link to be inflated (`Source::prepare`); everything else is dispatched at once.
     let dispatch = {
         let model = model.clone();
-        Callback::from(move |a: Action| model.dispatch(a))
+        Callback::from(move |a: Action| match a {
+            Action::Open(source) if source.needs_preparing() => {
+                let model = model.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    source.prepare().await;
+                    model.dispatch(Action::Open(source));
+                });
+            }
+            a => model.dispatch(a),
+        })
     };
     let pg = model.pg.borrow();
     let playing = pg.playing;
@@ -117,6 +128,24 @@ pub fn app() -> Html {
                 }
             });
             move || drop(listener)
+        });
+    }
+    // A link asked for, in the page: the browser deflates it (`codec.rs`), then it is shown.
+    {
+        let model = model.clone();
+        let dispatch = dispatch.clone();
+        use_effect_with(pg.sealings, move |_| {
+            // The request is numbered as the model is now (it may have moved on since
+            // this render): `Action::Linked` shows the latest one only.
+            let (sealing, n) = {
+                let mut pg = model.pg.borrow_mut();
+                (pg.sealing.take(), pg.sealings)
+            };
+            if let Some((payload, kind)) = sealing {
+                wasm_bindgen_futures::spawn_local(async move {
+                    dispatch.emit(Action::Linked(kind, n, crate::codec::deflate(&payload).await));
+                });
+            }
         });
     }
     // Share: the link goes into the URL's fragment and, when allowed, the clipboard.
@@ -403,7 +432,7 @@ pub struct MenuProps {
 #[function_component(ScenarioMenu)]
 pub fn scenario_menu(props: &MenuProps) -> Html {
     let choice = use_state(|| {
-        if LIBRARY.iter().any(|(n, _)| *n == props.origin) {
+        if SCENARIOS.contains(&props.origin.as_str()) {
             props.origin.clone()
         } else {
             "minority-cannot-commit".to_string()
@@ -441,7 +470,7 @@ pub fn scenario_menu(props: &MenuProps) -> Html {
     html! {
         <span class="menu">
             <select id="builtin" onchange={on_change} aria-label="built-in scenarios" title="Ready scenarios of ZooKeeper's behaviour">
-                { for LIBRARY.iter().map(|(n, _)| html! { <option value={*n} selected={*n == *choice}>{ n.replace('-', " ") }</option> }) }
+                { for SCENARIOS.iter().map(|n| html! { <option value={*n} selected={*n == *choice}>{ n.replace('-', " ") }</option> }) }
             </select>
             <button id="open-builtin" title="Open it, run to its end; then scrub back or carry on" onclick={open(false)}>{ "Open" }</button>
             <button id="open-builtin-start" title="Open its topology only, and play it yourself" onclick={open(true)}>{ "Start it" }</button>
