@@ -43,7 +43,7 @@ pub async fn start() {
 mod browser_tests {
     //! The reducer and the components in a real browser (headless Chromium via
     //! wasm-bindgen-test).
-    use super::components::{App, InvariantsPanel, Timeline};
+    use super::components::{invariants_panel, timeline, App, InvariantsProps, TimelineProps};
     use super::state::{Action, Playground, Source, FRESH_1S_HASH};
     use super::view;
     use wasm_bindgen::JsCast;
@@ -290,9 +290,9 @@ mod browser_tests {
             p.apply(Action::RunFor(300));
             html! {
                 <>
-                    <InvariantsPanel invariants={view::invariants(p.world())} />
-                    <Timeline position={5} head={10} time_ms={300} trace={vec!["t=1 x".to_string()]}
-                              spacetime={view::spacetime(&p)} on_action={Callback::noop()} />
+                    { invariants_panel(&InvariantsProps { invariants: view::invariants(p.world()) }) }
+                    { timeline(&TimelineProps { position: 5, head: 10, time_ms: 300, trace: vec!["t=1 x".to_string()],
+                                                spacetime: view::spacetime(&p), on_action: Callback::noop() }) }
                 </>
             }
         }

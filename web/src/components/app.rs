@@ -1,6 +1,6 @@
 use crate::components::{
-    ClusterPanel, CompareTrees, ExerciseList, ExercisePane, Inspector, InvariantsPanel, MigrationPanel,
-    Sessions, Timeline, ZkConsole,
+    exercise_list, invariants_panel, sessions, timeline, ClusterPanel, CompareTrees, ExercisePane,
+    InspectorProps, InvariantsProps, ListProps, MigrationPanel, SessionsProps, TimelineProps, ZkConsole,
 };
 use crate::library::SCENARIOS;
 use crate::migview;
@@ -337,22 +337,22 @@ pub fn app() -> Html {
                                 disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />
                 </div>
                 <aside class="side">
-                    <ExerciseList progress={pg.progress.clone()} current={pg.exercise.as_ref().map(|e| e.name.clone())}
-                                  locked={locked.is_some()} on_action={dispatch.clone()} />
+                    { exercise_list(&ListProps { progress: pg.progress.clone(), current: pg.exercise.as_ref().map(|e| e.name.clone()),
+                                                 locked: locked.is_some(), on_action: dispatch.clone() }) }
                     if let Some(run) = &pg.exercise {
                         <ExercisePane run={run.clone()} lock={locked.clone()} on_action={dispatch.clone()} />
                     }
-                    <InvariantsPanel invariants={view::invariants(pg.world())} />
-                    <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
+                    { invariants_panel(&InvariantsProps { invariants: view::invariants(pg.world()) }) }
+                    { crate::components::inspector(&InspectorProps { view: view::inspector(&pg), on_action: dispatch.clone() }) }
                     if let Some(sel) = &pg.selected {
-                        <Sessions server={format!("{}{}", sel.cluster, sel.id)} leads={migview::leads(&pg, sel)} rows={migview::sessions(&pg, sel)} />
+                        { sessions(&SessionsProps { server: format!("{}{}", sel.cluster, sel.id), leads: migview::leads(&pg, sel), rows: migview::sessions(&pg, sel) }) }
                     }
                     <CompareTrees servers={migview::servers(&pg)} diff={pg.compare.as_ref().map(|(a, b)| migview::compare(&pg, a, b))}
                                   on_action={dispatch.clone()} />
                 </aside>
             </div>
-            <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
-                      trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
+            { timeline(&TimelineProps { position: pg.position(), head: pg.head_events(), time_ms: pg.world().now(),
+                      trace: view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters()), spacetime: view::spacetime(&pg), on_action: dispatch.clone() }) }
             <ZkConsole clusters={names.clone()} cluster={console_cluster} view={console_view} locked={!pg.allows(Control::Client)}
                        complete={complete} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">

@@ -18,8 +18,7 @@ pub fn status_mark(s: Option<Status>) -> (&'static str, &'static str, &'static s
     }
 }
 
-/// Properties of the [`ExerciseList`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`exercise_list`].
 pub struct ListProps {
     /// The student's progress.
     pub progress: Progress,
@@ -32,7 +31,8 @@ pub struct ListProps {
 }
 
 /// Every built-in exercise, easiest first, with the student's progress.
-#[function_component(ExerciseList)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn exercise_list(props: &ListProps) -> Html {
     if props.locked {
         return html! {};

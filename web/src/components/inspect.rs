@@ -7,8 +7,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 use zoolab_core::scenario::ServerName;
 
-/// Properties of [`Sessions`].
-#[derive(Properties, PartialEq)]
+/// Properties of [`sessions`].
 pub struct SessionsProps {
     /// The selected server's name (`a1`).
     pub server: String,
@@ -19,7 +18,8 @@ pub struct SessionsProps {
 }
 
 /// The sessions a server knows; on the leader, each one's expiry deadline.
-#[function_component(Sessions)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn sessions(props: &SessionsProps) -> Html {
     html! {
         <section class="panel sessions" aria-label="sessions" id="sessions">

@@ -13,11 +13,11 @@ mod timeline;
 pub use app::{App, NETWORKS};
 pub use cluster::ClusterPanel;
 pub use console::{navigate, ZkConsole};
-pub use exercise::{ExerciseList, ExercisePane};
-pub use inspect::{CompareTrees, Sessions};
+pub use exercise::{exercise_list, ExercisePane, ListProps};
+pub use inspect::{sessions, CompareTrees, SessionsProps};
 pub use migration::MigrationPanel;
-pub use panels::{Inspector, InvariantsPanel};
-pub use timeline::Timeline;
+pub use panels::{inspector, invariants_panel, InspectorProps, InvariantsProps};
+pub use timeline::{timeline, TimelineProps};
 
 /// An SVG coordinate or length to a tenth of a pixel, without `f64`'s `Display`
 /// (float formatting and its tables are about 10 KB of the bundle; a tenth of a
