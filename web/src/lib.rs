@@ -190,7 +190,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     async fn a_cluster_draws_its_clients_and_their_messages_on_their_way() {
-        use super::components::ClusterPanel;
+        use super::components::{cluster_panel, ClusterProps};
         use super::view::ClusterView;
         #[derive(Properties, PartialEq)]
         struct Props {
@@ -198,7 +198,12 @@ mod browser_tests {
         }
         #[function_component(One)]
         fn one(props: &Props) -> Html {
-            html! { <ClusterPanel cluster={props.cluster.clone()} selected={None} on_action={Callback::noop()} /> }
+            cluster_panel(&ClusterProps {
+                cluster: props.cluster.clone(),
+                selected: None,
+                on_action: Callback::noop(),
+                lock: None,
+            })
         }
         let mut p = Playground::open(&Source::Fresh).unwrap();
         p.apply(Action::RunFor(1_000));
@@ -328,7 +333,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     async fn the_exercise_pane_checks_goals_and_reveals_hints() {
-        use super::components::ExercisePane;
+        use super::components::{exercise_pane, PaneProps};
         use super::state::ExerciseRun;
         #[derive(Properties, PartialEq)]
         struct Props {
@@ -336,7 +341,7 @@ mod browser_tests {
         }
         #[function_component(Pane)]
         fn pane(props: &Props) -> Html {
-            html! { <ExercisePane run={props.run.clone()} lock={None} on_action={Callback::noop()} /> }
+            exercise_pane(&PaneProps { run: props.run.clone(), lock: None, on_action: Callback::noop() })
         }
         let mut p = Playground::open(&Source::Exercise("break-the-quorum".into())).unwrap();
         p.apply(Action::Command("kill a5".into()));

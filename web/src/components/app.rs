@@ -1,6 +1,7 @@
 use crate::components::{
-    exercise_list, invariants_panel, sessions, timeline, ClusterPanel, CompareTrees, ExercisePane,
-    InspectorProps, InvariantsProps, ListProps, MigrationPanel, SessionsProps, TimelineProps, ZkConsole,
+    cluster_panel, exercise_list, exercise_pane, invariants_panel, sessions, timeline, ClusterProps,
+    CompareTrees, InspectorProps, InvariantsProps, ListProps, MigrationPanel, PaneProps, SessionsProps,
+    TimelineProps, ZkConsole,
 };
 use crate::library::SCENARIOS;
 use crate::migview;
@@ -326,9 +327,7 @@ pub fn app() -> Html {
             <div class={classes!("workspace", pg.exercise.is_some().then_some("with-exercise"))}>
                 <div class="main-column">
                 <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
-                    { for clusters.into_iter().map(|c| { let k = c.index; html! {
-                        <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
-                    } }) }
+                    { for clusters.into_iter().map(|c| cluster_panel(&ClusterProps { cluster: c, selected: pg.selected.clone(), on_action: dispatch.clone(), lock: locked.clone() })) }
                     if locked.is_none() && names.len() < zoolab_core::scenario::MAX_CLUSTERS {
                         { button("add-cluster", "+ cluster", "Add a cluster of 3 servers to this world: clusters exist from time zero, so the run replays its steps over the new world", Action::AddCluster(3), false) }
                     }
@@ -340,7 +339,7 @@ pub fn app() -> Html {
                     { exercise_list(&ListProps { progress: pg.progress.clone(), current: pg.exercise.as_ref().map(|e| e.name.clone()),
                                                  locked: locked.is_some(), on_action: dispatch.clone() }) }
                     if let Some(run) = &pg.exercise {
-                        <ExercisePane run={run.clone()} lock={locked.clone()} on_action={dispatch.clone()} />
+                        { exercise_pane(&PaneProps { run: run.clone(), lock: locked.clone(), on_action: dispatch.clone() }) }
                     }
                     { invariants_panel(&InvariantsProps { invariants: view::invariants(pg.world()) }) }
                     { crate::components::inspector(&InspectorProps { view: view::inspector(&pg), on_action: dispatch.clone() }) }
@@ -356,7 +355,7 @@ pub fn app() -> Html {
             <ZkConsole clusters={names.clone()} cluster={console_cluster} view={console_view} locked={!pg.allows(Control::Client)}
                        complete={complete} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
-                <CommandLine on_action={dispatch.clone()} />
+                { command_line(&dispatch) }
                 <table class="clients" id="clients" title="Each client command of the run and what became of it (as `expect c1 succeeded` sees it)">
                     { for view::client_log(&pg).into_iter().map(|l| html! {
                         <tr class={l.status}>
@@ -560,23 +559,16 @@ pub fn partition_editor(props: &PartitionProps) -> Html {
     }
 }
 
-/// Properties of the [`CommandLine`].
-#[derive(Properties, PartialEq)]
-pub struct CommandProps {
-    /// Where the step goes.
-    pub on_action: Callback<Action>,
-}
-
-/// Type any step of the scenario language: a client command, a fault, a run.
-#[function_component(CommandLine)]
-pub fn command_line(props: &CommandProps) -> Html {
-    let input = use_node_ref();
+/// Type any step of the scenario language: a client command, a fault, a run. A plain
+/// function, not a component (about 3 KB of the bundle each): the input is the form's.
+fn command_line(on_action: &Callback<Action>) -> Html {
     let onsubmit = {
-        let cb = props.on_action.clone();
-        let input = input.clone();
+        let cb = on_action.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if let Some(el) = input.cast::<HtmlInputElement>() {
+            let form: web_sys::Element = e.target_unchecked_into();
+            let input = form.query_selector("#command").ok().flatten();
+            if let Some(el) = input.and_then(|i| i.dyn_into::<HtmlInputElement>().ok()) {
                 let line = el.value();
                 if !line.trim().is_empty() {
                     cb.emit(Action::Command(line));
@@ -588,7 +580,7 @@ pub fn command_line(props: &CommandProps) -> Html {
     html! {
         <form class="command" {onsubmit}>
             <label for="command" title="Any step of the scenario language (docs/scenarios.md)">{ "step › " }</label>
-            <input id="command" ref={input} placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
+            <input id="command" placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
                    autocomplete="off" spellcheck="false" />
             <button type="submit" title="Append this step to the run's scenario and run it (Enter)">{ "Run step" }</button>
         </form>

@@ -66,8 +66,7 @@ pub fn exercise_list(props: &ListProps) -> Html {
     }
 }
 
-/// Properties of the [`ExercisePane`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`exercise_pane`].
 pub struct PaneProps {
     /// The exercise open.
     pub run: ExerciseRun,
@@ -88,7 +87,9 @@ pub fn lock_words(lock: &Lock) -> String {
 }
 
 /// The exercise open: what to do, the goals, Check, hints, Submit.
-#[function_component(ExercisePane)]
+/// A plain function, not a component (about 3 KB of the bundle each): its `on_action` is
+/// a new callback at every render of the App, so as a component it was drawn again
+/// every time anyway.
 pub fn exercise_pane(props: &PaneProps) -> Html {
     let run = &props.run;
     let ex = &run.exercise;

@@ -11,9 +11,9 @@ mod panels;
 mod timeline;
 
 pub use app::{App, NETWORKS};
-pub use cluster::ClusterPanel;
+pub use cluster::{cluster_panel, ClusterProps};
 pub use console::{navigate, ZkConsole};
-pub use exercise::{exercise_list, ExercisePane, ListProps};
+pub use exercise::{exercise_list, exercise_pane, ListProps, PaneProps};
 pub use inspect::{sessions, CompareTrees, SessionsProps};
 pub use migration::MigrationPanel;
 pub use panels::{inspector, invariants_panel, InspectorProps, InvariantsProps};
