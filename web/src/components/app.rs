@@ -1,3 +1,4 @@
+use super::use_value;
 use crate::components::{
     cluster_panel, exercise_list, exercise_pane, invariants_panel, sessions, timeline, ClusterProps,
     CompareTrees, InspectorProps, InvariantsProps, ListProps, MigrationPanel, PaneProps, SessionsProps,
@@ -430,12 +431,10 @@ pub struct MenuProps {
 /// The built-in scenarios, to open run through or from their start.
 #[function_component(ScenarioMenu)]
 pub fn scenario_menu(props: &MenuProps) -> Html {
-    let choice = use_state(|| {
-        if SCENARIOS.contains(&props.origin.as_str()) {
-            props.origin.clone()
-        } else {
-            "minority-cannot-commit".to_string()
-        }
+    let choice = use_value(if SCENARIOS.contains(&props.origin.as_str()) {
+        props.origin.clone()
+    } else {
+        "minority-cannot-commit".to_string()
     });
     let on_change = {
         let choice = choice.clone();
@@ -494,9 +493,9 @@ pub struct PartitionProps {
 /// group), then cut the links between the groups.
 #[function_component(PartitionEditor)]
 pub fn partition_editor(props: &PartitionProps) -> Html {
-    let cluster = use_state(|| 0usize);
-    let groups = use_state(Vec::<u8>::new);
-    let open = use_state(|| false);
+    let cluster = use_value(0usize);
+    let groups = use_value(Vec::<u8>::new());
+    let open = use_value(false);
     let Some((name, size)) = props.clusters.get(*cluster).cloned() else { return html! {} };
     let size = size as usize;
     let mut g: Vec<u8> = (*groups).clone();
@@ -611,7 +610,7 @@ pub struct NetworkProps {
 /// duplication, client latency); either appends one `change network …` step.
 #[function_component(NetworkMenu)]
 pub fn network_menu(props: &NetworkProps) -> Html {
-    let open = use_state(|| false);
+    let open = use_value(false);
     let cb = props.on_action.clone();
     let onchange = {
         let open = open.clone();
@@ -691,7 +690,7 @@ pub struct StepToProps {
 /// Step until the next message of a chosen kind is delivered.
 #[function_component(StepTo)]
 pub fn step_to(props: &StepToProps) -> Html {
-    let kind = use_state(|| 1usize);
+    let kind = use_value(1usize);
     let onchange = {
         let kind = kind.clone();
         Callback::from(move |e: Event| {

@@ -1,6 +1,7 @@
 //! The inspector's second half: the sessions the selected server knows (with the
 //! leader's expiry deadlines), and "compare two servers' trees".
 
+use super::use_value;
 use crate::migview::{SessionRow, TreeDiff};
 use crate::state::Action;
 use web_sys::HtmlSelectElement;
@@ -66,8 +67,8 @@ pub struct CompareProps {
 /// Pick two servers (any clusters) and list the znodes whose data, Stat, type or ACL differ.
 #[function_component(CompareTrees)]
 pub fn compare_trees(props: &CompareProps) -> Html {
-    let left = use_state(|| 0usize);
-    let right = use_state(|| 1usize);
+    let left = use_value(0usize);
+    let right = use_value(1usize);
     let label = |s: &ServerName| format!("{}{}", s.cluster, s.id);
     let pick = |state: UseStateHandle<usize>| {
         Callback::from(move |e: Event| {

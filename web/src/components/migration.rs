@@ -3,6 +3,7 @@
 //! rules, the stamp's "maximum plus one", and Step / Run / Abort. Every button appends
 //! a statement of the scenario language (`migrate …`, `migration step|run|abort`).
 
+use super::use_value;
 use crate::migview::{self, MigrationView, PhaseState};
 use crate::state::Action;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -31,15 +32,15 @@ fn select_value(e: &Event) -> String {
 /// The migration panel (see the module documentation).
 #[function_component(MigrationPanel)]
 pub fn migration_panel(props: &MigrationProps) -> Html {
-    let source = use_state(|| 0usize);
-    let target = use_state(|| 1usize);
-    let via = use_state(|| migview::strategies().first().map_or("", |(w, _)| *w).to_string());
-    let sessions = use_state(String::new);
-    let conflict = use_state(String::new);
+    let source = use_value(0usize);
+    let target = use_value(1usize);
+    let via = use_value(migview::strategies().first().map_or("", |(w, _)| *w).to_string());
+    let sessions = use_value(String::new());
+    let conflict = use_value(String::new());
     let subtree = use_node_ref();
     let into = use_node_ref();
     // The Run button's goal: "next" (the next gate's phase), a phase's word, or "end".
-    let until = use_state(|| "next".to_string());
+    let until = use_value("next".to_string());
     let within = use_node_ref();
     let emit = |a: Action| {
         let cb = props.on_action.clone();

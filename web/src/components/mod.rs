@@ -19,6 +19,15 @@ pub use migration::MigrationPanel;
 pub use panels::{inspector, invariants_panel, InspectorProps, InvariantsProps};
 pub use timeline::{timeline, TimelineProps};
 
+/// `use_state(|| init)` through one function per state type: yew's `use_state` is
+/// generic over its initialiser too, so every call site with a closure of its own was
+/// another copy of the hook's code (about 700 B of the bundle each). `init` is
+/// evaluated at every render and kept at the first: only for cheap values.
+#[yew::hook]
+pub(crate) fn use_value<T: 'static>(init: T) -> yew::UseStateHandle<T> {
+    yew::use_state(move || init)
+}
+
 /// An SVG coordinate or length to a tenth of a pixel, without `f64`'s `Display`
 /// (float formatting and its tables are about 10 KB of the bundle; a tenth of a
 /// pixel is finer than the page draws).
