@@ -52,8 +52,21 @@ mod browser_tests {
 
     wasm_bindgen_test_configure!(run_in_browser);
 
+    /// Lets yew render (100 ms: 40 ms was not always enough for the debug build with
+    /// the machine's two cores busy).
     async fn settle() {
-        gloo::timers::future::TimeoutFuture::new(40).await;
+        gloo::timers::future::TimeoutFuture::new(100).await;
+    }
+
+    /// Waits (up to 2 s) until `css` matches in `root`: a child component renders in a
+    /// task of its own after the App, later than `settle` on a loaded machine.
+    async fn wait_for(root: &web_sys::Element, css: &str) {
+        for _ in 0..100 {
+            if root.query_selector(css).unwrap().is_some() {
+                return;
+            }
+            gloo::timers::future::TimeoutFuture::new(20).await;
+        }
     }
 
     fn mount() -> web_sys::Element {
@@ -166,6 +179,7 @@ mod browser_tests {
         settle().await;
         click(&root, "#mig-start");
         settle().await;
+        wait_for(&root, "#mig-run-until").await;
         let phase = |root: &web_sys::Element| {
             root.query_selector("#migration").unwrap().unwrap().get_attribute("data-phase").unwrap()
         };
@@ -273,6 +287,7 @@ mod browser_tests {
         settle().await;
         click(&root, "#mig-start");
         settle().await;
+        wait_for(&root, "#mig-run-until").await;
         assert!(text(&root, "#scenario-text")
             .contains("migrate a -> b via snapshot subtree /app into /copy on conflict overwrite\n"));
         assert!(text(&root, "#mig-run-until").contains("to the next gate (preflight)"));
