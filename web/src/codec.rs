@@ -103,9 +103,13 @@ export async function inflate_raw(bytes, limit) {
         fn inflate_raw(bytes: &[u8], limit: u32) -> js_sys::Promise;
     }
 
+    /// How many inflated links are kept: two links opened in quick succession (one
+    /// waiting for its exercise's fetch) each find theirs.
+    const KEPT: usize = 4;
+
     thread_local! {
-        /// The latest link inflated: its compressed bytes and what they inflated to.
-        static INFLATED: RefCell<Option<(Vec<u8>, Result<Vec<u8>, LinkError>)>> = const { RefCell::new(None) };
+        /// The latest links inflated, newest last: compressed bytes and what they gave.
+        static INFLATED: RefCell<Vec<(Vec<u8>, Result<Vec<u8>, LinkError>)>> = const { RefCell::new(Vec::new()) };
     }
 
     pub fn encode(scenario: &Scenario, position: u64) -> Result<Made, LinkError> {
@@ -114,10 +118,10 @@ export async function inflate_raw(bytes, limit) {
 
     pub fn decode(l: &str) -> Result<(Scenario, u64), LinkError> {
         let sealed = link::unseal(l)?;
-        let payload = INFLATED.with_borrow(|i| match i {
-            Some((deflated, payload)) if *deflated == sealed.deflated => payload.clone(),
-            _ => Err(LinkError::Corrupt),
-        })?;
+        let payload = INFLATED.with_borrow(|kept| {
+            kept.iter().rev().find(|(d, _)| *d == sealed.deflated).map(|(_, p)| p.clone())
+        });
+        let payload = payload.unwrap_or(Err(LinkError::Corrupt))?;
         link::open(&payload, sealed.crc)
     }
 
@@ -129,7 +133,13 @@ export async function inflate_raw(bytes, limit) {
             Err(e) if e.as_string().as_deref() == Some("too large") => Err(LinkError::TooLarge),
             Err(_) => Err(LinkError::Corrupt),
         };
-        INFLATED.set(Some((sealed.deflated, payload)));
+        INFLATED.with_borrow_mut(|kept| {
+            kept.retain(|(d, _)| *d != sealed.deflated);
+            if kept.len() == KEPT {
+                drop(kept.remove(0));
+            }
+            kept.push((sealed.deflated, payload));
+        });
     }
 
     pub async fn deflate(payload: &[u8]) -> Result<String, String> {
