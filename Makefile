@@ -33,7 +33,7 @@ test-native:
 	$(CARGO) test -q --workspace
 
 test-wasm:
-	scripts/wasm-cargo.sh test -p zoolab-web --lib
+	scripts/wasm-cargo.sh test -p zoolab-web -p zoolab-live --lib
 
 test-e2e: web
 	$(CARGO) build -q -p zoolab-server

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the playground: zoolab-web to wasm (release), wasm-bindgen into www/pkg,
-# and prints the bundle's size raw and gzipped. Incremental: a second run with no
-# change rebuilds nothing.
+# Builds the page's two bundles to wasm (release) and wasm-bindgen's JavaScript into
+# www/pkg: the playground (zoolab-web, zoolab_web*) and live mode (zoolab-live,
+# web/live/, zoolab_live*: www/index.html loads it for /#live only), then prints their
+# sizes raw and gzipped. Incremental: a second run with no change rebuilds nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-tools.sh wasm >/dev/null
@@ -18,11 +19,21 @@ if [ "$(scripts/ensure-tools.sh mode)" = debian ]; then
   export WASM_STD_FEATURES=optimize_for_size
   export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
 fi
-scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web
-wasm="target/wasm/wasm32-unknown-unknown/wasm-release/zoolab_web.wasm"
+# One cargo run for both: their common dependencies (yew, web-sys, the std) build once.
+scripts/wasm-cargo.sh build -q --profile wasm-release -p zoolab-web -p zoolab-live
 out="www/pkg"
-if [ ! -f "$out/zoolab_web_bg.wasm" ] || [ "$wasm" -nt "$out/zoolab_web_bg.wasm" ]; then
-  # Names and producer sections only help stack traces; without them the bundle is ~30% smaller.
-  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$out" "$wasm"
-fi
+for crate in zoolab_web zoolab_live; do
+  wasm="target/wasm/wasm32-unknown-unknown/wasm-release/$crate.wasm"
+  if [ ! -f "$out/${crate}_bg.wasm" ] || [ "$wasm" -nt "$out/${crate}_bg.wasm" ]; then
+    # Names and producer sections only help stack traces; without them a bundle is ~30% smaller.
+    wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$out" "$wasm"
+  fi
+done
+# The built-in scenarios' and exercises' texts are not in the playground's bundle: the
+# page fetches them from here when one is opened (web/src/library.rs).
+for kind in scenarios exercises; do
+  rm -rf "$out/$kind"
+  mkdir -p "$out/$kind"
+  cp "$kind"/*.$([ $kind = scenarios ] && echo zk || echo toml) "$out/$kind/"
+done
 scripts/size.sh

@@ -21,6 +21,7 @@ pub mod jute;
 pub mod migration;
 pub mod scenario;
 pub mod sim;
+pub mod text;
 pub mod tree;
 pub mod vecmap;
 pub mod zab;

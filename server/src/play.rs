@@ -16,16 +16,18 @@ fn default_www() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("www")
 }
 
-/// Checks that `www` holds a built playground, with a message that says how to build it.
-pub fn check_built(www: &Path) -> Result<()> {
+/// Checks that `www` holds a built playground (and, with `live`, live mode's bundle),
+/// with a message that says how to build it.
+pub fn check_built(www: &Path, live: bool) -> Result<()> {
     if !www.join("index.html").is_file() {
         bail!("{} has no index.html: pass --www with the playground's folder", www.display());
     }
-    if !www.join("pkg").join("zoolab_web_bg.wasm").is_file() {
-        bail!(
-            "the playground is not built ({} has no pkg/zoolab_web_bg.wasm): run `make play`",
-            www.display()
-        );
+    let bundles: &[&str] =
+        if live { &["zoolab_web_bg.wasm", "zoolab_live_bg.wasm"] } else { &["zoolab_web_bg.wasm"] };
+    for bundle in bundles {
+        if !www.join("pkg").join(bundle).is_file() {
+            bail!("the playground is not built ({} has no pkg/{bundle}): run `make play`", www.display());
+        }
     }
     Ok(())
 }
@@ -35,7 +37,7 @@ pub fn check_built(www: &Path) -> Result<()> {
 /// (`/#live`, see [`crate::attach`]).
 pub fn run(host: &str, port: u16, www: Option<PathBuf>, attach: Option<&str>) -> Result<()> {
     let www = www.unwrap_or_else(default_www);
-    check_built(&www)?;
+    check_built(&www, attach.is_some())?;
     let attach = attach.map(crate::attach::parse_members).transpose()?.map(crate::attach::Attach::new);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {

@@ -219,6 +219,35 @@ impl Client {
         }
     }
 
+    /// Sends `n` creates of `prefix/nNNNNN` at once, from another thread, without
+    /// waiting for replies (as an async client does), and returns each reply's error
+    /// code in xid order; panics if the connection closes first.
+    fn pipeline_creates(&mut self, prefix: &str, n: i32) -> Vec<i32> {
+        let first = self.xid + 1;
+        let mut packets = Vec::new();
+        for i in 0..n {
+            let mut w = Writer::new();
+            RequestHeader { xid: first + i, op: OpCode::Create.code() }.write(&mut w);
+            create_body(&mut w, &format!("{prefix}/n{i:05}"), 0);
+            packets.extend_from_slice(&frame(&w.into_bytes()));
+        }
+        self.xid += n;
+        let mut out = self.sock.try_clone().unwrap();
+        let sender = std::thread::spawn(move || out.write_all(&packets).unwrap());
+        let mut errs = Vec::new();
+        while errs.len() < n as usize {
+            let body =
+                read_frame(&mut self.sock).expect("the server closed a pipelining client's connection");
+            let h = ReplyHeader::read(&mut Reader::new(&body, LIMIT)).unwrap();
+            if h.xid != -1 {
+                assert_eq!(h.xid, first + errs.len() as i32, "replies out of order");
+                errs.push(h.err);
+            }
+        }
+        sender.join().unwrap();
+        errs
+    }
+
     fn exists(&mut self, path: &str) -> bool {
         self.call(OpCode::Sync, |w| {
             w.string(path);
@@ -297,6 +326,16 @@ fn three_processes_elect_replicate_and_survive_a_kill_9_of_the_leader() {
     moved.close();
     assert!(!b.exists("/eph"), "an ephemeral outlived its closed session");
     b.close();
+
+    // A client that pipelines more requests than the server holds at once
+    // (`globalOutstandingLimit`, 1,000) is slowed down, not refused: every create
+    // succeeds, in order, through a follower.
+    let mut burst = Client::connect(e.client[f1 - 1]);
+    assert_eq!(burst.create("/burst", 0).0, 0);
+    let errs = burst.pipeline_creates("/burst", 3000);
+    assert!(errs.iter().all(|&e| e == 0), "refused: {:?}", errs.iter().filter(|&&e| e != 0).count());
+    assert!(burst.exists("/burst/n02999"));
+    burst.close();
 
     // kill -9 the leader: the others elect, keep the data and take writes.
     e.kill9(leader);

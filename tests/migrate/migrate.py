@@ -15,16 +15,23 @@
    write after it closes the cut-over's gate by name. And back (zoolab -> ZooKeeper,
    logical): a controller whose record changes under it mid-seed is refused at its next
    write (a multi guarded by a check on the record) and stops; a new one rolls back.
+   Then an abort after a cut-over into zoolab: the target, fenced, has its writes
+   copied back to the ZooKeeper source (logical multis) and verified; the gate waits
+   for the source's leader to be restarted past the target's epoch. And zoolab ->
+   ZooKeeper: the abort after the cut-over needs --force (a ZooKeeper target cannot be
+   fenced), then copies back by import into the fenced zoolab source.
 2. zoolab -> zoolab with the real fence: after the freeze a write to the source's
    subtree fails with NOTREADONLY (a write outside it succeeds); an abort before commit
    lifts the fence; the import path without the super-user is refused with NOAUTH; a
    stale controller fails fast; another subtree's migration is refused while one is in
    progress; a resumed run claims a new stamp; with --no-online-raise the cut-over
    waits for the target's epoch (restarted with --min-epoch 1); run stops at the soak,
-   abort there needs --force, commit; client writes to the fence and record are
-   refused; a --logical copy whose forced abort after the cut-over keeps both sides
-   fenced while the source's epoch is behind (--no-online-raise), then raises the
-   source's epoch online and rolls back.
+   commit; client writes to the fence and record are refused; a --logical copy that
+   takes writes on the target after its cut-over, whose abort copies them back into the
+   fenced source and keeps both sides fenced while the source's epoch is behind
+   (--no-online-raise), then raises the source's epoch online and rolls back. Last an
+   exact migration aborted at its soak while kazoo writers write to the target: every
+   write they had acknowledged is on the source, with the target's exact Stat.
 3. The whole tree (`/`) between two standalone zoolab servers: the fence and the import
    path without ZAB between processes, a missing target chroot created, and the
    cut-over's gate saying a standalone target cannot raise its epoch.
@@ -243,6 +250,7 @@ class Writers:
         self.stop_flag = threading.Event()
         self.lock = threading.Lock()
         self.count = 0
+        self.refused = 0
         self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True) for t in range(n)]
         for t in self.threads:
             t.start()
@@ -269,6 +277,12 @@ class Writers:
                 with self.lock:
                     self.state[path] = val
                     self.count += 1
+            except NotReadOnlyCallError:
+                # Refused (the side is fenced): not applied, so the path keeps its
+                # last acknowledged state.
+                with self.lock:
+                    self.refused += 1
+                time.sleep(0.02)
             except Exception:
                 with self.lock:
                     self.uncertain.add(path)
@@ -420,6 +434,7 @@ def test_zookeeper_to_zoolab():
         r = migrate(dst, src, bj, *args, "--logical", "abort", subtree="/big")
         assert "claimed stamp" in r.stdout and phase(bj) == "RolledBack", (r.stdout, phase(bj))
         dzk.delete("/big", recursive=True)
+        abort_into_a_zookeeper_source(src, dst, admin, dzk, args)
         # A ZooKeeper source has no fence: ephemeral churn after the freeze (a parent's
         # pzxid moves) does not block the final sync, but a persistent write after it is
         # caught at the cut-over, by name.
@@ -440,6 +455,69 @@ def test_zookeeper_to_zoolab():
     finally:
         src.stop()
         dst.stop()
+
+
+def abort_into_a_zookeeper_source(src, dst, admin, dzk, args):
+    """ZooKeeper -> zoolab, then an abort after the cut-over: the zoolab target is fenced,
+    its writes are copied back to the ZooKeeper source as logical multis (each guarded by
+    a check on the record), and verified; the source's epoch (2) is behind the target's
+    (3) and cannot be raised online, so the gate stays closed until its leader is
+    restarted past it; then the abort ends, the copy not repeated in vain."""
+    admin.create("/rz/a", b"a", makepath=True)
+    admin.create("/rz/b/c", b"c", makepath=True)
+    admin.create("/rz/d", b"d")
+    rj = os.path.join(TMP, "rz.json")
+    migrate(src, dst, rj, *args, "run", subtree="/rz")
+    assert phase(rj) == "Soak", phase(rj)
+    dzk.set("/rz/a", b"changed on the target")
+    dzk.delete("/rz/b", recursive=True)
+    dzk.create("/rz/e/f", b"created on the target", makepath=True)
+    r = migrate(src, dst, rj, *args, "abort", subtree="/rz", check=False)
+    assert r.returncode == 2 and "copied back" in r.stdout and "verified" in r.stdout, r.stdout
+    assert "restart the source's leader" in r.stdout, r.stdout
+    assert admin.get("/rz/a")[0] == b"changed on the target" and admin.exists("/rz/b") is None
+    assert admin.get("/rz/e/f")[0] == b"created on the target"
+    try:
+        dzk.set("/rz/a", b"two writers")
+        raise AssertionError("the target took a write while the abort waits for the source's epoch")
+    except NotReadOnlyCallError:
+        pass
+    for i in sorted(src.dead):
+        src.restart(i)
+    src.dead.clear()
+    while True:  # each election of a new ZooKeeper leader adds one to the epoch
+        src.wait_formed()
+        admin.retry(admin.set, "/epoch2", b"")  # outside the subtree
+        if src.zxid() >> 32 > dst.zxid() >> 32:
+            break
+        src.restart(src.leader())
+    r = migrate(src, dst, rj, *args, "abort", subtree="/rz")
+    assert phase(rj) == "RolledBack" and "copied back 0 differences" in r.stdout, r.stdout
+    admin.retry(admin.set, "/rz/a", b"the source takes writes again")
+    assert dzk.get("/rz/e/f")[0] == admin.get("/rz/e/f")[0]
+    assert admin.get("/rz/a")[0] == b"the source takes writes again"
+    admin.delete("/rz", recursive=True)
+    # The other way (zoolab -> ZooKeeper, logical; the ZooKeeper side's epoch is above
+    # now): a ZooKeeper target cannot be fenced, so the abort after its cut-over is
+    # refused without --force (meaning its writers are stopped); with it, the target's
+    # writes go back by import into the fenced zoolab source, whose epoch is raised.
+    dzk.create("/zr/a", b"a", makepath=True)
+    dzk.create("/zr/locks")
+    zj = os.path.join(TMP, "zr.json")
+    migrate(dst, src, zj, *args, "run", subtree="/zr")
+    assert phase(zj) == "Soak", phase(zj)
+    admin.set("/zr/a", b"changed on the ZooKeeper target")
+    admin.create("/zr/b", b"created on the ZooKeeper target")
+    seq = admin.create("/zr/locks/lock-", sequence=True)
+    r = migrate(dst, src, zj, *args, "abort", subtree="/zr", check=False)
+    assert r.returncode == 1 and "cannot fence" in r.stderr and "--force" in r.stderr, r.stderr
+    r = migrate(dst, src, zj, *args, "--force", "abort", subtree="/zr")
+    assert phase(zj) == "RolledBack" and "copied back" in r.stdout and "verified" in r.stdout, r.stdout
+    assert dzk.get("/zr/a")[0] == b"changed on the ZooKeeper target" and dzk.exists(seq)
+    assert dzk.get("/zr/b")[0] == b"created on the ZooKeeper target"
+    dzk.retry(dzk.set, "/zr/a", b"the zoolab source takes writes again")
+    again = dzk.create("/zr/locks/lock-", sequence=True)
+    assert again > seq, f"the zoolab source's sequence counter went back: {again} after {seq}"
 
 
 def test_zoolab_to_zoolab_with_the_fence():
@@ -513,8 +591,6 @@ def test_zoolab_to_zoolab_with_the_fence():
         dst.wait_formed()
         r = migrate(src, dst, journal, *auth, "run", subtree="/svc")
         assert phase(journal) == "Soak" and "commit" in r.stdout, "run stops before the point of no return"
-        r = migrate(src, dst, journal, *auth, "abort", subtree="/svc", check=False)
-        assert r.returncode == 1 and "--force" in r.stderr, "no abort after the cut-over without --force"
         migrate(src, dst, journal, *auth, "commit", subtree="/svc")
         assert phase(journal) == "Committed", phase(journal)
         # The controller's own znodes refuse client writes, even the super-user's.
@@ -536,11 +612,19 @@ def test_zoolab_to_zoolab_with_the_fence():
         lj = os.path.join(TMP, "logical.json")
         r = migrate(src, dst, lj, *auth, "--logical", "run", subtree="/logi")
         assert phase(lj) == "Soak" and "versions restart" in r.stdout, "the logical copy states its losses"
-        # Abort after the cut-over (--force): the target is fenced again first, and the
-        # source stays fenced while its zxid is not above the target's (epoch 1 < 2)...
-        r = migrate(src, dst, lj, *auth, "--logical", "--force", "--no-online-raise", "abort", subtree="/logi",
-                    check=False)
+        # The target serves: its writes must come back to the source on an abort.
+        dzk.create("/logi/made-on-target/x", b"new", makepath=True)
+        dzk.set("/logi/d3/n4", b"changed on the target")
+        dzk.delete("/logi/d4", recursive=True)
+        target_seq = dzk.create("/logi/locks/lock-", sequence=True)
+        # Abort after the cut-over (no --force: a zoolab target is fenced first, its writes
+        # copied back by import into the fenced source, which stays fenced while its zxid
+        # is not above the target's, epoch 1 < 2)...
+        r = migrate(src, dst, lj, *auth, "--logical", "--no-online-raise", "abort", subtree="/logi", check=False)
         assert r.returncode == 2 and "not above the target's" in r.stdout and "--min-epoch 2" in r.stdout, r.stdout
+        assert "copied back" in r.stdout and "verified" in r.stdout, r.stdout
+        assert szk.get("/logi/d3/n4")[0] == b"changed on the target" and szk.exists("/logi/d4") is None
+        assert szk.get("/logi/made-on-target/x")[0] == b"new" and szk.exists(target_seq)
         for zk, side in ((szk, "source"), (dzk, "target")):
             try:
                 zk.set("/logi/versioned", b"two writers")
@@ -550,8 +634,11 @@ def test_zoolab_to_zoolab_with_the_fence():
         n = assert_same_trees(szk, dzk, "/logi", exact=False)
         # ...until the controller may raise the source's epoch online: then the source is
         # above the target, unfenced, and the target stays fenced.
-        r = migrate(src, dst, lj, *auth, "--logical", "--force", "abort", subtree="/logi")
+        r = migrate(src, dst, lj, *auth, "--logical", "abort", subtree="/logi")
         assert phase(lj) == "RolledBack" and "source's epoch raised online" in r.stdout, (phase(lj), r.stdout)
+        seq = szk.create("/logi/locks/lock-", sequence=True)
+        assert seq > target_seq, f"the source's sequence counter went back: {seq} after {target_seq}"
+        szk.delete(seq)
         assert src.zxid() > dst.zxid(), (hex(src.zxid()), hex(dst.zxid()))
         szk.set("/logi/versioned", b"the source takes writes again")
         try:
@@ -561,11 +648,77 @@ def test_zoolab_to_zoolab_with_the_fence():
             pass
         assert dzk.get("/logi/versioned")[1].version == 0, "logically, versions restart"
         print(f"{n} znodes equal logically (data and ACL)")
+        abort_after_the_cut_over(src, dst, szk, dzk, auth)
         dzk.stop()
         szk.stop()
     finally:
         src.stop()
         dst.stop()
+
+
+def abort_after_the_cut_over(src, dst, szk, dzk, auth):
+    """zoolab -> zoolab (exact): after the cut-over a client changes, creates and deletes
+    nodes on the target, and kazoo writers keep writing there while the abort runs. The
+    abort (no --force) fences the target, copies every difference back by import into
+    the fenced source, verifies, raises the source's epoch and unfences it: every
+    acknowledged write is on the source, with the target's exact Stat."""
+    build_tree(szk, "/rev")
+    rj = os.path.join(TMP, "rev.json")
+    migrate(src, dst, rj, *auth, "run", subtree="/rev")
+    assert phase(rj) == "Soak", phase(rj)
+    dzk.set("/rev/d0/n0", b"changed on the target")
+    dzk.set_acls("/rev/d0/n1", [make_digest_acl("bob", "pw", all=True)])
+    dzk.delete("/rev/d1/n3")
+    dzk.delete("/rev/d2", recursive=True)
+    dzk.create("/rev/new/deep/node", b"created on the target", makepath=True)
+    target_seq = dzk.create("/rev/locks/lock-", sequence=True)
+    writers = Writers(dst, "/rev")
+    time.sleep(1.0)
+    # The abort is killed (SIGKILL, by its pid) once it has copied back, and run again:
+    # nothing is left to copy, and it goes on (the journal, and each step idempotent).
+    p = subprocess.Popen([ZOOLAB, "migrate", "--from", src.hosts(), "--to", dst.hosts(), "--subtree", "/rev",
+                          "--journal", rj, *auth, "abort"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    first = []
+    for line in p.stdout:
+        first.append(line)
+        if "copied back" in line:
+            break
+    p.kill()  # by its own pid
+    first.append(p.communicate()[0])
+    print("first abort (killed after its copy back):\n    " + "".join(first).replace("\n", "\n    "))
+    assert any("copied back" in line and "verified" in line for line in first), first
+    assert phase(rj) == "RollingBack", phase(rj)
+    src.wait_formed()
+    r = migrate(src, dst, rj, *auth, "abort", subtree="/rev")
+    assert "copied back 0 differences" in r.stdout and "first pass: copied back" in r.stdout, r.stdout
+    acked = writers.finish()
+    print(f"writers on the target: {writers.count} acknowledged, {writers.refused} refused (fenced)")
+    assert writers.count > 20 and writers.refused > 0, "the writers wrote until the target's fence"
+    assert phase(rj) == "RolledBack" and "copied back" in r.stdout and "verified" in r.stdout, r.stdout
+    assert "target fenced again" in r.stdout and "source unfenced" in r.stdout, r.stdout
+    for path, val in acked.items():
+        if val is None:
+            assert szk.exists(path) is None, f"{path}: deleted on the target (acknowledged), still on the source"
+        else:
+            assert szk.get(path)[0] == val, f"{path}: acknowledged {val!r} on the target, source has {szk.get(path)[0]!r}"
+    n = assert_same_trees(szk, dzk, "/rev", exact=True)
+    print(f"{n} znodes equal with their Stat and ACL after the copy back; {len(acked)} acknowledged keys checked")
+    assert szk.exists("/rev/d2") is None and szk.exists("/rev/d1/n3") is None
+    assert szk.get("/rev/new/deep/node")[0] == b"created on the target"
+    assert szk.get_acls("/rev/d0/n1")[0] == [make_digest_acl("bob", "pw", all=True)]
+    assert src.zxid() > dst.zxid(), (hex(src.zxid()), hex(dst.zxid()))
+    # The source serves writes again; the target is fenced.
+    szk.set("/rev/d0/n0", b"the source takes writes again")
+    seq = szk.create("/rev/locks/lock-", sequence=True)
+    assert seq > target_seq, f"the source's sequence counter went back: {seq} after {target_seq}"
+    try:
+        dzk.set("/rev/d0/n0", b"two writers")
+        raise AssertionError("the target took a write after the abort")
+    except NotReadOnlyCallError:
+        pass
+    r = migrate(src, dst, rj, *auth, "status", subtree="/rev")
+    assert "copy back: copied back" in r.stdout, r.stdout
 
 
 class Standalone:

@@ -101,6 +101,7 @@ async fn client_traffic_is_drawn_on_its_way_once_client_latency_is_on() {
 
     // The same state, from a link, in a fresh browser.
     s.click("#share").await;
+    s.wait_for("#share-link").await; // the browser deflates it: a moment later
     let link = s.prop("#share-link", "value").await.unwrap();
     let hash = s.text("#trace-hash").await;
     let t = Session::open_at(&link).await;
@@ -164,6 +165,7 @@ async fn a_long_run_scrubs_back_and_forth_fast_and_exactly() {
     // A link made in the past reopens exactly that state in a fresh browser.
     scrub_to(&s, head / 3 + 7).await;
     s.click("#share").await;
+    s.wait_for("#share-link").await; // the browser deflates it: a moment later
     let link = s.prop("#share-link", "value").await.unwrap();
     let past = s.text("#trace-hash").await;
     let t = Session::open_at(&link).await;

@@ -142,6 +142,21 @@ async fn a_shared_link_reopens_the_same_state_in_a_fresh_browser() {
     t.wait_for("#banner.error").await;
     assert!(t.text("#banner").await.contains("This link does not open"));
     assert_eq!(t.text("#trace-hash").await, hash, "nothing half-loaded: the run is untouched");
+    // The page deflates with the browser's CompressionStream; `zoolab run` opens its
+    // links with miniz, and the page opens miniz's (every link made before): the same run.
+    let (sc, at) = zoolab_core::scenario::link::decode(&link).expect("the page's link opens natively");
+    assert!(position.starts_with(&format!("event {at} ")), "{position} vs {at}");
+    let native = zoolab_core::scenario::link::encode(&sc, at).unwrap();
+    t.client.goto(&format!("{}#{native}", t.url)).await.unwrap();
+    for _ in 0..100 {
+        if t.count("#banner.error").await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(t.count("#banner.error").await, 0, "miniz's link opens in the page");
+    assert_eq!(t.text("#trace-hash").await, hash, "miniz's link opens in the page");
+    assert_eq!(t.text("#position").await, position);
     t.close().await;
 
     // A tampered link opens nothing and says why.
@@ -151,6 +166,13 @@ async fn a_shared_link_reopens_the_same_state_in_a_fresh_browser() {
     assert_eq!(u.text("#position").await.split(" · ").next().unwrap(), "event 0 / 0");
     u.screenshot("playground-bad-link").await;
     u.close().await;
+
+    // A link made by the first zoolab (core's golden link tests: version 1, by miniz).
+    let v = Session::open_at("z1.ASEA3v8Ac2VlZCAwCmNsdXN0ZXIgYSB3aXRoIDMgc2VydmVycwq-iLMN").await;
+    v.wait_for(".server").await;
+    assert_eq!(v.count("#banner.error").await, 0);
+    assert_eq!(v.count("[data-cluster='a'] .server").await, 3);
+    v.close().await;
 }
 
 #[tokio::test]

@@ -263,11 +263,10 @@ pub fn read(text: &str) -> Result<Exercise, String> {
     Ok(ex)
 }
 
-/// A built-in exercise by name, read.
+/// A built-in exercise by name, read (in the page, once `library::load` fetched it).
 pub fn builtin(name: &str) -> Result<Exercise, String> {
-    let text = zoolab_core::exercise::builtin(name)
-        .ok_or_else(|| format!("there is no built-in exercise {name:?}"))?;
-    read(text).map_err(|e| format!("{name}: {e}"))
+    let text = crate::library::text(crate::library::Kind::Exercise, name)?;
+    read(&text).map_err(|e| format!("{name}: {e}"))
 }
 
 #[cfg(test)]

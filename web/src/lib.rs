@@ -4,12 +4,14 @@
 //! simulator. All protocol logic lives in the core; this crate only draws the world
 //! and turns the user's clicks into actions on it.
 //!
-//! `www/index.html` loads the wasm module and calls [`start`].
+//! `www/index.html` loads the wasm module and calls [`start`] (for any page but `/#live`,
+//! which loads `zoolab-live`'s bundle instead).
 
+pub mod codec;
 pub mod components;
 mod determinism;
 pub mod exercise_file;
-pub mod live;
+pub mod library;
 pub mod migview;
 pub mod state;
 pub mod view;
@@ -17,18 +19,17 @@ pub mod worldedit;
 
 use wasm_bindgen::prelude::*;
 
-/// Mounts the playground on the page's `#app` element (or on `<body>` when absent);
-/// `/#live` mounts live mode instead (a real ensemble through `zoolab play --attach`).
+/// Mounts the playground on the page's `#app` element (or on `<body>` when absent),
+/// once a link in the address bar is inflated and the exercise it names fetched
+/// (`Source::prepare`). Live mode (`/#live`) is another bundle, `zoolab-live` (`web/live/`).
 #[wasm_bindgen]
-pub fn start() {
-    let document = gloo::utils::document();
-    if live::wanted() {
-        match document.get_element_by_id("app") {
-            Some(root) => yew::Renderer::<components::LiveApp>::with_root(root).render(),
-            None => yew::Renderer::<components::LiveApp>::new().render(),
-        };
-        return;
+pub async fn start() {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let hash = hash.trim_start_matches('#');
+    if !hash.is_empty() {
+        state::Source::Link(hash.to_string()).prepare().await;
     }
+    let document = gloo::utils::document();
     match document.get_element_by_id("app") {
         Some(root) => {
             yew::Renderer::<components::App>::with_root(root).render();
@@ -42,7 +43,7 @@ pub fn start() {
 mod browser_tests {
     //! The reducer and the components in a real browser (headless Chromium via
     //! wasm-bindgen-test).
-    use super::components::{App, InvariantsPanel, Timeline};
+    use super::components::{invariants_panel, timeline, App, InvariantsProps, TimelineProps};
     use super::state::{Action, Playground, Source, FRESH_1S_HASH};
     use super::view;
     use wasm_bindgen::JsCast;
@@ -51,8 +52,21 @@ mod browser_tests {
 
     wasm_bindgen_test_configure!(run_in_browser);
 
+    /// Lets yew render (100 ms: 40 ms was not always enough for the debug build with
+    /// the machine's two cores busy).
     async fn settle() {
-        gloo::timers::future::TimeoutFuture::new(40).await;
+        gloo::timers::future::TimeoutFuture::new(100).await;
+    }
+
+    /// Waits (up to 2 s) until `css` matches in `root`: a child component renders in a
+    /// task of its own after the App, later than `settle` on a loaded machine.
+    async fn wait_for(root: &web_sys::Element, css: &str) {
+        for _ in 0..100 {
+            if root.query_selector(css).unwrap().is_some() {
+                return;
+            }
+            gloo::timers::future::TimeoutFuture::new(20).await;
+        }
     }
 
     fn mount() -> web_sys::Element {
@@ -165,6 +179,7 @@ mod browser_tests {
         settle().await;
         click(&root, "#mig-start");
         settle().await;
+        wait_for(&root, "#mig-run-until").await;
         let phase = |root: &web_sys::Element| {
             root.query_selector("#migration").unwrap().unwrap().get_attribute("data-phase").unwrap()
         };
@@ -189,7 +204,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     async fn a_cluster_draws_its_clients_and_their_messages_on_their_way() {
-        use super::components::ClusterPanel;
+        use super::components::{cluster_panel, ClusterProps};
         use super::view::ClusterView;
         #[derive(Properties, PartialEq)]
         struct Props {
@@ -197,7 +212,12 @@ mod browser_tests {
         }
         #[function_component(One)]
         fn one(props: &Props) -> Html {
-            html! { <ClusterPanel cluster={props.cluster.clone()} selected={None} on_action={Callback::noop()} /> }
+            cluster_panel(&ClusterProps {
+                cluster: props.cluster.clone(),
+                selected: None,
+                on_action: Callback::noop(),
+                lock: None,
+            })
         }
         let mut p = Playground::open(&Source::Fresh).unwrap();
         p.apply(Action::RunFor(1_000));
@@ -267,6 +287,7 @@ mod browser_tests {
         settle().await;
         click(&root, "#mig-start");
         settle().await;
+        wait_for(&root, "#mig-run-until").await;
         assert!(text(&root, "#scenario-text")
             .contains("migrate a -> b via snapshot subtree /app into /copy on conflict overwrite\n"));
         assert!(text(&root, "#mig-run-until").contains("to the next gate (preflight)"));
@@ -289,9 +310,9 @@ mod browser_tests {
             p.apply(Action::RunFor(300));
             html! {
                 <>
-                    <InvariantsPanel invariants={view::invariants(p.world())} />
-                    <Timeline position={5} head={10} time_ms={300} trace={vec!["t=1 x".to_string()]}
-                              spacetime={view::spacetime(&p)} on_action={Callback::noop()} />
+                    { invariants_panel(&InvariantsProps { invariants: view::invariants(p.world()) }) }
+                    { timeline(&TimelineProps { position: 5, head: 10, time_ms: 300, trace: vec!["t=1 x".to_string()],
+                                                spacetime: view::spacetime(&p), on_action: Callback::noop() }) }
                 </>
             }
         }
@@ -327,7 +348,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     async fn the_exercise_pane_checks_goals_and_reveals_hints() {
-        use super::components::ExercisePane;
+        use super::components::{exercise_pane, PaneProps};
         use super::state::ExerciseRun;
         #[derive(Properties, PartialEq)]
         struct Props {
@@ -335,7 +356,7 @@ mod browser_tests {
         }
         #[function_component(Pane)]
         fn pane(props: &Props) -> Html {
-            html! { <ExercisePane run={props.run.clone()} lock={None} on_action={Callback::noop()} /> }
+            exercise_pane(&PaneProps { run: props.run.clone(), lock: None, on_action: Callback::noop() })
         }
         let mut p = Playground::open(&Source::Exercise("break-the-quorum".into())).unwrap();
         p.apply(Action::Command("kill a5".into()));

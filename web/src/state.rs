@@ -11,6 +11,8 @@
 //! browser. [`Model`] wraps it for Yew's `use_reducer` (the runner is not `Clone`, so the
 //! model lives in a `RefCell` and each action bumps a version).
 
+use crate::codec::{self, Made};
+use crate::library::{self, Kind};
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
@@ -20,9 +22,7 @@ use zoolab_core::scenario::classroom::{Control, Lock};
 use zoolab_core::scenario::migrate::MigrationAction;
 use zoolab_core::scenario::run::{Check, Driver, Options, Runner};
 use zoolab_core::scenario::sim::{runner, SimDriver};
-use zoolab_core::scenario::{
-    self, library, link, Action as Step, ClientDecl, Endpoint, Scenario, ServerName,
-};
+use zoolab_core::scenario::{self, Action as Step, ClientDecl, Endpoint, Scenario, ServerName};
 use zoolab_core::sim::World;
 use zoolab_core::vecmap::VecMap;
 
@@ -73,6 +73,41 @@ pub enum Source {
     Text(String),
     /// A built-in exercise by name: its setup, run through, with its instructions.
     Exercise(String),
+}
+
+impl Source {
+    /// Whether opening it must wait for [`Source::prepare`]: in the page, built-ins'
+    /// texts are fetched and links inflated by the browser first; natively and in the
+    /// wasm tests never.
+    pub fn needs_preparing(&self) -> bool {
+        cfg!(all(target_arch = "wasm32", not(test)))
+            && matches!(
+                self,
+                Source::Builtin(_) | Source::BuiltinTopology(_) | Source::Exercise(_) | Source::Link(_)
+            )
+    }
+
+    /// Fetches and inflates what [`Playground::open`] will need, so that it opens
+    /// synchronously: a built-in's text (`library::load`), a link inflated
+    /// (`codec::inflate`) and the exercise it names. A failure is left for `open` to
+    /// report.
+    pub async fn prepare(&self) {
+        match self {
+            Source::Builtin(name) | Source::BuiltinTopology(name) => {
+                library::load(Kind::Scenario, name).await
+            }
+            Source::Exercise(name) => library::load(Kind::Exercise, name).await,
+            Source::Link(l) => {
+                codec::inflate(l).await;
+                if let Ok((sc, _)) = codec::decode(l) {
+                    if let Some(name) = &sc.classroom.exercise {
+                        library::load(Kind::Exercise, name).await;
+                    }
+                }
+            }
+            Source::Fresh | Source::Text(_) => {}
+        }
+    }
 }
 
 /// Worlds to start from: a label and the scenario's header.
@@ -190,6 +225,10 @@ pub enum Action {
     RemoveCluster(String),
     /// Say why a form's input cannot become a step (a banner; the run is untouched).
     Refuse(String),
+    /// A link the page finished (deflated by the browser: [`Playground::sealing`]), or
+    /// why it could not, for request number `.1` ([`Playground::sealings`]): shown only
+    /// if no link was asked for and no run opened since.
+    Linked(LinkKind, u64, Result<String, String>),
 }
 
 /// What the last link made is for (the banner above it says so).
@@ -462,6 +501,12 @@ pub struct Playground {
     pub selected: Option<ServerName>,
     /// The last share link made.
     pub link: Option<String>,
+    /// In the page, a link asked for and not finished yet: its payload, for the App to
+    /// deflate with the browser's `CompressionStream` and give back as
+    /// [`Action::Linked`] (`codec.rs`). [`Playground::sealings`] counts the requests.
+    pub sealing: Option<(Vec<u8>, LinkKind)>,
+    /// How many links the page was asked to finish (the App's effect follows it).
+    pub sealings: u64,
     /// Where the scenario came from, for the menu (a built-in's name, "link" or "fresh").
     pub origin: String,
     /// The checks of the run shown (`expect`, `run until`, steps that could not run).
@@ -573,9 +618,8 @@ impl Playground {
                 (scenario::parse(FRESH).map_err(|e| e.to_string())?, None, "fresh".into(), false)
             }
             Source::Builtin(name) | Source::BuiltinTopology(name) => {
-                let text = library::builtin(name)
-                    .ok_or_else(|| format!("there is no built-in scenario {name:?}"))?;
-                let mut sc = scenario::parse(text).map_err(|e| format!("{name}: {e}"))?;
+                let text = library::text(Kind::Scenario, name)?;
+                let mut sc = scenario::parse(&text).map_err(|e| format!("{name}: {e}"))?;
                 let through = matches!(source, Source::Builtin(_));
                 if !through {
                     sc.steps.clear();
@@ -584,7 +628,7 @@ impl Playground {
             }
             Source::Text(t) => (scenario::parse(t).map_err(|e| e.to_string())?, None, "text".into(), true),
             Source::Link(l) => {
-                let (sc, position) = link::decode(l).map_err(|e| {
+                let (sc, position) = codec::decode(l).map_err(|e| {
                     format!("This link does not open: {}.", e.to_string().trim_end_matches('.'))
                 })?;
                 (sc, Some(position), "link".into(), true)
@@ -650,14 +694,14 @@ impl Playground {
     }
 
     /// The teacher's link: the exercise's setup, run through, locked to `allow`.
-    fn teacher_link(&self, allow: &[Control]) -> Result<String, String> {
+    fn teacher_link(&self, allow: &[Control]) -> Result<Made, String> {
         let ex = self.exercise.as_ref().ok_or("No exercise is open.")?;
         let mut sc = ex.exercise.setup_scenario().map_err(|e| e.to_string())?;
         sc.classroom.exercise = Some(ex.name.clone());
         sc.classroom.lock = Some(Lock { allow: allow.iter().copied().collect() });
         let mut r = runner(&sc, options(None))?;
         r.run_all();
-        link::encode(&sc, r.driver().events()).map_err(|e| e.to_string())
+        codec::encode(&sc, r.driver().events()).map_err(|e| e.to_string())
     }
 
     /// A playground over a scenario, replayed to `position` (a link's) or, with
@@ -680,6 +724,8 @@ impl Playground {
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
             link: None,
+            sealing: None,
+            sealings: 0,
             origin,
             checks: Vec::new(),
             rules: Vec::new(),
@@ -850,10 +896,28 @@ impl Playground {
         self.head.scenario().clusters.iter().map(|c| c.name.clone()).collect()
     }
 
-    /// The share link of the run as it is now (the head, or the fork shown).
+    /// The share link of the run as it is now (the head, or the fork shown), made with
+    /// the core's deflate (not the page's way: see [`Playground::sealing`]).
     pub fn make_link(&self) -> Result<String, String> {
         let (sc, position) = self.attempt();
-        link::encode(&sc, position).map_err(|e| e.to_string())
+        zoolab_core::scenario::link::encode(&sc, position).map_err(|e| e.to_string())
+    }
+
+    /// Shows a link made for `kind`: at once, or (in the page) once the browser has
+    /// deflated it; until then no link is shown, so a link shown is never an older one.
+    fn offer_link(&mut self, made: Result<Made, String>, kind: LinkKind) {
+        match made {
+            Ok(Made::Link(l)) => {
+                self.link = Some(l);
+                self.link_kind = kind;
+            }
+            Ok(Made::Payload(p)) => {
+                self.link = None;
+                self.sealing = Some((p, kind));
+                self.sealings += 1;
+            }
+            Err(e) => self.error(format!("No link: {e}")),
+        }
     }
 
     fn error(&mut self, e: impl Into<String>) {
@@ -993,6 +1057,7 @@ impl Playground {
                 | Action::SetSpeed(_)
                 | Action::Dismiss
                 | Action::Share
+                | Action::Linked(..)
                 | Action::Hint
                 | Action::Console(..)
                 | Action::TeacherLink(_)
@@ -1011,8 +1076,12 @@ impl Playground {
             Action::Open(source) => match Playground::open(&source) {
                 Ok(p) => {
                     let progress = std::mem::take(&mut self.progress);
+                    // Counted on, not reset: a link asked for in the run left behind is
+                    // not shown in this one (`Action::Linked`).
+                    let sealings = self.sealings + 1;
                     *self = p;
                     self.progress = progress;
+                    self.sealings = sealings;
                 }
                 Err(e) => {
                     self.playing = false;
@@ -1111,13 +1180,15 @@ impl Playground {
                     self.apply(Action::Scrub(p - 1));
                 }
             }
-            Action::Share => match self.make_link() {
-                Ok(l) => {
-                    self.link = Some(l);
-                    self.link_kind = LinkKind::Share;
+            Action::Share => {
+                let (sc, position) = self.attempt();
+                self.offer_link(codec::encode(&sc, position).map_err(|e| e.to_string()), LinkKind::Share);
+            }
+            Action::Linked(kind, n, made) => {
+                if n == self.sealings {
+                    self.offer_link(made.map(Made::Link), kind);
                 }
-                Err(e) => self.error(format!("No link: {e}")),
-            },
+            }
             Action::Dismiss => self.banner = None,
             Action::Reseed(_) if self.lock().is_some() => {
                 self.error("The seed is locked: this exercise's link fixes the world.")
@@ -1154,21 +1225,13 @@ impl Playground {
                     return self.error("No exercise is open: Submit is for an exercise's attempt.");
                 }
                 self.check();
-                match self.make_link() {
-                    Ok(l) => {
-                        self.link = Some(l);
-                        self.link_kind = LinkKind::Submit;
-                    }
-                    Err(e) => self.error(format!("No link: {e}")),
-                }
+                let (sc, position) = self.attempt();
+                self.offer_link(codec::encode(&sc, position).map_err(|e| e.to_string()), LinkKind::Submit);
             }
-            Action::TeacherLink(allow) => match self.teacher_link(&allow) {
-                Ok(l) => {
-                    self.link = Some(l);
-                    self.link_kind = LinkKind::Teacher;
-                }
-                Err(e) => self.error(format!("No link: {e}")),
-            },
+            Action::TeacherLink(allow) => {
+                let made = self.teacher_link(&allow);
+                self.offer_link(made, LinkKind::Teacher);
+            }
             Action::Migrate(m) => self.append_text(&m.to_string()),
             Action::AddToConfig(s) => self.reconfig(&s, true),
             Action::RemoveFromConfig(s) => self.reconfig(&s, false),
@@ -1500,8 +1563,26 @@ mod tests {
     }
 
     #[test]
+    fn a_link_finished_by_the_page_shows_only_if_it_is_the_latest_asked_for() {
+        // In the page, Share leaves a payload (`sealing`) and the browser's deflate comes
+        // back as `Linked`, numbered; natively `Linked` is applied by hand.
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.sealings = 2;
+        p.apply(Action::Linked(LinkKind::Submit, 1, Ok("z1.older".into())));
+        assert_eq!(p.link, None, "a request overtaken by a later one");
+        p.apply(Action::Linked(LinkKind::Submit, 2, Ok("z1.latest".into())));
+        assert_eq!((p.link.as_deref(), p.link_kind), (Some("z1.latest"), LinkKind::Submit));
+        p.apply(Action::Open(Source::Fresh));
+        assert_eq!(p.sealings, 3, "opening a run counts on");
+        p.apply(Action::Linked(LinkKind::Share, 2, Ok("z1.before-open".into())));
+        assert_eq!(p.link, None, "a link of the run left behind");
+        p.apply(Action::Linked(LinkKind::Share, 3, Err("no CompressionStream".into())));
+        assert!(matches!(&p.banner, Some(Banner::Error(e)) if e == "No link: no CompressionStream"));
+    }
+
+    #[test]
     fn every_builtin_opens_and_runs_through() {
-        for (name, _) in library::LIBRARY {
+        for name in library::SCENARIOS {
             let p = Playground::open(&Source::Builtin(name.to_string())).unwrap();
             assert!(p.head_events() > 0, "{name}");
             assert!(p.shown().report().passed(), "{name}: {}", p.shown().report().summary());

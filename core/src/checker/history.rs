@@ -11,6 +11,7 @@
 //! hold what a ZooKeeper client can observe, nothing more.
 
 use crate::ids::{SessionId, Zxid};
+use crate::text::Quoted;
 use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -218,6 +219,23 @@ pub enum ErrorCode {
     SessionMoved,
 }
 
+impl fmt::Display for ErrorCode {
+    /// Its name as in `KeeperException`'s exception classes (`NoNode`, `ConnectionLoss`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorCode::NoNode => "NoNode",
+            ErrorCode::NodeExists => "NodeExists",
+            ErrorCode::BadVersion => "BadVersion",
+            ErrorCode::NotEmpty => "NotEmpty",
+            ErrorCode::NoChildrenForEphemerals => "NoChildrenForEphemerals",
+            ErrorCode::ConnectionLoss => "ConnectionLoss",
+            ErrorCode::SessionExpired => "SessionExpired",
+            ErrorCode::OperationTimeout => "OperationTimeout",
+            ErrorCode::SessionMoved => "SessionMoved",
+        })
+    }
+}
+
 impl ErrorCode {
     /// True when the request may or may not have been executed.
     pub fn is_ambiguous(self) -> bool {
@@ -311,6 +329,18 @@ pub enum EventKind {
     NodeDataChanged,
     /// A child was created or deleted (child watch).
     NodeChildrenChanged,
+}
+
+impl fmt::Display for EventKind {
+    /// Its Java name (`NodeDataChanged`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EventKind::NodeCreated => "NodeCreated",
+            EventKind::NodeDeleted => "NodeDeleted",
+            EventKind::NodeDataChanged => "NodeDataChanged",
+            EventKind::NodeChildrenChanged => "NodeChildrenChanged",
+        })
+    }
 }
 
 /// Something the client received that is not a reply.
@@ -446,7 +476,7 @@ impl Recorder {
 
 fn show_data(data: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match std::str::from_utf8(data) {
-        Ok(text) if text.len() <= 24 => write!(f, "{text:?}"),
+        Ok(text) if text.len() <= 24 => write!(f, "{}", Quoted(text)),
         Ok(_) | Err(_) => write!(f, "<{} bytes>", data.len()),
     }
 }
@@ -515,7 +545,13 @@ impl fmt::Display for OpResult {
             }
             OpResult::Exists { stat: Some(stat) } => write!(f, "exists ({stat})"),
             OpResult::Exists { stat: None } => write!(f, "null"),
-            OpResult::Children { children, .. } => write!(f, "{children:?}"),
+            OpResult::Children { children, .. } => {
+                f.write_str("[")?;
+                for (i, c) in children.iter().enumerate() {
+                    write!(f, "{}{}", if i > 0 { ", " } else { "" }, Quoted(c))?;
+                }
+                f.write_str("]")
+            }
             OpResult::Synced => write!(f, "synced"),
             OpResult::Closed => write!(f, "closed"),
         }
@@ -533,13 +569,13 @@ impl fmt::Display for Outcome {
                 Ok(())
             }
             Outcome::Error { code, zxid } => {
-                write!(f, "{code:?}")?;
+                write!(f, "{code}")?;
                 if let Some(zxid) = zxid {
                     write!(f, " @{zxid}")?;
                 }
                 Ok(())
             }
-            Outcome::Unknown { code } => write!(f, "unknown ({code:?})"),
+            Outcome::Unknown { code } => write!(f, "unknown ({code})"),
         }
     }
 }
@@ -558,7 +594,7 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.body {
             EventBody::Watch { path, kind, zxid } => {
-                write!(f, "session {}: event {kind:?} {path}", self.session)?;
+                write!(f, "session {}: event {kind} {path}", self.session)?;
                 if let Some(zxid) = zxid {
                     write!(f, " @{zxid}")?;
                 }

@@ -1107,7 +1107,7 @@ fn describe(state: &State, interner: &Interner<'_>) -> String {
         Some(node) => {
             let data = interner.values[node.data as usize];
             let shown = match std::str::from_utf8(data) {
-                Ok(text) if text.len() <= 24 => format!("{text:?}"),
+                Ok(text) if text.len() <= 24 => crate::text::Quoted(text).to_string(),
                 _ => format!("<{} bytes>", data.len()),
             };
             format!("{shown} at version {}", node.version)

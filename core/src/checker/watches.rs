@@ -156,7 +156,7 @@ pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>
                                     vec![event_id, first],
                                     vec![reg],
                                     format!(
-                                        "session {session} received {kind:?} for {path} twice (events {} and {}) for the one watch set by op {}",
+                                        "session {session} received {kind} for {path} twice (events {} and {}) for the one watch set by op {}",
                                         first.0, event_id.0, reg.0
                                     ),
                                 ),
@@ -164,7 +164,7 @@ pub(crate) fn check(history: &History, index: &Index, found: &mut Vec<Violation>
                                     vec![event_id],
                                     vec![],
                                     format!(
-                                        "session {session} received {kind:?} for {path} without a watch registered on it"
+                                        "session {session} received {kind} for {path} without a watch registered on it"
                                     ),
                                 ),
                             };

@@ -18,6 +18,7 @@
 pub mod planner;
 
 use crate::ids::ServerId;
+use crate::text::Quoted;
 use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -118,7 +119,7 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
     text.parse::<u16>()
         .ok()
         .filter(|&p| p > 0)
-        .ok_or_else(|| format!("{what} {text:?} is not a port (1–65535)"))
+        .ok_or_else(|| format!("{what} {} is not a port (1–65535)", Quoted(text)))
 }
 
 /// Parses one `server.N=...` line's key and value.
@@ -126,7 +127,7 @@ pub fn parse_server(key: &str, value: &str) -> Result<ServerSpec, String> {
     let id = key
         .strip_prefix("server.")
         .and_then(|n| n.parse::<u64>().ok())
-        .ok_or_else(|| format!("{key:?} is not server.N with a number N"))?;
+        .ok_or_else(|| format!("{} is not server.N with a number N", Quoted(key)))?;
     let (addr, client) = match value.split_once(';') {
         Some((a, c)) => (a.trim(), Some(c.trim().to_string()).filter(|c| !c.is_empty())),
         None => (value.trim(), None),
@@ -138,13 +139,14 @@ pub fn parse_server(key: &str, value: &str) -> Result<ServerSpec, String> {
             let role = match *r {
                 "participant" => MemberRole::Participant,
                 "observer" => MemberRole::Observer,
-                other => return Err(format!("role {other:?} is neither participant nor observer")),
+                other => return Err(format!("role {} is neither participant nor observer", Quoted(other))),
             };
             (*h, *q, *e, role)
         }
         _ => {
             return Err(format!(
-                "{value:?} is not host:quorumPort:electionPort[:role][;[clientHost:]clientPort]"
+                "{} is not host:quorumPort:electionPort[:role][;[clientHost:]clientPort]",
+                Quoted(value)
             ))
         }
     };
@@ -181,11 +183,11 @@ impl QuorumConfig {
                 continue;
             }
             let (key, value) =
-                line.split_once('=').ok_or_else(|| err(format!("{line:?} is not key=value")))?;
+                line.split_once('=').ok_or_else(|| err(format!("{} is not key=value", Quoted(line))))?;
             let key = key.trim();
             if key == "version" {
                 config.version = u64::from_str_radix(value.trim(), 16)
-                    .map_err(|_| err(format!("version {value:?} is not hex")))?;
+                    .map_err(|_| err(format!("version {} is not hex", Quoted(value))))?;
             } else if key.starts_with("server.") {
                 let spec = parse_server(key, value).map_err(err)?;
                 if config.servers.contains_key(&spec.id) {
@@ -196,7 +198,7 @@ impl QuorumConfig {
                 }
                 config.servers.insert(spec.id, spec);
             } else {
-                return Err(err(format!("unknown key {key:?} in a dynamic configuration")));
+                return Err(err(format!("unknown key {} in a dynamic configuration", Quoted(key))));
             }
         }
         Ok(config)

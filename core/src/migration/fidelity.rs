@@ -59,6 +59,17 @@ impl Transport {
     }
 }
 
+impl fmt::Display for Transport {
+    /// Its word (`snapshot`); the client API into Apache ZooKeeper says so.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())?;
+        match self {
+            Transport::ClientApi { target_is_zoolab: false } => f.write_str(" (into ZooKeeper)"),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// One thing the transport loses, with how many znodes it touches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Loss {
@@ -91,11 +102,11 @@ impl fmt::Display for Report {
         if self.exact() {
             return write!(
                 f,
-                "{:?}: exact — data, Stat, node types, ACLs and sessions are kept",
+                "{}: exact — data, Stat, node types, ACLs and sessions are kept",
                 self.transport
             );
         }
-        writeln!(f, "{:?} loses:", self.transport)?;
+        writeln!(f, "{} loses:", self.transport)?;
         for l in self.losses.iter().filter(|l| l.count > 0) {
             writeln!(f, "- {} ({} znodes, e.g. {})", l.what, l.count, l.examples.join(", "))?;
         }

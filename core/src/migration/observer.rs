@@ -240,7 +240,7 @@ impl ObserverJoin {
         if let Some((r, _)) = self.request {
             if let Some(reply) = w.take_reply(r) {
                 if let Err(e) = reply.result {
-                    lines.push(format!("migration: the reconfiguration was refused: {e:?}"));
+                    lines.push(format!("migration: the reconfiguration was refused: {}", e.error));
                 }
             }
         }

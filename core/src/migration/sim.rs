@@ -40,6 +40,7 @@ use super::record::{next_stamp, RECORD_PATH};
 use super::verify::{self, Fidelity};
 use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, Role, World};
+use crate::text::Joined;
 use crate::tree::{self, Acl, DataTree, Import, ImportedNode, NodeKind, StatPersisted, TxnOp};
 use crate::vecmap::VecSet;
 use crate::zab::zkdb::{ZkDatabase, ZkRequest};
@@ -291,6 +292,16 @@ enum ControlKind {
     Unfence,
 }
 
+impl ControlKind {
+    fn word(self) -> &'static str {
+        match self {
+            ControlKind::Record => "record",
+            ControlKind::Fence => "fence",
+            ControlKind::Unfence => "unfence",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rollback {
     /// Unfence the source (nothing moved yet).
@@ -301,6 +312,31 @@ enum Rollback {
     Raise,
     Unfence,
     Done,
+}
+
+impl Rollback {
+    /// What the step does, in words (the rolling-back phase's evidence).
+    fn describe(step: Option<Rollback>) -> &'static str {
+        match step {
+            None => "not started",
+            Some(Rollback::UnfenceSource) => "unfence the source (nothing moved yet)",
+            Some(Rollback::FenceTarget) => "fence the target",
+            Some(Rollback::Drain) => "drain the reverse mirror",
+            Some(Rollback::Raise) => "raise the source's epoch",
+            Some(Rollback::Unfence) => "unfence the source",
+            Some(Rollback::Done) => "done",
+        }
+    }
+}
+
+/// A server for evidence lines: `s3`, or `none`.
+fn server_word(s: Option<ServerId>) -> String {
+    s.map_or_else(|| "none".to_string(), |s| format!("s{s}"))
+}
+
+/// Differences for evidence lines: `/a: data differs (…); /b: ACL differs`.
+fn differences<'a>(d: impl IntoIterator<Item = &'a verify::Difference>) -> String {
+    d.into_iter().map(|d| format!("{}: {}", d.path, d.what)).collect::<Vec<_>>().join("; ")
 }
 
 fn leader_tree(w: &World<ZkDatabase>, c: usize) -> Option<&DataTree> {
@@ -757,8 +793,12 @@ impl Controller {
                 Some(ClientWrite::Ok(z)) => {
                     self.control[i].done = Some(z);
                     let c = &self.control[i];
-                    self.lines
-                        .push(format!("migration: {:?} on cluster {} committed at {}", c.what, c.cluster, z));
+                    self.lines.push(format!(
+                        "migration: {} on cluster {} committed at {}",
+                        c.what.word(),
+                        c.cluster,
+                        z
+                    ));
                 }
                 Some(ClientWrite::Pending) if now < c.submit_at + self.plan.resend_ms => {}
                 _ => {
@@ -900,7 +940,7 @@ impl Controller {
                     // The controller takes its stamp (max seen + 1) and writes the record on
                     // both clusters; the target's subtree is fenced from clients until cut-over.
                     let _ = self.m.claim(stamp);
-                    self.lines.push(format!("migration: stamp {stamp} (max seen {:?} + 1)", seen));
+                    self.lines.push(format!("migration: stamp {stamp} (max({}) + 1)", Joined(&seen, ", ")));
                     self.stamps_seen = Some(seen);
                     self.control(self.plan.source, ControlKind::Record, now);
                     self.control(self.plan.target, ControlKind::Record, now);
@@ -1079,7 +1119,7 @@ impl Controller {
                 }
                 let d = compare(src, t, p, 3);
                 if !d.is_empty() || t.digest() != src.digest() {
-                    return Some(format!("s{} differs at {}: {d:?}", v.id, v.applied_zxid));
+                    return Some(format!("s{} differs at {}: {}", v.id, v.applied_zxid, differences(&d)));
                 }
                 out.push(format!("s{}", v.id));
             }
@@ -1257,10 +1297,10 @@ impl Controller {
                     None => ok(
                         true,
                         if p.target_subtree == p.subtree && p.conflict == Conflict::Fail {
-                            format!("subtree {} via {:?}, sessions {}", p.subtree, p.transport, p.sessions)
+                            format!("subtree {} via {}, sessions {}", p.subtree, p.transport, p.sessions)
                         } else {
                             format!(
-                                "subtree {} into {} via {:?}, sessions {}, on conflict {}",
+                                "subtree {} into {} via {}, sessions {}, on conflict {}",
                                 p.subtree, p.target_subtree, p.transport, p.sessions, p.conflict
                             )
                         },
@@ -1288,9 +1328,9 @@ impl Controller {
                     format!("target has {target_nodes} znodes in scope (overwritten)")
                 } else {
                     format!(
-                        "target has {target_nodes} znodes in scope, {} conflicting {:?}{} (on conflict {}: {})",
+                        "target has {target_nodes} znodes in scope, {} conflicting: {}{} (on conflict {}: {})",
                         conflicts.len(),
-                        conflicts.iter().take(MAX_CONFLICTS_LISTED).collect::<Vec<_>>(),
+                        Joined(&conflicts[..conflicts.len().min(MAX_CONFLICTS_LISTED)], ", "),
                         if conflicts.len() > MAX_CONFLICTS_LISTED { " …" } else { "" },
                         p.conflict,
                         match p.conflict {
@@ -1312,10 +1352,10 @@ impl Controller {
                         && !refused
                         && parent_missing.is_none(),
                     format!(
-                        "leaders {:?}/{:?}; records stamp {:?}; {scope_text}{parent_text}; {}",
-                        leaders.0.map(|l| l.0),
-                        leaders.1.map(|l| l.0),
-                        stamps,
+                        "leaders {}/{}; records stamp {}; {scope_text}{parent_text}; {}",
+                        server_word(leaders.0),
+                        server_word(leaders.1),
+                        if stamps.is_empty() { "none".to_string() } else { Joined(&stamps, "/").to_string() },
                         report.unwrap_or_default().trim_end()
                     ),
                 )
@@ -1378,10 +1418,11 @@ impl Controller {
                 ok(
                     st.seeded && unexplained.is_empty(),
                     format!(
-                        "{detail}; source {ss}; target {ds}; {} differences, {} unexplained {:?}",
+                        "{detail}; source {ss}; target {ds}; {} differences, {} unexplained{}{}",
                         all.len(),
                         unexplained.len(),
-                        unexplained.iter().take(3).collect::<Vec<_>>()
+                        if unexplained.is_empty() { "" } else { ": " },
+                        differences(unexplained.iter().take(3).copied())
                     ),
                 )
             }
@@ -1470,7 +1511,7 @@ impl Controller {
             }
             Phase::RollingBack => {
                 let done = self.rolling == Some(Rollback::Done);
-                ok(done, format!("rollback step {:?}", self.rolling))
+                ok(done, format!("rollback step: {}", Rollback::describe(self.rolling)))
             }
             Phase::Committed | Phase::RolledBack => ok(false, "final".into()),
         }
@@ -1654,8 +1695,8 @@ impl Controller {
             }
             if !d.is_empty() {
                 self.fail(format!(
-                    "acknowledged writes lost: the target differs from the frozen source at cut-over: {:?}",
-                    d
+                    "acknowledged writes lost: the target differs from the frozen source at cut-over: {}",
+                    differences(&d)
                 ));
                 return;
             }
@@ -1669,7 +1710,7 @@ impl Controller {
                 .filter(|x| fence::in_scope(&p.target_subtree, x))
                 .collect();
             if !orphans.is_empty() {
-                self.fail(format!("orphan ephemerals on the target: {orphans:?}"));
+                self.fail(format!("orphan ephemerals on the target: {}", orphans.join(", ")));
                 return;
             }
         }

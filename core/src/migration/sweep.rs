@@ -89,10 +89,8 @@ pub fn run(seed: u64) -> Outcome {
     plan.latency_ms = latency;
     plan.batch = [20, 50, 500][pick(&mut rng, 3) as usize];
     plan.soak_ms = 200;
-    let plan_text = format!(
-        "{subtree} via {transport:?}, sessions {sessions}, latency {latency}ms, batch {}",
-        plan.batch
-    );
+    let plan_text =
+        format!("{subtree} via {transport}, sessions {sessions}, latency {latency}ms, batch {}", plan.batch);
     d.start_migration(plan).expect("a fresh migration starts");
     let abort_at = if pick(&mut rng, 4) == 0 { Some(pick(&mut rng, 9)) } else { None };
     let mut down: Option<(String, u8, u64)> = None;

@@ -195,13 +195,13 @@ fn describe(st: &DataTree, a: &Node, tt: &DataTree, b: &Node, fidelity: Fidelity
     match fidelity {
         Fidelity::Logical => {
             let eph = |k: NodeKind| matches!(k, NodeKind::Ephemeral(_));
-            (eph(ka) != eph(kb)).then(|| format!("node type differs ({ka:?} vs {kb:?})"))
+            (eph(ka) != eph(kb)).then(|| format!("node type differs ({ka} vs {kb})"))
         }
         Fidelity::Exact => {
             if ka != kb {
-                return Some(format!("node type differs ({ka:?} vs {kb:?})"));
+                return Some(format!("node type differs ({ka} vs {kb})"));
             }
-            (a.stat != b.stat).then(|| format!("stat differs ({:?} vs {:?})", a.stat, b.stat))
+            (a.stat != b.stat).then(|| format!("stat differs ({})", a.stat.differences(&b.stat)))
         }
     }
 }

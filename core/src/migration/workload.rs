@@ -101,7 +101,8 @@ pub fn migrate_under_load(
             break;
         }
         if d.now().0 > t0 + 600_000 {
-            violation = Some(format!("did not finish in 600 s simulated: {:?}", d.migration_evidence()));
+            let evidence = d.migration_evidence().map_or_else(|| "none".to_string(), |e| e.detail);
+            violation = Some(format!("did not finish in 600 s simulated: evidence {evidence}"));
             break;
         }
         // Steady writes until the freeze (afterwards the fence would refuse them).

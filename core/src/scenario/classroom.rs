@@ -157,7 +157,8 @@ fn check_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "an exercise's name is 1 to {MAX_EXERCISE_NAME} letters, digits, `-` or `_`, not {name:?}"
+            "an exercise's name is 1 to {MAX_EXERCISE_NAME} letters, digits, `-` or `_`, not {}",
+            crate::text::Quoted(name)
         ))
     }
 }

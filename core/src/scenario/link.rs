@@ -108,6 +108,15 @@ fn read_leb128(bytes: &[u8]) -> Option<(u64, &[u8])> {
 
 /// The link fragment (without `#`) for `scenario` seen at `position` events.
 pub fn encode(scenario: &Scenario, position: u64) -> Result<String, LinkError> {
+    let payload = payload(scenario, position)?;
+    Ok(seal(&payload, &miniz_oxide::deflate::compress_to_vec(&payload, 10)))
+}
+
+/// What a link for `scenario` at `position` carries, before compression: LEB128 of the
+/// position, then the scenario's canonical text. [`encode`] is [`seal`] of it with
+/// miniz's deflate; a driver with a deflate of its own (the page: the browser's
+/// `CompressionStream("deflate-raw")`) calls the two halves around it.
+pub fn payload(scenario: &Scenario, position: u64) -> Result<Vec<u8>, LinkError> {
     scenario.validate().map_err(LinkError::Unwritable)?;
     let text = scenario.to_string();
     let mut payload = Vec::with_capacity(text.len() + 10);
@@ -116,13 +125,44 @@ pub fn encode(scenario: &Scenario, position: u64) -> Result<String, LinkError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(LinkError::TooLarge);
     }
-    let mut blob = miniz_oxide::deflate::compress_to_vec(&payload, 10);
-    blob.extend_from_slice(&crate::crc32::hash(&payload).to_le_bytes());
-    Ok(format!("z{VERSION}.{}", B64.encode(blob)))
+    Ok(payload)
+}
+
+/// The link of a [`payload`], given `deflated`, a raw DEFLATE stream (RFC 1951) of it
+/// made by any encoder: links made by different encoders differ in their bytes, and
+/// every one of them opens to the same payload.
+pub fn seal(payload: &[u8], deflated: &[u8]) -> String {
+    let mut blob = Vec::with_capacity(deflated.len() + 4);
+    blob.extend_from_slice(deflated);
+    blob.extend_from_slice(&crate::crc32::hash(payload).to_le_bytes());
+    format!("z{VERSION}.{}", B64.encode(blob))
 }
 
 /// Opens a link: a fragment (`z1.…`, with or without `#`) or a whole URL holding one.
 pub fn decode(link: &str) -> Result<(Scenario, u64), LinkError> {
+    let sealed = unseal(link)?;
+    let payload = miniz_oxide::inflate::decompress_to_vec_with_limit(&sealed.deflated, MAX_PAYLOAD_BYTES)
+        .map_err(|e| match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::TooLarge,
+            _ => LinkError::Corrupt,
+        })?;
+    open(&payload, sealed.crc)
+}
+
+/// A link opened down to its compressed part ([`unseal`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// The payload's raw DEFLATE stream.
+    pub deflated: Vec<u8>,
+    /// The payload's CRC-32, as the link carries it.
+    pub crc: u32,
+}
+
+/// [`decode`]'s first half: the link's version, length and encoding checked, and its
+/// compressed payload and checksum. Its inflation must stop past [`MAX_PAYLOAD_BYTES`]
+/// ([`LinkError::TooLarge`]; anything that does not inflate is [`LinkError::Corrupt`]);
+/// then [`open`] reads it.
+pub fn unseal(link: &str) -> Result<Sealed, LinkError> {
     if link.len() > MAX_LINK_CHARS {
         return Err(LinkError::TooLong);
     }
@@ -133,29 +173,24 @@ pub fn decode(link: &str) -> Result<(Scenario, u64), LinkError> {
         .filter(|v| !v.is_empty() && v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<u32>().ok())
         .ok_or(LinkError::NotALink)?;
-    match version {
-        1 => decode_v1(body),
-        v => Err(LinkError::UnsupportedVersion(v)),
+    if version != 1 {
+        return Err(LinkError::UnsupportedVersion(version));
     }
-}
-
-fn decode_v1(body: &str) -> Result<(Scenario, u64), LinkError> {
-    let blob = B64.decode(body).map_err(|e| LinkError::BadEncoding(e.to_string()))?;
+    let mut blob = B64.decode(body).map_err(|e| LinkError::BadEncoding(e.to_string()))?;
     if blob.len() < 5 {
         return Err(LinkError::Truncated);
     }
-    let (deflated, crc) = blob.split_at(blob.len() - 4);
-    let payload = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_PAYLOAD_BYTES).map_err(
-        |e| match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::TooLarge,
-            _ => LinkError::Corrupt,
-        },
-    )?;
-    let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    if crate::crc32::hash(&payload) != want {
+    let crc = blob.split_off(blob.len() - 4);
+    Ok(Sealed { deflated: blob, crc: u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]) })
+}
+
+/// [`decode`]'s second half: an inflated payload checked against the link's CRC-32, and
+/// the scenario and position it holds.
+pub fn open(payload: &[u8], crc: u32) -> Result<(Scenario, u64), LinkError> {
+    if crate::crc32::hash(payload) != crc {
         return Err(LinkError::Tampered);
     }
-    let (position, text) = read_leb128(&payload).ok_or(LinkError::Invalid("bad position".into()))?;
+    let (position, text) = read_leb128(payload).ok_or(LinkError::Invalid("bad position".into()))?;
     let text = std::str::from_utf8(text).map_err(|_| LinkError::Invalid("not UTF-8".into()))?;
     Ok((parse(text)?, position))
 }
@@ -179,6 +214,22 @@ mod tests {
             assert_eq!(decode(&link).unwrap(), (sc.clone(), pos));
             assert_eq!(decode(&format!("https://zoolab.example/play#{link}")).unwrap(), (sc.clone(), pos));
         }
+    }
+
+    #[test]
+    fn a_link_sealed_from_another_deflate_encoder_opens_the_same() {
+        // The page deflates with the browser's CompressionStream: other bytes, same link format.
+        let sc = everything();
+        let payload = payload(&sc, 99).unwrap();
+        for level in [0, 1, 6] {
+            let link = seal(&payload, &miniz_oxide::deflate::compress_to_vec(&payload, level));
+            assert_eq!(decode(&link).unwrap(), (sc.clone(), 99), "level {level}");
+            let sealed = unseal(&format!("#{link}")).unwrap();
+            let inflated = miniz_oxide::inflate::decompress_to_vec(&sealed.deflated).unwrap();
+            assert_eq!(open(&inflated, sealed.crc).unwrap(), (sc.clone(), 99));
+            assert_eq!(open(&inflated, sealed.crc ^ 1), Err(LinkError::Tampered));
+        }
+        assert_eq!(unseal(&encode(&sc, 99).unwrap()).unwrap().crc, crate::crc32::hash(&payload));
     }
 
     /// Links made by version 1. They must open, as they are, in every later zoolab.

@@ -43,14 +43,32 @@ fn ws(i: &mut &str) -> PResult<()> {
 }
 
 /// A keyword: the word itself, not followed by more word characters.
+///
+/// `kw` and `sym` call one out-of-line function each: winnow's combinators are
+/// `#[inline(always)]`, so a parser built in place was copied into each of the grammar's
+/// ~120 call sites (BENCHMARKS.md, Bundle, session 5).
 fn kw<'a>(w: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
+    move |i: &mut &'a str| keyword(w, i)
+}
+
+#[inline(never)]
+fn keyword(w: &'static str, i: &mut &str) -> PResult<()> {
     preceded(ws, (literal(w), not(one_of(word_char))))
         .void()
         .context(StrContext::Expected(StrContextValue::StringLiteral(w)))
+        .parse_next(i)
 }
 
 fn sym<'a>(s: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
-    preceded(ws, literal(s)).void().context(StrContext::Expected(StrContextValue::StringLiteral(s)))
+    move |i: &mut &'a str| symbol(s, i)
+}
+
+#[inline(never)]
+fn symbol(s: &'static str, i: &mut &str) -> PResult<()> {
+    preceded(ws, literal(s))
+        .void()
+        .context(StrContext::Expected(StrContextValue::StringLiteral(s)))
+        .parse_next(i)
 }
 
 /// Runs `p`; on failure, puts the input back where `p` started, so that an error points

@@ -13,6 +13,7 @@
 //! events, and `run until` gives up after its `within` (by default [`DEFAULT_WITHIN`]).
 
 use super::*;
+use crate::text::Quoted;
 use crate::vecmap::VecMap;
 
 mod migrate;
@@ -832,7 +833,7 @@ impl<D: Driver> Runner<D> {
     fn eval_inner(&self, p: &Predicate) -> Result<(bool, String), String> {
         let status = |s: &OpStatus| match s {
             OpStatus::Pending => "pending".to_string(),
-            OpStatus::Ok(v) => format!("ok {v:?}"),
+            OpStatus::Ok(v) => format!("ok {}", Quoted(v)),
             OpStatus::Failed(e) => format!("failed with {e}"),
         };
         Ok(match p {
@@ -862,7 +863,7 @@ impl<D: Driver> Runner<D> {
                     };
                     seen.push(match got {
                         None => format!("{s} has no {path}"),
-                        Some(g) => format!("{s} has {path} = {g:?}"),
+                        Some(g) => format!("{s} has {path} = {}", Quoted(&g)),
                     });
                 }
                 (held, seen.join(", "))
@@ -974,7 +975,7 @@ impl<D: Driver> Runner<D> {
             Predicate::TraceContains(text) => {
                 match self.world_lines.iter().find(|l| l.contains(text.as_str())) {
                     Some(l) => (true, format!("found in: {l}")),
-                    None => (false, format!("no trace line contains {text:?}")),
+                    None => (false, format!("no trace line contains {}", Quoted(text))),
                 }
             }
         })

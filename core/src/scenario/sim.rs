@@ -773,7 +773,7 @@ impl SimDriver {
         if let Some((session, _)) = self.clients[k].session {
             self.log.watch_event(at.0, session, self.world.now(), event, path);
         }
-        let name = format!("{event:?}");
+        let name = event.java_name();
         let line = format!(
             "t={} {} → {} WATCH {name} {path}",
             self.world.now(),
@@ -781,7 +781,7 @@ impl SimDriver {
             self.clients[k].name
         );
         self.lines.push(line);
-        self.event(k, &name, path);
+        self.event(k, name, path);
     }
 
     /// Records the expiries the leaders committed (for the history checker).

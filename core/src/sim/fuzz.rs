@@ -449,7 +449,8 @@ pub fn drive<R: Fuzzable>(
             let config = w.server(0, v.id).map_or(String::new(), |s| {
                 let pending =
                     s.pending_config().map_or(String::new(), |p| format!(" pending={:x}", p.version));
-                format!(" config={:x}{pending} voters={:?}", s.config().version, s.quorum().voters())
+                let voters: Vec<String> = s.quorum().voters().iter().map(ToString::to_string).collect();
+                format!(" config={:x}{pending} voters={}", s.config().version, voters.join(","))
             });
             format!("s{} {} applied={} digest={:x}{config}", v.id, v.role, v.applied_zxid, v.digest)
         })

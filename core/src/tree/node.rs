@@ -61,6 +61,18 @@ impl NodeKind {
     }
 }
 
+impl std::fmt::Display for NodeKind {
+    /// In words: `persistent`, `ephemeral of session 0x…`, `container`, `TTL 5000 ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeKind::Persistent => f.write_str("persistent"),
+            NodeKind::Ephemeral(s) => write!(f, "ephemeral of session {s}"),
+            NodeKind::Container => f.write_str("container"),
+            NodeKind::Ttl(ms) => write!(f, "TTL {ms} ms"),
+        }
+    }
+}
+
 /// One znode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Node {

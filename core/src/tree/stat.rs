@@ -49,6 +49,34 @@ impl StatPersisted {
             pzxid: zxid,
         }
     }
+
+    /// The fields that differ from `other`'s, in words: `version 1 vs 2, mzxid 0x… vs 0x…`.
+    pub fn differences(&self, other: &StatPersisted) -> String {
+        use std::fmt::Write;
+        let (a, b) = (self, other);
+        // (name, this, other, in hex): zxids and the owner as ZooKeeper prints them.
+        let fields: [(&str, i64, i64, bool); 8] = [
+            ("czxid", a.czxid.0 as i64, b.czxid.0 as i64, true),
+            ("mzxid", a.mzxid.0 as i64, b.mzxid.0 as i64, true),
+            ("pzxid", a.pzxid.0 as i64, b.pzxid.0 as i64, true),
+            ("ctime", a.ctime, b.ctime, false),
+            ("mtime", a.mtime, b.mtime, false),
+            ("version", a.version.into(), b.version.into(), false),
+            ("cversion", a.cversion.into(), b.cversion.into(), false),
+            ("aversion", a.aversion.into(), b.aversion.into(), false),
+        ];
+        let owner = ("ephemeralOwner", a.ephemeral_owner, b.ephemeral_owner, true);
+        let mut out = String::new();
+        for (name, x, y, hex) in fields.into_iter().chain([owner]).filter(|f| f.1 != f.2) {
+            let sep = if out.is_empty() { "" } else { ", " };
+            let _ = if hex {
+                write!(out, "{sep}{name} 0x{x:x} vs 0x{y:x}")
+            } else {
+                write!(out, "{sep}{name} {x} vs {y}")
+            };
+        }
+        out
+    }
 }
 
 /// The stat a client sees (ZooKeeper's `Stat`).
@@ -122,6 +150,14 @@ impl Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_name_each_differing_field() {
+        let a = StatPersisted { czxid: Zxid(0x1_0000_0002), version: 1, ..Default::default() };
+        assert_eq!(a.differences(&a), "");
+        let b = StatPersisted { mzxid: Zxid(0x1f), version: 2, ephemeral_owner: 0x10, ..a };
+        assert_eq!(b.differences(&a), "mzxid 0x1f vs 0x0, version 2 vs 1, ephemeralOwner 0x10 vs 0x0");
+    }
 
     #[test]
     fn the_client_view_converts_back_to_the_stored_stat() {

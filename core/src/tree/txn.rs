@@ -211,8 +211,6 @@ impl std::fmt::Display for TxnOp {
             }
             TxnOp::Error(e) => write!(f, "error {}", e.name()),
             TxnOp::Import(i) => write!(f, "import ({} nodes, {} deletes)", i.nodes.len(), i.deletes.len()),
-            #[allow(unreachable_patterns)]
-            other => write!(f, "{other:?}"),
         }
     }
 }

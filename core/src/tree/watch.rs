@@ -82,6 +82,20 @@ impl EventType {
         }
     }
 
+    /// Its name in Java's `Watcher.Event.EventType` (`NodeCreated`, ...), as the trace and
+    /// the console print it.
+    pub fn java_name(self) -> &'static str {
+        match self {
+            EventType::NodeCreated => "NodeCreated",
+            EventType::NodeDeleted => "NodeDeleted",
+            EventType::NodeDataChanged => "NodeDataChanged",
+            EventType::NodeChildrenChanged => "NodeChildrenChanged",
+            EventType::DataWatchRemoved => "DataWatchRemoved",
+            EventType::ChildWatchRemoved => "ChildWatchRemoved",
+            EventType::PersistentWatchRemoved => "PersistentWatchRemoved",
+        }
+    }
+
     /// The name kazoo and the conformance goldens use (`NODE_CREATED`, ...).
     pub fn name(self) -> &'static str {
         match self {

@@ -171,7 +171,7 @@ pub fn snapshot_tree(name: &str, s: snap::Snapshot, zxid: Zxid) -> Result<DataTr
                 ZkError::NoNode => "its parent is not in the snapshot before it".to_owned(),
                 _ => format!("its path is not valid ({})", e.name()),
             };
-            FileError::other(name, format!("node {:?}: {why}", n.path))
+            FileError::other(name, format!("node {}: {why}", crate::text::Quoted(&n.path)))
         })?;
     }
     tree.last_zxid = zxid;

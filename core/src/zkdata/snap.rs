@@ -194,7 +194,10 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, FormatError> {
             "/".to_owned()
         } else {
             if nodes.is_empty() {
-                return Err(FormatError::at(at, format!("node {path:?} before the root")));
+                return Err(FormatError::at(
+                    at,
+                    format!("node {} before the root", crate::text::Quoted(&path)),
+                ));
             }
             path
         };
@@ -211,7 +214,8 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, FormatError> {
             // Version 1 wrote the digest as a hex string.
             let at = c.offset();
             let s = c.read(|r| r.string_opt("digest"))?.unwrap_or_default();
-            u64::from_str_radix(&s, 16).map_err(|_| FormatError::at(at, format!("bad digest {s:?}")))?
+            u64::from_str_radix(&s, 16)
+                .map_err(|_| FormatError::at(at, format!("bad digest {}", crate::text::Quoted(&s))))?
         };
         seal(&mut c, bytes)?;
         if zxid > 0 {
@@ -254,7 +258,7 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FormatError> {
     }
     let body = bytes.get(pos..bytes.len().saturating_sub(8)).ok_or_else(|| truncated(pos))?;
     let out = miniz_oxide::inflate::decompress_to_vec_with_limit(body, usize::MAX)
-        .map_err(|e| FormatError::at(pos as u64, format!("bad deflate data: {:?}", e.status)))?;
+        .map_err(|e| FormatError::at(pos as u64, format!("bad deflate data (status {})", e.status as i32)))?;
     let tail = &bytes[bytes.len() - 8..];
     let crc = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
     if crate::crc32::hash(&out) != crc {

@@ -90,8 +90,10 @@ pub struct Opts {
     /// The catch-up gate's bound on the lag, in transactions.
     #[arg(long, default_value_t = 1000)]
     pub max_lag: i64,
-    /// With abort after the cut-over: roll back although the writes the target took
-    /// since are not copied back (there is no reverse mirror).
+    /// With abort after the cut-over: the target's writers are stopped (an Apache
+    /// ZooKeeper target, which this controller cannot fence), or roll back although the
+    /// copy back could not make the source equal the target (the differences are named).
+    /// A zoolab target needs no --force: it is fenced, and its writes are copied back.
     #[arg(long)]
     pub force: bool,
     /// Never re-elect a zoolab ensemble to raise its epoch (at the cut-over, the target
@@ -109,7 +111,7 @@ fn stop_before(action: Action, until: Option<Phase>, phase: Phase) -> Option<Str
         Action::Run if until == Some(phase) => Some(format!("stopping at {phase} as asked (its gate: {})", phase.gate())),
         Action::Run if phase == Phase::Soak && until != Some(Phase::Committed) => Some(format!(
             "stopping at {phase}: the target serves; `zoolab migrate … commit` soaks and commits (no way back \
-             after), `abort --force` rolls back"
+             after), `abort` rolls back (the target's writes are copied back)"
         )),
         _ => None,
     }
@@ -281,6 +283,13 @@ struct Engine {
     journal: Journal,
     watching: bool,
     exact: bool,
+    /// Whether copies are compared exactly (the whole Stat) or logically (data, ACL):
+    /// the forward copy's fidelity, kept by the copy back.
+    compare_exact: bool,
+    /// The copy back of an abort after the cut-over: `src` and `dst` are swapped (the
+    /// target is read, the source written); the receiving side's ephemerals are left
+    /// alone (their sessions live there).
+    reverse: bool,
     /// Persistent source nodes the catch-up saw deleted above the freeze zxid.
     late_deletes: BTreeSet<String>,
 }
@@ -305,7 +314,7 @@ const MAX_RECONNECTS: usize = 5;
 
 impl Engine {
     fn fidelity(&self) -> Fidelity {
-        if self.exact {
+        if self.compare_exact {
             Fidelity::Exact
         } else {
             Fidelity::Logical
@@ -427,11 +436,16 @@ impl Engine {
                             bytes = 0;
                         }
                         bytes += size;
+                        let stat = plan::import_stat(
+                            &node.stat,
+                            target.get(&rel).map(|t| &t.stat),
+                            self.compare_exact,
+                        );
                         imp.nodes.push(ImportedNode {
                             path: self.dst.abs(&rel),
                             data: node.data,
                             acl: plan::acl(&node.acl),
-                            stat: plan::persisted(&node.stat),
+                            stat,
                         });
                     }
                     Change::Tombstone { rel, .. } => {
@@ -544,7 +558,14 @@ impl Engine {
     fn differs(&self, s: &NodeCopy, t: &NodeCopy) -> bool {
         s.data != t.data
             || s.acl != t.acl
-            || (self.exact && plan::persisted(&s.stat) != plan::persisted(&t.stat))
+            || (self.compare_exact && plan::persisted(&s.stat) != plan::persisted(&t.stat))
+    }
+
+    /// The receiving side's subtree: all of it, or, in the copy back, its persistent
+    /// nodes only (the source's ephemerals belong to sessions there, not to the copy).
+    async fn receiving_walk(&self) -> Result<BTreeMap<String, NodeCopy>, CallError> {
+        let all = self.dst.walk(&mut BTreeSet::new()).await?;
+        Ok(if self.reverse { all.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect() } else { all })
     }
 
     /// Walks both sides and applies every difference (a seed into an empty target, a
@@ -554,7 +575,7 @@ impl Engine {
         let src: BTreeMap<String, NodeCopy> =
             self.src.walk(&mut mid).await?.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
         self.dirty.extend(mid);
-        let dst = self.dst.walk(&mut BTreeSet::new()).await?;
+        let dst = self.receiving_walk().await?;
         let z = self.src.client.last_zxid();
         let mut changes = Vec::new();
         for (rel, n) in &src {
@@ -568,6 +589,24 @@ impl Engine {
         for rel in dst.keys() {
             if !src.contains_key(rel) && rel != "/" {
                 changes.push(Change::Tombstone { rel: rel.clone(), zxid: z });
+            }
+        }
+        if self.exact && !self.compare_exact {
+            // Compared logically, sent by import: a parent's child list (and counter)
+            // changed with each of its children's creation or deletion; it comes too.
+            let mut have: BTreeSet<String> = changes
+                .iter()
+                .filter(|c| matches!(c, Change::Upsert { .. }))
+                .map(|c| c.rel().to_string())
+                .collect();
+            let parents: Vec<String> =
+                changes.iter().filter_map(|c| parent(c.rel()).map(str::to_string)).collect();
+            for p in parents {
+                if let Some(n) = src.get(&p) {
+                    if have.insert(p.clone()) {
+                        changes.push(Change::Upsert { rel: p, node: n.clone() });
+                    }
+                }
             }
         }
         let n = self.apply(changes, &dst).await?;
@@ -676,7 +715,7 @@ impl Engine {
         let mut mid = BTreeSet::new();
         let src: BTreeMap<String, NodeCopy> =
             self.src.walk(&mut mid).await?.into_iter().filter(|(_, n)| !is_ephemeral(n)).collect();
-        let dst = self.dst.walk(&mut BTreeSet::new()).await?;
+        let dst = self.receiving_walk().await?;
         self.drain_events();
         self.dirty.extend(mid);
         let moving: BTreeSet<String> =
@@ -703,7 +742,12 @@ impl Engine {
             .into_iter()
             .map(|d| format!("{} {}", d.path, d.what))
             .collect();
-        let ev = plan::verify_gate(&ss.to_string(), &ts.to_string(), ss == ts, &diffs, moving.len());
+        let (equal, ss, ts) = (ss == ts, ss.to_string(), ts.to_string());
+        let ev = if self.reverse {
+            plan::verify_gate_named(("target", &ss), ("source", &ts), equal, &diffs, moving.len())
+        } else {
+            plan::verify_gate(&ss, &ts, equal, &diffs, moving.len())
+        };
         let _ = before;
         Ok((ev, src, diffs.len()))
     }
@@ -1198,6 +1242,9 @@ impl Engine {
         }
         if ev.holds {
             self.journal.raised_zxid = Some(target);
+            // Journaled before the target may take a write: an abort after a crash here
+            // knows the cut-over happened, and copies the target's writes back.
+            self.journal.save(&self.opts.journal)?;
             if self.dst.zoolab && !self.opts.logical {
                 let z = self.set_fence(&self.dst, false).await?;
                 ev.detail
@@ -1301,25 +1348,126 @@ impl Engine {
         }
     }
 
+    /// The copy back (the simulator's reverse drain, as one full pass): with the sides
+    /// swapped, the forward machinery walks the (fenced) target and the source and
+    /// applies every difference in scope to the source, deletions included — through the
+    /// import path guarded by the record when the source is zoolab (its fence refuses
+    /// client writes; the Stat comes across exactly unless the migration is logical), as
+    /// logical multis guarded by a check on the record when it is Apache ZooKeeper — then
+    /// compares the two as the verify gate does (counts, hashes, differences; and on the
+    /// import path, no sequence counter behind). Returns that evidence and the writes.
+    async fn copy_back(&mut self) -> Result<(Evidence, usize)> {
+        let (exact, compare_exact, reverse) = (self.exact, self.compare_exact, self.reverse);
+        std::mem::swap(&mut self.src, &mut self.dst);
+        // Into a zoolab source by import; the comparison is exact only when both ways
+        // are (logical writes into a ZooKeeper source give its nodes their own Stat).
+        self.exact = self.dst.zoolab;
+        self.compare_exact = compare_exact && self.exact;
+        self.reverse = true;
+        self.dirty.clear();
+        let r = self.copy_back_pass().await;
+        std::mem::swap(&mut self.src, &mut self.dst);
+        (self.exact, self.compare_exact, self.reverse) = (exact, compare_exact, reverse);
+        self.dirty.clear();
+        r
+    }
+
+    async fn copy_back_pass(&mut self) -> Result<(Evidence, usize)> {
+        let (_, n) = self.reconcile().await?;
+        let (mut ev, target, _) = self.compare().await?;
+        if !self.dirty.is_empty() {
+            // The verify gate leaves paths read mid-change to the final sync; the copy
+            // back has none after it: a fenced target does not change.
+            ev.holds = false;
+            ev.detail.push_str(&format!(
+                "; {} changed on the target during the copy back (a writer not stopped, or a closing \
+                 session's ephemerals)",
+                self.dirty.iter().next().map_or("?", String::as_str)
+            ));
+        }
+        if self.exact {
+            let source = self.receiving_walk().await?;
+            let behind = verify::sequence_counters_behind(&tree_of(&target), "/", &tree_of(&source), "/");
+            if let Some(b) = behind.first() {
+                ev.holds = false;
+                ev.detail.push_str(&format!("; sequence counter behind at {}", b.path));
+            }
+        }
+        Ok((ev, n))
+    }
+
+    /// Whether a zoolab side holds the fence marker on its migrated subtree.
+    async fn is_fenced(&self, side: &Side) -> Result<bool> {
+        Ok(side.client.get_data(FENCE_PATH).await?.is_some_and(|(data, _)| data == side.root.as_bytes()))
+    }
+
     /// Undoes the migration. After the cut-over the order is the simulator's
-    /// (`sim.rs` `roll`): fence the target, wait for that fence's zxid, require the
-    /// source's zxid above it (else its gate stays closed, saying how), and only then
-    /// unfence the source — never two writable sides at once.
+    /// (`sim.rs` `roll`): fence the target (zoolab; an Apache ZooKeeper target only with
+    /// `--force`: its writers stopped), wait for that fence's zxid, copy everything in
+    /// scope that differs back to the source and verify the two equal (the reverse
+    /// drain; the evidence journaled), require the source's zxid above the target's
+    /// (else its gate stays closed, saying how), and only then unfence the source —
+    /// never two writable sides at once.
     async fn roll_back_work(&mut self) -> Result<Evidence> {
         let mut notes = Vec::new();
         let cut = self.journal.raised_zxid.is_some();
         if cut {
-            if !self.dst.zoolab {
-                bail!(
-                    "the target {} is not zoolab: this controller cannot fence it; stop its writers in {} before \
-                     moving them back",
-                    self.dst.hosts,
-                    self.dst.root
-                );
+            let target = if self.dst.zoolab {
+                let z = self.set_fence(&self.dst, true).await?;
+                notes.push(format!("target fenced again at 0x{z:x}"));
+                self.dst.client.synced_zxid("/").await?.max(z)
+            } else {
+                // `drive` lets this through only with --force.
+                notes.push(format!(
+                    "the target {} cannot be fenced (not zoolab): its writers in {} are stopped (--force)",
+                    self.dst.hosts, self.dst.root
+                ));
+                self.dst.client.synced_zxid("/").await?
+            };
+            let unfenced = self.src.zoolab && !self.is_fenced(&self.src).await?;
+            match &self.journal.copied_back {
+                Some(done) if unfenced => {
+                    // A resumed abort that had lifted the source's fence: the source may
+                    // take writes already, which a second pass would overwrite.
+                    notes.push(format!("copied back before the source was unfenced: {done}"));
+                }
+                _ => {
+                    let (ev, n) = self.copy_back().await?;
+                    let how = if self.src.zoolab {
+                        "imports into the fenced source"
+                    } else {
+                        "logical writes into the source"
+                    };
+                    if !ev.holds && !self.opts.force {
+                        return Ok(Evidence {
+                            holds: false,
+                            detail: format!(
+                                "{}; copy back: {n} writes ({how}), but the source does not equal the target: {}; \
+                                 abort again (the pass is redone), or with --force to roll back without those \
+                                 differences",
+                                notes.join("; "),
+                                ev.detail
+                            ),
+                        });
+                    }
+                    let done = if ev.holds {
+                        format!("copied back {n} differences ({how}); verified: {}", ev.detail)
+                    } else {
+                        format!(
+                            "copied back {n} differences ({how}); NOT equal, rolled back anyway (--force): {}",
+                            ev.detail
+                        )
+                    };
+                    // A resumed abort's pass finds what the first one left; the first
+                    // one's count stays in the evidence.
+                    let done = plan::copy_back_note(done, self.journal.copied_back.as_deref());
+                    // Journaled first: once it is printed, a resumed abort knows of it.
+                    self.journal.copied_back = Some(done.clone());
+                    self.journal.save(&self.opts.journal)?;
+                    self.say(&done);
+                    notes.push(done);
+                }
             }
-            let z = self.set_fence(&self.dst, true).await?;
-            let target = self.dst.client.synced_zxid("/").await?.max(z);
-            notes.push(format!("target fenced again at 0x{z:x}"));
             let mut source = self.src.client.synced_zxid("/").await?;
             if source <= target && self.src.zoolab {
                 if let Some(z) = self.raise_epoch_online(true, (target >> 32) as u32).await? {
@@ -1358,11 +1506,7 @@ impl Engine {
             notes.push("the source had no fence: its writers may start again".to_string());
         }
         if cut {
-            notes.push(
-                "writes the target took after the cut-over are not copied back (no reverse mirror yet): \
-                 compare the subtrees before moving clients back"
-                    .to_string(),
-            );
+            notes.push(format!("clients move back to {}", self.src.hosts));
         }
         Ok(Evidence { holds: true, detail: notes.join("; ") })
     }
@@ -1408,6 +1552,9 @@ fn print_status(j: &Journal) {
         if let Some(z) = v {
             println!("{k} zxid: 0x{z:x}");
         }
+    }
+    if let Some(c) = &j.copied_back {
+        println!("copy back: {c}");
     }
     println!("gate of {}: {}", j.migration.phase(), j.migration.phase().gate());
 }
@@ -1469,6 +1616,8 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
         journal,
         watching: false,
         exact,
+        compare_exact: exact,
+        reverse: false,
         late_deletes: BTreeSet::new(),
     };
     if resumed {
@@ -1485,12 +1634,14 @@ async fn drive(opts: Opts, existing: Option<Journal>) -> Result<bool> {
     if e.opts.action == Action::Abort {
         e.check_stamp().await?;
         let stamp = e.stamp();
-        let cut = e.journal.raised_zxid.is_some() || e.journal.migration.phase() > Phase::CutOver;
-        if cut && !e.opts.force && e.journal.migration.phase().reversible() {
-            bail!(
-                "the target took over at the cut-over and writes it took since are not copied back (no reverse \
-                 mirror): abort with --force to roll back anyway"
-            );
+        // After the cut-over: its zxid journaled (a rollback from any phase), or the soak.
+        let phase = e.journal.migration.phase();
+        let cut = e.journal.raised_zxid.is_some() || phase == Phase::Soak;
+        let undoable = phase.reversible() || phase == Phase::RollingBack;
+        if let Some(why) =
+            plan::abort_refusal(cut && undoable, e.dst.zoolab, e.opts.force, &e.dst.hosts, &e.dst.root)
+        {
+            bail!("{why}");
         }
         if e.journal.migration.phase() != Phase::RollingBack {
             e.journal.migration.roll_back(stamp, "aborted by the operator")?;

@@ -31,6 +31,12 @@ pub struct Journal {
     pub fence_zxid: Option<i64>,
     /// The target's zxid at the cut-over.
     pub raised_zxid: Option<i64>,
+    /// An abort after the cut-over: the evidence of the copy back (the target's writes
+    /// since the cut-over copied to the source and the two compared), journaled before
+    /// the source's epoch is raised and its fence lifted. A resumed abort that finds a
+    /// zoolab source already unfenced does not copy again (the source may take writes).
+    #[serde(default)]
+    pub copied_back: Option<String>,
     /// What the sides are and how the copy travels, fixed by the first run: a resumed
     /// run that sees otherwise refuses to go on (the fence, the record and the copy's
     /// fidelity all depend on them).
@@ -61,6 +67,7 @@ impl Journal {
             applied_zxid: None,
             fence_zxid: None,
             raised_zxid: None,
+            copied_back: None,
             sides: None,
         }
     }
@@ -168,6 +175,42 @@ impl Journal {
     }
 }
 
+/// Why an abort must be refused without `--force`, if it must: after the cut-over
+/// (`cut`) the target serves clients, and the abort copies its writes back to the
+/// source only once the target is fenced — which this controller can do on zoolab, not
+/// on Apache ZooKeeper (the operator must stop its writers and say so with `--force`).
+pub fn abort_refusal(
+    cut: bool,
+    target_zoolab: bool,
+    force: bool,
+    target: &str,
+    root: &str,
+) -> Option<String> {
+    (cut && !target_zoolab && !force).then(|| {
+        format!(
+            "the target {target} is not zoolab: this controller cannot fence it, and a write it takes during or \
+             after the copy back would be lost to the source; stop its writers in {root}, then abort with --force \
+             (meaning: the target's writers are stopped; the copy back then runs)"
+        )
+    })
+}
+
+/// The journaled note of a copy back: this pass's, and the first pass's count when an
+/// earlier (interrupted, or gate-closed) abort copied back before.
+pub fn copy_back_note(this: String, earlier: Option<&str>) -> String {
+    const MARK: &str = "first pass: ";
+    match earlier {
+        Some(e) => {
+            let first = match e.find(MARK) {
+                Some(i) => &e[i + MARK.len()..],
+                None => e.split(';').next().unwrap_or(e),
+            };
+            format!("{this}; {MARK}{first}")
+        }
+        None => this,
+    }
+}
+
 /// Whether a cluster's migration record (as read) belongs to another subtree's
 /// migration still in progress — one fence and one record per cluster, so a second
 /// migration must wait for it to be committed or rolled back. The reason, naming it.
@@ -201,6 +244,22 @@ pub struct NodeCopy {
 /// [`StatPersisted::from_client`], which the simulator's logical copy uses too).
 pub fn persisted(s: &WireStat) -> StatPersisted {
     StatPersisted::from_client(&zoolab_core::tree::Stat::from(s))
+}
+
+/// The Stat a node is imported with. A copy compared logically but sent through the
+/// import path (the copy back into a fenced zoolab source after a `--logical`
+/// migration: the fence refuses client writes) brings the node's Stat as the sending
+/// side has it, except its cversion — the sequence counter of its children — which
+/// never goes below the receiving side's (a logical copy restarted it): a sequential
+/// create there must not hand out a name again.
+pub fn import_stat(node: &WireStat, existing: Option<&WireStat>, exact: bool) -> StatPersisted {
+    let mut stat = persisted(node);
+    if !exact {
+        if let Some(e) = existing {
+            stat.cversion = stat.cversion.max(persisted(e).cversion);
+        }
+    }
+    stat
 }
 
 /// The core's ACL from the wire's.
@@ -345,7 +404,19 @@ pub fn catch_up_gate(source: i64, applied: i64, waiting: usize, max_lag: i64) ->
 
 /// The verify gate: equal counts and hashes, no difference.
 pub fn verify_gate(source: &str, target: &str, equal: bool, diffs: &[String], skipped: usize) -> Evidence {
-    let mut detail = format!("source {source}; target {target}; {} differences", diffs.len());
+    verify_gate_named(("source", source), ("target", target), equal, diffs, skipped)
+}
+
+/// The verify gate with each side named (the copy back compares the target, which
+/// sends, with the source, which receives).
+pub fn verify_gate_named(
+    (sending, source): (&str, &str),
+    (receiving, target): (&str, &str),
+    equal: bool,
+    diffs: &[String],
+    skipped: usize,
+) -> Evidence {
+    let mut detail = format!("{sending} {source}; {receiving} {target}; {} differences", diffs.len());
     if skipped > 0 {
         detail.push_str(&format!(" ({skipped} paths changed during the walk, left to the final sync)"));
     }
@@ -611,6 +682,51 @@ mod tests {
         assert!(!verify_gate("s", "t", true, &["/x data differs".into()], 0).holds);
         assert!(!verify_gate("s", "t", false, &[], 0).holds);
         assert!(verify_gate("s", "s", true, &[], 2).holds);
+        let back = verify_gate_named(("target", "t"), ("source", "s"), true, &[], 0);
+        assert!(
+            back.holds && back.detail.starts_with("target t; source s; 0 differences"),
+            "{}",
+            back.detail
+        );
+    }
+
+    #[test]
+    fn a_logical_import_never_moves_a_sequence_counter_back() {
+        let s = |cversion: i32, version: i32| WireStat {
+            cversion,
+            version,
+            num_children: 1,
+            ..WireStat::default()
+        };
+        let (sent, there) = (s(3, 1), s(25, 7));
+        assert_eq!(import_stat(&sent, Some(&there), true), persisted(&sent), "exact: the Stat as sent");
+        let logical = import_stat(&sent, Some(&there), false);
+        assert_eq!((logical.cversion, logical.version), (persisted(&there).cversion, 1));
+        assert_eq!(import_stat(&sent, None, false), persisted(&sent), "a new node");
+        assert_eq!(import_stat(&there, Some(&sent), false), persisted(&there), "already ahead");
+    }
+
+    #[test]
+    fn a_resumed_copy_back_keeps_the_first_passs_count() {
+        let one = copy_back_note("copied back 111 differences (imports); verified: x".into(), None);
+        let two = copy_back_note("copied back 0 differences (imports); verified: x".into(), Some(&one));
+        assert!(two.ends_with("; first pass: copied back 111 differences (imports)"), "{two}");
+        let three = copy_back_note("copied back 0 differences (imports); verified: x".into(), Some(&two));
+        assert!(three.ends_with("; first pass: copied back 111 differences (imports)"), "{three}");
+        assert_eq!(three.matches("first pass").count(), 1, "{three}");
+    }
+
+    #[test]
+    fn an_abort_after_the_cut_over_needs_force_only_without_a_fence_on_the_target() {
+        assert_eq!(abort_refusal(false, false, false, "zk:1", "/app"), None, "before the cut-over");
+        assert_eq!(abort_refusal(true, true, false, "zl:1", "/app"), None, "a zoolab target is fenced first");
+        let why = abort_refusal(true, false, false, "zk:1", "/app").expect("refused");
+        assert!(why.contains("cannot fence") && why.contains("--force") && why.contains("/app"), "{why}");
+        assert_eq!(
+            abort_refusal(true, false, true, "zk:1", "/app"),
+            None,
+            "the operator stopped its writers"
+        );
     }
 
     #[test]
@@ -622,6 +738,7 @@ mod tests {
         let mut j = Journal::new("127.0.0.1:2181", "127.0.0.1:3181", "/app", 3);
         j.migration.advance(3, Evidence { holds: true, detail: "ok".into() }).unwrap();
         j.fence_zxid = Some(0x1_0000_0042);
+        j.copied_back = Some("verified".into());
         j.save(&path).unwrap();
         let back = Journal::load(&path).unwrap().unwrap();
         assert_eq!(back, j);

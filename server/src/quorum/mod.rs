@@ -108,6 +108,10 @@ async fn serve(
         // `Output::Committed`'s fingerprint is for the simulator's traces: nothing
         // here reads it, and it would hash every value once more.
         txn_fingerprints: false,
+        // Clients are throttled at the socket (`zk::GLOBAL_OUTSTANDING_LIMIT` per member,
+        // as ZooKeeper does); the core's own bound, which refuses, is only a backstop:
+        // room for every member's clients plus a migration's imports.
+        max_outstanding: 64 * crate::zk::GLOBAL_OUTSTANDING_LIMIT,
         ..ServerConfig::default()
     };
     // The static configuration, as ZooKeeper's `/zookeeper/config` spells it (version 0;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tracing::{info, warn};
 use zoolab_core::jute::proto::ConnectRequest;
 use zoolab_core::jute::proto::RequestHeader;
@@ -259,8 +259,51 @@ async fn serve(
     accept_clients(listener, shared).await
 }
 
+/// ZooKeeper's `globalOutstandingLimit` (its default): how many requests a server holds
+/// from all its clients at once, read but not yet answered. Past it, ZooKeeper stops
+/// reading from client sockets until replies go out; so does zoolab ([`Throttle`]), so a
+/// client that pipelines thousands of requests is slowed by TCP, never refused.
+pub(crate) const GLOBAL_OUTSTANDING_LIMIT: usize = 1000;
+
+/// One connection's share of the server's outstanding-request budget: a permit taken
+/// for each request read (after the handshake), given back when a packet other than a
+/// watch notification (xid −1) goes out to that client, and all of them when the
+/// connection ends. Replies that come without a request (the connect response, when a
+/// client pipelines behind it) at worst give a permit back early: the server never
+/// holds more permits than it has taken.
+struct Throttle {
+    permits: Arc<Semaphore>,
+    pending: AtomicUsize,
+}
+
+impl Throttle {
+    /// Waits for a permit: while the server is at its limit this connection is not read.
+    async fn take(&self) {
+        if let Ok(p) = self.permits.acquire().await {
+            p.forget();
+            self.pending.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A packet went out to the client.
+    fn sent(&self, packet: &[u8]) {
+        let notification = packet.get(4..8).is_some_and(|x| x == (-1i32).to_be_bytes());
+        if !notification
+            && self.pending.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
+        {
+            self.permits.add_permits(1);
+        }
+    }
+
+    /// The connection ended: every permit it held goes back.
+    fn release_all(&self) {
+        self.permits.add_permits(self.pending.swap(0, Ordering::Relaxed));
+    }
+}
+
 /// Accepts client connections forever, each served by [`connection`].
 pub(crate) async fn accept_clients<F: Facing>(listener: TcpListener, shared: Arc<Mutex<F>>) -> Result<()> {
+    let permits = Arc::new(Semaphore::new(GLOBAL_OUTSTANDING_LIMIT));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -272,7 +315,8 @@ pub(crate) async fn accept_clients<F: Facing>(listener: TcpListener, shared: Arc
         };
         let _ = stream.set_nodelay(true);
         let s = shared.clone();
-        tokio::spawn(async move { connection(s, stream, peer).await });
+        let throttle = Arc::new(Throttle { permits: permits.clone(), pending: AtomicUsize::new(0) });
+        tokio::spawn(async move { connection(s, stream, peer, throttle).await });
     }
 }
 
@@ -286,7 +330,12 @@ async fn read_body(r: &mut (impl AsyncReadExt + Unpin), len: i32, limit: usize) 
     Ok(buf)
 }
 
-async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: SocketAddr) {
+async fn connection<F: Facing>(
+    shared: Arc<Mutex<F>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    throttle: Arc<Throttle>,
+) {
     let (rd, wr) = stream.into_split();
     // Buffered: a request's length and body (and pipelined requests) in one read.
     let mut rd = tokio::io::BufReader::with_capacity(64 << 10, rd);
@@ -315,10 +364,10 @@ async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: S
         }
     };
     let closed = Arc::new(Notify::new());
-    let writer = tokio::spawn(write_loop(wr, rx, closed.clone(), queued));
+    let writer = tokio::spawn(write_loop(wr, rx, closed.clone(), queued, throttle.clone()));
     let mut killed = false;
     let why = tokio::select! {
-        why = read_loop(&shared, conn, &mut rd, i32::from_be_bytes(first)) => why,
+        why = read_loop(&shared, conn, &mut rd, i32::from_be_bytes(first), &throttle) => why,
         _ = closed.notified() => None,
         _ = kill.notified() => {
             killed = true;
@@ -336,6 +385,7 @@ async fn connection<F: Facing>(shared: Arc<Mutex<F>>, stream: TcpStream, peer: S
         st.closed(conn);
     }
     let _ = writer.await;
+    throttle.release_all();
 }
 
 /// Reads packets until the connection should close; returns the reason to log, if any.
@@ -344,6 +394,7 @@ async fn read_loop<F: Facing>(
     conn: ConnId,
     rd: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
     first_len: i32,
+    throttle: &Throttle,
 ) -> Option<String> {
     let limit = lock(shared).jute_max_buffer();
     let body = match read_body(rd, first_len, limit).await {
@@ -366,6 +417,7 @@ async fn read_loop<F: Facing>(
             Ok(b) => b,
             Err(e) => return Some(e),
         };
+        throttle.take().await;
         // zoolab's own opcode (a migration's import) is not ZooKeeper's: decoded here.
         if let Some((xid, admin)) = crate::migrate::wire::decode_admin(&body, limit) {
             use crate::migrate::wire::Admin;
@@ -394,6 +446,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Out>,
     closed: Arc<Notify>,
     queued: Arc<AtomicUsize>,
+    throttle: Arc<Throttle>,
 ) {
     let mut w = BufWriter::new(wr);
     'outer: while let Some(out) = rx.recv().await {
@@ -405,6 +458,7 @@ async fn write_loop(
                         break 'outer;
                     }
                     queued.fetch_sub(p.len(), Ordering::Relaxed);
+                    throttle.sent(&p);
                 }
                 Out::Close => break 'outer,
             }

@@ -1,7 +1,10 @@
+use super::use_value;
 use crate::components::{
-    ClusterPanel, CompareTrees, ExerciseList, ExercisePane, Inspector, InvariantsPanel, MigrationPanel,
-    Sessions, Timeline, ZkConsole,
+    cluster_panel, exercise_list, exercise_pane, invariants_panel, sessions, timeline, ClusterProps,
+    CompareTrees, InspectorProps, InvariantsProps, ListProps, MigrationPanel, PaneProps, SessionsProps,
+    TimelineProps, ZkConsole,
 };
+use crate::library::SCENARIOS;
 use crate::migview;
 use crate::state::{
     Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS, TICK_MS,
@@ -14,7 +17,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 use zoolab_core::scenario::classroom::Control;
-use zoolab_core::scenario::library::LIBRARY;
 
 /// The browser's local storage, when the page may use it.
 fn storage() -> Option<web_sys::Storage> {
@@ -62,9 +64,20 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
 #[function_component(App)]
 pub fn app() -> Html {
     let model = use_reducer(|| Model::new(initial()));
+    // Opening a built-in or a link waits, in the page, for its text to be fetched or the
+    // link to be inflated (`Source::prepare`); everything else is dispatched at once.
     let dispatch = {
         let model = model.clone();
-        Callback::from(move |a: Action| model.dispatch(a))
+        Callback::from(move |a: Action| match a {
+            Action::Open(source) if source.needs_preparing() => {
+                let model = model.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    source.prepare().await;
+                    model.dispatch(Action::Open(source));
+                });
+            }
+            a => model.dispatch(a),
+        })
     };
     let pg = model.pg.borrow();
     let playing = pg.playing;
@@ -117,6 +130,24 @@ pub fn app() -> Html {
                 }
             });
             move || drop(listener)
+        });
+    }
+    // A link asked for, in the page: the browser deflates it (`codec.rs`), then it is shown.
+    {
+        let model = model.clone();
+        let dispatch = dispatch.clone();
+        use_effect_with(pg.sealings, move |_| {
+            // The request is numbered as the model is now (it may have moved on since
+            // this render): `Action::Linked` shows the latest one only.
+            let (sealing, n) = {
+                let mut pg = model.pg.borrow_mut();
+                (pg.sealing.take(), pg.sealings)
+            };
+            if let Some((payload, kind)) = sealing {
+                wasm_bindgen_futures::spawn_local(async move {
+                    dispatch.emit(Action::Linked(kind, n, crate::codec::deflate(&payload).await));
+                });
+            }
         });
     }
     // Share: the link goes into the URL's fragment and, when allowed, the clipboard.
@@ -221,7 +252,7 @@ pub fn app() -> Html {
                     { button("play", "▶ Play", "Play: let simulated time run (space)", Action::Play, halted) }
                 }
                 { button("step", "Step ▸", "Run exactly one event: a message delivered, a timer fired, a disk write acknowledged (→)", Action::StepEvent, halted) }
-                <StepTo on_action={dispatch.clone()} disabled={halted} />
+                { step_to(&dispatch, halted) }
                 { button("run", "Run 1 s ▸▸", "Let one simulated second pass", Action::RunFor(1_000), halted) }
                 <label title="How fast simulated time runs while playing">
                     { "speed " }
@@ -297,9 +328,7 @@ pub fn app() -> Html {
             <div class={classes!("workspace", pg.exercise.is_some().then_some("with-exercise"))}>
                 <div class="main-column">
                 <div class={classes!("clusters", (clusters.len() > 2).then_some("many"))}>
-                    { for clusters.into_iter().map(|c| { let k = c.index; html! {
-                        <ClusterPanel key={k} cluster={c} selected={pg.selected.clone()} on_action={dispatch.clone()} lock={locked.clone()} />
-                    } }) }
+                    { for clusters.into_iter().map(|c| cluster_panel(&ClusterProps { cluster: c, selected: pg.selected.clone(), on_action: dispatch.clone(), lock: locked.clone() })) }
                     if locked.is_none() && names.len() < zoolab_core::scenario::MAX_CLUSTERS {
                         { button("add-cluster", "+ cluster", "Add a cluster of 3 servers to this world: clusters exist from time zero, so the run replays its steps over the new world", Action::AddCluster(3), false) }
                     }
@@ -308,26 +337,26 @@ pub fn app() -> Html {
                                 disabled={halted || !pg.allows(Control::Migration)} on_action={dispatch.clone()} />
                 </div>
                 <aside class="side">
-                    <ExerciseList progress={pg.progress.clone()} current={pg.exercise.as_ref().map(|e| e.name.clone())}
-                                  locked={locked.is_some()} on_action={dispatch.clone()} />
+                    { exercise_list(&ListProps { progress: pg.progress.clone(), current: pg.exercise.as_ref().map(|e| e.name.clone()),
+                                                 locked: locked.is_some(), on_action: dispatch.clone() }) }
                     if let Some(run) = &pg.exercise {
-                        <ExercisePane run={run.clone()} lock={locked.clone()} on_action={dispatch.clone()} />
+                        { exercise_pane(&PaneProps { run: run.clone(), lock: locked.clone(), on_action: dispatch.clone() }) }
                     }
-                    <InvariantsPanel invariants={view::invariants(pg.world())} />
-                    <Inspector view={view::inspector(&pg)} on_action={dispatch.clone()} />
+                    { invariants_panel(&InvariantsProps { invariants: view::invariants(pg.world()) }) }
+                    { crate::components::inspector(&InspectorProps { view: view::inspector(&pg), on_action: dispatch.clone() }) }
                     if let Some(sel) = &pg.selected {
-                        <Sessions server={format!("{}{}", sel.cluster, sel.id)} leads={migview::leads(&pg, sel)} rows={migview::sessions(&pg, sel)} />
+                        { sessions(&SessionsProps { server: format!("{}{}", sel.cluster, sel.id), leads: migview::leads(&pg, sel), rows: migview::sessions(&pg, sel) }) }
                     }
                     <CompareTrees servers={migview::servers(&pg)} diff={pg.compare.as_ref().map(|(a, b)| migview::compare(&pg, a, b))}
                                   on_action={dispatch.clone()} />
                 </aside>
             </div>
-            <Timeline position={pg.position()} head={pg.head_events()} time_ms={pg.world().now()}
-                      trace={view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters())} spacetime={view::spacetime(&pg)} on_action={dispatch.clone()} />
+            { timeline(&TimelineProps { position: pg.position(), head: pg.head_events(), time_ms: pg.world().now(),
+                      trace: view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters()), spacetime: view::spacetime(&pg), on_action: dispatch.clone() }) }
             <ZkConsole clusters={names.clone()} cluster={console_cluster} view={console_view} locked={!pg.allows(Control::Client)}
                        complete={complete} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
-                <CommandLine on_action={dispatch.clone()} />
+                { command_line(&dispatch) }
                 <table class="clients" id="clients" title="Each client command of the run and what became of it (as `expect c1 succeeded` sees it)">
                     { for view::client_log(&pg).into_iter().map(|l| html! {
                         <tr class={l.status}>
@@ -402,12 +431,10 @@ pub struct MenuProps {
 /// The built-in scenarios, to open run through or from their start.
 #[function_component(ScenarioMenu)]
 pub fn scenario_menu(props: &MenuProps) -> Html {
-    let choice = use_state(|| {
-        if LIBRARY.iter().any(|(n, _)| *n == props.origin) {
-            props.origin.clone()
-        } else {
-            "minority-cannot-commit".to_string()
-        }
+    let choice = use_value(if SCENARIOS.contains(&props.origin.as_str()) {
+        props.origin.clone()
+    } else {
+        "minority-cannot-commit".to_string()
     });
     let on_change = {
         let choice = choice.clone();
@@ -441,7 +468,7 @@ pub fn scenario_menu(props: &MenuProps) -> Html {
     html! {
         <span class="menu">
             <select id="builtin" onchange={on_change} aria-label="built-in scenarios" title="Ready scenarios of ZooKeeper's behaviour">
-                { for LIBRARY.iter().map(|(n, _)| html! { <option value={*n} selected={*n == *choice}>{ n.replace('-', " ") }</option> }) }
+                { for SCENARIOS.iter().map(|n| html! { <option value={*n} selected={*n == *choice}>{ n.replace('-', " ") }</option> }) }
             </select>
             <button id="open-builtin" title="Open it, run to its end; then scrub back or carry on" onclick={open(false)}>{ "Open" }</button>
             <button id="open-builtin-start" title="Open its topology only, and play it yourself" onclick={open(true)}>{ "Start it" }</button>
@@ -466,9 +493,9 @@ pub struct PartitionProps {
 /// group), then cut the links between the groups.
 #[function_component(PartitionEditor)]
 pub fn partition_editor(props: &PartitionProps) -> Html {
-    let cluster = use_state(|| 0usize);
-    let groups = use_state(Vec::<u8>::new);
-    let open = use_state(|| false);
+    let cluster = use_value(0usize);
+    let groups = use_value(Vec::<u8>::new());
+    let open = use_value(false);
     let Some((name, size)) = props.clusters.get(*cluster).cloned() else { return html! {} };
     let size = size as usize;
     let mut g: Vec<u8> = (*groups).clone();
@@ -531,23 +558,16 @@ pub fn partition_editor(props: &PartitionProps) -> Html {
     }
 }
 
-/// Properties of the [`CommandLine`].
-#[derive(Properties, PartialEq)]
-pub struct CommandProps {
-    /// Where the step goes.
-    pub on_action: Callback<Action>,
-}
-
-/// Type any step of the scenario language: a client command, a fault, a run.
-#[function_component(CommandLine)]
-pub fn command_line(props: &CommandProps) -> Html {
-    let input = use_node_ref();
+/// Type any step of the scenario language: a client command, a fault, a run. A plain
+/// function, not a component (about 3 KB of the bundle each): the input is the form's.
+fn command_line(on_action: &Callback<Action>) -> Html {
     let onsubmit = {
-        let cb = props.on_action.clone();
-        let input = input.clone();
+        let cb = on_action.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if let Some(el) = input.cast::<HtmlInputElement>() {
+            let form: web_sys::Element = e.target_unchecked_into();
+            let input = form.query_selector("#command").ok().flatten();
+            if let Some(el) = input.and_then(|i| i.dyn_into::<HtmlInputElement>().ok()) {
                 let line = el.value();
                 if !line.trim().is_empty() {
                     cb.emit(Action::Command(line));
@@ -559,7 +579,7 @@ pub fn command_line(props: &CommandProps) -> Html {
     html! {
         <form class="command" {onsubmit}>
             <label for="command" title="Any step of the scenario language (docs/scenarios.md)">{ "step › " }</label>
-            <input id="command" ref={input} placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
+            <input id="command" placeholder="you_a: create /x 1 · you_a: get /x · change network loss 5% · run until a has a leader"
                    autocomplete="off" spellcheck="false" />
             <button type="submit" title="Append this step to the run's scenario and run it (Enter)">{ "Run step" }</button>
         </form>
@@ -590,7 +610,7 @@ pub struct NetworkProps {
 /// duplication, client latency); either appends one `change network …` step.
 #[function_component(NetworkMenu)]
 pub fn network_menu(props: &NetworkProps) -> Html {
-    let open = use_state(|| false);
+    let open = use_value(false);
     let cb = props.on_action.clone();
     let onchange = {
         let open = open.clone();
@@ -658,38 +678,29 @@ pub fn network_menu(props: &NetworkProps) -> Html {
     }
 }
 
-/// Properties of [`StepTo`].
-#[derive(Properties, PartialEq)]
-pub struct StepToProps {
-    /// Where the step goes.
-    pub on_action: Callback<Action>,
-    /// Whether the run has halted.
-    pub disabled: bool,
-}
-
-/// Step until the next message of a chosen kind is delivered.
-#[function_component(StepTo)]
-pub fn step_to(props: &StepToProps) -> Html {
-    let kind = use_state(|| 1usize);
-    let onchange = {
-        let kind = kind.clone();
-        Callback::from(move |e: Event| {
-            let s: HtmlSelectElement = e.target_unchecked_into();
-            kind.set(s.value().parse().unwrap_or(0));
-        })
-    };
+/// Step until the next message of a chosen kind is delivered. A plain function, not a
+/// component (about 3 KB of the bundle each): the kind is read from its `<select>` on
+/// click, which keeps the user's choice across renders (its options' `selected` never
+/// change).
+fn step_to(on_action: &Callback<Action>, disabled: bool) -> Html {
     let onclick = {
-        let cb = props.on_action.clone();
-        let k = STEP_KINDS[(*kind).min(STEP_KINDS.len() - 1)];
-        Callback::from(move |_| cb.emit(Action::StepToKind(k)))
+        let cb = on_action.clone();
+        Callback::from(move |_: MouseEvent| {
+            let chosen = gloo::utils::document()
+                .get_element_by_id("step-kind")
+                .and_then(|e| e.dyn_into::<HtmlSelectElement>().ok())
+                .and_then(|s| s.value().parse::<usize>().ok())
+                .unwrap_or(1);
+            cb.emit(Action::StepToKind(STEP_KINDS[chosen.min(STEP_KINDS.len() - 1)]))
+        })
     };
     html! {
         <span class="step-to">
-            <button id="step-to" disabled={props.disabled} {onclick}
+            <button id="step-to" {disabled} {onclick}
                     title="Run events until the next message of this kind is delivered">{ "Step to" }</button>
-            <select id="step-kind" {onchange} aria-label="message kind to step to">
+            <select id="step-kind" aria-label="message kind to step to">
                 { for STEP_KINDS.iter().enumerate().map(|(i, k)| html! {
-                    <option value={i.to_string()} selected={i == *kind} title={view::message_help(k)}>{ *k }</option>
+                    <option value={i.to_string()} selected={i == 1} title={view::message_help(k)}>{ *k }</option>
                 }) }
             </select>
         </span>

@@ -2,6 +2,7 @@
 //! with path completion (Tab) from the connected server's tree, command history (↑/↓),
 //! the results and watch events, and a table of the clients' operations.
 
+use super::use_value;
 use crate::state::Action;
 use crate::view::{Completion, ConsoleView};
 use web_sys::{HtmlInputElement, HtmlSelectElement, KeyboardEvent};
@@ -42,10 +43,10 @@ pub fn navigate(history: &[String], pos: usize, back: bool, draft: &str) -> (usi
 pub fn zk_console(props: &ConsoleProps) -> Html {
     let input = use_node_ref();
     // Typed commands (for ↑/↓), the position in them, the line being typed.
-    let history = use_state(Vec::<String>::new);
-    let pos = use_state(|| 0usize);
-    let draft = use_state(String::new);
-    let note = use_state(|| None::<(bool, String)>); // (error?, text) under the prompt
+    let history = use_value(Vec::<String>::new());
+    let pos = use_value(0usize);
+    let draft = use_value(String::new());
+    let note = use_value(None::<(bool, String)>); // (error?, text) under the prompt
 
     let client = props.view.as_ref().map(|v| v.client.clone()).unwrap_or_default();
     let onsubmit = {

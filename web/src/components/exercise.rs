@@ -3,10 +3,10 @@
 //! once solved, the submit link, and the teacher's locked link).
 
 use super::markdown;
+use crate::library::EXERCISES;
 use crate::state::{Action, ExerciseRun, Progress, Status};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use zoolab_core::exercise::LIBRARY;
 use zoolab_core::scenario::classroom::{Control, Lock};
 
 /// A status as text and shape (never colour alone).
@@ -18,23 +18,7 @@ pub fn status_mark(s: Option<Status>) -> (&'static str, &'static str, &'static s
     }
 }
 
-/// Each built-in exercise's title and level, read once (the list re-renders with
-/// every play tick; parsing eight files each time would cost frames).
-fn titles() -> &'static [(String, u8)] {
-    static TITLES: std::sync::OnceLock<Vec<(String, u8)>> = std::sync::OnceLock::new();
-    TITLES.get_or_init(|| {
-        LIBRARY
-            .iter()
-            .map(|(name, text)| {
-                crate::exercise_file::read(text)
-                    .map_or_else(|_| (name.to_string(), 0), |e| (e.title, e.level))
-            })
-            .collect()
-    })
-}
-
-/// Properties of the [`ExerciseList`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`exercise_list`].
 pub struct ListProps {
     /// The student's progress.
     pub progress: Progress,
@@ -47,19 +31,21 @@ pub struct ListProps {
 }
 
 /// Every built-in exercise, easiest first, with the student's progress.
-#[function_component(ExerciseList)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn exercise_list(props: &ListProps) -> Html {
     if props.locked {
         return html! {};
     }
-    let solved = LIBRARY.iter().filter(|(n, _)| props.progress.status(n) == Some(Status::Solved)).count();
+    let solved =
+        EXERCISES.iter().filter(|(n, _, _)| props.progress.status(n) == Some(Status::Solved)).count();
     html! {
         <details class="panel exercises" id="exercises" open={props.current.is_none()}>
             <summary title="Classroom exercises: a goal to reach in a prepared world, checked automatically">
-                { format!("Exercises — {solved} of {} solved", LIBRARY.len()) }
+                { format!("Exercises — {solved} of {} solved", EXERCISES.len()) }
             </summary>
             <ul>
-                { for LIBRARY.iter().zip(titles()).map(|((name, _), (title, level))| {
+                { for EXERCISES.iter().map(|(name, title, level)| {
                     let (mark, class, help) = status_mark(props.progress.status(name));
                     let cb = props.on_action.clone();
                     let n = name.to_string();
@@ -80,8 +66,7 @@ pub fn exercise_list(props: &ListProps) -> Html {
     }
 }
 
-/// Properties of the [`ExercisePane`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`exercise_pane`].
 pub struct PaneProps {
     /// The exercise open.
     pub run: ExerciseRun,
@@ -102,7 +87,9 @@ pub fn lock_words(lock: &Lock) -> String {
 }
 
 /// The exercise open: what to do, the goals, Check, hints, Submit.
-#[function_component(ExercisePane)]
+/// A plain function, not a component (about 3 KB of the bundle each): its `on_action` is
+/// a new callback at every render of the App, so as a component it was drawn again
+/// every time anyway.
 pub fn exercise_pane(props: &PaneProps) -> Html {
     let run = &props.run;
     let ex = &run.exercise;

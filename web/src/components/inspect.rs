@@ -1,14 +1,14 @@
 //! The inspector's second half: the sessions the selected server knows (with the
 //! leader's expiry deadlines), and "compare two servers' trees".
 
+use super::use_value;
 use crate::migview::{SessionRow, TreeDiff};
 use crate::state::Action;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 use zoolab_core::scenario::ServerName;
 
-/// Properties of [`Sessions`].
-#[derive(Properties, PartialEq)]
+/// Properties of [`sessions`].
 pub struct SessionsProps {
     /// The selected server's name (`a1`).
     pub server: String,
@@ -19,7 +19,8 @@ pub struct SessionsProps {
 }
 
 /// The sessions a server knows; on the leader, each one's expiry deadline.
-#[function_component(Sessions)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn sessions(props: &SessionsProps) -> Html {
     html! {
         <section class="panel sessions" aria-label="sessions" id="sessions">
@@ -66,8 +67,8 @@ pub struct CompareProps {
 /// Pick two servers (any clusters) and list the znodes whose data, Stat, type or ACL differ.
 #[function_component(CompareTrees)]
 pub fn compare_trees(props: &CompareProps) -> Html {
-    let left = use_state(|| 0usize);
-    let right = use_state(|| 1usize);
+    let left = use_value(0usize);
+    let right = use_value(1usize);
     let label = |s: &ServerName| format!("{}{}", s.cluster, s.id);
     let pick = |state: UseStateHandle<usize>| {
         Callback::from(move |e: Event| {

@@ -3,6 +3,7 @@
 //! rules, the stamp's "maximum plus one", and Step / Run / Abort. Every button appends
 //! a statement of the scenario language (`migrate …`, `migration step|run|abort`).
 
+use super::use_value;
 use crate::migview::{self, MigrationView, PhaseState};
 use crate::state::Action;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -31,15 +32,15 @@ fn select_value(e: &Event) -> String {
 /// The migration panel (see the module documentation).
 #[function_component(MigrationPanel)]
 pub fn migration_panel(props: &MigrationProps) -> Html {
-    let source = use_state(|| 0usize);
-    let target = use_state(|| 1usize);
-    let via = use_state(|| migview::strategies().first().map_or("", |(w, _)| *w).to_string());
-    let sessions = use_state(String::new);
-    let conflict = use_state(String::new);
+    let source = use_value(0usize);
+    let target = use_value(1usize);
+    let via = use_value(migview::strategies().first().map_or("", |(w, _)| *w).to_string());
+    let sessions = use_value(String::new());
+    let conflict = use_value(String::new());
     let subtree = use_node_ref();
     let into = use_node_ref();
     // The Run button's goal: "next" (the next gate's phase), a phase's word, or "end".
-    let until = use_state(|| "next".to_string());
+    let until = use_value("next".to_string());
     let within = use_node_ref();
     let emit = |a: Action| {
         let cb = props.on_action.clone();
@@ -235,22 +236,22 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
             { current_box(v) }
             <h3 title="Measured on the live clusters at the state shown">{ "Progress" }</h3>
             <table class="mig-progress" id="mig-progress">
-                <tr title="The newest zxid the source committed, and the source zxid whose state the target holds (while copying)">
-                    <th>{ "zxid source / copied" }</th><td>{ format!("{} / {}", p.source_committed, zx(p.shipped)) }</td></tr>
-                <tr title="Source transactions committed but not yet on the target (zxids behind)">
-                    <th>{ "tail lag" }</th><td class="lag">{ p.lag_txns.map_or("—".into(), |l| format!("{l} txns")) }</td></tr>
-                <tr title="Znodes in the subtree on the source and on the target">
-                    <th>{ "znodes source / target" }</th><td class="znodes">{ format!("{} / {}", num(p.source_znodes), num(p.target_znodes)) }</td></tr>
-                <tr title="Znodes that differ between the two (data, Stat, node type, ACL, as the transport copies them)">
-                    <th>{ "differences" }</th><td class="diffs">{ num(p.differences) }</td></tr>
-                <tr title="A SHA-1 over every znode of the subtree on each side: equal hashes, equal subtrees">
-                    <th>{ "hashes" }</th><td><code>{ p.hashes.as_ref().map_or("—".into(), |(a, b)| format!("{} {} {}", &a[..a.len().min(8)], if a == b { "=" } else { "≠" }, &b[..b.len().min(8)])) }</code></td></tr>
-                <tr title="ZooKeeper's own digest of each whole tree (shown for exact copies of / with their sessions)">
-                    <th>{ "ZK digests" }</th><td><code>{ p.digests.map_or("—".into(), |(a, b)| format!("{:x} {} {:x}", a & 0xffff_ffff, if a == b { "=" } else { "≠" }, b & 0xffff_ffff)) }</code></td></tr>
-                <tr title="Clients whose connect string still points at the source / already at the target">
-                    <th>{ "clients source / target" }</th><td class="clients">{ format!("{} / {}", p.clients_on_source, p.clients_on_target) }</td></tr>
-                <tr title="The newest zxid any client has seen, and the target's applied zxid: at cut-over the target must be above it">
-                    <th>{ "client max / target" }</th><td>{ format!("{} / {}", p.clients_max_zxid, p.target_applied) }</td></tr>
+                { row("The newest zxid the source committed, and the source zxid whose state the target holds (while copying)",
+                      "zxid source / copied", "", format!("{} / {}", p.source_committed, zx(p.shipped))) }
+                { row("Source transactions committed but not yet on the target (zxids behind)",
+                      "tail lag", "lag", p.lag_txns.map_or("—".into(), |l| format!("{l} txns"))) }
+                { row("Znodes in the subtree on the source and on the target",
+                      "znodes source / target", "znodes", format!("{} / {}", num(p.source_znodes), num(p.target_znodes))) }
+                { row("Znodes that differ between the two (data, Stat, node type, ACL, as the transport copies them)",
+                      "differences", "diffs", num(p.differences)) }
+                { code_row("A SHA-1 over every znode of the subtree on each side: equal hashes, equal subtrees",
+                      "hashes", p.hashes.as_ref().map_or("—".into(), |(a, b)| format!("{} {} {}", &a[..a.len().min(8)], if a == b { "=" } else { "≠" }, &b[..b.len().min(8)]))) }
+                { code_row("ZooKeeper's own digest of each whole tree (shown for exact copies of / with their sessions)",
+                      "ZK digests", p.digests.map_or("—".into(), |(a, b)| format!("{:x} {} {:x}", a & 0xffff_ffff, if a == b { "=" } else { "≠" }, b & 0xffff_ffff))) }
+                { row("Clients whose connect string still points at the source / already at the target",
+                      "clients source / target", "clients", format!("{} / {}", p.clients_on_source, p.clients_on_target)) }
+                { row("The newest zxid any client has seen, and the target's applied zxid: at cut-over the target must be above it",
+                      "client max / target", "", format!("{} / {}", p.clients_max_zxid, p.target_applied)) }
             </table>
             <p class="rule mig-stamp" id="mig-stamp" title="The seed article's rule: a new controller's stamp is the maximum stamp recorded on both clusters, plus one, so an older controller is fenced off">{ stamp }</p>
             <h3 title="Checked after every simulated step; the first one broken stops the run">{ "Migration rules" }</h3>
@@ -270,6 +271,18 @@ pub fn migration_panel(props: &MigrationProps) -> Html {
             </div>
         </section>
     }
+}
+
+/// A row of the progress table: what it measures (its tooltip), its name, its cell's
+/// class (none: "") and value. One function for the eight rows keeps their markup's code
+/// once in the bundle.
+fn row(help: &'static str, name: &'static str, class: &'static str, value: String) -> Html {
+    html! { <tr title={help}><th>{ name }</th><td class={(!class.is_empty()).then_some(class)}>{ value }</td></tr> }
+}
+
+/// A row of the progress table whose value is code (hashes, digests).
+fn code_row(help: &'static str, name: &'static str, value: String) -> Html {
+    html! { <tr title={help}><th>{ name }</th><td><code>{ value }</code></td></tr> }
 }
 
 /// The current phase in full: its gate, and the evidence measured now (a fixed-height

@@ -5,21 +5,28 @@ mod cluster;
 mod console;
 mod exercise;
 mod inspect;
-mod live;
 pub mod markdown;
 mod migration;
 mod panels;
 mod timeline;
 
 pub use app::{App, NETWORKS};
-pub use cluster::ClusterPanel;
+pub use cluster::{cluster_panel, ClusterProps};
 pub use console::{navigate, ZkConsole};
-pub use exercise::{ExerciseList, ExercisePane};
-pub use inspect::{CompareTrees, Sessions};
-pub use live::LiveApp;
+pub use exercise::{exercise_list, exercise_pane, ListProps, PaneProps};
+pub use inspect::{sessions, CompareTrees, SessionsProps};
 pub use migration::MigrationPanel;
-pub use panels::{Inspector, InvariantsPanel};
-pub use timeline::Timeline;
+pub use panels::{inspector, invariants_panel, InspectorProps, InvariantsProps};
+pub use timeline::{timeline, TimelineProps};
+
+/// `use_state(|| init)` through one function per state type: yew's `use_state` is
+/// generic over its initialiser too, so every call site with a closure of its own was
+/// another copy of the hook's code (about 700 B of the bundle each). `init` is
+/// evaluated at every render and kept at the first: only for cheap values.
+#[yew::hook]
+pub(crate) fn use_value<T: 'static>(init: T) -> yew::UseStateHandle<T> {
+    yew::use_state(move || init)
+}
 
 /// An SVG coordinate or length to a tenth of a pixel, without `f64`'s `Display`
 /// (float formatting and its tables are about 10 KB of the bundle; a tenth of a

@@ -2,15 +2,15 @@ use crate::state::Action;
 use crate::view::{role_help, role_word, InspectorView, InvariantView};
 use yew::prelude::*;
 
-/// Properties of the [`InvariantsPanel`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`invariants_panel`].
 pub struct InvariantsProps {
     /// Each invariant at the state shown.
     pub invariants: Vec<InvariantView>,
 }
 
 /// ZAB's invariants, always visible, green (✓) or red (✗) at the state shown.
-#[function_component(InvariantsPanel)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn invariants_panel(props: &InvariantsProps) -> Html {
     html! {
         <section class="panel invariants" aria-label="invariants">
@@ -29,8 +29,7 @@ pub fn invariants_panel(props: &InvariantsProps) -> Html {
     }
 }
 
-/// Properties of the [`Inspector`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`inspector`].
 pub struct InspectorProps {
     /// The selected server, if any.
     pub view: Option<InspectorView>,
@@ -39,7 +38,8 @@ pub struct InspectorProps {
 }
 
 /// One server in detail: its state, its txn log with the committed mark, its votes.
-#[function_component(Inspector)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn inspector(props: &InspectorProps) -> Html {
     let Some(v) = &props.view else {
         return html! {

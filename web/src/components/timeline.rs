@@ -4,8 +4,7 @@ use crate::view::{message_class, SpaceTime, SpaceTimeItem, SPACETIME_COLUMNS};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// Properties of the [`Timeline`].
-#[derive(Properties, PartialEq)]
+/// Properties of the [`timeline`].
 pub struct TimelineProps {
     /// The event count shown.
     pub position: u64,
@@ -23,7 +22,8 @@ pub struct TimelineProps {
 
 /// The run's timeline: scrub back to any earlier event and forward again (the page
 /// replays the scenario to that event count), and the latest trace lines.
-#[function_component(Timeline)]
+/// A plain function, not a component: a component's machinery is about 3 KB of the
+/// bundle each, and this is cheap to draw again with the App (BENCHMARKS.md, session 5).
 pub fn timeline(props: &TimelineProps) -> Html {
     let cb = props.on_action.clone();
     let onchange = Callback::from(move |e: Event| {
@@ -53,7 +53,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 <button id="scrub-fwd-more" title="Forward 5% of the run" disabled={live} onclick={scrub(fwd_more)}>{ "»" }</button>
                 <span class="position" id="position">{ format!("event {p} / {} · t = {} ms", props.head, props.time_ms) }</span>
             </div>
-            <SpaceTimeDiagram st={props.spacetime.clone()} />
+            { spacetime_diagram(&props.spacetime) }
             <ol class="trace" id="trace">
                 { for props.trace.iter().map(|l| html! { <li>{ l }</li> }) }
             </ol>
@@ -61,18 +61,10 @@ pub fn timeline(props: &TimelineProps) -> Html {
     }
 }
 
-/// Properties of the [`SpaceTimeDiagram`].
-#[derive(Properties, PartialEq)]
-pub struct SpaceTimeProps {
-    /// What to draw.
-    pub st: SpaceTime,
-}
-
 /// A lane per server, the latest messages as arrows between lanes (dashed when
 /// dropped) and role changes as marks, oldest on the left.
-#[function_component(SpaceTimeDiagram)]
-pub fn spacetime_diagram(props: &SpaceTimeProps) -> Html {
-    let st = &props.st;
+/// A plain function, not a component (as [`timeline`], which draws it).
+pub fn spacetime_diagram(st: &SpaceTime) -> Html {
     let (w, lane_h, left) = (1000.0, 14.0, 34.0);
     let h = lane_h * st.lanes.len().max(1) as f64 + 8.0;
     let col = (w - left - 10.0) / SPACETIME_COLUMNS as f64;

@@ -211,12 +211,12 @@ impl SimDriver {
                         out.push(msg(at, false, ClientMessageKind::Reply, short, detail, *due));
                     }
                     Arrival::Watch { at, event, path } => {
-                        let detail = format!("{event:?} {path} → {}", c.name);
+                        let detail = format!("{} {path} → {}", event.java_name(), c.name);
                         out.push(msg(
                             *at,
                             false,
                             ClientMessageKind::Watch,
-                            format!("{event:?}"),
+                            event.java_name().to_string(),
                             detail,
                             *due,
                         ));

@@ -66,7 +66,7 @@ impl SimDriver {
         }
         let now = self.world.now();
         self.lines.push(format!(
-            "t={now} migration of {} from {} to {} via {:?} (sessions {})",
+            "t={now} migration of {} from {} to {} via {} (sessions {})",
             plan.subtree,
             self.clusters[plan.source],
             self.clusters[plan.target],

@@ -13,7 +13,7 @@
 //! region from the target's `data-index` / `data-compare`. The inputs stay `html!`
 //! elements, so a redraw never takes their focus or their text.
 
-use crate::live::{exec, fetch_compare, fetch_snapshot, fetch_tree, Member, Obj, Snapshot};
+use crate::data::{exec, fetch_compare, fetch_snapshot, fetch_tree, Member, Obj, Snapshot};
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;

@@ -205,11 +205,6 @@ pub async fn exec(line: &str) -> Result<(), String> {
     request("api/live/exec", Some(line)).await.map(drop)
 }
 
-/// Whether the page was opened in live mode (`/#live`).
-pub fn wanted() -> bool {
-    gloo::utils::window().location().hash().is_ok_and(|h| h == "#live")
-}
-
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
