@@ -604,8 +604,10 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
                     let data = state.node(&path).map(|n| String::from_utf8_lossy(&n.data).into_owned());
                     tree.push(format!("{path} = {:?}", data.unwrap_or_default()));
                 }
-                let mut kids: Vec<String> =
-                    state.node(&path).map(|n| n.children.iter().cloned().collect()).unwrap_or_default();
+                let mut kids: Vec<String> = state
+                    .node(&path)
+                    .map(|n| n.children.iter().map(str::to_owned).collect())
+                    .unwrap_or_default();
                 kids.reverse();
                 for k in kids {
                     stack.push(if path == "/" { format!("/{k}") } else { format!("{path}/{k}") });

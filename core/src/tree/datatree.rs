@@ -9,18 +9,22 @@ use super::acl::{Acl, AclTable};
 use super::digest;
 use super::error::ZkError;
 use super::node::{Node, NodeKind};
+use super::nodemap::NodeMap;
 use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
 use crate::vecmap::VecMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The data tree of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<String, Box<Node>>,
+    /// Shared (`Arc`) so that a copy of the tree (a snapshot to encode elsewhere, a
+    /// simulator checkpoint) costs a pointer per node; a change copies a node still
+    /// shared with such a copy first ([`Arc::make_mut`]).
+    pub(crate) nodes: NodeMap,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
     pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
@@ -52,7 +56,7 @@ impl DataTree {
     /// all with zero stats; the root's client cversion is thus -1.
     pub fn new() -> DataTree {
         let mut t = DataTree {
-            nodes: BTreeMap::new(),
+            nodes: NodeMap::default(),
             acls: AclTable::default(),
             sessions: VecMap::new(),
             ephemerals: VecMap::new(),
@@ -82,7 +86,7 @@ impl DataTree {
 
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.account(path, &node);
-        self.nodes.insert(path.to_owned(), Box::new(node));
+        self.nodes.insert(path, Arc::new(node));
     }
 
     /// Adds a node to the digest and the type indexes (not to the map).
@@ -129,12 +133,12 @@ impl DataTree {
         if let Some(target) = quota_target(path) {
             self.quotas.remove(target);
         }
-        Some(*node)
+        Some(Arc::try_unwrap(node).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     /// Changes a node in place, keeping the digest (`preChange`/`postChange`).
     fn modify<R>(&mut self, path: &str, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
-        let node = self.nodes.get_mut(path)?;
+        let node = Arc::make_mut(self.nodes.get_mut(path)?);
         let before = digest::node_digest(path, &node.data, &node.stat);
         let r = f(node);
         let after = digest::node_digest(path, &node.data, &node.stat);
@@ -179,7 +183,7 @@ impl DataTree {
             data: data.to_vec(),
             acl,
             stat: StatPersisted::created(zxid, time, owner),
-            children: BTreeSet::new(),
+            children: Default::default(),
         };
         let stat = node.client_stat();
         self.insert(path, node);
@@ -227,10 +231,25 @@ impl DataTree {
     ) -> Result<Stat, ZkError> {
         // One lookup (this is the hot path of a write load): `modify`'s digest
         // bookkeeping, inline.
-        let n = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
-        let acl = self.acls.get(n.acl);
-        let before = n.data.len() as i64;
-        let digest_before = digest::node_digest(path, &n.data, &n.stat);
+        let shared = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+        let acl = self.acls.get(shared.acl);
+        let before = shared.data.len() as i64;
+        let digest_before = digest::node_digest(path, &shared.data, &shared.stat);
+        let n = match Arc::get_mut(shared) {
+            Some(n) => n,
+            None => {
+                // Shared with a copy of the tree: a node of our own, without copying
+                // the data about to be replaced.
+                let own = Node {
+                    data: Vec::new(),
+                    acl: shared.acl,
+                    stat: shared.stat,
+                    children: shared.children.clone(),
+                };
+                *shared = Arc::new(own);
+                Arc::get_mut(shared).expect("just made")
+            }
+        };
         n.data = data.to_vec();
         n.stat.mtime = time;
         n.stat.mzxid = zxid;
@@ -271,19 +290,19 @@ impl DataTree {
     pub fn children_in_server_order(&self, path: &str) -> Vec<String> {
         let Some(n) = self.node(path) else { return Vec::new() };
         let dir = if path.is_empty() { ROOT } else { path };
-        let mut kids: Vec<(Zxid, &String)> = n
+        let mut kids: Vec<(Zxid, &str)> = n
             .children
             .iter()
             .map(|c| (self.nodes.get(&path::join(dir, c)).map_or(Zxid::ZERO, |k| k.stat.czxid), c))
             .collect();
         kids.sort();
         let max = usize::try_from(n.stat.cversion).unwrap_or(0);
-        super::java::grown_set_order(kids.into_iter().map(|(_, c)| c.clone()).collect(), 8, max)
+        super::java::grown_set_order(kids.into_iter().map(|(_, c)| c.to_owned()).collect(), 8, max)
     }
 
     /// Every node, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), &**n))
+        self.nodes.iter().map(|(p, n)| (p, &**n))
     }
 
     /// How many nodes (the root included).
@@ -368,9 +387,9 @@ impl DataTree {
         let parent = path::parent(path).ok_or(ZkError::BadArguments)?.to_owned();
         let name = path::name(path).to_owned();
         // Linking a child changes no stat field, so the digest is unchanged.
-        self.nodes.get_mut(&parent).ok_or(ZkError::NoNode)?.children.insert(name);
+        Arc::make_mut(self.nodes.get_mut(&parent).ok_or(ZkError::NoNode)?).children.insert(name);
         let acl = self.acls.intern(acl);
-        self.insert(path, Node { data, acl, stat, children: BTreeSet::new() });
+        self.insert(path, Node { data, acl, stat, children: Default::default() });
         Ok(())
     }
 
@@ -382,18 +401,18 @@ impl DataTree {
         }
         let under: Vec<String> = self
             .nodes
-            .range(path.to_owned()..)
+            .range_from(path)
             .map(|(p, _)| p)
             .take_while(|p| p.starts_with(path))
             .filter(|p| p.len() == path.len() || p.as_bytes()[path.len()] == b'/')
-            .cloned()
+            .map(str::to_owned)
             .collect();
         for p in under.iter().rev() {
             self.remove(p);
         }
         if let Some(parent) = path::parent(path) {
             if let Some(n) = self.nodes.get_mut(parent) {
-                n.children.remove(path::name(path));
+                Arc::make_mut(n).children.remove(path::name(path));
             }
         }
     }

@@ -1,10 +1,10 @@
 //! A znode: its data, its ACL (an index into the tree's ACL table), its stat and the
 //! names of its children, kept sorted.
 
+use super::nodemap::ChildSet;
 use super::stat::{Stat, StatPersisted};
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// ZooKeeper's `CONTAINER_EPHEMERAL_OWNER`: the owner field of every container.
 pub const CONTAINER_OWNER: i64 = i64::MIN;
@@ -83,7 +83,7 @@ pub struct Node {
     /// Its stored stat.
     pub stat: StatPersisted,
     /// Its children's names (not paths), sorted.
-    pub children: BTreeSet<String>,
+    pub children: ChildSet,
 }
 
 impl Node {

@@ -115,7 +115,7 @@ impl DataTree {
     /// `updateQuotaStat`: the stats node's data, in place.
     fn adjust_quota(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA}{prefix}/{STAT_NODE}");
-        let Some(n) = self.nodes.get_mut(&stat_path) else { return };
+        let Some(n) = self.nodes.get_mut(&stat_path).map(std::sync::Arc::make_mut) else { return };
         let st = StatsTrack::parse(&String::from_utf8_lossy(&n.data));
         let (c, b) = (st.count() + count_diff, st.bytes() + bytes_diff);
         // Under /zookeeper/: outside the digest, so no digest bookkeeping is needed.
@@ -129,13 +129,13 @@ impl DataTree {
             count += 1;
             bytes += n.data.len() as i64;
             let prefix = format!("{target}/");
-            for (_, d) in self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            for (_, d) in self.nodes.range_from(&prefix).take_while(|(k, _)| k.starts_with(&prefix)) {
                 count += 1;
                 bytes += d.data.len() as i64;
             }
         }
         let stat_path = format!("{QUOTA}{target}/{STAT_NODE}");
-        if let Some(n) = self.nodes.get_mut(&stat_path) {
+        if let Some(n) = self.nodes.get_mut(&stat_path).map(std::sync::Arc::make_mut) {
             n.data = StatsTrack::default().with(count, bytes).render().into_bytes();
         }
     }

@@ -234,7 +234,7 @@ impl DataTree {
             return self.node_count();
         }
         let prefix = format!("{path}/");
-        self.nodes.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)).count()
+        self.nodes.range_from(&prefix).take_while(|(p, _)| p.starts_with(&prefix)).count()
     }
 }
 

@@ -24,7 +24,6 @@ use super::node::Node;
 use super::path;
 use super::stat::StatPersisted;
 use crate::ids::{SessionId, Zxid};
-use std::collections::BTreeSet;
 
 const MAGIC: &[u8; 4] = b"ZLTS";
 /// The format version this code writes.
@@ -144,7 +143,7 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
     }
     w.uv(t.nodes.len() as u64);
     let mut prev: &str = "";
-    for (p, n) in &t.nodes {
+    for (p, n) in t.nodes.iter() {
         let shared = prev.bytes().zip(p.bytes()).take_while(|(a, b)| a == b).count();
         // Never split a UTF-8 character.
         let shared = (0..=shared).rev().find(|&i| p.is_char_boundary(i)).unwrap_or(0);
@@ -258,7 +257,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         } else if !entries.is_empty() {
             return Err(SnapshotError::Corrupt("root not first"));
         }
-        let node = Node { data, acl, stat, children: BTreeSet::new() };
+        let node = Node { data, acl, stat, children: Default::default() };
         t.account(&p, &node);
         entries.push((p, node));
         kids.push(Vec::new());
@@ -266,7 +265,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
     for (e, k) in entries.iter_mut().zip(kids) {
         e.1.children = k.into_iter().collect();
     }
-    t.nodes = entries.into_iter().map(|(p, n)| (p, Box::new(n))).collect();
+    t.nodes = entries.into_iter().map(|(p, n)| (p, std::sync::Arc::new(n))).collect();
     if r.at != body.len() {
         return Err(SnapshotError::Corrupt("trailing bytes"));
     }

@@ -50,7 +50,7 @@ use crate::tree::{
 use crate::vecmap::{VecMap, VecSet};
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How many applied transactions' triggers a database remembers.
 pub const TRIGGERS_KEPT: usize = 4096;
@@ -148,12 +148,51 @@ impl ReconfigRequest {
 }
 
 /// A snapshot of the tree: [`snapshot::encode`]'s bytes, shared.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ZkSnapshot(pub Arc<Vec<u8>>);
+///
+/// [`Replicated::snapshot`] takes it as a copy of the tree (a pointer per node, see
+/// `DataTree::nodes`) and encodes it the first time its bytes are asked for: a native
+/// server asks on its checkpoint thread, so its step does not stall for the encoding.
+/// The bytes are the same whenever they are made (the copy does not change), so
+/// this is invisible to the simulator's determinism.
+#[derive(Clone)]
+pub struct ZkSnapshot(Arc<SnapshotCell>);
+
+struct SnapshotCell {
+    /// The copy to encode, until it is encoded (then dropped).
+    tree: Mutex<Option<DataTree>>,
+    bytes: OnceLock<Vec<u8>>,
+}
+
+impl ZkSnapshot {
+    /// A snapshot from its bytes (read from disk or received from a leader).
+    pub fn from_bytes(bytes: Vec<u8>) -> ZkSnapshot {
+        ZkSnapshot(Arc::new(SnapshotCell { tree: Mutex::new(None), bytes: OnceLock::from(bytes) }))
+    }
+
+    fn of_tree(tree: DataTree) -> ZkSnapshot {
+        ZkSnapshot(Arc::new(SnapshotCell { tree: Mutex::new(Some(tree)), bytes: OnceLock::new() }))
+    }
+
+    /// The encoded snapshot (encoded now if it was not yet).
+    pub fn bytes(&self) -> &[u8] {
+        self.0.bytes.get_or_init(|| {
+            let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner()).take();
+            snapshot::encode(&tree.expect("a snapshot holds its tree until it is encoded"))
+        })
+    }
+}
+
+impl PartialEq for ZkSnapshot {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for ZkSnapshot {}
 
 impl fmt::Debug for ZkSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ZkSnapshot({} bytes)", self.0.len())
+        write!(f, "ZkSnapshot({} bytes)", self.bytes().len())
     }
 }
 
@@ -314,12 +353,12 @@ impl Replicated for ZkDatabase {
     }
 
     fn snapshot(&self) -> ZkSnapshot {
-        ZkSnapshot(Arc::new(snapshot::encode(&self.tree)))
+        ZkSnapshot::of_tree(self.tree.clone())
     }
 
     fn restore(snap: &ZkSnapshot) -> Self {
         // Snapshots are made by `snapshot` above: one that does not decode is a bug.
-        let tree = snapshot::decode(&snap.0).expect("a snapshot zoolab encoded decodes");
+        let tree = snapshot::decode(snap.bytes()).expect("a snapshot zoolab encoded decodes");
         ZkDatabase::from_tree(tree)
     }
 

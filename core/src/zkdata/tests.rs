@@ -241,7 +241,7 @@ fn same(a: &DataTree, b: &DataTree) {
                     n.data.clone(),
                     t.acl_of(n).to_vec(),
                     n.stat,
-                    n.children.iter().cloned().collect(),
+                    n.children.iter().map(str::to_owned).collect(),
                 )
             })
             .collect()

@@ -381,7 +381,7 @@ fn load(dir: &Path) -> Result<Loaded> {
         disk.current_epoch = cp.current_epoch;
         disk.config = cp.config.clone();
         if let Some(bytes) = cp.snapshot {
-            disk.log.install(cp.snapshot_zxid, ZkSnapshot(Arc::new(bytes)));
+            disk.log.install(cp.snapshot_zxid, ZkSnapshot::from_bytes(bytes));
         }
         for (zxid, txn) in cp.entries {
             disk.log.append(LogEntry { zxid, txn, origin: None });
@@ -654,7 +654,7 @@ impl QStore {
                 accepted_epoch,
                 current_epoch,
                 snapshot_zxid,
-                snapshot: Some(Raw(&snapshot.0[..])),
+                snapshot: Some(Raw(snapshot.bytes())),
                 entries: entries.iter().map(|(z, t)| (*z, t)).collect(),
                 config: &config,
             };
@@ -665,7 +665,7 @@ impl QStore {
             point("log in place");
             info!(
                 "checkpoint at {snapshot_zxid} (generation {generation}, {} MB) written in the background in {} ms",
-                snapshot.0.len() >> 20,
+                snapshot.bytes().len() >> 20,
                 t0.elapsed().as_millis()
             );
             Ok(())

@@ -149,7 +149,7 @@ impl Frame {
             }
             Packet::Diff { zxid } => WirePacket::Diff { zxid },
             Packet::Trunc { zxid } => WirePacket::Trunc { zxid },
-            Packet::Snap { zxid, snapshot } => WirePacket::Snap { zxid, snapshot: snapshot.0.to_vec() },
+            Packet::Snap { zxid, snapshot } => WirePacket::Snap { zxid, snapshot: snapshot.bytes().to_vec() },
             Packet::Proposal { zxid, txn, origin } => WirePacket::Proposal { zxid, txn, origin },
             Packet::Commit { zxid } => WirePacket::Commit { zxid },
             Packet::NewLeader { zxid } => WirePacket::NewLeader { zxid },
@@ -190,7 +190,7 @@ impl Frame {
             WirePacket::Diff { zxid } => Packet::Diff { zxid },
             WirePacket::Trunc { zxid } => Packet::Trunc { zxid },
             WirePacket::Snap { zxid, snapshot } => {
-                Packet::Snap { zxid, snapshot: ZkSnapshot(Arc::new(snapshot)) }
+                Packet::Snap { zxid, snapshot: ZkSnapshot::from_bytes(snapshot) }
             }
             WirePacket::Proposal { zxid, txn, origin } => Packet::Proposal { zxid, txn, origin },
             WirePacket::Commit { zxid } => Packet::Commit { zxid },
