@@ -313,6 +313,16 @@ STAT_FIELDS = ["czxid", "mzxid", "ctime", "mtime", "version", "cversion", "avers
                "dataLength", "numChildren", "pzxid"]
 
 
+def assert_acknowledged(zk, acked, where):
+    """Every acknowledged write in `acked` (path -> value, None: deleted) is on `where`."""
+    for path, val in acked.items():
+        if val is None:
+            assert zk.exists(path) is None, f"{path} was deleted (acknowledged) but is still on {where}"
+        else:
+            got = zk.get(path)[0]
+            assert got == val, f"{path}: acknowledged {val!r}, {where} has {got!r}"
+
+
 def assert_same_trees(src_zk, dst_zk, root, exact=True):
     a, b = walk(src_zk, root), walk(dst_zk, root)
     assert sorted(a) == sorted(b), f"paths differ: only source {sorted(set(a) - set(b))[:5]}, only target {sorted(set(b) - set(a))[:5]}"
@@ -389,11 +399,7 @@ def test_zookeeper_to_zoolab():
         assert "target's epoch raised online above 2" in r.stdout, r.stdout
         assert "target zxid 0x3" in r.stdout, "the target's next leader is in epoch 3"
         dzk = dst.client(auth_data=[("digest", "super:secret")])
-        for path, val in acked.items():
-            if val is None:
-                assert dzk.exists(path) is None, f"{path} was deleted (acknowledged) but is on the target"
-            else:
-                assert dzk.get(path)[0] == val, f"{path}: acknowledged {val!r}, target has {dzk.get(path)[0]!r}"
+        assert_acknowledged(dzk, acked, "the target")
         n = assert_same_trees(admin, dzk, "/app", exact=True)
         print(f"{n} znodes equal with their Stat and ACL; {len(acked)} acknowledged keys checked")
         assert dzk.exists("/outside") is None, "outside the subtree: not migrated"
@@ -697,11 +703,7 @@ def abort_after_the_cut_over(src, dst, szk, dzk, auth):
     assert writers.count > 20 and writers.refused > 0, "the writers wrote until the target's fence"
     assert phase(rj) == "RolledBack" and "copied back" in r.stdout and "verified" in r.stdout, r.stdout
     assert "target fenced again" in r.stdout and "source unfenced" in r.stdout, r.stdout
-    for path, val in acked.items():
-        if val is None:
-            assert szk.exists(path) is None, f"{path}: deleted on the target (acknowledged), still on the source"
-        else:
-            assert szk.get(path)[0] == val, f"{path}: acknowledged {val!r} on the target, source has {szk.get(path)[0]!r}"
+    assert_acknowledged(szk, acked, "the source")
     n = assert_same_trees(szk, dzk, "/rev", exact=True)
     print(f"{n} znodes equal with their Stat and ACL after the copy back; {len(acked)} acknowledged keys checked")
     assert szk.exists("/rev/d2") is None and szk.exists("/rev/d1/n3") is None

@@ -477,6 +477,12 @@ def compare(zoolab, data_dir, expected, ensemble=False, replays_all=False):
     if compared == 0 and replays_all:
         errors.append(f"no hash line to compare: {got['hash']!r} vs {expected['hash_lines']}")
     for w in got["warnings"] + got["skipped_snapshots"]:
+        # A member's snapshot written while transactions were applied (fuzzy) can carry
+        # the digest of its own zxid over nodes a later transaction already changed:
+        # ZooKeeper never compares that digest, zoolab says so and checks the log after it.
+        if ensemble and "fuzzy snapshot" in w:
+            print(f"note: {data_dir}: {w}")
+            continue
         errors.append(f"unexpected: {w}")
     have = {n["path"]: n for n in got["nodes"]}
     for n in expected["nodes"]:

@@ -287,15 +287,31 @@ pub fn load(
         warnings: Vec::new(),
     };
     // A digest the snapshot took before its file's zxid cannot be checked (ZooKeeper
-    // ignores it too); one at exactly that zxid is checked now, a later one on the way.
+    // ignores it too); a later one is checked on the way, when the replay reaches its
+    // zxid (as ZooKeeper's `compareSnapshotDigests` does).
     let mut pending = snap_digest.filter(|d| d.zxid >= snap_zxid);
+    // One at exactly the file's zxid ZooKeeper never compares (no replayed transaction
+    // has that zxid). zoolab compares it now, but only an equal one counts: a snapshot is
+    // fuzzy, and a node the next transaction changed can be in the file although that
+    // transaction had not yet logged its digest when the snapshot's trailer was written.
+    // The transactions after it are checked one by one all the same.
+    if let Some(d) = pending.filter(|d| d.zxid == snap_zxid) {
+        if d.digest == tree.digest() {
+            out.snapshot_digest_ok = Some(true);
+        } else {
+            out.warnings.push(format!(
+                "the snapshot's digest at its own zxid {snap_zxid} differs from its nodes' (a fuzzy snapshot: \
+                 ZooKeeper does not compare this one); the transactions after it are checked"
+            ));
+        }
+        pending = None;
+    }
     let mut check_snapshot_digest = |tree: &DataTree, out: &mut Loaded| {
         if let Some(d) = pending.filter(|d| d.zxid == tree.last_zxid()) {
             out.snapshot_digest_ok = Some(d.digest == tree.digest());
             pending = None;
         }
     };
-    check_snapshot_digest(&tree, &mut out);
 
     // The logs that may hold transactions after the snapshot: the last one starting at or
     // before it, and every later one (`FileTxnLog.getLogFiles`).
