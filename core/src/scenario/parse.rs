@@ -1,18 +1,16 @@
-//! Reading a scenario's text, one line at a time, with `winnow`.
+//! Reading a scenario's text, one line at a time, with a small hand-written reader.
 //!
 //! Each line is one statement (or blank, or a `#` comment). A line's grammar is small
 //! and keyword-led, so an error names the line, the column and what was expected there.
 //! After a line parses, it is checked against what came before it (names resolve, the
 //! header comes before the steps, limits hold), with the same position rules.
+//!
+//! The reader is a cursor over the line's bytes with a few out-of-line helpers (keyword,
+//! number, duration, path, quoted string…): no generic combinators, so the grammar
+//! compiles to little code (issue 8's bundle; BENCHMARKS.md, Bundle, session 5).
 
 use super::*;
 use crate::zkcli;
-use winnow::ascii::{digit1, hex_digit1};
-use winnow::combinator::{alt, cut_err, delimited, fail, not, opt, peek, preceded, repeat, terminated};
-use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
-use winnow::prelude::*;
-use winnow::stream::Stream;
-use winnow::token::{literal, none_of, one_of, take_while};
 
 mod migrate;
 
@@ -28,309 +26,564 @@ pub struct ParseError {
     pub message: String,
 }
 
-type PResult<T> = ModalResult<T>;
+/// Where a line stopped reading (a byte offset) and what was expected there.
+struct Fail {
+    at: usize,
+    what: &'static str,
+    /// `what` is a literal word or symbol, shown in backquotes.
+    lit: bool,
+}
 
-fn desc(what: &'static str) -> StrContext {
-    StrContext::Expected(StrContextValue::Description(what))
+impl Fail {
+    /// Says what was expected in the terms of the caller (the outermost description wins).
+    fn ctx(self, what: &'static str) -> Fail {
+        Fail { what, lit: false, ..self }
+    }
+
+    fn message(&self, line: &str) -> String {
+        let at = self.at.min(line.len());
+        if self.lit {
+            format!("expected `{}`, found {}", self.what, found_at(&line[at..]))
+        } else {
+            format!("expected {}, found {}", self.what, found_at(&line[at..]))
+        }
+    }
+}
+
+type R<T> = Result<T, Fail>;
+
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 fn word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn ws(i: &mut &str) -> PResult<()> {
-    take_while(0.., [' ', '\t']).void().parse_next(i)
+fn alpha_(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
 }
 
-/// A keyword: the word itself, not followed by more word characters.
-///
-/// `kw` and `sym` call one out-of-line function each: winnow's combinators are
-/// `#[inline(always)]`, so a parser built in place was copied into each of the grammar's
-/// ~120 call sites (BENCHMARKS.md, Bundle, session 5).
-fn kw<'a>(w: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
-    move |i: &mut &'a str| keyword(w, i)
+/// A cursor over one line.
+struct Cur<'a> {
+    s: &'a str,
+    pos: usize,
 }
 
-#[inline(never)]
-fn keyword(w: &'static str, i: &mut &str) -> PResult<()> {
-    preceded(ws, (literal(w), not(one_of(word_char))))
-        .void()
-        .context(StrContext::Expected(StrContextValue::StringLiteral(w)))
-        .parse_next(i)
-}
+impl<'a> Cur<'a> {
+    fn new(s: &'a str) -> Self {
+        Cur { s, pos: 0 }
+    }
 
-fn sym<'a>(s: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
-    move |i: &mut &'a str| symbol(s, i)
-}
+    fn rest(&self) -> &'a str {
+        &self.s[self.pos..]
+    }
 
-#[inline(never)]
-fn symbol(s: &'static str, i: &mut &str) -> PResult<()> {
-    preceded(ws, literal(s))
-        .void()
-        .context(StrContext::Expected(StrContextValue::StringLiteral(s)))
-        .parse_next(i)
-}
+    fn peek_byte(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
+    }
 
-/// Runs `p`; on failure, puts the input back where `p` started, so that an error points
-/// at the start of a token (`5x`) rather than inside it.
-fn atomic<'a, O>(
-    mut p: impl Parser<&'a str, O, ErrMode<ContextError>>,
-) -> impl FnMut(&mut &'a str) -> PResult<O> {
-    move |i: &mut &'a str| {
-        let cp = i.checkpoint();
-        match p.parse_next(i) {
-            Ok(o) => Ok(o),
-            Err(e) => {
-                i.reset(&cp);
-                Err(e)
+    fn ws(&mut self) {
+        while matches!(self.peek_byte(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// A failure here (after blanks).
+    fn fail<T>(&mut self, what: &'static str) -> R<T> {
+        self.ws();
+        Err(Fail { at: self.pos, what, lit: false })
+    }
+
+    /// A failure at `at`.
+    fn fail_at<T>(&mut self, at: usize, what: &'static str) -> R<T> {
+        self.pos = at;
+        self.fail(what)
+    }
+
+    /// Takes the bytes (ASCII predicates) that satisfy `f`, at least `min` of them.
+    #[inline(never)]
+    fn take(&mut self, f: fn(u8) -> bool) -> &'a str {
+        let start = self.pos;
+        while self.peek_byte().is_some_and(f) {
+            self.pos += 1;
+        }
+        &self.s[start..self.pos]
+    }
+
+    /// Takes the characters that satisfy `f`.
+    #[inline(never)]
+    fn take_chars(&mut self, f: fn(char) -> bool) -> &'a str {
+        let start = self.pos;
+        let n = self.rest().find(|c: char| !f(c)).unwrap_or(self.rest().len());
+        self.pos += n;
+        &self.s[start..self.pos]
+    }
+
+    fn at_word_end(&self) -> bool {
+        !self.peek_byte().is_some_and(word_byte)
+    }
+
+    /// Reads the keyword `w` (not followed by more word characters), or reads nothing.
+    #[inline(never)]
+    fn eat_kw(&mut self, w: &str) -> bool {
+        let start = self.pos;
+        self.ws();
+        if self.rest().starts_with(w) {
+            self.pos += w.len();
+            if self.at_word_end() {
+                return true;
+            }
+        }
+        self.pos = start;
+        false
+    }
+
+    #[inline(never)]
+    fn kw(&mut self, w: &'static str) -> R<()> {
+        if self.eat_kw(w) {
+            return Ok(());
+        }
+        self.ws();
+        Err(Fail { at: self.pos, what: w, lit: true })
+    }
+
+    /// Reads the symbol `s`, or reads nothing.
+    #[inline(never)]
+    fn eat_sym(&mut self, s: &str) -> bool {
+        let start = self.pos;
+        self.ws();
+        if self.rest().starts_with(s) {
+            self.pos += s.len();
+            return true;
+        }
+        self.pos = start;
+        false
+    }
+
+    #[inline(never)]
+    fn sym(&mut self, s: &'static str) -> R<()> {
+        if self.eat_sym(s) {
+            return Ok(());
+        }
+        self.ws();
+        Err(Fail { at: self.pos, what: s, lit: true })
+    }
+
+    /// A name: a letter or `_`, then letters, digits and `_`.
+    #[inline(never)]
+    fn ident_opt(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        self.ws();
+        let from = self.pos;
+        if !self.peek_byte().is_some_and(alpha_) {
+            self.pos = start;
+            return None;
+        }
+        self.take(word_byte);
+        Some(&self.s[from..self.pos])
+    }
+
+    fn ident(&mut self, what: &'static str) -> R<&'a str> {
+        match self.ident_opt() {
+            Some(w) => Ok(w),
+            None => self.fail(what),
+        }
+    }
+
+    /// The next name, without reading it.
+    fn peek_ident(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let w = self.ident_opt();
+        self.pos = start;
+        w
+    }
+
+    #[inline(never)]
+    fn cluster_name_opt(&mut self) -> Option<String> {
+        let start = self.pos;
+        self.ws();
+        let w = self.take(alpha_);
+        if w.is_empty() || !self.at_word_end() {
+            self.pos = start;
+            return None;
+        }
+        Some(w.to_string())
+    }
+
+    fn cluster_name(&mut self) -> R<String> {
+        match self.cluster_name_opt() {
+            Some(c) => Ok(c),
+            None => self.fail("a cluster name (letters and _)"),
+        }
+    }
+
+    #[inline(never)]
+    fn server_name_opt(&mut self) -> Option<ServerName> {
+        let start = self.pos;
+        self.ws();
+        let cluster = self.take(alpha_);
+        let id = self.take(|b| b.is_ascii_digit());
+        if !cluster.is_empty() && !id.is_empty() && self.at_word_end() {
+            if let Ok(id) = id.parse::<u8>() {
+                return Some(ServerName { cluster: cluster.to_string(), id });
+            }
+        }
+        self.pos = start;
+        None
+    }
+
+    fn server_name(&mut self) -> R<ServerName> {
+        match self.server_name_opt() {
+            Some(s) => Ok(s),
+            None => self.fail("a server name like a1"),
+        }
+    }
+
+    /// `a1` or `leader of a`; `None` if neither starts here.
+    #[inline(never)]
+    fn server_ref_opt(&mut self) -> R<Option<ServerRef>> {
+        let start = self.pos;
+        if self.eat_kw("leader") {
+            if self.eat_kw("of") {
+                let c = self.cluster_name().map_err(|f| f.ctx("a server (a1, or leader of a)"))?;
+                return Ok(Some(ServerRef::LeaderOf(c)));
+            }
+            self.pos = start;
+        }
+        Ok(self.server_name_opt().map(ServerRef::Named))
+    }
+
+    fn server_ref(&mut self) -> R<ServerRef> {
+        match self.server_ref_opt()? {
+            Some(r) => Ok(r),
+            None => self.fail("a server (a1, or leader of a)"),
+        }
+    }
+
+    fn refs(&mut self) -> R<Vec<ServerRef>> {
+        let mut v = vec![self.server_ref()?];
+        while let Some(r) = self.server_ref_opt()? {
+            v.push(r);
+        }
+        Ok(v)
+    }
+
+    /// A decimal number up to `max`, or nothing.
+    #[inline(never)]
+    fn number_opt(&mut self, max: u64) -> Option<u64> {
+        let start = self.pos;
+        self.ws();
+        match self.take(|b| b.is_ascii_digit()).parse::<u64>() {
+            Ok(n) if n <= max => Some(n),
+            _ => {
+                self.pos = start;
+                None
             }
         }
     }
-}
 
-fn ident<'a>(i: &mut &'a str) -> PResult<&'a str> {
-    preceded(ws, (one_of(|c: char| c.is_ascii_alphabetic() || c == '_'), take_while(0.., word_char)).take())
-        .context(desc("a name"))
-        .parse_next(i)
-}
+    fn number(&mut self, max: u64, what: &'static str) -> R<u64> {
+        match self.number_opt(max) {
+            Some(n) => Ok(n),
+            None => self.fail(what),
+        }
+    }
 
-fn cluster_name(i: &mut &str) -> PResult<String> {
-    preceded(
-        ws,
-        (take_while(1.., |c: char| c.is_ascii_alphabetic() || c == '_'), not(one_of(word_char))).take(),
-    )
-    .map(str::to_string)
-    .context(desc("a cluster name (letters and _)"))
-    .parse_next(i)
-}
+    fn u8(&mut self, what: &'static str) -> R<u8> {
+        self.number(u8::MAX.into(), what).map(|n| n as u8)
+    }
 
-fn server_name(i: &mut &str) -> PResult<ServerName> {
-    atomic(
-        preceded(
-            ws,
-            (take_while(1.., |c: char| c.is_ascii_alphabetic() || c == '_'), digit1, not(one_of(word_char))),
-        )
-        .try_map(|(cluster, id, _): (&str, &str, ())| {
-            id.parse::<u8>().map(|id| ServerName { cluster: cluster.to_string(), id })
-        }),
-    )
-    .context(desc("a server name like a1"))
-    .parse_next(i)
-}
+    fn u32(&mut self, what: &'static str) -> R<u32> {
+        self.number(u32::MAX.into(), what).map(|n| n as u32)
+    }
 
-fn server_ref(i: &mut &str) -> PResult<ServerRef> {
-    alt((
-        preceded((kw("leader"), kw("of")), cut_err(cluster_name)).map(ServerRef::LeaderOf),
-        server_name.map(ServerRef::Named),
-    ))
-    .context(desc("a server (a1, or leader of a)"))
-    .parse_next(i)
-}
+    /// `500ms` or `2s`, or nothing.
+    #[inline(never)]
+    fn millis_opt(&mut self) -> Option<Millis> {
+        let start = self.pos;
+        self.ws();
+        let n = self.take(|b| b.is_ascii_digit()).parse::<u64>().ok();
+        let unit = if self.rest().starts_with("ms") {
+            self.pos += 2;
+            1
+        } else if self.rest().starts_with('s') {
+            self.pos += 1;
+            1000
+        } else {
+            0
+        };
+        match n.and_then(|n| n.checked_mul(unit)) {
+            Some(ms) if unit != 0 && self.at_word_end() => Some(Millis(ms)),
+            _ => {
+                self.pos = start;
+                None
+            }
+        }
+    }
 
-fn refs(i: &mut &str) -> PResult<Vec<ServerRef>> {
-    repeat(1.., server_ref).parse_next(i)
-}
+    fn millis_or(&mut self, what: &'static str) -> R<Millis> {
+        match self.millis_opt() {
+            Some(m) => Ok(m),
+            None => self.fail(what),
+        }
+    }
 
-fn number<T: std::str::FromStr>(what: &'static str) -> impl FnMut(&mut &str) -> PResult<T> {
-    move |i: &mut &str| {
-        preceded(ws, digit1).verify_map(|d: &str| d.parse::<T>().ok()).context(desc(what)).parse_next(i)
+    fn millis(&mut self) -> R<Millis> {
+        self.millis_or("a duration like 500ms or 2s")
+    }
+
+    #[inline(never)]
+    fn percent(&mut self) -> R<Percent> {
+        let start = self.pos;
+        self.ws();
+        let read = |c: &mut Self| -> Option<Percent> {
+            let whole = c.take(|b| b.is_ascii_digit());
+            if whole.is_empty() {
+                return None;
+            }
+            let mut frac = 0;
+            if c.rest().starts_with('.') && c.rest().as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+                c.pos += 1;
+                let f = &c.s[c.pos..c.pos + c.rest().bytes().take(2).take_while(u8::is_ascii_digit).count()];
+                c.pos += f.len();
+                frac = f.parse::<u32>().ok()? * if f.len() == 1 { 10 } else { 1 };
+            }
+            if !c.rest().starts_with('%') {
+                return None;
+            }
+            c.pos += 1;
+            let bp = whole.parse::<u32>().ok()?.checked_mul(100)?.checked_add(frac)?;
+            (bp <= 10_000).then_some(Percent(bp as u16))
+        };
+        match read(self) {
+            Some(p) => Ok(p),
+            None => self.fail_at(start, "a percentage from 0% to 100%, like 5% or 0.5%"),
+        }
+    }
+
+    /// `0x` and hex digits, as a u64.
+    #[inline(never)]
+    fn hex(&mut self, what: &'static str) -> R<u64> {
+        self.ws();
+        let start = self.pos;
+        if self.rest().starts_with("0x") {
+            self.pos += 2;
+            if let Ok(n) = u64::from_str_radix(self.take(|b| b.is_ascii_hexdigit()), 16) {
+                return Ok(n);
+            }
+        }
+        self.fail_at(start, what)
+    }
+
+    /// A `"quoted string"` with escapes; `None` (nothing read) if no quote starts here.
+    #[inline(never)]
+    fn str_lit_opt(&mut self) -> R<Option<String>> {
+        let start = self.pos;
+        self.ws();
+        if self.peek_byte() != Some(b'"') {
+            self.pos = start;
+            return Ok(None);
+        }
+        self.pos += 1;
+        let mut s = String::new();
+        loop {
+            let Some(c) = self.rest().chars().next() else {
+                return Err(Fail { at: self.pos, what: "a closing \"", lit: false });
+            };
+            self.pos += c.len_utf8();
+            match c {
+                '"' => return Ok(Some(s)),
+                '\\' => s.push(self.escape()?),
+                c => s.push(c),
+            }
+        }
+    }
+
+    /// After a backslash.
+    fn escape(&mut self) -> R<char> {
+        let at = self.pos;
+        let c = match self.peek_byte() {
+            Some(b'"') => Some('"'),
+            Some(b'\\') => Some('\\'),
+            Some(b'n') => Some('\n'),
+            Some(b't') => Some('\t'),
+            Some(b'r') => Some('\r'),
+            _ => None,
+        };
+        if let Some(c) = c {
+            self.pos += 1;
+            return Ok(c);
+        }
+        if self.rest().starts_with("u{") {
+            self.pos += 2;
+            let h = self.take(|b| b.is_ascii_hexdigit());
+            if self.peek_byte() == Some(b'}') {
+                if let Some(c) = u32::from_str_radix(h, 16).ok().and_then(char::from_u32) {
+                    self.pos += 1;
+                    return Ok(c);
+                }
+            }
+        }
+        Err(Fail { at, what: "an escape: \\\" \\\\ \\n \\t \\r or \\u{hex}", lit: false })
+    }
+
+    /// A value: a string literal or a bare word (no whitespace, no quote).
+    fn value(&mut self) -> R<String> {
+        if let Some(s) = self.str_lit_opt()? {
+            return Ok(s);
+        }
+        self.ws();
+        let w = self.take_chars(|c| !c.is_whitespace() && c != '"');
+        if w.is_empty() {
+            return self.fail("a value (a word, or a \"quoted string\")");
+        }
+        Ok(w.to_string())
+    }
+
+    /// A znode path (`/a/b`, or quoted); `None` (nothing read) if none starts here.
+    #[inline(never)]
+    fn path_opt(&mut self) -> R<Option<String>> {
+        if let Some(s) = self.str_lit_opt()? {
+            return Ok(Some(s));
+        }
+        let start = self.pos;
+        self.ws();
+        if self.peek_byte() != Some(b'/') {
+            self.pos = start;
+            return Ok(None);
+        }
+        Ok(Some(self.take_chars(|c| !c.is_whitespace() && c != '"').to_string()))
+    }
+
+    fn path_or(&mut self, what: &'static str) -> R<String> {
+        match self.path_opt()? {
+            Some(p) => Ok(p),
+            None => self.fail(what),
+        }
+    }
+
+    fn path(&mut self) -> R<String> {
+        self.path_or("a znode path like /a/b")
     }
 }
 
-fn millis(i: &mut &str) -> PResult<Millis> {
-    atomic(
-        preceded(
-            ws,
-            (digit1, alt((literal("ms").value(1u64), literal("s").value(1000u64))), not(one_of(word_char))),
-        )
-        .verify_map(|(n, unit, _): (&str, u64, ())| n.parse::<u64>().ok()?.checked_mul(unit).map(Millis)),
-    )
-    .context(desc("a duration like 500ms or 2s"))
-    .parse_next(i)
-}
-
-fn percent(i: &mut &str) -> PResult<Percent> {
-    atomic(preceded(ws, (digit1, opt(preceded('.', take_while(1..=2, |c: char| c.is_ascii_digit()))), '%')))
-        .verify_map(|(whole, frac, _): (&str, Option<&str>, char)| {
-            let whole = whole.parse::<u32>().ok()?;
-            let frac = match frac {
-                None => 0,
-                Some(f) if f.len() == 1 => f.parse::<u32>().ok()? * 10,
-                Some(f) => f.parse::<u32>().ok()?,
-            };
-            let bp = whole.checked_mul(100)?.checked_add(frac)?;
-            (bp <= 10_000).then_some(Percent(bp as u16))
-        })
-        .context(desc("a percentage from 0% to 100%, like 5% or 0.5%"))
-        .parse_next(i)
-}
-
-fn str_char(i: &mut &str) -> PResult<char> {
-    alt((
-        none_of(['"', '\\']),
-        preceded(
-            '\\',
-            cut_err(alt((
-                '"'.value('"'),
-                '\\'.value('\\'),
-                'n'.value('\n'),
-                't'.value('\t'),
-                'r'.value('\r'),
-                delimited("u{", hex_digit1, '}')
-                    .verify_map(|h: &str| u32::from_str_radix(h, 16).ok().and_then(char::from_u32)),
-            )))
-            .context(desc("an escape: \\\" \\\\ \\n \\t \\r or \\u{hex}")),
-        ),
-    ))
-    .parse_next(i)
-}
-
-fn str_lit(i: &mut &str) -> PResult<String> {
-    preceded(
-        (ws, '"'),
-        cut_err(terminated(
-            repeat(0.., str_char).fold(String::new, |mut s, c| {
-                s.push(c);
-                s
-            }),
-            '"'.context(desc("a closing \"")),
-        )),
-    )
-    .parse_next(i)
-}
-
-/// A value: a string literal or a bare word (no whitespace, no quote).
-fn value(i: &mut &str) -> PResult<String> {
-    alt((
-        str_lit,
-        preceded(ws, take_while(1.., |c: char| !c.is_whitespace() && c != '"'))
-            .map(str::to_string)
-            .context(desc("a value (a word, or a \"quoted string\")")),
-    ))
-    .parse_next(i)
-}
-
-fn path(i: &mut &str) -> PResult<String> {
-    alt((
-        str_lit,
-        preceded(ws, ('/', take_while(0.., |c: char| !c.is_whitespace() && c != '"')).take())
-            .map(str::to_string)
-            .context(desc("a znode path like /a/b")),
-    ))
-    .parse_next(i)
-}
-
-fn net_settings(i: &mut &str) -> PResult<NetSettings> {
+/// Network settings, or `None` (nothing read) if none start here.
+fn net_settings_opt(c: &mut Cur) -> R<Option<NetSettings>> {
     let mut net = NetSettings::default();
     loop {
-        let cp = i.checkpoint();
-        let Some(word) = opt(ident).parse_next(i)? else { break };
+        let cp = c.pos;
+        let Some(word) = c.ident_opt() else { break };
         match word {
             "latency" if net.latency.is_none() => {
-                let lo = cut_err(millis).parse_next(i)?;
-                let hi = opt(preceded("..", cut_err(millis))).parse_next(i)?.unwrap_or(lo);
+                let lo = c.millis()?;
+                let hi = if c.rest().starts_with("..") {
+                    c.pos += 2;
+                    c.millis()?
+                } else {
+                    lo
+                };
                 net.latency = Some((lo, hi));
             }
-            "loss" if net.loss.is_none() => net.loss = Some(cut_err(percent).parse_next(i)?),
-            "duplicate" if net.duplicate.is_none() => net.duplicate = Some(cut_err(percent).parse_next(i)?),
+            "loss" if net.loss.is_none() => net.loss = Some(c.percent()?),
+            "duplicate" if net.duplicate.is_none() => net.duplicate = Some(c.percent()?),
             "client" if net.client_latency.is_none() => {
-                cut_err(kw("latency")).parse_next(i)?;
-                net.client_latency = Some(cut_err(millis).parse_next(i)?);
+                c.kw("latency")?;
+                net.client_latency = Some(c.millis()?);
             }
             _ => {
-                i.reset(&cp);
+                c.pos = cp;
                 break;
             }
         }
     }
-    if net.is_empty() {
-        return fail
-            .context(desc("network settings: latency, loss, duplicate or client latency"))
-            .parse_next(i);
-    }
-    Ok(net)
+    Ok((!net.is_empty()).then_some(net))
 }
 
-fn cluster_decl(i: &mut &str) -> PResult<Cluster> {
-    let name = cut_err(cluster_name).parse_next(i)?;
-    cut_err(kw("with")).parse_next(i)?;
-    let servers = cut_err(number::<u8>("a number of servers")).parse_next(i)?;
-    cut_err(alt((kw("servers"), kw("server")))).parse_next(i)?;
+fn net_settings(c: &mut Cur) -> R<NetSettings> {
+    match net_settings_opt(c)? {
+        Some(n) => Ok(n),
+        None => c.fail("network settings: latency, loss, duplicate or client latency"),
+    }
+}
+
+fn eat_spares(c: &mut Cur) -> bool {
+    c.eat_kw("spares") || c.eat_kw("spare")
+}
+
+fn cluster_decl(c: &mut Cur) -> R<Cluster> {
+    let name = c.cluster_name()?;
+    c.kw("with")?;
+    let servers = c.u8("a number of servers")?;
+    if !c.eat_kw("servers") {
+        c.kw("server")?;
+    }
     let (mut observers, mut spares) = (0, 0);
-    if opt(kw("and")).parse_next(i)?.is_some() {
-        let n = cut_err(number::<u8>("a number of observers or spares")).parse_next(i)?;
-        if opt(alt((kw("spares"), kw("spare")))).parse_next(i)?.is_some() {
+    if c.eat_kw("and") {
+        let n = c.u8("a number of observers or spares")?;
+        if eat_spares(c) {
             spares = n;
         } else {
             observers = n;
-            cut_err(
-                alt((kw("observers"), kw("observer"), kw("spares"), kw("spare")))
-                    .context(desc("observers or spares")),
-            )
-            .parse_next(i)?;
-            if opt(kw("and")).parse_next(i)?.is_some() {
-                spares = cut_err(number::<u8>("a number of spares")).parse_next(i)?;
-                cut_err(alt((kw("spares"), kw("spare")))).parse_next(i)?;
+            if !(c.eat_kw("observers") || c.eat_kw("observer") || eat_spares(c)) {
+                return c.fail("observers or spares");
+            }
+            if c.eat_kw("and") {
+                spares = c.u8("a number of spares")?;
+                if !c.eat_kw("spares") {
+                    c.kw("spare")?;
+                }
             }
         }
     }
     let mut settings = ClusterSettings::default();
-    while opt(sym(",")).parse_next(i)?.is_some() {
-        let cp = i.checkpoint();
-        match cut_err(ident.context(desc("tickTime, initLimit, syncLimit, snapCount or commitLogCount")))
-            .parse_next(i)?
-        {
-            "tickTime" if settings.tick_time.is_none() => {
-                settings.tick_time = Some(cut_err(millis).parse_next(i)?)
-            }
-            "initLimit" if settings.init_limit.is_none() => {
-                settings.init_limit = Some(cut_err(number("a number of ticks")).parse_next(i)?)
-            }
-            "syncLimit" if settings.sync_limit.is_none() => {
-                settings.sync_limit = Some(cut_err(number("a number of ticks")).parse_next(i)?)
-            }
-            "snapCount" if settings.snap_count.is_none() => {
-                settings.snap_count = Some(cut_err(number("a number of transactions")).parse_next(i)?)
-            }
-            "commitLogCount" if settings.commit_log_count.is_none() => {
-                settings.commit_log_count = Some(cut_err(number("a number of proposals")).parse_next(i)?)
+    while c.eat_sym(",") {
+        let cp = c.pos;
+        let s = &mut settings;
+        match c.ident("tickTime, initLimit, syncLimit, snapCount or commitLogCount")? {
+            "tickTime" if s.tick_time.is_none() => s.tick_time = Some(c.millis()?),
+            "initLimit" if s.init_limit.is_none() => s.init_limit = Some(c.u32("a number of ticks")?),
+            "syncLimit" if s.sync_limit.is_none() => s.sync_limit = Some(c.u32("a number of ticks")?),
+            "snapCount" if s.snap_count.is_none() => s.snap_count = Some(c.u32("a number of transactions")?),
+            "commitLogCount" if s.commit_log_count.is_none() => {
+                s.commit_log_count = Some(c.u32("a number of proposals")?)
             }
             _ => {
-                i.reset(&cp);
-                return cut_err(fail.context(desc(
+                return c.fail_at(
+                    cp,
                     "tickTime, initLimit, syncLimit, snapCount or commitLogCount (each at most once)",
-                )))
-                .parse_next(i);
+                )
             }
         }
     }
     Ok(Cluster { name, servers, observers, spares, settings })
 }
 
-fn link_decl(i: &mut &str, settings_required: bool) -> PResult<LinkDecl> {
-    let a = cut_err(cluster_name).parse_next(i)?;
-    cut_err(sym("<->")).parse_next(i)?;
-    let b = cut_err(cluster_name).parse_next(i)?;
-    let net = if settings_required {
-        cut_err(net_settings).parse_next(i)?
-    } else {
-        opt(net_settings).parse_next(i)?.unwrap_or_default()
-    };
+fn link_decl(c: &mut Cur, settings_required: bool) -> R<LinkDecl> {
+    let a = c.cluster_name()?;
+    c.sym("<->")?;
+    let b = c.cluster_name()?;
+    let net = if settings_required { net_settings(c)? } else { net_settings_opt(c)?.unwrap_or_default() };
     Ok(LinkDecl { a, b, net })
 }
 
-fn endpoint(i: &mut &str) -> PResult<Endpoint> {
-    alt((server_name.map(Endpoint::Server), cluster_name.map(Endpoint::Cluster)))
-        .context(desc("a server like a1 or a cluster like a"))
-        .parse_next(i)
+fn endpoint(c: &mut Cur) -> R<Endpoint> {
+    if let Some(s) = c.server_name_opt() {
+        return Ok(Endpoint::Server(s));
+    }
+    match c.cluster_name_opt() {
+        Some(n) => Ok(Endpoint::Cluster(n)),
+        None => c.fail("a server like a1 or a cluster like a"),
+    }
 }
 
-fn client_decl(i: &mut &str) -> PResult<ClientDecl> {
-    let name = cut_err(ident.context(desc("a client name like c1"))).parse_next(i)?.to_string();
-    cut_err((kw("connects"), kw("to"))).parse_next(i)?;
-    let mut connect = vec![cut_err(endpoint).parse_next(i)?];
-    while opt(sym(",")).parse_next(i)?.is_some() {
-        connect.push(cut_err(endpoint).parse_next(i)?);
+fn client_decl(c: &mut Cur) -> R<ClientDecl> {
+    let name = c.ident("a client name like c1")?.to_string();
+    c.kw("connects")?;
+    c.kw("to")?;
+    let mut connect = vec![endpoint(c)?];
+    while c.eat_sym(",") {
+        connect.push(endpoint(c)?);
     }
     Ok(ClientDecl { name, connect })
 }
@@ -342,23 +595,24 @@ enum Subject {
     Op(String, u32),
 }
 
-fn subject(i: &mut &str) -> PResult<Subject> {
-    alt((
-        preceded((kw("leader"), kw("of")), cut_err(cluster_name)).map(Subject::Leader),
-        (ident, opt(preceded('#', cut_err(number::<u32>("an operation number like 2"))))).map(
-            |(w, n): (&str, Option<u32>)| match n {
-                Some(n) => Subject::Op(w.to_string(), n),
-                None => Subject::Word(w.to_string()),
-            },
-        ),
-    ))
-    .context(desc("a predicate: a has a leader, a1 is leading, a1 has /x, c1 succeeded, invariants hold, …"))
-    .parse_next(i)
-}
+const PREDICATES: &str =
+    "a predicate: a has a leader, a1 is leading, a1 has /x, c1 succeeded, invariants hold, …";
 
-fn fail_at<'a, T>(i: &mut &'a str, cp: &<&'a str as Stream>::Checkpoint, what: &'static str) -> PResult<T> {
-    i.reset(cp);
-    cut_err(fail.context(desc(what))).parse_next(i)
+fn subject(c: &mut Cur) -> R<Subject> {
+    let start = c.pos;
+    if c.eat_kw("leader") {
+        if c.eat_kw("of") {
+            return Ok(Subject::Leader(c.cluster_name().map_err(|f| f.ctx(PREDICATES))?));
+        }
+        c.pos = start;
+    }
+    let w = c.ident(PREDICATES)?.to_string();
+    if c.peek_byte() == Some(b'#') {
+        c.pos += 1;
+        let n = c.u32("an operation number like 2").map_err(|f| f.ctx(PREDICATES))?;
+        return Ok(Subject::Op(w, n));
+    }
+    Ok(Subject::Word(w))
 }
 
 fn split_server(w: &str) -> Option<ServerName> {
@@ -378,15 +632,15 @@ fn is_cluster_word(w: &str) -> bool {
 /// the stack of the parser, the printer or the executor).
 pub const MAX_NOTS: usize = 8;
 
-fn predicate(i: &mut &str) -> PResult<Predicate> {
+fn predicate(c: &mut Cur) -> R<Predicate> {
     let mut nots = 0;
-    while opt(kw("not")).parse_next(i)?.is_some() {
+    while c.eat_kw("not") {
         nots += 1;
         if nots > MAX_NOTS {
-            return cut_err(fail.context(desc("at most 8 `not` in a row"))).parse_next(i);
+            return c.fail("at most 8 `not` in a row");
         }
     }
-    let mut p = cut_err(plain_predicate).parse_next(i)?;
+    let mut p = plain_predicate(c)?;
     for _ in 0..nots {
         p = Predicate::Not(Box::new(p));
     }
@@ -394,22 +648,19 @@ fn predicate(i: &mut &str) -> PResult<Predicate> {
 }
 
 /// After `history`: `[of CLUSTER] is linearizable` or `[of CLUSTER] violates RULE`.
-fn history_predicate(i: &mut &str) -> PResult<Predicate> {
-    let cluster = match opt(kw("of")).parse_next(i)? {
-        Some(_) => Some(cut_err(cluster_name).parse_next(i)?),
-        None => None,
-    };
-    if opt(kw("is")).parse_next(i)?.is_some() {
-        cut_err(kw("linearizable")).parse_next(i)?;
+fn history_predicate(c: &mut Cur) -> R<Predicate> {
+    let cluster = if c.eat_kw("of") { Some(c.cluster_name()?) } else { None };
+    if c.eat_kw("is") {
+        c.kw("linearizable")?;
         return Ok(Predicate::History { cluster, violates: None });
     }
-    cut_err(kw("violates").context(desc("`is linearizable` or `violates RULE`"))).parse_next(i)?;
-    ws.parse_next(i)?;
-    let at = i.checkpoint();
-    let word = cut_err(take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '-')).parse_next(i)?;
+    c.kw("violates").map_err(|f| f.ctx("`is linearizable` or `violates RULE`"))?;
+    c.ws();
+    let at = c.pos;
+    let word = c.take(|b| b.is_ascii_alphanumeric() || b == b'-');
     match crate::checker::Rule::from_slug(word) {
         Some(rule) => Ok(Predicate::History { cluster, violates: Some(rule) }),
-        None => fail_at(i, &at, RULES_EXPECTED),
+        None => c.fail_at(at, RULES_EXPECTED),
     }
 }
 
@@ -435,165 +686,180 @@ fn not_depth(p: &Predicate) -> usize {
     depth
 }
 
-fn plain_predicate<'a>(i: &mut &'a str) -> PResult<Predicate> {
-    if opt(kw("migration")).parse_next(i)?.is_some() {
-        return Ok(Predicate::Migration(cut_err(migrate::predicate).parse_next(i)?));
+const A_SERVER: &str = "a server like a1 or leader of a";
+
+fn as_server(c: &mut Cur, at: usize, s: &Subject) -> R<ServerRef> {
+    match s {
+        Subject::Leader(l) => Ok(ServerRef::LeaderOf(l.clone())),
+        Subject::Word(w) => match split_server(w) {
+            Some(n) => Ok(ServerRef::Named(n)),
+            None => c.fail_at(at, A_SERVER),
+        },
+        Subject::Op(..) => c.fail_at(at, A_SERVER),
     }
-    if opt(kw("invariants")).parse_next(i)?.is_some() {
-        cut_err(kw("hold")).parse_next(i)?;
+}
+
+fn as_target(c: &mut Cur, at: usize, s: &Subject) -> R<Target> {
+    match s {
+        Subject::Word(w) if is_cluster_word(w) => Ok(Target::Cluster(w.clone())),
+        _ => as_server(c, at, s).map(Target::Server),
+    }
+}
+
+fn as_op(c: &mut Cur, at: usize, s: &Subject) -> R<OpRef> {
+    match s {
+        Subject::Word(w) => Ok(OpRef { client: w.clone(), nth: None }),
+        Subject::Op(w, n) => Ok(OpRef { client: w.clone(), nth: Some(*n) }),
+        Subject::Leader(_) => c.fail_at(at, "a client like c1 or c1#2"),
+    }
+}
+
+const VERBS: &str = "has, is, succeeded, failed or returned";
+
+fn plain_predicate(c: &mut Cur) -> R<Predicate> {
+    if c.eat_kw("migration") {
+        return Ok(Predicate::Migration(migrate::predicate(c)?));
+    }
+    if c.eat_kw("invariants") {
+        c.kw("hold")?;
         return Ok(Predicate::InvariantsHold);
     }
-    if opt(kw("trace")).parse_next(i)?.is_some() {
-        cut_err(kw("contains")).parse_next(i)?;
-        return Ok(Predicate::TraceContains(cut_err(value).parse_next(i)?));
+    if c.eat_kw("trace") {
+        c.kw("contains")?;
+        return Ok(Predicate::TraceContains(c.value()?));
     }
-    if opt(kw("history")).parse_next(i)?.is_some() {
-        return cut_err(history_predicate).parse_next(i);
+    if c.eat_kw("history") {
+        return history_predicate(c);
     }
-    ws.parse_next(i)?;
-    let at = i.checkpoint();
-    let subj = subject.parse_next(i)?;
-    let as_server = |i: &mut &'a str, s: &Subject| -> PResult<ServerRef> {
-        match s {
-            Subject::Leader(c) => Ok(ServerRef::LeaderOf(c.clone())),
-            Subject::Word(w) => match split_server(w) {
-                Some(n) => Ok(ServerRef::Named(n)),
-                None => fail_at(i, &at, "a server like a1 or leader of a"),
-            },
-            Subject::Op(..) => fail_at(i, &at, "a server like a1 or leader of a"),
-        }
-    };
-    let as_target = |i: &mut &'a str, s: &Subject| -> PResult<Target> {
-        match s {
-            Subject::Word(w) if is_cluster_word(w) => Ok(Target::Cluster(w.clone())),
-            _ => as_server(i, s).map(Target::Server),
-        }
-    };
-    let as_op = |i: &mut &'a str, s: &Subject| -> PResult<OpRef> {
-        match s {
-            Subject::Word(w) => Ok(OpRef { client: w.clone(), nth: None }),
-            Subject::Op(w, n) => Ok(OpRef { client: w.clone(), nth: Some(*n) }),
-            Subject::Leader(_) => fail_at(i, &at, "a client like c1 or c1#2"),
-        }
-    };
-    let verb = cut_err(peek(ident).context(desc("has, is, succeeded, failed or returned"))).parse_next(i)?;
+    c.ws();
+    let at = c.pos;
+    let subj = subject(c)?;
+    let Some(verb) = c.ident_opt() else { return c.fail(VERBS) };
     match verb {
-        "has" => {
-            kw("has").parse_next(i)?;
-            let negated = opt(kw("no")).parse_next(i)?.is_some();
-            if negated && opt(kw("leader")).parse_next(i)?.is_some() {
-                let Subject::Word(c) = &subj else { return fail_at(i, &at, "a cluster like a") };
-                if !is_cluster_word(c) {
-                    return fail_at(i, &at, "a cluster like a");
-                }
-                return Ok(Predicate::Not(Box::new(Predicate::HasLeader(c.clone()))));
-            }
-            if !negated && opt((kw("a"), kw("leader"))).parse_next(i)?.is_some() {
-                return match &subj {
-                    Subject::Word(c) if is_cluster_word(c) => Ok(Predicate::HasLeader(c.clone())),
-                    _ => fail_at(i, &at, "a cluster like a"),
-                };
-            }
-            if !negated && opt(kw("committed")).parse_next(i)?.is_some() {
-                let target = as_target(i, &subj)?;
-                let zxid = cut_err(
-                    atomic(preceded((ws, "0x"), hex_digit1))
-                        .try_map(|h: &str| u64::from_str_radix(h, 16))
-                        .context(desc("a zxid like 0x100000002")),
-                )
-                .parse_next(i)?;
-                return Ok(Predicate::HasCommitted { target, zxid });
-            }
-            if !negated && opt(kw("voters")).parse_next(i)?.is_some() {
-                let target = as_target(i, &subj)?;
-                let mut voters = vec![cut_err(server_name).parse_next(i)?];
-                while let Some(v) = opt(server_name).parse_next(i)? {
-                    voters.push(v);
-                }
-                return Ok(Predicate::HasVoters { target, voters });
-            }
-            if !negated && opt(kw("config")).parse_next(i)?.is_some() {
-                let target = as_target(i, &subj)?;
-                cut_err(kw("version")).parse_next(i)?;
-                let version = cut_err(
-                    atomic(preceded((ws, "0x"), hex_digit1))
-                        .try_map(|h: &str| u64::from_str_radix(h, 16))
-                        .context(desc("a config version like 0x100000003")),
-                )
-                .parse_next(i)?;
-                return Ok(Predicate::HasConfigVersion { target, version });
-            }
-            let target = as_target(i, &subj)?;
-            let what = if negated {
-                "leader or a znode path"
-            } else {
-                "a leader, committed, voters, config, or a znode path"
-            };
-            let path = cut_err(alt((str_lit, path.context(desc(what))))).parse_next(i)?;
-            if negated {
-                return Ok(Predicate::Not(Box::new(Predicate::HasNode { target, path, data: None })));
-            }
-            let data = opt(preceded(sym("="), cut_err(value))).parse_next(i)?;
-            Ok(Predicate::HasNode { target, path, data })
-        }
+        "has" => has_predicate(c, at, &subj),
         "is" => {
-            kw("is").parse_next(i)?;
-            if opt(kw("pending")).parse_next(i)?.is_some() {
-                return Ok(Predicate::Pending(as_op(i, &subj)?));
+            if c.eat_kw("pending") {
+                return Ok(Predicate::Pending(as_op(c, at, &subj)?));
             }
-            if opt(kw("connected")).parse_next(i)?.is_some() {
+            if c.eat_kw("connected") {
                 return match &subj {
                     Subject::Word(w) => Ok(Predicate::Connected(w.clone())),
-                    _ => fail_at(i, &at, "a client like c1"),
+                    _ => c.fail_at(at, "a client like c1"),
                 };
             }
-            let state = cut_err(
-                preceded(ws, take_while(1.., word_char))
-                    .verify_map(|w: &str| ServerState::ALL.into_iter().find(|s| s.word() == w))
-                    .context(desc("leading, following, looking, observing, down, paused or pending")),
-            )
-            .parse_next(i)?;
-            let server = as_server(i, &subj)?;
-            let epoch = opt(preceded((kw("in"), cut_err(kw("epoch"))), cut_err(number("an epoch number"))))
-                .parse_next(i)?;
+            c.ws();
+            let state_at = c.pos;
+            let w = c.take(word_byte);
+            let Some(state) = ServerState::ALL.into_iter().find(|s| s.word() == w) else {
+                return c
+                    .fail_at(state_at, "leading, following, looking, observing, down, paused or pending");
+            };
+            let server = as_server(c, at, &subj)?;
+            let epoch = if c.eat_kw("in") {
+                c.kw("epoch")?;
+                Some(c.u32("an epoch number")?)
+            } else {
+                None
+            };
             Ok(Predicate::Is { server, state, epoch })
         }
-        "succeeded" => {
-            kw("succeeded").parse_next(i)?;
-            Ok(Predicate::Succeeded(as_op(i, &subj)?))
-        }
+        "succeeded" => Ok(Predicate::Succeeded(as_op(c, at, &subj)?)),
         "failed" => {
-            kw("failed").parse_next(i)?;
-            let op = as_op(i, &subj)?;
-            let code = opt(preceded(
-                kw("with"),
-                cut_err(
-                    preceded(ws, take_while(1.., |c: char| c.is_ascii_uppercase() || c == '_'))
-                        .context(desc("an error name like NODEEXISTS")),
-                ),
-            ))
-            .parse_next(i)?;
-            Ok(Predicate::Failed { op, code: code.map(str::to_string) })
+            let op = as_op(c, at, &subj)?;
+            let code = if c.eat_kw("with") {
+                c.ws();
+                let code = c.take(|b| b.is_ascii_uppercase() || b == b'_');
+                if code.is_empty() {
+                    return c.fail("an error name like NODEEXISTS");
+                }
+                Some(code.to_string())
+            } else {
+                None
+            };
+            Ok(Predicate::Failed { op, code })
         }
         "saw" => {
-            kw("saw").parse_next(i)?;
-            let Subject::Word(client) = &subj else { return fail_at(i, &at, "a client like c1") };
-            let event = cut_err(
-                preceded(ws, take_while(1.., |c: char| c.is_ascii_alphabetic()))
-                    .context(desc("an event like NodeDataChanged or Expired")),
-            )
-            .parse_next(i)?;
-            let path = opt(preceded(ws, path)).parse_next(i)?;
-            let times = opt(terminated(number::<u32>("a count"), cut_err(kw("times")))).parse_next(i)?;
+            let Subject::Word(client) = &subj else { return c.fail_at(at, "a client like c1") };
+            c.ws();
+            let event = c.take(|b| b.is_ascii_alphabetic());
+            if event.is_empty() {
+                return c.fail("an event like NodeDataChanged or Expired");
+            }
+            let path = c.path_opt()?;
+            let times = match c.number_opt(u32::MAX.into()) {
+                Some(n) => {
+                    c.kw("times")?;
+                    Some(n as u32)
+                }
+                None => None,
+            };
             Ok(Predicate::Saw { client: client.clone(), event: event.to_string(), path, times })
         }
         "returned" => {
-            kw("returned").parse_next(i)?;
-            let op = as_op(i, &subj)?;
-            Ok(Predicate::Returned { op, value: cut_err(value).parse_next(i)? })
+            let op = as_op(c, at, &subj)?;
+            Ok(Predicate::Returned { op, value: c.value()? })
         }
-        _ => cut_err(fail.context(desc("has, is, succeeded, failed or returned"))).parse_next(i),
+        _ => {
+            c.pos -= verb.len();
+            c.fail(VERBS)
+        }
     }
+}
+
+/// After `has`.
+fn has_predicate(c: &mut Cur, at: usize, subj: &Subject) -> R<Predicate> {
+    let negated = c.eat_kw("no");
+    if negated && c.eat_kw("leader") {
+        return match subj {
+            Subject::Word(w) if is_cluster_word(w) => {
+                Ok(Predicate::Not(Box::new(Predicate::HasLeader(w.clone()))))
+            }
+            _ => c.fail_at(at, "a cluster like a"),
+        };
+    }
+    if !negated {
+        let cp = c.pos;
+        if c.eat_kw("a") {
+            if c.eat_kw("leader") {
+                return match subj {
+                    Subject::Word(w) if is_cluster_word(w) => Ok(Predicate::HasLeader(w.clone())),
+                    _ => c.fail_at(at, "a cluster like a"),
+                };
+            }
+            c.pos = cp;
+        }
+        if c.eat_kw("committed") {
+            let target = as_target(c, at, subj)?;
+            let zxid = c.hex("a zxid like 0x100000002")?;
+            return Ok(Predicate::HasCommitted { target, zxid });
+        }
+        if c.eat_kw("voters") {
+            let target = as_target(c, at, subj)?;
+            let mut voters = vec![c.server_name()?];
+            while let Some(v) = c.server_name_opt() {
+                voters.push(v);
+            }
+            return Ok(Predicate::HasVoters { target, voters });
+        }
+        if c.eat_kw("config") {
+            let target = as_target(c, at, subj)?;
+            c.kw("version")?;
+            let version = c.hex("a config version like 0x100000003")?;
+            return Ok(Predicate::HasConfigVersion { target, version });
+        }
+    }
+    let target = as_target(c, at, subj)?;
+    let what = if negated {
+        "leader or a znode path"
+    } else {
+        "a leader, committed, voters, config, or a znode path"
+    };
+    let path = c.path_or(what)?;
+    if negated {
+        return Ok(Predicate::Not(Box::new(Predicate::HasNode { target, path, data: None })));
+    }
+    let data = if c.eat_sym("=") { Some(c.value()?) } else { None };
+    Ok(Predicate::HasNode { target, path, data })
 }
 
 /// One line's statement.
@@ -637,190 +903,203 @@ pub const MESSAGE_KINDS: &[&str] = &[
 const MESSAGE_KINDS_EXPECTED: &str = "a message kind: NOTIFICATION, FOLLOWERINFO, OBSERVERINFO, \
 LEADERINFO, ACKEPOCH, DIFF, TRUNC, SNAP, PROPOSAL, COMMIT, NEWLEADER, ACK, UPTODATE, INFORM, PING or REQUEST";
 
-fn action(i: &mut &str) -> PResult<Action> {
-    ws.parse_next(i)?;
-    let word = peek(ident).context(desc(STATEMENTS)).parse_next(i)?;
-    let one = |i: &mut &str, w: &'static str| -> PResult<ServerRef> {
-        kw(w).parse_next(i)?;
-        cut_err(server_ref).parse_next(i)
-    };
+fn one(c: &mut Cur, w: &'static str) -> R<ServerRef> {
+    c.kw(w)?;
+    c.server_ref()
+}
+
+fn action(c: &mut Cur) -> R<Action> {
+    c.ws();
+    let Some(word) = c.peek_ident() else { return c.fail(STATEMENTS) };
     Ok(match word {
-        "kill" => Action::Kill(one(i, "kill")?),
-        "crash" => Action::Kill(one(i, "crash")?),
-        "restart" => Action::Restart(one(i, "restart")?),
+        "kill" => Action::Kill(one(c, "kill")?),
+        "crash" => Action::Kill(one(c, "crash")?),
+        "restart" => Action::Restart(one(c, "restart")?),
         "pause" => {
-            let s = one(i, "pause")?;
-            cut_err(kw("for")).parse_next(i)?;
-            Action::Pause(s, cut_err(millis).parse_next(i)?)
+            let s = one(c, "pause")?;
+            c.kw("for")?;
+            Action::Pause(s, c.millis()?)
         }
-        "isolate" => Action::Isolate(one(i, "isolate")?),
+        "isolate" => Action::Isolate(one(c, "isolate")?),
         "deliver" => {
-            let from = one(i, "deliver")?;
-            cut_err(sym("->")).parse_next(i)?;
-            let to = cut_err(server_ref).parse_next(i)?;
-            ws.parse_next(i)?;
-            let at = i.checkpoint();
-            let kind = opt(take_while(1.., |c: char| c.is_ascii_uppercase())).parse_next(i)?;
-            match kind {
-                Some(k) if !MESSAGE_KINDS.contains(&k) => return fail_at(i, &at, MESSAGE_KINDS_EXPECTED),
-                _ => Action::Deliver { from, to, kind: kind.map(str::to_string) },
+            let from = one(c, "deliver")?;
+            c.sym("->")?;
+            let to = c.server_ref()?;
+            c.ws();
+            let at = c.pos;
+            let kind = c.take(|b| b.is_ascii_uppercase());
+            if kind.is_empty() {
+                Action::Deliver { from, to, kind: None }
+            } else if MESSAGE_KINDS.contains(&kind) {
+                Action::Deliver { from, to, kind: Some(kind.to_string()) }
+            } else {
+                return c.fail_at(at, MESSAGE_KINDS_EXPECTED);
             }
         }
-        "migrate" => Action::Migration(migrate::start(i)?),
-        "migration" => Action::Migration(migrate::control(i)?),
+        "migrate" => Action::Migration(migrate::start(c)?),
+        "migration" => Action::Migration(migrate::control(c)?),
         "disconnect" => {
-            kw("disconnect").parse_next(i)?;
-            Action::Disconnect(cut_err(ident).parse_next(i)?.to_string())
+            c.kw("disconnect")?;
+            Action::Disconnect(c.ident("a name")?.to_string())
         }
         "reconnect" => {
-            kw("reconnect").parse_next(i)?;
-            Action::Reconnect(cut_err(ident).parse_next(i)?.to_string())
+            c.kw("reconnect")?;
+            Action::Reconnect(c.ident("a name")?.to_string())
         }
         "heal" => {
-            kw("heal").parse_next(i)?;
-            Action::Heal(opt(server_ref).parse_next(i)?)
+            c.kw("heal")?;
+            Action::Heal(c.server_ref_opt()?)
         }
         "partition" => {
-            kw("partition").parse_next(i)?;
-            let first = cut_err(refs).parse_next(i)?;
-            if opt(sym("->")).parse_next(i)?.is_some() {
-                Action::Cut { from: first, to: cut_err(refs).parse_next(i)? }
+            c.kw("partition")?;
+            let first = c.refs()?;
+            if c.eat_sym("->") {
+                Action::Cut { from: first, to: c.refs()? }
             } else {
                 let mut groups = vec![first];
-                cut_err(sym("|").context(desc("| between groups, or -> for a one-way cut"))).parse_next(i)?;
-                groups.push(cut_err(refs).parse_next(i)?);
-                while opt(sym("|")).parse_next(i)?.is_some() {
-                    groups.push(cut_err(refs).parse_next(i)?);
+                c.sym("|").map_err(|f| f.ctx("| between groups, or -> for a one-way cut"))?;
+                groups.push(c.refs()?);
+                while c.eat_sym("|") {
+                    groups.push(c.refs()?);
                 }
                 Action::Partition(groups)
             }
         }
         "change" => {
-            kw("change").parse_next(i)?;
-            let what = cut_err(
-                alt((kw("network").value(false), kw("link").value(true))).context(desc("network or link")),
-            )
-            .parse_next(i)?;
-            if what {
-                let at = i.checkpoint();
-                match opt(server_ref).parse_next(i)? {
+            c.kw("change")?;
+            if c.eat_kw("network") {
+                Action::Network(net_settings(c)?)
+            } else if c.eat_kw("link") {
+                let at = c.pos;
+                match c.server_ref_opt()? {
                     Some(from) => {
-                        let both_ways =
-                            cut_err(alt((sym("<->").value(true), sym("->").value(false)))).parse_next(i)?;
-                        let to = cut_err(server_ref).parse_next(i)?;
-                        let net = if opt(kw("default")).parse_next(i)?.is_some() {
+                        let both_ways = if c.eat_sym("<->") {
+                            true
+                        } else {
+                            c.sym("->")?;
+                            false
+                        };
+                        let to = c.server_ref()?;
+                        let net = if c.eat_kw("default") {
                             None
                         } else {
-                            Some(
-                                cut_err(net_settings.context(desc("network settings, or default")))
-                                    .parse_next(i)?,
-                            )
+                            Some(net_settings(c).map_err(|f| f.ctx("network settings, or default"))?)
                         };
                         Action::ServerLink { from, to, both_ways, net }
                     }
                     None => {
-                        i.reset(&at);
-                        Action::Link(link_decl(i, true)?)
+                        c.pos = at;
+                        Action::Link(link_decl(c, true)?)
                     }
                 }
             } else {
-                Action::Network(cut_err(net_settings).parse_next(i)?)
+                return c.fail("network or link");
             }
         }
         "run" => {
-            kw("run").parse_next(i)?;
-            if opt(kw("until")).parse_next(i)?.is_some() {
-                let condition = cut_err(predicate).parse_next(i)?;
-                let within = opt(preceded(kw("within"), cut_err(millis))).parse_next(i)?;
+            c.kw("run")?;
+            if c.eat_kw("until") {
+                let condition = predicate(c)?;
+                let within = if c.eat_kw("within") { Some(c.millis()?) } else { None };
                 Action::RunUntil { condition, within }
             } else {
-                opt(kw("for")).parse_next(i)?;
-                Action::Run(cut_err(millis.context(desc("until, or a duration like 500ms"))).parse_next(i)?)
+                c.eat_kw("for");
+                Action::Run(c.millis_or("until, or a duration like 500ms")?)
             }
         }
         "step" => {
-            kw("step").parse_next(i)?;
-            Action::Step(opt(number::<u64>("a number of events")).parse_next(i)?.unwrap_or(1))
+            c.kw("step")?;
+            Action::Step(c.number_opt(u64::MAX).unwrap_or(1))
         }
         "at" => {
-            kw("at").parse_next(i)?;
-            let time = cut_err(millis).parse_next(i)?;
-            cut_err(sym(":")).parse_next(i)?;
-            ws.parse_next(i)?;
-            let at = i.checkpoint();
-            if peek(kw("at")).parse_next(i).is_ok() {
-                return fail_at(i, &at, "an action (not another at)");
+            c.kw("at")?;
+            let time = c.millis()?;
+            c.sym(":")?;
+            c.ws();
+            let at = c.pos;
+            if c.eat_kw("at") {
+                return c.fail_at(at, "an action (not another at)");
             }
-            let inner = cut_err(action).parse_next(i)?;
+            let inner = action(c)?;
             Action::At { time, action: Box::new(inner) }
         }
         "expect" => {
-            kw("expect").parse_next(i)?;
-            Action::Expect(cut_err(predicate).parse_next(i)?)
+            c.kw("expect")?;
+            Action::Expect(predicate(c)?)
         }
-        _ => return fail.context(desc(STATEMENTS)).parse_next(i),
+        _ => return c.fail(STATEMENTS),
     })
 }
 
-fn statement(i: &mut &str) -> PResult<Stmt> {
-    ws.parse_next(i)?;
-    let start = i.checkpoint();
+fn statement(c: &mut Cur) -> R<Stmt> {
+    c.ws();
+    let start = c.pos;
     // `NAME: zkCli command` first, so that any name can be a client's.
-    if let Ok((name, ())) = (ident, sym(":")).parse_next(i) {
-        ws.parse_next(i)?;
-        return Ok(Stmt::ClientCommand(name.to_string(), 0));
+    if let Some(name) = c.ident_opt() {
+        if c.eat_sym(":") {
+            c.ws();
+            return Ok(Stmt::ClientCommand(name.to_string(), c.pos));
+        }
     }
-    i.reset(&start);
-    let word = peek(ident).context(desc(STATEMENTS)).parse_next(i)?;
+    c.pos = start;
+    let Some(word) = c.peek_ident() else { return c.fail(STATEMENTS) };
     Ok(match word {
         "scenario" => {
-            kw("scenario").parse_next(i)?;
-            Stmt::Title(cut_err(str_lit.context(desc("a \"quoted title\""))).parse_next(i)?)
+            c.kw("scenario")?;
+            match c.str_lit_opt() {
+                Ok(Some(t)) => Stmt::Title(t),
+                Ok(None) => return c.fail("a \"quoted title\""),
+                Err(f) => return Err(f.ctx("a \"quoted title\"")),
+            }
         }
         "seed" => {
-            kw("seed").parse_next(i)?;
-            Stmt::Seed(cut_err(number::<u64>("a seed (a number)")).parse_next(i)?)
+            c.kw("seed")?;
+            Stmt::Seed(c.number(u64::MAX, "a seed (a number)")?)
         }
         "network" => {
-            kw("network").parse_next(i)?;
-            Stmt::Network(cut_err(net_settings).parse_next(i)?)
+            c.kw("network")?;
+            Stmt::Network(net_settings(c)?)
         }
         "bug" => {
-            kw("bug").parse_next(i)?;
-            Stmt::Bug(cut_err(bug_name).parse_next(i)?)
+            c.kw("bug")?;
+            Stmt::Bug(bug_name(c)?)
         }
         "cluster" => {
-            kw("cluster").parse_next(i)?;
-            Stmt::Cluster(cluster_decl(i)?)
+            c.kw("cluster")?;
+            Stmt::Cluster(cluster_decl(c)?)
         }
         "link" => {
-            kw("link").parse_next(i)?;
-            Stmt::Link(link_decl(i, false)?)
+            c.kw("link")?;
+            Stmt::Link(link_decl(c, false)?)
         }
         "client" => {
-            kw("client").parse_next(i)?;
-            Stmt::Client(client_decl(i)?)
+            c.kw("client")?;
+            Stmt::Client(client_decl(c)?)
         }
-        _ => Stmt::Step(action(i)?),
+        _ => Stmt::Step(action(c)?),
     })
 }
 
+/// The deliberate bugs' names.
+const BUGS: [(&str, Bug); 7] = [
+    ("commit-without-quorum", Bug::CommitWithoutQuorum),
+    ("skip-trunc", Bug::SkipTrunc),
+    ("elect-by-id", Bug::ElectById),
+    ("migration-skips-final-sync", Bug::MigrationSkipsFinalSync),
+    ("migration-cuts-over-before-verify", Bug::MigrationCutsOverBeforeVerify),
+    ("migration-no-zxid-raise", Bug::MigrationNoZxidRaise),
+    ("migration-ephemerals-as-persistent", Bug::MigrationEphemeralsAsPersistent),
+];
+
 /// A deliberate bug's name.
-fn bug_name(i: &mut &str) -> PResult<Bug> {
-    alt((
-        kw("commit-without-quorum").value(Bug::CommitWithoutQuorum),
-        kw("skip-trunc").value(Bug::SkipTrunc),
-        kw("elect-by-id").value(Bug::ElectById),
-        kw("migration-skips-final-sync").value(Bug::MigrationSkipsFinalSync),
-        kw("migration-cuts-over-before-verify").value(Bug::MigrationCutsOverBeforeVerify),
-        kw("migration-no-zxid-raise").value(Bug::MigrationNoZxidRaise),
-        kw("migration-ephemerals-as-persistent").value(Bug::MigrationEphemeralsAsPersistent),
-    ))
-    .context(desc(
-        "a bug: commit-without-quorum, skip-trunc, elect-by-id, migration-skips-final-sync, \
-         migration-cuts-over-before-verify, migration-no-zxid-raise or migration-ephemerals-as-persistent",
-    ))
-    .parse_next(i)
+fn bug_name(c: &mut Cur) -> R<Bug> {
+    match BUGS.iter().find(|(w, _)| c.eat_kw(w)) {
+        Some(&(_, b)) => Ok(b),
+        None => c.fail(
+            "a bug: commit-without-quorum, skip-trunc, elect-by-id, migration-skips-final-sync, \
+             migration-cuts-over-before-verify, migration-no-zxid-raise or migration-ephemerals-as-persistent",
+        ),
+    }
 }
 
 /// The 1-based column (in characters) of a byte offset.
@@ -837,37 +1116,31 @@ fn found_at(rest: &str) -> String {
     }
 }
 
-/// What was expected: the outermost description, which says it in the language's terms.
-fn describe(e: &ContextError) -> String {
-    match e.context().filter(|c| matches!(c, StrContext::Expected(_))).last() {
-        Some(c) => c.to_string(),
-        None => "unexpected input".to_string(),
-    }
-}
-
 /// Parses one line; on success returns the statement and, for a client command, where
 /// the command starts.
 fn parse_line(line: &str) -> Result<Stmt, (usize, String)> {
-    let mut input = line;
-    match statement.parse_next(&mut input) {
-        Ok(Stmt::ClientCommand(name, _)) => Ok(Stmt::ClientCommand(name, line.len() - input.len())),
-        Ok(stmt) => {
-            let rest = input.trim_start_matches([' ', '\t']);
-            if rest.is_empty() {
-                Ok(stmt)
-            } else {
-                let at = line.len() - rest.len();
-                Err((at, format!("expected end of line, found {}", found_at(rest))))
-            }
-        }
-        Err(e) => {
-            let at = line.len() - input.trim_start_matches([' ', '\t']).len();
-            let inner = match &e {
-                ErrMode::Backtrack(c) | ErrMode::Cut(c) => describe(c),
-                ErrMode::Incomplete(_) => "unexpected end of line".to_string(),
-            };
-            Err((at, format!("{inner}, found {}", found_at(input))))
-        }
+    let mut c = Cur::new(line);
+    match statement(&mut c) {
+        Ok(stmt @ Stmt::ClientCommand(..)) => Ok(stmt),
+        Ok(stmt) => end_of_line(&mut c).map(|()| stmt),
+        Err(f) => Err(failure(line, f)),
+    }
+}
+
+/// Where a failure is reported (after blanks) and its message.
+fn failure(line: &str, mut f: Fail) -> (usize, String) {
+    let mut c = Cur { s: line, pos: f.at.min(line.len()) };
+    c.ws();
+    f.at = c.pos;
+    (f.at, f.message(line))
+}
+
+fn end_of_line(c: &mut Cur) -> Result<(), (usize, String)> {
+    c.ws();
+    if c.pos == c.s.len() {
+        Ok(())
+    } else {
+        Err((c.pos, format!("expected end of line, found {}", found_at(c.rest()))))
     }
 }
 
@@ -878,22 +1151,9 @@ pub fn parse_predicate(scenario: &Scenario, text: &str) -> Result<Predicate, Par
     if text.len() > zkcli::MAX_LINE_BYTES || text.contains('\n') {
         return Err(err(0, "a predicate is one line".into()));
     }
-    let mut input = text;
-    let p = match predicate.parse_next(&mut input) {
-        Ok(p) => p,
-        Err(e) => {
-            let at = text.len() - input.trim_start_matches([' ', '\t']).len();
-            let inner = match &e {
-                ErrMode::Backtrack(c) | ErrMode::Cut(c) => describe(c),
-                ErrMode::Incomplete(_) => "unexpected end of line".to_string(),
-            };
-            return Err(err(at, format!("{inner}, found {}", found_at(input))));
-        }
-    };
-    let rest = input.trim_start_matches([' ', '\t']);
-    if !rest.is_empty() {
-        return Err(err(text.len() - rest.len(), format!("expected end of line, found {}", found_at(rest))));
-    }
+    let mut c = Cur::new(text);
+    let p = predicate(&mut c).map_err(|f| failure(text, f)).and_then(|p| end_of_line(&mut c).map(|()| p));
+    let p = p.map_err(|(at, m)| err(at, m))?;
     check_predicate(scenario, &p).map_err(|m| err(0, m))?;
     Ok(p)
 }

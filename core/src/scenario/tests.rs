@@ -243,3 +243,34 @@ fn client_latency_is_a_network_setting_only() {
     assert!(too_slow.validate().unwrap_err().contains("client latency is at most 1 hour"));
     assert!(parse(&format!("network client 2ms\n{head}")).is_err());
 }
+
+/// Every built-in scenario cut short inside each of its lines, and with each of a line's
+/// characters dropped or swapped for `x` or a quote, reads or fails with a position on
+/// that line: never a panic, never a column past the line's end.
+#[test]
+fn malformed_lines_fail_cleanly_with_a_position() {
+    let mut failures = 0;
+    for (name, text) in library::LIBRARY {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let head = lines[..n].join("\n");
+            let mut variants: Vec<String> = line.char_indices().map(|(b, _)| line[..b].to_string()).collect();
+            for (b, ch) in line.char_indices() {
+                for with in ["", "x", "\""] {
+                    variants.push(format!("{}{with}{}", &line[..b], &line[b + ch.len_utf8()..]));
+                }
+            }
+            for v in variants {
+                let full = format!("{head}\n{v}\n");
+                if let Err(e) = parse(&full) {
+                    failures += 1;
+                    if e.line == n + 1 {
+                        assert!(e.column <= v.chars().count() + 1, "{name}: {v:?}: {e}");
+                        assert!(!e.message.is_empty(), "{name}: {v:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures > 0);
+}
