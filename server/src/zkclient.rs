@@ -469,10 +469,10 @@ mod tests {
     use tokio::net::TcpListener;
     use zoolab_core::jute::proto::ConnectResponse;
 
-    /// A server that opens a session and then answers nothing (a partition that keeps
-    /// TCP up): the client's call fails, the connection is declared dead.
-    #[tokio::test]
-    async fn a_silent_server_fails_the_call_and_the_connection() {
+    /// A fake server on a free port: it reads one connect request, answers with a
+    /// session `(id, timeout_ms, password)`, then reads and ignores everything until the
+    /// client goes away. Returns its address.
+    async fn answers_connect_then_nothing(session_id: i64, timeout_ms: i32, password: Vec<u8>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move {
@@ -480,17 +480,20 @@ mod tests {
             let len = s.read_i32().await.unwrap();
             let mut req = vec![0; len as usize];
             s.read_exact(&mut req).await.unwrap();
-            let resp = ConnectResponse {
-                protocol_version: 0,
-                timeout_ms: 1500,
-                session_id: 7,
-                password: vec![1; 16],
-                read_only: false,
-            };
+            let resp =
+                ConnectResponse { protocol_version: 0, timeout_ms, session_id, password, read_only: false };
             s.write_all(&frame(&resp.encode())).await.unwrap();
             let mut buf = vec![0; 4096];
             while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
         });
+        addr
+    }
+
+    /// A server that opens a session and then answers nothing (a partition that keeps
+    /// TCP up): the client's call fails, the connection is declared dead.
+    #[tokio::test]
+    async fn a_silent_server_fails_the_call_and_the_connection() {
+        let addr = answers_connect_then_nothing(7, 1500, vec![1; 16]).await;
         let opts = ConnectOptions { timeout_ms: 1500, ..ConnectOptions::default() };
         let c = Client::connect(&addr, &opts, None).await.unwrap();
         assert_eq!((c.session, c.password.as_slice()), (7, &[1u8; 16][..]));
@@ -503,22 +506,8 @@ mod tests {
     /// A resumed session the server does not know is reported as expired.
     #[tokio::test]
     async fn an_expired_session_is_told_apart() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let len = s.read_i32().await.unwrap();
-            let mut req = vec![0; len as usize];
-            s.read_exact(&mut req).await.unwrap();
-            let resp = ConnectResponse {
-                protocol_version: 0,
-                timeout_ms: 0,
-                session_id: 0,
-                password: vec![0; 16],
-                read_only: false,
-            };
-            s.write_all(&frame(&resp.encode())).await.unwrap();
-        });
+        // Session 0 in the answer: ZooKeeper's way of saying the session expired.
+        let addr = answers_connect_then_nothing(0, 0, vec![0; 16]).await;
         let opts = ConnectOptions {
             timeout_ms: 1500,
             resume: Some((9, vec![0; 16])),
