@@ -53,6 +53,22 @@ pub enum CreateMode {
     PersistentSequentialWithTtl(i64),
 }
 
+impl CreateMode {
+    /// The data tree's mode and the TTL (milliseconds) where the mode has one.
+    pub fn tree_mode(self) -> (crate::tree::CreateMode, Option<i64>) {
+        use crate::tree::CreateMode as T;
+        match self {
+            CreateMode::Persistent => (T::Persistent, None),
+            CreateMode::PersistentSequential => (T::PersistentSequential, None),
+            CreateMode::Ephemeral => (T::Ephemeral, None),
+            CreateMode::EphemeralSequential => (T::EphemeralSequential, None),
+            CreateMode::Container => (T::Container, None),
+            CreateMode::PersistentWithTtl(t) => (T::PersistentWithTtl, Some(t)),
+            CreateMode::PersistentSequentialWithTtl(t) => (T::PersistentSequentialWithTtl, Some(t)),
+        }
+    }
+}
+
 /// `addWatch -m`: the kind of persistent watch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AddWatchMode {

@@ -1399,26 +1399,13 @@ fn acl(list: &Option<Vec<zkcli::Acl>>) -> Vec<Acl> {
     }
 }
 
-fn create_mode(mode: zkcli::CreateMode) -> (tree::CreateMode, Option<i64>) {
-    use tree::CreateMode as T;
-    match mode {
-        zkcli::CreateMode::Persistent => (T::Persistent, None),
-        zkcli::CreateMode::PersistentSequential => (T::PersistentSequential, None),
-        zkcli::CreateMode::Ephemeral => (T::Ephemeral, None),
-        zkcli::CreateMode::EphemeralSequential => (T::EphemeralSequential, None),
-        zkcli::CreateMode::Container => (T::Container, None),
-        zkcli::CreateMode::PersistentWithTtl(t) => (T::PersistentWithTtl, Some(t)),
-        zkcli::CreateMode::PersistentSequentialWithTtl(t) => (T::PersistentSequentialWithTtl, Some(t)),
-    }
-}
-
 fn create(
     mode: zkcli::CreateMode,
     path: &str,
     data: &Option<String>,
     list: &Option<Vec<zkcli::Acl>>,
 ) -> Create {
-    let (mode, ttl) = create_mode(mode);
+    let (mode, ttl) = mode.tree_mode();
     Create {
         path: path.to_string(),
         data: data.clone().unwrap_or_default().into_bytes(),

@@ -485,15 +485,7 @@ impl Console {
         let c = self.client()?;
         Ok(match cmd {
             ZkCommand::Create { mode, path, data, acl } => {
-                let (op, flags, ttl) = match mode {
-                    CreateMode::Persistent => (OpCode::Create, 0, None),
-                    CreateMode::Ephemeral => (OpCode::Create, 1, None),
-                    CreateMode::PersistentSequential => (OpCode::Create, 2, None),
-                    CreateMode::EphemeralSequential => (OpCode::Create, 3, None),
-                    CreateMode::Container => (OpCode::CreateContainer, 4, None),
-                    CreateMode::PersistentWithTtl(t) => (OpCode::CreateTtl, 5, Some(t)),
-                    CreateMode::PersistentSequentialWithTtl(t) => (OpCode::CreateTtl, 6, Some(t)),
-                };
+                let (op, flags, ttl) = wire_create(mode);
                 let acl = acl.map_or_else(open_acl, |a| wire_acl(&a));
                 let p = c
                     .call(op, |w| {
@@ -1001,15 +993,7 @@ async fn multi(c: &Client, ops: &[MultiOp]) -> Result<Answer> {
         words.push(op_line(op));
         wire.push(match op {
             MultiOp::Create { mode, path, data, acl } => {
-                let (op, flags, ttl) = match *mode {
-                    CreateMode::Persistent => (OpCode::Create, 0, None),
-                    CreateMode::Ephemeral => (OpCode::Create, 1, None),
-                    CreateMode::PersistentSequential => (OpCode::Create, 2, None),
-                    CreateMode::EphemeralSequential => (OpCode::Create, 3, None),
-                    CreateMode::Container => (OpCode::CreateContainer, 4, None),
-                    CreateMode::PersistentWithTtl(t) => (OpCode::CreateTtl, 5, Some(t)),
-                    CreateMode::PersistentSequentialWithTtl(t) => (OpCode::CreateTtl, 6, Some(t)),
-                };
+                let (op, flags, ttl) = wire_create(*mode);
                 WireMultiOp::Create(CreateRequest {
                     op,
                     path: path.clone(),
@@ -1069,6 +1053,19 @@ fn op_line(op: &MultiOp) -> String {
     // The canonical line of a one-op multi, without the `multi ` in front.
     let line = ZkCommand::Multi(vec![op.clone()]).to_string();
     line.strip_prefix("multi ").unwrap_or(&line).to_string()
+}
+
+/// A create's opcode, wire flag and TTL, as ZooKeeper's client sends them.
+fn wire_create(mode: CreateMode) -> (OpCode, i32, Option<i64>) {
+    let (tree_mode, ttl) = mode.tree_mode();
+    let op = if tree_mode.is_container() {
+        OpCode::CreateContainer
+    } else if ttl.is_some() {
+        OpCode::CreateTtl
+    } else {
+        OpCode::Create
+    };
+    (op, tree_mode.flag(), ttl)
 }
 
 fn open_acl() -> Vec<WireAcl> {
