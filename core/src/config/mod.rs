@@ -122,6 +122,21 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{what} {} is not a port (1–65535)", Quoted(text)))
 }
 
+/// `config -c`: the configuration's version and its client connect string (ZooKeeper's
+/// `ConfigUtils.getClientConfigStr`); a text that does not parse comes back as it is.
+pub fn compact_config(text: &str) -> String {
+    let Ok(c) = QuorumConfig::parse(text) else { return text.to_string() };
+    let clients: Vec<String> = c
+        .servers
+        .values()
+        .filter_map(|s| {
+            let client = s.client.as_ref()?;
+            Some(if client.contains(':') { client.clone() } else { format!("{}:{client}", s.host) })
+        })
+        .collect();
+    format!("{:x} {}", c.version, clients.join(","))
+}
+
 /// Parses one `server.N=...` line's key and value.
 pub fn parse_server(key: &str, value: &str) -> Result<ServerSpec, String> {
     let id = key

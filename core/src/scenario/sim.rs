@@ -1491,21 +1491,6 @@ fn reconfig_request(version: Option<u64>, change: &ReconfigChange) -> Result<Rec
     })
 }
 
-/// `config -c`: the version and the client connect string (ZooKeeper's
-/// `ConfigUtils.getClientConfigStr`).
-fn compact_config(text: &str) -> String {
-    let Ok(c) = crate::config::QuorumConfig::parse(text) else { return text.to_string() };
-    let clients: Vec<String> = c
-        .servers
-        .values()
-        .filter_map(|s| {
-            let client = s.client.as_ref()?;
-            Some(if client.contains(':') { client.clone() } else { format!("{}:{client}", s.host) })
-        })
-        .collect();
-    format!("{:x} {}", c.version, clients.join(","))
-}
-
 fn read_request(command: &ZkCommand) -> Option<ReadRequest> {
     Some(match command {
         ZkCommand::Config { watch, .. } => {
@@ -1552,7 +1537,9 @@ fn format_result(r: &OpResult) -> String {
 fn format_read(command: &ZkCommand, r: ReadResponse) -> String {
     match r {
         ReadResponse::Data { data, .. } => match command {
-            ZkCommand::Config { compact: true, .. } => compact_config(&String::from_utf8_lossy(&data)),
+            ZkCommand::Config { compact: true, .. } => {
+                crate::config::compact_config(&String::from_utf8_lossy(&data))
+            }
             _ => String::from_utf8_lossy(&data).into_owned(),
         },
         ReadResponse::Stat(s) => {

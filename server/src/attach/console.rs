@@ -20,6 +20,7 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use zoolab_core::config::compact_config;
 use zoolab_core::jute::proto::{OpCode, WatcherEvent, WireAcl, WireStat, XID_AUTH, XID_SET_WATCHES};
 use zoolab_core::jute::request::{encode_multi, CreateRequest, MultiOp as WireMultiOp};
 use zoolab_core::jute::{Reader, Writer};
@@ -791,7 +792,11 @@ impl Console {
                             self.watches().data.insert(CONFIG.into());
                         }
                         let text = String::from_utf8_lossy(&data.unwrap_or_default()).into_owned();
-                        let text = if compact { compact_config(&text) } else { text.trim_end().to_string() };
+                        let text = if compact {
+                            compact_config(text.trim_end())
+                        } else {
+                            text.trim_end().to_string()
+                        };
                         Ok(if stat { format!("{text}\n{}", stat_text(&s)) } else { text })
                     }
                     Err(e) => Err(error_text(e, CONFIG)),
@@ -1091,20 +1096,6 @@ pub fn acl_text(acl: &[WireAcl]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// `config -c`: the version and the client connect string (`ConfigUtils.getClientConfigStr`).
-pub fn compact_config(text: &str) -> String {
-    let Ok(c) = zoolab_core::config::QuorumConfig::parse(text) else { return text.trim_end().to_string() };
-    let clients: Vec<String> = c
-        .servers
-        .values()
-        .filter_map(|s| {
-            let client = s.client.as_ref()?;
-            Some(if client.contains(':') { client.clone() } else { format!("{}:{client}", s.host) })
-        })
-        .collect();
-    format!("{:x} {}", c.version, clients.join(","))
 }
 
 /// ZooKeeper's words for an error code (`KeeperException.Code`'s message).
