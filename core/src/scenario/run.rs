@@ -766,19 +766,40 @@ impl<D: Driver> Runner<D> {
                 self.check(step, true, format!("{seen} at t={}ms", self.d.now().0));
                 return;
             }
-            let next =
-                if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
-            match next {
-                Next::Ran => n += 1,
-                Next::Cut => {
-                    return self.cut = Some(Unfinished::Until { condition: condition.clone(), deadline, n });
+            let resume = |n, _| Unfinished::Until { condition: condition.clone(), deadline, n };
+            if !self.wait_event(step, deadline, &mut n, seen, resume) {
+                return;
+            }
+        }
+    }
+
+    /// One event of a wait bounded by `deadline` and the per-step event budget (`run
+    /// until`, `migration run`): true when one ran (counted in `n`). False when the wait
+    /// is over: cut short (`resume(n, why)` is what continues it), or nothing more can
+    /// happen in time (a failed check: not reached, `why`).
+    fn wait_event(
+        &mut self,
+        step: usize,
+        deadline: Millis,
+        n: &mut u64,
+        why: String,
+        resume: impl FnOnce(u64, String) -> Unfinished,
+    ) -> bool {
+        let next = if *n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
+        match next {
+            Next::Ran => {
+                *n += 1;
+                true
+            }
+            Next::Cut => {
+                self.cut = Some(resume(*n, why));
+                false
+            }
+            Next::Idle => {
+                if !self.stopped {
+                    self.check(step, false, format!("not reached by t={}ms: {why}", self.d.now().0));
                 }
-                Next::Idle => {
-                    if !self.stopped {
-                        self.check(step, false, format!("not reached by t={}ms: {seen}", self.d.now().0));
-                    }
-                    return;
-                }
+                false
             }
         }
     }

@@ -72,20 +72,9 @@ impl<D: Driver> Runner<D> {
             if limit.is_some_and(|m| n >= m) {
                 return;
             }
-            let next =
-                if n >= self.opts.max_events_per_step { Next::Idle } else { self.event(Some(deadline)) };
-            match next {
-                Next::Ran => n += 1,
-                Next::Cut => {
-                    return self.cut =
-                        Some(Unfinished::Migration { until, limit, deadline, n, why: refused });
-                }
-                Next::Idle => {
-                    if !self.stopped {
-                        self.check(step, false, format!("not reached by t={}ms: {refused}", self.d.now().0));
-                    }
-                    return;
-                }
+            let resume = |n, why| Unfinished::Migration { until, limit, deadline, n, why };
+            if !self.wait_event(step, deadline, &mut n, refused, resume) {
+                return;
             }
         }
     }
