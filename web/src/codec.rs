@@ -122,7 +122,7 @@ export async function inflate_raw(bytes, limit) {
             kept.iter().rev().find(|(d, _)| *d == sealed.deflated).map(|(_, p)| p.clone())
         });
         let payload = payload.unwrap_or(Err(LinkError::Corrupt))?;
-        link::open(&payload, sealed.crc)
+        link::open(&payload, sealed.crc, sealed.version)
     }
 
     pub async fn inflate(l: &str) {

@@ -3,6 +3,7 @@
 //! owner, the time, or an error), so that applying it is deterministic on every replica.
 
 use super::acl::Acl;
+use super::data::Data;
 use super::error::ZkError;
 use super::stat::Stat;
 use crate::ids::{SessionId, Zxid};
@@ -42,9 +43,8 @@ pub enum TxnOp {
     Create {
         /// The final path.
         path: String,
-        /// The data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The data (may be null).
+        data: Data,
         /// The ACL, `auth` already expanded.
         acl: Vec<Acl>,
         /// The raw owner: 0, a session, or the container/TTL encoding.
@@ -66,9 +66,8 @@ pub enum TxnOp {
     SetData {
         /// The path.
         path: String,
-        /// The data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The data (may be null).
+        data: Data,
         /// The new version.
         version: i32,
     },
@@ -118,9 +117,8 @@ pub struct Import {
 pub struct ImportedNode {
     /// Its path.
     pub path: String,
-    /// Its data.
-    #[serde(with = "crate::bytestr")]
-    pub data: Vec<u8>,
+    /// Its data (may be null).
+    pub data: Data,
     /// Its ACL.
     pub acl: Vec<Acl>,
     /// Its stored Stat (the raw ephemeral owner gives the node type).

@@ -200,7 +200,7 @@ fn workload() -> (TestServer, Vec<Txn>) {
     run(&mut s, A, testkit::create("/c", CreateMode::Container));
     run(&mut s, A, testkit::create("/c/x", CreateMode::Persistent));
     run(&mut s, A, testkit::create("/t", CreateMode::PersistentWithTtl));
-    run(&mut s, A, WriteRequest::SetData { path: "/app".into(), data: vec![1, 2, 3], version: -1 });
+    run(&mut s, A, WriteRequest::SetData { path: "/app".into(), data: vec![1, 2, 3].into(), version: -1 });
     let digest_acl = vec![Acl::new(Perms::ALL, "digest", "u:x"), Acl::new(Perms::READ, "ip", "10.0.0.0/8")];
     run(&mut s, A, WriteRequest::SetAcl { path: "/t".into(), acl: digest_acl, version: -1 });
     run(
@@ -229,7 +229,7 @@ fn workload() -> (TestServer, Vec<Txn>) {
 
 use crate::tree::Perms;
 
-type NodeView = (String, Vec<u8>, Vec<Acl>, crate::tree::StatPersisted, Vec<String>);
+type NodeView = (String, crate::tree::Data, Vec<Acl>, crate::tree::StatPersisted, Vec<String>);
 
 /// The same tree as clients and the digest see it (ACL table indices may differ).
 fn same(a: &DataTree, b: &DataTree) {

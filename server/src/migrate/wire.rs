@@ -114,7 +114,7 @@ mod tests {
         let imp = Import {
             nodes: vec![ImportedNode {
                 path: "/a".into(),
-                data: b"x".to_vec(),
+                data: b"x".into(),
                 acl: vec![Acl::new(Perms(31), "world", "anyone")],
                 stat: StatPersisted::created(Zxid(0x1_0000_0005), 7, 0),
             }],
