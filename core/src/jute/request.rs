@@ -349,6 +349,41 @@ mod tests {
     }
 
     #[test]
+    fn a_minus_one_buffer_is_null_data_and_null_is_written_as_minus_one() {
+        // zkCli's `create /x`: path, a -1 buffer, the open ACL, flags.
+        let p = packet(3, OpCode::Create, |w| {
+            w.string("/x").i32(-1);
+            WireAcl::write_list(&[WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }], w);
+            w.i32(0);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        let WireRequest::Create(c) = &req else { panic!("{req:?}") };
+        assert!(c.data.is_null());
+        let mut w = Writer::new();
+        c.write(&mut w);
+        assert_eq!(&w.into_bytes()[6..10], &[0xff; 4], "path \"/x\" (6 bytes), then -1");
+        // An empty buffer stays empty, not null.
+        let p = packet(4, OpCode::SetData, |w| {
+            w.string("/x").buffer(b"").i32(-1);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::SetData { path: "/x".into(), data: Data::empty(), version: -1 });
+        let p = packet(5, OpCode::SetData, |w| {
+            w.string("/x").null().i32(-1);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::SetData { path: "/x".into(), data: Data::NULL, version: -1 });
+        // And in a multi, both ways.
+        let ops = vec![
+            MultiOp::Create(CreateRequest { data: Data::NULL, ..c.clone() }),
+            MultiOp::SetData { path: "/x".into(), data: Data::NULL, version: -1 },
+        ];
+        let p = packet(6, OpCode::Multi, |w| encode_multi(&ops, w));
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::Multi { ops, read_only: false });
+    }
+
+    #[test]
     fn unknown_opcodes_and_trailing_bytes_are_errors() {
         let p = packet(1, OpCode::Ping, |w| {
             w.i32(0);
