@@ -359,6 +359,7 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
     #[test]
     fn a_version_1_create_without_data_keeps_the_empty_data_it_made() {
         let text = "seed 1\ncluster a with 1 server\nclient c1 connects to a\n\
+                    run until a has a leader\nrun until c1 is connected\n\
                     c1: create /x\nc1: multi create -e /y ; create /z 1\n";
         let mut payload = vec![5];
         payload.extend_from_slice(text.as_bytes());
@@ -370,7 +371,19 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
         // The same text in today's format means null data, and says so when re-shared.
         let (new, _) = decode(&sealed(VERSION, &payload)).unwrap();
         assert!(new.to_string().contains("c1: create /x\n"), "{new}");
-        assert_eq!(decode(&encode(&old, 5).unwrap()).unwrap(), (old, 5));
+        assert_eq!(decode(&encode(&old, 5).unwrap()).unwrap(), (old.clone(), 5));
+        // Replayed, the old link's node holds the empty data it held, the new one null.
+        let got = |sc: &Scenario| {
+            let mut sc = sc.clone();
+            let more = "c1: get /x\nrun 1s\n";
+            sc.steps.extend(parse(&format!("{text}{more}")).unwrap().steps.split_off(sc.steps.len()));
+            let mut r = crate::scenario::sim::runner(&sc, Default::default()).unwrap();
+            r.run_all();
+            r.driver().history().last().map(|o| o.result.clone())
+        };
+        use crate::scenario::run::OpStatus;
+        assert_eq!(got(&old), Some(OpStatus::Ok(String::new())));
+        assert_eq!(got(&new), Some(OpStatus::Ok("null".into())));
     }
 
     #[test]

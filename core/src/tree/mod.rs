@@ -41,7 +41,7 @@
 //!     WriteRequest::CreateSession { timeout_ms: 10_000 },
 //!     WriteRequest::Create(Create {
 //!         path: "/jobs-".into(),
-//!         data: b"first".to_vec(),
+//!         data: b"first".into(),
 //!         acl: Acl::open_unsafe(),
 //!         mode: CreateMode::PersistentSequential,
 //!         ttl: None,
