@@ -855,7 +855,7 @@ mod tests {
             let (path, data, acl) = (p.to_owned(), Data::from(d), Acl::open_unsafe());
             op(z, TxnOp::Create { path, data, acl, owner: 0, parent_cversion: -1 })
         };
-        let in_cp = vec![(Zxid(5), create(5, "/a", b"x")), (Zxid(6), create(6, "/e", b""))];
+        let in_cp = [(Zxid(5), create(5, "/a", b"x")), (Zxid(6), create(6, "/e", b""))];
         let set = op(7, TxnOp::SetData { path: "/a".into(), data: Data::from(b"yz"), version: 1 });
         let multi = op(8, TxnOp::Multi(vec![create(8, "/m", &[]).op]));
         let cp = CheckpointV1 {
