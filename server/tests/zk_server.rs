@@ -737,11 +737,11 @@ fn clients_cannot_write_the_migration_fence_or_record() {
     c.close();
 }
 
-/// zoolab's import request (opcode 0x7a6c), written by hand as a controller sends it:
+/// zoolab's import request (opcode 0x7a6e), written by hand as a controller sends it:
 /// the bincode batch, then the optional guard (path, exists, version).
 fn import_packet(xid: i32, imp: &zoolab_core::tree::Import, guard: Option<(&str, Option<i32>)>) -> Vec<u8> {
     let mut w = Writer::new();
-    RequestHeader { xid, op: 0x7a6c }.write(&mut w);
+    RequestHeader { xid, op: 0x7a6e }.write(&mut w);
     w.buffer(&bincode::serialize(imp).unwrap());
     if let Some((path, version)) = guard {
         w.string(path).bool(version.is_some()).i32(version.unwrap_or(-1));

@@ -61,8 +61,10 @@ enum TxnOpV1 {
     Import(ImportV1),
 }
 
+/// An import batch as format 1 wrote it (also the import request's old opcode,
+/// `migrate::wire::IMPORT_OP_V1`).
 #[derive(Serialize, Deserialize)]
-struct ImportV1 {
+pub(crate) struct ImportV1 {
     nodes: Vec<ImportedNodeV1>,
     deletes: Vec<String>,
     sessions: Vec<(SessionId, i32)>,
@@ -122,17 +124,39 @@ impl From<TxnOpV1> for TxnOp {
             TxnOpV1::Check { path, version } => TxnOp::Check { path, version },
             TxnOpV1::Multi(ops) => TxnOp::Multi(ops.into_iter().map(TxnOp::from).collect()),
             TxnOpV1::Error(e) => TxnOp::Error(e),
-            TxnOpV1::Import(i) => TxnOp::Import(Import {
-                nodes: i
-                    .nodes
-                    .into_iter()
-                    .map(|n| ImportedNode { path: n.path, data: n.data, acl: n.acl, stat: n.stat })
-                    .collect(),
-                deletes: i.deletes,
-                sessions: i.sessions,
-                closed_sessions: i.closed_sessions,
-            }),
+            TxnOpV1::Import(i) => TxnOp::Import(i.into()),
         }
+    }
+}
+
+impl From<ImportV1> for Import {
+    fn from(i: ImportV1) -> Import {
+        Import {
+            nodes: i
+                .nodes
+                .into_iter()
+                .map(|n| ImportedNode { path: n.path, data: n.data, acl: n.acl, stat: n.stat })
+                .collect(),
+            deletes: i.deletes,
+            sessions: i.sessions,
+            closed_sessions: i.closed_sessions,
+        }
+    }
+}
+
+/// Format 1's encoding of an import batch (tests write old requests with it).
+#[cfg(test)]
+pub(crate) fn import_v1_of(i: &Import) -> ImportV1 {
+    let i = i.clone();
+    ImportV1 {
+        nodes: i
+            .nodes
+            .into_iter()
+            .map(|n| ImportedNodeV1 { path: n.path, data: n.data, acl: n.acl, stat: n.stat })
+            .collect(),
+        deletes: i.deletes,
+        sessions: i.sessions,
+        closed_sessions: i.closed_sessions,
     }
 }
 
@@ -153,16 +177,7 @@ pub(super) fn v1_of(t: &Txn) -> TxnV1 {
             TxnOp::Check { path, version } => TxnOpV1::Check { path, version },
             TxnOp::Multi(ops) => TxnOpV1::Multi(ops.iter().map(op).collect()),
             TxnOp::Error(e) => TxnOpV1::Error(e),
-            TxnOp::Import(i) => TxnOpV1::Import(ImportV1 {
-                nodes: i
-                    .nodes
-                    .into_iter()
-                    .map(|n| ImportedNodeV1 { path: n.path, data: n.data, acl: n.acl, stat: n.stat })
-                    .collect(),
-                deletes: i.deletes,
-                sessions: i.sessions,
-                closed_sessions: i.closed_sessions,
-            }),
+            TxnOp::Import(i) => TxnOpV1::Import(import_v1_of(&i)),
         }
     }
     TxnV1 { session: t.session, zxid: t.zxid, time: t.time, op: op(&t.op), digest: t.digest }
