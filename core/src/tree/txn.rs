@@ -186,15 +186,17 @@ impl From<ZkError> for Failure {
 }
 
 impl std::fmt::Display for TxnOp {
-    /// One line for logs and the inspector: `create /a (3 bytes)`, `error NONODE`.
+    /// One line for logs and the inspector: `create /a (3 bytes)`, `create /n (null)`,
+    /// `error NONODE`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size = |d: &Data| if d.is_null() { "null".to_owned() } else { format!("{} bytes", d.len()) };
         match self {
             TxnOp::CreateSession { timeout_ms } => write!(f, "createSession timeout={timeout_ms}ms"),
             TxnOp::CloseSession { paths } => write!(f, "closeSession ({} ephemerals)", paths.len()),
-            TxnOp::Create { path, data, .. } => write!(f, "create {path} ({} bytes)", data.len()),
+            TxnOp::Create { path, data, .. } => write!(f, "create {path} ({})", size(data)),
             TxnOp::Delete { path } => write!(f, "delete {path}"),
             TxnOp::DeleteContainer { path } => write!(f, "deleteContainer {path}"),
-            TxnOp::SetData { path, data, .. } => write!(f, "setData {path} ({} bytes)", data.len()),
+            TxnOp::SetData { path, data, .. } => write!(f, "setData {path} ({})", size(data)),
             TxnOp::SetAcl { path, .. } => write!(f, "setACL {path}"),
             TxnOp::Check { path, .. } => write!(f, "check {path}"),
             TxnOp::Multi(ops) => {
@@ -210,5 +212,25 @@ impl std::fmt::Display for TxnOp {
             TxnOp::Error(e) => write!(f, "error {}", e.name()),
             TxnOp::Import(i) => write!(f, "import ({} nodes, {} deletes)", i.nodes.len(), i.deletes.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_data_shows_as_null_in_the_one_line_form() {
+        let create = |data: Data| TxnOp::Create {
+            path: "/n".into(),
+            data,
+            acl: Acl::open_unsafe(),
+            owner: 0,
+            parent_cversion: -1,
+        };
+        assert_eq!(create(Data::NULL).to_string(), "create /n (null)");
+        assert_eq!(create(Data::empty()).to_string(), "create /n (0 bytes)");
+        let set = TxnOp::SetData { path: "/n".into(), data: Data::NULL, version: 1 };
+        assert_eq!(set.to_string(), "setData /n (null)");
     }
 }
