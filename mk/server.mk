@@ -1,6 +1,6 @@
 # The native server (`zoolab server`) with real clients. Included from the top-level Makefile.
 #   make test-server               kazoo and zkCli.sh against zoolab (about 15 s after the build)
-#   make test-server-conformance   the 244 conformance cases over TCP against zoolab, compared
+#   make test-server-conformance   the 245 conformance cases over TCP against zoolab, compared
 #                                  with Apache ZooKeeper's goldens (about 20 s)
 # Installs what is missing first (kazoo from PyPI, Debian's zookeeper for zkCli.sh). The
 # scripts start `zoolab server` themselves and stop it by its own pid.

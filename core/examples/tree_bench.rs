@@ -63,7 +63,7 @@ fn main() {
     let create = |path: String| {
         WriteRequest::Create(Create {
             path,
-            data: vec![b'x'; 100],
+            data: vec![b'x'; 100].into(),
             acl: Acl::open_unsafe(),
             mode: CreateMode::Persistent,
             ttl: None,

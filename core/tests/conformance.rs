@@ -16,8 +16,8 @@ use zoolab_core::jute::request::{CreateRequest, MultiOp as WireMultiOp, WireRequ
 use zoolab_core::tree::acl::digest_id;
 use zoolab_core::tree::wire::{self, TreeRequest};
 use zoolab_core::tree::{
-    snapshot, Acl, CreateMode, MultiOp, OpResult, Perms, ReadRequest, ReadResponse, Reply, Standalone, Stat,
-    TreeConfig, WriteRequest, ZkError,
+    snapshot, Acl, CreateMode, Data, MultiOp, OpResult, Perms, ReadRequest, ReadResponse, Reply, Standalone,
+    Stat, TreeConfig, WriteRequest, ZkError,
 };
 
 /// Cases that cannot pass yet, with the reason. Each must fail; one that passes must
@@ -209,7 +209,7 @@ impl Server {
         match r {
             ReadResponse::Stat(s) => self.stat(&s),
             ReadResponse::Data { data, stat } => {
-                json!({ "data": String::from_utf8_lossy(&data), "stat": self.stat(&stat) })
+                json!({ "data": data.as_option().map(String::from_utf8_lossy), "stat": self.stat(&stat) })
             }
             ReadResponse::Children { mut children, stat } => {
                 children.sort();
@@ -229,10 +229,12 @@ impl Server {
     }
 }
 
-fn data_of(step: &Value) -> Vec<u8> {
+/// A step's data: `data_len` bytes of `x`, or `data`, a string or `null` (a −1 buffer).
+fn data_of(step: &Value) -> Data {
     match step.get("data_len") {
-        Some(n) => vec![b'x'; n.as_u64().expect("data_len") as usize],
-        None => step["data"].as_str().expect("data").as_bytes().to_vec(),
+        Some(n) => vec![b'x'; n.as_u64().expect("data_len") as usize].into(),
+        None if step["data"].is_null() => Data::NULL,
+        None => step["data"].as_str().expect("data").into(),
     }
 }
 

@@ -43,7 +43,7 @@ fn leader(w: &mut World<ZkDatabase>) -> ServerId {
 fn write(w: &mut World<ZkDatabase>, n: usize) {
     let create = WriteRequest::Create(Create {
         path: format!("/n{n}"),
-        data: vec![],
+        data: Default::default(),
         acl: Acl::open_unsafe(),
         mode: CreateMode::Persistent,
         ttl: None,

@@ -10,13 +10,13 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use zoolab_core::ids::{SessionId, Zxid};
 use zoolab_core::tree::{
-    snapshot, Acl, AuthInfo, Create, CreateMode, DataTree, MultiOp, OpResult, Origin, Preparer, TreeConfig,
-    WriteRequest, ZkError,
+    snapshot, Acl, AuthInfo, Create, CreateMode, Data, DataTree, MultiOp, OpResult, Origin, Preparer,
+    TreeConfig, WriteRequest, ZkError,
 };
 
 #[derive(Clone, Debug, PartialEq)]
 struct MNode {
-    data: Vec<u8>,
+    data: Data,
     /// world:anyone:r instead of the open ACL.
     read_only: bool,
     aversion: i32,
@@ -47,7 +47,7 @@ impl Model {
     fn new() -> Model {
         let mut nodes = BTreeMap::new();
         let z = MNode {
-            data: vec![],
+            data: Data::empty(),
             read_only: false,
             aversion: 0,
             version: 0,
@@ -230,8 +230,13 @@ fn acl_strategy() -> impl Strategy<Value = Vec<Acl>> {
 }
 
 fn create_strategy() -> impl Strategy<Value = Create> {
-    (path_strategy(), mode_strategy(), prop::collection::vec(any::<u8>(), 0..4), acl_strategy())
+    (path_strategy(), mode_strategy(), data_strategy(4), acl_strategy())
         .prop_map(|(path, mode, data, acl)| Create { path, data, acl, mode, ttl: None })
+}
+
+/// Up to `max - 1` bytes, or null now and then (zkCli's `create /x`).
+fn data_strategy(max: usize) -> impl Strategy<Value = Data> {
+    prop::option::weighted(0.8, prop::collection::vec(any::<u8>(), 0..max)).prop_map(Data::from)
 }
 
 fn version_strategy() -> impl Strategy<Value = i32> {
@@ -244,7 +249,7 @@ fn multi_op_strategy() -> impl Strategy<Value = MultiOp> {
         (path_strategy(), version_strategy()).prop_map(|(path, version)| MultiOp::Delete { path, version }),
         (path_strategy(), version_strategy()).prop_map(|(path, version)| MultiOp::SetData {
             path,
-            data: b"m".to_vec(),
+            data: b"m".into(),
             version
         }),
         (path_strategy(), version_strategy()).prop_map(|(path, version)| MultiOp::Check { path, version }),
@@ -255,7 +260,7 @@ fn request_strategy() -> impl Strategy<Value = WriteRequest> {
     prop_oneof![
         4 => create_strategy().prop_map(WriteRequest::Create),
         2 => (path_strategy(), version_strategy()).prop_map(|(path, version)| WriteRequest::Delete { path, version }),
-        2 => (path_strategy(), version_strategy(), prop::collection::vec(any::<u8>(), 0..3))
+        2 => (path_strategy(), version_strategy(), data_strategy(3))
             .prop_map(|(path, version, data)| WriteRequest::SetData { path, data, version }),
         1 => prop::collection::vec(multi_op_strategy(), 0..4).prop_map(WriteRequest::Multi),
         1 => (path_strategy(), acl_strategy(), version_strategy())

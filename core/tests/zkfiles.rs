@@ -10,7 +10,7 @@
 use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
-use zoolab_core::tree::{DataTree, Perms};
+use zoolab_core::tree::{Data, DataTree, Perms};
 use zoolab_core::zkdata::{self, Loaded};
 
 fn load_dir(dir: &Path) -> Loaded {
@@ -37,8 +37,11 @@ fn check(tree: &DataTree, expected: &Value, ensemble: bool) {
     for n in nodes {
         let path = n["path"].as_str().expect("path");
         let node = tree.node(path).unwrap_or_else(|| panic!("{path} missing"));
-        let data =
-            base64::engine::general_purpose::STANDARD.decode(n["data"].as_str().expect("data")).expect("b64");
+        // `null`: ZooKeeper answered a -1 buffer (null data).
+        let data: Data = match n["data"].as_str() {
+            None => Data::NULL,
+            Some(b) => base64::engine::general_purpose::STANDARD.decode(b).expect("b64").into(),
+        };
         assert_eq!(node.data, data, "{path} data");
         let s = node.client_stat();
         let st = &n["stat"];

@@ -136,8 +136,8 @@ fn hex(b: &[u8]) -> String {
     })
 }
 
-/// Everything as JSON: the summary's numbers and every node (data in hex, the Stat a
-/// client sees, the ACL).
+/// Everything as JSON: the summary's numbers and every node (data in hex, `null` for null
+/// data; the Stat a client sees, the ACL).
 fn to_json(l: &Loaded) -> Value {
     let t = &l.tree;
     let nodes: Vec<Value> = t
@@ -151,7 +151,7 @@ fn to_json(l: &Loaded) -> Value {
                 .collect();
             json!({
                 "path": path,
-                "data_hex": hex(&n.data),
+                "data_hex": n.data.as_option().map(hex),
                 "stat": {
                     "czxid": s.czxid.0, "mzxid": s.mzxid.0, "ctime": s.ctime, "mtime": s.mtime,
                     "version": s.version, "cversion": s.cversion, "aversion": s.aversion,

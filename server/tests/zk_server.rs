@@ -294,6 +294,71 @@ fn a_watch_fires_before_the_next_reply_and_ephemerals_go_with_their_session() {
     assert_eq!(kinds, vec![1, 2], "NodeCreated, then NodeDeleted");
 }
 
+/// zkCli's `create /x` sends a -1 buffer: ZooKeeper keeps null, answers getData (and a
+/// multiRead's getData) with a -1 buffer and a dataLength of 0; an empty buffer stays
+/// empty. Null survives a restart from the log and from a snapshot.
+#[test]
+fn null_data_is_kept_and_answered_as_a_minus_one_buffer() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("zoolab-srv-null-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let extra = format!("dataDir={}\nsnapCount=4\n", dir.join("data").display());
+    let srv = Server::start_in(dir.clone(), port, &extra);
+    let mut c = srv.connect();
+    let create = |c: &mut Client, path: &str, data: Option<&[u8]>| {
+        c.call(OpCode::Create, |w| {
+            w.string(path);
+            match data {
+                Some(d) => w.buffer(d),
+                None => w.null(),
+            };
+            WireAcl::write_list(&[WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }], w);
+            w.i32(0);
+        })
+        .0
+    };
+    // The raw getData body: the data's length field, then the rest.
+    let length_of = |c: &mut Client, path: &str| {
+        let (err, body) = c.call(OpCode::GetData, |w| {
+            w.string(path).bool(false);
+        });
+        assert_eq!(err, 0);
+        let mut r = Reader::new(&body, LIMIT);
+        let data = r.buffer_opt("data").unwrap();
+        (data.as_ref().map(Vec::len), WireStat::read(&mut r).unwrap().data_length)
+    };
+    assert_eq!(create(&mut c, "/null", None), 0);
+    assert_eq!(create(&mut c, "/empty", Some(b"")), 0);
+    assert_eq!(length_of(&mut c, "/null"), (None, 0));
+    assert_eq!(length_of(&mut c, "/empty"), (Some(0), 0));
+    // setData with null (the Java API allows it) makes null again.
+    assert_eq!(c.set("/empty", b"x"), 0);
+    let (err, _) = c.call(OpCode::SetData, |w| {
+        w.string("/empty").null().i32(-1);
+    });
+    assert_eq!(err, 0);
+    assert_eq!(length_of(&mut c, "/empty"), (None, 0));
+    // multiRead: a getData op's result carries the -1 buffer too.
+    let (err, body) = c.call(OpCode::MultiRead, |w| {
+        w.i32(OpCode::GetData.code()).bool(false).i32(-1).string("/null");
+        w.i32(-1).bool(true).i32(-1);
+    });
+    assert_eq!(err, 0);
+    let mut r = Reader::new(&body, LIMIT);
+    let head = (r.i32("type").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap());
+    assert_eq!(head, (OpCode::GetData.code(), false, 0));
+    assert_eq!(r.buffer_opt("data").unwrap(), None);
+    // Through a restart (snapCount 4: a snapshot, then the log after it).
+    assert_eq!(create(&mut c, "/later", None), 0);
+    let dir = srv.crash();
+    let srv = Server::start_in(dir, port, &extra);
+    let mut c = srv.connect();
+    for p in ["/null", "/empty", "/later"] {
+        assert_eq!(length_of(&mut c, p), (None, 0), "{p}");
+    }
+    c.close();
+}
+
 #[test]
 fn multi_commits_all_or_nothing() {
     let srv = Server::start("");
@@ -672,11 +737,11 @@ fn clients_cannot_write_the_migration_fence_or_record() {
     c.close();
 }
 
-/// zoolab's import request (opcode 0x7a6c), written by hand as a controller sends it:
+/// zoolab's import request (opcode 0x7a6e), written by hand as a controller sends it:
 /// the bincode batch, then the optional guard (path, exists, version).
 fn import_packet(xid: i32, imp: &zoolab_core::tree::Import, guard: Option<(&str, Option<i32>)>) -> Vec<u8> {
     let mut w = Writer::new();
-    RequestHeader { xid, op: 0x7a6c }.write(&mut w);
+    RequestHeader { xid, op: 0x7a6e }.write(&mut w);
     w.buffer(&bincode::serialize(imp).unwrap());
     if let Some((path, version)) = guard {
         w.string(path).bool(version.is_some()).i32(version.unwrap_or(-1));
@@ -715,7 +780,7 @@ fn a_guarded_import_is_refused_once_another_controller_wrote_the_record() {
     let record = |stamp: u8, version: i32| Import {
         nodes: vec![ImportedNode {
             path: "/zookeeper/migration".into(),
-            data: vec![stamp],
+            data: vec![stamp].into(),
             acl: vec![Acl::new(Perms(1), "world", "anyone")],
             stat: StatPersisted { version, ..StatPersisted::created(Zxid(1), 0, 0) },
         }],
@@ -724,7 +789,7 @@ fn a_guarded_import_is_refused_once_another_controller_wrote_the_record() {
     let data = |path: &str| Import {
         nodes: vec![ImportedNode {
             path: path.into(),
-            data: b"v".to_vec(),
+            data: b"v".into(),
             acl: vec![Acl::new(Perms(31), "world", "anyone")],
             stat: StatPersisted::created(Zxid(2), 0, 0),
         }],

@@ -136,8 +136,8 @@ def _check_args(where, step, spec, extra_keys):
     unknown = set(step) - allowed
     if unknown:
         raise CaseError(f"{where}: unknown argument(s) {sorted(unknown)}")
-    if "data" in step and not isinstance(step["data"], str):
-        raise CaseError(f"{where}: 'data' must be a string")
+    if "data" in step and not (step["data"] is None or isinstance(step["data"], str)):
+        raise CaseError(f"{where}: 'data' must be a string or null (a -1 buffer)")
     if "data_len" in step and not (isinstance(step["data_len"], int) and step["data_len"] >= 0):
         raise CaseError(f"{where}: 'data_len' must be a non-negative integer")
     if "mode" in step and step.get("op") != "add_watch" and step["mode"] not in MODES:
@@ -261,6 +261,9 @@ def w_string(s):
 
 
 def w_buffer(b):
+    """A jute buffer; None is null (length -1, as BinaryOutputArchive.writeBuffer(null))."""
+    if b is None:
+        return w_int(-1)
     return w_int(len(b)) + b
 
 
@@ -346,8 +349,11 @@ class Req:
 
 
 def data_of(step):
+    """The step's data: data_len bytes of x, data's UTF-8, or None for "data": null."""
     if "data_len" in step:
         return b"x" * step["data_len"]
+    if step["data"] is None:
+        return None
     return step["data"].encode("utf-8")
 
 

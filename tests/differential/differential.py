@@ -239,7 +239,8 @@ def random_sequence(seed, n_ops, ensemble, ttl):
         return root + "".join("/" + rng.choice("abc") for _ in range(depth))
 
     def data():
-        return rng.choice(["", "x", "hello", "v" * rng.randint(1, 40)])
+        # None: a null buffer (zkCli's create without data), distinct from "".
+        return rng.choice([None, "", "x", "hello", "v" * rng.randint(1, 40)])
 
     def version():
         return rng.choice([-1, -1, 0, 1, 2])

@@ -218,7 +218,7 @@ def phase(journal):
 
 
 def build_tree(zk, root):
-    """A varied tree: nesting, data up to 100 KB, versions > 0, an ACL'd subtree,
+    """A varied tree: nesting, data up to 100 KB and null, versions > 0, an ACL'd subtree,
     a sequential parent whose counter is ahead of its children, ~600 znodes."""
     zk.ensure_path(root)
     for a in range(20):
@@ -227,6 +227,7 @@ def build_tree(zk, root):
             zk.create(f"{root}/d{a}/n{b}", f"{a}-{b}".encode() * (1 + b))
     zk.create(f"{root}/big", b"x" * 100_000)
     zk.create(f"{root}/versioned", b"v0")
+    zk.create(f"{root}/null", None)  # null data (zkCli's create without data), not empty
     for v in range(5):
         zk.set(f"{root}/versioned", f"v{v + 1}".encode())
     acl = make_digest_acl("alice", "pw", all=True)

@@ -12,6 +12,7 @@ starts is stopped by its own pid. Exit status 0 when every test passed.
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -326,6 +327,23 @@ def test_zkcli():
     out = zkcli("delete", "/zkcli")
     out = zkcli("ls", "/")
     assert "zkcli" not in out.split("\n")[-2], out
+
+
+def test_zkcli_null_data():
+    """zkCli's `create /x` without data sends a -1 buffer: `get` prints null (ZooKeeper keeps
+    null data), while `create /x ""` makes empty data, which `get` prints as an empty line."""
+    if not os.path.exists(ZKCLI):
+        print("  (zkCli.sh not installed: skipped)")
+        return
+    script = 'create /zkn\nget /zkn\ncreate /zke ""\nget /zke\ndelete /zkn\ndelete /zke\nquit\n'
+    out = subprocess.run([ZKCLI, "-server", f"{HOST}:{PORT}"], input=script, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60).stdout
+    # Without a terminal zkCli echoes no commands: each result follows the previous one.
+    lines = [l for l in out.splitlines() if not re.match(r"\d{4}-\d\d-\d\d ", l)]
+    at = lines.index("Created /zkn")
+    assert lines[at + 1] == "null", out
+    at = lines.index("Created /zke")
+    assert lines[at + 1] == "", out
 
 
 def test_zkcli_interactive_session():

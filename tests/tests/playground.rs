@@ -121,7 +121,7 @@ async fn a_shared_link_reopens_the_same_state_in_a_fresh_browser() {
     s.click("#share").await;
     s.wait_for("#share-link").await;
     let link = s.prop("#share-link", "value").await.unwrap();
-    assert!(link.starts_with("z1."), "{link}");
+    assert!(link.starts_with("z2."), "{link}");
     let hash = s.text("#trace-hash").await;
     let position = s.text("#position").await;
     let url = s.client.current_url().await.unwrap();

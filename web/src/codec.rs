@@ -1,4 +1,4 @@
-//! Share links in the page: the core's format (`scenario::link`, `z1.` + base64url of
+//! Share links in the page: the core's format (`scenario::link`, `z2.` + base64url of
 //! raw DEFLATE + CRC-32), with the DEFLATE done by the browser (`CompressionStream` and
 //! `DecompressionStream`, "deflate-raw") rather than by miniz_oxide in the bundle.
 //!
@@ -122,7 +122,7 @@ export async function inflate_raw(bytes, limit) {
             kept.iter().rev().find(|(d, _)| *d == sealed.deflated).map(|(_, p)| p.clone())
         });
         let payload = payload.unwrap_or(Err(LinkError::Corrupt))?;
-        link::open(&payload, sealed.crc)
+        link::open(&payload, sealed.crc, sealed.version)
     }
 
     pub async fn inflate(l: &str) {

@@ -67,7 +67,7 @@ pub enum Source {
     Builtin(String),
     /// A built-in scenario's topology only (its steps left for the user).
     BuiltinTopology(String),
-    /// A share link (a URL, or its `#z1.…` fragment).
+    /// A share link (a URL, or its `#z2.…` fragment).
     Link(String),
     /// A scenario's text (a topology to play with, or a whole scenario), run through.
     Text(String),
@@ -1383,7 +1383,7 @@ mod tests {
         }
         p.apply(Action::Share);
         let l = p.link.clone().unwrap();
-        assert!(l.starts_with("z1."), "{l}");
+        assert!(l.starts_with("z2."), "{l}");
         assert!(l.len() < 2_000, "{} characters", l.len());
         let q = Playground::open(&Source::Link(format!("http://x/#{l}"))).unwrap();
         assert_eq!(q.trace_hash(), p.trace_hash());

@@ -601,8 +601,13 @@ pub fn inspector(p: &Playground) -> Option<InspectorView> {
                     break;
                 }
                 if path != "/" {
-                    let data = state.node(&path).map(|n| String::from_utf8_lossy(&n.data).into_owned());
-                    tree.push(format!("{path} = {:?}", data.unwrap_or_default()));
+                    // Null data (a create without data) shows as zkCli prints it: null.
+                    let data = match state.node(&path).map(|n| n.data.as_option()) {
+                        Some(None) => "null".to_owned(),
+                        Some(Some(b)) => format!("{:?}", String::from_utf8_lossy(b)),
+                        None => format!("{:?}", ""),
+                    };
+                    tree.push(format!("{path} = {data}"));
                 }
                 let mut kids: Vec<String> = state
                     .node(&path)

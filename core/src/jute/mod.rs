@@ -10,6 +10,7 @@
 pub mod proto;
 pub mod request;
 
+use crate::tree::Data;
 use thiserror::Error;
 
 /// ZooKeeper's default `jute.maxbuffer`: the largest packet or znode payload (1 MiB − 1).
@@ -148,7 +149,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A buffer; null reads as empty (as ZooKeeper's server treats null data).
+    /// Znode data: a buffer, null (−1) kept as [`Data::NULL`] (`readBuffer` returns null).
+    pub fn data(&mut self, field: &'static str) -> Result<Data, JuteError> {
+        Ok(Data::from(self.buffer_opt(field)?))
+    }
+
+    /// A buffer; null reads as empty (for fields where null and empty mean the same).
     pub fn buffer(&mut self, field: &'static str) -> Result<Vec<u8>, JuteError> {
         Ok(self.buffer_opt(field)?.unwrap_or_default())
     }
@@ -231,6 +237,14 @@ impl Writer {
         self.len(v.len());
         self.buf.extend_from_slice(v);
         self
+    }
+
+    /// Znode data: a buffer, or −1 for null (`writeBuffer(null)`).
+    pub fn data(&mut self, v: &Data) -> &mut Self {
+        match v.as_option() {
+            Some(b) => self.buffer(b),
+            None => self.null(),
+        }
     }
 
     /// A null buffer or string (length −1).

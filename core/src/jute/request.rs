@@ -6,6 +6,7 @@
 
 use super::proto::{OpCode, RequestHeader, WireAcl};
 use super::{JuteError, Reader, Writer};
+use crate::tree::Data;
 
 /// The body shared by create, create2, createContainer and createTTL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +15,8 @@ pub struct CreateRequest {
     pub op: OpCode,
     /// The path asked for (a sequential create gets a suffix).
     pub path: String,
-    /// The node's data.
-    pub data: Vec<u8>,
+    /// The node's data (null when the buffer's length is −1).
+    pub data: Data,
     /// The node's ACL.
     pub acl: Vec<WireAcl>,
     /// The create mode's flags (`CreateMode.toFlag()`).
@@ -29,7 +30,7 @@ impl CreateRequest {
         Ok(CreateRequest {
             op,
             path: r.string("path")?,
-            data: r.buffer("data")?,
+            data: r.data("data")?,
             acl: WireAcl::read_list(r)?,
             flags: r.i32("flags")?,
             ttl: if op == OpCode::CreateTtl { Some(r.i64("ttl")?) } else { None },
@@ -37,7 +38,7 @@ impl CreateRequest {
     }
 
     fn write(&self, w: &mut Writer) {
-        w.string(&self.path).buffer(&self.data);
+        w.string(&self.path).data(&self.data);
         WireAcl::write_list(&self.acl, w);
         w.i32(self.flags);
         if let Some(ttl) = self.ttl {
@@ -52,7 +53,7 @@ impl CreateRequest {
 pub enum MultiOp {
     Create(CreateRequest),
     Delete { path: String, version: i32 },
-    SetData { path: String, data: Vec<u8>, version: i32 },
+    SetData { path: String, data: Data, version: i32 },
     Check { path: String, version: i32 },
     GetChildren { path: String },
     GetData { path: String },
@@ -78,7 +79,7 @@ pub enum WireRequest {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
     },
     GetAcl {
@@ -172,7 +173,7 @@ fn multi_ops(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, JuteError> {
             OpCode::Delete => MultiOp::Delete { path: r.string("path")?, version: r.i32("version")? },
             OpCode::SetData => MultiOp::SetData {
                 path: r.string("path")?,
-                data: r.buffer("data")?,
+                data: r.data("data")?,
                 version: r.i32("version")?,
             },
             OpCode::Check => MultiOp::Check { path: r.string("path")?, version: r.i32("version")? },
@@ -199,7 +200,7 @@ impl WireRequest {
             OpCode::GetData => WireRequest::GetData { path: r.string("path")?, watch: r.bool("watch")? },
             OpCode::SetData => WireRequest::SetData {
                 path: r.string("path")?,
-                data: r.buffer("data")?,
+                data: r.data("data")?,
                 version: r.i32("version")?,
             },
             OpCode::GetAcl => WireRequest::GetAcl { path: r.string("path")? },
@@ -287,7 +288,7 @@ pub fn encode_multi(ops: &[MultiOp], w: &mut Writer) {
                 w.string(path).i32(*version);
             }
             MultiOp::SetData { path, data, version } => {
-                w.string(path).buffer(data).i32(*version);
+                w.string(path).data(data).i32(*version);
             }
             MultiOp::GetChildren { path } | MultiOp::GetData { path } => {
                 w.string(path);
@@ -334,15 +335,50 @@ mod tests {
             MultiOp::Create(CreateRequest {
                 op: OpCode::Create,
                 path: "/b".into(),
-                data: b"d".to_vec(),
+                data: b"d".into(),
                 acl: vec![],
                 flags: 0,
                 ttl: None,
             }),
-            MultiOp::SetData { path: "/a".into(), data: vec![], version: -1 },
+            MultiOp::SetData { path: "/a".into(), data: Default::default(), version: -1 },
             MultiOp::Delete { path: "/c".into(), version: 3 },
         ];
         let p = packet(1, OpCode::Multi, |w| encode_multi(&ops, w));
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::Multi { ops, read_only: false });
+    }
+
+    #[test]
+    fn a_minus_one_buffer_is_null_data_and_null_is_written_as_minus_one() {
+        // zkCli's `create /x`: path, a -1 buffer, the open ACL, flags.
+        let p = packet(3, OpCode::Create, |w| {
+            w.string("/x").i32(-1);
+            WireAcl::write_list(&[WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }], w);
+            w.i32(0);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        let WireRequest::Create(c) = &req else { panic!("{req:?}") };
+        assert!(c.data.is_null());
+        let mut w = Writer::new();
+        c.write(&mut w);
+        assert_eq!(&w.into_bytes()[6..10], &[0xff; 4], "path \"/x\" (6 bytes), then -1");
+        // An empty buffer stays empty, not null.
+        let p = packet(4, OpCode::SetData, |w| {
+            w.string("/x").buffer(b"").i32(-1);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::SetData { path: "/x".into(), data: Data::empty(), version: -1 });
+        let p = packet(5, OpCode::SetData, |w| {
+            w.string("/x").null().i32(-1);
+        });
+        let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
+        assert_eq!(req, WireRequest::SetData { path: "/x".into(), data: Data::NULL, version: -1 });
+        // And in a multi, both ways.
+        let ops = vec![
+            MultiOp::Create(CreateRequest { data: Data::NULL, ..c.clone() }),
+            MultiOp::SetData { path: "/x".into(), data: Data::NULL, version: -1 },
+        ];
+        let p = packet(6, OpCode::Multi, |w| encode_multi(&ops, w));
         let (_, req) = WireRequest::decode(&p, DEFAULT_MAX_BUFFER).unwrap();
         assert_eq!(req, WireRequest::Multi { ops, read_only: false });
     }

@@ -118,7 +118,7 @@ mod tests {
         let mut t = DataTree::new();
         let node = ImportedNode {
             path: FENCE_PATH.into(),
-            data: scope.as_bytes().to_vec(),
+            data: scope.as_bytes().into(),
             acl: vec![Acl::new(crate::tree::Perms(1), "world", "anyone")],
             stat: StatPersisted::created(Zxid(1), 0, 0),
         };
@@ -130,12 +130,12 @@ mod tests {
     fn client_writes_to_the_fence_and_the_record_are_refused_even_unfenced() {
         let t = DataTree::new();
         let del = |p: &str| WriteRequest::Delete { path: p.into(), version: -1 };
-        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: vec![], version: -1 };
+        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: Default::default(), version: -1 };
         assert_eq!(refusal(&t, &[], &del(FENCE_PATH)), Some(ZkError::BadArguments));
         assert_eq!(refusal(&t, &[], &set(super::super::record::RECORD_PATH)), Some(ZkError::NoAuth));
         let create = WriteRequest::Create(Create {
             path: super::super::record::RECORD_PATH.into(),
-            data: vec![],
+            data: Default::default(),
             acl: Acl::open_unsafe(),
             mode: CreateMode::Persistent,
             ttl: None,
@@ -148,16 +148,16 @@ mod tests {
         let record = super::super::record::RECORD_PATH;
         let check = MultiOp::Check { path: record.into(), version: 3 };
         let guarded = |op: MultiOp| WriteRequest::Multi(vec![check.clone(), op]);
-        let set_app = MultiOp::SetData { path: "/app".into(), data: vec![], version: -1 };
+        let set_app = MultiOp::SetData { path: "/app".into(), data: Default::default(), version: -1 };
         assert_eq!(refusal(&t, &[], &guarded(set_app)), None);
-        let set_record = MultiOp::SetData { path: record.into(), data: vec![], version: -1 };
+        let set_record = MultiOp::SetData { path: record.into(), data: Default::default(), version: -1 };
         assert_eq!(refusal(&t, &[], &guarded(set_record)), Some(ZkError::NoAuth));
     }
 
     #[test]
     fn the_fence_refuses_its_scope_only() {
         let t = fenced_on("/app");
-        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: vec![], version: -1 };
+        let set = |p: &str| WriteRequest::SetData { path: p.into(), data: Default::default(), version: -1 };
         assert_eq!(refusal(&t, &[], &set("/app/x")), Some(ZkError::NotReadOnly));
         assert_eq!(refusal(&t, &[], &set("/other")), None);
         assert_eq!(refusal(&t, &[], &set(FENCE_PATH)), Some(ZkError::NoAuth));

@@ -657,7 +657,7 @@ impl Stream {
 fn record_node(stamp: u64, through: Zxid) -> ImportedNode {
     ImportedNode {
         path: RECORD_PATH.to_string(),
-        data: format!("stamp={stamp} through={through}").into_bytes(),
+        data: format!("stamp={stamp} through={through}").into_bytes().into(),
         acl: Acl::open_unsafe(),
         stat: StatPersisted::default(),
     }
@@ -813,7 +813,8 @@ impl Controller {
                             } else {
                                 self.plan.subtree.clone()
                             }
-                            .into_bytes(),
+                            .into_bytes()
+                            .into(),
                             acl: Acl::open_unsafe(),
                             stat: StatPersisted::default(),
                         }),

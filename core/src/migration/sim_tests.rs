@@ -228,7 +228,7 @@ fn hard_data(d: &mut SimDriver) {
     let open = Acl::open_unsafe();
     let mut nodes = Vec::new();
     let mut add = |path: String, data: Vec<u8>, acl: Vec<Acl>, stat: StatPersisted| {
-        nodes.push(ImportedNode { path, data, acl, stat });
+        nodes.push(ImportedNode { path, data: data.into(), acl, stat });
     };
     let st = |owner: i64| StatPersisted::created(Zxid(3), 1_000, owner);
     // Near jute.maxbuffer (1 MiB).
@@ -449,7 +449,7 @@ fn conflicts_on_the_target_fail_preflight_with_their_paths_unless_overwritten() 
                 .iter()
                 .map(|p| crate::tree::ImportedNode {
                     path: p.to_string(),
-                    data: b"b's".to_vec(),
+                    data: b"b's".into(),
                     acl: crate::tree::Acl::open_unsafe(),
                     stat: crate::tree::StatPersisted::created(crate::ids::Zxid(1), 0, 0),
                 })

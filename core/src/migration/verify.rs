@@ -186,6 +186,16 @@ pub fn diff(
 
 fn describe(st: &DataTree, a: &Node, tt: &DataTree, b: &Node, fidelity: Fidelity) -> Option<String> {
     if a.data != b.data {
+        if a.data.is_null() || b.data.is_null() {
+            let size = |d: &crate::tree::Data| {
+                if d.is_null() {
+                    "null".to_owned()
+                } else {
+                    format!("{} bytes", d.len())
+                }
+            };
+            return Some(format!("data differs ({} vs {})", size(&a.data), size(&b.data)));
+        }
         return Some(format!("data differs ({} vs {} bytes)", a.data.len(), b.data.len()));
     }
     if st.acl_of(a) != tt.acl_of(b) {

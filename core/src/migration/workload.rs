@@ -10,7 +10,7 @@ use crate::migration::sim::{Plan, SessionPolicy};
 use crate::scenario::run::Driver;
 use crate::scenario::sim::SimDriver;
 use crate::scenario::Millis;
-use crate::tree::{Acl, Import, ImportedNode, StatPersisted};
+use crate::tree::{Acl, Data, Import, ImportedNode, StatPersisted};
 
 /// What one run of the workload did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,17 +57,17 @@ pub fn migrate_under_load(
     let open = Acl::open_unsafe();
     let stat = |z: u64| StatPersisted::created(crate::ids::Zxid(z), 1_000, 0);
     let mut nodes = Vec::with_capacity(n + 101);
-    nodes.push(ImportedNode { path: "/data".into(), data: vec![], acl: open.clone(), stat: stat(1) });
+    nodes.push(ImportedNode { path: "/data".into(), data: Data::empty(), acl: open.clone(), stat: stat(1) });
     let per = (n / 100).max(1);
     for p in 0..100.min(n) {
         let parent = format!("/data/p{p:02}");
         let mut s = stat(1);
         s.cversion = per as i32;
-        nodes.push(ImportedNode { path: parent.clone(), data: vec![], acl: open.clone(), stat: s });
+        nodes.push(ImportedNode { path: parent.clone(), data: Data::empty(), acl: open.clone(), stat: s });
         for c in 0..per {
             nodes.push(ImportedNode {
                 path: format!("{parent}/n{c:06}"),
-                data: format!("value-{p}-{c}").into_bytes(),
+                data: format!("value-{p}-{c}").into_bytes().into(),
                 acl: open.clone(),
                 stat: stat(1),
             });

@@ -339,7 +339,7 @@ pub fn write_result(r: &tree::OpResult) -> Option<OpResult> {
 /// The model's result of a successful read.
 pub fn read_result(r: &tree::ReadResponse) -> Option<OpResult> {
     Some(match r {
-        tree::ReadResponse::Data { data, stat: s } => OpResult::Data { data: data.clone(), stat: stat(s) },
+        tree::ReadResponse::Data { data, stat: s } => OpResult::Data { data: data.to_vec(), stat: stat(s) },
         tree::ReadResponse::Stat(s) => OpResult::Exists { stat: Some(stat(s)) },
         tree::ReadResponse::Children { children, stat: s } => {
             OpResult::Children { children: children.clone(), stat: s.as_ref().map(stat) }

@@ -6,12 +6,17 @@
 //! replays the scenario to that position and reaches the same state, with the same
 //! trace hash, in any browser and in `zoolab run`.
 //!
-//! ## Format, version 1
+//! ## Format, version 2
 //!
 //! ```text
-//! z1.<base64url, no padding, of: deflate(payload) ++ crc32(payload) as 4 bytes LE>
+//! z2.<base64url, no padding, of: deflate(payload) ++ crc32(payload) as 4 bytes LE>
 //! payload = LEB128(position) ++ the scenario's canonical text in UTF-8
 //! ```
+//!
+//! Version 1 is the same bytes, from before a `create` without data made a node with
+//! null data (as zkCli does): such a create made empty data then, so opening a `z1.`
+//! link gives those creates an empty data argument (`create /x ""`) and the link
+//! replays to the state it showed.
 //!
 //! The prefix `z<version>.` names the format; a newer zoolab keeps a decoder for every
 //! older version (golden links in the tests), and an older one names the version it
@@ -25,7 +30,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
 /// The format version [`encode`] writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The longest link [`decode`] looks at, in characters.
 pub const MAX_LINK_CHARS: usize = 64 * 1024;
 /// The largest decompressed payload, in bytes.
@@ -146,7 +151,7 @@ pub fn decode(link: &str) -> Result<(Scenario, u64), LinkError> {
             miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::TooLarge,
             _ => LinkError::Corrupt,
         })?;
-    open(&payload, sealed.crc)
+    open(&payload, sealed.crc, sealed.version)
 }
 
 /// A link opened down to its compressed part ([`unseal`]).
@@ -156,6 +161,8 @@ pub struct Sealed {
     pub deflated: Vec<u8>,
     /// The payload's CRC-32, as the link carries it.
     pub crc: u32,
+    /// The link's format version (1 or [`VERSION`]).
+    pub version: u32,
 }
 
 /// [`decode`]'s first half: the link's version, length and encoding checked, and its
@@ -173,7 +180,7 @@ pub fn unseal(link: &str) -> Result<Sealed, LinkError> {
         .filter(|v| !v.is_empty() && v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<u32>().ok())
         .ok_or(LinkError::NotALink)?;
-    if version != 1 {
+    if !(1..=VERSION).contains(&version) {
         return Err(LinkError::UnsupportedVersion(version));
     }
     let mut blob = B64.decode(body).map_err(|e| LinkError::BadEncoding(e.to_string()))?;
@@ -181,18 +188,22 @@ pub fn unseal(link: &str) -> Result<Sealed, LinkError> {
         return Err(LinkError::Truncated);
     }
     let crc = blob.split_off(blob.len() - 4);
-    Ok(Sealed { deflated: blob, crc: u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]) })
+    Ok(Sealed { deflated: blob, crc: u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]), version })
 }
 
 /// [`decode`]'s second half: an inflated payload checked against the link's CRC-32, and
-/// the scenario and position it holds.
-pub fn open(payload: &[u8], crc: u32) -> Result<(Scenario, u64), LinkError> {
+/// the scenario and position it holds, read as the link's format `version` says.
+pub fn open(payload: &[u8], crc: u32, version: u32) -> Result<(Scenario, u64), LinkError> {
     if crate::crc32::hash(payload) != crc {
         return Err(LinkError::Tampered);
     }
     let (position, text) = read_leb128(payload).ok_or(LinkError::Invalid("bad position".into()))?;
     let text = std::str::from_utf8(text).map_err(|_| LinkError::Invalid("not UTF-8".into()))?;
-    Ok((parse(text)?, position))
+    let mut scenario = parse(text)?;
+    if version < 2 {
+        scenario.creates_without_data_make_empty_data();
+    }
+    Ok((scenario, position))
 }
 
 #[cfg(test)]
@@ -209,7 +220,7 @@ mod tests {
         let sc = everything();
         for pos in [0, 1, 127, 128, 1 << 40, u64::MAX] {
             let link = encode(&sc, pos).unwrap();
-            assert!(link.starts_with("z1."));
+            assert!(link.starts_with("z2."));
             assert!(link.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{link}");
             assert_eq!(decode(&link).unwrap(), (sc.clone(), pos));
             assert_eq!(decode(&format!("https://zoolab.example/play#{link}")).unwrap(), (sc.clone(), pos));
@@ -226,8 +237,8 @@ mod tests {
             assert_eq!(decode(&link).unwrap(), (sc.clone(), 99), "level {level}");
             let sealed = unseal(&format!("#{link}")).unwrap();
             let inflated = miniz_oxide::inflate::decompress_to_vec(&sealed.deflated).unwrap();
-            assert_eq!(open(&inflated, sealed.crc).unwrap(), (sc.clone(), 99));
-            assert_eq!(open(&inflated, sealed.crc ^ 1), Err(LinkError::Tampered));
+            assert_eq!(open(&inflated, sealed.crc, VERSION).unwrap(), (sc.clone(), 99));
+            assert_eq!(open(&inflated, sealed.crc ^ 1, VERSION), Err(LinkError::Tampered));
         }
         assert_eq!(unseal(&encode(&sc, 99).unwrap()).unwrap().crc, crate::crc32::hash(&payload));
     }
@@ -317,7 +328,7 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
         let link = encode(&everything(), 7).unwrap();
         assert_eq!(decode("hello"), Err(LinkError::NotALink));
         assert_eq!(decode("zx.abc"), Err(LinkError::NotALink));
-        assert_eq!(decode("z2.abc"), Err(LinkError::UnsupportedVersion(2)));
+        assert_eq!(decode("z3.abc"), Err(LinkError::UnsupportedVersion(3)));
         assert!(matches!(decode("z1.a*b"), Err(LinkError::BadEncoding(_))));
         assert_eq!(decode("z1.AAA"), Err(LinkError::Truncated));
         assert_eq!(decode(&"z".repeat(MAX_LINK_CHARS + 1)), Err(LinkError::TooLong));
@@ -336,6 +347,43 @@ expect not not a1 is down\nexpect not a1 has /x = \"v\"\n";
                 assert_eq!(got, original, "changed at {at}");
             }
         }
+    }
+
+    /// A link of format `version` for a payload, sealed by hand.
+    fn sealed(version: u32, payload: &[u8]) -> String {
+        let mut blob = miniz_oxide::deflate::compress_to_vec(payload, 10);
+        blob.extend_from_slice(&crate::crc32::hash(payload).to_le_bytes());
+        format!("z{version}.{}", B64.encode(blob))
+    }
+
+    #[test]
+    fn a_version_1_create_without_data_keeps_the_empty_data_it_made() {
+        let text = "seed 1\ncluster a with 1 server\nclient c1 connects to a\n\
+                    run until a has a leader\nrun until c1 is connected\n\
+                    c1: create /x\nc1: multi create -e /y ; create /z 1\n";
+        let mut payload = vec![5];
+        payload.extend_from_slice(text.as_bytes());
+        let (old, pos) = decode(&sealed(1, &payload)).unwrap();
+        assert_eq!(pos, 5);
+        let printed = old.to_string();
+        assert!(printed.contains("c1: create /x \"\"\n"), "{printed}");
+        assert!(printed.contains("create -e /y \"\" ; create /z 1"), "{printed}");
+        // The same text in today's format means null data, and says so when re-shared.
+        let (new, _) = decode(&sealed(VERSION, &payload)).unwrap();
+        assert!(new.to_string().contains("c1: create /x\n"), "{new}");
+        assert_eq!(decode(&encode(&old, 5).unwrap()).unwrap(), (old.clone(), 5));
+        // Replayed, the old link's node holds the empty data it held, the new one null.
+        let got = |sc: &Scenario| {
+            let mut sc = sc.clone();
+            let more = "c1: get /x\nrun 1s\n";
+            sc.steps.extend(parse(&format!("{text}{more}")).unwrap().steps.split_off(sc.steps.len()));
+            let mut r = crate::scenario::sim::runner(&sc, Default::default()).unwrap();
+            r.run_all();
+            r.driver().history().last().map(|o| o.result.clone())
+        };
+        use crate::scenario::run::OpStatus;
+        assert_eq!(got(&old), Some(OpStatus::Ok(String::new())));
+        assert_eq!(got(&new), Some(OpStatus::Ok("null".into())));
     }
 
     #[test]

@@ -549,6 +549,28 @@ impl Cluster {
 }
 
 impl Scenario {
+    /// Gives every `create` without data an empty data argument (`create /x ""`): what
+    /// such a create meant before it made null data as zkCli does (links of format 1).
+    pub fn creates_without_data_make_empty_data(&mut self) {
+        use crate::zkcli::MultiOp;
+        for step in &mut self.steps {
+            let Action::Client { command, .. } = step else { continue };
+            match command {
+                ZkCommand::Create { data, .. } => {
+                    data.get_or_insert_with(String::new);
+                }
+                ZkCommand::Multi(ops) => {
+                    for op in ops {
+                        if let MultiOp::Create { data, .. } = op {
+                            data.get_or_insert_with(String::new);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters.iter().find(|c| c.name == name)

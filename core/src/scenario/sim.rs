@@ -1408,7 +1408,7 @@ fn create(
     let (mode, ttl) = mode.tree_mode();
     Create {
         path: path.to_string(),
-        data: data.clone().unwrap_or_default().into_bytes(),
+        data: data.clone().map(String::into_bytes).into(),
         acl: acl(list),
         mode,
         ttl,
@@ -1424,7 +1424,7 @@ fn write_request(command: &ZkCommand, tree: Option<&DataTree>) -> Option<Result<
         }
         ZkCommand::Set { version, path, data, .. } => WriteRequest::SetData {
             path: path.clone(),
-            data: data.clone().into_bytes(),
+            data: data.clone().into_bytes().into(),
             version: version.unwrap_or(-1),
         },
         ZkCommand::Delete { version, path } => {
@@ -1460,7 +1460,7 @@ fn write_request(command: &ZkCommand, tree: Option<&DataTree>) -> Option<Result<
                     }
                     zkcli::MultiOp::Set { version, path, data } => tree::MultiOp::SetData {
                         path: path.clone(),
-                        data: data.clone().into_bytes(),
+                        data: data.clone().into_bytes().into(),
                         version: version.unwrap_or(-1),
                     },
                     zkcli::MultiOp::Delete { version, path } => {
@@ -1540,7 +1540,8 @@ fn format_read(command: &ZkCommand, r: ReadResponse) -> String {
             ZkCommand::Config { compact: true, .. } => {
                 crate::config::compact_config(&String::from_utf8_lossy(&data))
             }
-            _ => String::from_utf8_lossy(&data).into_owned(),
+            // zkCli's `get`: null data prints `null`.
+            _ => data.to_cli_string(),
         },
         ReadResponse::Stat(s) => {
             format!("version = {}, cversion = {}, numChildren = {}", s.version, s.cversion, s.num_children)
@@ -2021,6 +2022,24 @@ mod tests {
         assert_eq!(events, ["SyncConnected", "Disconnected"]);
         let view = &r.driver().client_views()[0];
         assert_eq!((view.state, view.session, view.timeout_ms), ("disconnected", Some(session), Some(2_000)));
+    }
+
+    #[test]
+    fn a_create_without_data_makes_null_data_as_zkcli_does() {
+        let sc = parse(
+            "seed 1\ncluster a with 3 servers\nclient c1 connects to a1\n\n\
+             run until a has a leader\nrun until c1 is connected\n\
+             c1: create /n\nc1: create /e \"\"\nc1: multi create /m ; create /m/k \"\"\n\
+             c1: get /n\nc1: get /e\nc1: get /m\nc1: get /m/k\nc1: set /e \"\"\nc1: get /e\nrun 1s\n",
+        )
+        .unwrap();
+        let mut r = runner(&sc, Default::default()).unwrap();
+        r.run_all();
+        let got: Vec<OpStatus> = r.driver().history().into_iter().skip(3).map(|o| o.result).collect();
+        let ok = |s: &str| OpStatus::Ok(s.into());
+        assert_eq!(got, [ok("null"), ok(""), ok("null"), ok(""), ok(""), ok("")]);
+        // Null data digests as no bytes: every replica agrees, as the checks say.
+        assert!(r.report().passed(), "{}", r.report());
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Fuzzable for ZkDatabase {
         let create = |mode: CreateMode, path: String| {
             WriteRequest::Create(Create {
                 path,
-                data: n.to_le_bytes().to_vec(),
+                data: n.to_le_bytes().to_vec().into(),
                 acl: Acl::open_unsafe(),
                 mode,
                 ttl: None,
@@ -82,8 +82,8 @@ impl Fuzzable for ZkDatabase {
             5 | 6 => create(CreateMode::Ephemeral, path),
             7 => create(CreateMode::PersistentSequential, format!("{path}/s-")),
             8 => create(CreateMode::EphemeralSequential, "/f0/e-".into()),
-            9..=11 => WriteRequest::SetData { path, data: draw.to_le_bytes().to_vec(), version: -1 },
-            12 => WriteRequest::SetData { path, data: vec![1], version: ((draw >> 24) % 3) as i32 },
+            9..=11 => WriteRequest::SetData { path, data: draw.to_le_bytes().to_vec().into(), version: -1 },
+            12 => WriteRequest::SetData { path, data: vec![1].into(), version: ((draw >> 24) % 3) as i32 },
             _ => WriteRequest::Delete { path, version: -1 },
         };
         ZkRequest::write(session, AuthInfo::from_ip("10.0.0.1"), request)
@@ -105,7 +105,7 @@ impl Fuzzable for ZkDatabase {
         ZkRequest {
             session: SessionId(0),
             auth: AuthInfo::default(),
-            request: WriteRequest::SetData { path: "/".into(), data: b"settled".to_vec(), version: -1 },
+            request: WriteRequest::SetData { path: "/".into(), data: b"settled".into(), version: -1 },
             reconfig: None,
             ttl_enabled: true,
         }

@@ -195,7 +195,8 @@ mod tests {
         let mut s = TestServer::new();
         s.now = 42;
         s.create("/t", CreateMode::Persistent).unwrap();
-        let txn = s.prepare(A, &WriteRequest::SetData { path: "/t".into(), data: vec![], version: -1 });
+        let txn =
+            s.prepare(A, &WriteRequest::SetData { path: "/t".into(), data: Default::default(), version: -1 });
         assert_eq!(txn.time, 42);
         let mut late = txn.clone();
         late.time = 99;
@@ -226,7 +227,7 @@ mod tests {
             WriteRequest::Multi(vec![
                 MultiOp::Create(Create {
                     path: "/m".into(),
-                    data: vec![],
+                    data: Default::default(),
                     acl: Acl::open_unsafe(),
                     mode: CreateMode::Persistent,
                     ttl: None,
@@ -284,7 +285,7 @@ mod tests {
         let mut t = DataTree::new();
         let node = |p: &str| ImportedNode {
             path: p.into(),
-            data: vec![],
+            data: Default::default(),
             acl: crate::tree::Acl::open_unsafe(),
             stat: StatPersisted::created(Zxid(1), 0, 0),
         };
@@ -302,8 +303,10 @@ mod tests {
             let r = s.write(A, WriteRequest::Delete { path: p.into(), version: -1 });
             assert_eq!(r.result.unwrap_err().error, ZkError::BadArguments, "{p}");
         }
-        let r =
-            s.write(A, WriteRequest::SetData { path: "/zookeeper/config".into(), data: vec![], version: -1 });
+        let r = s.write(
+            A,
+            WriteRequest::SetData { path: "/zookeeper/config".into(), data: Default::default(), version: -1 },
+        );
         assert_eq!(r.result.unwrap_err().error, ZkError::NoAuth);
     }
 }

@@ -6,6 +6,7 @@
 //! (migration) and [`super::snapshot`] change it; reads never do.
 
 use super::acl::{Acl, AclTable};
+use super::data::Data;
 use super::digest;
 use super::error::ZkError;
 use super::node::{Node, NodeKind};
@@ -67,7 +68,7 @@ impl DataTree {
             last_zxid: Zxid::ZERO,
         };
         let empty = |children: &[&str]| Node {
-            data: Vec::new(),
+            data: Data::empty(),
             acl: AclTable::OPEN,
             stat: StatPersisted::default(),
             children: children.iter().map(|c| (*c).to_owned()).collect(),
@@ -152,7 +153,7 @@ impl DataTree {
     pub(crate) fn create_node(
         &mut self,
         path: &str,
-        data: &[u8],
+        data: &Data,
         acl: &[Acl],
         owner: i64,
         parent_cversion: i32,
@@ -180,7 +181,7 @@ impl DataTree {
         let acl = self.acls.intern(acl);
         let node_acl = self.acls.get(acl);
         let node = Node {
-            data: data.to_vec(),
+            data: data.clone(),
             acl,
             stat: StatPersisted::created(zxid, time, owner),
             children: Default::default(),
@@ -223,7 +224,7 @@ impl DataTree {
     pub(crate) fn set_data(
         &mut self,
         path: &str,
-        data: &[u8],
+        data: &Data,
         version: i32,
         zxid: Zxid,
         time: i64,
@@ -241,7 +242,7 @@ impl DataTree {
                 // Shared with a copy of the tree: a node of our own, without copying
                 // the data about to be replaced.
                 let own = Node {
-                    data: Vec::new(),
+                    data: Data::NULL,
                     acl: shared.acl,
                     stat: shared.stat,
                     children: shared.children.clone(),
@@ -250,7 +251,7 @@ impl DataTree {
                 Arc::get_mut(shared).expect("just made")
             }
         };
-        n.data = data.to_vec();
+        n.data = data.clone();
         n.stat.mtime = time;
         n.stat.mzxid = zxid;
         n.stat.version = version;
@@ -371,11 +372,12 @@ impl DataTree {
     pub fn import_node(
         &mut self,
         path: &str,
-        data: Vec<u8>,
+        data: impl Into<Data>,
         acl: &[Acl],
         stat: StatPersisted,
     ) -> Result<(), ZkError> {
         path::validate(path)?;
+        let data = data.into();
         if let Some(mut node) = self.remove(path) {
             // `remove` took it out of the digest, the type indexes and the ACL table.
             node.acl = self.acls.intern(acl);

@@ -116,6 +116,39 @@ mod tests {
         assert_ne!(node_digest("/zookeeper", b"", &stat), 0);
     }
 
+    /// `DigestCalculator.calculateDigest` with `data == null` skips `crc.update(data)`:
+    /// the CRC of the path then the 60 stat bytes, as for empty data.
+    #[test]
+    fn null_data_digests_as_zookeeper_computes_it() {
+        use crate::tree::testkit::*;
+        use crate::tree::{CreateMode, Data, WriteRequest};
+        let mut s = TestServer::new();
+        let WriteRequest::Create(c) = create("/n", CreateMode::Persistent) else { unreachable!() };
+        s.write(A, WriteRequest::Create(crate::tree::Create { data: Data::NULL, ..c })).result.unwrap();
+        s.write(A, WriteRequest::SetData { path: "/n".into(), data: Data::NULL, version: -1 })
+            .result
+            .unwrap();
+        let n = s.tree.node("/n").unwrap();
+        assert!(n.data.is_null());
+        let st = &n.stat;
+        assert_eq!(st.version, 1);
+        // ZooKeeper's order: path bytes; no data; czxid, mzxid, pzxid, ctime, mtime (8 bytes
+        // each), version, cversion, aversion (4), ephemeralOwner (8), big-endian.
+        let mut b = b"/n".to_vec();
+        for v in [st.czxid.0 as i64, st.mzxid.0 as i64, st.pzxid.0 as i64, st.ctime, st.mtime] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [st.version, st.cversion, st.aversion] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        b.extend_from_slice(&st.ephemeral_owner.to_be_bytes());
+        let zk = u64::from(crc32fast::hash(&b));
+        assert_eq!(node_digest("/n", &n.data, st), zk);
+        assert_eq!(node_digest("/n", &Data::empty(), st), zk, "null and empty digest alike");
+        // The incremental tree digest (create, then setData from null to null) agrees.
+        assert_eq!(s.tree.digest(), s.tree.recompute_digest());
+    }
+
     #[test]
     fn hash_four_letter_word_lists_every_128th_zxid() {
         let mut log = DigestLog::new();

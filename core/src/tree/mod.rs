@@ -41,7 +41,7 @@
 //!     WriteRequest::CreateSession { timeout_ms: 10_000 },
 //!     WriteRequest::Create(Create {
 //!         path: "/jobs-".into(),
-//!         data: b"first".to_vec(),
+//!         data: b"first".into(),
 //!         acl: Acl::open_unsafe(),
 //!         mode: CreateMode::PersistentSequential,
 //!         ttl: None,
@@ -104,6 +104,7 @@
 
 pub mod acl;
 pub mod apply;
+pub mod data;
 pub mod datatree;
 pub mod digest;
 pub mod error;
@@ -125,6 +126,7 @@ pub mod wire;
 
 pub use acl::{Acl, AuthInfo, Id, Perms};
 pub use apply::Applied;
+pub use data::Data;
 pub use datatree::DataTree;
 pub use error::ZkError;
 pub use node::{Node, NodeKind};
@@ -202,7 +204,7 @@ pub(crate) mod testkit {
     pub(crate) fn create(path: &str, mode: CreateMode) -> WriteRequest {
         WriteRequest::Create(Create {
             path: path.into(),
-            data: b"d".to_vec(),
+            data: b"d".into(),
             acl: Acl::open_unsafe(),
             mode,
             ttl: if mode.is_ttl() { Some(100) } else { None },

@@ -76,8 +76,8 @@ impl std::fmt::Display for NodeKind {
 /// One znode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Node {
-    /// The data.
-    pub data: Vec<u8>,
+    /// The data (null or bytes).
+    pub data: super::data::Data,
     /// Index of its ACL in the tree's ACL table.
     pub acl: u64,
     /// Its stored stat.

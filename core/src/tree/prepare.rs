@@ -418,7 +418,7 @@ impl Preparer {
                 rec.stat = Some(stat);
                 rec.zxid = o.zxid;
                 self.add(tree, rec, Some(data));
-                Ok(TxnOp::SetData { path: path::CONFIG.to_owned(), data: data.clone(), version: -1 })
+                Ok(TxnOp::SetData { path: path::CONFIG.to_owned(), data: data.clone().into(), version: -1 })
             }
             WriteRequest::Invalid(e) => Err(*e),
             WriteRequest::Multi(_) => Err(ZkError::MarshallingError),
@@ -633,7 +633,7 @@ mod pipeline_tests {
         use crate::tree::{Import, ImportGuard, ImportedNode, StatPersisted};
         let record = |version: i32| ImportedNode {
             path: "/rec".into(),
-            data: b"owner".to_vec(),
+            data: b"owner".into(),
             acl: Acl::open_unsafe(),
             stat: StatPersisted { version, ..StatPersisted::created(Zxid(1), 0, 0) },
         };
@@ -678,14 +678,18 @@ mod pipeline_tests {
     fn outstanding_delete_then_create_and_versions() {
         let mut s = TestServer::new();
         s.create("/v", CreateMode::Persistent).unwrap();
-        let t1 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
-        let t2 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 0 });
-        let t3 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: 1 });
+        let t1 =
+            s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: Default::default(), version: 0 });
+        let t2 =
+            s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: Default::default(), version: 0 });
+        let t3 =
+            s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: Default::default(), version: 1 });
         assert!(matches!(t1.op, TxnOp::SetData { version: 1, .. }));
         assert_eq!(t2.op, TxnOp::Error(ZkError::BadVersion));
         assert!(matches!(t3.op, TxnOp::SetData { version: 2, .. }));
         let t4 = s.prepare(A, &WriteRequest::Delete { path: "/v".into(), version: -1 });
-        let t5 = s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: vec![], version: -1 });
+        let t5 =
+            s.prepare(A, &WriteRequest::SetData { path: "/v".into(), data: Default::default(), version: -1 });
         assert!(matches!(t4.op, TxnOp::Delete { .. }));
         assert_eq!(t5.op, TxnOp::Error(ZkError::NoNode));
     }
@@ -696,7 +700,7 @@ mod pipeline_tests {
         let multi = WriteRequest::Multi(vec![
             MultiOp::Create(Create {
                 path: "/m".into(),
-                data: vec![],
+                data: Default::default(),
                 acl: Acl::open_unsafe(),
                 mode: CreateMode::Persistent,
                 ttl: None,
@@ -746,7 +750,7 @@ mod pipeline_tests {
         let mut s = TestServer::new();
         let mut req = Create {
             path: "/t".into(),
-            data: vec![],
+            data: Default::default(),
             acl: Acl::open_unsafe(),
             mode: CreateMode::PersistentWithTtl,
             ttl: Some(0),
@@ -769,15 +773,15 @@ mod pipeline_tests {
         let config = TreeConfig::default();
         let mut c = Create {
             path: "/big".into(),
-            data: vec![b'x'; 1_048_524],
+            data: vec![b'x'; 1_048_524].into(),
             acl: Acl::open_unsafe(),
             mode: CreateMode::Persistent,
             ttl: None,
         };
         assert_eq!(config.check_size(&WriteRequest::Create(c.clone())), Ok(()));
-        c.data.push(b'x');
+        c.data = vec![b'x'; c.data.len() + 1].into();
         assert_eq!(config.check_size(&WriteRequest::Create(c)), Err(ZkError::ConnectionLoss));
-        let set = |n| WriteRequest::SetData { path: "/big".into(), data: vec![b'x'; n], version: -1 };
+        let set = |n| WriteRequest::SetData { path: "/big".into(), data: vec![b'x'; n].into(), version: -1 };
         assert_eq!(config.check_size(&set(1_048_551)), Ok(()));
         assert_eq!(config.check_size(&set(1_048_552)), Err(ZkError::ConnectionLoss));
     }
@@ -787,7 +791,7 @@ mod pipeline_tests {
         let mut s = TestServer::new();
         let ro = WriteRequest::Create(Create {
             path: "/ro".into(),
-            data: vec![],
+            data: Default::default(),
             acl: Acl::read_unsafe(),
             mode: CreateMode::Persistent,
             ttl: None,

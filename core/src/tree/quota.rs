@@ -119,7 +119,7 @@ impl DataTree {
         let st = StatsTrack::parse(&String::from_utf8_lossy(&n.data));
         let (c, b) = (st.count() + count_diff, st.bytes() + bytes_diff);
         // Under /zookeeper/: outside the digest, so no digest bookkeeping is needed.
-        n.data = st.with(c, b).render().into_bytes();
+        n.data = st.with(c, b).render().into_bytes().into();
     }
 
     /// `updateQuotaForPath`: count the subtree afresh.
@@ -136,7 +136,7 @@ impl DataTree {
         }
         let stat_path = format!("{QUOTA}{target}/{STAT_NODE}");
         if let Some(n) = self.nodes.get_mut(&stat_path).map(std::sync::Arc::make_mut) {
-            n.data = StatsTrack::default().with(count, bytes).render().into_bytes();
+            n.data = StatsTrack::default().with(count, bytes).render().into_bytes().into();
         }
     }
 }
@@ -166,7 +166,7 @@ mod tests {
         s.create("/zookeeper/quota/app/zookeeper_limits", CreateMode::Persistent).unwrap();
         s.create("/zookeeper/quota/app/zookeeper_stats", CreateMode::Persistent).unwrap();
         let stats = |s: &TestServer| {
-            String::from_utf8(s.tree.node("/zookeeper/quota/app/zookeeper_stats").unwrap().data.clone())
+            String::from_utf8(s.tree.node("/zookeeper/quota/app/zookeeper_stats").unwrap().data.to_vec())
                 .unwrap()
         };
         assert_eq!(stats(&s), "count=2,bytes=2");
@@ -174,7 +174,7 @@ mod tests {
         s.create("/app/b", CreateMode::Persistent).unwrap();
         s.create("/other", CreateMode::Persistent).unwrap();
         assert_eq!(stats(&s), "count=3,bytes=3");
-        s.write(A, WriteRequest::SetData { path: "/app/a".into(), data: b"12345".to_vec(), version: -1 })
+        s.write(A, WriteRequest::SetData { path: "/app/a".into(), data: b"12345".into(), version: -1 })
             .result
             .unwrap();
         assert_eq!(stats(&s), "count=3,bytes=7");

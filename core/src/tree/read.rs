@@ -18,8 +18,8 @@ pub enum ReadResponse {
     Stat(Stat),
     /// getData.
     Data {
-        /// The data.
-        data: Vec<u8>,
+        /// The data (may be null).
+        data: super::data::Data,
         /// The stat.
         stat: Stat,
     },
@@ -268,7 +268,7 @@ mod tests {
             A,
             WriteRequest::Create(Create {
                 path: "/s".into(),
-                data: vec![],
+                data: Default::default(),
                 acl: secret,
                 mode: CreateMode::Persistent,
                 ttl: None,
@@ -298,7 +298,7 @@ mod tests {
             A,
             WriteRequest::Create(Create {
                 path: "/m".into(),
-                data: vec![],
+                data: Default::default(),
                 acl,
                 mode: CreateMode::Persistent,
                 ttl: None,

@@ -2,6 +2,7 @@
 //! read requests (which any replica serves from its own tree).
 
 use super::acl::Acl;
+use super::data::Data;
 use super::error::ZkError;
 use super::watch::{WatchMode, WatcherType};
 use serde::{Deserialize, Serialize};
@@ -91,9 +92,8 @@ impl CreateMode {
 pub struct Create {
     /// The path (for sequential modes, the prefix of the final name).
     pub path: String,
-    /// The data.
-    #[serde(with = "crate::bytestr")]
-    pub data: Vec<u8>,
+    /// The data (null: zkCli's `create /x` with no data).
+    pub data: Data,
     /// The ACL as the client sent it (`auth` entries are expanded by prepare).
     pub acl: Vec<Acl>,
     /// The mode.
@@ -118,9 +118,8 @@ pub enum MultiOp {
     SetData {
         /// The path.
         path: String,
-        /// The new data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The new data (may be null).
+        data: Data,
         /// The expected version, -1 for any.
         version: i32,
     },
@@ -157,9 +156,8 @@ pub enum WriteRequest {
     SetData {
         /// The path.
         path: String,
-        /// The new data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The new data (may be null).
+        data: Data,
         /// The expected version, -1 for any.
         version: i32,
     },

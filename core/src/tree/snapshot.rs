@@ -1,12 +1,12 @@
 //! Snapshots: the whole replicated state (nodes with their stats and ACLs, the ACL
 //! table, the sessions, the last zxid and the digest) as bytes and back, bit-exactly:
-//! `decode(encode(t)) == t` and `encode(decode(b)) == b`. For SNAP sync, crash recovery
-//! and migration.
+//! `decode(encode(t)) == t` and `encode(decode(b)) == b` (for `b` of the current
+//! version). For SNAP sync, crash recovery and migration.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //! All integers are LEB128 varints (signed ones zigzag-encoded) unless said otherwise.
 //! ```text
-//! "ZLTS" · version: u16 BE = 1
+//! "ZLTS" · version: u16 BE = 2
 //! last_zxid · digest: u64 BE
 //! acl table: last_index, n, n × (index, m, m × (perms, scheme, id))
 //! sessions: n, n × (session id: i64 BE, timeout)
@@ -15,10 +15,15 @@
 //!   version, cversion, aversion, ephemeral owner, pzxid)
 //! crc32 of all the above: u32 BE
 //! ```
-//! Strings and byte arrays are a length then the bytes. Ephemerals, containers, TTL
-//! nodes, children sets and ACL reference counts are rebuilt from the nodes.
+//! Strings are a length then the bytes; a node's data is 0 for null, else its length
+//! plus one, then the bytes. Ephemerals, containers, TTL nodes, children sets and ACL
+//! reference counts are rebuilt from the nodes.
+//!
+//! Version 1 (before null data) is still read: the same but for the data, a length then
+//! the bytes, never null.
 
 use super::acl::{Acl, AclTable, Id, Perms};
+use super::data::Data;
 use super::datatree::DataTree;
 use super::node::Node;
 use super::path;
@@ -27,7 +32,9 @@ use crate::ids::{SessionId, Zxid};
 
 const MAGIC: &[u8; 4] = b"ZLTS";
 /// The format version this code writes.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The oldest version this code reads (its data is never null).
+const OLDEST: u16 = 1;
 
 /// Why bytes are not a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +73,16 @@ impl Writer {
     fn bytes(&mut self, b: &[u8]) {
         self.uv(b.len() as u64);
         self.0.extend_from_slice(b);
+    }
+    /// 0 for null, else the length plus one, then the bytes.
+    fn data(&mut self, d: &Data) {
+        match d.as_option() {
+            None => self.uv(0),
+            Some(b) => {
+                self.uv(b.len() as u64 + 1);
+                self.0.extend_from_slice(b);
+            }
+        }
     }
 }
 
@@ -113,6 +130,12 @@ impl Reader<'_> {
         let n = self.len()?;
         Ok(self.take(n)?.to_vec())
     }
+    fn data(&mut self) -> Result<Data, SnapshotError> {
+        match self.len()? {
+            0 => Ok(Data::NULL),
+            n => Ok(Data::from(self.take(n - 1)?.to_vec())),
+        }
+    }
     fn string(&mut self) -> Result<String, SnapshotError> {
         String::from_utf8(self.bytes()?).map_err(|_| SnapshotError::Corrupt("string not UTF-8"))
     }
@@ -149,7 +172,7 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
         let shared = (0..=shared).rev().find(|&i| p.is_char_boundary(i)).unwrap_or(0);
         w.uv(shared as u64);
         w.bytes(&p.as_bytes()[shared..]);
-        w.bytes(&n.data);
+        w.data(&n.data);
         w.uv(if n.acl == AclTable::OPEN { 0 } else { n.acl + 1 });
         let s = &n.stat;
         w.uv(s.czxid.0);
@@ -174,7 +197,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         return Err(SnapshotError::Truncated);
     }
     let version = u16::from_be_bytes([bytes[4], bytes[5]]);
-    if &bytes[..4] != MAGIC || version != VERSION {
+    if &bytes[..4] != MAGIC || !(OLDEST..=VERSION).contains(&version) {
         return Err(SnapshotError::BadHeader(version));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
@@ -226,7 +249,7 @@ pub fn decode(bytes: &[u8]) -> Result<DataTree, SnapshotError> {
         let mut p = prev.as_bytes()[..shared].to_vec();
         p.extend_from_slice(&rest);
         let p = String::from_utf8(p).map_err(|_| SnapshotError::Corrupt("path not UTF-8"))?;
-        let data = r.bytes()?;
+        let data = if version == OLDEST { Data::from(r.bytes()?) } else { r.data()? };
         let acl = match r.uv()? {
             0 => AclTable::OPEN,
             i => i - 1,
@@ -319,9 +342,9 @@ mod tests {
         assert_eq!(decode(&flipped), Err(SnapshotError::Checksum));
         assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(SnapshotError::Checksum));
         assert_eq!(decode(&bytes[..5]), Err(SnapshotError::Truncated));
-        let mut v2 = bytes.clone();
-        v2[5] = 2;
-        assert_eq!(decode(&v2), Err(SnapshotError::BadHeader(2)));
+        let mut v3 = bytes.clone();
+        v3[5] = 3;
+        assert_eq!(decode(&v3), Err(SnapshotError::BadHeader(3)));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! owner, the time, or an error), so that applying it is deterministic on every replica.
 
 use super::acl::Acl;
+use super::data::Data;
 use super::error::ZkError;
 use super::stat::Stat;
 use crate::ids::{SessionId, Zxid};
@@ -42,9 +43,8 @@ pub enum TxnOp {
     Create {
         /// The final path.
         path: String,
-        /// The data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The data (may be null).
+        data: Data,
         /// The ACL, `auth` already expanded.
         acl: Vec<Acl>,
         /// The raw owner: 0, a session, or the container/TTL encoding.
@@ -66,9 +66,8 @@ pub enum TxnOp {
     SetData {
         /// The path.
         path: String,
-        /// The data.
-        #[serde(with = "crate::bytestr")]
-        data: Vec<u8>,
+        /// The data (may be null).
+        data: Data,
         /// The new version.
         version: i32,
     },
@@ -118,9 +117,8 @@ pub struct Import {
 pub struct ImportedNode {
     /// Its path.
     pub path: String,
-    /// Its data.
-    #[serde(with = "crate::bytestr")]
-    pub data: Vec<u8>,
+    /// Its data (may be null).
+    pub data: Data,
     /// Its ACL.
     pub acl: Vec<Acl>,
     /// Its stored Stat (the raw ephemeral owner gives the node type).
@@ -188,15 +186,17 @@ impl From<ZkError> for Failure {
 }
 
 impl std::fmt::Display for TxnOp {
-    /// One line for logs and the inspector: `create /a (3 bytes)`, `error NONODE`.
+    /// One line for logs and the inspector: `create /a (3 bytes)`, `create /n (null)`,
+    /// `error NONODE`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size = |d: &Data| if d.is_null() { "null".to_owned() } else { format!("{} bytes", d.len()) };
         match self {
             TxnOp::CreateSession { timeout_ms } => write!(f, "createSession timeout={timeout_ms}ms"),
             TxnOp::CloseSession { paths } => write!(f, "closeSession ({} ephemerals)", paths.len()),
-            TxnOp::Create { path, data, .. } => write!(f, "create {path} ({} bytes)", data.len()),
+            TxnOp::Create { path, data, .. } => write!(f, "create {path} ({})", size(data)),
             TxnOp::Delete { path } => write!(f, "delete {path}"),
             TxnOp::DeleteContainer { path } => write!(f, "deleteContainer {path}"),
-            TxnOp::SetData { path, data, .. } => write!(f, "setData {path} ({} bytes)", data.len()),
+            TxnOp::SetData { path, data, .. } => write!(f, "setData {path} ({})", size(data)),
             TxnOp::SetAcl { path, .. } => write!(f, "setACL {path}"),
             TxnOp::Check { path, .. } => write!(f, "check {path}"),
             TxnOp::Multi(ops) => {
@@ -212,5 +212,25 @@ impl std::fmt::Display for TxnOp {
             TxnOp::Error(e) => write!(f, "error {}", e.name()),
             TxnOp::Import(i) => write!(f, "import ({} nodes, {} deletes)", i.nodes.len(), i.deletes.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_data_shows_as_null_in_the_one_line_form() {
+        let create = |data: Data| TxnOp::Create {
+            path: "/n".into(),
+            data,
+            acl: Acl::open_unsafe(),
+            owner: 0,
+            parent_cversion: -1,
+        };
+        assert_eq!(create(Data::NULL).to_string(), "create /n (null)");
+        assert_eq!(create(Data::empty()).to_string(), "create /n (0 bytes)");
+        let set = TxnOp::SetData { path: "/n".into(), data: Data::NULL, version: 1 };
+        assert_eq!(set.to_string(), "setData /n (null)");
     }
 }

@@ -239,7 +239,7 @@ mod tests {
         CreateRequest {
             op,
             path: "/t".into(),
-            data: vec![],
+            data: Default::default(),
             acl: vec![WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }],
             flags,
             ttl,

@@ -438,7 +438,7 @@ mod tests {
     fn create(path: &str, mode: CreateMode) -> WriteRequest {
         WriteRequest::Create(Create {
             path: path.into(),
-            data: b"d".to_vec(),
+            data: b"d".into(),
             acl: Acl::open_unsafe(),
             mode,
             ttl: None,
@@ -590,7 +590,7 @@ mod tests {
             assert_eq!(s.config().version, version, "s{id}");
             assert_eq!(s.config().participants().len(), 5);
             assert!(s.pending_config().is_none());
-            let text = String::from_utf8(s.state().tree().node(path::CONFIG).unwrap().data.clone()).unwrap();
+            let text = String::from_utf8(s.state().tree().node(path::CONFIG).unwrap().data.to_vec()).unwrap();
             assert!(text.ends_with(&format!("version={version:x}")), "{text}");
         }
         assert!(w.servers().iter().all(|v| v.member && !v.observer));

@@ -222,7 +222,7 @@ fn read_op(r: &mut Reader<'_>, t: i32, session: i64, in_multi: bool) -> Result<T
         }
         CREATE | CREATE2 => {
             let path = r.string("path")?;
-            let data = r.buffer_opt("data")?.unwrap_or_default();
+            let data = r.data("data")?;
             let acl = read_acls(r)?;
             let ephemeral = r.bool("ephemeral")?;
             // A pre-3.3 CreateTxn has no parent cversion: -1 means "one more".
@@ -231,7 +231,7 @@ fn read_op(r: &mut Reader<'_>, t: i32, session: i64, in_multi: bool) -> Result<T
         }
         CREATE_CONTAINER | CREATE_TTL => {
             let path = r.string("path")?;
-            let data = r.buffer_opt("data")?.unwrap_or_default();
+            let data = r.data("data")?;
             let acl = read_acls(r)?;
             let parent_cversion = r.i32("parentCVersion")?;
             let owner = if t == CREATE_TTL { NodeKind::Ttl(r.i64("ttl")?).owner() } else { CONTAINER_OWNER };
@@ -239,11 +239,9 @@ fn read_op(r: &mut Reader<'_>, t: i32, session: i64, in_multi: bool) -> Result<T
         }
         DELETE => TxnOp::Delete { path: r.string("path")? },
         DELETE_CONTAINER => TxnOp::DeleteContainer { path: r.string("path")? },
-        SET_DATA | RECONFIG => TxnOp::SetData {
-            path: r.string("path")?,
-            data: r.buffer_opt("data")?.unwrap_or_default(),
-            version: r.i32("version")?,
-        },
+        SET_DATA | RECONFIG => {
+            TxnOp::SetData { path: r.string("path")?, data: r.data("data")?, version: r.i32("version")? }
+        }
         SET_ACL => TxnOp::SetAcl { path: r.string("path")?, acl: read_acls(r)?, version: r.i32("version")? },
         CHECK => TxnOp::Check { path: r.string("path")?, version: r.i32("version")? },
         ERROR => {

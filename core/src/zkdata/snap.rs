@@ -19,7 +19,7 @@
 use super::{adler32, FormatError};
 use crate::ids::{SessionId, Zxid};
 use crate::jute::{JuteError, Reader};
-use crate::tree::{Acl, Perms, StatPersisted};
+use crate::tree::{Acl, Data, Perms, StatPersisted};
 use std::collections::BTreeMap;
 
 /// `FileSnap.SNAP_MAGIC`: "ZKSN".
@@ -35,8 +35,8 @@ pub const FILE_FIELD_LIMIT: usize = 64 << 20;
 pub struct SnapNode {
     /// Its path (`/` for the root, which the file calls `""`).
     pub path: String,
-    /// Its data (a null buffer reads as empty).
-    pub data: Vec<u8>,
+    /// Its data (null when the file's buffer is −1).
+    pub data: Data,
     /// Its index in the snapshot's ACL cache ([`OPEN_ACL_INDEX`] for `world:anyone`).
     pub acl: i64,
     /// Its stored stat (the raw ephemeral owner encodes containers and TTL nodes).
@@ -184,7 +184,7 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, FormatError> {
         if path == "/" {
             break;
         }
-        let data = c.read(|r| r.buffer_opt("data"))?.unwrap_or_default();
+        let data = c.read(|r| r.data("data"))?;
         let acl = c.read(|r| r.i64("acl"))?;
         let stat = c.read(read_stat)?;
         let path = if path.is_empty() {

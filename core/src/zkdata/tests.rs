@@ -48,7 +48,7 @@ pub(crate) fn encode_snapshot(t: &DataTree, digest: bool) -> Vec<u8> {
     for (p, n) in t.nodes() {
         let list = t.acl_of(n).to_vec();
         let s = n.stat;
-        w.string(if p == "/" { "" } else { p }).buffer(&n.data);
+        w.string(if p == "/" { "" } else { p }).data(&n.data);
         w.i64(*index.get(&list).unwrap_or(&snap::OPEN_ACL_INDEX));
         w.i64(s.czxid.0 as i64).i64(s.mzxid.0 as i64).i64(s.ctime).i64(s.mtime);
         w.i32(s.version).i32(s.cversion).i32(s.aversion).i64(s.ephemeral_owner).i64(s.pzxid.0 as i64);
@@ -79,7 +79,7 @@ fn op_record(w: &mut Writer, op: &TxnOp, session: i64) -> i32 {
             CLOSE_SESSION
         }
         TxnOp::Create { path, data, acl: list, owner, parent_cversion } => {
-            w.string(path).buffer(data);
+            w.string(path).data(data);
             acl(w, list);
             match NodeKind::of_owner(*owner) {
                 NodeKind::Container => {
@@ -106,7 +106,7 @@ fn op_record(w: &mut Writer, op: &TxnOp, session: i64) -> i32 {
             DELETE_CONTAINER
         }
         TxnOp::SetData { path, data, version } => {
-            w.string(path).buffer(data).i32(*version);
+            w.string(path).data(data).i32(*version);
             SET_DATA
         }
         TxnOp::SetAcl { path, acl: list, version } => {
@@ -200,7 +200,7 @@ fn workload() -> (TestServer, Vec<Txn>) {
     run(&mut s, A, testkit::create("/c", CreateMode::Container));
     run(&mut s, A, testkit::create("/c/x", CreateMode::Persistent));
     run(&mut s, A, testkit::create("/t", CreateMode::PersistentWithTtl));
-    run(&mut s, A, WriteRequest::SetData { path: "/app".into(), data: vec![1, 2, 3], version: -1 });
+    run(&mut s, A, WriteRequest::SetData { path: "/app".into(), data: vec![1, 2, 3].into(), version: -1 });
     let digest_acl = vec![Acl::new(Perms::ALL, "digest", "u:x"), Acl::new(Perms::READ, "ip", "10.0.0.0/8")];
     run(&mut s, A, WriteRequest::SetAcl { path: "/t".into(), acl: digest_acl, version: -1 });
     run(
@@ -223,13 +223,21 @@ fn workload() -> (TestServer, Vec<Txn>) {
             MultiOp::Delete { path: "/nope".into(), version: -1 },
         ]),
     );
+    // Null data (zkCli's create without data; setData(path, null) from Java): the
+    // files hold a -1 buffer, and null must come back as null.
+    let null_create = match testkit::create("/nul", CreateMode::Persistent) {
+        WriteRequest::Create(c) => crate::tree::Create { data: crate::tree::Data::NULL, ..c },
+        _ => unreachable!(),
+    };
+    run(&mut s, A, WriteRequest::Create(null_create));
+    run(&mut s, A, WriteRequest::SetData { path: "/app".into(), data: crate::tree::Data::NULL, version: -1 });
     run(&mut s, B, WriteRequest::CloseSession);
     (s, txns)
 }
 
 use crate::tree::Perms;
 
-type NodeView = (String, Vec<u8>, Vec<Acl>, crate::tree::StatPersisted, Vec<String>);
+type NodeView = (String, crate::tree::Data, Vec<Acl>, crate::tree::StatPersisted, Vec<String>);
 
 /// The same tree as clients and the digest see it (ACL table indices may differ).
 fn same(a: &DataTree, b: &DataTree) {
@@ -292,6 +300,8 @@ fn a_snapshot_round_trips_with_sessions_types_and_acls() {
     let tree = snapshot_tree("snapshot.x", decoded, s.tree.last_zxid()).unwrap();
     same(&tree, &s.tree);
     assert!(tree.ttls().contains("/t") && tree.containers().contains("/c"));
+    assert!(tree.node("/nul").unwrap().data.is_null() && tree.node("/app").unwrap().data.is_null());
+    assert!(!tree.node("/t").unwrap().data.is_null());
 }
 
 #[test]

@@ -1002,7 +1002,7 @@ async fn multi(c: &Client, ops: &[MultiOp]) -> Result<Answer> {
                 WireMultiOp::Create(CreateRequest {
                     op,
                     path: path.clone(),
-                    data: data.clone().unwrap_or_default().into_bytes(),
+                    data: data.clone().map(String::into_bytes).into(),
                     acl: acl.as_ref().map_or_else(open_acl, |a| wire_acl(a)),
                     flags,
                     ttl,
@@ -1010,7 +1010,7 @@ async fn multi(c: &Client, ops: &[MultiOp]) -> Result<Answer> {
             }
             MultiOp::Set { version, path, data } => WireMultiOp::SetData {
                 path: path.clone(),
-                data: data.clone().into_bytes(),
+                data: data.clone().into_bytes().into(),
                 version: version.unwrap_or(-1),
             },
             MultiOp::Delete { version, path } => {

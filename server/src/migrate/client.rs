@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use zoolab_core::jute::proto::{OpCode, ReplyHeader, WireAcl, WireStat, XID_AUTH};
 use zoolab_core::jute::request::{encode_multi, MultiOp};
 use zoolab_core::jute::{Reader, Writer};
-use zoolab_core::tree::{Import, ImportGuard};
+use zoolab_core::tree::{Data, Import, ImportGuard};
 
 const LIMIT: usize = 64 << 20;
 /// ZooKeeper's NONODE.
@@ -149,7 +149,7 @@ impl Client {
     }
 
     /// getData: the data and Stat, `None` if absent.
-    pub async fn get_data(&self, path: &str) -> Result<Option<(Vec<u8>, WireStat)>, CallError> {
+    pub async fn get_data(&self, path: &str) -> Result<Option<(Data, WireStat)>, CallError> {
         match self
             .call(OpCode::GetData, |w| {
                 w.string(path).bool(false);
@@ -158,7 +158,7 @@ impl Client {
         {
             Ok((_, b)) => {
                 let mut r = Reader::new(&b, LIMIT);
-                let data = r.buffer("data").map_err(|_| CallError::Lost)?;
+                let data = r.data("data").map_err(|_| CallError::Lost)?;
                 let stat = WireStat::read(&mut r).map_err(|_| CallError::Lost)?;
                 Ok(Some((data, stat)))
             }
@@ -229,12 +229,12 @@ impl Client {
     pub async fn create(
         &self,
         path: &str,
-        data: &[u8],
+        data: &Data,
         acl: &[WireAcl],
         flags: i32,
     ) -> Result<i64, CallError> {
         self.call(OpCode::Create, |w| {
-            w.string(path).buffer(data);
+            w.string(path).data(data);
             WireAcl::write_list(acl, w);
             w.i32(flags);
         })
@@ -243,10 +243,10 @@ impl Client {
     }
 
     /// setData with an expected version (-1: any); returns the new Stat.
-    pub async fn set_data(&self, path: &str, data: &[u8], version: i32) -> Result<WireStat, CallError> {
+    pub async fn set_data(&self, path: &str, data: &Data, version: i32) -> Result<WireStat, CallError> {
         let (_, b) = self
             .call(OpCode::SetData, |w| {
-                w.string(path).buffer(data).i32(version);
+                w.string(path).data(data).i32(version);
             })
             .await?;
         WireStat::read(&mut Reader::new(&b, LIMIT)).map_err(|_| CallError::Lost)

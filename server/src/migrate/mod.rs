@@ -29,7 +29,7 @@ use zoolab_core::migration::fidelity::{self, Transport};
 use zoolab_core::migration::phase::{Evidence, Phase};
 use zoolab_core::migration::record::{next_stamp, RECORD_PATH};
 use zoolab_core::migration::verify::{self, Fidelity};
-use zoolab_core::tree::{DataTree, Import, ImportGuard, ImportedNode, StatPersisted};
+use zoolab_core::tree::{Data, DataTree, Import, ImportGuard, ImportedNode, StatPersisted};
 
 /// What to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -690,7 +690,7 @@ impl Engine {
         }
         let open = [WireAcl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
         for p in missing.iter().rev() {
-            match c.create(p, b"", &open, 0).await {
+            match c.create(p, &Data::empty(), &open, 0).await {
                 Ok(_) | Err(CallError::Server(client::NODEEXISTS)) => {}
                 Err(e) => bail!("create the subtree's parent {p} on the target: {e}"),
             }
@@ -800,13 +800,14 @@ impl Engine {
         expected: Option<i32>,
         state: &str,
     ) -> Result<String> {
-        let data = serde_json::to_vec(&serde_json::json!({
+        let data: Data = serde_json::to_vec(&serde_json::json!({
             "stamp": stamp,
             "from": self.journal.from,
             "to": self.journal.to,
             "subtree": self.journal.subtree,
             "state": state,
-        }))?;
+        }))?
+        .into();
         if side.zoolab {
             // zoolab refuses client writes to its controller znodes: the record goes
             // through the import path (a super-user session) even for a logical copy,
@@ -905,7 +906,7 @@ impl Engine {
             Import {
                 nodes: vec![ImportedNode {
                     path: FENCE_PATH.into(),
-                    data: side.root.as_bytes().to_vec(),
+                    data: side.root.as_bytes().into(),
                     acl: read_only_acl(),
                     stat: StatPersisted::created(Zxid(side.client.last_zxid() as u64), now_ms(), 0),
                 }],
@@ -1398,7 +1399,7 @@ impl Engine {
 
     /// Whether a zoolab side holds the fence marker on its migrated subtree.
     async fn is_fenced(&self, side: &Side) -> Result<bool> {
-        Ok(side.client.get_data(FENCE_PATH).await?.is_some_and(|(data, _)| data == side.root.as_bytes()))
+        Ok(side.client.get_data(FENCE_PATH).await?.is_some_and(|(data, _)| data == *side.root.as_bytes()))
     }
 
     /// Undoes the migration. After the cut-over the order is the simulator's

@@ -232,8 +232,8 @@ pub fn overlapping(record: &serde_json::Value, subtree: &str) -> Option<String> 
 /// One znode as read through the client API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeCopy {
-    /// Its data.
-    pub data: Vec<u8>,
+    /// Its data (null kept: it is copied as null).
+    pub data: zoolab_core::tree::Data,
     /// Its ACL.
     pub acl: Vec<WireAcl>,
     /// Its Stat as clients see it.
@@ -492,7 +492,7 @@ mod tests {
 
     fn up(rel: &str, czxid: i64, mzxid: i64) -> Change {
         let stat = WireStat { czxid, mzxid, pzxid: czxid, ..WireStat::default() };
-        Change::Upsert { rel: rel.into(), node: NodeCopy { data: vec![], acl: vec![], stat } }
+        Change::Upsert { rel: rel.into(), node: NodeCopy { data: Default::default(), acl: vec![], stat } }
     }
 
     #[test]

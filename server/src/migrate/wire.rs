@@ -19,8 +19,11 @@ use zoolab_core::jute::{frame, Reader, Writer};
 use zoolab_core::tree::{Import, ImportGuard, WriteRequest};
 
 /// The opcode: far above ZooKeeper's (which stop at 107), so no client sends it by
-/// accident; Apache ZooKeeper does not know it.
-pub const IMPORT_OP: i32 = 0x7a6c;
+/// accident; Apache ZooKeeper does not know it. Its batch's node data may be null.
+pub const IMPORT_OP: i32 = 0x7a6e;
+/// The import of controllers from before null data: the same, but each node's data a
+/// plain byte string (still accepted, read as non-null data).
+pub const IMPORT_OP_V1: i32 = 0x7a6c;
 
 /// zoolab's raise-epoch request (super-user only): one jute int, the epoch. The member
 /// raises its `acceptedEpoch` to at least that and, unless it already serves above
@@ -45,7 +48,8 @@ pub fn decode_admin(body: &[u8], limit: usize) -> Option<(i32, Result<Admin, Str
     let mut r = Reader::new(body, limit);
     let header = RequestHeader::read(&mut r).ok()?;
     match header.op {
-        IMPORT_OP => Some((header.xid, read_import(&mut r).map(Admin::Import))),
+        IMPORT_OP => Some((header.xid, read_import(&mut r, false).map(Admin::Import))),
+        IMPORT_OP_V1 => Some((header.xid, read_import(&mut r, true).map(Admin::Import))),
         RAISE_EPOCH_OP => {
             let e = r.i32("epoch").map_err(|e| e.to_string()).and_then(|e| {
                 r.finish("raise epoch").map_err(|e| e.to_string())?;
@@ -65,9 +69,14 @@ pub fn encode_raise_epoch(xid: i32, epoch: u32) -> Vec<u8> {
     frame(&w.into_bytes())
 }
 
-fn read_import(r: &mut Reader<'_>) -> Result<WriteRequest, String> {
+fn read_import(r: &mut Reader<'_>, v1: bool) -> Result<WriteRequest, String> {
     let b = r.buffer("import").map_err(|e| e.to_string())?;
-    let import = bincode::deserialize::<Import>(&b).map_err(|e| format!("batch: {e}"))?;
+    let import = if v1 {
+        bincode::deserialize::<crate::quorum::legacy::ImportV1>(&b).map(Import::from)
+    } else {
+        bincode::deserialize::<Import>(&b)
+    }
+    .map_err(|e| format!("batch: {e}"))?;
     if r.remaining() == 0 {
         return Ok(WriteRequest::Import(import));
     }
@@ -114,7 +123,7 @@ mod tests {
         let imp = Import {
             nodes: vec![ImportedNode {
                 path: "/a".into(),
-                data: b"x".to_vec(),
+                data: b"x".into(),
                 acl: vec![Acl::new(Perms(31), "world", "anyone")],
                 stat: StatPersisted::created(Zxid(0x1_0000_0005), 7, 0),
             }],
@@ -151,5 +160,30 @@ mod tests {
         RequestHeader { xid: 2, op: IMPORT_OP }.write(&mut bad);
         bad.buffer(b"\xff\xff");
         assert!(decode_import(&bad.into_bytes(), 1 << 20).unwrap().1.is_err());
+    }
+
+    /// Null data crosses the import; a controller from before null data (the old
+    /// opcode, plain byte strings) is still understood, its data never null.
+    #[test]
+    fn imports_carry_null_data_and_the_old_opcode_still_reads() {
+        use zoolab_core::tree::{Acl, Data, ImportedNode, StatPersisted};
+        let node = |path: &str, data: Data| ImportedNode {
+            path: path.into(),
+            data,
+            acl: Acl::open_unsafe(),
+            stat: StatPersisted::default(),
+        };
+        let imp = Import {
+            nodes: vec![node("/n", Data::NULL), node("/e", Data::empty()), node("/x", b"x".into())],
+            ..Import::default()
+        };
+        let got = decode_admin(&encode_import(1, &imp, None)[4..], 1 << 20);
+        assert_eq!(got, Some((1, Ok(Admin::Import(WriteRequest::Import(imp.clone()))))));
+        let old = Import { nodes: imp.nodes[1..].to_vec(), ..Import::default() };
+        let mut w = Writer::new();
+        RequestHeader { xid: 2, op: IMPORT_OP_V1 }.write(&mut w);
+        w.buffer(&bincode::serialize(&crate::quorum::legacy::import_v1_of(&old)).unwrap());
+        let got = decode_admin(&w.into_bytes(), 1 << 20);
+        assert_eq!(got, Some((2, Ok(Admin::Import(WriteRequest::Import(old))))));
     }
 }

@@ -11,6 +11,7 @@
 //! socket would be), so the core never sees a gap in a connection's FIFO stream; it
 //! notices the silence and elects again.
 
+pub(crate) mod legacy;
 mod node;
 mod store;
 mod wire;

@@ -2,15 +2,19 @@
 //! [`PersistOp`]s describe (the txn log after the latest snapshot, the snapshot,
 //! `acceptedEpoch`, `currentEpoch`), kept as a checkpoint plus a write-ahead log.
 //!
-//! - `checkpoint`: `"ZLQC"` · length u32 BE · CRC-32 u32 BE · bincode of
+//! - `checkpoint`: `"ZQC2"` · length u32 BE · CRC-32 u32 BE · bincode of
 //!   [`Checkpoint`] (generation, epochs, snapshot bytes, the log entries after it).
 //!   Written to a temporary file, synced, renamed, the directory synced.
-//! - `wal`: `"ZLQW"` · generation u64 BE, then records: length u32 BE · CRC-32 u32 BE
+//! - `wal`: `"ZQW2"` · generation u64 BE, then records: length u32 BE · CRC-32 u32 BE
 //!   · bincode of [`Record`]. Only a log of the checkpoint's generation is replayed (a
 //!   crash between writing a checkpoint and starting its log leaves an older log,
 //!   whose records the checkpoint already holds).
 //! - `wal.next`: the log of the next generation while its checkpoint is being written
 //!   (see below); renamed to `wal` once the checkpoint is in place.
+//!
+//! Format 1 (`"ZLQC"`, `"ZLQW"`: the same but for znode data, a plain byte string, never
+//! null; [`super::legacy`]) is still read: a store that holds any of it is rewritten at
+//! startup as a checkpoint of the next generation in format 2 with a new log.
 //!
 //! Appends are queued in memory ([`Wal`]) under the server's lock and written, then
 //! synced, by the driver's group commit outside it: one write and one sync for every
@@ -31,6 +35,7 @@
 //! checkpoint's (a crash after the checkpoint's rename), and removes it otherwise (its
 //! records were never acknowledged).
 
+use super::legacy::{CheckpointV1, RecordV1};
 use crate::zk::lock;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -47,8 +52,11 @@ use zoolab_core::tree::Txn;
 use zoolab_core::zab::log::{Durable, LogEntry, LogSource, PersistOp};
 use zoolab_core::zab::zkdb::{ZkDatabase, ZkSnapshot};
 
-const CP_MAGIC: &[u8; 4] = b"ZLQC";
-const WAL_MAGIC: &[u8; 4] = b"ZLQW";
+const CP_MAGIC: &[u8; 4] = b"ZQC2";
+const WAL_MAGIC: &[u8; 4] = b"ZQW2";
+/// Format 1's magics (data never null).
+const CP_MAGIC_V1: &[u8; 4] = b"ZLQC";
+const WAL_MAGIC_V1: &[u8; 4] = b"ZLQW";
 const WAL_HEADER: usize = 12;
 const MAX_RECORD: usize = 512 << 20;
 /// The log grows by this much at a time: written with zeros and synced once, so that
@@ -62,6 +70,9 @@ const WAL_NEXT: &str = "wal.next";
 /// The checkpoint's contents.
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
+    /// Read from a format 1 file (not part of the encoding).
+    #[serde(skip)]
+    v1: bool,
     generation: u64,
     accepted_epoch: Epoch,
     current_epoch: Epoch,
@@ -92,6 +103,18 @@ struct Raw<'a>(&'a [u8]);
 impl Serialize for Raw<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_bytes(self.0)
+    }
+}
+
+impl From<RecordV1> for Record {
+    fn from(r: RecordV1) -> Record {
+        match r {
+            RecordV1::Append(z, t) => Record::Append(z, t.into()),
+            RecordV1::Truncate(z) => Record::Truncate(z),
+            RecordV1::AcceptedEpoch(e) => Record::AcceptedEpoch(e),
+            RecordV1::CurrentEpoch(e) => Record::CurrentEpoch(e),
+            RecordV1::Config(c) => Record::Config(c),
+        }
     }
 }
 
@@ -338,7 +361,7 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    if bytes.len() < 12 || &bytes[..4] != CP_MAGIC {
+    if bytes.len() < 12 || (&bytes[..4] != CP_MAGIC && &bytes[..4] != CP_MAGIC_V1) {
         bail!("{}: not a zoolab checkpoint", path.display());
     }
     let len = u32::from_be_bytes(bytes[4..8].try_into().expect("4")) as usize;
@@ -347,7 +370,21 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
     if crc32fast::hash(payload) != crc {
         bail!("{}: bad CRC", path.display());
     }
-    let cp: Checkpoint = bincode::deserialize(payload).context("decoding the checkpoint")?;
+    let cp: Checkpoint = if &bytes[..4] == CP_MAGIC_V1 {
+        let v1: CheckpointV1 = bincode::deserialize(payload).context("decoding the format 1 checkpoint")?;
+        Checkpoint {
+            generation: v1.generation,
+            accepted_epoch: v1.accepted_epoch,
+            current_epoch: v1.current_epoch,
+            snapshot_zxid: v1.snapshot_zxid,
+            snapshot: v1.snapshot,
+            entries: v1.entries.into_iter().map(|(z, t)| (z, t.into())).collect(),
+            config: v1.config,
+            v1: true,
+        }
+    } else {
+        bincode::deserialize(payload).context("decoding the checkpoint")?
+    };
     if let Some(s) = &cp.snapshot {
         zoolab_core::tree::snapshot::decode(s).map_err(|e| anyhow::anyhow!("checkpoint snapshot: {e}"))?;
     }
@@ -358,7 +395,8 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
 fn wal_generation(path: &Path) -> Option<u64> {
     let mut head = [0u8; WAL_HEADER];
     File::open(path).ok()?.read_exact(&mut head).ok()?;
-    (&head[..4] == WAL_MAGIC).then(|| u64::from_be_bytes(head[4..].try_into().expect("8")))
+    (&head[..4] == WAL_MAGIC || &head[..4] == WAL_MAGIC_V1)
+        .then(|| u64::from_be_bytes(head[4..].try_into().expect("8")))
 }
 
 /// What the files under `zoolab-q/` hold.
@@ -369,6 +407,8 @@ struct Loaded {
     /// is missing, of another generation or has no valid header).
     keep: Option<(&'static str, usize)>,
     replayed: usize,
+    /// Whether any of it was in format 1 (to be rewritten in format 2).
+    v1: bool,
 }
 
 /// Reads the newest checkpoint and its log (changing nothing on disk).
@@ -376,6 +416,7 @@ fn load(dir: &Path) -> Result<Loaded> {
     let cp = read_checkpoint(&dir.join("checkpoint"))?;
     let mut disk = Durable::<ZkDatabase>::default();
     let generation = cp.as_ref().map_or(0, |c| c.generation);
+    let mut v1 = cp.as_ref().is_some_and(|c| c.v1);
     if let Some(cp) = cp {
         disk.accepted_epoch = cp.accepted_epoch;
         disk.current_epoch = cp.current_epoch;
@@ -393,7 +434,10 @@ fn load(dir: &Path) -> Result<Loaded> {
     let wal_path = dir.join(name);
     let mut replayed = 0usize;
     let keep = match std::fs::read(&wal_path) {
-        Ok(bytes) if bytes.len() >= WAL_HEADER && &bytes[..4] == WAL_MAGIC => {
+        Ok(bytes)
+            if bytes.len() >= WAL_HEADER && (&bytes[..4] == WAL_MAGIC || &bytes[..4] == WAL_MAGIC_V1) =>
+        {
+            let wal_v1 = &bytes[..4] == WAL_MAGIC_V1;
             let gen = u64::from_be_bytes(bytes[4..12].try_into().expect("8"));
             if gen != generation {
                 info!(
@@ -432,7 +476,12 @@ fn load(dir: &Path) -> Result<Loaded> {
                         why = Some("a record with a bad CRC".to_string());
                         break;
                     }
-                    let rec: Record = match bincode::deserialize(payload) {
+                    let rec = if wal_v1 {
+                        bincode::deserialize::<RecordV1>(payload).map(Record::from)
+                    } else {
+                        bincode::deserialize::<Record>(payload)
+                    };
+                    let rec: Record = match rec {
                         Ok(r) => r,
                         Err(e) => {
                             why = Some(format!("an undecodable record ({e})"));
@@ -459,6 +508,7 @@ fn load(dir: &Path) -> Result<Loaded> {
                 if let Some(why) = why {
                     warn!("{}: {why} at byte {pos}; truncating the log there", wal_path.display());
                 }
+                v1 |= wal_v1;
                 Some((name, pos))
             }
         }
@@ -469,7 +519,7 @@ fn load(dir: &Path) -> Result<Loaded> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", wal_path.display())),
     };
-    Ok(Loaded { disk, generation, keep, replayed })
+    Ok(Loaded { disk, generation, keep, replayed, v1 })
 }
 
 /// Reads back what the core's bounded log shed ([`zoolab_core::zab::log::TxnLog::bound`]):
@@ -526,9 +576,27 @@ impl QStore {
                 + 1;
         write_atomic(&dir, "incarnation", &[incarnation.to_string().as_bytes()])?;
 
-        let Loaded { disk, generation, keep, replayed } = load(&dir)?;
+        let Loaded { disk, mut generation, mut keep, replayed, v1 } = load(&dir)?;
         let wal_path = dir.join(WAL);
         let next_path = dir.join(WAL_NEXT);
+        if v1 {
+            // Format 1 on disk: all it holds, as a checkpoint of the next generation in
+            // format 2, whose new log (below) replaces the old one.
+            generation += 1;
+            let entries = disk.log.entries().iter().map(|e| (e.zxid, &e.txn)).collect();
+            let cp = CheckpointRef {
+                generation,
+                accepted_epoch: disk.accepted_epoch,
+                current_epoch: disk.current_epoch,
+                snapshot_zxid: disk.log.snapshot_zxid(),
+                snapshot: disk.log.snapshot().map(|s| Raw(s.bytes())),
+                entries,
+                config: &disk.config,
+            };
+            write_checkpoint(&dir, &cp).context("rewriting a format 1 store in format 2")?;
+            info!("{}: format 1 rewritten as format 2 (generation {generation})", dir.display());
+            keep = None;
+        }
         let wal = match keep {
             Some((name, pos)) => {
                 if name == WAL_NEXT {
@@ -728,6 +796,7 @@ mod tests {
                 snapshot: snap.clone(),
                 entries: entries.clone(),
                 config: None,
+                v1: false,
             };
             let borrowed = CheckpointRef {
                 generation: 3,
@@ -768,6 +837,73 @@ mod tests {
     fn recovered(dir: &Path) -> (Epoch, Zxid, Zxid) {
         let d = QStore::open(dir).unwrap().take_durable();
         (d.current_epoch, d.log.snapshot_zxid(), d.log.last_zxid())
+    }
+
+    /// A store written by format 1 (its checkpoint and log, by the format's mirror
+    /// types) opens with the same contents, is rewritten in format 2 once, and then
+    /// keeps null data.
+    #[test]
+    fn a_format_1_store_is_read_and_rewritten_in_format_2() {
+        use super::super::legacy::v1_of;
+        use zoolab_core::tree::{Acl, Data};
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let q = dir.join("zoolab-q");
+        std::fs::create_dir_all(&q).unwrap();
+        let op = |z: u64, op: TxnOp| Txn { op, ..txn(z) };
+        let create = |z: u64, p: &str, d: &[u8]| {
+            let (path, data, acl) = (p.to_owned(), Data::from(d), Acl::open_unsafe());
+            op(z, TxnOp::Create { path, data, acl, owner: 0, parent_cversion: -1 })
+        };
+        let in_cp = [(Zxid(5), create(5, "/a", b"x")), (Zxid(6), create(6, "/e", b""))];
+        let set = op(7, TxnOp::SetData { path: "/a".into(), data: Data::from(b"yz"), version: 1 });
+        let multi = op(8, TxnOp::Multi(vec![create(8, "/m", &[]).op]));
+        let cp = CheckpointV1 {
+            generation: 4,
+            accepted_epoch: Epoch(2),
+            current_epoch: Epoch(2),
+            snapshot_zxid: Zxid(0),
+            snapshot: None,
+            entries: in_cp.iter().map(|(z, t)| (*z, v1_of(t))).collect(),
+            config: None,
+        };
+        let payload = bincode::serialize(&cp).unwrap();
+        let mut cp_file = CP_MAGIC_V1.to_vec();
+        cp_file.extend_from_slice(&frame(&payload));
+        std::fs::write(q.join("checkpoint"), cp_file).unwrap();
+        let mut wal = WAL_MAGIC_V1.to_vec();
+        wal.extend_from_slice(&4u64.to_be_bytes());
+        for t in [&set, &multi] {
+            wal.extend(frame(&bincode::serialize(&RecordV1::Append(t.zxid, v1_of(t))).unwrap()));
+        }
+        std::fs::write(q.join("wal"), wal).unwrap();
+
+        let expected: Vec<(Zxid, Txn)> =
+            in_cp.iter().cloned().chain([(Zxid(7), set.clone()), (Zxid(8), multi.clone())]).collect();
+        let entries = |d: &Durable<ZkDatabase>| -> Vec<(Zxid, Txn)> {
+            d.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect()
+        };
+        let mut s = QStore::open(&dir).unwrap();
+        let mut core = s.take_durable();
+        assert_eq!((core.current_epoch, entries(&core)), (Epoch(2), expected.clone()));
+        assert_eq!(&std::fs::read(q.join("checkpoint")).unwrap()[..4], CP_MAGIC);
+        assert_eq!(&std::fs::read(q.join("wal")).unwrap()[..4], WAL_MAGIC);
+        // Null data is kept from now on.
+        let null = op(9, TxnOp::SetData { path: "/e".into(), data: Data::NULL, version: 1 });
+        step(
+            &mut s,
+            &mut core,
+            &[PersistOp::Append(LogEntry { zxid: Zxid(9), txn: null.clone(), origin: None })],
+        );
+        s.wal().sync().unwrap();
+        drop(s);
+        let again = QStore::open(&dir).unwrap().take_durable();
+        let mut all = expected;
+        all.push((Zxid(9), null));
+        assert_eq!(entries(&again), all);
+        let TxnOp::SetData { data, .. } = &all[4].1.op else { unreachable!() };
+        assert!(data.is_null());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -931,12 +1067,33 @@ mod tests {
 
     #[test]
     fn files_written_before_still_load_and_records_encode_the_same() {
+        use super::super::legacy::v1_of;
         let dir = fixture("v1");
         let wal_before = std::fs::read(dir.join("zoolab-q/wal")).unwrap();
         let cp_before = std::fs::read(dir.join("zoolab-q/checkpoint")).unwrap();
+        assert_eq!((&cp_before[..4], &wal_before[..4]), (&CP_MAGIC_V1[..], &WAL_MAGIC_V1[..]));
         let cp = read_checkpoint(&dir.join("zoolab-q/checkpoint")).unwrap().unwrap();
-        assert_eq!(bincode::serialize(&cp).unwrap(), cp_before[12..]);
+        // Format 1's mirror types encode what was read as the bytes on disk.
+        let v1 = CheckpointV1 {
+            generation: cp.generation,
+            accepted_epoch: cp.accepted_epoch,
+            current_epoch: cp.current_epoch,
+            snapshot_zxid: cp.snapshot_zxid,
+            snapshot: cp.snapshot.clone(),
+            entries: cp.entries.iter().map(|(z, t)| (*z, v1_of(t))).collect(),
+            config: cp.config.clone(),
+        };
+        assert_eq!(bincode::serialize(&v1).unwrap(), cp_before[12..]);
         let d = QStore::open(&dir).unwrap().take_durable();
+        // Rewritten in format 2, which reads back the same.
+        assert_eq!(&std::fs::read(dir.join("zoolab-q/checkpoint")).unwrap()[..4], CP_MAGIC);
+        assert_eq!(&std::fs::read(dir.join("zoolab-q/wal")).unwrap()[..4], WAL_MAGIC);
+        let d2 = QStore::open(&dir).unwrap().take_durable();
+        let txns = |d: &Durable<ZkDatabase>| -> Vec<(Zxid, Txn)> {
+            d.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect()
+        };
+        assert_eq!(txns(&d2), txns(&d));
+        assert_eq!((d2.current_epoch, d2.log.snapshot_zxid()), (d.current_epoch, d.log.snapshot_zxid()));
         assert_eq!((d.accepted_epoch, d.current_epoch), (Epoch(1), Epoch(1)));
         assert_eq!((d.log.snapshot_zxid(), d.log.last_zxid()), (Zxid(0x1_0000_0003), Zxid(0x1_0000_0005)));
         let (db, _) = d.log.replay();
@@ -946,7 +1103,7 @@ mod tests {
         // The log's records, encoded again now, are the bytes on disk.
         let mut again = wal_before[..WAL_HEADER].to_vec();
         for e in d.log.entries() {
-            again.extend(frame(&bincode::serialize(&Record::Append(e.zxid, e.txn.clone())).unwrap()));
+            again.extend(frame(&bincode::serialize(&RecordV1::Append(e.zxid, v1_of(&e.txn))).unwrap()));
         }
         assert_eq!(again, wal_before);
         let _ = std::fs::remove_dir_all(&dir);

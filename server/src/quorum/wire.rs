@@ -27,8 +27,10 @@ pub struct WireReconfig {
 
 /// The largest frame accepted (a SNAP carries the whole tree).
 pub const MAX_FRAME: usize = 512 << 20;
-/// Every ensemble connection's first frame carries this.
-pub const MAGIC: u32 = 0x5a4c_5131; // "ZLQ1"
+/// Every ensemble connection's first frame carries this. "ZLQ2" since transactions carry
+/// null znode data (their bincode changed): a member from before is refused at the hello
+/// rather than misreading frames.
+pub const MAGIC: u32 = 0x5a4c_5132; // "ZLQ2"
 
 /// One frame between two servers.
 #[derive(Clone, Debug, Serialize, Deserialize)]

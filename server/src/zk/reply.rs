@@ -140,7 +140,7 @@ fn read_body(w: &mut Writer, r: &ReadResponse) {
     match r {
         ReadResponse::Stat(s) => stat(w, s),
         ReadResponse::Data { data, stat: s } => {
-            w.buffer(data);
+            w.data(data);
             stat(w, s);
         }
         ReadResponse::Children { children: c, stat: s } => {
@@ -171,7 +171,7 @@ fn read_body(w: &mut Writer, r: &ReadResponse) {
                     }
                     Ok(ReadResponse::Data { data, stat: s }) => {
                         multi_header(w, OpCode::GetData.code(), false, 0);
-                        w.buffer(data);
+                        w.data(data);
                         stat(w, s);
                     }
                     Ok(_) => error_result(w, ZkError::SystemError.code()),

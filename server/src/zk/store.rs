@@ -3,9 +3,10 @@
 //! logged transaction after it, a torn or corrupt tail truncated.
 //!
 //! # Files (under `<dataLogDir>/zoolab-1/` and `<dataDir>/zoolab-1/`)
-//! - `log.<first zxid, 16 hex digits>`: `"ZLTL"`, version u16 BE = 1, then records:
-//!   length u32 BE · crc32 of the payload u32 BE · payload (the [`Txn`] as JSON).
-//!   A new log starts after each snapshot.
+//! - `log.<first zxid, 16 hex digits>`: `"ZLTL"`, version u16 BE = 2, then records:
+//!   length u32 BE · crc32 of the payload u32 BE · payload (the [`Txn`] as JSON, null
+//!   data as `null`). A new log starts after each snapshot. Version 1 (data never null,
+//!   always an array) reads the same way; a newer version is refused, never truncated.
 //! - `snapshot.<last zxid, 16 hex digits>`: [`zoolab_core::tree::snapshot`]'s format
 //!   (it ends with its own crc32), written to a temporary file, synced, then renamed.
 //! - `secret`: 16 random bytes from which session passwords derive, so clients can
@@ -25,7 +26,7 @@ use tracing::{info, warn};
 use zoolab_core::tree::{snapshot, DataTree, Txn};
 
 const LOG_MAGIC: &[u8; 4] = b"ZLTL";
-const LOG_VERSION: u16 = 1;
+const LOG_VERSION: u16 = 2;
 const HEADER: usize = 6;
 /// The largest record recovery will believe (a larger length is a torn tail).
 const MAX_RECORD: usize = 64 << 20;
@@ -72,6 +73,10 @@ fn read_log(path: &Path, mut each: impl FnMut(Txn) -> bool) -> Result<()> {
     if bytes.len() < HEADER || &bytes[..4] != LOG_MAGIC {
         warn!("{}: no valid log header; truncating it to an empty log", path.display());
         return truncate(path, 0);
+    }
+    let version = u16::from_be_bytes([bytes[4], bytes[5]]);
+    if version > LOG_VERSION {
+        anyhow::bail!("{}: log format {version}, newer than this zoolab's {LOG_VERSION}", path.display());
     }
     let mut pos = HEADER;
     let mut why = None;
@@ -294,7 +299,8 @@ impl Store {
 mod tests {
     use super::*;
     use zoolab_core::ids::SessionId;
-    use zoolab_core::tree::{Preparer, TreeConfig, WriteRequest};
+    use zoolab_core::ids::Zxid;
+    use zoolab_core::tree::{Data, Preparer, TreeConfig, WriteRequest};
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("zoolab-store-{name}-{}", std::process::id()));
@@ -320,7 +326,7 @@ mod tests {
     fn create(path: &str) -> WriteRequest {
         WriteRequest::Create(zoolab_core::tree::Create {
             path: path.into(),
-            data: b"d".to_vec(),
+            data: b"d".into(),
             acl: zoolab_core::tree::Acl::open_unsafe(),
             mode: zoolab_core::tree::CreateMode::Persistent,
             ttl: None,
@@ -354,6 +360,61 @@ mod tests {
         let (_, last) = Store::open(&cfg).unwrap();
         assert_eq!(last.last_zxid().0, 4);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn null_data_survives_the_log_and_the_snapshot_and_version_1_logs_still_read() {
+        let d = dir("null");
+        let cfg = StoreConfig { data_dir: &d, log_dir: &d, snap_count: 1000, retain: 3, force_sync: false };
+        let (mut store, mut tree) = Store::open(&cfg).unwrap();
+        write(&mut tree, &mut store, create("/a"));
+        let null = |p: &str| match create(p) {
+            WriteRequest::Create(c) => {
+                WriteRequest::Create(zoolab_core::tree::Create { data: Data::NULL, ..c })
+            }
+            _ => unreachable!(),
+        };
+        write(&mut tree, &mut store, null("/n"));
+        drop(store);
+        // Recovered from the log, then (after the snapshot the replay took) from it.
+        for _ in 0..2 {
+            let (_, recovered) = Store::open(&cfg).unwrap();
+            assert!(recovered.node("/n").unwrap().data.is_null());
+            assert_eq!(recovered.node("/a").unwrap().data, *b"d");
+            assert_eq!(recovered.digest(), tree.digest());
+        }
+        // A log written by version 1: its header says 1, its data are JSON arrays.
+        let v1 = dir("log-v1");
+        let sub = v1.join(SUBDIR);
+        std::fs::create_dir_all(&sub).unwrap();
+        let mut log = LOG_MAGIC.to_vec();
+        log.extend_from_slice(&1u16.to_be_bytes());
+        let (mut t, mut s) = (DataTree::new(), None::<Store>);
+        let mut prep = Preparer::new(TreeConfig { check_sessions: false, ..TreeConfig::default() });
+        let auth = Default::default();
+        let origin = zoolab_core::tree::Origin { session: SessionId(0), auth: &auth, zxid: Zxid(1), time: 1 };
+        let txn = prep.prepare(&t, &create("/old"), &origin);
+        t.apply(&txn);
+        let json = serde_json::to_vec(&txn).unwrap();
+        assert!(String::from_utf8_lossy(&json).contains("\"data\":[100]"));
+        log.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        log.extend_from_slice(&crc32fast::hash(&json).to_be_bytes());
+        log.extend_from_slice(&json);
+        std::fs::write(sub.join(format!("log.{:016x}", 1)), &log).unwrap();
+        let cfg = StoreConfig { data_dir: &v1, log_dir: &v1, snap_count: 1000, retain: 3, force_sync: false };
+        let (store, recovered) = Store::open(&cfg).unwrap();
+        s.replace(store);
+        assert_eq!(recovered.node("/old").unwrap().data, *b"d");
+        assert_eq!(recovered.digest(), t.digest());
+        // A log of a newer format is refused, not truncated.
+        drop(s);
+        log[5] = 9;
+        let newer = sub.join(format!("log.{:016x}", 2));
+        std::fs::write(&newer, &log).unwrap();
+        assert!(Store::open(&cfg).is_err());
+        assert_eq!(std::fs::read(&newer).unwrap(), log);
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&v1);
     }
 
     #[test]
