@@ -204,6 +204,8 @@ pub struct Clients {
     pub on_target: usize,
 }
 
+// One per migration: the size of the replica's `DataTree` inline is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Reader {
     /// The controller's replica of the source, `zxid` applied.
