@@ -34,6 +34,19 @@ pub struct VecMap<K, V> {
     values: Vec<V>,
 }
 
+/// A set of strings (paths): a `BTreeSet` natively, where a real server's set may hold
+/// millions; a [`VecSet`] in the browser's build, whose small worlds keep a few, and
+/// where each B-tree key type costs about 9 KB of wasm. Both iterate in the same order,
+/// so traces are the same (the wasm tests compare the trace hashes with the native ones).
+#[cfg(not(target_arch = "wasm32"))]
+pub type StringSet = std::collections::BTreeSet<String>;
+/// A set of strings (paths): a `BTreeSet` natively, where a real server's set may hold
+/// millions; a [`VecSet`] in the browser's build, whose small worlds keep a few, and
+/// where each B-tree key type costs about 9 KB of wasm. Both iterate in the same order,
+/// so traces are the same (the wasm tests compare the trace hashes with the native ones).
+#[cfg(target_arch = "wasm32")]
+pub type StringSet = VecSet<String>;
+
 /// The iterator over a [`VecSet`]'s elements, in order.
 pub type SetIter<'a, T> = std::slice::Iter<'a, T>;
 

@@ -45,7 +45,7 @@ use crate::tree::{self, Acl, DataTree, Import, ImportedNode, NodeKind, StatPersi
 use crate::vecmap::VecSet;
 use crate::zab::zkdb::{ZkDatabase, ZkRequest};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use crate::vecmap::StringSet;
 use std::fmt;
 
 /// What happens to the source's sessions and their ephemerals.
@@ -235,7 +235,7 @@ struct Stream {
     from_scope: String,
     to_scope: String,
     reader: Reader,
-    dirty: BTreeSet<String>,
+    dirty: StringSet,
     /// The source zxid whose state the destination has acknowledged.
     shipped: Zxid,
     flight: Option<Flight>,
@@ -404,7 +404,7 @@ impl Stream {
             from_scope,
             to_scope,
             reader,
-            dirty: BTreeSet::new(),
+            dirty: StringSet::new(),
             shipped: Zxid::ZERO,
             flight: None,
             started: false,

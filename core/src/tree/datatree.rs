@@ -15,7 +15,7 @@ use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
 use crate::vecmap::VecMap;
-use std::collections::BTreeSet;
+use crate::vecmap::StringSet;
 use std::sync::Arc;
 
 /// The data tree of one replica.
@@ -27,11 +27,11 @@ pub struct DataTree {
     pub(crate) nodes: NodeMap,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
-    pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
-    pub(crate) containers: BTreeSet<String>,
-    pub(crate) ttls: BTreeSet<String>,
+    pub(crate) ephemerals: VecMap<SessionId, StringSet>,
+    pub(crate) containers: StringSet,
+    pub(crate) ttls: StringSet,
     /// Paths with a quota (a `zookeeper_limits` node under `/zookeeper/quota`).
-    pub(crate) quotas: BTreeSet<String>,
+    pub(crate) quotas: StringSet,
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
 }
@@ -60,9 +60,9 @@ impl DataTree {
             acls: AclTable::default(),
             sessions: VecMap::new(),
             ephemerals: VecMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            quotas: BTreeSet::new(),
+            containers: StringSet::new(),
+            ttls: StringSet::new(),
+            quotas: StringSet::new(),
             digest: 0,
             last_zxid: Zxid::ZERO,
         };
@@ -346,12 +346,12 @@ impl DataTree {
     }
 
     /// Paths of every container.
-    pub fn containers(&self) -> &BTreeSet<String> {
+    pub fn containers(&self) -> &StringSet {
         &self.containers
     }
 
     /// Paths of every TTL node.
-    pub fn ttls(&self) -> &BTreeSet<String> {
+    pub fn ttls(&self) -> &StringSet {
         &self.ttls
     }
 

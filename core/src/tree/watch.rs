@@ -18,7 +18,8 @@ use super::error::ZkError;
 use crate::ids::SessionId;
 use crate::vecmap::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use crate::vecmap::StringSet;
 use std::sync::Arc;
 
 /// Who watches: the session (one connection per session).
@@ -147,7 +148,7 @@ pub enum WatcherType {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Table {
     by_path: BTreeMap<String, VecMap<Watcher, WatchMode>>,
-    by_watcher: VecMap<Watcher, BTreeSet<String>>,
+    by_watcher: VecMap<Watcher, StringSet>,
     recursive: usize,
 }
 
