@@ -47,6 +47,19 @@ pub type StringSet = std::collections::BTreeSet<String>;
 #[cfg(target_arch = "wasm32")]
 pub type StringSet = VecSet<String>;
 
+/// A map that a real server may fill with thousands of entries but the page's small
+/// worlds keep few in: a `BTreeMap` natively, a [`VecMap`] in the browser's build, where
+/// each B-tree key/value type costs about 10 KB of wasm. Both iterate in key order, so
+/// traces are the same (the wasm tests compare the trace hashes with the native ones).
+#[cfg(not(target_arch = "wasm32"))]
+pub type BrowserMap<K, V> = std::collections::BTreeMap<K, V>;
+/// A map that a real server may fill with thousands of entries but the page's small
+/// worlds keep few in: a `BTreeMap` natively, a [`VecMap`] in the browser's build, where
+/// each B-tree key/value type costs about 10 KB of wasm. Both iterate in key order, so
+/// traces are the same (the wasm tests compare the trace hashes with the native ones).
+#[cfg(target_arch = "wasm32")]
+pub type BrowserMap<K, V> = VecMap<K, V>;
+
 /// The iterator over a [`VecSet`]'s elements, in order.
 pub type SetIter<'a, T> = std::slice::Iter<'a, T>;
 

@@ -10,8 +10,8 @@ use super::history::{History, Op, OpId, OpResult, Outcome};
 use super::session::{parent, written_path};
 use super::{Rule, Violation};
 use crate::ids::{SessionId, Zxid};
-use crate::vecmap::{VecMap, VecSet};
 use crate::vecmap::StringSet;
+use crate::vecmap::{VecMap, VecSet};
 
 /// What the history tells about one parent's children.
 #[derive(Default)]

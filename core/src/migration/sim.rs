@@ -42,10 +42,10 @@ use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, Role, World};
 use crate::text::Joined;
 use crate::tree::{self, Acl, DataTree, Import, ImportedNode, NodeKind, StatPersisted, TxnOp};
+use crate::vecmap::StringSet;
 use crate::vecmap::VecSet;
 use crate::zab::zkdb::{ZkDatabase, ZkRequest};
 use serde::{Deserialize, Serialize};
-use crate::vecmap::StringSet;
 use std::fmt;
 
 /// What happens to the source's sessions and their ephemerals.

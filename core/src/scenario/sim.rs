@@ -61,11 +61,11 @@ use crate::tree::{
     self, Acl, AuthInfo, Create, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
     WatchManager, WatchMode, WatcherType, WriteRequest,
 };
+use crate::vecmap::StringSet;
 use crate::vecmap::{VecMap, VecSet};
 use crate::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest};
 use crate::zab::ServerConfig;
 use crate::zkcli::{self, ReconfigChange, ZkCommand};
-use crate::vecmap::StringSet;
 
 mod inspect;
 mod migrate;

@@ -14,8 +14,8 @@ use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
-use crate::vecmap::VecMap;
 use crate::vecmap::StringSet;
+use crate::vecmap::VecMap;
 use std::sync::Arc;
 
 /// The data tree of one replica.
