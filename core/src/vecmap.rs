@@ -34,31 +34,32 @@ pub struct VecMap<K, V> {
     values: Vec<V>,
 }
 
-/// A set of strings (paths): a `BTreeSet` natively, where a real server's set may hold
-/// millions; a [`VecSet`] in the browser's build, whose small worlds keep a few, and
-/// where each B-tree key type costs about 9 KB of wasm. Both iterate in the same order,
-/// so traces are the same (the wasm tests compare the trace hashes with the native ones).
-#[cfg(not(target_arch = "wasm32"))]
-pub type StringSet = std::collections::BTreeSet<String>;
-/// A set of strings (paths): a `BTreeSet` natively, where a real server's set may hold
-/// millions; a [`VecSet`] in the browser's build, whose small worlds keep a few, and
-/// where each B-tree key type costs about 9 KB of wasm. Both iterate in the same order,
-/// so traces are the same (the wasm tests compare the trace hashes with the native ones).
-#[cfg(target_arch = "wasm32")]
-pub type StringSet = VecSet<String>;
+/// A set of strings (paths): a [`BrowserSet`].
+pub type StringSet = BrowserSet<String>;
 
 /// A map that a real server may fill with thousands of entries but the page's small
-/// worlds keep few in: a `BTreeMap` natively, a [`VecMap`] in the browser's build, where
-/// each B-tree key/value type costs about 10 KB of wasm. Both iterate in key order, so
-/// traces are the same (the wasm tests compare the trace hashes with the native ones).
-#[cfg(not(target_arch = "wasm32"))]
+/// worlds keep few in: a `BTreeMap`, except in a wasm build with the `browser-maps`
+/// feature (the playground's), where it is a [`VecMap`]: each B-tree key/value type
+/// costs about 10 KB of wasm. Both iterate in key order, so traces are the same (the
+/// page's wasm tests compare the trace hashes with the native ones).
+#[cfg(not(all(target_arch = "wasm32", feature = "browser-maps")))]
 pub type BrowserMap<K, V> = std::collections::BTreeMap<K, V>;
 /// A map that a real server may fill with thousands of entries but the page's small
-/// worlds keep few in: a `BTreeMap` natively, a [`VecMap`] in the browser's build, where
-/// each B-tree key/value type costs about 10 KB of wasm. Both iterate in key order, so
-/// traces are the same (the wasm tests compare the trace hashes with the native ones).
-#[cfg(target_arch = "wasm32")]
+/// worlds keep few in: a `BTreeMap`, except in a wasm build with the `browser-maps`
+/// feature (the playground's), where it is a [`VecMap`]: each B-tree key/value type
+/// costs about 10 KB of wasm. Both iterate in key order, so traces are the same (the
+/// page's wasm tests compare the trace hashes with the native ones).
+#[cfg(all(target_arch = "wasm32", feature = "browser-maps"))]
 pub type BrowserMap<K, V> = VecMap<K, V>;
+
+/// A set that a real server may fill with thousands of elements but the page's small
+/// worlds keep few in: a `BTreeSet`, or a [`VecSet`] as [`BrowserMap`] is a [`VecMap`].
+#[cfg(not(all(target_arch = "wasm32", feature = "browser-maps")))]
+pub type BrowserSet<T> = std::collections::BTreeSet<T>;
+/// A set that a real server may fill with thousands of elements but the page's small
+/// worlds keep few in: a `BTreeSet`, or a [`VecSet`] as [`BrowserMap`] is a [`VecMap`].
+#[cfg(all(target_arch = "wasm32", feature = "browser-maps"))]
+pub type BrowserSet<T> = VecSet<T>;
 
 /// The iterator over a [`VecSet`]'s elements, in order.
 pub type SetIter<'a, T> = std::slice::Iter<'a, T>;
@@ -344,10 +345,10 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 
     /// The entries whose keys are in `range`, in order.
-    pub fn range<Q: Ord + ?Sized>(
+    pub fn range<Q: Ord + ?Sized, R: RangeBounds<Q>>(
         &self,
-        range: impl RangeBounds<Q>,
-    ) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone
+        range: R,
+    ) -> std::iter::Zip<std::slice::Iter<'_, K>, std::slice::Iter<'_, V>>
     where
         K: Borrow<Q>,
     {
@@ -541,10 +542,7 @@ impl<T: Ord> VecSet<T> {
     }
 
     /// The elements in `range`, in order.
-    pub fn range<Q: Ord + ?Sized>(
-        &self,
-        range: impl RangeBounds<Q>,
-    ) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + Clone
+    pub fn range<Q: Ord + ?Sized, R: RangeBounds<Q>>(&self, range: R) -> SetIter<'_, T>
     where
         T: Borrow<Q>,
     {
