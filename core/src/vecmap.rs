@@ -1,4 +1,4 @@
-//! Small ordered maps and sets backed by a sorted `Vec` (`litemap`, from ICU4X).
+//! Small ordered maps and sets backed by sorted `Vec`s.
 //!
 //! The core keys its deterministic state by many small id types (servers, sessions,
 //! links, clients, watch tables in the checker). As `BTreeMap`/`BTreeSet`, every key
@@ -7,6 +7,12 @@
 //! for maps of a few to a few hundred entries with a fraction of the code, and keeps
 //! exactly the same iteration order (sorted by key), so traces do not change.
 //!
+//! A [`VecMap`] keeps its keys and its values in two `Vec`s, in the same order: the
+//! binary search is then code per key type, not per key and value type, and inserting,
+//! removing, cloning and dropping are the `Vec` code of the key type and of the value
+//! type, shared by every map that has one of them (about 170 key/value pairs in the
+//! page's bundle, but a dozen key types).
+//!
 //! [`VecMap`] and [`VecSet`] have the parts of `BTreeMap`'s and `BTreeSet`'s interface
 //! the core uses, print with `{:?}` as they do, and serialize as they do (a map, a
 //! sequence). Lookups are a binary search; an insertion or removal moves the entries
@@ -14,127 +20,244 @@
 //! logs and watch tables stay `BTreeMap`s.
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::{Bound, RangeBounds};
 
-use litemap::LiteMap;
+/// An ordered map on sorted `Vec`s: `BTreeMap`'s order and interface, for small maps.
+///
+/// Compared, ordered and hashed as the sequence of its entries, as a `BTreeMap` is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VecMap<K, V> {
+    keys: Vec<K>,
+    values: Vec<V>,
+}
 
-/// An entry of a [`VecMap`] (`litemap`'s).
-pub type Entry<'a, K, V> = litemap::Entry<'a, K, V, Vec<(K, V)>>;
+/// A set of strings (paths): a [`BrowserSet`].
+pub type StringSet = BrowserSet<String>;
 
-/// An ordered map on a sorted `Vec`: `BTreeMap`'s order and interface, for small maps.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VecMap<K, V>(LiteMap<K, V>);
+/// A map that a real server may fill with thousands of entries but the page's small
+/// worlds keep few in: a `BTreeMap`, except in a wasm build with the `browser-maps`
+/// feature (the playground's), where it is a [`VecMap`]: each B-tree key/value type
+/// costs about 10 KB of wasm. Both iterate in key order, so traces are the same (the
+/// page's wasm tests compare the trace hashes with the native ones).
+#[cfg(not(all(target_arch = "wasm32", feature = "browser-maps")))]
+pub type BrowserMap<K, V> = std::collections::BTreeMap<K, V>;
+/// A map that a real server may fill with thousands of entries but the page's small
+/// worlds keep few in: a `BTreeMap`, except in a wasm build with the `browser-maps`
+/// feature (the playground's), where it is a [`VecMap`]: each B-tree key/value type
+/// costs about 10 KB of wasm. Both iterate in key order, so traces are the same (the
+/// page's wasm tests compare the trace hashes with the native ones).
+#[cfg(all(target_arch = "wasm32", feature = "browser-maps"))]
+pub type BrowserMap<K, V> = VecMap<K, V>;
+
+/// A set that a real server may fill with thousands of elements but the page's small
+/// worlds keep few in: a `BTreeSet`, or a [`VecSet`] as [`BrowserMap`] is a [`VecMap`].
+#[cfg(not(all(target_arch = "wasm32", feature = "browser-maps")))]
+pub type BrowserSet<T> = std::collections::BTreeSet<T>;
+/// A set that a real server may fill with thousands of elements but the page's small
+/// worlds keep few in: a `BTreeSet`, or a [`VecSet`] as [`BrowserMap`] is a [`VecMap`].
+#[cfg(all(target_arch = "wasm32", feature = "browser-maps"))]
+pub type BrowserSet<T> = VecSet<T>;
 
 /// The iterator over a [`VecSet`]'s elements, in order.
-pub type SetIter<'a, T> = std::iter::Map<std::slice::Iter<'a, (T, ())>, fn(&(T, ())) -> &T>;
+pub type SetIter<'a, T> = std::slice::Iter<'a, T>;
 
 /// An ordered set on a sorted `Vec`: `BTreeSet`'s order and interface, for small sets.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VecSet<T>(LiteMap<T, ()>);
+pub struct VecSet<T>(Vec<T>);
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
-        VecMap(LiteMap::new_vec())
+        VecMap::new()
     }
 }
 
 impl<T> Default for VecSet<T> {
     fn default() -> Self {
-        VecSet(LiteMap::new_vec())
+        VecSet(Vec::new())
     }
 }
 
-/// The index range of the entries whose keys are in `range`, in a slice sorted by key.
-fn bounds<K, Q, E>(slice: &[E], key: impl Fn(&E) -> &K, range: &impl RangeBounds<Q>) -> std::ops::Range<usize>
+/// Where `key` is in `keys` (sorted, no repeats), or where it would go.
+fn find<K: Borrow<Q>, Q: Ord + ?Sized>(keys: &[K], key: &Q) -> Result<usize, usize> {
+    keys.binary_search_by(|k| k.borrow().cmp(key))
+}
+
+/// The index range of the keys in `range`, in a sorted slice.
+fn bounds<K, Q>(keys: &[K], range: &impl RangeBounds<Q>) -> std::ops::Range<usize>
 where
     K: Ord + Borrow<Q>,
     Q: Ord + ?Sized,
 {
     let start = match range.start_bound() {
-        Bound::Included(q) => slice.partition_point(|e| key(e).borrow() < q),
-        Bound::Excluded(q) => slice.partition_point(|e| key(e).borrow() <= q),
+        Bound::Included(q) => keys.partition_point(|k| k.borrow() < q),
+        Bound::Excluded(q) => keys.partition_point(|k| k.borrow() <= q),
         Bound::Unbounded => 0,
     };
     let end = match range.end_bound() {
-        Bound::Included(q) => slice.partition_point(|e| key(e).borrow() <= q),
-        Bound::Excluded(q) => slice.partition_point(|e| key(e).borrow() < q),
-        Bound::Unbounded => slice.len(),
+        Bound::Included(q) => keys.partition_point(|k| k.borrow() <= q),
+        Bound::Excluded(q) => keys.partition_point(|k| k.borrow() < q),
+        Bound::Unbounded => keys.len(),
     };
     start..end.max(start)
+}
+
+/// An entry of a [`VecMap`]: a key with a value, or a free place for one.
+pub enum Entry<'a, K, V> {
+    /// The key has a value.
+    Occupied(OccupiedEntry<'a, K, V>),
+    /// The key has none; this is where it goes.
+    Vacant(VacantEntry<'a, K, V>),
+}
+
+/// A key of a [`VecMap`] that has a value.
+pub struct OccupiedEntry<'a, K, V> {
+    map: &'a mut VecMap<K, V>,
+    index: usize,
+}
+
+/// A key not in a [`VecMap`], and where it goes.
+pub struct VacantEntry<'a, K, V> {
+    map: &'a mut VecMap<K, V>,
+    index: usize,
+    key: K,
+}
+
+impl<'a, K, V> Entry<'a, K, V> {
+    /// The value, inserting `value` first if there was none.
+    pub fn or_insert(self, value: V) -> &'a mut V {
+        self.or_insert_with(|| value)
+    }
+
+    /// The value, inserting `make()` first if there was none.
+    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
+        match self {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(make()),
+        }
+    }
+
+    /// The value, inserting the default first if there was none.
+    pub fn or_default(self) -> &'a mut V
+    where
+        V: Default,
+    {
+        self.or_insert_with(V::default)
+    }
+
+    /// The entry's key.
+    pub fn key(&self) -> &K {
+        match self {
+            Entry::Occupied(e) => &e.map.keys[e.index],
+            Entry::Vacant(e) => &e.key,
+        }
+    }
+}
+
+impl<'a, K, V> OccupiedEntry<'a, K, V> {
+    /// The value.
+    pub fn get(&self) -> &V {
+        &self.map.values[self.index]
+    }
+
+    /// The value, mutable, for as long as the map is borrowed.
+    pub fn into_mut(self) -> &'a mut V {
+        &mut self.map.values[self.index]
+    }
+}
+
+impl<'a, K, V> VacantEntry<'a, K, V> {
+    /// Gives the key `value`.
+    pub fn insert(self, value: V) -> &'a mut V {
+        self.map.keys.insert(self.index, self.key);
+        self.map.values.insert(self.index, value);
+        &mut self.map.values[self.index]
+    }
 }
 
 impl<K, V> VecMap<K, V> {
     /// An empty map.
     pub const fn new() -> Self {
-        VecMap(LiteMap::new_vec())
+        VecMap { keys: Vec::new(), values: Vec::new() }
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.keys.is_empty()
     }
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.0.clear()
+        self.keys.clear();
+        self.values.clear();
     }
 
     /// The entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone {
-        self.0.as_slice().iter().map(|(k, v)| (k, v))
+        self.keys.iter().zip(&self.values)
     }
 
     /// The entries in key order, values mutable.
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> + ExactSizeIterator {
-        self.0.iter_mut()
+        self.keys.iter().zip(&mut self.values)
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
-        self.0.as_slice().iter().map(|(k, _)| k)
+        self.keys.iter()
     }
 
     /// The values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
-        self.0.as_slice().iter().map(|(_, v)| v)
+        self.values.iter()
     }
 
     /// The values in key order, mutable.
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
-        self.0.iter_mut().map(|(_, v)| v)
+        self.values.iter_mut()
     }
 
     /// The keys in order, by value.
     pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
-        self.0.into_iter().map(|(k, _)| k)
+        self.keys.into_iter()
     }
 
     /// The values in key order, by value.
     pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.0.into_iter().map(|(_, v)| v)
+        self.values.into_iter()
     }
 
     /// The entry with the smallest key.
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.0.first()
+        self.keys.first().zip(self.values.first())
     }
 
     /// The entry with the largest key.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.0.last()
+        self.keys.last().zip(self.values.last())
     }
 
     /// Keeps the entries for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        all.retain_mut(|(k, v)| keep(k, v));
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
+        let mut i = 0;
+        while i < self.keys.len() {
+            if keep(&self.keys[i], &mut self.values[i]) {
+                i += 1;
+            } else {
+                self.remove_at(i);
+            }
+        }
+    }
+
+    fn remove_at(&mut self, i: usize) -> (K, V) {
+        (self.keys.remove(i), self.values.remove(i))
     }
 }
 
@@ -144,7 +267,7 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.get(key)
+        find(&self.keys, key).ok().map(|i| &self.values[i])
     }
 
     /// The stored key and the value of `key`.
@@ -152,8 +275,7 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        let i = self.0.find_index(key).ok()?;
-        self.0.get_indexed(i)
+        find(&self.keys, key).ok().map(|i| (&self.keys[i], &self.values[i]))
     }
 
     /// The value of `key`, mutable.
@@ -161,7 +283,7 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.get_mut(key)
+        find(&self.keys, key).ok().map(|i| &mut self.values[i])
     }
 
     /// Whether `key` has a value.
@@ -169,12 +291,19 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.contains_key(key)
+        find(&self.keys, key).is_ok()
     }
 
     /// Sets `key`'s value, returning the one it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.0.insert(key, value)
+        match find(&self.keys, &key) {
+            Ok(i) => Some(std::mem::replace(&mut self.values[i], value)),
+            Err(i) => {
+                self.keys.insert(i, key);
+                self.values.insert(i, value);
+                None
+            }
+        }
     }
 
     /// Removes `key`, returning its value.
@@ -182,7 +311,7 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.remove(key)
+        self.remove_entry(key).map(|(_, v)| v)
     }
 
     /// Removes `key`, returning the stored key and its value.
@@ -190,47 +319,66 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        let i = self.0.find_index(key).ok()?;
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        let kv = all.remove(i);
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
-        Some(kv)
+        let i = find(&self.keys, key).ok()?;
+        Some(self.remove_at(i))
     }
 
     /// The entry of `key`, to read, insert or change in place.
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
-        self.0.entry(key)
+        match find(&self.keys, &key) {
+            Ok(index) => Entry::Occupied(OccupiedEntry { map: self, index }),
+            Err(index) => Entry::Vacant(VacantEntry { map: self, index, key }),
+        }
     }
 
     /// Removes and returns the entry with the smallest key.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
-        if self.0.is_empty() {
+        if self.keys.is_empty() {
             return None;
         }
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        let kv = all.remove(0);
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
-        Some(kv)
+        Some(self.remove_at(0))
     }
 
     /// Removes and returns the entry with the largest key.
     pub fn pop_last(&mut self) -> Option<(K, V)> {
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        let kv = all.pop();
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
-        kv
+        self.keys.pop().zip(self.values.pop())
     }
 
     /// The entries whose keys are in `range`, in order.
-    pub fn range<Q: Ord + ?Sized>(
+    pub fn range<Q: Ord + ?Sized, R: RangeBounds<Q>>(
         &self,
-        range: impl RangeBounds<Q>,
-    ) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone
+        range: R,
+    ) -> std::iter::Zip<std::slice::Iter<'_, K>, std::slice::Iter<'_, V>>
     where
         K: Borrow<Q>,
     {
-        let all = self.0.as_slice();
-        all[bounds(all, |(k, _)| k, &range)].iter().map(|(k, v)| (k, v))
+        let r = bounds(&self.keys, &range);
+        self.keys[r.clone()].iter().zip(&self.values[r])
+    }
+}
+
+impl<K: PartialOrd, V: PartialOrd> PartialOrd for VecMap<K, V> {
+    /// As `BTreeMap`: the entries, compared in order.
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.iter().partial_cmp(other.iter())
+    }
+}
+
+impl<K: Ord, V: Ord> Ord for VecMap<K, V> {
+    /// As `BTreeMap`: the entries, compared in order.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl<K: Hash, V: Hash> Hash for VecMap<K, V> {
+    /// As a slice of `(key, value)` pairs: the length, then each entry.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for (k, v) in self.iter() {
+            k.hash(state);
+            v.hash(state);
+        }
     }
 }
 
@@ -254,7 +402,7 @@ impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
     /// small maps are worth).
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            self.0.insert(k, v);
+            self.insert(k, v);
         }
     }
 }
@@ -267,25 +415,25 @@ impl<K: Ord, V, const N: usize> From<[(K, V); N]> for VecMap<K, V> {
 
 impl<K, V> IntoIterator for VecMap<K, V> {
     type Item = (K, V);
-    type IntoIter = std::vec::IntoIter<(K, V)>;
+    type IntoIter = std::iter::Zip<std::vec::IntoIter<K>, std::vec::IntoIter<V>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_tuple_vec().into_iter()
+        self.keys.into_iter().zip(self.values)
     }
 }
 
 impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     type Item = (&'a K, &'a V);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    type IntoIter = std::iter::Zip<std::slice::Iter<'a, K>, std::slice::Iter<'a, V>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.as_slice().iter().map(|(k, v)| (k, v))
+        self.keys.iter().zip(&self.values)
     }
 }
 
 impl<'a, K, V> IntoIterator for &'a mut VecMap<K, V> {
     type Item = (&'a K, &'a mut V);
-    type IntoIter = std::iter::Map<std::slice::IterMut<'a, (K, V)>, fn(&mut (K, V)) -> (&K, &mut V)>;
+    type IntoIter = std::iter::Zip<std::slice::Iter<'a, K>, std::slice::IterMut<'a, V>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter_mut()
+        self.keys.iter().zip(&mut self.values)
     }
 }
 
@@ -299,7 +447,7 @@ impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for VecMap<K, V
 impl<T> VecSet<T> {
     /// An empty set.
     pub const fn new() -> Self {
-        VecSet(LiteMap::new_vec())
+        VecSet(Vec::new())
     }
 
     /// The number of elements.
@@ -319,24 +467,24 @@ impl<T> VecSet<T> {
 
     /// The elements in order.
     pub fn iter(&self) -> SetIter<'_, T> {
-        self.0.as_slice().iter().map(|(t, _)| t)
+        self.0.iter()
     }
 
     /// The smallest element.
     pub fn first(&self) -> Option<&T> {
-        self.0.first().map(|(t, _)| t)
+        self.0.first()
     }
 
     /// The largest element.
     pub fn last(&self) -> Option<&T> {
-        self.0.last().map(|(t, _)| t)
+        self.0.last()
     }
 }
 
 impl<T: Ord> VecSet<T> {
     /// Keeps the elements for which `keep` is true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        self.0.retain(|t, _| keep(t))
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.0.retain(keep)
     }
 
     /// Whether `value` is in the set.
@@ -344,7 +492,7 @@ impl<T: Ord> VecSet<T> {
     where
         T: Borrow<Q>,
     {
-        self.0.contains_key(value)
+        find(&self.0, value).is_ok()
     }
 
     /// The stored element equal to `value`.
@@ -352,13 +500,18 @@ impl<T: Ord> VecSet<T> {
     where
         T: Borrow<Q>,
     {
-        let i = self.0.find_index(value).ok()?;
-        self.0.get_indexed(i).map(|(t, _)| t)
+        find(&self.0, value).ok().map(|i| &self.0[i])
     }
 
     /// Adds `value`; false if it was already there (and the set is unchanged).
     pub fn insert(&mut self, value: T) -> bool {
-        self.0.try_insert(value, ()).is_none()
+        match find(&self.0, &value) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, value);
+                true
+            }
+        }
     }
 
     /// Removes `value`; false if it was not there.
@@ -366,7 +519,13 @@ impl<T: Ord> VecSet<T> {
     where
         T: Borrow<Q>,
     {
-        self.0.remove(value).is_some()
+        match find(&self.0, value) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Removes and returns the smallest element.
@@ -374,30 +533,20 @@ impl<T: Ord> VecSet<T> {
         if self.0.is_empty() {
             return None;
         }
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        let (t, ()) = all.remove(0);
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
-        Some(t)
+        Some(self.0.remove(0))
     }
 
     /// Removes and returns the largest element.
     pub fn pop_last(&mut self) -> Option<T> {
-        let mut all = std::mem::take(&mut self.0).into_tuple_vec();
-        let last = all.pop();
-        self.0 = LiteMap::from_sorted_store_unchecked(all);
-        last.map(|(t, ())| t)
+        self.0.pop()
     }
 
     /// The elements in `range`, in order.
-    pub fn range<Q: Ord + ?Sized>(
-        &self,
-        range: impl RangeBounds<Q>,
-    ) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + Clone
+    pub fn range<Q: Ord + ?Sized, R: RangeBounds<Q>>(&self, range: R) -> SetIter<'_, T>
     where
         T: Borrow<Q>,
     {
-        let all = self.0.as_slice();
-        all[bounds(all, |(t, _)| t, &range)].iter().map(|(t, _)| t)
+        self.0[bounds(&self.0, &range)].iter()
     }
 
     /// The elements of `self` also in `other`, in order.
@@ -464,7 +613,7 @@ impl<T: Ord> FromIterator<T> for VecSet<T> {
 impl<T: Ord> Extend<T> for VecSet<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         for t in iter {
-            self.0.try_insert(t, ());
+            self.insert(t);
         }
     }
 }
@@ -483,9 +632,9 @@ impl<T: Ord, const N: usize> From<[T; N]> for VecSet<T> {
 
 impl<T> IntoIterator for VecSet<T> {
     type Item = T;
-    type IntoIter = std::iter::Map<std::vec::IntoIter<(T, ())>, fn((T, ())) -> T>;
+    type IntoIter = std::vec::IntoIter<T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_tuple_vec().into_iter().map(|(t, ())| t)
+        self.0.into_iter()
     }
 }
 
@@ -509,7 +658,7 @@ impl<'de, K: serde::Deserialize<'de> + Ord, V: serde::Deserialize<'de>> serde::D
 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let all = std::collections::BTreeMap::<K, V>::deserialize(d)?;
-        Ok(VecMap(LiteMap::from_sorted_store_unchecked(all.into_iter().collect())))
+        Ok(all.into_iter().collect())
     }
 }
 
@@ -571,6 +720,31 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), serde_json::to_string(&b).unwrap());
         let back: VecMap<u32, char> = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn maps_compare_and_hash_as_btree_maps() {
+        use std::hash::{BuildHasher, RandomState};
+        let hasher = RandomState::new();
+        let maps: [&[(u8, i16)]; 6] =
+            [&[], &[(1, 5)], &[(1, 6)], &[(1, 5), (2, 0)], &[(0, 9), (3, 1)], &[(2, -1)]];
+        for x in maps {
+            let (vx, bx): (VecMap<_, _>, BTreeMap<_, _>) =
+                (x.iter().copied().collect(), x.iter().copied().collect());
+            assert_eq!(hasher.hash_one(&vx), hasher.hash_one(&bx), "{x:?}");
+            for y in maps {
+                let (vy, by): (VecMap<_, _>, BTreeMap<_, _>) =
+                    (y.iter().copied().collect(), y.iter().copied().collect());
+                assert_eq!(vx.cmp(&vy), bx.cmp(&by), "{x:?} {y:?}");
+                assert_eq!(vx.partial_cmp(&vy), bx.partial_cmp(&by), "{x:?} {y:?}");
+                assert_eq!(vx == vy, bx == by, "{x:?} {y:?}");
+            }
+        }
+        let mut m: VecMap<u8, u8> = [(4, 1), (2, 2)].into();
+        *m.entry(4).or_default() += 10;
+        *m.entry(3).or_insert_with(|| 7) += 1;
+        assert_eq!(m.entry(9).key(), &9);
+        assert!(m.into_iter().eq([(2, 2), (3, 8), (4, 11)]));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use super::history::{History, Op, OpId, OpResult, Outcome};
 use super::session::{parent, written_path};
 use super::{Rule, Violation};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::StringSet;
 use crate::vecmap::{VecMap, VecSet};
-use std::collections::BTreeSet;
 
 /// What the history tells about one parent's children.
 #[derive(Default)]
@@ -90,7 +90,7 @@ pub(crate) fn check(history: &History, found: &mut Vec<Violation>) {
         list.sort();
         let family = families.get(path).unwrap_or(&none);
         // The children as of the sweep's zxid, and the change that last touched each.
-        let mut expected: BTreeSet<String> =
+        let mut expected: StringSet =
             history.initial.keys().filter(|p| parent(p) == Some(path)).map(|p| name(p).to_string()).collect();
         let mut last: VecMap<&str, OpId> = VecMap::new();
         let mut next = 0;

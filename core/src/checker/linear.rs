@@ -294,7 +294,7 @@ pub struct SearchTotals {
 /// The distinct data values of a history.
 #[derive(Default)]
 struct Interner<'h> {
-    ids: std::collections::BTreeMap<&'h [u8], u32>,
+    ids: crate::vecmap::BrowserMap<&'h [u8], u32>,
     values: Vec<&'h [u8]>,
 }
 

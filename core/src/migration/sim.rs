@@ -42,10 +42,10 @@ use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, Role, World};
 use crate::text::Joined;
 use crate::tree::{self, Acl, DataTree, Import, ImportedNode, NodeKind, StatPersisted, TxnOp};
+use crate::vecmap::StringSet;
 use crate::vecmap::VecSet;
 use crate::zab::zkdb::{ZkDatabase, ZkRequest};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// What happens to the source's sessions and their ephemerals.
@@ -204,6 +204,8 @@ pub struct Clients {
     pub on_target: usize,
 }
 
+// One per migration: the size of the replica's `DataTree` inline is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Reader {
     /// The controller's replica of the source, `zxid` applied.
@@ -233,7 +235,7 @@ struct Stream {
     from_scope: String,
     to_scope: String,
     reader: Reader,
-    dirty: BTreeSet<String>,
+    dirty: StringSet,
     /// The source zxid whose state the destination has acknowledged.
     shipped: Zxid,
     flight: Option<Flight>,
@@ -402,7 +404,7 @@ impl Stream {
             from_scope,
             to_scope,
             reader,
-            dirty: BTreeSet::new(),
+            dirty: StringSet::new(),
             shipped: Zxid::ZERO,
             flight: None,
             started: false,

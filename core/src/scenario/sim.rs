@@ -61,11 +61,11 @@ use crate::tree::{
     self, Acl, AuthInfo, Create, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
     WatchManager, WatchMode, WatcherType, WriteRequest,
 };
+use crate::vecmap::StringSet;
 use crate::vecmap::{VecMap, VecSet};
 use crate::zab::zkdb::{ReconfigRequest, ZkDatabase, ZkRequest};
 use crate::zab::ServerConfig;
 use crate::zkcli::{self, ReconfigChange, ZkCommand};
-use std::collections::BTreeSet;
 
 mod inspect;
 mod migrate;
@@ -164,11 +164,11 @@ struct Client {
     /// Unfinished operations, in the order sent.
     open: Vec<usize>,
     /// Watches to re-register after a reconnect.
-    data_watches: BTreeSet<String>,
-    exist_watches: BTreeSet<String>,
-    child_watches: BTreeSet<String>,
-    persistent: BTreeSet<String>,
-    recursive: BTreeSet<String>,
+    data_watches: StringSet,
+    exist_watches: StringSet,
+    child_watches: StringSet,
+    persistent: StringSet,
+    recursive: StringSet,
     events: Vec<ClientEvent>,
     /// Watch events its server sent while the client was cut off, on a connection
     /// that still stands: they arrive, before any later reply, if the network comes
@@ -369,11 +369,11 @@ impl SimDriver {
                 cut_at: 0,
                 auth: AuthInfo::from_ip(&format!("10.0.1.{}", k + 1)),
                 open: Vec::new(),
-                data_watches: BTreeSet::new(),
-                exist_watches: BTreeSet::new(),
-                child_watches: BTreeSet::new(),
-                persistent: BTreeSet::new(),
-                recursive: BTreeSet::new(),
+                data_watches: StringSet::new(),
+                exist_watches: StringSet::new(),
+                child_watches: StringSet::new(),
+                persistent: StringSet::new(),
+                recursive: StringSet::new(),
                 events: Vec::new(),
                 held: Vec::new(),
                 conn_gen: 0,

@@ -60,7 +60,7 @@ use queue::EventQueue;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::fmt::Write as _;
 pub use trace::{Addr, DropReason, TraceEvent, TraceKind};
@@ -355,9 +355,9 @@ pub struct World<R: Replicated = Registers> {
     next_request: u64,
     stats: Stats,
     out: Vec<Output<R>>,
-    clients: BTreeMap<u64, ClientWrite>,
+    clients: crate::vecmap::BrowserMap<u64, ClientWrite>,
     /// What applying each answered write replied, until taken (bounded like `clients`).
-    replies: BTreeMap<u64, R::Reply>,
+    replies: crate::vecmap::BrowserMap<u64, R::Reply>,
 }
 
 /// How many client writes [`World::write_status`] remembers (the oldest are forgotten).
@@ -429,8 +429,8 @@ impl<R: Replicated> World<R> {
             next_request: 0,
             stats: Stats::default(),
             out: Vec::new(),
-            clients: BTreeMap::new(),
-            replies: BTreeMap::new(),
+            clients: crate::vecmap::BrowserMap::new(),
+            replies: crate::vecmap::BrowserMap::new(),
             cfg,
         };
         for (c, spec) in w.cfg.clusters.clone().iter().enumerate() {

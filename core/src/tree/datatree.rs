@@ -15,8 +15,8 @@ use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::stat::{Stat, StatPersisted};
 use super::watch::{Trigger, TriggerKind};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::StringSet;
 use crate::vecmap::VecMap;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The data tree of one replica.
@@ -28,11 +28,11 @@ pub struct DataTree {
     pub(crate) nodes: NodeMap,
     pub(crate) acls: AclTable,
     pub(crate) sessions: VecMap<SessionId, i32>,
-    pub(crate) ephemerals: VecMap<SessionId, BTreeSet<String>>,
-    pub(crate) containers: BTreeSet<String>,
-    pub(crate) ttls: BTreeSet<String>,
+    pub(crate) ephemerals: VecMap<SessionId, StringSet>,
+    pub(crate) containers: StringSet,
+    pub(crate) ttls: StringSet,
     /// Paths with a quota (a `zookeeper_limits` node under `/zookeeper/quota`).
-    pub(crate) quotas: BTreeSet<String>,
+    pub(crate) quotas: StringSet,
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
 }
@@ -61,9 +61,9 @@ impl DataTree {
             acls: AclTable::default(),
             sessions: VecMap::new(),
             ephemerals: VecMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            quotas: BTreeSet::new(),
+            containers: StringSet::new(),
+            ttls: StringSet::new(),
+            quotas: StringSet::new(),
             digest: 0,
             last_zxid: Zxid::ZERO,
         };
@@ -347,12 +347,12 @@ impl DataTree {
     }
 
     /// Paths of every container.
-    pub fn containers(&self) -> &BTreeSet<String> {
+    pub fn containers(&self) -> &StringSet {
         &self.containers
     }
 
     /// Paths of every TTL node.
-    pub fn ttls(&self) -> &BTreeSet<String> {
+    pub fn ttls(&self) -> &StringSet {
         &self.ttls
     }
 

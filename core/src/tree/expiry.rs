@@ -46,7 +46,7 @@ impl DataTree {
 
     /// A ZooKeeper concurrent key set's iteration order (16 bins to start with) for
     /// paths added in creation (czxid) order.
-    fn in_creation_hash_order(&self, set: &std::collections::BTreeSet<String>) -> Vec<String> {
+    fn in_creation_hash_order(&self, set: &crate::vecmap::StringSet) -> Vec<String> {
         let mut by_creation: Vec<(crate::ids::Zxid, &String)> =
             set.iter().map(|p| (self.node(p).map_or(crate::ids::Zxid::ZERO, |n| n.stat.czxid), p)).collect();
         by_creation.sort();

@@ -3,10 +3,13 @@
 //! already in cache instead of following a pointer to a separate allocation per
 //! key it passes, and a short path costs no allocation of its own. Ordered as the
 //! paths' bytes (the order of `str`, so iteration is in path order as before).
+//! In the playground's wasm build both are sorted `Vec`s instead (`vecmap::BrowserMap`,
+//! `BrowserSet`: the page's trees are small, and each B-tree type costs about 10 KB of
+//! wasm); the order, and so every trace, is the same.
 
 use super::node::Node;
+use crate::vecmap::{BrowserMap, BrowserSet};
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -78,7 +81,7 @@ impl fmt::Debug for PathKey {
 
 /// Every znode by path, in path order.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct NodeMap(BTreeMap<PathKey, Arc<Node>>);
+pub(crate) struct NodeMap(BrowserMap<PathKey, Arc<Node>>);
 
 impl fmt::Debug for NodeMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,7 +138,7 @@ impl NodeMap {
 /// A znode's children's names, sorted; a short name is kept inside the set's B-tree
 /// (no allocation of its own), as [`NodeMap`]'s paths.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct ChildSet(BTreeSet<PathKey>);
+pub struct ChildSet(BrowserSet<PathKey>);
 
 impl fmt::Debug for ChildSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -217,7 +220,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<PathKey>(), std::mem::size_of::<String>());
         assert_eq!(
             format!("{m:?}"),
-            format!("{:?}", sorted.iter().map(|p| (*p, Node::default())).collect::<BTreeMap<_, _>>())
+            format!(
+                "{:?}",
+                sorted.iter().map(|p| (*p, Node::default())).collect::<std::collections::BTreeMap<_, _>>()
+            )
         );
     }
 }

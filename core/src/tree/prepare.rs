@@ -22,8 +22,9 @@ use super::request::{Create, ImportGuard, MultiOp, WriteRequest};
 use super::stat::StatPersisted;
 use super::txn::{Txn, TxnOp};
 use crate::ids::{SessionId, Zxid};
+use crate::vecmap::BrowserMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The server settings that change what requests are accepted.
@@ -114,7 +115,7 @@ impl ChangeRecord {
 pub struct Preparer {
     config: TreeConfig,
     outstanding: VecDeque<ChangeRecord>,
-    by_path: BTreeMap<String, ChangeRecord>,
+    by_path: BrowserMap<String, ChangeRecord>,
     /// Session starts (true) and ends (false) proposed, not yet committed.
     sessions: VecDeque<(Zxid, SessionId, bool)>,
     /// Guarded imports proposed, not yet committed: the guarded path's version once
@@ -251,7 +252,7 @@ impl Preparer {
 
     fn prepare_multi(&mut self, tree: &DataTree, ops: &[MultiOp], origin: &Origin<'_>) -> TxnOp {
         // Records a failing multi must restore (its paths' and their parents').
-        let mut saved: BTreeMap<String, ChangeRecord> = BTreeMap::new();
+        let mut saved: BrowserMap<String, ChangeRecord> = BrowserMap::new();
         for op in ops {
             let p = multi_path(op);
             if let Some(c) = self.by_path.get(p) {
@@ -311,7 +312,7 @@ impl Preparer {
     }
 
     /// `rollbackPendingChanges`.
-    fn rollback(&mut self, zxid: Zxid, saved: &BTreeMap<String, ChangeRecord>) {
+    fn rollback(&mut self, zxid: Zxid, saved: &BrowserMap<String, ChangeRecord>) {
         while self.outstanding.back().is_some_and(|c| c.zxid == zxid) {
             let c = self.outstanding.pop_back().expect("non-empty");
             self.by_path.remove(&c.path);

@@ -16,9 +16,9 @@
 use super::acl::{self, Acl, AuthInfo, Perms};
 use super::error::ZkError;
 use crate::ids::SessionId;
+use crate::vecmap::StringSet;
 use crate::vecmap::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Who watches: the session (one connection per session).
@@ -146,8 +146,8 @@ pub enum WatcherType {
 /// One table (data or child).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Table {
-    by_path: BTreeMap<String, VecMap<Watcher, WatchMode>>,
-    by_watcher: VecMap<Watcher, BTreeSet<String>>,
+    by_path: crate::vecmap::BrowserMap<String, VecMap<Watcher, WatchMode>>,
+    by_watcher: VecMap<Watcher, StringSet>,
     recursive: usize,
 }
 

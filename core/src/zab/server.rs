@@ -23,7 +23,7 @@ use super::{Fnv64, PrepareContext, Replicated, ServerConfig};
 use crate::config::QuorumConfig;
 use crate::ids::{Epoch, ServerId, Zxid};
 use crate::vecmap::{VecMap, VecSet};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// A timer a server asks for.
@@ -251,7 +251,7 @@ struct Leading<R: Replicated> {
     newleader_acks: VecSet<ServerId>,
     established: bool,
     handlers: VecMap<ServerId, Handler>,
-    outstanding: BTreeMap<Zxid, Pending<R>>,
+    outstanding: crate::vecmap::BrowserMap<Zxid, Pending<R>>,
     next_counter: u32,
 }
 
@@ -1268,7 +1268,7 @@ impl<R: Replicated> Server<R> {
             newleader_acks: VecSet::new(),
             established: false,
             handlers: VecMap::new(),
-            outstanding: BTreeMap::new(),
+            outstanding: crate::vecmap::BrowserMap::new(),
             next_counter: 0,
         }));
         out.push(Output::Role { state: PeerState::Leading, epoch: self.disk.current_epoch });

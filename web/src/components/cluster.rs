@@ -34,7 +34,22 @@ const CLIENT_SLOTS: [(f64, f64); 6] =
 
 fn pos(i: usize, n: usize) -> (f64, f64) {
     let a = -std::f64::consts::FRAC_PI_2 + (i as f64) * std::f64::consts::TAU / (n.max(1) as f64);
-    (W / 2.0 + R * a.cos(), H / 2.0 + 6.0 + R * a.sin())
+    (W / 2.0 + R * cos(a), H / 2.0 + 6.0 + R * sin(a))
+}
+
+// In the browser, the JavaScript engine's `Math.cos`/`Math.sin`: Rust's own (libm's
+// argument reduction and kernels) cost about 5 KB of the bundle for these two calls.
+// Positions are drawn rounded to a tenth of a pixel (`px`), so a last-bit difference
+// between the two never shows.
+#[cfg(target_arch = "wasm32")]
+use js_sys::Math::{cos, sin};
+#[cfg(not(target_arch = "wasm32"))]
+fn cos(a: f64) -> f64 {
+    a.cos()
+}
+#[cfg(not(target_arch = "wasm32"))]
+fn sin(a: f64) -> f64 {
+    a.sin()
 }
 
 fn node_shape(s: &ServerView) -> Html {
@@ -131,13 +146,38 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         let (x1, y1) = CLIENT_SLOTS[i % CLIENT_SLOTS.len()];
         let (x2, y2) = server_at(k.server?)?;
         let (class, title) = match (k.state, k.pings, k.reachable) {
-            (_, _, false) => ("cut", format!("{} is cut off from the servers (its session lives until the leader expires it)", k.name)),
-            ("connected", true, _) => ("pings", format!("{} is connected to {}{}; its pings arrive and keep its session alive", k.name, c.name, k.server.unwrap_or(0))),
-            ("connected", false, _) => ("silent", format!("{} is connected to {}{}, but its pings do not arrive yet", k.name, c.name, k.server.unwrap_or(0))),
-            _ => ("connecting", format!("{} is opening a connection to {}{}", k.name, c.name, k.server.unwrap_or(0))),
+            (_, _, false) => (
+                "cut",
+                format!(
+                    "{} is cut off from the servers (its session lives until the leader expires it)",
+                    k.name
+                ),
+            ),
+            ("connected", true, _) => (
+                "pings",
+                format!(
+                    "{} is connected to {}{}; its pings arrive and keep its session alive",
+                    k.name,
+                    c.name,
+                    k.server.unwrap_or(0)
+                ),
+            ),
+            ("connected", false, _) => (
+                "silent",
+                format!(
+                    "{} is connected to {}{}, but its pings do not arrive yet",
+                    k.name,
+                    c.name,
+                    k.server.unwrap_or(0)
+                ),
+            ),
+            _ => (
+                "connecting",
+                format!("{} is opening a connection to {}{}", k.name, c.name, k.server.unwrap_or(0)),
+            ),
         };
         Some(html! {
-            <line class={classes!("client-link", class)} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
+            <line class={classes!("client-link", class)} x1={px(x1)} y1={px(y1)} x2={px(x2)} y2={px(y2)}>
                 <title>{ title }</title>
             </line>
         })
@@ -152,9 +192,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         let arrow = if m.to_server { format!("{} → {}{}", m.client, c.name, m.server) } else { format!("{}{} → {}", c.name, m.server, m.client) };
         Some(html! {
             <g class={classes!("cmsg", client_message_class(m.kind))} data-kind={m.kind} data-client={m.client.clone()}
-               transform={format!("translate({x:.1},{y:.1})")}>
+               transform={format!("translate({},{})", px(x), px(y))}>
                 <title>{ format!("{arrow}: {}\n{}\nIt arrives after the client latency.", m.detail, client_message_help(m.kind)) }</title>
-                <rect x={(-w / 2.0).to_string()} y="-7" width={w.to_string()} height="14" rx="1" transform="skewX(-14)" />
+                <rect x={px(-w / 2.0)} y="-7" width={px(w)} height="14" rx="1" transform="skewX(-14)" />
                 <text y="3.5" text-anchor="middle">{ m.label.clone() }</text>
             </g>
         })
@@ -164,9 +204,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         let w = 10.0 + 5.8 * k.name.chars().count() as f64;
         html! {
             <g class={classes!("client-node", k.state)} data-client={k.name.clone()} data-state={k.state}
-               transform={format!("translate({x:.1},{y:.1})")}>
+               transform={format!("translate({},{})", px(x), px(y))}>
                 <title>{ format!("client {}: {}{}", k.name, k.state, k.server.map_or(String::new(), |s| format!(" to {}{s}", c.name))) }</title>
-                <rect x={(-w / 2.0).to_string()} y="-8" width={w.to_string()} height="16" rx="2" />
+                <rect x={px(-w / 2.0)} y="-8" width={px(w)} height="16" rx="2" />
                 <text y="3.5" text-anchor="middle">{ k.name.clone() }</text>
             </g>
         }
