@@ -556,11 +556,6 @@ impl<R: Replicated> Server<R> {
             let (_, action) = self.deferred.pop_front().expect("checked");
             self.run_deferred(action, out);
         }
-        // A burst of writes can leave this queue with room for thousands of messages
-        // (a megabyte); once it is empty, give that back.
-        if self.deferred.is_empty() && self.deferred.capacity() > 1024 {
-            self.deferred.shrink_to(64);
-        }
     }
 
     fn run_deferred(&mut self, action: Deferred<R>, out: &mut Vec<Output<R>>) {

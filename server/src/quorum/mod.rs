@@ -316,19 +316,7 @@ async fn peer_sender(
                 return;
             }
             if backlog.is_empty() {
-                let next = match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        // Idle for a second: give back what a burst grew (the write
-                        // buffer holds up to a megabyte).
-                        if buf.capacity() > 64 << 10 {
-                            buf = Vec::new();
-                        }
-                        backlog.shrink_to(64);
-                        rx.recv().await
-                    }
-                };
-                match next {
+                match rx.recv().await {
                     Some(f) => backlog.push_back(f),
                     None => return,
                 }
