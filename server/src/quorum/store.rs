@@ -766,8 +766,16 @@ impl QStore {
             point("old log synced");
             if !install {
                 if let Some(done) = done.take() {
-                    let _guard = rt.as_ref().map(|h| h.enter());
-                    done(generation);
+                    // On a thread of its own: `done` steps the member, whose next
+                    // snapshot would wait for this checkpoint to be written.
+                    let rt = rt.clone();
+                    std::thread::Builder::new()
+                        .name("checkpoint-ack".into())
+                        .spawn(move || {
+                            let _guard = rt.as_ref().map(|h| h.enter());
+                            done(generation);
+                        })
+                        .context("starting the checkpoint's acknowledgement thread")?;
                 }
             }
             let cp = CheckpointRef {
@@ -1040,6 +1048,33 @@ mod tests {
         drop(s);
         assert_eq!(recovered(&dir), (Epoch(1), Zxid(6), Zxid(9)));
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// The callback that releases a snapshot's records steps the member, whose next step
+    /// may take another snapshot and wait for this checkpoint to be written: it must not
+    /// run on the thread that writes it.
+    #[test]
+    fn the_acknowledgement_of_a_snapshot_may_wait_for_its_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-ackwait-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = QStore::open(&dir).unwrap();
+        let mut d = s.take_durable();
+        step(&mut s, &mut d, &[PersistOp::CurrentEpoch(Epoch(1)), append(1), append(2)]);
+        let snap = snapshot_of(&d);
+        d.apply(&snap);
+        s.write(&snap).unwrap();
+        let shared = s.shared.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = move |generation| {
+            shared.wait_for_checkpoint();
+            tx.send(generation).unwrap();
+        };
+        assert_eq!(s.end_of_step(&d, done).unwrap(), Some(1));
+        let got = rx.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(got, Ok(1), "the callback waited for a checkpoint that waited for it");
+        drop(s);
+        assert_eq!(recovered(&dir), (Epoch(1), Zxid(2), Zxid(2)));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// An installed SNAP replaces the state: a crash before its checkpoint is in place
