@@ -209,7 +209,7 @@ pub struct Clients {
 #[derive(Clone, Debug)]
 enum Reader {
     /// The controller's replica of the source, `zxid` applied.
-    Log { mirror: DataTree, zxid: Zxid },
+    Log { mirror: Box<DataTree>, zxid: Zxid },
     /// A watch on one source server: (server, incarnation, applied-count cursor).
     Watch { at: Option<(ServerId, u32, u64)>, read_zxid: Zxid },
 }
@@ -396,7 +396,7 @@ impl Stream {
         let ((from, from_scope), (to, to_scope)) = ((from.0, from.1.to_string()), (to.0, to.1.to_string()));
         let reader = match transport {
             Transport::ClientApi { .. } => Reader::Watch { at: None, read_zxid: Zxid::ZERO },
-            _ => Reader::Log { mirror: DataTree::new(), zxid: Zxid::ZERO },
+            _ => Reader::Log { mirror: Box::new(DataTree::new()), zxid: Zxid::ZERO },
         };
         Stream {
             from,
@@ -452,7 +452,7 @@ impl Stream {
                 else {
                     return false;
                 };
-                *mirror = s.state().tree().clone();
+                **mirror = s.state().tree().clone();
                 *zxid = committed;
                 self.dirty.extend(scope_paths(mirror, scope));
                 lines.push(format!(
@@ -527,7 +527,7 @@ impl Stream {
                     self.dirty.extend(old);
                     let Some(l) = w.leader(self.from) else { return };
                     let Some(ls) = w.server(self.from, l) else { return };
-                    *mirror = ls.state().tree().clone();
+                    **mirror = ls.state().tree().clone();
                     *zxid = views.iter().find(|x| x.id == l).map_or(*zxid, |x| x.applied_zxid);
                     self.dirty.extend(scope_paths(mirror, scope));
                     self.dirty.insert(String::new());

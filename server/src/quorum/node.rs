@@ -208,7 +208,8 @@ impl Node {
     }
 
     /// A step's outputs are carried out: a checkpoint it asked for is started (written in
-    /// the background; what this step and later ones logged is acknowledged once it is).
+    /// the background; what this step and later ones logged is acknowledged once the
+    /// store says it is durable).
     fn end_of_step(&mut self) {
         let Some(store) = &mut self.store else { return };
         let weak = self.weak.clone();
@@ -227,7 +228,8 @@ impl Node {
         }
     }
 
-    /// A checkpoint written in the background is in place, with its log.
+    /// What a checkpoint started in the background held back is durable (the store's
+    /// callback: see [`QStore::end_of_step`](super::store::QStore::end_of_step)).
     fn checkpoint_written(&mut self, generation: u64) {
         if let Some(upto) = self.durability.checkpoint_written(generation) {
             self.input(Input::Persisted(upto));
@@ -1205,9 +1207,11 @@ impl crate::zk::GroupCommit for Node {
 
 /// Which of the records the core asked for (numbered by its `Persist` sequence) it may
 /// hear are durable: those the group commit synced, except while a checkpoint is being
-/// written in the background: then those from the first one not synced when it started
-/// wait for it (they are in the old log not yet synced, in the checkpoint itself, or in
-/// the next generation's log, which counts only once the checkpoint is in place).
+/// started in the background: then those from the first one not synced when it started
+/// wait for the store's word (`checkpoint_written`, when the store calls back: for a
+/// snapshot once the old log is synced, for an installed SNAP once the checkpoint is in
+/// place; until then they are in the old log not yet synced, in the checkpoint, or in
+/// the next generation's log, which counts only from then on).
 #[derive(Debug, Default)]
 struct Durability {
     /// The last record handed to the store.

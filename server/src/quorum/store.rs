@@ -23,26 +23,35 @@
 //!
 //! A snapshot or an installed SNAP writes a new checkpoint and starts a new log, once the
 //! core's step that asked for it has been carried out ([`QStore::end_of_step`], from the
-//! core's own view of its durable state, so the store keeps no second copy of the log);
-//! the records of that step after it go into the checkpoint, not the old log. The
-//! checkpoint is written **in the background**: the step starts the new generation's log
-//! as `wal.next` at once, so later records go there, and a thread syncs the old log,
+//! core's own view of its durable state, so the store keeps no second copy of the log).
+//! The checkpoint is written **in the background**: the step starts the new generation's
+//! log as `wal.next` at once, so later records go there, and a thread syncs the old log,
 //! writes the checkpoint (synced, renamed, the directory synced) and renames `wal.next`
-//! to `wal`. Records from the step of the snapshot on are acknowledged to the core only
-//! once that is done (the driver holds their acknowledgements back), so a crash at any
-//! point leaves either the old checkpoint with its whole log, or the new one with the
-//! log that follows it: recovery picks `wal.next` as the log when its generation is the
-//! checkpoint's (a crash after the checkpoint's rename), and removes it otherwise (its
-//! records were never acknowledged).
+//! to `wal`. Recovery picks `wal.next` as the log when its generation is the
+//! checkpoint's (a crash after the checkpoint's rename).
+//!
+//! - A **snapshot**'s step writes its records to the old log too, and `wal.next` starts
+//!   with a record saying how many records the old log holds ([`Record::Follows`]).
+//!   Records from the snapshot's step on are acknowledged to the core once the old log
+//!   is synced (the driver holds their acknowledgements back until then), not once the
+//!   checkpoint is written: a crash before the new checkpoint is in place recovers the
+//!   old checkpoint, the old log and then `wal.next`, when the old log holds every
+//!   record `wal.next` says it follows (otherwise none of `wal.next` was acknowledged),
+//!   and writes what it recovered as a checkpoint of a later generation than both logs.
+//! - An installed **SNAP** replaces the state: the records of its step after it go into
+//!   its checkpoint only, and are acknowledged once the checkpoint and its log are in
+//!   place; a crash before that recovers the old checkpoint with its whole log and
+//!   removes `wal.next` (its records were never acknowledged).
 
 use super::legacy::{CheckpointV1, RecordV1};
 use crate::zk::lock;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 use tracing::{error, info, warn};
@@ -106,6 +115,19 @@ impl Serialize for Raw<'_> {
     }
 }
 
+/// One logged record.
+#[derive(Serialize, Deserialize)]
+enum Record {
+    Append(Zxid, Txn),
+    Truncate(Zxid),
+    AcceptedEpoch(Epoch),
+    CurrentEpoch(Epoch),
+    Config(QuorumConfig),
+    /// The first record of a log started by a snapshot's checkpoint: it continues the
+    /// previous generation's log, which held this many records when it was started.
+    Follows(u64),
+}
+
 impl From<RecordV1> for Record {
     fn from(r: RecordV1) -> Record {
         match r {
@@ -118,16 +140,6 @@ impl From<RecordV1> for Record {
     }
 }
 
-/// One logged record.
-#[derive(Serialize, Deserialize)]
-enum Record {
-    Append(Zxid, Txn),
-    Truncate(Zxid),
-    AcceptedEpoch(Epoch),
-    CurrentEpoch(Epoch),
-    Config(QuorumConfig),
-}
-
 /// A [`Record`] to write, borrowing its transaction (the same bincode encoding).
 #[derive(Serialize)]
 enum RecordRef<'a> {
@@ -136,6 +148,7 @@ enum RecordRef<'a> {
     AcceptedEpoch(Epoch),
     CurrentEpoch(Epoch),
     Config(&'a QuorumConfig),
+    Follows(u64),
 }
 
 /// A write-ahead log file of one generation. The server queues records under its own
@@ -145,6 +158,8 @@ enum RecordRef<'a> {
 pub struct Wal {
     /// Framed records not yet written.
     queued: Mutex<Vec<u8>>,
+    /// How many records the file holds, written or queued.
+    records: AtomicU64,
     /// The file, where the next record goes, and a spare buffer. Held while writing, so
     /// records reach the file in the order they were queued.
     file: Mutex<WalFile>,
@@ -190,12 +205,12 @@ impl Wal {
             .with_context(|| format!("creating {}", path.display()))?;
         file.write_all(WAL_MAGIC)?;
         file.write_all(&generation.to_be_bytes())?;
-        Ok(Wal::at(file, WAL_HEADER as u64))
+        Ok(Wal::at(file, WAL_HEADER as u64, 0))
     }
 
-    fn at(file: File, end: u64) -> Wal {
+    fn at(file: File, end: u64, records: u64) -> Wal {
         let file = WalFile { file, end, allocated: end, spare: Vec::new() };
-        Wal { queued: Mutex::new(Vec::new()), file: Mutex::new(file) }
+        Wal { queued: Mutex::new(Vec::new()), records: AtomicU64::new(records), file: Mutex::new(file) }
     }
 
     /// Queues one record.
@@ -215,6 +230,7 @@ impl Wal {
         let crc = crc32fast::hash(&q[start + 8..]);
         q[start..start + 4].copy_from_slice(&(len as u32).to_be_bytes());
         q[start + 4..start + 8].copy_from_slice(&crc.to_be_bytes());
+        self.records.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -274,8 +290,9 @@ pub struct QStore {
     shared: Arc<Shared>,
     /// The recovered state, until the core takes it.
     recovered: Option<Durable<ZkDatabase>>,
-    /// A snapshot or SNAP was asked for in the current step: checkpoint at its end.
-    checkpoint_due: Option<ZkSnapshot>,
+    /// A snapshot or SNAP was asked for in the current step: checkpoint at its end
+    /// (true: an installed SNAP).
+    checkpoint_due: Option<(ZkSnapshot, bool)>,
     /// How many times this server has started (the core's `incarnation`).
     pub incarnation: u32,
     /// Called by a background checkpoint at each point where a crash leaves a different
@@ -391,27 +408,124 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
     Ok(Some(cp))
 }
 
-/// The generation in a log file's header, if it has one.
-fn wal_generation(path: &Path) -> Option<u64> {
-    let mut head = [0u8; WAL_HEADER];
-    File::open(path).ok()?.read_exact(&mut head).ok()?;
-    (&head[..4] == WAL_MAGIC || &head[..4] == WAL_MAGIC_V1)
-        .then(|| u64::from_be_bytes(head[4..].try_into().expect("8")))
-}
-
 /// What the files under `zoolab-q/` hold.
 struct Loaded {
     disk: Durable<ZkDatabase>,
     generation: u64,
-    /// The log of the checkpoint's generation, and where its valid part ends (none: it
-    /// is missing, of another generation or has no valid header).
-    keep: Option<(&'static str, usize)>,
+    /// The log of the checkpoint's generation, where its valid part ends and how many
+    /// records that part holds (none: it is missing, of another generation or has no
+    /// valid header).
+    keep: Option<(&'static str, usize, u64)>,
+    /// `wal.next` of the next generation continued that log (a snapshot's checkpoint
+    /// was being written) and was replayed after it.
+    chained: bool,
     replayed: usize,
     /// Whether any of it was in format 1 (to be rewritten in format 2).
     v1: bool,
 }
 
-/// Reads the newest checkpoint and its log (changing nothing on disk).
+/// One log file read: where its valid records end, how many there are, why the rest
+/// was cut (if it was), and the record it starts with if that is a [`Record::Follows`].
+struct LogRead {
+    pos: usize,
+    records: u64,
+    cut: Option<String>,
+    follows: Option<u64>,
+}
+
+/// Replays the records of a log file's bytes (after its header) into `disk`.
+fn replay(bytes: &[u8], disk: &mut Durable<ZkDatabase>) -> LogRead {
+    let v1 = &bytes[..4] == WAL_MAGIC_V1;
+    let mut read = LogRead { pos: WAL_HEADER, records: 0, cut: None, follows: None };
+    let mut pos = WAL_HEADER;
+    let why = loop {
+        if pos >= bytes.len() {
+            break None;
+        }
+        if bytes[pos..].len() < 8 && bytes[pos..].iter().all(|&b| b == 0) {
+            break None; // zeros written ahead (PREALLOCATE)
+        }
+        if bytes.len() - pos < 8 {
+            break Some("a torn record header".to_string());
+        }
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
+        let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
+        if len == 0 && crc == 0 {
+            // The zeros written ahead (PREALLOCATE): the end of the records. Anything
+            // but zeros after it was never acknowledged (a record written past one that
+            // did not reach the disk).
+            break bytes[pos..]
+                .iter()
+                .any(|&b| b != 0)
+                .then(|| "bytes after the end of the records".to_string());
+        }
+        if len > MAX_RECORD || bytes.len() - pos - 8 < len {
+            break Some("a torn record".to_string());
+        }
+        let payload = &bytes[pos + 8..pos + 8 + len];
+        if crc32fast::hash(payload) != crc {
+            break Some("a record with a bad CRC".to_string());
+        }
+        let rec = if v1 {
+            bincode::deserialize::<RecordV1>(payload).map(Record::from)
+        } else {
+            bincode::deserialize::<Record>(payload)
+        };
+        let rec: Record = match rec {
+            Ok(r) => r,
+            Err(e) => break Some(format!("an undecodable record ({e})")),
+        };
+        let op = match rec {
+            Record::Append(zxid, txn) => {
+                if zxid <= disk.log.last_zxid() {
+                    break Some(format!("an append out of order ({zxid})"));
+                }
+                Some(PersistOp::Append(LogEntry { zxid, txn, origin: None }))
+            }
+            Record::Truncate(z) => Some(PersistOp::Truncate(z)),
+            Record::AcceptedEpoch(e) => Some(PersistOp::AcceptedEpoch(e)),
+            Record::CurrentEpoch(e) => Some(PersistOp::CurrentEpoch(e)),
+            Record::Config(c) => Some(PersistOp::Config(c)),
+            Record::Follows(n) => {
+                if read.records == 0 {
+                    read.follows = Some(n);
+                }
+                None
+            }
+        };
+        if let Some(op) = op {
+            disk.apply(&op);
+        }
+        read.records += 1;
+        pos += 8 + len;
+    };
+    read.pos = pos;
+    read.cut = why;
+    read
+}
+
+/// A log file's bytes, if it has a valid header: its generation and the bytes.
+fn read_log(path: &Path) -> Result<Option<(u64, Vec<u8>)>> {
+    match std::fs::read(path) {
+        Ok(bytes)
+            if bytes.len() >= WAL_HEADER && (&bytes[..4] == WAL_MAGIC || &bytes[..4] == WAL_MAGIC_V1) =>
+        {
+            Ok(Some((u64::from_be_bytes(bytes[4..12].try_into().expect("8")), bytes)))
+        }
+        Ok(_) => {
+            warn!("{}: no valid header", path.display());
+            Ok(None)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Reads the newest checkpoint and its log (changing nothing on disk): the log is
+/// `wal`, or `wal.next` when it is of the checkpoint's generation (a crash after a
+/// background checkpoint was renamed into place and before its log was); and when a
+/// snapshot's checkpoint was still being written, `wal.next` of the next generation
+/// after `wal`, if `wal` holds every record `wal.next` says it follows.
 fn load(dir: &Path) -> Result<Loaded> {
     let cp = read_checkpoint(&dir.join("checkpoint"))?;
     let mut disk = Durable::<ZkDatabase>::default();
@@ -428,98 +542,59 @@ fn load(dir: &Path) -> Result<Loaded> {
             disk.log.append(LogEntry { zxid, txn, origin: None });
         }
     }
-    // A crash after a background checkpoint was renamed into place and before its log
-    // was: that log is `wal.next`.
-    let name = if wal_generation(&dir.join(WAL_NEXT)) == Some(generation) { WAL_NEXT } else { WAL };
+    let mut next = read_log(&dir.join(WAL_NEXT))?;
+    let next_generation = next.as_ref().map(|(g, _)| *g);
+    let (name, log) = if next_generation == Some(generation) {
+        (WAL_NEXT, next.take())
+    } else {
+        (WAL, read_log(&dir.join(WAL))?)
+    };
     let wal_path = dir.join(name);
     let mut replayed = 0usize;
-    let keep = match std::fs::read(&wal_path) {
-        Ok(bytes)
-            if bytes.len() >= WAL_HEADER && (&bytes[..4] == WAL_MAGIC || &bytes[..4] == WAL_MAGIC_V1) =>
-        {
-            let wal_v1 = &bytes[..4] == WAL_MAGIC_V1;
-            let gen = u64::from_be_bytes(bytes[4..12].try_into().expect("8"));
-            if gen != generation {
+    let mut keep = None;
+    match log {
+        Some((gen, _)) if gen != generation => {
+            info!(
+                "{}: generation {gen}, checkpoint {generation}: already in the checkpoint",
+                wal_path.display()
+            );
+        }
+        Some((_, bytes)) => {
+            v1 |= &bytes[..4] == WAL_MAGIC_V1;
+            let read = replay(&bytes, &mut disk);
+            if let Some(why) = &read.cut {
+                warn!("{}: {why} at byte {}; truncating the log there", wal_path.display(), read.pos);
+            }
+            replayed += read.records as usize;
+            keep = Some((name, read.pos, read.records, read.cut.is_none()));
+        }
+        None => {}
+    }
+    let mut chained = false;
+    if let (Some((WAL, _, records, true)), Some((g, bytes))) = (keep, &next) {
+        if *g == generation + 1 {
+            let mut more = disk.clone();
+            let read = replay(bytes, &mut more);
+            if read.follows == Some(records) {
+                if let Some(why) = &read.cut {
+                    warn!(
+                        "{}: {why} at byte {}; replayed up to there",
+                        dir.join(WAL_NEXT).display(),
+                        read.pos
+                    );
+                }
                 info!(
-                    "{}: generation {gen}, checkpoint {generation}: already in the checkpoint",
-                    wal_path.display()
+                    "{}: continues the log ({records} records); replayed after it",
+                    dir.join(WAL_NEXT).display()
                 );
-                None
-            } else {
-                let mut pos = WAL_HEADER;
-                let mut why = None;
-                while pos < bytes.len() {
-                    if bytes[pos..].len() < 8 && bytes[pos..].iter().all(|&b| b == 0) {
-                        break; // zeros written ahead (PREALLOCATE)
-                    }
-                    if bytes.len() - pos < 8 {
-                        why = Some("a torn record header".to_string());
-                        break;
-                    }
-                    let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
-                    let crc = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
-                    if len == 0 && crc == 0 {
-                        // The zeros written ahead (PREALLOCATE): the end of the records.
-                        // Anything but zeros after it was never acknowledged (a record
-                        // written past one that did not reach the disk).
-                        if bytes[pos..].iter().any(|&b| b != 0) {
-                            why = Some("bytes after the end of the records".to_string());
-                        }
-                        break;
-                    }
-                    if len > MAX_RECORD || bytes.len() - pos - 8 < len {
-                        why = Some("a torn record".to_string());
-                        break;
-                    }
-                    let payload = &bytes[pos + 8..pos + 8 + len];
-                    if crc32fast::hash(payload) != crc {
-                        why = Some("a record with a bad CRC".to_string());
-                        break;
-                    }
-                    let rec = if wal_v1 {
-                        bincode::deserialize::<RecordV1>(payload).map(Record::from)
-                    } else {
-                        bincode::deserialize::<Record>(payload)
-                    };
-                    let rec: Record = match rec {
-                        Ok(r) => r,
-                        Err(e) => {
-                            why = Some(format!("an undecodable record ({e})"));
-                            break;
-                        }
-                    };
-                    let op = match rec {
-                        Record::Append(zxid, txn) => {
-                            if zxid <= disk.log.last_zxid() {
-                                why = Some(format!("an append out of order ({zxid})"));
-                                break;
-                            }
-                            PersistOp::Append(LogEntry { zxid, txn, origin: None })
-                        }
-                        Record::Truncate(z) => PersistOp::Truncate(z),
-                        Record::AcceptedEpoch(e) => PersistOp::AcceptedEpoch(e),
-                        Record::CurrentEpoch(e) => PersistOp::CurrentEpoch(e),
-                        Record::Config(c) => PersistOp::Config(c),
-                    };
-                    disk.apply(&op);
-                    replayed += 1;
-                    pos += 8 + len;
-                }
-                if let Some(why) = why {
-                    warn!("{}: {why} at byte {pos}; truncating the log there", wal_path.display());
-                }
-                v1 |= wal_v1;
-                Some((name, pos))
+                disk = more;
+                replayed += read.records as usize;
+                chained = true;
             }
         }
-        Ok(_) => {
-            warn!("{}: no valid header; starting a new log", wal_path.display());
-            None
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", wal_path.display())),
-    };
-    Ok(Loaded { disk, generation, keep, replayed, v1 })
+    }
+    let keep = keep.map(|(name, pos, records, _)| (name, pos, records));
+    Ok(Loaded { disk, generation, keep, chained, replayed, v1 })
 }
 
 /// Reads back what the core's bounded log shed ([`zoolab_core::zab::log::TxnLog::bound`]):
@@ -576,29 +651,34 @@ impl QStore {
                 + 1;
         write_atomic(&dir, "incarnation", &[incarnation.to_string().as_bytes()])?;
 
-        let Loaded { disk, mut generation, mut keep, replayed, v1 } = load(&dir)?;
+        let Loaded { disk, mut generation, keep, chained, replayed, v1 } = load(&dir)?;
         let wal_path = dir.join(WAL);
         let next_path = dir.join(WAL_NEXT);
-        if v1 {
-            // Format 1 on disk: all it holds, as a checkpoint of the next generation in
-            // format 2, whose new log (below) replaces the old one.
-            generation += 1;
-            let entries = disk.log.entries().iter().map(|e| (e.zxid, &e.txn)).collect();
-            let cp = CheckpointRef {
-                generation,
-                accepted_epoch: disk.accepted_epoch,
-                current_epoch: disk.current_epoch,
-                snapshot_zxid: disk.log.snapshot_zxid(),
-                snapshot: disk.log.snapshot().map(|s| Raw(s.bytes())),
-                entries,
-                config: &disk.config,
-            };
-            write_checkpoint(&dir, &cp).context("rewriting a format 1 store in format 2")?;
-            info!("{}: format 1 rewritten as format 2 (generation {generation})", dir.display());
-            keep = None;
-        }
         let wal = match keep {
-            Some((name, pos)) => {
+            _ if chained || v1 => {
+                // The old checkpoint, its log and the next log, or a store in format 1:
+                // all of it in a checkpoint (in format 2) of a generation after both logs
+                // (which it makes stale), and a new log.
+                generation += 2;
+                info!("writing what was recovered as checkpoint generation {generation}");
+                write_checkpoint(
+                    &dir,
+                    &CheckpointRef {
+                        generation,
+                        accepted_epoch: disk.accepted_epoch,
+                        current_epoch: disk.current_epoch,
+                        snapshot_zxid: disk.log.snapshot_zxid(),
+                        snapshot: disk.log.snapshot().map(|s| Raw(s.bytes())),
+                        entries: disk.log.entries().iter().map(|e| (e.zxid, &e.txn)).collect(),
+                        config: &disk.config,
+                    },
+                )?;
+                let w = Wal::create(&dir, WAL, generation)?;
+                w.sync()?;
+                sync_dir(&dir);
+                w
+            }
+            Some((name, pos, records)) => {
                 if name == WAL_NEXT {
                     info!(
                         "{}: the log of the checkpoint written last; it is the log now",
@@ -610,7 +690,7 @@ impl QStore {
                 let f = OpenOptions::new().write(true).open(&wal_path)?;
                 f.set_len(pos as u64)?;
                 f.sync_all()?;
-                Wal::at(f, pos as u64)
+                Wal::at(f, pos as u64, records)
             }
             None => {
                 let w = Wal::create(&dir, WAL, generation)?;
@@ -620,8 +700,9 @@ impl QStore {
             }
         };
         if next_path.exists() {
-            // A crash while a checkpoint was written: its log's records were never
-            // acknowledged, and the older checkpoint with its whole log is in place.
+            // A crash while a checkpoint was written: its log was replayed after the
+            // old one (and is in the checkpoint just written), or its records were never
+            // acknowledged (an installed SNAP's, or the old log was not all on disk).
             info!("{}: a checkpoint that was not completed; removing its log", next_path.display());
             std::fs::remove_file(&next_path)?;
             sync_dir(&dir);
@@ -657,9 +738,11 @@ impl QStore {
     }
 
     /// Queues one record for the group commit ([`QStore::wal`]). A snapshot or an
-    /// install makes the end of the step write a checkpoint and start a new log.
+    /// install makes the end of the step write a checkpoint and start a new log. The
+    /// records of a snapshot's step go to the log as well (recovery may replay the old
+    /// checkpoint and both logs); those after an install only to its checkpoint.
     pub fn write(&mut self, op: &PersistOp<ZkDatabase>) -> Result<()> {
-        if self.checkpoint_due.is_some() {
+        if let Some((_, true)) = self.checkpoint_due {
             return Ok(()); // the checkpoint at the end of this step holds it
         }
         let rec = match op {
@@ -668,8 +751,12 @@ impl QStore {
             PersistOp::AcceptedEpoch(e) => RecordRef::AcceptedEpoch(*e),
             PersistOp::CurrentEpoch(e) => RecordRef::CurrentEpoch(*e),
             PersistOp::Config(c) => RecordRef::Config(c),
-            PersistOp::Snapshot(_, s) | PersistOp::Install(_, s) => {
-                self.checkpoint_due = Some(s.clone());
+            PersistOp::Snapshot(_, s) => {
+                self.checkpoint_due = Some((s.clone(), false));
+                return Ok(());
+            }
+            PersistOp::Install(_, s) => {
+                self.checkpoint_due = Some((s.clone(), true));
                 return Ok(());
             }
         };
@@ -680,14 +767,17 @@ impl QStore {
     /// (including what this step asked for). When a snapshot or SNAP of this step asked
     /// for a checkpoint, starts the next generation's log (later records go there) and
     /// writes the checkpoint in the background; `done` is called with its generation
-    /// once the checkpoint and its log are in place. Until then nothing from this step on
-    /// may be acknowledged. Returns that generation.
-    pub fn end_of_step(
+    /// once what this step and the ones before it wrote is where recovery finds it:
+    /// for a snapshot, once the old log is synced (recovery replays the old checkpoint,
+    /// the old log and the new one, which starts by saying how many records the old one
+    /// holds); for an installed SNAP, once the checkpoint and its log are in place.
+    /// Until then nothing from this step on may be acknowledged. Returns that generation.
+    pub fn end_of_step<D: FnOnce(u64) + Send + 'static>(
         &mut self,
         disk: &Durable<ZkDatabase>,
-        done: impl FnOnce(u64) + Send + 'static,
+        done: D,
     ) -> Result<Option<u64>> {
-        let Some(snapshot) = self.checkpoint_due.take() else { return Ok(None) };
+        let Some((snapshot, install)) = self.checkpoint_due.take() else { return Ok(None) };
         let snapshot_zxid = disk.log.snapshot_zxid();
         if disk.log.memory_base() > snapshot_zxid {
             bail!("the core shed log entries after its snapshot at {snapshot_zxid}: cannot checkpoint them");
@@ -696,6 +786,10 @@ impl QStore {
         self.shared.wait_for_checkpoint();
         let generation = self.generation + 1;
         let next = Arc::new(Wal::create(&self.dir, WAL_NEXT, generation)?);
+        if !install {
+            let old = lock(&self.shared.wal).records.load(Ordering::Relaxed);
+            next.queue(&RecordRef::Follows(old))?;
+        }
         let old = std::mem::replace(&mut *lock(&self.shared.wal), next);
         self.generation = generation;
         *lock(&self.shared.writing) = true;
@@ -703,6 +797,8 @@ impl QStore {
         let entries: Vec<(Zxid, Txn)> = disk.log.entries().iter().map(|e| (e.zxid, e.txn.clone())).collect();
         let config = disk.config.clone();
         let (dir, shared) = (self.dir.clone(), self.shared.clone());
+        let rt = tokio::runtime::Handle::try_current().ok();
+        let rt2 = rt.clone();
         #[cfg(test)]
         let crash_point = self.crash_point.clone();
         let point = move |_at: &'static str| {
@@ -711,12 +807,27 @@ impl QStore {
                 f(_at);
             }
         };
-        let job = move || -> Result<()> {
+        let mut done = Some(done);
+        let job = move |done: &mut Option<D>| -> Result<()> {
             let t0 = Instant::now();
             point("started");
             // Whatever the old log holds must be on disk before a newer generation says so.
             old.sync().context("syncing the old log")?;
             point("old log synced");
+            if !install {
+                if let Some(done) = done.take() {
+                    // On a thread of its own: `done` steps the member, whose next
+                    // snapshot would wait for this checkpoint to be written.
+                    let rt = rt.clone();
+                    std::thread::Builder::new()
+                        .name("checkpoint-ack".into())
+                        .spawn(move || {
+                            let _guard = rt.as_ref().map(|h| h.enter());
+                            done(generation);
+                        })
+                        .context("starting the checkpoint's acknowledgement thread")?;
+                }
+            }
             let cp = CheckpointRef {
                 generation,
                 accepted_epoch,
@@ -738,18 +849,19 @@ impl QStore {
             );
             Ok(())
         };
-        let rt = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
             .name("checkpoint".into())
             .spawn(move || {
-                if let Err(e) = job() {
+                if let Err(e) = job(&mut done) {
                     error!("cannot write a checkpoint: {e:#}; stopping");
                     std::process::exit(3);
                 }
                 *lock(&shared.writing) = false;
                 shared.written.notify_all();
-                let _guard = rt.as_ref().map(|h| h.enter());
-                done(generation);
+                if let Some(done) = done.take() {
+                    let _guard = rt2.as_ref().map(|h| h.enter());
+                    done(generation);
+                }
             })
             .context("starting the checkpoint thread")?;
         Ok(Some(generation))
@@ -981,9 +1093,10 @@ mod tests {
     }
 
     /// A crash (kill -9) at every point of a background checkpoint recovers either the
-    /// old checkpoint with its whole log, or the new one with the log after it, and
-    /// loses nothing that was acknowledged (`Durability` in `node.rs` acknowledges the
-    /// records from the snapshot's step on only once the checkpoint is in place).
+    /// old checkpoint with its whole log (and the next log, once the old one is synced),
+    /// or the new one with the log after it, and loses nothing that was acknowledged
+    /// (`Durability` in `node.rs` acknowledges the records from the snapshot's step on
+    /// only once the old log is synced).
     #[test]
     fn a_crash_at_every_point_of_a_background_checkpoint_recovers() {
         let base = std::env::temp_dir().join(format!("zoolab-qstore-bg-{}", std::process::id()));
@@ -1005,8 +1118,9 @@ mod tests {
             tx.send(at).unwrap();
             lock(&go_rx).recv().unwrap();
         }));
-        // Record 6 queued (not synced) before the snapshot, in the same step, then 7 in
-        // the checkpoint; 8 and 9 in later steps go to the next log.
+        // Record 6 queued (not synced) before the snapshot, in the same step, then 7
+        // after it (both in the old log and in the checkpoint); 8 and 9 in later steps
+        // go to the next log.
         let snap = {
             let mut e = d.clone();
             e.apply(&append(6));
@@ -1034,11 +1148,14 @@ mod tests {
         for (at, copy) in &states {
             let got = recovered(copy);
             let expect = match *at {
-                // The old checkpoint (none) and its whole log: up to 5, or 6 once the
-                // old log's queue is written (6 to 9 were never acknowledged: they wait
-                // for the checkpoint).
+                // The old checkpoint (none) and its log up to 5: 6 and 7 (the snapshot's
+                // step) were queued to it, not written; 8 and 9, synced in the next log,
+                // do not count without them (none of 6 to 9 was acknowledged: they wait
+                // for the old log's sync).
                 "started" => (Epoch(1), Zxid(0), Zxid(5)),
-                "old log synced" => (Epoch(1), Zxid(0), Zxid(6)),
+                // The old log is synced, 6 to 9 may be acknowledged: the old checkpoint,
+                // the old log up to 7 and the next log from 8.
+                "old log synced" => (Epoch(1), Zxid(0), Zxid(9)),
                 _ => (Epoch(1), Zxid(6), Zxid(9)),
             };
             assert_eq!(got, expect, "a crash at {at}");
@@ -1048,6 +1165,95 @@ mod tests {
         }
         drop(s);
         assert_eq!(recovered(&dir), (Epoch(1), Zxid(6), Zxid(9)));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// The callback that releases a snapshot's records steps the member, whose next step
+    /// may take another snapshot and wait for this checkpoint to be written: it must not
+    /// run on the thread that writes it.
+    #[test]
+    fn the_acknowledgement_of_a_snapshot_may_wait_for_its_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-ackwait-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = QStore::open(&dir).unwrap();
+        let mut d = s.take_durable();
+        step(&mut s, &mut d, &[PersistOp::CurrentEpoch(Epoch(1)), append(1), append(2)]);
+        let snap = snapshot_of(&d);
+        d.apply(&snap);
+        s.write(&snap).unwrap();
+        let shared = s.shared.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = move |generation| {
+            shared.wait_for_checkpoint();
+            tx.send(generation).unwrap();
+        };
+        assert_eq!(s.end_of_step(&d, done).unwrap(), Some(1));
+        let got = rx.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(got, Ok(1), "the callback waited for a checkpoint that waited for it");
+        drop(s);
+        assert_eq!(recovered(&dir), (Epoch(1), Zxid(2), Zxid(2)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An installed SNAP replaces the state: a crash before its checkpoint is in place
+    /// recovers the old checkpoint with its whole log and nothing of the next log (whose
+    /// records wait for the checkpoint), even once the old log is synced.
+    #[test]
+    fn a_crash_while_an_installed_snap_is_written_recovers_the_old_state_or_the_new() {
+        let base = std::env::temp_dir().join(format!("zoolab-qstore-snap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("live");
+        let mut s = QStore::open(&dir).unwrap();
+        let mut d = s.take_durable();
+        step(&mut s, &mut d, &[PersistOp::AcceptedEpoch(Epoch(1)), PersistOp::CurrentEpoch(Epoch(1))]);
+        for z in 1..=5 {
+            step(&mut s, &mut d, &[append(z)]);
+        }
+        s.wal().sync().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = Mutex::new(go_rx);
+        s.crash_point = Some(Arc::new(move |at| {
+            tx.send(at).unwrap();
+            lock(&go_rx).recv().unwrap();
+        }));
+        // A leader's snapshot at 20 (another history), then 21 in the same step.
+        let snap = {
+            let mut other = Durable::<ZkDatabase>::default();
+            for z in 11..=20 {
+                other.apply(&append(z));
+            }
+            let PersistOp::Snapshot(z, snap) = snapshot_of(&other) else { unreachable!() };
+            PersistOp::Install(z, snap)
+        };
+        assert_eq!(step(&mut s, &mut d, &[append(6), snap, append(21)]), Some(1));
+        let mut states = Vec::new();
+        for (i, at) in rx.iter().enumerate() {
+            if i == 0 {
+                step(&mut s, &mut d, &[append(22)]);
+                s.wal().sync().unwrap();
+            }
+            let copy = base.join(format!("crash-{i}"));
+            copy_dir(&dir, &copy);
+            states.push((at, copy));
+            go_tx.send(()).unwrap();
+            if at == "log in place" {
+                break;
+            }
+        }
+        s.shared.wait_for_checkpoint();
+        for (at, copy) in &states {
+            let expect = match *at {
+                "started" => (Epoch(1), Zxid(0), Zxid(5)),
+                "old log synced" => (Epoch(1), Zxid(0), Zxid(6)),
+                _ => (Epoch(1), Zxid(20), Zxid(22)),
+            };
+            assert_eq!(recovered(copy), expect, "a crash at {at}");
+            assert!(!copy.join("zoolab-q/wal.next").exists(), "{at}: wal.next is used or removed");
+            assert_eq!(recovered(copy), expect, "a second restart after a crash at {at}");
+        }
+        drop(s);
+        assert_eq!(recovered(&dir), (Epoch(1), Zxid(20), Zxid(22)));
         let _ = std::fs::remove_dir_all(&base);
     }
 
