@@ -1604,7 +1604,7 @@ mod tests {
     }
 
     /// The "3 clusters of 5" world at 100×, playing.
-    fn fifteen_playing() -> Playground {
+    pub(super) fn fifteen_playing() -> Playground {
         let (_, text) = TOPOLOGIES.iter().find(|(l, _)| *l == "3 clusters of 5").unwrap();
         let mut p = Playground::open(&Source::Text(text.to_string())).unwrap();
         p.speed = SPEEDS.len() - 1;
@@ -2163,6 +2163,49 @@ mod timing {
             rss / 1024
         );
         hash
+    }
+
+    /// What one render's view models cost natively, each alone, in the "3 clusters of
+    /// 5" world at 100× after 30 ticks, and what a play frame's simulation runs:
+    /// `cargo test --release -p zoolab-web view_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn view_timing() {
+        use crate::view;
+        use std::time::Instant;
+        let mut p = super::tests::fifteen_playing();
+        let t = Instant::now();
+        let before = p.head_events();
+        for _ in 0..30 {
+            p.apply(Action::Tick);
+        }
+        let per_tick = t.elapsed() / 30;
+        println!("a tick (10 s simulated): {per_tick:.2?}, {} events", (p.head_events() - before) / 30);
+        let names = p.clusters();
+        let time = |what: &str, f: &mut dyn FnMut() -> usize| {
+            let t = Instant::now();
+            let mut n = 0;
+            for _ in 0..100 {
+                n += f();
+            }
+            println!("{what}: {:.1?} ({})", t.elapsed() / 100, n / 100);
+        };
+        time("clusters", &mut || view::clusters(&p).len());
+        time("spacetime", &mut || view::spacetime(&p).lanes.len());
+        time("trace_tail", &mut || view::trace_tail(p.world(), view::TRACE_LINES, &names).len());
+        time("invariants", &mut || view::invariants(p.world()).len());
+        time("inspector", &mut || usize::from(view::inspector(&p).is_some()));
+        time("client_log", &mut || view::client_log(&p).len());
+        time("console", &mut || usize::from(view::console(&p, "a", None).is_some()));
+        time("violation", &mut || usize::from(view::violation(&p).is_some()));
+        time("network", &mut || view::network(&p).latency_min_ms as usize);
+        time("scenario + text", &mut || p.scenario().to_string().len());
+        time("migview::migration", &mut || usize::from(crate::migview::migration(&p).is_some()));
+        time("migview::violation", &mut || usize::from(crate::migview::violation(&p).is_some()));
+        time("migview::servers", &mut || crate::migview::servers(&p).len());
+        time("clients_of", &mut || view::clients_of(&p, "a").len());
+        time("progress text", &mut || p.progress.to_text().len());
+        time("lock", &mut || usize::from(p.lock().is_some()));
     }
 
     /// What scrubbing costs: `cargo test --release -p zoolab-web replay_timing -- --ignored
