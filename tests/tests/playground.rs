@@ -346,7 +346,8 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
                   const t0 = sim(); window.zoolabProfile = []; let start = performance.now(); let last = start; \
                   let n = 0; function f(t) { d.push(t - last); last = t; \
                   if (++n < FRAMES) { requestAnimationFrame(f); } else { const p = window.zoolabProfile; \
-                  window.zoolabProfile = undefined; done({ frames: d, work: p, simulated: sim() - t0, real: t - start }); } } \
+                  window.zoolabProfile = undefined; done({ frames: d, work: p, simulated: sim() - t0, real: t - start, \
+                  nodes: document.getElementsByTagName('*').length }); } } \
                   requestAnimationFrame(f);"
         .replace("FRAMES", &FRAMES.to_string());
     let r = s.client.execute_async(&script, vec![]).await.unwrap();
@@ -358,6 +359,7 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
     let real = r["real"].as_f64().unwrap();
     assert!(simulated > 0.0, "simulated time ran while playing");
     println!("{}", frame_report(&frames, &work, simulated, real));
+    println!("elements in the page: {}", r["nodes"]);
     s.click("#play").await;
     assert_eq!(s.count(".server[data-role='LEADING']").await, 3, "each cluster elected a leader");
     assert_eq!(s.count("#violation").await, 0);

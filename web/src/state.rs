@@ -32,11 +32,18 @@ pub type SimWorld = World<zoolab_core::zab::zkdb::ZkDatabase>;
 /// The play timer's period, in real milliseconds: while playing, every `TICK_MS` of real
 /// time appends one `run` step of the speed's simulated time (a "tick").
 pub const TICK_MS: u32 = 100;
-/// The simulation one animation frame may run while playing, in real milliseconds: a
-/// tick that needs more is cut and goes on in the next frames (`Playground::frame`), so
-/// the page keeps drawing at 60 frames a second and high speeds run as fast as the
+/// The most simulation one animation frame may run while playing, in real milliseconds:
+/// a tick that needs more is cut and goes on in the next frames (`Playground::frame`),
+/// so the page keeps drawing at 60 frames a second and high speeds run as fast as the
 /// machine allows instead. The rest of the frame's 16.7 ms is for the page's render.
-pub const FRAME_BUDGET_MS: f64 = 7.0;
+/// A frame that came late (the machine is busy) halves the budget, down to
+/// [`FRAME_BUDGET_MIN_MS`]; each frame on time gives back a little.
+pub const FRAME_BUDGET_MS: f64 = 5.0;
+/// The least simulation a frame runs while playing (so play never stops).
+pub const FRAME_BUDGET_MIN_MS: f64 = 1.0;
+/// A frame later than this after the previous one, in microseconds, was missed (60 Hz
+/// frames are 16,667 µs apart).
+pub const LATE_FRAME_US: u32 = 25_000;
 /// Events run between two looks at the clock while a frame plays.
 pub const FRAME_CHUNK: u64 = 64;
 /// The speeds offered: a label and the simulated milliseconds one tick runs.
@@ -531,6 +538,9 @@ pub struct Playground {
     rules_at: u64,
     /// Real time played since the latest tick, in microseconds (at most one tick's).
     due_us: u32,
+    /// The simulation the next play frame may run, in milliseconds (see
+    /// [`FRAME_BUDGET_MS`]).
+    budget_ms: f64,
     writes: u64,
     /// The exercise open, if any.
     pub exercise: Option<ExerciseRun>,
@@ -734,6 +744,7 @@ impl Playground {
             checkpoints: Checkpoints::new(true),
             playing: false,
             due_us: 0,
+            budget_ms: FRAME_BUDGET_MS,
             speed: DEFAULT_SPEED,
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
@@ -867,9 +878,15 @@ impl Playground {
         ran
     }
 
-    /// [`Playground::play_frame`] within [`FRAME_BUDGET_MS`] of the page's clock.
+    /// [`Playground::play_frame`] within the frame's budget of the page's clock
+    /// ([`FRAME_BUDGET_MS`], less after late frames).
     pub fn frame(&mut self, elapsed_us: u32) -> bool {
-        let deadline = crate::profile::now() + FRAME_BUDGET_MS;
+        self.budget_ms = if elapsed_us > LATE_FRAME_US {
+            (self.budget_ms / 2.0).max(FRAME_BUDGET_MIN_MS)
+        } else {
+            (self.budget_ms + 0.25).min(FRAME_BUDGET_MS)
+        };
+        let deadline = crate::profile::now() + self.budget_ms;
         let ran = self.play_frame(elapsed_us, || crate::profile::now() < deadline);
         if ran {
             self.refresh_rules();
