@@ -343,10 +343,17 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
     // and how far simulated time got meanwhile (the footer's `t = … ms`).
     let script = "const done = arguments[arguments.length - 1]; const d = []; \
                   const sim = () => parseInt(document.querySelector('footer.status span').textContent.slice(4)); \
+                  let muts = 0; const by = {}; const mo = new MutationObserver(l => { muts += l.length; \
+                  for (const m of l) { let e = m.target.nodeType === 1 ? m.target : m.target.parentElement; \
+                  const a = e && e.closest('[id], section, footer, header, aside, .controls'); \
+                  const k = a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '.' + a.classList[0]) : '?'; \
+                  by[k] = (by[k] || 0) + 1; } }); \
+                  mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true }); \
                   const t0 = sim(); window.zoolabProfile = []; let start = performance.now(); let last = start; \
                   let n = 0; function f(t) { d.push(t - last); last = t; \
                   if (++n < FRAMES) { requestAnimationFrame(f); } else { const p = window.zoolabProfile; \
-                  window.zoolabProfile = undefined; done({ frames: d, work: p, simulated: sim() - t0, real: t - start, \
+                  window.zoolabProfile = undefined; mo.disconnect(); done({ mutations: muts, by: Object.entries(by).sort((x, y) => y[1] - x[1]).slice(0, 8), \
+                   frames: d, work: p, simulated: sim() - t0, real: t - start, \
                   nodes: document.getElementsByTagName('*').length }); } } \
                   requestAnimationFrame(f);"
         .replace("FRAMES", &FRAMES.to_string());
@@ -356,7 +363,10 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
     let simulated = r["simulated"].as_f64().unwrap();
     let real = r["real"].as_f64().unwrap();
     println!("{}", frame_report(&frames, &work, simulated, real));
-    println!("elements in the page: {}", r["nodes"]);
+    println!(
+        "elements in the page: {}; DOM mutations while measuring: {} (most, by the nearest element with an id or a section: {})",
+        r["nodes"], r["mutations"], r["by"]
+    );
     assert_eq!(frames.len(), FRAMES);
     assert!(!work.is_empty(), "the page reported its work while playing");
     assert!(simulated > 0.0, "simulated time ran while playing");
