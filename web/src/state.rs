@@ -39,6 +39,10 @@ pub const TICK_MS: u32 = 100;
 /// A frame that came late (the machine is busy) halves the budget, down to
 /// [`FRAME_BUDGET_MIN_MS`]; each frame on time gives back a little.
 pub const FRAME_BUDGET_MS: f64 = 5.0;
+/// Late frames in a row that may skip their render (the simulation still runs; the
+/// next frame draws it): on a busy machine the page then draws less often instead of
+/// missing more frames.
+pub const LATE_FRAMES_UNDRAWN: u32 = 2;
 /// The least simulation a frame runs while playing (so play never stops).
 pub const FRAME_BUDGET_MIN_MS: f64 = 1.0;
 /// A frame later than this after the previous one, in microseconds, was missed (60 Hz
@@ -541,6 +545,8 @@ pub struct Playground {
     /// The simulation the next play frame may run, in milliseconds (see
     /// [`FRAME_BUDGET_MS`]).
     budget_ms: f64,
+    /// Late frames in a row whose render was skipped.
+    undrawn: u32,
     writes: u64,
     /// The exercise open, if any.
     pub exercise: Option<ExerciseRun>,
@@ -745,6 +751,7 @@ impl Playground {
             playing: false,
             due_us: 0,
             budget_ms: FRAME_BUDGET_MS,
+            undrawn: 0,
             speed: DEFAULT_SPEED,
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
@@ -879,19 +886,29 @@ impl Playground {
     }
 
     /// [`Playground::play_frame`] within the frame's budget of the page's clock
-    /// ([`FRAME_BUDGET_MS`], less after late frames).
+    /// ([`FRAME_BUDGET_MS`], less after late frames). Whether to draw: something ran,
+    /// and the frame is on time or [`LATE_FRAMES_UNDRAWN`] late ones went undrawn; or
+    /// nothing ran and the last frame was not drawn.
     pub fn frame(&mut self, elapsed_us: u32) -> bool {
-        self.budget_ms = if elapsed_us > LATE_FRAME_US {
+        let late = elapsed_us > LATE_FRAME_US;
+        self.budget_ms = if late {
             (self.budget_ms / 2.0).max(FRAME_BUDGET_MIN_MS)
         } else {
             (self.budget_ms + 0.25).min(FRAME_BUDGET_MS)
         };
         let deadline = crate::profile::now() + self.budget_ms;
         let ran = self.play_frame(elapsed_us, || crate::profile::now() < deadline);
-        if ran {
-            self.refresh_rules();
+        if !ran {
+            // What a late frame left undrawn is drawn now.
+            return std::mem::take(&mut self.undrawn) > 0;
         }
-        ran
+        self.refresh_rules();
+        if late && self.undrawn < LATE_FRAMES_UNDRAWN {
+            self.undrawn += 1;
+            return false;
+        }
+        self.undrawn = 0;
+        true
     }
 
     /// Runs what the play frames left cut, so that every other action sees whole
@@ -1692,6 +1709,32 @@ mod tests {
         assert!(framed.head_events() > cut_at, "the tick ran to its end");
         framed.play_frame(TICK_MS * 1_000, budget(u32::MAX));
         same_state(&ticked, &framed, "a write between ticks");
+    }
+
+    #[test]
+    fn late_frames_skip_at_most_two_renders_in_a_row() {
+        let mut p = fifteen_playing();
+        let (mut drawn, mut undrawn_in_a_row, mut most) = (0, 0, 0);
+        for _ in 0..60 {
+            let before = p.head_events();
+            let draw = p.frame(LATE_FRAME_US + 1);
+            if draw {
+                drawn += 1;
+                undrawn_in_a_row = 0;
+            } else if p.head_events() != before {
+                undrawn_in_a_row += 1;
+                most = most.max(undrawn_in_a_row);
+            }
+        }
+        assert!(drawn > 0, "late frames are still drawn now and then");
+        assert_eq!(most, LATE_FRAMES_UNDRAWN, "{most} late frames in a row went undrawn");
+        // An on-time frame with nothing to run draws what a late one left undrawn.
+        p.undrawn = 1;
+        p.due_us = 0;
+        if !p.head.is_stopped() {
+            assert!(p.frame(1), "the undrawn state is drawn");
+            assert!(!p.frame(1), "then nothing to draw");
+        }
     }
 
     #[test]
