@@ -279,6 +279,47 @@ async fn playing_with_the_keyboard_shifts_nothing_and_renders_fast() {
     s.close().await;
 }
 
+/// The rAF intervals the frame-time benchmark measures.
+const FRAMES: usize = 600;
+
+/// The `q` quantile (0..=1) of `v`, by the nearest rank.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN)
+}
+
+/// The frame-time benchmark's printout: rAF intervals, the page's work per frame (p50,
+/// p99, max of the total and of each part), and the simulated speed reached.
+fn frame_report(frames: &[f64], work: &[[f64; 3]], simulated_ms: f64, real_ms: f64) -> String {
+    let stats =
+        |v: &[f64]| format!("{:.1}/{:.1}/{:.1}", quantile(v, 0.5), quantile(v, 0.99), quantile(v, 1.0));
+    let total: Vec<f64> = work.iter().map(|w| w.iter().sum()).collect();
+    let part = |i: usize| stats(&work.iter().map(|w| w[i]).collect::<Vec<_>>());
+    let worst =
+        work.iter().zip(&total).max_by(|a, b| a.1.total_cmp(b.1)).map(|(w, _)| *w).unwrap_or_default();
+    let missed = frames.iter().filter(|&&f| f > 1.5 * 1000.0 / 60.0).count();
+    format!(
+        "frame times over {} frames, 3 clusters of 5 at 100×: rAF interval p50/p99/max = {} ms ({missed} longer than 25 ms)\n\
+         page work in {} frames: total p50/p99/max = {} ms; simulation {}, App body {}, children + DOM {}; \
+         worst frame sim/body/rest = {:.1}/{:.1}/{:.1} ms\n\
+         simulated {:.0} ms in {:.0} ms of real time ({:.0}×)",
+        frames.len(),
+        stats(frames),
+        work.len(),
+        stats(&total),
+        part(0),
+        part(1),
+        part(2),
+        worst[0],
+        worst[1],
+        worst[2],
+        simulated_ms,
+        real_ms,
+        simulated_ms / real_ms,
+    )
+}
+
 #[tokio::test]
 #[ignore = "needs the built playground and Chromium: run `make test`"]
 async fn frame_times_with_three_clusters_of_five_at_full_speed() {
@@ -297,12 +338,42 @@ async fn frame_times_with_three_clusters_of_five_at_full_speed() {
         Some(std::time::Duration::ZERO),
     );
     s.client.update_timeouts(patient).await.unwrap();
-    let script = "const done = arguments[arguments.length - 1]; const d = []; let last = performance.now(); \
+    // 600 rAF intervals, and the page's own work in each frame it simulated or rendered
+    // (`web/src/profile.rs`: [simulation, the App's body, children + DOM patch] in ms),
+    // and how far simulated time got meanwhile (the footer's `t = … ms`).
+    // Then, apart (a MutationObserver slows the page), the DOM mutations of 120 more
+    // frames, by the nearest element with an id or a section.
+    let script = "const done = arguments[arguments.length - 1]; const d = []; \
+                  const sim = () => parseInt(document.querySelector('footer.status span').textContent.slice(4)); \
+                  const t0 = sim(); window.zoolabProfile = []; let start = performance.now(); let last = start; \
                   let n = 0; function f(t) { d.push(t - last); last = t; \
-                  if (++n < 300) { requestAnimationFrame(f); } else { d.sort((a, b) => a - b); \
-                  done([d[150], d[296], d[299]]); } } requestAnimationFrame(f);";
-    let r = s.client.execute_async(script, vec![]).await.unwrap();
-    println!("frame times over 300 frames, 3 clusters of 5 at 100×: p50, p99, max (ms) = {r}");
+                  if (++n < FRAMES) { requestAnimationFrame(f); } else { const p = window.zoolabProfile; \
+                  window.zoolabProfile = undefined; const r = { frames: d, work: p, simulated: sim() - t0, real: t - start, \
+                  nodes: document.getElementsByTagName('*').length }; \
+                  let muts = 0; const by = {}; const mo = new MutationObserver(l => { muts += l.length; \
+                  for (const m of l) { let e = m.target.nodeType === 1 ? m.target : m.target.parentElement; \
+                  const a = e && e.closest('[id], section, footer, header, aside, .controls'); \
+                  const k = a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '.' + a.classList[0]) : '?'; \
+                  by[k] = (by[k] || 0) + 1; } }); \
+                  mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true }); \
+                  let m = 0; function g() { if (++m < 120) { requestAnimationFrame(g); } else { mo.disconnect(); \
+                  r.mutations = muts; r.by = Object.entries(by).sort((x, y) => y[1] - x[1]).slice(0, 8); done(r); } } \
+                  requestAnimationFrame(g); } } \
+                  requestAnimationFrame(f);"
+        .replace("FRAMES", &FRAMES.to_string());
+    let r = s.client.execute_async(&script, vec![]).await.unwrap();
+    let frames: Vec<f64> = serde_json::from_value(r["frames"].clone()).unwrap();
+    let work: Vec<[f64; 3]> = serde_json::from_value(r["work"].clone()).unwrap();
+    let simulated = r["simulated"].as_f64().unwrap();
+    let real = r["real"].as_f64().unwrap();
+    println!("{}", frame_report(&frames, &work, simulated, real));
+    println!(
+        "elements in the page: {}; DOM mutations in 120 more frames: {} (most, by the nearest element with an id or a section: {})",
+        r["nodes"], r["mutations"], r["by"]
+    );
+    assert_eq!(frames.len(), FRAMES);
+    assert!(!work.is_empty(), "the page reported its work while playing");
+    assert!(simulated > 0.0, "simulated time ran while playing");
     s.click("#play").await;
     assert_eq!(s.count(".server[data-role='LEADING']").await, 3, "each cluster elected a leader");
     assert_eq!(s.count("#violation").await, 0);

@@ -13,6 +13,7 @@ mod determinism;
 pub mod exercise_file;
 pub mod library;
 pub mod migview;
+pub mod profile;
 pub mod state;
 pub mod view;
 pub mod worldedit;

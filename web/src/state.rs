@@ -29,8 +29,27 @@ use zoolab_core::vecmap::VecMap;
 /// The replicated state of the simulator the scenarios run on.
 pub type SimWorld = World<zoolab_core::zab::zkdb::ZkDatabase>;
 
-/// The play timer's period, in real milliseconds.
+/// The play timer's period, in real milliseconds: while playing, every `TICK_MS` of real
+/// time appends one `run` step of the speed's simulated time (a "tick").
 pub const TICK_MS: u32 = 100;
+/// The most simulation one animation frame may run while playing, in real milliseconds:
+/// a tick that needs more is cut and goes on in the next frames (`Playground::frame`),
+/// so the page keeps drawing at 60 frames a second and high speeds run as fast as the
+/// machine allows instead. The rest of the frame's 16.7 ms is for the page's render.
+/// A frame that came late (the machine is busy) halves the budget, down to
+/// [`FRAME_BUDGET_MIN_MS`]; each frame on time gives back a little.
+pub const FRAME_BUDGET_MS: f64 = 5.0;
+/// Late frames in a row that may skip their render (the simulation still runs; the
+/// next frame draws it): on a busy machine the page then draws less often instead of
+/// missing more frames.
+pub const LATE_FRAMES_UNDRAWN: u32 = 2;
+/// The least simulation a frame runs while playing (so play never stops).
+pub const FRAME_BUDGET_MIN_MS: f64 = 1.0;
+/// A frame later than this after the previous one, in microseconds, was missed (60 Hz
+/// frames are 16,667 µs apart).
+pub const LATE_FRAME_US: u32 = 25_000;
+/// Events run between two looks at the clock while a frame plays.
+pub const FRAME_CHUNK: u64 = 64;
 /// The speeds offered: a label and the simulated milliseconds one tick runs.
 pub const SPEEDS: [(&str, u64); 8] = [
     ("0.1×", 10),
@@ -142,8 +161,11 @@ pub enum Action {
     Pause,
     /// Play if paused, pause if playing (the space bar).
     TogglePlay,
-    /// One tick of the play timer: run the speed's simulated time.
+    /// One tick of the play timer: run the speed's simulated time (all of it at once).
     Tick,
+    /// One animation frame while playing, with the real time since the previous one in
+    /// microseconds: runs the ticks due, within the frame's budget ([`FRAME_BUDGET_MS`]).
+    Frame(u32),
     /// Choose a speed (an index into [`SPEEDS`]).
     SetSpeed(usize),
     /// Run exactly one event (the → key).
@@ -518,6 +540,13 @@ pub struct Playground {
     pub config_rules: Vec<Option<String>>,
     /// The trace records of the world shown when `rules` were last looked for.
     rules_at: u64,
+    /// Real time played since the latest tick, in microseconds (at most one tick's).
+    due_us: u32,
+    /// The simulation the next play frame may run, in milliseconds (see
+    /// [`FRAME_BUDGET_MS`]).
+    budget_ms: f64,
+    /// Late frames in a row whose render was skipped.
+    undrawn: u32,
     writes: u64,
     /// The exercise open, if any.
     pub exercise: Option<ExerciseRun>,
@@ -720,6 +749,9 @@ impl Playground {
             past: None,
             checkpoints: Checkpoints::new(true),
             playing: false,
+            due_us: 0,
+            budget_ms: FRAME_BUDGET_MS,
+            undrawn: 0,
             speed: DEFAULT_SPEED,
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
@@ -763,15 +795,139 @@ impl Playground {
         &mut self,
         f: impl FnOnce(&mut Runner<SimDriver>) -> Result<(), String>,
     ) -> Result<(), String> {
+        self.run_head_within(f, None)
+    }
+
+    /// [`Playground::run_head`], and, with `more`, every [`FRAME_CHUNK`] events a look at
+    /// whether there is time for more: if not, the head stays stopped where it is, its
+    /// step cut (a later frame resumes it, [`Playground::frame`]; any other action
+    /// finishes it first, [`Playground::finish_frames`]).
+    fn run_head_within(
+        &mut self,
+        f: impl FnOnce(&mut Runner<SimDriver>) -> Result<(), String>,
+        mut more: Option<&mut dyn FnMut() -> bool>,
+    ) -> Result<(), String> {
         let names = self.clusters();
-        self.head.resume(self.checkpoints.next_stop(self.head.driver().events()));
+        let chunked = more.is_some();
+        let stops = |pg: &Self| {
+            let at = pg.head.driver().events();
+            let checkpoint = pg.checkpoints.next_stop(at);
+            let chunk = chunked.then_some(at + FRAME_CHUNK);
+            let stop = match (checkpoint, chunk) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            (checkpoint, stop)
+        };
+        let (mut checkpoint, stop) = stops(self);
+        self.head.resume(stop);
         let r = f(&mut self.head);
         while self.head.is_stopped() {
-            self.checkpoints.take(&mut self.head, &names);
-            self.head.resume(self.checkpoints.next_stop(self.head.driver().events()));
+            if checkpoint.is_some_and(|c| self.head.driver().events() >= c) {
+                self.checkpoints.take(&mut self.head, &names);
+            }
+            if let Some(more) = more.as_mut() {
+                if !more() {
+                    break;
+                }
+            }
+            let stop;
+            (checkpoint, stop) = stops(self);
+            self.head.resume(stop);
             self.head.run_all();
         }
         r
+    }
+
+    /// Plays one animation frame: `elapsed_us` of real time since the previous frame
+    /// makes ticks due (one `run` step of the speed's simulated time every [`TICK_MS`],
+    /// exactly the steps a timer would append), and they run while `more` says the
+    /// frame has time left. A tick that does not fit is cut and goes on in the next
+    /// frame; no new one is due before it ends, and at most one is ever owed, so a
+    /// machine too slow for the speed plays slower rather than falling behind. What
+    /// happens is the same however the ticks are cut (the run is a function of its
+    /// steps), only when it is shown changes. Whether anything ran (else nothing
+    /// changed to draw).
+    pub fn play_frame(&mut self, elapsed_us: u32, mut more: impl FnMut() -> bool) -> bool {
+        if !self.playing {
+            return false;
+        }
+        let tick = TICK_MS * 1_000;
+        // At most one tick is ever owed (after a stall, or while a cut one runs).
+        self.due_us = self.due_us.saturating_add(elapsed_us).min(tick);
+        let mut ran = false;
+        loop {
+            if self.head.is_stopped() {
+                ran = true;
+                let _ = self.run_head_within(
+                    |h| {
+                        h.run_all();
+                        Ok(())
+                    },
+                    Some(&mut more),
+                );
+                self.stop_if_broken();
+                if self.head.is_stopped() || !self.playing {
+                    break;
+                }
+            }
+            if self.due_us < tick || !more() {
+                break;
+            }
+            self.due_us -= tick;
+            ran = true;
+            let ms = SPEEDS[self.speed.min(SPEEDS.len() - 1)].1;
+            self.append_within(Step::Run(scenario::Millis(ms)), Some(&mut more));
+            if !self.playing {
+                break;
+            }
+        }
+        ran
+    }
+
+    /// [`Playground::play_frame`] within the frame's budget of the page's clock
+    /// ([`FRAME_BUDGET_MS`], less after late frames). Whether to draw: something ran,
+    /// and the frame is on time or [`LATE_FRAMES_UNDRAWN`] late ones went undrawn; or
+    /// nothing ran and the last frame was not drawn.
+    pub fn frame(&mut self, elapsed_us: u32) -> bool {
+        let late = elapsed_us > LATE_FRAME_US;
+        self.budget_ms = if late {
+            (self.budget_ms / 2.0).max(FRAME_BUDGET_MIN_MS)
+        } else {
+            (self.budget_ms + 0.25).min(FRAME_BUDGET_MS)
+        };
+        let deadline = crate::profile::now() + self.budget_ms;
+        let ran = self.play_frame(elapsed_us, || crate::profile::now() < deadline);
+        if !ran {
+            // What a late frame left undrawn is drawn now.
+            return std::mem::take(&mut self.undrawn) > 0;
+        }
+        self.refresh_rules();
+        if late && self.undrawn < LATE_FRAMES_UNDRAWN {
+            self.undrawn += 1;
+            return false;
+        }
+        self.undrawn = 0;
+        true
+    }
+
+    /// Runs what the play frames left cut, so that every other action sees whole
+    /// ticks, as if each had run at once.
+    fn finish_frames(&mut self) {
+        if self.head.is_stopped() {
+            let _ = self.run_head(|h| {
+                h.run_all();
+                Ok(())
+            });
+            self.stop_if_broken();
+        }
+    }
+
+    /// A broken invariant stops the play.
+    fn stop_if_broken(&mut self) {
+        if self.head.driver().violation().is_some() {
+            self.playing = false;
+        }
     }
 
     /// The run stopped at `position` events: resumed from the nearest state before it
@@ -937,6 +1093,11 @@ impl Playground {
 
     /// Appends a step to the run (forking first when scrubbed back).
     fn append(&mut self, step: Step) {
+        self.append_within(step, None);
+    }
+
+    /// [`Playground::append`], cut when `more` says so ([`Playground::run_head_within`]).
+    fn append_within(&mut self, step: Step, more: Option<&mut dyn FnMut() -> bool>) {
         if let Some(lock) = self.lock() {
             if !lock.permits(&step) {
                 return self.error(format!(
@@ -950,12 +1111,10 @@ impl Playground {
             }
         }
         self.fork_if_past();
-        if let Err(e) = self.run_head(|h| h.append(step)) {
+        if let Err(e) = self.run_head_within(|h| h.append(step), more) {
             self.error(format!("That step cannot run: {e}"));
         }
-        if self.head.driver().violation().is_some() {
-            self.playing = false;
-        }
+        self.stop_if_broken();
     }
 
     /// Reads one step of the scenario language in the context of this scenario.
@@ -1050,6 +1209,11 @@ impl Playground {
 
     /// Applies one action.
     pub fn apply(&mut self, action: Action) {
+        if let Action::Frame(us) = action {
+            self.frame(us);
+            return;
+        }
+        self.finish_frames();
         let refresh = !matches!(
             action,
             Action::Tick
@@ -1092,6 +1256,7 @@ impl Playground {
                 // A broken ZAB invariant or migration rule stops the run for good.
                 if self.shown().driver().violation().is_none() {
                     self.playing = true;
+                    self.due_us = 0;
                 }
             }
             Action::Pause => self.playing = false,
@@ -1105,6 +1270,7 @@ impl Playground {
                     self.append(Step::Run(scenario::Millis(ms)));
                 }
             }
+            Action::Frame(_) => {}
             Action::SetSpeed(i) => self.speed = i.min(SPEEDS.len() - 1),
             Action::StepEvent => self.append(Step::Step(1)),
             Action::RunFor(ms) => self.append(Step::Run(scenario::Millis(ms))),
@@ -1279,7 +1445,15 @@ impl Reducible for Model {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        self.pg.borrow_mut().apply(action);
+        if let Action::Frame(us) = action {
+            let ran = self.pg.borrow_mut().frame(us);
+            crate::profile::mark(1);
+            if !ran {
+                return self; // nothing to draw
+            }
+        } else {
+            self.pg.borrow_mut().apply(action);
+        }
         Rc::new(Model { pg: self.pg.clone(), version: self.version + 1 })
     }
 }
@@ -1461,6 +1635,122 @@ mod tests {
         }
         p.apply(Action::Pause);
         p
+    }
+
+    /// The "3 clusters of 5" world at 100×, playing.
+    pub(super) fn fifteen_playing() -> Playground {
+        let (_, text) = TOPOLOGIES.iter().find(|(l, _)| *l == "3 clusters of 5").unwrap();
+        let mut p = Playground::open(&Source::Text(text.to_string())).unwrap();
+        p.speed = SPEEDS.len() - 1;
+        p.apply(Action::Play);
+        p
+    }
+
+    /// A frame budget of `chunks` looks at the clock.
+    fn budget(chunks: u32) -> impl FnMut() -> bool {
+        let mut left = chunks;
+        move || {
+            let go = left > 0;
+            left = left.saturating_sub(1);
+            go
+        }
+    }
+
+    /// Plays `frames` frames of 60 Hz with budgets from a seeded sequence; how many
+    /// ended with a tick cut.
+    fn play_frames(p: &mut Playground, frames: usize, seed: u64) -> usize {
+        let mut x = seed;
+        let mut cut = 0;
+        for _ in 0..frames {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let chunks = (x >> 33) as u32 % 6;
+            p.play_frame(16_667, budget(chunks));
+            cut += usize::from(p.head.is_stopped());
+        }
+        cut
+    }
+
+    /// The same world played by `ticks` whole ticks.
+    fn ticked(ticks: usize) -> Playground {
+        let mut p = fifteen_playing();
+        for _ in 0..ticks {
+            p.apply(Action::Tick);
+        }
+        p
+    }
+
+    #[test]
+    fn frames_cut_ticks_and_the_run_is_the_same_as_whole_ticks() {
+        for seed in [1, 2, 3] {
+            let mut framed = fifteen_playing();
+            let steps = framed.head.scenario().steps.len();
+            let cut = play_frames(&mut framed, 60, seed);
+            assert!(cut > 0, "seed {seed}: some ticks were cut");
+            framed.apply(Action::Pause); // finishes the tick cut
+            let ticks = framed.head.scenario().steps.len() - steps;
+            assert!(ticks >= 2, "seed {seed}: {ticks} ticks");
+            let ticked = ticked(ticks);
+            same_state(&ticked, &framed, &format!("seed {seed}"));
+            assert_eq!(ticked.scenario().to_string(), framed.scenario().to_string(), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn an_action_while_a_tick_is_cut_finishes_the_tick_first() {
+        let mut ticked = ticked(1);
+        ticked.apply(Action::Write("b".into()));
+        ticked.apply(Action::Tick);
+        let mut framed = fifteen_playing();
+        framed.play_frame(TICK_MS * 1_000, budget(2));
+        assert!(framed.head.is_stopped(), "the tick was cut");
+        let cut_at = framed.head_events();
+        framed.apply(Action::Write("b".into()));
+        assert!(!framed.head.is_stopped());
+        assert!(framed.head_events() > cut_at, "the tick ran to its end");
+        framed.play_frame(TICK_MS * 1_000, budget(u32::MAX));
+        same_state(&ticked, &framed, "a write between ticks");
+    }
+
+    #[test]
+    fn late_frames_skip_at_most_two_renders_in_a_row() {
+        let mut p = fifteen_playing();
+        let (mut drawn, mut undrawn_in_a_row, mut most) = (0, 0, 0);
+        for _ in 0..60 {
+            let before = p.head_events();
+            let draw = p.frame(LATE_FRAME_US + 1);
+            if draw {
+                drawn += 1;
+                undrawn_in_a_row = 0;
+            } else if p.head_events() != before {
+                undrawn_in_a_row += 1;
+                most = most.max(undrawn_in_a_row);
+            }
+        }
+        assert!(drawn > 0, "late frames are still drawn now and then");
+        assert_eq!(most, LATE_FRAMES_UNDRAWN, "{most} late frames in a row went undrawn");
+        // An on-time frame with nothing to run draws what a late one left undrawn.
+        p.undrawn = 1;
+        p.due_us = 0;
+        if !p.head.is_stopped() {
+            assert!(p.frame(1), "the undrawn state is drawn");
+            assert!(!p.frame(1), "then nothing to draw");
+        }
+    }
+
+    #[test]
+    fn frames_owe_at_most_one_tick_and_none_while_paused() {
+        let mut p = fifteen_playing();
+        let steps = p.head.scenario().steps.len();
+        // A frame after a long stall (a hidden tab): one tick, not a backlog.
+        assert!(p.play_frame(60_000_000, budget(u32::MAX)));
+        assert_eq!(p.head.scenario().steps.len(), steps + 1);
+        assert!(!p.play_frame(1, budget(u32::MAX)), "nothing due");
+        // Less than a tick of real time: nothing runs, nothing to draw.
+        assert!(!p.play_frame(TICK_MS * 1_000 - 2, budget(u32::MAX)));
+        p.apply(Action::Pause);
+        let at = p.head_events();
+        assert!(!p.play_frame(TICK_MS * 10_000, budget(u32::MAX)));
+        assert_eq!(p.head_events(), at);
     }
 
     fn same_state(a: &Playground, b: &Playground, at: &str) {
@@ -1933,6 +2223,49 @@ mod timing {
             rss / 1024
         );
         hash
+    }
+
+    /// What one render's view models cost natively, each alone, in the "3 clusters of
+    /// 5" world at 100× after 30 ticks, and what a play frame's simulation runs:
+    /// `cargo test --release -p zoolab-web view_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn view_timing() {
+        use crate::view;
+        use std::time::Instant;
+        let mut p = super::tests::fifteen_playing();
+        let t = Instant::now();
+        let before = p.head_events();
+        for _ in 0..30 {
+            p.apply(Action::Tick);
+        }
+        let per_tick = t.elapsed() / 30;
+        println!("a tick (10 s simulated): {per_tick:.2?}, {} events", (p.head_events() - before) / 30);
+        let names = p.clusters();
+        let time = |what: &str, f: &mut dyn FnMut() -> usize| {
+            let t = Instant::now();
+            let mut n = 0;
+            for _ in 0..100 {
+                n += f();
+            }
+            println!("{what}: {:.1?} ({})", t.elapsed() / 100, n / 100);
+        };
+        time("clusters", &mut || view::clusters(&p).len());
+        time("spacetime", &mut || view::spacetime(&p).lanes.len());
+        time("trace_tail", &mut || view::trace_tail(p.world(), view::TRACE_LINES, &names).len());
+        time("invariants", &mut || view::invariants(p.world()).len());
+        time("inspector", &mut || usize::from(view::inspector(&p).is_some()));
+        time("client_log", &mut || view::client_log(&p).len());
+        time("console", &mut || usize::from(view::console(&p, "a", None).is_some()));
+        time("violation", &mut || usize::from(view::violation(&p).is_some()));
+        time("network", &mut || view::network(&p).latency_min_ms as usize);
+        time("scenario + text", &mut || p.scenario().to_string().len());
+        time("migview::migration", &mut || usize::from(crate::migview::migration(&p).is_some()));
+        time("migview::violation", &mut || usize::from(crate::migview::violation(&p).is_some()));
+        time("migview::servers", &mut || crate::migview::servers(&p).len());
+        time("clients_of", &mut || view::clients_of(&p, "a").len());
+        time("progress text", &mut || p.progress.to_text().len());
+        time("lock", &mut || usize::from(p.lock().is_some()));
     }
 
     /// What scrubbing costs: `cargo test --release -p zoolab-web replay_timing -- --ignored

@@ -549,7 +549,7 @@ impl SimDriver {
     }
 
     fn serving(&self, (c, id): (usize, ServerId)) -> bool {
-        self.world.servers_in(c).iter().any(|v| v.id == id && v.serving && v.role != Role::Down && !v.paused)
+        self.world.serves(c, id)
     }
 
     fn db(&self, (c, id): (usize, ServerId)) -> Option<&ZkDatabase> {
@@ -616,10 +616,10 @@ impl SimDriver {
     fn deliver_watch_events(&mut self) {
         let mut delivered: Vec<((usize, ServerId), tree::WatchedEvent)> = Vec::new();
         for c in 0..self.clusters.len() {
-            for v in self.world.servers_in(c) {
-                let at = (c, v.id);
-                let inc = self.world.incarnation(c, v.id);
-                let Some(db) = self.world.server(c, v.id).map(|s| s.state()) else {
+            for (id, serving) in self.world.serving_in(c) {
+                let at = (c, id);
+                let inc = self.world.incarnation(c, id);
+                let Some(db) = self.world.server(c, id).map(|s| s.state()) else {
                     self.facing.remove(&at);
                     continue;
                 };
@@ -631,21 +631,24 @@ impl SimDriver {
                 // A server that stops serving closes every connection and forgets its
                 // watches (ZooKeeper shuts its ZooKeeperServer down); its tree may be
                 // reloaded meanwhile, so the cursor starts again.
-                let fresh = f.inc != inc || db.applied_count() < f.cursor || !v.serving;
+                let fresh = f.inc != inc || db.applied_count() < f.cursor || !serving;
                 if fresh {
                     self.next_gen += 1;
                     let gen = self.next_gen;
                     *f = Facing { gen, inc, cursor: db.applied_count(), watches: WatchManager::new() };
                     continue;
                 }
-                let auths: VecMap<SessionId, AuthInfo> =
-                    self.clients.iter().filter_map(|cl| cl.session.map(|s| (s.0, cl.auth.clone()))).collect();
                 let mut triggers = Vec::new();
                 match db.triggers_since(f.cursor) {
                     Ok(it) => triggers.extend(it.flat_map(|(_, t)| t.iter().cloned())),
                     Err(_) => f.watches = WatchManager::new(),
                 }
                 f.cursor = db.applied_count();
+                if triggers.is_empty() {
+                    continue; // nothing fires (the usual case: this runs after every event)
+                }
+                let auths: VecMap<SessionId, AuthInfo> =
+                    self.clients.iter().filter_map(|cl| cl.session.map(|s| (s.0, cl.auth.clone()))).collect();
                 for e in f.watches.trigger(&triggers, |w| auths.get(&w)) {
                     delivered.push((at, e));
                 }
@@ -848,7 +851,7 @@ impl SimDriver {
     fn track_sessions(&mut self, c: usize) {
         let now = self.world.now();
         let leader = self.world.leader(c).map(|id| {
-            let epoch = self.world.servers_in(c).iter().find(|v| v.id == id).map_or(Epoch(0), |v| v.epoch);
+            let epoch = self.world.server(c, id).map_or(Epoch(0), |s| s.status().current_epoch);
             (id, epoch)
         });
         let Some((lid, lepoch)) = leader else {

@@ -580,7 +580,31 @@ impl<R: Replicated> World<R> {
 
     /// The established, serving leader of cluster `c`, if any.
     pub fn leader(&self, c: usize) -> Option<ServerId> {
-        self.servers_in(c).iter().find(|v| v.role == Role::Leading && v.serving).map(|v| v.id)
+        // What `servers_in` would say (role LEADING and serving), without its views:
+        // the simulated clients ask after every event.
+        self.clusters[c]
+            .nodes
+            .iter()
+            .find(|n| {
+                n.server.as_ref().is_some_and(|s| {
+                    let st = s.status();
+                    st.state == PeerState::Leading && st.serving
+                })
+            })
+            .map(|n| n.id)
+    }
+
+    /// Cluster `c`'s servers in id order, each with whether it serves clients (its
+    /// [`ServerView`]'s `id` and `serving`), without building the views.
+    pub fn serving_in(&self, c: usize) -> impl Iterator<Item = (ServerId, bool)> + '_ {
+        self.clusters[c].nodes.iter().map(|n| (n.id, n.server.as_ref().is_some_and(|s| s.status().serving)))
+    }
+
+    /// Whether server `id` of cluster `c` is up, serving clients and not paused (its
+    /// [`ServerView`]'s `serving && !paused`); `false` for a server it does not have.
+    pub fn serves(&self, c: usize, id: ServerId) -> bool {
+        let n = self.clusters.get(c).and_then(|cl| cl.nodes.iter().find(|n| n.id == id));
+        n.is_some_and(|n| n.paused_until <= self.now && n.server.as_ref().is_some_and(|s| s.status().serving))
     }
 
     /// The trace records kept (the last `trace_capacity`).

@@ -7,12 +7,14 @@ use crate::components::{
 use crate::library::SCENARIOS;
 use crate::migview;
 use crate::state::{
-    Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS, TICK_MS,
+    Action, Banner, LinkKind, Model, Playground, Progress, Source, PROGRESS_KEY, SPEEDS, STEP_KINDS,
     TOPOLOGIES,
 };
 use crate::view;
 use gloo::events::EventListener;
-use gloo::timers::callback::Interval;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -54,6 +56,52 @@ fn initial_run() -> Playground {
     }
 }
 
+/// The frame loop's callback, shared with the loop (which re-requests it each frame).
+type FrameCallback = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
+
+/// Calls its function at every animation frame (`requestAnimationFrame`) with the real
+/// time since the previous frame, in microseconds, until dropped.
+struct FrameLoop {
+    id: Rc<Cell<i32>>,
+    callback: FrameCallback,
+}
+
+impl FrameLoop {
+    fn start(mut f: impl FnMut(u32) + 'static) -> FrameLoop {
+        let id = Rc::new(Cell::new(0));
+        let callback: FrameCallback = Rc::default();
+        let mut last: Option<f64> = None;
+        let (next_id, next) = (id.clone(), Rc::downgrade(&callback));
+        *callback.borrow_mut() = Some(Closure::new(move |t: f64| {
+            crate::profile::mark(0);
+            if let Some(l) = last {
+                f(((t - l).max(0.0) * 1_000.0) as u32);
+            }
+            last = Some(t);
+            if let Some(cb) = next.upgrade() {
+                if let Some(cb) = cb.borrow().as_ref() {
+                    next_id.set(request_frame(cb));
+                }
+            }
+        }));
+        if let Some(cb) = callback.borrow().as_ref() {
+            id.set(request_frame(cb));
+        }
+        FrameLoop { id, callback }
+    }
+}
+
+fn request_frame(cb: &Closure<dyn FnMut(f64)>) -> i32 {
+    gloo::utils::window().request_animation_frame(cb.as_ref().unchecked_ref()).unwrap_or(0)
+}
+
+impl Drop for FrameLoop {
+    fn drop(&mut self) {
+        let _ = gloo::utils::window().cancel_animation_frame(self.id.get());
+        self.callback.borrow_mut().take();
+    }
+}
+
 fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
     e.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -63,7 +111,10 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
 /// The whole playground.
 #[function_component(App)]
 pub fn app() -> Html {
+    crate::profile::mark(2);
     let model = use_reducer(|| Model::new(initial()));
+    // The frame's profile, when the benchmark asks for it (`profile.rs`): after every render.
+    use_effect(crate::profile::done);
     // Opening a built-in or a link waits, in the page, for its text to be fetched or the
     // link to be inflated (`Source::prepare`); everything else is dispatched at once.
     let dispatch = {
@@ -82,12 +133,13 @@ pub fn app() -> Html {
     let pg = model.pg.borrow();
     let playing = pg.playing;
 
-    // The play timer: one tick every TICK_MS while playing.
+    // Play: one `Action::Frame` per animation frame while playing (`Playground::frame`
+    // runs the ticks due within the frame's budget, so the page keeps drawing).
     {
         let dispatch = dispatch.clone();
         use_effect_with(playing, move |&playing| {
-            let timer = playing.then(|| Interval::new(TICK_MS, move || dispatch.emit(Action::Tick)));
-            move || drop(timer)
+            let frames = playing.then(|| FrameLoop::start(move |us| dispatch.emit(Action::Frame(us))));
+            move || drop(frames)
         });
     }
     // Keyboard: space plays or pauses, → steps one event, ← goes back one.
@@ -232,7 +284,7 @@ pub fn app() -> Html {
             }
         })
     };
-    html! {
+    let page = html! {
         <main class={classes!("playground", pg.in_past().then_some("past"))}>
             <header class="topbar">
                 <h1 title="zoolab: a ZooKeeper laboratory">{ "zoolab" }</h1>
@@ -399,7 +451,9 @@ pub fn app() -> Html {
                 </span>
             </footer>
         </main>
-    }
+    };
+    crate::profile::mark(3);
+    page
 }
 
 /// Where a broken invariant or migration rule happened: the scenario's step that was
