@@ -18,8 +18,8 @@
 //! wasm), which need no packing; the order, and so every trace, is the same.
 
 use super::node::Node;
-use std::borrow::Borrow;
 use crate::vecmap::{BrowserMap, BrowserSet};
+use std::borrow::Borrow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -381,7 +381,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<PathKey>(), std::mem::size_of::<String>());
         assert_eq!(
             format!("{m:?}"),
-            format!("{:?}", sorted.iter().map(|p| (*p, Node::default())).collect::<std::collections::BTreeMap<_, _>>())
+            format!(
+                "{:?}",
+                sorted.iter().map(|p| (*p, Node::default())).collect::<std::collections::BTreeMap<_, _>>()
+            )
         );
     }
 }
