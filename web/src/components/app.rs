@@ -20,6 +20,10 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 use zoolab_core::scenario::classroom::Control;
 
+/// While playing, the space-time diagram is drawn again at most this often (real
+/// milliseconds): ten times a second.
+const SPACETIME_PLAY_MS: f64 = 100.0;
+
 /// The browser's local storage, when the page may use it.
 fn storage() -> Option<web_sys::Storage> {
     gloo::utils::window().local_storage().ok().flatten()
@@ -132,6 +136,24 @@ pub fn app() -> Html {
     };
     let pg = model.pg.borrow();
     let playing = pg.playing;
+    // While playing, the space-time diagram is drawn anew at most every
+    // `SPACETIME_PLAY_MS` of real time (at high speed its 90 columns all change every
+    // frame, faster than anyone can read them, and were about half the page's DOM
+    // changes); paused or stepping, it shows the step shown.
+    let spacetime_shown = use_mut_ref(|| (f64::NEG_INFINITY, None::<view::SpaceTime>));
+    let spacetime = {
+        let mut shown = spacetime_shown.borrow_mut();
+        let now = crate::profile::now();
+        let fresh = !playing || now - shown.0 >= SPACETIME_PLAY_MS;
+        match shown.1.clone() {
+            Some(st) if !fresh => st,
+            _ => {
+                let st = view::spacetime(&pg);
+                *shown = (now, Some(st.clone()));
+                st
+            }
+        }
+    };
 
     // Play: one `Action::Frame` per animation frame while playing (`Playground::frame`
     // runs the ticks due within the frame's budget, so the page keeps drawing).
@@ -404,7 +426,7 @@ pub fn app() -> Html {
                 </aside>
             </div>
             { timeline(&TimelineProps { position: pg.position(), head: pg.head_events(), time_ms: pg.world().now(),
-                      trace: view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters()), spacetime: view::spacetime(&pg), on_action: dispatch.clone() }) }
+                      trace: view::trace_tail(pg.world(), view::TRACE_LINES, &pg.clusters()), spacetime, on_action: dispatch.clone() }) }
             <ZkConsole clusters={names.clone()} cluster={console_cluster} view={console_view} locked={!pg.allows(Control::Client)}
                        complete={complete} on_action={dispatch.clone()} />
             <section class="panel console" aria-label="scenario">
