@@ -1092,6 +1092,68 @@ mod tests {
         }
     }
 
+    /// A store at epoch 1 holding records 1 to 5 (synced), whose checkpoint thread
+    /// pauses at each crash point while a test copies the directory: the state a kill -9
+    /// there would leave.
+    struct CrashRig {
+        base: PathBuf,
+        dir: PathBuf,
+        s: QStore,
+        d: Durable<ZkDatabase>,
+        /// The crash point reached.
+        at: std::sync::mpsc::Receiver<&'static str>,
+        /// Lets the checkpoint's thread go on.
+        go: std::sync::mpsc::Sender<()>,
+    }
+
+    impl CrashRig {
+        fn new(name: &str) -> CrashRig {
+            let base = std::env::temp_dir().join(format!("zoolab-qstore-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            let dir = base.join("live");
+            let mut s = QStore::open(&dir).unwrap();
+            let mut d = s.take_durable();
+            step(&mut s, &mut d, &[PersistOp::AcceptedEpoch(Epoch(1)), PersistOp::CurrentEpoch(Epoch(1))]);
+            for z in 1..=5 {
+                step(&mut s, &mut d, &[append(z)]);
+            }
+            s.wal().sync().unwrap();
+            let (tx, at) = std::sync::mpsc::channel::<&'static str>();
+            let (go, go_rx) = std::sync::mpsc::channel::<()>();
+            let go_rx = Mutex::new(go_rx);
+            s.crash_point = Some(Arc::new(move |at| {
+                tx.send(at).unwrap();
+                lock(&go_rx).recv().unwrap();
+            }));
+            CrashRig { base, dir, s, d, at, go }
+        }
+
+        /// Copies of the directory at each crash point of the checkpoint being written,
+        /// to "log in place"; `then` runs (its records synced) once it started.
+        fn states(
+            &mut self,
+            mut then: impl FnMut(&mut QStore, &mut Durable<ZkDatabase>),
+        ) -> Vec<(&'static str, PathBuf)> {
+            let CrashRig { base, dir, s, d, at: reached, go } = self;
+            let mut states = Vec::new();
+            for (i, at) in reached.iter().enumerate() {
+                if i == 0 {
+                    then(s, d);
+                    s.wal().sync().unwrap();
+                }
+                let copy = base.join(format!("crash-{i}"));
+                copy_dir(dir, &copy);
+                states.push((at, copy));
+                go.send(()).unwrap();
+                if at == "log in place" {
+                    break;
+                }
+            }
+            s.shared.wait_for_checkpoint();
+            states
+        }
+    }
+
     /// A crash (kill -9) at every point of a background checkpoint recovers either the
     /// old checkpoint with its whole log (and the next log, once the old one is synced),
     /// or the new one with the log after it, and loses nothing that was acknowledged
@@ -1099,50 +1161,20 @@ mod tests {
     /// only once the old log is synced).
     #[test]
     fn a_crash_at_every_point_of_a_background_checkpoint_recovers() {
-        let base = std::env::temp_dir().join(format!("zoolab-qstore-bg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let dir = base.join("live");
-        let mut s = QStore::open(&dir).unwrap();
-        let mut d = s.take_durable();
-        step(&mut s, &mut d, &[PersistOp::AcceptedEpoch(Epoch(1)), PersistOp::CurrentEpoch(Epoch(1))]);
-        for z in 1..=5 {
-            step(&mut s, &mut d, &[append(z)]);
-        }
-        s.wal().sync().unwrap();
-        // The crash points pause the checkpoint's thread while this test copies the
-        // directory: the state a kill -9 there would leave.
-        let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let go_rx = Mutex::new(go_rx);
-        s.crash_point = Some(Arc::new(move |at| {
-            tx.send(at).unwrap();
-            lock(&go_rx).recv().unwrap();
-        }));
+        let mut rig = CrashRig::new("bg");
         // Record 6 queued (not synced) before the snapshot, in the same step, then 7
         // after it (both in the old log and in the checkpoint); 8 and 9 in later steps
         // go to the next log.
         let snap = {
-            let mut e = d.clone();
+            let mut e = rig.d.clone();
             e.apply(&append(6));
             snapshot_of(&e)
         };
-        assert_eq!(step(&mut s, &mut d, &[append(6), snap, append(7)]), Some(1));
-        let mut states = Vec::new();
-        for (i, at) in rx.iter().enumerate() {
-            if i == 0 {
-                step(&mut s, &mut d, &[append(8)]);
-                step(&mut s, &mut d, &[append(9)]);
-                s.wal().sync().unwrap();
-            }
-            let copy = base.join(format!("crash-{i}"));
-            copy_dir(&dir, &copy);
-            states.push((at, copy));
-            go_tx.send(()).unwrap();
-            if at == "log in place" {
-                break;
-            }
-        }
-        s.shared.wait_for_checkpoint();
+        assert_eq!(step(&mut rig.s, &mut rig.d, &[append(6), snap, append(7)]), Some(1));
+        let states = rig.states(|s, d| {
+            step(s, d, &[append(8)]);
+            step(s, d, &[append(9)]);
+        });
         let points: Vec<_> = states.iter().map(|(at, _)| *at).collect();
         assert_eq!(points, ["started", "old log synced", "checkpoint in place", "log in place"]);
         for (at, copy) in &states {
@@ -1163,9 +1195,9 @@ mod tests {
             // And once more: what recovery left behind recovers the same.
             assert_eq!(recovered(copy), expect, "a second restart after a crash at {at}");
         }
-        drop(s);
-        assert_eq!(recovered(&dir), (Epoch(1), Zxid(6), Zxid(9)));
-        let _ = std::fs::remove_dir_all(&base);
+        drop(rig.s);
+        assert_eq!(recovered(&rig.dir), (Epoch(1), Zxid(6), Zxid(9)));
+        let _ = std::fs::remove_dir_all(&rig.base);
     }
 
     /// The callback that releases a snapshot's records steps the member, whose next step
@@ -1200,23 +1232,7 @@ mod tests {
     /// records wait for the checkpoint), even once the old log is synced.
     #[test]
     fn a_crash_while_an_installed_snap_is_written_recovers_the_old_state_or_the_new() {
-        let base = std::env::temp_dir().join(format!("zoolab-qstore-snap-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let dir = base.join("live");
-        let mut s = QStore::open(&dir).unwrap();
-        let mut d = s.take_durable();
-        step(&mut s, &mut d, &[PersistOp::AcceptedEpoch(Epoch(1)), PersistOp::CurrentEpoch(Epoch(1))]);
-        for z in 1..=5 {
-            step(&mut s, &mut d, &[append(z)]);
-        }
-        s.wal().sync().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let go_rx = Mutex::new(go_rx);
-        s.crash_point = Some(Arc::new(move |at| {
-            tx.send(at).unwrap();
-            lock(&go_rx).recv().unwrap();
-        }));
+        let mut rig = CrashRig::new("snap");
         // A leader's snapshot at 20 (another history), then 21 in the same step.
         let snap = {
             let mut other = Durable::<ZkDatabase>::default();
@@ -1226,22 +1242,10 @@ mod tests {
             let PersistOp::Snapshot(z, snap) = snapshot_of(&other) else { unreachable!() };
             PersistOp::Install(z, snap)
         };
-        assert_eq!(step(&mut s, &mut d, &[append(6), snap, append(21)]), Some(1));
-        let mut states = Vec::new();
-        for (i, at) in rx.iter().enumerate() {
-            if i == 0 {
-                step(&mut s, &mut d, &[append(22)]);
-                s.wal().sync().unwrap();
-            }
-            let copy = base.join(format!("crash-{i}"));
-            copy_dir(&dir, &copy);
-            states.push((at, copy));
-            go_tx.send(()).unwrap();
-            if at == "log in place" {
-                break;
-            }
-        }
-        s.shared.wait_for_checkpoint();
+        assert_eq!(step(&mut rig.s, &mut rig.d, &[append(6), snap, append(21)]), Some(1));
+        let states = rig.states(|s, d| {
+            step(s, d, &[append(22)]);
+        });
         for (at, copy) in &states {
             let expect = match *at {
                 "started" => (Epoch(1), Zxid(0), Zxid(5)),
@@ -1252,9 +1256,9 @@ mod tests {
             assert!(!copy.join("zoolab-q/wal.next").exists(), "{at}: wal.next is used or removed");
             assert_eq!(recovered(copy), expect, "a second restart after a crash at {at}");
         }
-        drop(s);
-        assert_eq!(recovered(&dir), (Epoch(1), Zxid(20), Zxid(22)));
-        let _ = std::fs::remove_dir_all(&base);
+        drop(rig.s);
+        assert_eq!(recovered(&rig.dir), (Epoch(1), Zxid(20), Zxid(22)));
+        let _ = std::fs::remove_dir_all(&rig.base);
     }
 
     /// A copy of `server/tests/data/qstore-v1`: a store written by the code before
