@@ -434,6 +434,12 @@ impl Checkpoints {
         Some((last + self.every).max(events + 1))
     }
 
+    /// Whether a run stopped at `events` is at or past the next checkpoint's position
+    /// (a play frame that ran out of time there left it for the next frame).
+    fn due(&self, events: u64) -> bool {
+        self.enabled && events >= self.kept.last().map_or(0, Checkpoint::position) + self.every
+    }
+
     /// Keeps a copy of `r` (stopped at a checkpoint position), with its rules found in
     /// the trace since the previous checkpoint (or those of that one).
     fn take(&mut self, r: &mut Runner<SimDriver>, names: &[String]) {
@@ -819,17 +825,24 @@ impl Playground {
             };
             (checkpoint, stop)
         };
+        // A checkpoint a play frame had no time left for is taken first.
+        if self.head.is_stopped() && self.checkpoints.due(self.head.driver().events()) {
+            self.checkpoints.take(&mut self.head, &names);
+        }
         let (mut checkpoint, stop) = stops(self);
         self.head.resume(stop);
         let r = f(&mut self.head);
         while self.head.is_stopped() {
-            if checkpoint.is_some_and(|c| self.head.driver().events() >= c) {
-                self.checkpoints.take(&mut self.head, &names);
-            }
+            // The frame's time is looked at before a checkpoint (a copy of the world,
+            // the longest step of a frame): one due after the budget is spent is left
+            // for the next frame, which takes it first.
             if let Some(more) = more.as_mut() {
                 if !more() {
                     break;
                 }
+            }
+            if checkpoint.is_some_and(|c| self.head.driver().events() >= c) {
+                self.checkpoints.take(&mut self.head, &names);
             }
             let stop;
             (checkpoint, stop) = stops(self);
@@ -1692,6 +1705,12 @@ mod tests {
             let ticked = ticked(ticks);
             same_state(&ticked, &framed, &format!("seed {seed}"));
             assert_eq!(ticked.scenario().to_string(), framed.scenario().to_string(), "seed {seed}");
+            // A checkpoint a frame had no time left for is taken by the next one, at the
+            // same position as whole ticks take it.
+            let positions =
+                |p: &Playground| p.checkpoints.kept.iter().map(Checkpoint::position).collect::<Vec<_>>();
+            assert!(!positions(&ticked).is_empty(), "seed {seed}: no checkpoint to compare");
+            assert_eq!(positions(&ticked), positions(&framed), "seed {seed}: checkpoint positions");
         }
     }
 
