@@ -38,7 +38,7 @@ pub const TICK_MS: u32 = 100;
 /// machine allows instead. The rest of the frame's 16.7 ms is for the page's render.
 /// A frame that came late (the machine is busy) halves the budget, down to
 /// [`FRAME_BUDGET_MIN_MS`]; each frame on time gives back a little.
-pub const FRAME_BUDGET_MS: f64 = 5.0;
+pub const FRAME_BUDGET_MS: f64 = 4.0;
 /// Late frames in a row that may skip their render (the simulation still runs; the
 /// next frame draws it): on a busy machine the page then draws less often instead of
 /// missing more frames.
