@@ -425,19 +425,20 @@ impl Checkpoints {
         Checkpoints { kept: Vec::new(), recent: Vec::new(), every: CHECKPOINT_EVERY, enabled }
     }
 
+    /// The next checkpoint's position (`None`: checkpoints are off).
+    fn next(&self) -> Option<u64> {
+        self.enabled.then(|| self.kept.last().map_or(0, Checkpoint::position) + self.every)
+    }
+
     /// Where the run should stop next for a checkpoint (`None`: no more).
     fn next_stop(&self, events: u64) -> Option<u64> {
-        if !self.enabled {
-            return None;
-        }
-        let last = self.kept.last().map_or(0, Checkpoint::position);
-        Some((last + self.every).max(events + 1))
+        self.next().map(|at| at.max(events + 1))
     }
 
     /// Whether a run stopped at `events` is at or past the next checkpoint's position
     /// (a play frame that ran out of time there left it for the next frame).
     fn due(&self, events: u64) -> bool {
-        self.enabled && events >= self.kept.last().map_or(0, Checkpoint::position) + self.every
+        self.next().is_some_and(|at| events >= at)
     }
 
     /// Keeps a copy of `r` (stopped at a checkpoint position), with its rules found in

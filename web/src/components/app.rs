@@ -144,9 +144,8 @@ pub fn app() -> Html {
     let spacetime = {
         let mut shown = spacetime_shown.borrow_mut();
         let now = crate::profile::now();
-        let fresh = !playing || now - shown.0 >= SPACETIME_PLAY_MS;
-        match shown.1.clone() {
-            Some(st) if !fresh => st,
+        match &shown.1 {
+            Some(st) if playing && now - shown.0 < SPACETIME_PLAY_MS => st.clone(),
             _ => {
                 let st = view::spacetime(&pg);
                 *shown = (now, Some(st.clone()));
