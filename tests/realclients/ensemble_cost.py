@@ -35,11 +35,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoolab", required=True)
     ap.add_argument("--load", required=True, help="the zkload binary (server/examples/zkload.rs)")
-    ap.add_argument("--mode", choices=["perf", "callgrind", "strace"], default="perf")
+    ap.add_argument("--mode", choices=["perf", "callgrind", "strace", "record"], default="perf")
     ap.add_argument("--secs", type=float)
     ap.add_argument("--keys", type=int)
     ap.add_argument("--sessions", type=int, default=32)
     ap.add_argument("--reads", type=float, default=0.0)
+    ap.add_argument("--record-out", default="perf.data", help="with --mode record: where perf record writes")
     args = ap.parse_args()
     cg = args.mode == "callgrind"
     secs = args.secs if args.secs is not None else (20 if cg else 10)
@@ -62,6 +63,11 @@ def main():
         if args.mode == "perf":
             mon = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "task-clock,context-switches",
                                     "-p", ",".join(pids)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        elif args.mode == "record":
+            out = os.path.abspath(args.record_out)
+            mon = subprocess.Popen(["perf", "record", "-F", "199", "--call-graph", "dwarf,16384", "-o", out, "-p", ",".join(pids)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            result["perf_data"] = out
         elif args.mode == "strace":
             mon = subprocess.Popen(["strace", "-c", "-f", "-o", os.path.join(tmp, "strace.txt")]
                                    + [a for p in pids for a in ("-p", p)],
@@ -80,7 +86,9 @@ def main():
             mon.send_signal(signal.SIGINT)  # by its own pid
             _, err = mon.communicate()
             mon = None
-            if args.mode == "perf":
+            if args.mode == "record":
+                time.sleep(1)
+            elif args.mode == "perf":
                 for line in err.splitlines():
                     f = line.split(",")
                     if len(f) > 2 and f[0][:1].isdigit():
