@@ -53,18 +53,85 @@ pub enum SnapshotError {
     Corrupt(&'static str),
 }
 
-struct Writer(Vec<u8>);
+/// Where an encoding's bytes go: memory ([`encode`]), a count ([`encoded_len`]) or a
+/// stream ([`encode_to`]). One encoder for all three, so they cannot disagree.
+trait Out {
+    fn put(&mut self, b: &[u8]);
+    fn byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+}
 
-impl Writer {
+impl Out for Vec<u8> {
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// Counts the bytes instead of keeping them.
+struct Count(u64);
+
+impl Out for Count {
+    fn put(&mut self, b: &[u8]) {
+        self.0 += b.len() as u64;
+    }
+}
+
+/// Streams the bytes to a writer in chunks, with their checksum; the first error stops
+/// the writing and is kept.
+#[cfg(not(target_arch = "wasm32"))]
+struct Stream<W> {
+    w: W,
+    chunk: Vec<u8>,
+    crc: crate::crc32::Hasher,
+    written: u64,
+    error: Option<std::io::Error>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<W: std::io::Write> Stream<W> {
+    const CHUNK: usize = 64 << 10;
+
+    fn flush_chunk(&mut self) {
+        if self.error.is_none() {
+            self.crc.update(&self.chunk);
+            self.written += self.chunk.len() as u64;
+            if let Err(e) = self.w.write_all(&self.chunk) {
+                self.error = Some(e);
+            }
+        }
+        self.chunk.clear();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<W: std::io::Write> Out for Stream<W> {
+    fn put(&mut self, b: &[u8]) {
+        self.chunk.extend_from_slice(b);
+        if self.chunk.len() >= Self::CHUNK {
+            self.flush_chunk();
+        }
+    }
+    fn byte(&mut self, b: u8) {
+        self.chunk.push(b);
+    }
+}
+
+struct Writer<O>(O);
+
+impl<O: Out> Writer<O> {
     fn uv(&mut self, mut v: u64) {
         loop {
             let b = (v & 0x7f) as u8;
             v >>= 7;
             if v == 0 {
-                self.0.push(b);
+                self.0.byte(b);
                 return;
             }
-            self.0.push(b | 0x80);
+            self.0.byte(b | 0x80);
         }
     }
     fn iv(&mut self, v: i64) {
@@ -72,7 +139,7 @@ impl Writer {
     }
     fn bytes(&mut self, b: &[u8]) {
         self.uv(b.len() as u64);
-        self.0.extend_from_slice(b);
+        self.0.put(b);
     }
     /// 0 for null, else the length plus one, then the bytes.
     fn data(&mut self, d: &Data) {
@@ -80,7 +147,7 @@ impl Writer {
             None => self.uv(0),
             Some(b) => {
                 self.uv(b.len() as u64 + 1);
-                self.0.extend_from_slice(b);
+                self.0.put(b);
             }
         }
     }
@@ -144,10 +211,47 @@ impl Reader<'_> {
 /// The snapshot of a tree.
 pub fn encode(t: &DataTree) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(t.node_count() * 64));
-    w.0.extend_from_slice(MAGIC);
-    w.0.extend_from_slice(&VERSION.to_be_bytes());
-    w.0.extend_from_slice(&t.last_zxid.0.to_be_bytes());
-    w.0.extend_from_slice(&t.digest.to_be_bytes());
+    encode_body(t, &mut w);
+    let crc = crate::crc32::hash(&w.0);
+    w.0.extend_from_slice(&crc.to_be_bytes());
+    w.0
+}
+
+/// The length of [`encode`]'s bytes for `t`, without making them.
+pub fn encoded_len(t: &DataTree) -> u64 {
+    let mut w = Writer(Count(0));
+    encode_body(t, &mut w);
+    w.0 .0 + 4
+}
+
+/// Writes [`encode`]'s bytes for `t` to `w` as they are made, a chunk at a time, so a
+/// large tree's snapshot is never whole in memory (a native server's checkpoint).
+/// Returns how many bytes it wrote.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn encode_to<W: std::io::Write>(t: &DataTree, w: W) -> std::io::Result<u64> {
+    let mut s = Writer(Stream {
+        w,
+        chunk: Vec::with_capacity(Stream::<W>::CHUNK + 4096),
+        crc: crate::crc32::Hasher::new(),
+        written: 0,
+        error: None,
+    });
+    encode_body(t, &mut s);
+    let mut s = s.0;
+    s.flush_chunk();
+    if let Some(e) = s.error {
+        return Err(e);
+    }
+    s.w.write_all(&s.crc.finalize().to_be_bytes())?;
+    Ok(s.written + 4)
+}
+
+/// Everything but the checksum at the end.
+fn encode_body<O: Out>(t: &DataTree, w: &mut Writer<O>) {
+    w.0.put(MAGIC);
+    w.0.put(&VERSION.to_be_bytes());
+    w.0.put(&t.last_zxid.0.to_be_bytes());
+    w.0.put(&t.digest.to_be_bytes());
     w.uv(t.acls.last_index);
     w.uv(t.acls.by_index.len() as u64);
     for (index, (list, _)) in &t.acls.by_index {
@@ -161,7 +265,7 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
     }
     w.uv(t.sessions.len() as u64);
     for (s, timeout) in &t.sessions {
-        w.0.extend_from_slice(&s.0.to_be_bytes());
+        w.0.put(&s.0.to_be_bytes());
         w.iv(i64::from(*timeout));
     }
     w.uv(t.nodes.len() as u64);
@@ -186,9 +290,6 @@ pub fn encode(t: &DataTree) -> Vec<u8> {
         w.uv(s.pzxid.0);
         prev = p;
     }
-    let crc = crate::crc32::hash(&w.0);
-    w.0.extend_from_slice(&crc.to_be_bytes());
-    w.0
 }
 
 /// The tree a snapshot holds; its digest is recomputed and checked.
@@ -308,6 +409,10 @@ mod tests {
     use super::*;
 
     fn busy_tree() -> DataTree {
+        busy_server().tree
+    }
+
+    fn busy_server() -> TestServer {
         let mut s = TestServer::new();
         s.create("/app", CreateMode::Persistent).unwrap();
         s.create("/app/é-ü", CreateMode::Persistent).unwrap();
@@ -318,7 +423,7 @@ mod tests {
         let acl = vec![Acl::new(Perms::READ, "digest", &acl::digest_id("u:p"))];
         s.write(A, WriteRequest::SetAcl { path: "/c".into(), acl, version: -1 }).result.unwrap();
         s.write(A, WriteRequest::Delete { path: "/app/q-0000000001".into(), version: -1 }).result.unwrap();
-        s.tree
+        s
     }
 
     #[test]
@@ -345,6 +450,58 @@ mod tests {
         let mut v3 = bytes.clone();
         v3[5] = 3;
         assert_eq!(decode(&v3), Err(SnapshotError::BadHeader(3)));
+    }
+
+    /// A tree whose snapshot spans several of [`encode_to`]'s chunks.
+    fn large_tree() -> DataTree {
+        let mut s = busy_server();
+        for i in 0..300 {
+            let mut req = create(&format!("/big{i:03}"), CreateMode::Persistent);
+            if let WriteRequest::Create(c) = &mut req {
+                c.data = vec![b'a' + (i % 26) as u8; 1000 + i].into();
+            }
+            s.write(A, req).result.unwrap();
+        }
+        s.tree
+    }
+
+    #[test]
+    fn streamed_snapshot_is_the_same_bytes_and_length() {
+        for tree in [DataTree::new(), busy_tree(), large_tree()] {
+            let bytes = encode(&tree);
+            assert_eq!(encoded_len(&tree), bytes.len() as u64);
+            let mut streamed = Vec::new();
+            assert_eq!(encode_to(&tree, &mut streamed).unwrap(), bytes.len() as u64);
+            assert_eq!(streamed, bytes);
+        }
+        assert!(encode(&large_tree()).len() > 4 * Stream::<Vec<u8>>::CHUNK);
+    }
+
+    #[test]
+    fn streamed_snapshot_reports_the_writers_error() {
+        /// Accepts `room` bytes, then fails.
+        struct Full {
+            room: usize,
+        }
+        impl std::io::Write for Full {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.room == 0 {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                let n = b.len().min(self.room);
+                self.room -= n;
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let tree = large_tree();
+        let e = encode_to(&tree, Full { room: 100_000 }).unwrap_err();
+        assert_eq!(e.to_string(), "disk full");
+        let len = encoded_len(&tree) as usize;
+        assert_eq!(encode_to(&tree, Full { room: len }).unwrap(), len as u64);
+        assert!(encode_to(&tree, Full { room: len - 1 }).is_err());
     }
 
     #[test]

@@ -173,6 +173,44 @@ impl ZkSnapshot {
         ZkSnapshot(Arc::new(SnapshotCell { tree: Mutex::new(Some(tree)), bytes: OnceLock::new() }))
     }
 
+    /// The length of [`ZkSnapshot::bytes`], without encoding them if they were not yet.
+    pub fn encoded_len(&self) -> u64 {
+        if let Some(b) = self.0.bytes.get() {
+            return b.len() as u64;
+        }
+        let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner());
+        match &*tree {
+            Some(t) => snapshot::encoded_len(t),
+            None => {
+                drop(tree);
+                self.bytes().len() as u64
+            }
+        }
+    }
+
+    /// Writes [`ZkSnapshot::bytes`] to `w`: the bytes if they were made, else encoded
+    /// from the tree as they are written and not kept, so a checkpoint of a large tree
+    /// holds no copy of its encoding in memory. Returns how many bytes it wrote.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn write_to<W: std::io::Write>(&self, mut w: W) -> std::io::Result<u64> {
+        if let Some(b) = self.0.bytes.get() {
+            w.write_all(b)?;
+            return Ok(b.len() as u64);
+        }
+        // Held while streaming: a `bytes` asked meanwhile (a SNAP) waits, then encodes.
+        let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner());
+        match &*tree {
+            Some(t) => snapshot::encode_to(t, w),
+            None => {
+                // Being encoded into memory by `bytes`, which took the tree.
+                drop(tree);
+                let b = self.bytes();
+                w.write_all(b)?;
+                Ok(b.len() as u64)
+            }
+        }
+    }
+
     /// The encoded snapshot (encoded now if it was not yet).
     pub fn bytes(&self) -> &[u8] {
         self.0.bytes.get_or_init(|| {

@@ -45,7 +45,7 @@
 
 use super::legacy::{CheckpointV1, RecordV1};
 use crate::zk::lock;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -93,26 +93,17 @@ struct Checkpoint {
     config: Option<QuorumConfig>,
 }
 
-/// A [`Checkpoint`] to write, borrowing its large parts (the same bincode encoding), so
-/// a checkpoint of a large tree is not copied.
-#[derive(Serialize)]
+/// A [`Checkpoint`] to write, borrowing its parts: [`write_checkpoint`] streams the
+/// snapshot's encoding into the file, so a checkpoint of a large tree is never whole in
+/// memory. The bytes are bincode's encoding of the [`Checkpoint`] it is read back as.
 struct CheckpointRef<'a> {
     generation: u64,
     accepted_epoch: Epoch,
     current_epoch: Epoch,
     snapshot_zxid: Zxid,
-    snapshot: Option<Raw<'a>>,
+    snapshot: Option<&'a ZkSnapshot>,
     entries: Vec<(Zxid, &'a Txn)>,
     config: &'a Option<QuorumConfig>,
-}
-
-/// Bytes written in one piece.
-struct Raw<'a>(&'a [u8]);
-
-impl Serialize for Raw<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_bytes(self.0)
-    }
 }
 
 /// One logged record.
@@ -347,17 +338,38 @@ impl<W: Write> Write for CrcWriter<W> {
 }
 
 /// Writes a checkpoint as `dir/checkpoint`, atomically and durably, streaming its
-/// encoding to the file (no second copy of the snapshot in memory).
-fn write_checkpoint(dir: &Path, cp: &CheckpointRef<'_>) -> Result<()> {
-    let len = bincode::serialized_size(cp).context("sizing the checkpoint")?;
+/// encoding to the file: the snapshot is encoded as it is written (when it was not
+/// encoded before), so neither it nor the checkpoint is ever whole in memory.
+fn write_checkpoint(dir: &Path, cp: &CheckpointRef<'_>) -> Result<u32> {
+    // bincode's encoding of a `Checkpoint`, in three parts: the fields before the
+    // snapshot, the snapshot (an option of a byte string: a tag, a u64 length, the
+    // bytes), the fields after it.
+    let head = (cp.generation, cp.accepted_epoch, cp.current_epoch, cp.snapshot_zxid);
+    let tail = (&cp.entries, cp.config);
+    let snapshot_len = cp.snapshot.map(|s| s.encoded_len());
+    let len = bincode::serialized_size(&head).context("sizing the checkpoint")?
+        + 1
+        + snapshot_len.map_or(0, |n| 8 + n)
+        + bincode::serialized_size(&tail).context("sizing the checkpoint")?;
     let len = u32::try_from(len).context("a checkpoint over 4 GB")?;
     let tmp = dir.join("checkpoint.tmp");
     let mut f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(CP_MAGIC)?;
     f.write_all(&[0; 8])?;
+    // The snapshot comes in chunks of 64 KB, written past a buffer of that size.
     let mut w =
-        CrcWriter { inner: std::io::BufWriter::with_capacity(1 << 20, &f), crc: crc32fast::Hasher::new() };
-    bincode::serialize_into(&mut w, cp).context("encoding the checkpoint")?;
+        CrcWriter { inner: std::io::BufWriter::with_capacity(64 << 10, &f), crc: crc32fast::Hasher::new() };
+    bincode::serialize_into(&mut w, &head).context("encoding the checkpoint")?;
+    match (cp.snapshot, snapshot_len) {
+        (Some(s), Some(n)) => {
+            w.write_all(&[1])?;
+            w.write_all(&n.to_le_bytes())?;
+            let written = s.write_to(&mut w).context("writing the snapshot")?;
+            ensure!(written == n, "the snapshot was {written} bytes, not the {n} it was sized at");
+        }
+        _ => w.write_all(&[0])?,
+    }
+    bincode::serialize_into(&mut w, &tail).context("encoding the checkpoint")?;
     w.flush()?;
     let CrcWriter { inner, crc } = w;
     drop(inner);
@@ -369,7 +381,7 @@ fn write_checkpoint(dir: &Path, cp: &CheckpointRef<'_>) -> Result<()> {
     f.sync_all()?;
     std::fs::rename(&tmp, dir.join("checkpoint"))?;
     sync_dir(dir);
-    Ok(())
+    Ok(len)
 }
 
 fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
@@ -668,7 +680,7 @@ impl QStore {
                         accepted_epoch: disk.accepted_epoch,
                         current_epoch: disk.current_epoch,
                         snapshot_zxid: disk.log.snapshot_zxid(),
-                        snapshot: disk.log.snapshot().map(|s| Raw(s.bytes())),
+                        snapshot: disk.log.snapshot(),
                         entries: disk.log.entries().iter().map(|e| (e.zxid, &e.txn)).collect(),
                         config: &disk.config,
                     },
@@ -833,18 +845,18 @@ impl QStore {
                 accepted_epoch,
                 current_epoch,
                 snapshot_zxid,
-                snapshot: Some(Raw(snapshot.bytes())),
+                snapshot: Some(&snapshot),
                 entries: entries.iter().map(|(z, t)| (*z, t)).collect(),
                 config: &config,
             };
-            write_checkpoint(&dir, &cp)?;
+            let len = write_checkpoint(&dir, &cp)?;
             point("checkpoint in place");
             std::fs::rename(dir.join(WAL_NEXT), dir.join(WAL)).context("renaming wal.next")?;
             sync_dir(&dir);
             point("log in place");
             info!(
                 "checkpoint at {snapshot_zxid} (generation {generation}, {} MB) written in the background in {} ms",
-                snapshot.bytes().len() >> 20,
+                len >> 20,
                 t0.elapsed().as_millis()
             );
             Ok(())
@@ -895,17 +907,45 @@ mod tests {
         }
     }
 
+    /// A database of `n` nodes of 1 KB: its snapshot is many of the stream's chunks.
+    fn db_of(n: u32) -> ZkDatabase {
+        use zoolab_core::tree::{Acl, Data, DataTree};
+        let mut tree = DataTree::new();
+        for i in 0..n {
+            let op = TxnOp::Create {
+                path: format!("/n{i:05}"),
+                data: if i % 7 == 0 { Data::NULL } else { vec![(i % 251) as u8; 1024].into() },
+                acl: Acl::open_unsafe(),
+                owner: 0,
+                parent_cversion: i as i32 + 1,
+            };
+            let t = Txn { session: SessionId(1), zxid: Zxid(u64::from(i) + 1), time: 0, op, digest: None };
+            assert!(tree.apply(&t).result.is_ok());
+        }
+        ZkDatabase::from_tree(tree)
+    }
+
+    /// What `write_checkpoint` streams is bincode's encoding of the `Checkpoint` it is
+    /// read back as, whether its snapshot was encoded before (bytes) or is encoded as it
+    /// is written (a copy of a tree), with or without a snapshot.
     #[test]
-    fn a_borrowed_checkpoint_encodes_as_the_owned_one() {
-        let snapshot: Vec<u8> = (0..=255).chain(0..7).collect();
-        let entries = vec![(Zxid(5), txn(5)), (Zxid(6), txn(6))];
-        for snap in [None, Some(snapshot)] {
+    fn a_streamed_checkpoint_is_the_owned_ones_encoding() {
+        use zoolab_core::zab::Replicated;
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-stream-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = db_of(300);
+        let encoded = zoolab_core::tree::snapshot::encode(db.tree());
+        assert!(encoded.len() > 4 * (64 << 10), "{} bytes", encoded.len());
+        let entries = vec![(Zxid(301), txn(301)), (Zxid(302), txn(302))];
+        let snapshots = [None, Some(ZkSnapshot::from_bytes(encoded.clone())), Some(db.snapshot())];
+        for snap in &snapshots {
             let owned = Checkpoint {
                 generation: 3,
                 accepted_epoch: Epoch(2),
                 current_epoch: Epoch(1),
-                snapshot_zxid: Zxid(4),
-                snapshot: snap.clone(),
+                snapshot_zxid: Zxid(300),
+                snapshot: snap.as_ref().map(|_| encoded.clone()),
                 entries: entries.clone(),
                 config: None,
                 v1: false,
@@ -914,16 +954,24 @@ mod tests {
                 generation: 3,
                 accepted_epoch: Epoch(2),
                 current_epoch: Epoch(1),
-                snapshot_zxid: Zxid(4),
-                snapshot: snap.as_deref().map(Raw),
+                snapshot_zxid: Zxid(300),
+                snapshot: snap.as_ref(),
                 entries: entries.iter().map(|(z, t)| (*z, t)).collect(),
                 config: &None,
             };
-            let bytes = bincode::serialize(&borrowed).unwrap();
-            assert_eq!(bytes, bincode::serialize(&owned).unwrap());
-            let back: Checkpoint = bincode::deserialize(&bytes).unwrap();
-            assert_eq!((back.snapshot, back.entries.len()), (snap, 2));
+            let len = write_checkpoint(&dir, &borrowed).unwrap();
+            let file = std::fs::read(dir.join("checkpoint")).unwrap();
+            let payload = bincode::serialize(&owned).unwrap();
+            assert_eq!(len as usize, payload.len());
+            assert_eq!(&file[12..], &payload[..]);
+            let back = read_checkpoint(&dir.join("checkpoint")).unwrap().unwrap();
+            assert_eq!((back.snapshot, back.entries.len()), (owned.snapshot, 2));
         }
+        // The tree's copy was streamed, not kept as bytes.
+        let streamed = snapshots[2].as_ref().unwrap();
+        assert_eq!(streamed.encoded_len(), encoded.len() as u64);
+        assert_eq!(streamed.bytes(), &encoded[..]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Carries out one core step's records, as the server does: the core's copy first,
