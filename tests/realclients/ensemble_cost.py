@@ -2,11 +2,13 @@
 """What a write costs a 3-process zoolab ensemble, in counts that a shared machine's load
 disturbs less than throughput does (BENCHMARKS.md, Ensemble over TCP): the three servers'
 CPU time and context switches per write (`perf stat`'s software counters), their
-instructions per write (callgrind), or their system calls per write (`strace -c -f`).
+instructions per write (callgrind), their system calls per write (`strace -c -f`), or a
+profile of the three (`perf record` with DWARF call graphs, into --record-out: read it
+with `perf report -i FILE --no-children --sort symbol`).
 
     cargo build --release -p zoolab-server --example zkload --bin zoolab
     python3 tests/realclients/ensemble_cost.py --zoolab BINARY --load target/release/examples/zkload \\
-        [--secs 10] [--keys 100000] [--sessions 32] [--reads 0.0] [--mode perf|callgrind|strace]
+        [--secs 10] [--keys 100000] [--sessions 32] [--reads 0.0] [--mode perf|callgrind|strace|record]
 
 The ensemble and the load are bench_ensemble.py's (same configuration, 1 KB values); the
 counters cover the load phase only (after the keys are created). Under callgrind the
