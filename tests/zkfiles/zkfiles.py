@@ -498,6 +498,18 @@ def trim_padding(root):
                     f.write(b.rstrip(b"\0"))
 
 
+def report(label, errors, ok, sep=": "):
+    """Prints one check's line: `ok   label: ok`, or `FAIL label:` and its first 40 errors.
+    Returns whether it failed."""
+    if errors:
+        print(f"FAIL {label}:")
+        for e in errors[:40]:
+            print("  " + e)
+        return True
+    print(f"ok   {label}{sep}{ok}")
+    return False
+
+
 def main():
     # The servers are killed under connected clients on purpose: keep kazoo quiet about it.
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
@@ -539,34 +551,16 @@ def main():
         if d == both and not (0 < gz < len(snaps)):
             errors.append(f"expected plain and gzip snapshots, got {snaps}")
         label = f"{os.path.basename(d)} ({len(snaps)} snapshots, {gz} gzip)"
-        if errors:
-            failed = True
-            print(f"FAIL {label}:")
-            for e in errors[:40]:
-                print("  " + e)
-        else:
-            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
-                  f"digest {expected['hash']} = ZooKeeper's hash (and its lines for replayed zxids)")
+        failed |= report(label, errors, f"zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
+                                        f"digest {expected['hash']} = ZooKeeper's hash (and its lines for replayed zxids)")
     errors = serve_imported(args.zoolab, both, expected)
-    if errors:
-        failed = True
-        print("FAIL zoolab server --import-zk:")
-        for e in errors[:40]:
-            print("  " + e)
-    else:
-        print(f"ok   zoolab server --import-zk serves the same {len(expected['nodes'])} nodes to kazoo")
+    failed |= report("zoolab server --import-zk", errors,
+                     f"serves the same {len(expected['nodes'])} nodes to kazoo", sep=" ")
     ens, expected = record_ensemble(args.snap_count)
     for i in range(ens.n):
         errors = compare(args.zoolab, ens.data(i + 1), expected, ensemble=True)
-        label = f"ensemble server {i + 1}"
-        if errors:
-            failed = True
-            print(f"FAIL {label}:")
-            for e in errors[:40]:
-                print("  " + e)
-        else:
-            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
-                  f"digest {expected['hash']} = the leader's hash")
+        failed |= report(f"ensemble server {i + 1}", errors, f"zxid {expected['zxid']:#x}, "
+                         f"{len(expected['nodes'])} nodes, digest {expected['hash']} = the leader's hash")
     if failed:
         print("kept " + zk.dir + " and " + ens.dir)
         return 1
