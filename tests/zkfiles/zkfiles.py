@@ -270,6 +270,23 @@ def dump(client):
     return out
 
 
+def close_all(clients):
+    """Closes kazoo clients whose server may be gone (killed under them on purpose)."""
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass
+
+
+def expected_of(zxid, lines, sessions, nodes):
+    """What zoolab must reproduce (expected.json): the last zxid, ZooKeeper's `hash` there
+    (as an unsigned 64-bit number) and its other lines, the live sessions and every node."""
+    return {"zxid": zxid, "hash": lines[zxid] & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
+            "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
+
+
 def record(snap_count, big, restart=False):
     """Runs a real ZooKeeper through the workload; returns (the server, expected)."""
     zk = ZooKeeper(snap_count)
@@ -280,24 +297,17 @@ def record(snap_count, big, restart=False):
         if restart:
             zxid = after_restart(zk, clients)
         lines = hash_lines(zk.port)
-        want = lines.get(zxid)
-        if want is None:
-            raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
+        if zxid not in lines:
+            raise RuntimeError(f"hash has no line for zxid {zxid:#x}: {lines}")
         nodes = dump(clients[0])
         sessions = live_sessions(zk.port)
         if zxid != max(max(n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in nodes):
             raise RuntimeError("a write after the padding")
     finally:
         zk.kill()
-    for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
-    expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
-                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
-    return zk, expected
+    close_all(clients)
+    return zk, expected_of(zxid, lines, sessions, nodes)
+
 
 class Ensemble:
     """A three-server Apache ZooKeeper ensemble on loopback: zxids with a real epoch."""
@@ -368,15 +378,8 @@ def record_ensemble(snap_count):
         sessions = live_sessions(ens.ports[leader])
     finally:
         ens.kill()
-    for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
-    expected = {"zxid": zxid, "hash": lines[zxid] & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
-                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
-    return ens, expected
+    close_all(clients)
+    return ens, expected_of(zxid, lines, sessions, nodes)
 
 
 def datadirs(zk, into):
