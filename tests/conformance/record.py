@@ -28,15 +28,16 @@ import json
 import logging
 import os
 import shutil
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
+
 CASES_DIR = os.path.join(HERE, "cases")
 GOLDEN_DIR = os.path.join(HERE, "golden")
 
@@ -45,8 +46,6 @@ TICK_TIME = 2000
 SUPER_USER = "super"
 SUPER_PASSWORD = "superpw"
 CONTAINER_CHECK_INTERVAL_MS = 200
-ZK_JAR = "/usr/share/java/zookeeper.jar"
-LOG_JARS = ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
 OP_TIMEOUT_S = 20.0
 
 
@@ -410,21 +409,11 @@ def multi_body(ops):
 
 
 # --- the server ----------------------------------------------------------------------------
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = zkprocs.free_port
 
 
 def four_letter(port, cmd, timeout=1.0, host="127.0.0.1"):
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(cmd.encode())
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                return out.decode(errors="replace")
-            out += chunk
+    return zkprocs.four_letter(port, cmd, timeout=timeout, host=host)
 
 
 ZOOLAB_BIN = None      # --zoolab: run cases on `zoolab server` instead of Java
@@ -447,41 +436,25 @@ class Server:
             return self.start_zoolab()
         for attempt in range(5):
             self.port = free_port()
-            data = os.path.join(self.dir, "data")
-            shutil.rmtree(data, ignore_errors=True)
-            os.makedirs(data)
-            with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
-                f.write(f"tickTime={TICK_TIME}\ndataDir={data}\nclientPort={self.port}\n"
-                        "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
-                        "4lw.commands.whitelist=*\n")
-            with open(os.path.join(self.dir, "log4j.properties"), "w") as f:
-                f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
-                        f"log4j.appender.F.File={self.dir}/zookeeper.log\n"
-                        "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                        "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n\n")
-            cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
-                   "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
-                   f"-Dlog4j.configuration=file:{self.dir}/log4j.properties",
-                   "-Dzookeeper.extendedTypesEnabled=true",
-                   f"-Dznode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
-                   f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
-                   "org.apache.zookeeper.server.ZooKeeperServerMain",
-                   os.path.join(self.dir, "zoo.cfg")]
-            out = open(os.path.join(self.dir, "stdout.txt"), "w")
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            out.close()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    # "ruok" answers before the server serves; "srvr" only once it does.
-                    out = four_letter(self.port, "srvr")
-                    for line in out.splitlines():
-                        if line.startswith("Zookeeper version:"):
-                            self.version = "Apache ZooKeeper " + line.split(":", 1)[1].strip().split("-", 1)[0]
-                            return
-                except OSError:
-                    pass
-                time.sleep(0.02)
+            data = zkprocs.data_dir(os.path.join(self.dir, "data"))
+            cfg = os.path.join(self.dir, "zoo.cfg")
+            zkprocs.write(cfg, f"tickTime={TICK_TIME}\ndataDir={data}\nclientPort={self.port}\n"
+                               "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+                               "4lw.commands.whitelist=*\n")
+            cmd = zkprocs.zookeeper_command(
+                self.dir, cfg, heap_mb=256, main=zkprocs.STANDALONE_MAIN,
+                pattern="%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n",
+                props=["zookeeper.extendedTypesEnabled=true",
+                       f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
+                       f"zookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"])
+            self.proc = zkprocs.spawn(cmd, os.path.join(self.dir, "stdout.txt"))
+            # "ruok" answers before the server serves; "srvr" only once it does.
+            out = zkprocs.wait_answer(self.port, "srvr", 30, self.proc, want="Zookeeper version:",
+                                      interval=0.02, timeout=1.0)
+            if out is not None:
+                line = next(l for l in out.splitlines() if l.startswith("Zookeeper version:"))
+                self.version = "Apache ZooKeeper " + line.split(":", 1)[1].strip().split("-", 1)[0]
+                return
             self.stop()  # port taken by a parallel worker, or a slow start: try again
         raise RuntimeError("ZooKeeper did not start; see " + self.log_tail())
 
@@ -489,25 +462,18 @@ class Server:
         """The same settings as the Java server's, in zoo.cfg (zoolab reads them there)."""
         for attempt in range(5):
             self.port = free_port()
-            with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
-                f.write(f"tickTime={TICK_TIME}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
-                        f"dataDir={self.dir}/data\n"
-                        "4lw.commands.whitelist=*\nextendedTypesEnabled=true\n"
-                        f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}\n"
-                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
-            out = open(os.path.join(self.dir, "zookeeper.log"), "w")
-            self.proc = subprocess.Popen([ZOOLAB_BIN, "server", "--config", os.path.join(self.dir, "zoo.cfg")],
-                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            out.close()
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    line = four_letter(self.port, "srvr").splitlines()[0]
-                    self.version = "zoolab " + line.split(":", 1)[1].strip()
-                    return
-                except (OSError, IndexError):
-                    pass
-                time.sleep(0.01)
+            cfg = os.path.join(self.dir, "zoo.cfg")
+            zkprocs.write(cfg, f"tickTime={TICK_TIME}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+                               f"dataDir={self.dir}/data\n"
+                               "4lw.commands.whitelist=*\nextendedTypesEnabled=true\n"
+                               f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}\n"
+                               f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
+            self.proc = zkprocs.spawn([ZOOLAB_BIN, "server", "--config", cfg],
+                                      os.path.join(self.dir, "zookeeper.log"))
+            out = zkprocs.wait_answer(self.port, "srvr", 10, self.proc, want=":", interval=0.01, timeout=1.0)
+            if out is not None:
+                self.version = "zoolab " + out.splitlines()[0].split(":", 1)[1].strip()
+                return
             self.stop()
         raise RuntimeError("zoolab did not start; see " + self.log_tail())
 
@@ -519,9 +485,7 @@ class Server:
             return "(no log)"
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()  # its own pid only; the data directory is thrown away anyway
-            self.proc.wait()
+        zkprocs.kill(self.proc)  # its own pid only; the data directory is thrown away anyway
         self.proc = None
 
     def cleanup(self):

@@ -47,7 +47,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import struct
 import tempfile
@@ -58,31 +57,18 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
 import record  # noqa: E402  (the conformance recorder: jute requests, kazoo runner, cases)
+sys.path.insert(0, os.path.join(HERE, "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
 
 SEEDS = list(range(1, 11))
 OPS_PER_SEED = 160
 TICK_TIME = 2000
 FILLER = "/diff-filler"
-JAVA = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx192m"]
 
 
 def wait_until(pred, secs, what):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def mode_of(port):
-    for line in record.four_letter(port, "srvr").splitlines():
-        if line.startswith("Mode:"):
-            return line.split(":", 1)[1].strip()
-    return None
+    if not zkprocs.wait_for(pred, secs, ignore=OSError):
+        raise RuntimeError(f"timed out waiting for {what}")
 
 
 class Cluster:
@@ -103,69 +89,48 @@ class Cluster:
         self._start()
 
     def _start(self):
-        self.ports = [record.free_port() for _ in range(self.n)]
-        peers = [(record.free_port(), record.free_port()) for _ in range(self.n)] if self.n > 1 else []
-        lines = "".join(f"server.{i + 1}=127.0.0.1:{q}:{e}\n" for i, (q, e) in enumerate(peers))
+        self.ports = [zkprocs.free_port() for _ in range(self.n)]
+        peers = [(zkprocs.free_port(), zkprocs.free_port()) for _ in range(self.n)] if self.n > 1 else []
+        lines = zkprocs.server_lines(peers)
         for i in range(self.n):
-            data = os.path.join(self.dir, f"data{i + 1}")
-            shutil.rmtree(data, ignore_errors=True)
-            os.makedirs(data)
-            if self.n > 1:
-                with open(os.path.join(data, "myid"), "w") as f:
-                    f.write(f"{i + 1}\n")
+            data = zkprocs.data_dir(os.path.join(self.dir, f"data{i + 1}"), myid=i + 1 if self.n > 1 else None)
             cfg = os.path.join(self.dir, f"zoo{i + 1}.cfg")
             common = (f"tickTime={TICK_TIME}\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                       f"clientPort={self.ports[i]}\nclientPortAddress=127.0.0.1\n"
                       # No fsync per write on either side: the suite compares answers, not
                       # durability, and the machine is shared.
                       "4lw.commands.whitelist=*\nforceSync=no\n" + lines)
-            log = open(os.path.join(self.dir, f"server{i + 1}.log"), "w")
             if self.kind == "zookeeper":
-                with open(cfg, "w") as f:
-                    f.write(common + "admin.enableServer=false\n")
-                props = os.path.join(self.dir, f"log4j{i + 1}.properties")
-                with open(props, "w") as f:
-                    f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
-                            f"log4j.appender.F.File={self.dir}/zookeeper{i + 1}.log\n"
-                            "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                            "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
-                cmd = JAVA + ["-cp", ":".join([self.dir, record.ZK_JAR] + record.LOG_JARS),
-                              f"-Dlog4j.configuration=file:{props}",
-                              "-Dznode.container.checkIntervalMs=3600000",
-                              f"-Dzookeeper.DigestAuthenticationProvider.superDigest={record.SUPER_DIGEST}"]
+                zkprocs.write(cfg, common + "admin.enableServer=false\n")
+                props = ["znode.container.checkIntervalMs=3600000",
+                         f"zookeeper.DigestAuthenticationProvider.superDigest={record.SUPER_DIGEST}"]
                 if self.ttl:
-                    cmd.append("-Dzookeeper.extendedTypesEnabled=true")
-                cmd += ["org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+                    props.append("zookeeper.extendedTypesEnabled=true")
+                cmd = zkprocs.zookeeper_command(self.dir, cfg, props, n=i + 1)
             else:
-                with open(cfg, "w") as f:
-                    f.write(common + "znode.container.checkIntervalMs=3600000\n"
-                            f"DigestAuthenticationProvider.superDigest={record.SUPER_DIGEST}\n"
-                            + ("extendedTypesEnabled=true\n" if self.ttl else ""))
+                zkprocs.write(cfg, common + "znode.container.checkIntervalMs=3600000\n"
+                                   f"DigestAuthenticationProvider.superDigest={record.SUPER_DIGEST}\n"
+                                   + ("extendedTypesEnabled=true\n" if self.ttl else ""))
                 cmd = [self.bin, "server", "--config", cfg]
-            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL))
-            log.close()
+            self.procs.append(zkprocs.spawn(cmd, os.path.join(self.dir, f"server{i + 1}.log")))
         want = ("standalone",) if self.n == 1 else ("leader", "follower")
 
         def up():
             if any(p.poll() is not None for p in self.procs):
                 raise RuntimeError(f"a {self.kind} server exited; see {self.dir}")
-            return all(mode_of(p) in want for p in self.ports)
+            return all(zkprocs.srvr(p, "Mode") in want for p in self.ports)
         wait_until(up, 90, f"{self.kind} to serve (logs in {self.dir})")
 
     def hash_lines(self, i):
         out = {}
-        for line in record.four_letter(self.ports[i], "hash").splitlines():
+        for line in zkprocs.four_letter(self.ports[i], "hash", timeout=1.0).splitlines():
             k, sep, v = line.partition(":")
             if sep and k.strip():
                 out[k.strip()] = v.strip()
         return out
 
     def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()  # its own pid
-                p.wait()
+        zkprocs.kill_all(self.procs)  # each by its own pid
         self.procs = []
 
     def cleanup(self):

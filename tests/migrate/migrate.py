@@ -47,7 +47,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,45 +58,18 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError, NoAuthError, NoNodeError, NotReadOnlyCallError
 from kazoo.security import make_digest_acl
 
-HOST = "127.0.0.1"
-ZK_JAR = "/usr/share/java/zookeeper.jar"
-LOG_JARS = ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
+
+HOST = zkprocs.HOST
 SUPER_DIGEST = "super:" + base64.b64encode(hashlib.sha1(b"super:secret").digest()).decode()
 ZOOLAB = None
 TMP = None
 
 
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def four(port, word):
-    try:
-        with socket.create_connection((HOST, port), timeout=2) as s:
-            s.sendall(word.encode())
-            out = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return out.decode(errors="replace")
-                out += chunk
-    except OSError:
-        return ""
-
-
-def srvr(port, key):
-    for line in four(port, "srvr").splitlines():
-        if line.startswith(key + ":"):
-            return line.split(":", 1)[1].strip()
-    return None
+free_ports = zkprocs.free_ports
+four = zkprocs.four
+srvr = zkprocs.srvr
 
 
 class Ensemble:
@@ -109,42 +81,31 @@ class Ensemble:
         self.binary = binary
         ports = free_ports(9)
         self.ports = ports[0::3]
-        servers = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
+        servers = zkprocs.server_lines(list(zip(ports[1::3], ports[2::3])))
         self.procs = []
         self.cmds = []
         self.dead = set()
         self.first = 0  # listed first in hosts(): the server a new session goes to
         for i in range(3):
-            data = os.path.join(self.dir, f"data{i + 1}")
-            os.makedirs(data)
-            with open(os.path.join(data, "myid"), "w") as f:
-                f.write(f"{i + 1}\n")
+            data = zkprocs.data_dir(os.path.join(self.dir, f"data{i + 1}"), myid=i + 1)
             cfg = os.path.join(self.dir, f"zoo{i + 1}.cfg")
             tick = 200 if binary else 500
-            with open(cfg, "w") as f:
-                f.write(f"tickTime={tick}\ninitLimit=20\nsyncLimit=10\ndataDir={data}\n"
-                        f"clientPort={self.ports[i]}\nclientPortAddress={HOST}\n"
-                        "admin.enableServer=false\n4lw.commands.whitelist=*\n"
-                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n" + servers)
-            log = open(os.path.join(self.dir, f"server{i + 1}.log"), "w")
+            zkprocs.write(cfg, f"tickTime={tick}\ninitLimit=20\nsyncLimit=10\ndataDir={data}\n"
+                               f"clientPort={self.ports[i]}\nclientPortAddress={HOST}\n"
+                               "admin.enableServer=false\n4lw.commands.whitelist=*\n"
+                               f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n" + servers)
             if binary:
                 cmd = [binary, "server", "--config", cfg]
             else:
-                props = os.path.join(self.dir, f"log4j{i + 1}.properties")
-                with open(props, "w") as f:
-                    f.write("log4j.rootLogger=WARN, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
-                            f"log4j.appender.F.File={self.dir}/zookeeper{i + 1}.log\n"
-                            "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                            "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
-                cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx192m",
-                       "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
-                       f"-Dlog4j.configuration=file:{props}",
-                       f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
-                       "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+                cmd = zkprocs.zookeeper_command(
+                    self.dir, cfg, [f"zookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"],
+                    n=i + 1, level="WARN")
             self.cmds.append(cmd)
-            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-            log.close()
+            self.procs.append(zkprocs.spawn(cmd, self.log(i)))
         self.wait_formed()
+
+    def log(self, i):
+        return os.path.join(self.dir, f"server{i + 1}.log")
 
     def wait_formed(self):
         name = os.path.basename(self.dir)
@@ -173,27 +134,18 @@ class Ensemble:
 
     def restart(self, i, extra=()):
         """Kills server i (by its pid) and starts it again, with `extra` arguments."""
-        if self.procs[i].poll() is None:
-            self.procs[i].kill()
-            self.procs[i].wait()
-        log = open(os.path.join(self.dir, f"server{i + 1}.log"), "a")
-        self.procs[i] = subprocess.Popen(self.cmds[i] + list(extra), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        log.close()
+        zkprocs.kill(self.procs[i])
+        self.procs[i] = zkprocs.spawn(self.cmds[i] + list(extra), self.log(i), append=True)
 
     def leader(self):
         return next(i for i, p in enumerate(self.ports) if srvr(p, "Mode") == "leader")
 
     def kill_one(self, i):
-        self.procs[i].kill()  # by its own pid
-        self.procs[i].wait()
+        zkprocs.kill(self.procs[i])  # by its own pid
         self.dead.add(i)
 
     def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()  # by its own pid
-                p.wait()
+        zkprocs.kill_all(self.procs)  # each by its own pid
         self.procs = []
 
 
@@ -733,18 +685,11 @@ class Standalone:
         (self.port,) = free_ports(1)
         self.ports = [self.port]
         cfg = os.path.join(self.dir, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"tickTime=200\ndataDir={self.dir}\nclientPort={self.port}\nclientPortAddress={HOST}\n"
-                    f"4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
-        log = open(os.path.join(self.dir, "server.log"), "w")
-        self.proc = subprocess.Popen([ZOOLAB, "server", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 20
-        while four(self.port, "ruok") != "imok":
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"zoolab server {name} did not start; see {self.dir}")
-            time.sleep(0.05)
+        zkprocs.write(cfg, f"tickTime=200\ndataDir={self.dir}\nclientPort={self.port}\nclientPortAddress={HOST}\n"
+                           f"4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n")
+        self.proc = zkprocs.spawn([ZOOLAB, "server", "--config", cfg], os.path.join(self.dir, "server.log"))
+        if not zkprocs.wait_for(lambda: four(self.port, "ruok") == "imok", 20):
+            raise RuntimeError(f"zoolab server {name} did not start; see {self.dir}")
 
     def hosts(self):
         return f"{HOST}:{self.port}"
@@ -758,9 +703,7 @@ class Standalone:
         return zk
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()  # by its own pid
-            self.proc.wait()
+        zkprocs.kill(self.proc)  # by its own pid
 
 
 def test_the_whole_tree_between_standalone_servers():

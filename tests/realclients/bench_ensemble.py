@@ -27,72 +27,42 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-HOST = "127.0.0.1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
 
-
-def free_ports(n):
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def four(port, word):
-    try:
-        with socket.create_connection((HOST, port), timeout=2) as s:
-            s.sendall(word.encode())
-            out = b""
-            while True:
-                c = s.recv(4096)
-                if not c:
-                    return out.decode()
-                out += c
-    except OSError:
-        return ""
+HOST = zkprocs.HOST
 
 
 def ensemble(kind, binary, tmp, extra_cfg=""):
-    ports = free_ports(9)
-    client = [ports[3 * i] for i in range(3)]
-    lines = "".join(f"server.{i + 1}={HOST}:{ports[3 * i + 1]}:{ports[3 * i + 2]}\n" for i in range(3))
+    """Three servers of `kind` ("zoolab" or "zookeeper": Debian's package with its own
+    classpath and a 512 MB heap, not the suites' quick JVM) with the settings BENCHMARKS.md's
+    figures were measured with; returns (their Popens, their client ports) once they formed."""
+    ports = zkprocs.free_ports(9, HOST)
+    client = ports[0::3]
+    lines = zkprocs.server_lines(list(zip(ports[1::3], ports[2::3])), host=HOST)
     procs = []
     for i in range(3):
-        data = os.path.join(tmp, f"{kind}{i + 1}")
-        os.makedirs(data)
-        with open(os.path.join(data, "myid"), "w") as f:
-            f.write(f"{i + 1}\n")
+        data = zkprocs.data_dir(os.path.join(tmp, f"{kind}{i + 1}"), myid=i + 1)
         cfg = os.path.join(tmp, f"{kind}{i + 1}.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={data}\nclientPort={client[i]}\n"
-                    f"clientPortAddress={HOST}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
-                    f"maxClientCnxns=0\n{lines}{extra_cfg if kind == 'zoolab' else ''}")
-        log = open(os.path.join(tmp, f"{kind}{i + 1}.log"), "w")
+        zkprocs.write(cfg, f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={data}\nclientPort={client[i]}\n"
+                           f"clientPortAddress={HOST}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
+                           f"maxClientCnxns=0\n{lines}{extra_cfg if kind == 'zoolab' else ''}")
         if kind == "zoolab":
             cmd = [binary, "server", "--config", cfg]
         else:
             cp = ":".join(["/etc/zookeeper/conf"] + sorted(glob.glob("/usr/share/java/*.jar")))
-            cmd = ["java", "-Xmx512m", "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
-        procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        modes = [m for p in client for m in four(p, "srvr").splitlines() if m.startswith("Mode: ")]
-        if sorted(modes) == ["Mode: follower", "Mode: follower", "Mode: leader"]:
-            return procs, client
-        time.sleep(0.2)
-    for p in procs:
-        p.kill()
-        p.wait()
+            cmd = ["java", "-Xmx512m", "-cp", cp, zkprocs.QUORUM_MAIN, cfg]
+        procs.append(zkprocs.spawn(cmd, os.path.join(tmp, f"{kind}{i + 1}.log")))
+    formed = ["follower", "follower", "leader"]
+    if zkprocs.wait_for(lambda: sorted(zkprocs.srvr(p, "Mode", HOST) or "" for p in client) == formed, 60,
+                        interval=0.2):
+        return procs, client
+    zkprocs.kill_all(procs)  # each by its own pid
     raise SystemExit(f"{kind}: the ensemble did not form")
 
 
@@ -167,9 +137,7 @@ def main():
             print(f"{kind:10} resident memory after the writes ({args.keys} znodes of 1 KB at most): "
                   + ", ".join(f"{m:.0f} MB" for m in rss), flush=True)
         finally:
-            for p in procs:
-                p.kill()  # by its own pid
-                p.wait()
+            zkprocs.kill_all(procs)  # each by its own pid
             shutil.rmtree(tmp, ignore_errors=True)
     if len(results) == 2 and args.memory_only:
         zm, am = results["zoolab"], results["zookeeper"]

@@ -31,6 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_ensemble as bench  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (stopping the servers by their own pids)
 
 
 def main():
@@ -106,9 +108,7 @@ def main():
         if mon is not None:
             mon.kill()
             mon.wait()
-        for p in procs:
-            p.kill()  # by its own pid
-            p.wait()
+        zkprocs.kill_all(procs)  # each by its own pid
     if cg:
         total = 0
         for path in glob.glob(os.path.join(tmp, "cg.*")):

@@ -22,27 +22,17 @@ import threading
 import time
 import traceback
 
-HOST = "127.0.0.1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
+
+HOST = zkprocs.HOST
 PORT = None
 SERVER = None  # the zoolab this script started: (restart function) for the restart test
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def four_letter(cmd):
-    with socket.create_connection((HOST, PORT), timeout=2) as s:
-        s.sendall(cmd.encode())
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                return out.decode()
-            out += chunk
+    return zkprocs.four_letter(PORT, cmd, host=HOST)
 
 
 def client(timeout=10.0):
@@ -58,12 +48,7 @@ def stop(zk):
 
 
 def wait_for(pred, secs=5.0):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
+    return zkprocs.wait_for(pred, secs, interval=0.02)
 
 
 # --- kazoo ---------------------------------------------------------------------------------
@@ -379,19 +364,16 @@ def main():
         PORT = int(port)
     elif args.zoolab:
         tmp = tempfile.mkdtemp(prefix="zoolab-clients-")
-        PORT = free_port()
+        PORT = zkprocs.free_port(HOST)
         cfg = os.path.join(tmp, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"tickTime=500\nclientPort={PORT}\nclientPortAddress={HOST}\n"
-                    f"4lw.commands.whitelist=*\nminSessionTimeout=1000\ndataDir={tmp}/data\n"
-                    "extendedTypesEnabled=true\n")  # TTL nodes are off by default, as in ZooKeeper
-        log = open(os.path.join(tmp, "zoolab.log"), "a")
+        zkprocs.write(cfg, f"tickTime=500\nclientPort={PORT}\nclientPortAddress={HOST}\n"
+                           f"4lw.commands.whitelist=*\nminSessionTimeout=1000\ndataDir={tmp}/data\n"
+                           "extendedTypesEnabled=true\n")  # TTL nodes are off by default, as in ZooKeeper
 
         def start():
-            p = subprocess.Popen([args.zoolab, "server", "--config", cfg], stdout=log, stderr=log,
-                                 stdin=subprocess.DEVNULL)
+            p = zkprocs.spawn([args.zoolab, "server", "--config", cfg], os.path.join(tmp, "zoolab.log"), append=True)
             if not wait_for(lambda: _ruok(), 10):
-                p.kill()
+                zkprocs.kill(p)
                 sys.exit("zoolab server did not start")
             return p
 
@@ -399,8 +381,7 @@ def main():
 
         def restart():
             nonlocal proc
-            proc.kill()  # kill -9, by its own pid
-            proc.wait()
+            zkprocs.kill(proc)  # kill -9, by its own pid
             proc = start()
 
         SERVER = restart
@@ -421,8 +402,7 @@ def main():
                 print(f"FAIL  {t.__name__}\n{traceback.format_exc()}")
     finally:
         if proc is not None:
-            proc.kill()  # by its own pid
-            proc.wait()
+            zkprocs.kill(proc)  # by its own pid
             if failed or os.environ.get("ZOOLAB_SHOW_LOG"):
                 with open(os.path.join(tmp, "zoolab.log")) as f:
                     print("--- zoolab log tail ---\n" + "".join(f.readlines()[-30:]))

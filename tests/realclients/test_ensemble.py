@@ -29,7 +29,10 @@ import threading
 import time
 import traceback
 
-HOST = "127.0.0.1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
+
+HOST = zkprocs.HOST
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 ENS = None  # the Ensemble
 # zookeeper.DigestAuthenticationProvider.superDigest for super:secret: base64(sha1("super:secret")).
@@ -38,28 +41,8 @@ HISTORY = None  # path to write the load's history to (JSON), if asked
 EXTRA_CFG = ""  # extra zoo.cfg lines for every server (--cfg)
 
 
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
 def wait_for(pred, secs=10.0):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return True
-        except Exception:
-            pass
-        time.sleep(0.05)
-    return pred()
+    return zkprocs.wait_for(pred, secs, ignore=Exception)
 
 
 class Ensemble:
@@ -69,28 +52,23 @@ class Ensemble:
         self.binary = binary
         self.tmp = tempfile.mkdtemp(prefix="zoolab-ensemble-")
         total = n + observers
-        ports = free_ports(3 * total + 1)
+        ports = zkprocs.free_ports(3 * total + 1)
         self.admin = ports[-1]  # server 1's HTTP status endpoint
         self.client = {i: ports[3 * (i - 1)] for i in range(1, total + 1)}
         self.observers = set(range(n + 1, total + 1))
         self.procs = {}
         self.stopped = set()
-        lines = "".join(f"server.{i}={HOST}:{ports[3 * (i - 1) + 1]}:{ports[3 * (i - 1) + 2]}"
-                        f"{':observer' if i in self.observers else ''}\n" for i in range(1, total + 1))
+        lines = zkprocs.server_lines(list(zip(ports[1:3 * total:3], ports[2:3 * total:3])), self.observers)
         for i in range(1, total + 1):
-            data = os.path.join(self.tmp, f"data{i}")
-            os.makedirs(data)
-            with open(os.path.join(data, "myid"), "w") as f:
-                f.write(f"{i}\n")
-            with open(self.cfg(i), "w") as f:
-                f.write(f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
-                        f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
-                        f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n"
-                        "extendedTypesEnabled=true\n"
-                        f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n"
-                        + EXTRA_CFG
-                        + (f"admin.serverPort={self.admin}\nadmin.serverAddress={HOST}\n" if i == 1 else "")
-                        + lines)
+            data = zkprocs.data_dir(os.path.join(self.tmp, f"data{i}"), myid=i)
+            zkprocs.write(self.cfg(i), f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
+                                       f"clientPort={self.client[i]}\nclientPortAddress={HOST}\n"
+                                       f"4lw.commands.whitelist=*\nznode.container.checkIntervalMs=300\nsnapCount=100\n"
+                                       "extendedTypesEnabled=true\n"
+                                       f"DigestAuthenticationProvider.superDigest={SUPER_DIGEST}\n"
+                                       + EXTRA_CFG
+                                       + (f"admin.serverPort={self.admin}\nadmin.serverAddress={HOST}\n" if i == 1 else "")
+                                       + lines)
         for i in range(1, total + 1):
             self.start(i)
 
@@ -101,14 +79,10 @@ class Ensemble:
         return os.path.join(self.tmp, f"zoolab{i}.log")
 
     def start(self, i):
-        log = open(self.log(i), "a")
-        self.procs[i] = subprocess.Popen([self.binary, "server", "--config", self.cfg(i)], stdout=log,
-                                         stderr=log, stdin=subprocess.DEVNULL)
+        self.procs[i] = zkprocs.spawn([self.binary, "server", "--config", self.cfg(i)], self.log(i), append=True)
 
     def kill9(self, i):
-        p = self.procs.pop(i)
-        p.kill()  # SIGKILL, by its own pid
-        p.wait()
+        zkprocs.kill(self.procs.pop(i))  # SIGKILL, by its own pid
 
     def sigstop(self, i):
         os.kill(self.procs[i].pid, signal.SIGSTOP)
@@ -128,23 +102,10 @@ class Ensemble:
         return ",".join(f"{HOST}:{self.client[i]}" for i in (ids or sorted(self.client)))
 
     def four(self, i, word):
-        with socket.create_connection((HOST, self.client[i]), timeout=2) as s:
-            s.sendall(word.encode())
-            out = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return out.decode()
-                out += chunk
+        return zkprocs.four_letter(self.client[i], word, host=HOST)
 
     def mode(self, i):
-        try:
-            for line in self.four(i, "srvr").splitlines():
-                if line.startswith("Mode: "):
-                    return line[6:]
-        except OSError:
-            pass
-        return None
+        return zkprocs.srvr(self.client[i], "Mode", host=HOST)
 
     def mntr(self, i):
         return dict(line.split("\t", 1) for line in self.four(i, "mntr").splitlines() if "\t" in line)

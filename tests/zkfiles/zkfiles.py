@@ -24,33 +24,20 @@ import json
 import logging
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-ZK_JAR = "/usr/share/java/zookeeper.jar"
-LOG_JARS = ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyutil"))
+import zkprocs  # noqa: E402  (free ports, four-letter words, starting and stopping servers)
+
 PERMS = {1: "r", 2: "w", 4: "c", 8: "d", 16: "a"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def four_letter(port, cmd):
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-        s.sendall(cmd.encode())
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                return out.decode(errors="replace")
-            out += chunk
+free_port = zkprocs.free_port
+four_letter = zkprocs.four_letter
 
 
 class ZooKeeper:
@@ -66,45 +53,24 @@ class ZooKeeper:
         for _ in range(5):
             if not restart:
                 self.port = free_port()
-                shutil.rmtree(self.data, ignore_errors=True)
-                os.makedirs(self.data)
+                zkprocs.data_dir(self.data)
             cfg = os.path.join(self.dir, "zoo.cfg")
-            with open(cfg, "w") as f:
-                f.write(f"tickTime=2000\ndataDir={self.data}\nclientPort={self.port}\n"
-                        "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
-                        f"4lw.commands.whitelist=*\nsnapCount={self.snap_count}\npreAllocSize=16\n")
-            with open(os.path.join(self.dir, "log4j.properties"), "w") as f:
-                f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
-                        f"log4j.appender.F.File={self.dir}/zookeeper.log\n"
-                        "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                        "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
-            cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
-                   "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
-                   f"-Dlog4j.configuration=file:{self.dir}/log4j.properties",
-                   "-Dzookeeper.extendedTypesEnabled=true",
-                   "-Dznode.container.checkIntervalMs=3600000"]
+            zkprocs.write(cfg, f"tickTime=2000\ndataDir={self.data}\nclientPort={self.port}\n"
+                               "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+                               f"4lw.commands.whitelist=*\nsnapCount={self.snap_count}\npreAllocSize=16\n")
+            props = ["zookeeper.extendedTypesEnabled=true", "znode.container.checkIntervalMs=3600000"]
             if restart:
                 # After the restart, gzip-compressed snapshots: the dataDir holds both kinds.
-                cmd.append("-Dzookeeper.snapshot.compression.method=gz")
-            cmd += ["org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
-            out = open(os.path.join(self.dir, "stdout.txt"), "w")
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            out.close()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if "Zookeeper version" in four_letter(self.port, "srvr"):
-                        return
-                except OSError:
-                    pass
-                time.sleep(0.05)
+                props.append("zookeeper.snapshot.compression.method=gz")
+            cmd = zkprocs.zookeeper_command(self.dir, cfg, props, heap_mb=256, main=zkprocs.STANDALONE_MAIN)
+            self.proc = zkprocs.spawn(cmd, os.path.join(self.dir, "stdout.txt"))
+            if zkprocs.wait_answer(self.port, "srvr", 30, self.proc, want="Zookeeper version") is not None:
+                return
             self.kill()
         raise RuntimeError("ZooKeeper did not start; see " + self.dir)
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()  # its own pid
-            self.proc.wait()
+        zkprocs.kill(self.proc)  # its own pid
         self.proc = None
 
 
@@ -304,6 +270,23 @@ def dump(client):
     return out
 
 
+def close_all(clients):
+    """Closes kazoo clients whose server may be gone (killed under them on purpose)."""
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass
+
+
+def expected_of(zxid, lines, sessions, nodes):
+    """What zoolab must reproduce (expected.json): the last zxid, ZooKeeper's `hash` there
+    (as an unsigned 64-bit number) and its other lines, the live sessions and every node."""
+    return {"zxid": zxid, "hash": lines[zxid] & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
+            "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
+
+
 def record(snap_count, big, restart=False):
     """Runs a real ZooKeeper through the workload; returns (the server, expected)."""
     zk = ZooKeeper(snap_count)
@@ -314,24 +297,17 @@ def record(snap_count, big, restart=False):
         if restart:
             zxid = after_restart(zk, clients)
         lines = hash_lines(zk.port)
-        want = lines.get(zxid)
-        if want is None:
-            raise RuntimeError(f"hash has no line for zxid {zxid:#x}:\n{hash_text}")
+        if zxid not in lines:
+            raise RuntimeError(f"hash has no line for zxid {zxid:#x}: {lines}")
         nodes = dump(clients[0])
         sessions = live_sessions(zk.port)
         if zxid != max(max(n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in nodes):
             raise RuntimeError("a write after the padding")
     finally:
         zk.kill()
-    for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
-    expected = {"zxid": zxid, "hash": want & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
-                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
-    return zk, expected
+    close_all(clients)
+    return zk, expected_of(zxid, lines, sessions, nodes)
+
 
 class Ensemble:
     """A three-server Apache ZooKeeper ensemble on loopback: zxids with a real epoch."""
@@ -348,47 +324,24 @@ class Ensemble:
     def start(self):
         ports = [(free_port(), free_port(), free_port()) for _ in range(self.n)]
         self.ports = [p[0] for p in ports]
-        servers = "".join(f"server.{i + 1}=127.0.0.1:{q}:{e}\n" for i, (_, q, e) in enumerate(ports))
+        servers = zkprocs.server_lines([(q, e) for _, q, e in ports])
         for i in range(self.n):
-            os.makedirs(self.data(i + 1))
-            with open(os.path.join(self.data(i + 1), "myid"), "w") as f:
-                f.write(f"{i + 1}\n")
+            zkprocs.data_dir(self.data(i + 1), myid=i + 1)
             cfg = os.path.join(self.dir, f"zoo{i + 1}.cfg")
-            with open(cfg, "w") as f:
-                f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={self.data(i + 1)}\n"
-                        f"clientPort={self.ports[i]}\nclientPortAddress=127.0.0.1\n"
-                        "admin.enableServer=false\n4lw.commands.whitelist=*\n"
-                        f"snapCount={self.snap_count}\npreAllocSize=16\n" + servers)
-            with open(os.path.join(self.dir, f"log4j{i + 1}.properties"), "w") as f:
-                f.write("log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\n"
-                        f"log4j.appender.F.File={self.dir}/zookeeper{i + 1}.log\n"
-                        "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
-                        "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n")
-            cmd = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx192m",
-                   "-cp", ":".join([self.dir, ZK_JAR] + LOG_JARS),
-                   f"-Dlog4j.configuration=file:{self.dir}/log4j{i + 1}.properties",
-                   "-Dzookeeper.extendedTypesEnabled=true",
-                   "-Dznode.container.checkIntervalMs=3600000",
-                   "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
-            out = open(os.path.join(self.dir, f"stdout{i + 1}.txt"), "w")
-            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL))
-            out.close()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if all(self.mode(i) in ("leader", "follower") for i in range(self.n)):
-                return
-            time.sleep(0.2)
-        raise RuntimeError("the ensemble did not form; see " + self.dir)
+            zkprocs.write(cfg, f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={self.data(i + 1)}\n"
+                               f"clientPort={self.ports[i]}\nclientPortAddress=127.0.0.1\n"
+                               "admin.enableServer=false\n4lw.commands.whitelist=*\n"
+                               f"snapCount={self.snap_count}\npreAllocSize=16\n" + servers)
+            cmd = zkprocs.zookeeper_command(
+                self.dir, cfg, ["zookeeper.extendedTypesEnabled=true", "znode.container.checkIntervalMs=3600000"],
+                n=i + 1)
+            self.procs.append(zkprocs.spawn(cmd, os.path.join(self.dir, f"stdout{i + 1}.txt")))
+        if not zkprocs.wait_for(lambda: all(self.mode(i) in ("leader", "follower") for i in range(self.n)),
+                                90, interval=0.2):
+            raise RuntimeError("the ensemble did not form; see " + self.dir)
 
     def mode(self, i):
-        try:
-            for line in four_letter(self.ports[i], "srvr").splitlines():
-                if line.startswith("Mode:"):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return None
+        return zkprocs.srvr(self.ports[i], "Mode")
 
     def zxid(self, i):
         for line in four_letter(self.ports[i], "srvr").splitlines():
@@ -400,10 +353,7 @@ class Ensemble:
         return ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def kill(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()  # its own pid
-                p.wait()
+        zkprocs.kill_all(self.procs)  # each by its own pid
         self.procs = []
 
 
@@ -428,15 +378,8 @@ def record_ensemble(snap_count):
         sessions = live_sessions(ens.ports[leader])
     finally:
         ens.kill()
-    for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
-    expected = {"zxid": zxid, "hash": lines[zxid] & 0xFFFFFFFFFFFFFFFF, "sessions": sessions, "nodes": nodes,
-                "hash_lines": {f"{z:x}": d for z, d in sorted(lines.items())}}
-    return ens, expected
+    close_all(clients)
+    return ens, expected_of(zxid, lines, sessions, nodes)
 
 
 def datadirs(zk, into):
@@ -519,23 +462,13 @@ def serve_imported(zoolab, zk_dir, expected):
     try:
         port = free_port()
         cfg = os.path.join(work, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"tickTime=2000\ndataDir={work}/data\nclientPort={port}\n"
-                    "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n")
-        log = open(os.path.join(work, "server.log"), "w")
-        proc = subprocess.Popen([zoolab, "server", "--config", cfg, "--import-zk", zk_dir],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                four_letter(port, "srvr")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    with open(os.path.join(work, "server.log")) as f:
-                        return [f"zoolab server --import-zk did not start: {f.read()[-2000:]}"]
-                time.sleep(0.05)
+        zkprocs.write(cfg, f"tickTime=2000\ndataDir={work}/data\nclientPort={port}\n"
+                           "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n")
+        proc = zkprocs.spawn([zoolab, "server", "--config", cfg, "--import-zk", zk_dir],
+                             os.path.join(work, "server.log"))
+        if zkprocs.wait_answer(port, "srvr", 20, proc) is None:
+            with open(os.path.join(work, "server.log")) as f:
+                return [f"zoolab server --import-zk did not start: {f.read()[-2000:]}"]
         client = KazooClient(hosts=f"127.0.0.1:{port}", timeout=30, auth_data=[("digest", "alice:secret")])
         client.start(timeout=20)
         try:
@@ -551,9 +484,7 @@ def serve_imported(zoolab, zk_dir, expected):
                 errors.append(f"served: {n['path']}: {g} != ZooKeeper's {n}")
         errors.extend(f"served: {p} not in ZooKeeper" for p in got)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()  # its own pid
-            proc.wait()
+        zkprocs.kill(proc)  # its own pid
         shutil.rmtree(work, ignore_errors=True)
     return errors
 
@@ -568,6 +499,18 @@ def trim_padding(root):
                     b = f.read()
                 with open(p, "wb") as f:
                     f.write(b.rstrip(b"\0"))
+
+
+def report(label, errors, ok, sep=": "):
+    """Prints one check's line: `ok   label: ok`, or `FAIL label:` and its first 40 errors.
+    Returns whether it failed."""
+    if errors:
+        print(f"FAIL {label}:")
+        for e in errors[:40]:
+            print("  " + e)
+        return True
+    print(f"ok   {label}{sep}{ok}")
+    return False
 
 
 def main():
@@ -611,34 +554,16 @@ def main():
         if d == both and not (0 < gz < len(snaps)):
             errors.append(f"expected plain and gzip snapshots, got {snaps}")
         label = f"{os.path.basename(d)} ({len(snaps)} snapshots, {gz} gzip)"
-        if errors:
-            failed = True
-            print(f"FAIL {label}:")
-            for e in errors[:40]:
-                print("  " + e)
-        else:
-            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
-                  f"digest {expected['hash']} = ZooKeeper's hash (and its lines for replayed zxids)")
+        failed |= report(label, errors, f"zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
+                                        f"digest {expected['hash']} = ZooKeeper's hash (and its lines for replayed zxids)")
     errors = serve_imported(args.zoolab, both, expected)
-    if errors:
-        failed = True
-        print("FAIL zoolab server --import-zk:")
-        for e in errors[:40]:
-            print("  " + e)
-    else:
-        print(f"ok   zoolab server --import-zk serves the same {len(expected['nodes'])} nodes to kazoo")
+    failed |= report("zoolab server --import-zk", errors,
+                     f"serves the same {len(expected['nodes'])} nodes to kazoo", sep=" ")
     ens, expected = record_ensemble(args.snap_count)
     for i in range(ens.n):
         errors = compare(args.zoolab, ens.data(i + 1), expected, ensemble=True)
-        label = f"ensemble server {i + 1}"
-        if errors:
-            failed = True
-            print(f"FAIL {label}:")
-            for e in errors[:40]:
-                print("  " + e)
-        else:
-            print(f"ok   {label}: zxid {expected['zxid']:#x}, {len(expected['nodes'])} nodes, "
-                  f"digest {expected['hash']} = the leader's hash")
+        failed |= report(f"ensemble server {i + 1}", errors, f"zxid {expected['zxid']:#x}, "
+                         f"{len(expected['nodes'])} nodes, digest {expected['hash']} = the leader's hash")
     if failed:
         print("kept " + zk.dir + " and " + ens.dir)
         return 1
