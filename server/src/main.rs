@@ -13,22 +13,27 @@ mod zk;
 mod zkclient;
 mod zkimport;
 
-/// jemalloc rather than glibc's malloc: under a 1 KB write load glibc's `_int_malloc`,
-/// `malloc_consolidate` and `free` took about a fifth of an ensemble's CPU (values of
-/// 1 KB and more miss its per-thread cache and are freed on other threads); with jemalloc
-/// the same ensemble writes 15–25% more with the same resident memory (BENCHMARKS.md,
-/// "The allocator").
+/// jemalloc rather than glibc's malloc: under 64 sessions of 1 KB setData, glibc's
+/// `_int_malloc`, `malloc_consolidate` and `free` took about a fifth of a 3-member
+/// ensemble's CPU (values of 1 KB and more miss its per-thread cache and are freed on
+/// other threads); with jemalloc the same ensemble wrote 9–35% more in alternating runs,
+/// with the same resident memory (BENCHMARKS.md, "The allocator").
 #[cfg(all(unix, not(target_arch = "wasm32")))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's settings: freed pages go back to the system within a second, by a thread
-/// of jemalloc's own (not only when the server next allocates), so the resident memory
-/// after a checkpoint's large buffers are freed is the live data's.
+/// jemalloc's settings (its `malloc_conf`, read at its start: a C string): freed pages
+/// go back to the system within a second, by a thread of jemalloc's own rather than
+/// only when the server next allocates, so the resident memory is the live data's.
+/// A test reads the settings back, so a change that stops them being read fails it.
 #[cfg(all(unix, not(target_arch = "wasm32")))]
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static malloc_conf: Option<&'static std::ffi::c_char> = {
+    const CONF: &std::ffi::CStr = c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+    // SAFETY: a pointer to the first byte of a static C string.
+    Some(unsafe { &*CONF.as_ptr() })
+};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -281,5 +286,29 @@ fn main() -> ExitCode {
             eprintln!("zoolab: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(all(test, unix, not(target_arch = "wasm32")))]
+mod allocator_tests {
+    /// The settings in `malloc_conf` are the ones jemalloc runs with (its symbol name
+    /// and C-string form are right).
+    #[test]
+    fn jemalloc_runs_with_our_settings() {
+        let _ = Box::new([0u8; 64]); // jemalloc starts at the first allocation
+        assert!(tikv_jemalloc_ctl::opt::background_thread::read().unwrap());
+        let mut decay: isize = 0;
+        let mut len = std::mem::size_of::<isize>();
+        // SAFETY: `opt.dirty_decay_ms` is an ssize_t; `decay` and `len` describe it.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"opt.dirty_decay_ms".as_ptr(),
+                (&mut decay as *mut isize).cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        assert_eq!((rc, decay), (0, 1000));
     }
 }

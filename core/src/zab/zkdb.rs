@@ -150,15 +150,18 @@ impl ReconfigRequest {
 /// A snapshot of the tree: [`snapshot::encode`]'s bytes, shared.
 ///
 /// [`Replicated::snapshot`] takes it as a copy of the tree (a pointer per node, see
-/// `DataTree::nodes`) and encodes it the first time its bytes are asked for: a native
-/// server asks on its checkpoint thread, so its step does not stall for the encoding.
-/// The bytes are the same whenever they are made (the copy does not change), so
-/// this is invisible to the simulator's determinism.
+/// `DataTree::nodes`) and encodes it the first time its bytes are asked for. A native
+/// server's checkpoint thread does not ask: it streams the encoding from the copy to
+/// the file ([`ZkSnapshot::write_to`]), so its step does not stall for the encoding and
+/// no encoding is held in memory; the copy lives as long as the snapshot (while it
+/// does, a node changed in the live tree is copied first). The bytes are the same
+/// whenever they are made (the copy does not change), so this is invisible to the
+/// simulator's determinism.
 #[derive(Clone)]
 pub struct ZkSnapshot(Arc<SnapshotCell>);
 
 struct SnapshotCell {
-    /// The copy to encode, until it is encoded (then dropped).
+    /// The copy to encode, until [`ZkSnapshot::bytes`] encodes it (then dropped).
     tree: Mutex<Option<DataTree>>,
     bytes: OnceLock<Vec<u8>>,
 }
@@ -197,7 +200,8 @@ impl ZkSnapshot {
             w.write_all(b)?;
             return Ok(b.len() as u64);
         }
-        // Held while streaming: a `bytes` asked meanwhile (a SNAP) waits, then encodes.
+        // Held while streaming: a `bytes` asked meanwhile (a `restore` of this
+        // snapshot) waits for the whole write, then encodes.
         let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner());
         match &*tree {
             Some(t) => snapshot::encode_to(t, w),
@@ -209,6 +213,11 @@ impl ZkSnapshot {
                 Ok(b.len() as u64)
             }
         }
+    }
+
+    /// Whether [`ZkSnapshot::bytes`] were made (not only streamed).
+    pub fn is_encoded(&self) -> bool {
+        self.0.bytes.get().is_some()
     }
 
     /// The encoded snapshot (encoded now if it was not yet).
@@ -815,6 +824,56 @@ mod tests {
         assert_eq!(copy.tree(), db.tree());
         assert_eq!(db.applied_count(), 1);
         assert_eq!(db.triggers_since(0).unwrap().count(), 1);
+    }
+
+    /// A snapshot streamed on one thread while another asks for its bytes: both get
+    /// the same bytes, whichever takes the copy first, and streaming keeps no bytes.
+    #[test]
+    fn a_snapshot_streamed_while_its_bytes_are_asked_for_is_the_same() {
+        /// A writer that takes its time, so the other thread asks mid-stream.
+        struct Slow(Vec<u8>);
+        impl std::io::Write for Slow {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                self.0.extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut db = ZkDatabase::default();
+        for i in 1..=300u64 {
+            let ctx = PrepareContext::alone(Zxid(i), 10);
+            let mut r = create(&format!("/n{i:03}"), CreateMode::Persistent);
+            if let crate::tree::WriteRequest::Create(c) = &mut r {
+                c.data = vec![i as u8; 1000].into();
+            }
+            let t = db.prepare(&[], ctx, &req(0, r));
+            db.apply(Zxid(i), &t);
+        }
+        let expected = snapshot::encode(db.tree());
+        let streamed_alone = db.snapshot();
+        let mut out = Slow(Vec::new());
+        assert_eq!(streamed_alone.write_to(&mut out).unwrap(), expected.len() as u64);
+        assert_eq!(out.0, expected);
+        assert!(!streamed_alone.is_encoded(), "streaming made no bytes to keep");
+        for stream_first in [true, false] {
+            let snap = db.snapshot();
+            let (s1, s2) = (snap.clone(), snap.clone());
+            let writer = std::thread::spawn(move || {
+                let mut out = Slow(Vec::new());
+                let n = s1.write_to(&mut out).unwrap();
+                (n, out.0)
+            });
+            if stream_first {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let asked = s2.bytes().to_vec();
+            let (n, written) = writer.join().unwrap();
+            assert_eq!((n as usize, &written, &asked), (expected.len(), &expected, &expected));
+            assert_eq!(snap.encoded_len(), expected.len() as u64);
+        }
     }
 
     #[test]

@@ -934,7 +934,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("zoolab-qstore-stream-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = db_of(300);
+        let db = db_of(400);
         let encoded = zoolab_core::tree::snapshot::encode(db.tree());
         assert!(encoded.len() > 4 * (64 << 10), "{} bytes", encoded.len());
         let entries = vec![(Zxid(301), txn(301)), (Zxid(302), txn(302))];
@@ -969,6 +969,7 @@ mod tests {
         }
         // The tree's copy was streamed, not kept as bytes.
         let streamed = snapshots[2].as_ref().unwrap();
+        assert!(!streamed.is_encoded());
         assert_eq!(streamed.encoded_len(), encoded.len() as u64);
         assert_eq!(streamed.bytes(), &encoded[..]);
         let _ = std::fs::remove_dir_all(&dir);
