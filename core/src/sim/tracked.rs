@@ -10,8 +10,14 @@
 //! answers exactly as a map that removed its first entry at once would (a unit test
 //! runs both side by side), so which writes are tracked, and the traces, do not change.
 
-use crate::vecmap::BrowserMap;
 use std::fmt;
+
+/// The map underneath: the page's (a sorted `Vec` in its wasm build, a B-tree natively).
+/// The unit tests use the sorted `Vec` natively, so they test the page's code.
+#[cfg(not(test))]
+type BrowserMap<K, V> = crate::vecmap::BrowserMap<K, V>;
+#[cfg(test)]
+type BrowserMap<K, V> = crate::vecmap::VecMap<K, V>;
 
 /// A map from request ids, whose oldest entries can be forgotten in O(1) amortized.
 #[derive(Clone)]
