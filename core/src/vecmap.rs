@@ -344,6 +344,15 @@ impl<K: Ord, V> VecMap<K, V> {
         self.keys.pop().zip(self.values.pop())
     }
 
+    /// Splits the map at `key`: returns the entries from `key` on, keeps those before.
+    pub fn split_off<Q: Ord + ?Sized>(&mut self, key: &Q) -> VecMap<K, V>
+    where
+        K: Borrow<Q>,
+    {
+        let at = self.keys.partition_point(|k| k.borrow() < key);
+        VecMap { keys: self.keys.split_off(at), values: self.values.split_off(at) }
+    }
+
     /// The entries whose keys are in `range`, in order.
     pub fn range<Q: Ord + ?Sized, R: RangeBounds<Q>>(
         &self,
@@ -700,6 +709,11 @@ mod tests {
                     *b.entry(k).or_insert(0) += 1;
                 }
                 4 => assert_eq!(v.pop_first(), b.pop_first()),
+                5 if i % 50 == 0 => {
+                    let (mut vt, mut bt) = (v.clone(), b.clone());
+                    let (vh, bh) = (vt.split_off(&k), bt.split_off(&k));
+                    assert!(vt.iter().eq(bt.iter()) && vh.iter().eq(bh.iter()), "split at {k}");
+                }
                 _ => {
                     let (lo, hi) = (k.min(rand()), k.max(rand()));
                     assert!(v.range(lo..hi).eq(b.range(lo..hi)));

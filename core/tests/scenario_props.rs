@@ -261,6 +261,15 @@ fn text() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 \"\\\\\n\t/é#:=.,|<>-]{0,16}"
 }
 
+/// Data to compare with: null, or text (`"null"` among it now and then).
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        1 => Just(Value::Null),
+        1 => Just(Value::Text("null".into())),
+        6 => text().prop_map(Value::Text),
+    ]
+}
+
 /// Some servers of one cluster, once each in id order.
 fn voters(t: &Topo) -> impl Strategy<Value = Vec<ServerName>> {
     let clusters = t.clusters.clone();
@@ -288,7 +297,7 @@ fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
         (server_ref(t), states, proptest::option::of(0u32..9))
             .prop_map(|(server, state, epoch)| Predicate::Is { server, state, epoch })
             .boxed(),
-        (target.clone(), zpath(), proptest::option::of(text()))
+        (target.clone(), zpath(), proptest::option::of(value()))
             .prop_map(|(target, path, data)| Predicate::HasNode { target, path, data })
             .boxed(),
         (target.clone(), any::<u64>())
@@ -319,7 +328,7 @@ fn predicate(t: &Topo, depth: u32) -> BoxedStrategy<Predicate> {
                 .prop_map(|(op, code)| Predicate::Failed { op, code })
                 .boxed(),
         );
-        options.push((op, text()).prop_map(|(op, value)| Predicate::Returned { op, value }).boxed());
+        options.push((op, value()).prop_map(|(op, value)| Predicate::Returned { op, value }).boxed());
     }
     let leaf = proptest::strategy::Union::new(options).boxed();
     if depth == 0 {

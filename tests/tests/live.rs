@@ -326,11 +326,14 @@ async fn the_page_attached_to_a_real_ensemble_shows_it_and_writes_to_it() {
     assert!(console(&s, "create /from-page again").await.contains("Node already exists: /from-page"));
     // The tree of the member shown first (the leader) has it.
     s.wait_for("#live-tree li[data-path='/from-page']").await;
+    wait_text(&s, "#live-tree li[data-path='/from-page'] .data", "= \"hello\"", 10).await;
     s.screenshot("live-console").await;
 
     // Watches set from the console fire on writes made by another client elsewhere.
     console(&s, "get -w /from-page").await;
     console(&s, "create /app").await;
+    // Created without data: null, shown bare as the simulator's inspector shows it.
+    wait_text(&s, "#live-tree li[data-path='/app'] .data", "= null", 10).await;
     console(&s, "addWatch /app").await;
     wait_text(&s, "#live-session", "recursive /app", 5).await;
     write_on(ens.client_ports[1], "/from-page", b"changed").unwrap();

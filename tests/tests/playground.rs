@@ -279,6 +279,38 @@ async fn playing_with_the_keyboard_shifts_nothing_and_renders_fast() {
     s.close().await;
 }
 
+#[tokio::test]
+#[ignore = "needs the built playground and Chromium: run `make test`"]
+async fn playing_shows_the_speed_reached_next_to_the_menu() {
+    let s = Session::open().await;
+    s.wait_for(".server").await;
+    assert_eq!(s.text("#reached").await, "", "nothing shown before playing");
+    s.client.find(Locator::Css("#speed")).await.unwrap().select_by_value("7").await.unwrap(); // 100×
+    s.click("#play").await;
+    // Measured over a second of play: wait for it, however slow the machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shown = loop {
+        let t = s.text("#reached").await;
+        if !t.is_empty() {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "no speed reached shown while playing");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let x: f64 = shown
+        .strip_prefix("≈ ")
+        .and_then(|t| t.strip_suffix('×'))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("not a speed like ≈ 87×: {shown:?}"));
+    assert!(x > 0.0 && x <= 100.0, "reached {x}× of 100×");
+    println!("speed reached at 100×: {shown}");
+    s.screenshot("playground-speed-reached").await;
+    s.click("#play").await;
+    assert!(s.text("#play").await.contains("Play"), "paused");
+    assert_eq!(s.text("#reached").await, "", "nothing shown when paused");
+    s.close().await;
+}
+
 /// The rAF intervals the frame-time benchmark measures.
 const FRAMES: usize = 600;
 

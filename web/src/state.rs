@@ -61,6 +61,9 @@ pub const SPEEDS: [(&str, u64); 8] = [
     ("10×", 1_000),
     ("100×", 10_000),
 ];
+/// Real time over which the speed reached while playing is measured, in microseconds
+/// ([`Playground::reached`]: updated once per window).
+pub const SPEED_WINDOW_US: u32 = 1_000_000;
 /// How far "step to the next message of a kind" looks ahead, in events.
 pub const MAX_LOOKAHEAD: u64 = 5_000;
 /// The message kinds "step to" offers.
@@ -554,6 +557,14 @@ pub struct Playground {
     budget_ms: f64,
     /// Late frames in a row whose render was skipped.
     undrawn: u32,
+    /// The speed reached while playing, in hundredths (870: 8.7×): simulated time over
+    /// real time in the latest [`SPEED_WINDOW_US`], at most the speed asked (`None`
+    /// until a window has passed since Play or a speed change). Shown only while
+    /// playing; it changes nothing in the run.
+    pub reached: Option<u64>,
+    /// The current window: real microseconds played in it, and the simulated time
+    /// (ms) at its start (`None`: starts at the next frame).
+    window: Option<(u32, u64)>,
     writes: u64,
     /// The exercise open, if any.
     pub exercise: Option<ExerciseRun>,
@@ -759,6 +770,8 @@ impl Playground {
             due_us: 0,
             budget_ms: FRAME_BUDGET_MS,
             undrawn: 0,
+            reached: None,
+            window: None,
             speed: DEFAULT_SPEED,
             banner: welcome.then(|| Banner::Info(WELCOME.into())),
             selected: None,
@@ -867,6 +880,7 @@ impl Playground {
             return false;
         }
         let tick = TICK_MS * 1_000;
+        let (played_us, start_ms) = *self.window.get_or_insert((0, self.head.driver().now().0));
         // At most one tick is ever owed (after a stall, or while a cut one runs).
         self.due_us = self.due_us.saturating_add(elapsed_us).min(tick);
         let mut ran = false;
@@ -896,6 +910,18 @@ impl Playground {
                 break;
             }
         }
+        let played_us = played_us.saturating_add(elapsed_us);
+        let now_ms = self.head.driver().now().0;
+        self.window = Some(if played_us >= SPEED_WINDOW_US {
+            // Hundredths of simulated per real time (integers: no float formatting in
+            // the bundle). A window may hold a tick more than its share: at most asked.
+            let asked = SPEEDS[self.speed.min(SPEEDS.len() - 1)].1 * 100 / u64::from(TICK_MS);
+            let sim_ms = now_ms.saturating_sub(start_ms);
+            self.reached = Some((sim_ms.saturating_mul(100_000) / u64::from(played_us)).min(asked));
+            (0, now_ms)
+        } else {
+            (played_us, start_ms)
+        });
         ran
     }
 
@@ -1271,6 +1297,7 @@ impl Playground {
                 if self.shown().driver().violation().is_none() {
                     self.playing = true;
                     self.due_us = 0;
+                    (self.reached, self.window) = (None, None);
                 }
             }
             Action::Pause => self.playing = false,
@@ -1285,7 +1312,11 @@ impl Playground {
                 }
             }
             Action::Frame(_) => {}
-            Action::SetSpeed(i) => self.speed = i.min(SPEEDS.len() - 1),
+            Action::SetSpeed(i) => {
+                self.speed = i.min(SPEEDS.len() - 1);
+                // The speed reached is measured afresh at the new speed.
+                (self.reached, self.window) = (None, None);
+            }
             Action::StepEvent => self.append(Step::Step(1)),
             Action::RunFor(ms) => self.append(Step::Run(scenario::Millis(ms))),
             Action::StepToKind(kind) => {
@@ -1755,6 +1786,33 @@ mod tests {
             assert!(p.frame(1), "the undrawn state is drawn");
             assert!(!p.frame(1), "then nothing to draw");
         }
+    }
+
+    #[test]
+    fn the_speed_reached_is_measured_over_a_second_of_frames() {
+        let mut p = fresh();
+        p.apply(Action::SetSpeed(6)); // 10×
+        p.apply(Action::Play);
+        // Frames with time for every tick reach the speed asked.
+        for _ in 0..59 {
+            p.play_frame(16_667, budget(u32::MAX));
+        }
+        assert_eq!(p.reached, None, "not before a whole window");
+        p.play_frame(16_667, budget(u32::MAX));
+        let r = p.reached.expect("measured after a second");
+        assert!((900..=1_000).contains(&r), "{r} hundredths at 10×");
+        // Frames with no time to run ticks: far below it.
+        for _ in 0..60 {
+            p.play_frame(16_667, budget(0));
+        }
+        let slow = p.reached.unwrap();
+        assert!(slow < 200, "{slow} hundredths with no time to run");
+        // Paused, it is not measured; played again, it starts afresh.
+        p.apply(Action::Pause);
+        p.play_frame(2_000_000, budget(u32::MAX));
+        assert_eq!(p.reached, Some(slow));
+        p.apply(Action::Play);
+        assert_eq!(p.reached, None);
     }
 
     #[test]

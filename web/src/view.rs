@@ -238,6 +238,17 @@ fn home_cluster(
     })
 }
 
+/// The speed reached while playing, for the toolbar (`≈ 87×`, `≈ 8.7×`, `≈ 0.25×`):
+/// `None` when paused or not measured yet.
+pub fn reached(p: &Playground) -> Option<String> {
+    let r = p.reached.filter(|_| p.playing)?;
+    Some(match r {
+        1_000.. => format!("≈ {}×", r / 100),
+        100.. => format!("≈ {}.{}×", r / 100, r % 100 / 10),
+        _ => format!("≈ 0.{:02}×", r),
+    })
+}
+
 /// Every cluster of the world shown.
 pub fn clusters(p: &Playground) -> Vec<ClusterView> {
     let w = p.world();
@@ -1108,6 +1119,23 @@ fn completion_server(p: &Playground, client: &str) -> Option<(usize, ServerId)> 
 mod tests {
     use super::*;
     use crate::state::{name, Action, Source};
+
+    #[test]
+    fn the_speed_reached_reads_as_the_menu_does() {
+        let mut p = Playground::open(&Source::Fresh).unwrap();
+        p.playing = true;
+        let label = |p: &mut Playground, r| {
+            p.reached = Some(r);
+            reached(p).unwrap()
+        };
+        assert_eq!(label(&mut p, 8_749), "≈ 87×");
+        assert_eq!(label(&mut p, 870), "≈ 8.7×");
+        assert_eq!(label(&mut p, 100), "≈ 1.0×");
+        assert_eq!(label(&mut p, 25), "≈ 0.25×");
+        assert_eq!(label(&mut p, 0), "≈ 0.00×");
+        p.playing = false;
+        assert_eq!(reached(&p), None, "not shown when paused");
+    }
 
     #[test]
     fn an_election_shows_its_maximum_plus_one() {

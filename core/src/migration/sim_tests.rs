@@ -88,8 +88,8 @@ fn snapshot_plus_log_migrates_exactly_and_commits() {
     run_for(&mut d, 2_000);
     assert!(d.connected("c1") && d.connected("c2"));
     let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
-    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1"));
-    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9"));
+    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1".as_bytes()));
+    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9".as_bytes()));
     // The next sequential name continues the source's counter.
     let h = cmd(&mut d, "c1", "create -s /app/locks/n- x");
     run_for(&mut d, 1_000);
@@ -107,7 +107,7 @@ fn client_api_migrates_logically_and_commits() {
     assert!(d.connected("c1"));
     let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
     assert_eq!(d.read(&b1, "/app/member").unwrap(), None, "ephemerals are not copied with sessions expire");
-    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9"));
+    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9".as_bytes()));
 }
 
 /// Runs to `upto`, issues writes just as the source freezes, then runs to the end.
@@ -146,7 +146,7 @@ fn the_same_race_without_a_broken_switch_keeps_every_rule() {
     assert_eq!(violation(&d), "");
     assert_eq!(d.migration().unwrap().phase(), Phase::Committed);
     let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
-    assert_eq!(d.read(&b1, "/app/late4").unwrap().as_deref(), Some("4"));
+    assert_eq!(d.read(&b1, "/app/late4").unwrap().as_deref(), Some("4".as_bytes()));
 }
 
 #[test]
@@ -213,9 +213,9 @@ fn rollback_from_every_phase_before_commit_gives_the_source_back() {
         run_for(&mut d, 1_000);
         assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "from {upto}: {:?}", d.op(h));
         let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
-        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back"), "from {upto}");
+        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back".as_bytes()), "from {upto}");
         if upto == Phase::Soak {
-            assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t"));
+            assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t".as_bytes()));
         }
         assert_eq!(d.violation(), None, "from {upto}");
     }
@@ -348,8 +348,8 @@ fn observer_join_migrates_byte_identically_and_commits() {
     run_for(&mut d, 2_000);
     assert!(d.connected("c1") && d.connected("c2"));
     let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
-    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1"));
-    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9"));
+    assert_eq!(d.read(&b1, "/app/member").unwrap().as_deref(), Some("c1".as_bytes()));
+    assert_eq!(d.read(&b1, "/app/t9").unwrap().as_deref(), Some("9".as_bytes()));
     let h = cmd(&mut d, "c1", "create -s /app/locks/n- x");
     run_for(&mut d, 1_000);
     assert_eq!(d.op(h), crate::scenario::run::OpStatus::Ok("/app/locks/n-0000000005".into()));
@@ -388,7 +388,7 @@ fn observer_join_rollback_from_every_phase_before_commit_gives_both_clusters_bac
         run_for(&mut d, 1_000);
         assert!(matches!(d.op(h), crate::scenario::run::OpStatus::Ok(_)), "from {upto}: {:?}", d.op(h));
         let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
-        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back"), "from {upto}");
+        assert_eq!(d.read(&a1, "/app").unwrap().as_deref(), Some("back".as_bytes()), "from {upto}");
         // The observers are out of the source's configuration again, and the target
         // has a leader of its own.
         let w = d.world();
@@ -421,8 +421,8 @@ fn a_subtree_moves_under_another_path_and_verifies_chroot_aware() {
         assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed), "{transport:?}");
         assert_eq!(violation(&d), "", "{transport:?}");
         let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
-        assert_eq!(d.read(&b1, "/moved").unwrap().as_deref(), Some("b"), "{transport:?}");
-        assert_eq!(d.read(&b1, "/moved/tail").unwrap().as_deref(), Some("t"), "{transport:?}");
+        assert_eq!(d.read(&b1, "/moved").unwrap().as_deref(), Some("b".as_bytes()), "{transport:?}");
+        assert_eq!(d.read(&b1, "/moved/tail").unwrap().as_deref(), Some("t".as_bytes()), "{transport:?}");
         assert_eq!(d.read(&b1, "/app").unwrap(), None, "{transport:?}: nothing lands at the old path");
         // The counter moved with its parent.
         let w = d.world();
@@ -473,14 +473,14 @@ fn conflicts_on_the_target_fail_preflight_with_their_paths_unless_overwritten() 
                 d.migration_abort("conflicts").unwrap();
                 assert_eq!(d.migration_run(None, 5_000), Ok(Phase::RolledBack));
                 let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
-                assert_eq!(d.read(&b1, "/app/old").unwrap().as_deref(), Some("b's"));
+                assert_eq!(d.read(&b1, "/app/old").unwrap().as_deref(), Some("b's".as_bytes()));
             }
             Conflict::Overwrite => {
                 assert_eq!(d.migration_run(None, 30_000), Ok(Phase::Committed));
                 assert_eq!(violation(&d), "");
                 let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
                 assert_eq!(d.read(&b1, "/app/old").unwrap(), None, "replaced: b's own node is gone");
-                assert_eq!(d.read(&b1, "/app").unwrap().as_deref(), Some("b"));
+                assert_eq!(d.read(&b1, "/app").unwrap().as_deref(), Some("b".as_bytes()));
             }
         }
     }
@@ -504,7 +504,7 @@ fn rollback_after_the_soak_of_a_chrooted_migration_brings_the_target_writes_back
     assert_eq!(d.migration_run(None, 30_000), Ok(Phase::RolledBack));
     assert_eq!(violation(&d), "");
     let a1 = crate::scenario::ServerName { cluster: "a".into(), id: 1 };
-    assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t"));
+    assert_eq!(d.read(&a1, "/app/on-target").unwrap().as_deref(), Some("t".as_bytes()));
 }
 
 #[test]
@@ -532,5 +532,5 @@ fn observer_join_survives_an_observer_and_the_source_leader_crashing_mid_copy() 
     assert_eq!(d.violation(), None);
     let b1 = crate::scenario::ServerName { cluster: "b".into(), id: 1 };
     run_for(&mut d, 1_000);
-    assert_eq!(d.read(&b1, "/app/t4").unwrap().as_deref(), Some("4"));
+    assert_eq!(d.read(&b1, "/app/t4").unwrap().as_deref(), Some("4".as_bytes()));
 }

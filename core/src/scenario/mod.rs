@@ -415,6 +415,33 @@ pub enum Target {
     Cluster(String),
 }
 
+/// What an expectation compares data with, as zkCli prints data: the bare word `null`
+/// is null data (`create /x` without data), a string is bytes (`""` empty, `"null"`
+/// the four bytes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Value {
+    /// Null data.
+    Null,
+    /// Bytes, as UTF-8 text.
+    Text(String),
+}
+
+impl Value {
+    /// Whether data read as `got` (`None`: null; else its text) is this value.
+    pub fn matches(&self, got: Option<&str>) -> bool {
+        match self {
+            Value::Null => got.is_none(),
+            Value::Text(t) => got == Some(t.as_str()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+}
+
 /// A condition on the state of a run (for `expect` and `run until`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Predicate {
@@ -431,14 +458,14 @@ pub enum Predicate {
         /// Its current epoch, if it matters.
         epoch: Option<u32>,
     },
-    /// `a1 has /x [= "v"]` (`a1 has no /x` is `not a1 has /x`).
+    /// `a1 has /x [= "v"]`, `a1 has /x = null` (`a1 has no /x` is `not a1 has /x`).
     HasNode {
         /// Where to look.
         target: Target,
         /// The znode.
         path: String,
         /// Its data, if it matters.
-        data: Option<String>,
+        data: Option<Value>,
     },
     /// `a1 has committed 0x100000002`: its last committed zxid is at least this one.
     HasCommitted {
@@ -472,12 +499,13 @@ pub enum Predicate {
     },
     /// `c1 is pending`: sent, not answered yet.
     Pending(OpRef),
-    /// `c1 returned "/lock/n-0000000001"`: the result as the console prints it.
+    /// `c1 returned "/lock/n-0000000001"`: the result as the console prints it;
+    /// `c1 returned null`: a read of null data.
     Returned {
         /// The operation.
         op: OpRef,
         /// Its result.
-        value: String,
+        value: Value,
     },
     /// `invariants hold`: ZAB's invariants held after every step so far.
     InvariantsHold,

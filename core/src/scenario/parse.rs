@@ -441,6 +441,21 @@ impl<'a> Cur<'a> {
         Ok(w.to_string())
     }
 
+    /// Data to compare with: the bare word `null` (null data), or a value (bytes:
+    /// `"null"` quoted is the four bytes).
+    fn data_value(&mut self) -> R<Value> {
+        if let Some(s) = self.str_lit_opt()? {
+            return Ok(Value::Text(s));
+        }
+        self.ws();
+        let w = self.take_chars(|c| !c.is_whitespace() && c != '"');
+        match w {
+            "" => self.fail("data: null, a word, or a \"quoted string\""),
+            "null" => Ok(Value::Null),
+            _ => Ok(Value::Text(w.to_string())),
+        }
+    }
+
     /// A znode path (`/a/b`, or quoted); `None` (nothing read) if none starts here.
     #[inline(never)]
     fn path_opt(&mut self) -> R<Option<String>> {
@@ -797,7 +812,7 @@ fn plain_predicate(c: &mut Cur) -> R<Predicate> {
         }
         "returned" => {
             let op = as_op(c, at, &subj)?;
-            Ok(Predicate::Returned { op, value: c.value()? })
+            Ok(Predicate::Returned { op, value: c.data_value()? })
         }
         _ => {
             c.pos -= verb.len();
@@ -858,7 +873,7 @@ fn has_predicate(c: &mut Cur, at: usize, subj: &Subject) -> R<Predicate> {
     if negated {
         return Ok(Predicate::Not(Box::new(Predicate::HasNode { target, path, data: None })));
     }
-    let data = if c.eat_sym("=") { Some(c.value()?) } else { None };
+    let data = if c.eat_sym("=") { Some(c.data_value()?) } else { None };
     Ok(Predicate::HasNode { target, path, data })
 }
 

@@ -247,6 +247,16 @@ impl Display for Action {
     }
 }
 
+/// `null` bare, text always quoted (so `"null"` stays the four bytes).
+impl Display for Value {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Text(t) => write_str_lit(f, t),
+        }
+    }
+}
+
 impl Display for Predicate {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
@@ -270,8 +280,7 @@ impl Display for Predicate {
                 write!(f, "{target} has ")?;
                 write_path(f, path)?;
                 if let Some(d) = data {
-                    f.write_str(" = ")?;
-                    write_str_lit(f, d)?;
+                    write!(f, " = {d}")?;
                 }
                 Ok(())
             }
@@ -290,10 +299,7 @@ impl Display for Predicate {
             Predicate::Failed { op, code: None } => write!(f, "{op} failed"),
             Predicate::Failed { op, code: Some(c) } => write!(f, "{op} failed with {c}"),
             Predicate::Pending(op) => write!(f, "{op} is pending"),
-            Predicate::Returned { op, value } => {
-                write!(f, "{op} returned ")?;
-                write_str_lit(f, value)
-            }
+            Predicate::Returned { op, value } => write!(f, "{op} returned {value}"),
             Predicate::InvariantsHold => f.write_str("invariants hold"),
             Predicate::History { cluster, violates } => {
                 f.write_str("history")?;

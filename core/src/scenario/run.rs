@@ -14,6 +14,7 @@
 
 use super::*;
 use crate::text::Quoted;
+use crate::tree::Data;
 use crate::vecmap::VecMap;
 
 mod migrate;
@@ -47,7 +48,13 @@ pub trait Driver {
     /// The established leader of a cluster.
     fn leader(&self, cluster: &str) -> Option<ServerName>;
     /// A znode's data as a server's own tree has it (`None`: no such node).
-    fn read(&self, name: &ServerName, path: &str) -> Result<Option<String>, String>;
+    fn read(&self, name: &ServerName, path: &str) -> Result<Option<Data>, String>;
+    /// Whether a completed command's result is null data (a `get` of a znode created
+    /// without data: its status reads `null`, as zkCli prints it, like the four bytes
+    /// `null`).
+    fn null_result(&self, _handle: u64) -> bool {
+        false
+    }
     /// The first invariant the world found broken.
     fn violation(&self) -> Option<String>;
     /// The committed configuration a server follows: its version and its voters' ids
@@ -831,16 +838,20 @@ impl<D: Driver> Runner<D> {
         }
     }
 
-    fn op(&self, r: &OpRef) -> Result<OpStatus, String> {
+    fn handle(&self, r: &OpRef) -> Result<u64, String> {
         let ops = self.ops.get(&r.client).map(Vec::as_slice).unwrap_or(&[]);
         let handle = match r.nth {
             None => ops.last(),
             Some(n) => (n as usize).checked_sub(1).and_then(|i| ops.get(i)),
         };
         match handle {
-            Some(&h) => Ok(self.d.op(h)),
+            Some(&h) => Ok(h),
             None => Err(format!("{} has sent {} command(s)", r.client, ops.len())),
         }
+    }
+
+    fn op(&self, r: &OpRef) -> Result<OpStatus, String> {
+        self.handle(r).map(|h| self.d.op(h))
     }
 
     /// Whether `p` holds, and what was seen.
@@ -876,15 +887,18 @@ impl<D: Driver> Runner<D> {
                 let mut seen = Vec::new();
                 let mut held = true;
                 for s in self.targets(target)? {
+                    // `None`: no such node; `Some(None)`: null data.
                     let got = self.d.read(&s, path)?;
-                    held &= match (&got, data) {
+                    let text = got.as_ref().map(|d| d.as_option().map(String::from_utf8_lossy));
+                    held &= match (&text, data) {
                         (None, _) => false,
                         (Some(_), None) => true,
-                        (Some(g), Some(want)) => g == want,
+                        (Some(g), Some(want)) => want.matches(g.as_deref()),
                     };
-                    seen.push(match got {
+                    seen.push(match text {
                         None => format!("{s} has no {path}"),
-                        Some(g) => format!("{s} has {path} = {}", Quoted(&g)),
+                        Some(None) => format!("{s} has {path} = null"),
+                        Some(Some(g)) => format!("{s} has {path} = {}", Quoted(&g)),
                     });
                 }
                 (held, seen.join(", "))
@@ -954,8 +968,15 @@ impl<D: Driver> Runner<D> {
                 (s == OpStatus::Pending, format!("{r} {}", status(&s)))
             }
             Predicate::Returned { op, value } => {
-                let s = self.op(op)?;
-                (matches!(&s, OpStatus::Ok(v) if v == value), format!("{op} {}", status(&s)))
+                let h = self.handle(op)?;
+                let s = self.d.op(h);
+                match &s {
+                    OpStatus::Ok(_) if self.d.null_result(h) => {
+                        (*value == Value::Null, format!("{op} ok null"))
+                    }
+                    OpStatus::Ok(v) => (value.matches(Some(v)), format!("{op} {}", status(&s))),
+                    _ => (false, format!("{op} {}", status(&s))),
+                }
             }
             Predicate::Migration(m) => self.eval_migration(m),
             Predicate::InvariantsHold => match self.d.violation() {
@@ -1112,7 +1133,8 @@ mod tests {
         up: BTreeMap<(String, u8), bool>,
         sizes: BTreeMap<String, u8>,
         leader: BTreeMap<String, (u8, u32)>,
-        tree: BTreeMap<String, String>,
+        /// Each znode's data (`None`: null, as `create /x` without data makes).
+        tree: BTreeMap<String, Option<String>>,
         ops: Vec<(String, OpStatus, ZkCommand)>,
         hash: u64,
     }
@@ -1162,7 +1184,7 @@ mod tests {
                         *status = if self.tree.contains_key(path.as_str()) {
                             OpStatus::Failed("NODEEXISTS".into())
                         } else {
-                            self.tree.insert(path.clone(), data.clone().unwrap_or_default());
+                            self.tree.insert(path.clone(), data.clone());
                             OpStatus::Ok(path.clone())
                         };
                     }
@@ -1204,8 +1226,8 @@ mod tests {
         fn leader(&self, cluster: &str) -> Option<ServerName> {
             self.leader.get(cluster).map(|&(id, _)| ServerName { cluster: cluster.into(), id })
         }
-        fn read(&self, _: &ServerName, path: &str) -> Result<Option<String>, String> {
-            Ok(self.tree.get(path).cloned())
+        fn read(&self, _: &ServerName, path: &str) -> Result<Option<Data>, String> {
+            Ok(self.tree.get(path).map(|d| Data::from(d.clone().map(String::into_bytes))))
         }
         fn violation(&self) -> Option<String> {
             None

@@ -58,7 +58,7 @@ use crate::checker;
 use crate::ids::{Epoch, ServerId, SessionId, Zxid};
 use crate::sim::{ClientWrite, ClusterSpec, NetConfig, Role, World, WorldConfig};
 use crate::tree::{
-    self, Acl, AuthInfo, Create, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
+    self, Acl, AuthInfo, Create, Data, DataTree, OpResult, Perms, ReadRequest, ReadResponse, SetWatches,
     WatchManager, WatchMode, WatcherType, WriteRequest,
 };
 use crate::vecmap::StringSet;
@@ -213,6 +213,8 @@ struct Op {
     typed: Option<checker::OpResult>,
     /// When the request reaches its server (client latency), once sent.
     arrives: Option<u64>,
+    /// Whether its result is null data (a `get` of a znode created without data).
+    null: bool,
 }
 
 /// A message on its way from a server to a client (client latency).
@@ -1306,8 +1308,9 @@ impl SimDriver {
                                 break;
                             }
                             self.log.sent(i, at.0, session, self.world.now(), &command);
-                            let (status, typed) = self.local_read(k, at, &command);
+                            let (status, typed, null) = self.local_read(k, at, &command);
                             self.ops[i].typed = typed;
+                            self.ops[i].null = null;
                             let zxid = self.db(at).map(|d| d.tree().last_zxid());
                             self.answer(i, status, zxid);
                         }
@@ -1328,19 +1331,23 @@ impl SimDriver {
         trace.append(&mut self.lines);
     }
 
-    /// Answers a read from the server's own tree: the console's status and the
-    /// checker's result.
+    /// Answers a read from the server's own tree: the console's status, the checker's
+    /// result, and whether it read null data.
     fn local_read(
         &mut self,
         k: usize,
         at: (usize, ServerId),
         command: &ZkCommand,
-    ) -> (OpStatus, Option<checker::OpResult>) {
+    ) -> (OpStatus, Option<checker::OpResult>, bool) {
         let Some((session, _)) = self.clients[k].session else {
-            return (OpStatus::Failed("CONNECTIONLOSS".into()), None);
+            return (OpStatus::Failed("CONNECTIONLOSS".into()), None, false);
         };
         let Some(req) = read_request(command) else {
-            return (OpStatus::Failed(format!("`{command}` is not supported by the simulator yet")), None);
+            return (
+                OpStatus::Failed(format!("`{command}` is not supported by the simulator yet")),
+                None,
+                false,
+            );
         };
         let inc = self.world.incarnation(at.0, at.1);
         let cursor = self.db(at).map_or(0, ZkDatabase::applied_count);
@@ -1349,7 +1356,7 @@ impl SimDriver {
             Facing { gen: self.next_gen, inc, cursor, watches: WatchManager::new() }
         });
         let Some(tree) = self.world.server(at.0, at.1).map(|s| s.state().tree()) else {
-            return (OpStatus::Failed("CONNECTIONLOSS".into()), None);
+            return (OpStatus::Failed("CONNECTIONLOSS".into()), None, false);
         };
         let auth = self.clients[k].auth.clone();
         let result = tree.read(&mut f.watches, session, &auth, &req);
@@ -1380,13 +1387,14 @@ impl SimDriver {
         match result {
             Ok(r) => {
                 let typed = histlog::read_result(&r);
-                (OpStatus::Ok(format_read(command, r)), typed)
+                let null = matches!(&r, ReadResponse::Data { data, .. } if data.is_null());
+                (OpStatus::Ok(format_read(command, r)), typed, null)
             }
             // exists() of a missing node succeeds with no stat (zkCli prints an error).
             Err(tree::ZkError::NoNode) if matches!(req, ReadRequest::Exists { .. }) => {
-                (OpStatus::Failed("NONODE".into()), Some(checker::OpResult::Exists { stat: None }))
+                (OpStatus::Failed("NONODE".into()), Some(checker::OpResult::Exists { stat: None }), false)
             }
-            Err(e) => (OpStatus::Failed(e.name().to_string()), None),
+            Err(e) => (OpStatus::Failed(e.name().to_string()), None, false),
         }
     }
 }
@@ -1728,6 +1736,7 @@ impl Driver for SimDriver {
             zxid: None,
             typed: None,
             arrives: None,
+            null: false,
         });
         let handle = self.ops.len() - 1;
         self.clients[k].open.push(handle);
@@ -1825,10 +1834,16 @@ impl Driver for SimDriver {
         Some(ServerName { cluster: cluster.to_string(), id: id.0 as u8 })
     }
 
-    fn read(&self, name: &ServerName, path: &str) -> Result<Option<String>, String> {
+    fn read(&self, name: &ServerName, path: &str) -> Result<Option<Data>, String> {
         let (c, id) = self.addr(name)?;
         let server = self.world.server(c, id).ok_or(format!("{name} is down"))?;
-        Ok(server.state().tree().node(path).map(|n| String::from_utf8_lossy(&n.data).into_owned()))
+        Ok(server.state().tree().node(path).map(|n| n.data.clone()))
+    }
+
+    fn null_result(&self, handle: u64) -> bool {
+        self.ops
+            .get(handle as usize)
+            .is_some_and(|o| o.null && matches!(o.state, OpState::Done(OpStatus::Ok(_))))
     }
 
     fn violation(&self) -> Option<String> {
@@ -1910,6 +1925,45 @@ mod tests {
              expect c1 succeeded\nexpect a has no /tree\n",
         );
         assert!(r.passed(), "{}", r.summary());
+    }
+
+    #[test]
+    fn expectations_tell_null_data_from_empty_and_from_the_word_null() {
+        // zkCli's `create /n` makes null data, `create /e ""` empty, `create /q null`
+        // the four bytes; `get` prints the first and the last alike (`null`).
+        let text = "seed 1\ncluster a with 1 server\nclient c1 connects to a\n\n\
+                    run until c1 is connected\nc1: create /n\nc1: create /e \"\"\nc1: create /q null\n\
+                    run 1s\nc1: get /n\nc1: get /e\nc1: get /q\nrun 1s\n";
+        let cases = [
+            ("a1 has /n = null", true),
+            ("a1 has /n = \"\"", false),
+            ("a1 has /n = \"null\"", false),
+            ("a1 has /n", true),
+            ("a1 has /e = \"\"", true),
+            ("a1 has /e = null", false),
+            ("a has /q = \"null\"", true),
+            ("a has /q = null", false),
+            ("c1#4 returned null", true),
+            ("c1#4 returned \"null\"", false),
+            ("c1#4 returned \"\"", false),
+            ("c1#5 returned \"\"", true),
+            ("c1#5 returned null", false),
+            ("c1#6 returned \"null\"", true),
+            ("c1#6 returned null", false),
+            ("c1#1 returned \"/n\"", true),
+            ("c1#1 returned null", false),
+        ];
+        let expects: String = cases.iter().map(|(p, _)| format!("expect {p}\n")).collect();
+        let r = run_text(&format!("{text}{expects}"));
+        assert_eq!(r.checks.len(), cases.len() + 1, "{r}");
+        for ((p, want), got) in cases.iter().zip(&r.checks[1..]) {
+            assert_eq!(got.passed, *want, "expect {p}: {}", got.detail);
+        }
+        let seen = |i: usize| r.checks[i + 1].detail.clone();
+        assert_eq!(seen(1), "a1 has /n = null");
+        assert_eq!(seen(4), "a1 has /e = \"\"");
+        assert_eq!(seen(9), "c1#4 ok null");
+        assert_eq!(seen(13), "c1#6 ok \"null\"");
     }
 
     #[test]

@@ -125,6 +125,40 @@ fn errors_name_line_column_and_what_was_expected() {
 }
 
 #[test]
+fn null_bare_is_null_data_and_quoted_is_the_word() {
+    let head = "seed 0\ncluster a with 1 server\nclient c1 connects to a\n\n";
+    let cases: &[(&str, Value, &str)] = &[
+        ("expect a1 has /x = null", Value::Null, "expect a1 has /x = null"),
+        ("expect a1 has /x = \"null\"", Value::Text("null".into()), "expect a1 has /x = \"null\""),
+        ("expect a1 has /x = \"\"", Value::Text(String::new()), "expect a1 has /x = \"\""),
+        ("expect a1 has /x = nullx", Value::Text("nullx".into()), "expect a1 has /x = \"nullx\""),
+        ("expect a1 has /x = NULL", Value::Text("NULL".into()), "expect a1 has /x = \"NULL\""),
+        ("expect c1 returned null", Value::Null, "expect c1 returned null"),
+        ("expect c1 returned \"null\"", Value::Text("null".into()), "expect c1 returned \"null\""),
+    ];
+    for (line, want, canonical) in cases {
+        let sc = parse(&format!("{head}{line}\n")).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let got = match &sc.steps[0] {
+            Action::Expect(Predicate::HasNode { data: Some(v), .. })
+            | Action::Expect(Predicate::Returned { value: v, .. }) => v.clone(),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(&got, want, "{line}");
+        assert_eq!(sc.to_string(), format!("{head}{canonical}\n"));
+        assert_eq!(parse(&sc.to_string()).unwrap(), sc, "{line}");
+    }
+    for (line, col) in
+        [("expect a1 has /x =", 19), ("expect c1 returned", 19), ("expect a1 has /x = \"nul", 24)]
+    {
+        let (l, c, msg) = err(&format!("{head}{line}\n"));
+        assert_eq!((l, c), (5, col), "{line}: {msg}");
+        let want =
+            if line.ends_with("nul") { "expected a closing \"" } else { "expected data: null, a word" };
+        assert!(msg.contains(want), "{line}: {msg}");
+    }
+}
+
+#[test]
 fn spares_and_configuration_predicates_read_and_print() {
     let text = "seed 0\ncluster a with 3 servers and 2 spares\ncluster b with 3 servers and 1 observer and 1 spare\n\n\
                 expect a has voters a1 a2 a4\nexpect leader of b has config version 0x100000003\n\

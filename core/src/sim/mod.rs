@@ -43,6 +43,7 @@ pub mod check;
 pub mod fuzz;
 pub mod queue;
 pub mod trace;
+pub mod tracked;
 pub mod view;
 pub mod workload;
 
@@ -355,9 +356,9 @@ pub struct World<R: Replicated = Registers> {
     next_request: u64,
     stats: Stats,
     out: Vec<Output<R>>,
-    clients: crate::vecmap::BrowserMap<u64, ClientWrite>,
+    clients: tracked::Tracked<ClientWrite>,
     /// What applying each answered write replied, until taken (bounded like `clients`).
-    replies: crate::vecmap::BrowserMap<u64, R::Reply>,
+    replies: tracked::Tracked<R::Reply>,
 }
 
 /// How many client writes [`World::write_status`] remembers (the oldest are forgotten).
@@ -429,8 +430,8 @@ impl<R: Replicated> World<R> {
             next_request: 0,
             stats: Stats::default(),
             out: Vec::new(),
-            clients: crate::vecmap::BrowserMap::new(),
-            replies: crate::vecmap::BrowserMap::new(),
+            clients: tracked::Tracked::new(MAX_TRACKED_WRITES / 10),
+            replies: tracked::Tracked::new(MAX_TRACKED_WRITES / 10),
             cfg,
         };
         for (c, spec) in w.cfg.clusters.clone().iter().enumerate() {
@@ -645,13 +646,13 @@ impl<R: Replicated> World<R> {
 
     /// The fate of a client write.
     pub fn write_status(&self, request_id: u64) -> Option<ClientWrite> {
-        self.clients.get(&request_id).copied()
+        self.clients.get(request_id).copied()
     }
 
     /// What applying an answered write replied, once (the world forgets it then; it
     /// also forgets the oldest past [`MAX_TRACKED_WRITES`]).
     pub fn take_reply(&mut self, request_id: u64) -> Option<R::Reply> {
-        self.replies.remove(&request_id)
+        self.replies.remove(request_id)
     }
 
     /// How many times a server has crashed: a driver that keeps per-server state
@@ -692,7 +693,7 @@ impl<R: Replicated> World<R> {
         let request_id = self.next_request;
         self.clients.insert(request_id, ClientWrite::Pending);
         if self.clients.len() > MAX_TRACKED_WRITES {
-            self.clients.pop_first();
+            self.clients.forget_oldest();
         }
         self.record(TraceKind::Write { at: Addr { cluster: c, id }, request_id });
         self.schedule(self.now, Event::Client { c, id, request_id, request });
@@ -1222,7 +1223,7 @@ impl<R: Replicated> World<R> {
                     self.clients.insert(request_id, ClientWrite::Ok(zxid));
                     self.replies.insert(request_id, reply);
                     if self.replies.len() > MAX_TRACKED_WRITES {
-                        self.replies.pop_first();
+                        self.replies.forget_oldest();
                     }
                     self.record(TraceKind::Reply { at, request_id, zxid });
                     None
@@ -1344,5 +1345,19 @@ mod tests {
         assert_eq!(w.leader(0), Some(ServerId(3)));
         assert_eq!(w.servers()[2].epoch, Epoch(1));
         assert!(w.violation().is_none());
+    }
+
+    #[test]
+    fn the_world_forgets_its_oldest_writes_past_the_bound() {
+        let mut w = World::ensemble(1, 1);
+        let extra = MAX_TRACKED_WRITES as u64 / 4;
+        let ids: Vec<u64> = (0..MAX_TRACKED_WRITES as u64 + extra)
+            .map(|i| w.write(ServerId(1), RegRequest::Set { key: 0, value: i }))
+            .collect();
+        let (first, last) = (ids[0], ids[ids.len() - 1]);
+        assert_eq!(w.write_status(first), None, "the oldest forgotten");
+        assert_eq!(w.write_status(first + extra - 1), None);
+        assert_eq!(w.write_status(first + extra), Some(ClientWrite::Pending), "the oldest kept");
+        assert_eq!(w.write_status(last), Some(ClientWrite::Pending), "the newest kept");
     }
 }

@@ -398,7 +398,11 @@ async fn the_live_json_trees_and_comparisons() {
     assert_eq!(t.nodes[0].path, "/");
     assert!(t.nodes.iter().any(|z| z.path == "/zookeeper"));
     let t = a.tree(1, Some("/big/n007")).await;
-    assert_eq!((t.nodes.len(), t.nodes[0].data.as_str(), t.truncated), (1, "v7", false));
+    assert_eq!((t.nodes.len(), t.nodes[0].data.as_deref(), t.truncated), (1, Some("v7"), false));
+    // `create /big` had no data: null, which the JSON says as null.
+    let t = a.tree(0, Some("/big")).await;
+    assert_eq!((t.nodes[0].path.as_str(), t.nodes[0].data.as_deref()), ("/big", None));
+    assert!(serde_json::to_value(&t.nodes[0]).unwrap()["data"].is_null());
     assert_eq!(a.tree(0, Some("/missing")).await.error.as_deref(), Some("Node does not exist: /missing"));
     assert!(a.tree(0, Some("bad")).await.error.unwrap().contains("invalid path"));
     assert!(a.tree(9, None).await.error.unwrap().contains("no member 9"));

@@ -33,8 +33,9 @@ pub const LIST_LIMIT: usize = 40;
 pub struct Znode {
     /// Its path.
     pub path: String,
-    /// Its data as text, cut after 64 characters (empty when longer than 4 KiB: see `bytes`).
-    pub data: String,
+    /// Its data as text, cut after 64 characters (`None`, JSON `null`: null data, as
+    /// `create /x` without data makes; empty when longer than 4 KiB: see `bytes`).
+    pub data: Option<String>,
     /// Its data's length in bytes.
     pub bytes: i32,
     /// How many children it has.
@@ -142,11 +143,11 @@ pub async fn walk(c: &Client, root: &str, limit: usize) -> Result<Walk> {
         }
         for ((p, names, stat), rx) in listed.into_iter().zip(pending) {
             let (data, stat) = match rx {
-                None => (String::new(), stat),
+                None => (Some(String::new()), stat),
                 Some(rx) => match c.wait(rx).await?.ok() {
                     Ok(body) => {
                         let (data, s) = decode_data(&body)?;
-                        (preview(&data.unwrap_or_default()), s)
+                        (data.map(|d| preview(&d)), s)
                     }
                     Err(ServerError(-101)) => continue,
                     Err(ServerError(code)) => anyhow::bail!("reading {p}: error {code}"),
@@ -212,7 +213,10 @@ fn describe(z: &Znode, fields: &[&str]) -> String {
     fields
         .iter()
         .map(|f| match *f {
-            "data" => format!("data {:?}", z.data),
+            "data" => match &z.data {
+                None => "data null".to_string(),
+                Some(d) => format!("data {d:?}"),
+            },
             "version" => format!("version {}", s.version),
             "mzxid" => format!("mzxid 0x{:x}", s.mzxid),
             "children" => {
@@ -356,7 +360,7 @@ mod tests {
         let stat = WireStat { mzxid, num_children: names.len() as i32, ..WireStat::default() };
         Znode {
             path: path.into(),
-            data: data.into(),
+            data: Some(data.into()),
             bytes: data.len() as i32,
             children: names.len() as i32,
             ephemeral: false,
@@ -405,6 +409,19 @@ mod tests {
         assert_eq!(c.compared, 2);
         assert!(c.truncated && !c.same());
         assert!(compare(&a, &a).same());
+    }
+
+    #[test]
+    fn null_data_differs_from_empty_data() {
+        let a = Walk { nodes: vec![node("/", "", 1, &["n"]), node("/n", "", 2, &[])], ..Walk::default() };
+        let mut b = a.clone();
+        b.nodes[1].data = None;
+        let c = compare(&a, &b);
+        assert_eq!(c.differ.len(), 1, "{c:?}");
+        assert_eq!((c.differ[0].a.as_str(), c.differ[0].b.as_str()), ("data \"\"", "data null"));
+        let json = serde_json::to_value(&b.nodes[1]).unwrap();
+        assert!(json["data"].is_null(), "{json}");
+        assert_eq!(serde_json::to_value(&a.nodes[1]).unwrap()["data"], "");
     }
 
     #[test]

@@ -419,8 +419,9 @@ fn tree_html(t: &Obj, name: &str) -> String {
     h.push_str("<ul id=\"live-tree\">");
     for z in nodes {
         let path = z.str("path");
+        // `data` is JSON null for null data (a create without data).
         let (data, bytes, kids) =
-            (z.str("data"), z.num("bytes").unwrap_or(0), z.num("children").unwrap_or(0));
+            (z.text("data"), z.num("bytes").unwrap_or(0), z.num("children").unwrap_or(0));
         let depth = path.matches('/').count() - usize::from(path == "/") - depth0;
         let eph = z.flag("ephemeral");
         let (version, mzxid) = (esc(&z.show("version")), esc(&z.show("mzxid")));
@@ -432,10 +433,16 @@ fn tree_html(t: &Obj, name: &str) -> String {
             if eph { ", ephemeral" } else { "" },
             esc(path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("/")),
         );
-        if !data.is_empty() {
-            let _ = write!(h, "<span class=\"data\"> = {}</span>", esc(&data));
-        } else if bytes > 0 {
-            let _ = write!(h, "<span class=\"muted\"> ({bytes} bytes)</span>");
+        match data {
+            // Too long to preview.
+            Some(d) if d.is_empty() && bytes > 0 => {
+                let _ = write!(h, "<span class=\"muted\"> ({bytes} bytes)</span>");
+            }
+            // As the simulator's inspector shows data: text quoted, null bare.
+            Some(d) => {
+                let _ = write!(h, "<span class=\"data\"> = {}</span>", esc(&format!("{d:?}")));
+            }
+            None => h.push_str("<span class=\"data\"> = null</span>"),
         }
         if kids > 0 {
             let _ = write!(h, "<span class=\"muted\"> · {kids} children</span>");
@@ -741,9 +748,30 @@ mod tests {
         let h = tree_html(&t, "s1");
         assert!(
             h.contains("data-path=\"/&lt;x&gt;\"")
-                && h.contains(" = &lt;script&gt;")
+                && h.contains(" = &quot;&lt;script&gt;&quot;")
                 && !h.contains("<script>")
         );
         assert!(h.contains("class=\"ephemeral\"") && h.contains("id=\"live-tree-cut\""));
+    }
+
+    #[wasm_bindgen_test]
+    fn null_data_shows_as_null_and_text_quoted() {
+        let t = Obj::parse(
+            r#"{"member":0,"root":"/","zxid":"0x1","nodes":[
+            {"path":"/n","data":null,"bytes":0,"children":0,"version":0,"mzxid":"0x1"},
+            {"path":"/e","data":"","bytes":0,"children":0,"version":0,"mzxid":"0x2"},
+            {"path":"/q","data":"null","bytes":4,"children":0,"version":0,"mzxid":"0x3"},
+            {"path":"/big","data":"","bytes":5000,"children":0,"version":0,"mzxid":"0x4"}]}"#,
+        )
+        .unwrap();
+        let h = tree_html(&t, "s1");
+        let item = |p: &str| {
+            let at = h.find(&format!("data-path=\"{p}\"")).unwrap();
+            h[at..].split("</li>").next().unwrap().to_string()
+        };
+        assert!(item("/n").contains("<span class=\"data\"> = null</span>"), "{h}");
+        assert!(item("/e").contains(" = &quot;&quot;</span>"), "{h}");
+        assert!(item("/q").contains(" = &quot;null&quot;</span>"), "{h}");
+        assert!(item("/big").contains("(5000 bytes)") && !item("/big").contains(" = "), "{h}");
     }
 }

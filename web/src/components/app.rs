@@ -334,6 +334,8 @@ pub fn app() -> Html {
                             <option value={i.to_string()} selected={i == pg.speed}>{ *l }</option>
                         }) }
                     </select>
+                    // Always there (empty when paused), so the toolbar does not shift.
+                    <span id="reached" class="reached" title="The speed simulated time actually ran at over the last second, while playing (less than asked when the machine cannot keep up)">{ view::reached(&pg).unwrap_or_default() }</span>
                 </label>
                 <span class="sep" />
                 { for clusters.iter().map(|c| {
