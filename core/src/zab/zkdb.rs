@@ -826,56 +826,6 @@ mod tests {
         assert_eq!(db.triggers_since(0).unwrap().count(), 1);
     }
 
-    /// A snapshot streamed on one thread while another asks for its bytes: both get
-    /// the same bytes, whichever takes the copy first, and streaming keeps no bytes.
-    #[test]
-    fn a_snapshot_streamed_while_its_bytes_are_asked_for_is_the_same() {
-        /// A writer that takes its time, so the other thread asks mid-stream.
-        struct Slow(Vec<u8>);
-        impl std::io::Write for Slow {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                self.0.extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut db = ZkDatabase::default();
-        for i in 1..=300u64 {
-            let ctx = PrepareContext::alone(Zxid(i), 10);
-            let mut r = create(&format!("/n{i:03}"), CreateMode::Persistent);
-            if let crate::tree::WriteRequest::Create(c) = &mut r {
-                c.data = vec![i as u8; 1000].into();
-            }
-            let t = db.prepare(&[], ctx, &req(0, r));
-            db.apply(Zxid(i), &t);
-        }
-        let expected = snapshot::encode(db.tree());
-        let streamed_alone = db.snapshot();
-        let mut out = Slow(Vec::new());
-        assert_eq!(streamed_alone.write_to(&mut out).unwrap(), expected.len() as u64);
-        assert_eq!(out.0, expected);
-        assert!(!streamed_alone.is_encoded(), "streaming made no bytes to keep");
-        for stream_first in [true, false] {
-            let snap = db.snapshot();
-            let (s1, s2) = (snap.clone(), snap.clone());
-            let writer = std::thread::spawn(move || {
-                let mut out = Slow(Vec::new());
-                let n = s1.write_to(&mut out).unwrap();
-                (n, out.0)
-            });
-            if stream_first {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            let asked = s2.bytes().to_vec();
-            let (n, written) = writer.join().unwrap();
-            assert_eq!((n as usize, &written, &asked), (expected.len(), &expected, &expected));
-            assert_eq!(snap.encoded_len(), expected.len() as u64);
-        }
-    }
-
     #[test]
     fn ttl_creates_follow_the_requests_extended_types_setting() {
         // Found by the differential suite (tests/differential): an ensemble whose members

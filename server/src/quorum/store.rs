@@ -975,6 +975,49 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A snapshot streamed on one thread while another asks for its bytes (as a
+    /// checkpoint and a `restore` could): both get the same bytes, whichever takes the
+    /// tree's copy first, and streaming alone keeps no bytes.
+    #[test]
+    fn a_snapshot_streamed_while_its_bytes_are_asked_for_is_the_same() {
+        use zoolab_core::zab::Replicated;
+        /// A writer that takes its time, so the other thread asks mid-stream.
+        struct Slow(Vec<u8>);
+        impl Write for Slow {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                self.0.extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let db = db_of(400);
+        let expected = zoolab_core::tree::snapshot::encode(db.tree());
+        let alone = db.snapshot();
+        let mut out = Slow(Vec::new());
+        assert_eq!(alone.write_to(&mut out).unwrap(), expected.len() as u64);
+        assert_eq!(out.0, expected);
+        assert!(!alone.is_encoded(), "streaming made no bytes to keep");
+        for stream_first in [true, false] {
+            let snap = db.snapshot();
+            let (s1, s2) = (snap.clone(), snap.clone());
+            let writer = std::thread::spawn(move || {
+                let mut out = Slow(Vec::new());
+                let n = s1.write_to(&mut out).unwrap();
+                (n, out.0)
+            });
+            if stream_first {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let asked = s2.bytes().to_vec();
+            let (n, written) = writer.join().unwrap();
+            assert_eq!((n as usize, &written, &asked), (expected.len(), &expected, &expected));
+            assert_eq!(snap.encoded_len(), expected.len() as u64);
+        }
+    }
+
     /// Carries out one core step's records, as the server does: the core's copy first,
     /// then the store's, then the end of the step.
     fn step(s: &mut QStore, d: &mut Durable<ZkDatabase>, ops: &[PersistOp<ZkDatabase>]) -> Option<u64> {
