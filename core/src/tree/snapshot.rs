@@ -82,7 +82,6 @@ impl Out for Count {
 
 /// Streams the bytes to a writer in chunks, with their checksum; the first error stops
 /// the writing and is kept.
-#[cfg(not(target_arch = "wasm32"))]
 struct Stream<W> {
     w: W,
     chunk: Vec<u8>,
@@ -91,7 +90,6 @@ struct Stream<W> {
     error: Option<std::io::Error>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl<W: std::io::Write> Stream<W> {
     const CHUNK: usize = 64 << 10;
 
@@ -107,7 +105,6 @@ impl<W: std::io::Write> Stream<W> {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl<W: std::io::Write> Out for Stream<W> {
     fn put(&mut self, b: &[u8]) {
         self.chunk.extend_from_slice(b);
@@ -227,7 +224,6 @@ pub fn encoded_len(t: &DataTree) -> u64 {
 /// Writes [`encode`]'s bytes for `t` to `w` as they are made, a chunk at a time, so a
 /// large tree's snapshot is never whole in memory (a native server's checkpoint).
 /// Returns how many bytes it wrote.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn encode_to<W: std::io::Write>(t: &DataTree, w: W) -> std::io::Result<u64> {
     let mut s = Writer(Stream {
         w,

@@ -166,6 +166,12 @@ struct SnapshotCell {
     bytes: OnceLock<Vec<u8>>,
 }
 
+/// What a snapshot's encoding is made from: its bytes, or the tree's copy.
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    Tree(&'a DataTree),
+}
+
 impl ZkSnapshot {
     /// A snapshot from its bytes (read from disk or received from a leader).
     pub fn from_bytes(bytes: Vec<u8>) -> ZkSnapshot {
@@ -178,39 +184,39 @@ impl ZkSnapshot {
 
     /// The length of [`ZkSnapshot::bytes`], without encoding them if they were not yet.
     pub fn encoded_len(&self) -> u64 {
-        if let Some(b) = self.0.bytes.get() {
-            return b.len() as u64;
-        }
-        let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner());
-        match &*tree {
-            Some(t) => snapshot::encoded_len(t),
-            None => {
-                drop(tree);
-                self.bytes().len() as u64
-            }
-        }
+        self.with_source(|s| match s {
+            Source::Bytes(b) => b.len() as u64,
+            Source::Tree(t) => snapshot::encoded_len(t),
+        })
     }
 
     /// Writes [`ZkSnapshot::bytes`] to `w`: the bytes if they were made, else encoded
     /// from the tree as they are written and not kept, so a checkpoint of a large tree
     /// holds no copy of its encoding in memory. Returns how many bytes it wrote.
-    #[cfg(not(target_arch = "wasm32"))]
     pub fn write_to<W: std::io::Write>(&self, mut w: W) -> std::io::Result<u64> {
+        self.with_source(|s| match s {
+            Source::Bytes(b) => {
+                w.write_all(b)?;
+                Ok(b.len() as u64)
+            }
+            Source::Tree(t) => snapshot::encode_to(t, w),
+        })
+    }
+
+    /// `f` of the bytes if they were made (or are being made), else of the copy, under
+    /// its lock: a `bytes` asked meanwhile (a `restore` of this snapshot) waits for `f`,
+    /// then encodes.
+    fn with_source<T>(&self, f: impl FnOnce(Source<'_>) -> T) -> T {
         if let Some(b) = self.0.bytes.get() {
-            w.write_all(b)?;
-            return Ok(b.len() as u64);
+            return f(Source::Bytes(b));
         }
-        // Held while streaming: a `bytes` asked meanwhile (a `restore` of this
-        // snapshot) waits for the whole write, then encodes.
         let tree = self.0.tree.lock().unwrap_or_else(|e| e.into_inner());
         match &*tree {
-            Some(t) => snapshot::encode_to(t, w),
+            Some(t) => f(Source::Tree(t)),
             None => {
                 // Being encoded into memory by `bytes`, which took the tree.
                 drop(tree);
-                let b = self.bytes();
-                w.write_all(b)?;
-                Ok(b.len() as u64)
+                f(Source::Bytes(self.bytes()))
             }
         }
     }
