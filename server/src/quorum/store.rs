@@ -931,8 +931,7 @@ mod tests {
     #[test]
     fn a_streamed_checkpoint_is_the_owned_ones_encoding() {
         use zoolab_core::zab::Replicated;
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-stream-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("stream");
         std::fs::create_dir_all(&dir).unwrap();
         let db = db_of(400);
         let encoded = zoolab_core::tree::snapshot::encode(db.tree());
@@ -1018,6 +1017,13 @@ mod tests {
         }
     }
 
+    /// An empty directory for one test, under the system's temporary directory.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zoolab-qstore-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
     /// Carries out one core step's records, as the server does: the core's copy first,
     /// then the store's, then the end of the step.
     fn step(s: &mut QStore, d: &mut Durable<ZkDatabase>, ops: &[PersistOp<ZkDatabase>]) -> Option<u64> {
@@ -1050,8 +1056,7 @@ mod tests {
     fn a_format_1_store_is_read_and_rewritten_in_format_2() {
         use super::super::legacy::v1_of;
         use zoolab_core::tree::{Acl, Data};
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-v1-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("v1-rewrite");
         let q = dir.join("zoolab-q");
         std::fs::create_dir_all(&q).unwrap();
         let op = |z: u64, op: TxnOp| Txn { op, ..txn(z) };
@@ -1112,8 +1117,7 @@ mod tests {
 
     #[test]
     fn records_survive_a_restart_and_a_torn_tail_is_cut() {
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("restart");
         {
             let mut s = QStore::open(&dir).unwrap();
             let mut core = s.take_durable();
@@ -1156,8 +1160,7 @@ mod tests {
 
     #[test]
     fn bytes_after_the_zeros_ahead_are_cut() {
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-ahead-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("ahead");
         {
             let mut s = QStore::open(&dir).unwrap();
             let mut d = s.take_durable();
@@ -1200,8 +1203,7 @@ mod tests {
 
     impl CrashRig {
         fn new(name: &str) -> CrashRig {
-            let base = std::env::temp_dir().join(format!("zoolab-qstore-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&base);
+            let base = fresh_dir(name);
             let dir = base.join("live");
             let mut s = QStore::open(&dir).unwrap();
             let mut d = s.take_durable();
@@ -1297,8 +1299,7 @@ mod tests {
     /// run on the thread that writes it.
     #[test]
     fn the_acknowledgement_of_a_snapshot_may_wait_for_its_checkpoint() {
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-ackwait-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("ackwait");
         let mut s = QStore::open(&dir).unwrap();
         let mut d = s.take_durable();
         step(&mut s, &mut d, &[PersistOp::CurrentEpoch(Epoch(1)), append(1), append(2)]);
@@ -1358,8 +1359,7 @@ mod tests {
     /// snapshot, and a log with two appends after it.
     fn fixture(name: &str) -> PathBuf {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/qstore-v1/zoolab-q");
-        let dir = std::env::temp_dir().join(format!("zoolab-qstore-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir(name);
         std::fs::create_dir_all(dir.join("zoolab-q")).unwrap();
         for f in ["checkpoint", "wal", "incarnation"] {
             std::fs::copy(src.join(f), dir.join("zoolab-q").join(f)).unwrap();
