@@ -297,18 +297,8 @@ mod allocator_tests {
     fn jemalloc_runs_with_our_settings() {
         let _ = Box::new([0u8; 64]); // jemalloc starts at the first allocation
         assert!(tikv_jemalloc_ctl::opt::background_thread::read().unwrap());
-        let mut decay: isize = 0;
-        let mut len = std::mem::size_of::<isize>();
-        // SAFETY: `opt.dirty_decay_ms` is an ssize_t; `decay` and `len` describe it.
-        let rc = unsafe {
-            tikv_jemalloc_sys::mallctl(
-                c"opt.dirty_decay_ms".as_ptr(),
-                (&mut decay as *mut isize).cast(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        assert_eq!((rc, decay), (0, 1000));
+        // SAFETY: `opt.dirty_decay_ms` is an ssize_t.
+        let decay = unsafe { tikv_jemalloc_ctl::raw::read::<isize>(b"opt.dirty_decay_ms\0") };
+        assert_eq!(decay.unwrap(), 1000);
     }
 }
